@@ -11,8 +11,9 @@ Model
 * **Transmembrane potential**: an action-potential template per node,
   ``Vm(t) = V_rest + U(t - t_act) - R(t - t_act - APD)`` with a 1 ms upstroke to
   about +20 mV, a spike-and-plateau phase and a sigmoid repolarisation; the APD
-  is drawn per simulation and shortens with activation time (so that T waves are
-  concordant, as in real hearts).
+  is drawn per simulation and shortens with activation time by 0.9-1.5 ms per ms,
+  so that late-activated regions repolarise first and T waves are mostly
+  concordant with the QRS, as in real hearts.
 * **Body-surface ECG**: the dipole-source formula
   ``phi_e(t) = -K sum_k vol_k grad(Vm)_k . (r_e - c_k) / |r_e - c_k|^3``
   over the tetrahedra, with linear (P1) gradients. It is linear in Vm, so it is
@@ -38,6 +39,7 @@ import numpy as np
 
 from ..data.geometry import HeartGeometry, load_geometry
 
+SIM_VERSION = 2  # bump when the model changes: default-data caches are keyed on it
 N_T = 500  # ms at 1 kHz
 FINE = 4  # sub-steps per ms for the activation-time histograms
 T_MAX = 640  # ms covered by the histograms (repolarisation may fall after 500 ms)
@@ -70,7 +72,7 @@ class SimulatorConfig:
     n_stim_range: tuple = (1, 3)
     stim_delay_range: tuple = (0.0, 30.0)
     apd_range: tuple = (220.0, 300.0)
-    apd_slope_range: tuple = (0.3, 0.9)
+    apd_slope_range: tuple = (0.9, 1.5)
     rep_width: float = 12.0
     upstroke_width: float = 0.35
     spike_decay: float = 8.0

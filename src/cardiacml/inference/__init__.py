@@ -1,0 +1,1 @@
+"""Prediction on users' own data and ONNX export."""

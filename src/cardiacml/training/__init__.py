@@ -1,0 +1,1 @@
+"""Training, evaluation and checkpoints (imports torch)."""

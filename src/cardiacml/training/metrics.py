@@ -1,0 +1,79 @@
+"""Metrics for the four tasks (plain NumPy / scikit-learn; all return JSON-friendly dicts)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.geometry import REGIONS, site_region
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    labels = np.arange(len(classes))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                      for i, c in enumerate(classes)},
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "classes": list(classes),
+    }
+
+
+def activation_metrics(act_true: np.ndarray, act_pred: np.ndarray, site_names, baseline: np.ndarray | None = None) -> dict:
+    """Task 3: mean absolute error (ms) overall, per site and per region.
+
+    NaN targets (sites that never activate) are excluded. ``baseline`` (75,) is a
+    constant prediction (e.g. the training mean) whose MAE is reported beside.
+    """
+    err = np.abs(np.asarray(act_pred, np.float64) - act_true)
+    valid = np.isfinite(act_true)
+    per_site = np.array([np.nanmean(np.where(valid[:, j], err[:, j], np.nan)) for j in range(err.shape[1])])
+    regions = np.array([site_region(n) for n in site_names])
+    out = {
+        "n": int(len(act_true)),
+        "mae_ms": float(err[valid].mean()),
+        "rmse_ms": float(np.sqrt((err[valid] ** 2).mean())),
+        "target_std_ms": float(np.nanstd(act_true)),
+        "per_site_mae_ms": {n: float(v) for n, v in zip(site_names, per_site)},
+        "per_region_mae_ms": {r: float(err[:, regions == r][valid[:, regions == r]].mean()) for r in REGIONS},
+        "never_activated_targets": int((~valid).sum()),
+    }
+    if baseline is not None:
+        out["constant_baseline_mae_ms"] = float(np.abs(baseline[None, :] - act_true)[valid].mean())
+    return out
+
+
+def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names) -> dict:
+    """Task 4: RMSE (mV), relative error, per-site Pearson r, and activation-time error from predicted Vm.
+
+    Arrays have shape (n, 75, 500).
+    """
+    from ..data.intracardiac import activation_times
+
+    vm_true = np.asarray(vm_true, np.float64)
+    vm_pred = np.asarray(vm_pred, np.float64)
+    diff = vm_pred - vm_true
+    rel = np.linalg.norm(diff.reshape(len(diff), -1), axis=1) / np.linalg.norm(vm_true.reshape(len(diff), -1), axis=1)
+    tc = vm_true - vm_true.mean(-1, keepdims=True)
+    pc = vm_pred - vm_pred.mean(-1, keepdims=True)
+    denom = np.sqrt((tc ** 2).sum(-1) * (pc ** 2).sum(-1))
+    r = np.where(denom > 0, (tc * pc).sum(-1) / np.where(denom > 0, denom, 1), np.nan)  # (n, 75)
+    at_true = activation_times(vm_true, time_axis=-1)
+    at_pred = activation_times(vm_pred, time_axis=-1)
+    both = np.isfinite(at_true) & np.isfinite(at_pred)
+    site_r = np.nanmean(r, axis=0)
+    return {
+        "n": int(len(vm_true)),
+        "rmse_mv": float(np.sqrt((diff ** 2).mean())),
+        "relative_error": float(rel.mean()),
+        "pearson_r_mean": float(np.nanmean(r)),
+        "pearson_r_per_site": {n: float(v) for n, v in zip(site_names, site_r)},
+        "pearson_r_min_site": float(np.nanmin(site_r)),
+        "activation_mae_ms_from_vm": float(np.abs(at_pred - at_true)[both].mean()) if both.any() else float("nan"),
+        "activation_missed": int((np.isfinite(at_true) & ~np.isfinite(at_pred)).sum()),
+    }
