@@ -88,7 +88,7 @@ def _parse_csv(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     labels = arr[:, -1]
     if not np.all(labels == np.round(labels)) or labels.min() < 0 or labels.max() >= n_classes:
         row = int(np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= n_classes))[0])
-        raise DataFormatError(f"{path}, row {row + 1}: label {labels[row]!r} is not an integer in 0..{n_classes - 1}")
+        raise DataFormatError(f"{path}, row {row + 1}: label {float(labels[row]):g} is not an integer in 0..{n_classes - 1}")
     return arr[:, :N_SAMPLES].astype(np.float32), labels.astype(np.int64)
 
 

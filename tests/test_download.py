@@ -1,0 +1,184 @@
+"""Downloads against a local HTTP server on 127.0.0.1 serving fixture archives."""
+
+import hashlib
+import io
+import tarfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from cardiacml.data.download import RemoteFile, download_dataset, download_file, rebase_manifest
+from cardiacml.errors import DownloadError
+
+
+def make_tgz(files: dict) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def npy_bytes(arr) -> bytes:
+    b = io.BytesIO()
+    np.save(b, arr)
+    return b.getvalue()
+
+
+class Server:
+    """Serves bytes with Range support; can cut the first response of a file short."""
+
+    def __init__(self, files: dict, cut_first: dict | None = None):
+        self.files, self.cut = files, dict(cut_first or {})
+        self.requests = []
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                name = self.path.lstrip("/")
+                outer.requests.append((name, self.headers.get("Range")))
+                if name not in outer.files:
+                    self.send_error(404)
+                    return
+                data = outer.files[name]
+                start = 0
+                rng = self.headers.get("Range")
+                if rng:
+                    start = int(rng.split("=")[1].split("-")[0])
+                    if start >= len(data):
+                        self.send_response(416)
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                body = data[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if name in outer.cut:
+                    body = body[: outer.cut.pop(name)]  # connection drops mid-file
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def archive():
+    rng = np.random.default_rng(0)
+    name = "hearts_dd_0p2_geo_act_1_bcl_gkr_bcl.1000.gkr.000.pattern.0.volunteer.v12"
+    folder = "data_hearts_dd_0p2_geo_act_1_bcl_gkr"
+    return make_tgz({f"{folder}/pECGData_{name}.npy": npy_bytes(rng.normal(size=(500, 10))),
+                     f"{folder}/VmData_{name}.npy": npy_bytes(np.full((500, 75), -85.0))})
+
+
+def test_download_extract_and_skip(tmp_path, archive):
+    srv = Server({"part01.tgz": archive})
+    try:
+        files = [RemoteFile(f"{srv.url}/part01.tgz", "part01.tgz", hashlib.sha256(archive).hexdigest(), len(archive), True)]
+        download_dataset(files, tmp_path, retries=1)
+        from cardiacml.data.intracardiac import discover_simulations
+
+        assert len(discover_simulations(tmp_path)) == 1
+        assert (tmp_path / ".part01.tgz.done").is_file()
+        n = len(srv.requests)
+        download_dataset(files, tmp_path)  # finished work is skipped
+        assert len(srv.requests) == n
+    finally:
+        srv.close()
+
+
+def test_resume_after_connection_drop(tmp_path, archive):
+    srv = Server({"p.tgz": archive}, cut_first={"p.tgz": len(archive) // 3})
+    try:
+        rf = RemoteFile(f"{srv.url}/p.tgz", "p.tgz", hashlib.sha256(archive).hexdigest(), len(archive))
+        path = download_file(rf, tmp_path, retries=3, timeout=5)
+        assert path.read_bytes() == archive
+        ranges = [r for _, r in srv.requests]
+        assert ranges[0] is None and ranges[1] == f"bytes={len(archive) // 3}-", "second request resumes"
+        assert not (tmp_path / "p.tgz.part").exists()
+    finally:
+        srv.close()
+
+
+def test_resume_from_existing_part_file(tmp_path, archive):
+    srv = Server({"p.tgz": archive})
+    try:
+        (tmp_path / "p.tgz.part").write_bytes(archive[:100])
+        rf = RemoteFile(f"{srv.url}/p.tgz", "p.tgz", hashlib.sha256(archive).hexdigest())
+        assert download_file(rf, tmp_path).read_bytes() == archive
+        assert srv.requests[0][1] == "bytes=100-"
+    finally:
+        srv.close()
+
+
+def test_checksum_mismatch_never_leaves_final_file(tmp_path, archive):
+    srv = Server({"p.tgz": archive})
+    try:
+        rf = RemoteFile(f"{srv.url}/p.tgz", "p.tgz", "0" * 64)
+        with pytest.raises(DownloadError, match="corrupt.*sha256"):
+            download_file(rf, tmp_path)
+        assert not (tmp_path / "p.tgz").exists()
+        assert (tmp_path / "p.tgz.corrupt").read_bytes() == archive  # kept for inspection, nothing lost
+    finally:
+        srv.close()
+
+
+def test_corrupt_archive_is_reported(tmp_path, archive):
+    bad = archive[: len(archive) // 2]
+    srv = Server({"p.tgz": bad})
+    try:
+        with pytest.raises(DownloadError, match="corrupt or truncated archive"):
+            download_dataset([RemoteFile(f"{srv.url}/p.tgz", "p.tgz", extract=True)], tmp_path)
+        assert not (tmp_path / ".p.tgz.done").exists() and not (tmp_path / "p.tgz").exists()
+    finally:
+        srv.close()
+
+
+def test_http_error_and_unreachable_host(tmp_path):
+    srv = Server({})
+    try:
+        with pytest.raises(DownloadError, match="HTTP 404"):
+            download_file(RemoteFile(f"{srv.url}/missing.tgz", "missing.tgz"), tmp_path)
+    finally:
+        srv.close()
+    port = srv.httpd.server_address[1]  # closed now: connection refused
+    with pytest.raises(DownloadError, match="offline"):
+        download_file(RemoteFile(f"http://127.0.0.1:{port}/x.tgz", "x.tgz"), tmp_path, retries=1, timeout=2)
+    assert not (tmp_path / "x.tgz").exists()
+
+
+def test_cli_download_with_mirror(tmp_path, archive):
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+    from cardiacml.data.download import builtin_manifest
+
+    files = builtin_manifest("intracardiac")
+    assert len(files) == 21 and files[0].url.endswith("_2_1.tgz/download")
+    srv = Server({f.filename: archive for f in files[:2]})
+    try:
+        manifest = tmp_path / "m.json"
+        import json
+
+        manifest.write_text(json.dumps([{"url": "x", "filename": f.filename, "extract": True} for f in files[:2]]))
+        res = CliRunner().invoke(app, ["data", "download", "intracardiac", "--dest", str(tmp_path / "d"),
+                                       "--manifest", str(manifest), "--base-url", srv.url])
+        assert res.exit_code == 0, res.output
+        assert "2 file(s) ready" in res.output
+        assert rebase_manifest(files[:1], srv.url + "/")[0].url == f"{srv.url}/{files[0].filename}"
+    finally:
+        srv.close()

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from cardiacml.data.mitbih import (AAMI_MAP, DS1, DS2, KAGGLE_COUNTS, PACED, read_record_beats, segment_beats,
+                                   split_interpatient, split_random)
+from cardiacml.errors import DataFormatError
+
+
+def test_record_100_matches_its_annotations(mitdb):
+    b = read_record_beats(mitdb / "100")
+    # MIT-BIH record 100 is annotated with 2239 N, 33 A and 1 V beats
+    assert b.class_counts() == {"N": 2239, "S": 33, "V": 1, "F": 0, "Q": 0}
+    assert b.X.shape == (2273, 187)
+    assert set(b.groups) == {"100"}
+    assert np.median(b.X[:, 0]) > 0.7, "beats start at the R peak, near the window maximum"
+    lengths = (b.X > 0).sum(1)
+    # 1.2 x median RR (~0.8 s at 125 Hz) is about 120 samples; the rest is zero padding
+    assert 100 < np.median(lengths) < 140
+
+
+def test_record_without_mlii_uses_first_lead(mitdb):
+    b = read_record_beats(mitdb / "102")
+    assert len(b) > 2000 and b.class_counts()["Q"] > 1000  # paced record
+
+
+def test_full_build_matches_kaggle_counts(all_beats):
+    counts = all_beats.class_counts()
+    for c, k in KAGGLE_COUNTS.items():
+        assert abs(counts[c] - k) <= 0.01 * k + 5, (c, counts[c], k)
+    assert len(set(all_beats.groups)) == 48
+
+
+def test_interpatient_split_has_no_shared_record(all_beats):
+    tr, te = split_interpatient(all_beats)
+    assert set(tr.groups) == set(DS1) and set(te.groups) == set(DS2)
+    assert not set(tr.groups) & set(te.groups)
+    assert not set(PACED) & (set(tr.groups) | set(te.groups))
+    assert len(tr) > 45000 and len(te) > 45000
+
+
+def test_random_split_is_stratified(all_beats):
+    tr, te = split_random(all_beats, 0.2, seed=0)
+    ftr = np.bincount(tr.y, minlength=5) / len(tr)
+    fte = np.bincount(te.y, minlength=5) / len(te)
+    np.testing.assert_allclose(ftr, fte, atol=2e-3)
+
+
+def test_aami_map():
+    assert {AAMI_MAP[s] for s in "NLRej"} == {0}
+    assert {AAMI_MAP[s] for s in "AaJS"} == {1}
+    assert AAMI_MAP["V"] == AAMI_MAP["E"] == 2 and AAMI_MAP["F"] == 3
+    assert {AAMI_MAP[s] for s in "/fQ"} == {4}
+
+
+def test_segment_beats_rules():
+    fs = 125.0
+    sig = np.zeros(2500)
+    peaks = np.arange(50, 2450, 100)
+    sig[peaks] = 1.0
+    beats, kept = segment_beats(sig, peaks, fs)
+    assert beats.shape == (len(peaks), 187)
+    assert np.all(beats[:, 0] == 1.0)
+    # 1.2 x RR (100 samples) = 120 samples kept, zero padding after
+    assert np.all(beats[:, 120:] == 0)
+    with pytest.raises(DataFormatError, match="125 Hz"):
+        segment_beats(sig, peaks, fs=360.0)
+    sig[5] = np.nan
+    with pytest.raises(DataFormatError, match="NaN"):
+        segment_beats(sig, peaks, fs)
