@@ -1,0 +1,55 @@
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from cardiacml.cli import app
+
+runner = CliRunner()
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from cardiacml.cli import app; assert 'torch' not in sys.modules and 'vtk' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    r = subprocess.run([sys.executable, "-m", "cardiacml.cli", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for cmd in ("train", "evaluate", "predict", "export", "report", "simulate", "demo", "data"):
+        assert cmd in r.stdout
+
+
+def test_subcommand_help():
+    for args in (["data", "--help"], ["train", "--help"], ["data", "build-beats", "--help"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0 and "Usage" in res.output
+
+
+def test_models_command():
+    res = runner.invoke(app, ["models"])
+    assert res.exit_code == 0 and "beatnet" in res.output and "tcn" in res.output
+
+
+def test_data_check_and_errors(shared, tmp_path):
+    res = runner.invoke(app, ["data", "check", str(shared / "kaggle_format" / "tami64_ECGformer__mitbih_train.csv")])
+    assert res.exit_code == 0 and "10 beats" in res.output and "'N': 10" in res.output
+    res = runner.invoke(app, ["data", "check", str(tmp_path / "missing.csv")])
+    assert res.exit_code == 2 and "no such file" in res.output
+    res = runner.invoke(app, ["train", "task2", "--protocol", "sideways"])
+    assert res.exit_code == 2 and "protocol" in res.output
+
+
+def test_build_beats_prints_kaggle_comparison(mitdb, tmp_path):
+    res = runner.invoke(app, ["data", "build-beats", "--mitdb", str(mitdb), "--out", str(tmp_path / "b.npz")])
+    assert res.exit_code == 0, res.output
+    assert "Kaggle" in res.output and "90589" in res.output and "DS1" in res.output
+    from cardiacml.data.mitbih import load_beats
+
+    assert len(load_beats(tmp_path / "b.npz")) > 109000
+
+
+def test_simulate_and_cache_commands(tmp_path):
+    res = runner.invoke(app, ["simulate", "--n", "12", "--out", str(tmp_path), "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["data", "cache", str(tmp_path)])
+    assert res.exit_code == 0 and "12 simulations" in res.output
+    res = runner.invoke(app, ["data", "check", str(tmp_path)])
+    assert res.exit_code == 0 and "12 valid" in res.output

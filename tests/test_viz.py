@@ -1,0 +1,171 @@
+import json
+
+import numpy as np
+import pytest
+
+from cardiacml.data.geometry import load_geometry
+from cardiacml.viz import plots
+from cardiacml.viz.heart import (animate_rotation, animate_vm, export_vtu, render_comparison, render_heart,
+                                 shepard_interpolate, shepard_weights)
+
+
+@pytest.fixture(scope="module")
+def geo():
+    return load_geometry()
+
+
+def _nonblank(img, min_colors=50):
+    assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8
+    assert img.std() > 10, "image is (almost) uniform"
+    assert len(np.unique(img.reshape(-1, 3), axis=0)) > min_colors
+
+
+def test_shepard_exact_at_sites_and_bounded(geo):
+    v = np.random.default_rng(0).uniform(-80, 30, 75)
+    at_sites = shepard_interpolate(v, geo, points=geo.site_xyz)
+    np.testing.assert_allclose(at_sites, v, atol=1e-9)
+    field = shepard_interpolate(v, geo)
+    assert field.shape == (8033,)
+    assert field.min() >= v.min() - 1e-9 and field.max() <= v.max() + 1e-9
+    W = shepard_weights(geo.site_xyz, geo.points, n_closest=8)
+    assert np.all((W > 0).sum(1) <= 8)
+    np.testing.assert_allclose(W.sum(1), 1)
+    # NaN sites (never activated) are left out rather than poisoning the field
+    v[3] = np.nan
+    assert np.isfinite(shepard_interpolate(v, geo)).all()
+
+
+def test_shepard_matches_vtk_shepard_kernel(geo):
+    vtk = pytest.importorskip("vtk")
+    from vtk.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+
+    values = geo.site_xyz[:, 2] * 0.5 + np.sin(geo.site_xyz[:, 0] / 9.0) * 10
+    src = vtk.vtkPolyData()
+    pts = vtk.vtkPoints()
+    pts.SetData(numpy_to_vtk(geo.site_xyz.copy()))
+    src.SetPoints(pts)
+    arr = numpy_to_vtk(values.copy())
+    arr.SetName("v")
+    src.GetPointData().AddArray(arr)
+    tgt = vtk.vtkPolyData()
+    tp = vtk.vtkPoints()
+    tp.SetData(numpy_to_vtk(geo.points[::10].copy()))
+    tgt.SetPoints(tp)
+    kernel = vtk.vtkShepardKernel()
+    kernel.SetPowerParameter(2.0)
+    kernel.SetKernelFootprintToNClosest()
+    kernel.SetNumberOfPoints(10)
+    interp = vtk.vtkPointInterpolator()
+    interp.SetInputData(tgt)
+    interp.SetSourceData(src)
+    interp.SetKernel(kernel)
+    interp.Update()
+    ref = vtk_to_numpy(interp.GetOutput().GetPointData().GetArray("v"))
+    ours = shepard_interpolate(values, geo, n_closest=10, points=geo.points[::10])
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-6)
+
+
+def test_vtu_round_trip(geo, tmp_path):
+    import meshio
+
+    field = shepard_interpolate(geo.site_xyz[:, 0], geo)
+    for ext in ("vtu", "vtk"):
+        p = export_vtu({"activation_ms": field}, tmp_path / f"heart.{ext}", geo)
+        m = meshio.read(p)
+        np.testing.assert_allclose(m.points, geo.points)
+        np.testing.assert_array_equal(m.cells_dict["tetra"], geo.tetra)
+        np.testing.assert_allclose(m.point_data["activation_ms"], field)
+
+
+@pytest.mark.parametrize("backend", ["matplotlib", "vtk"])
+def test_render_heart_nonblank(geo, tmp_path, backend):
+    if backend == "vtk":
+        pytest.importorskip("pyvista")
+    field = shepard_interpolate(geo.site_xyz[:, 2], geo)
+    img = render_heart(field, tmp_path / "h.png", geometry=geo, backend=backend, window_size=(320, 300), label="z (mm)")
+    assert img.shape[:2] == (300, 320)
+    _nonblank(img)
+    from PIL import Image
+
+    assert Image.open(tmp_path / "h.png").size == (320, 300)
+    with pytest.raises(ValueError, match="one value per mesh point"):
+        render_heart(field[:10], backend=backend)
+
+
+def test_comparison_and_animations(geo, tmp_path):
+    from PIL import Image
+
+    a = geo.site_xyz[:, 2]
+    img = render_comparison(a, a + 5, tmp_path / "cmp.png", backend="matplotlib")
+    assert img.shape[1] > img.shape[0]  # side by side
+    _nonblank(img)
+    vm = np.full((75, 60), -85.0)
+    for j in range(75):
+        vm[j, 5 + j // 3:] = 20.0
+    gif = animate_vm(vm, tmp_path / "vm.gif", step_ms=10, backend="matplotlib", window_size=(200, 200))
+    im = Image.open(gif)
+    assert im.n_frames == 6
+    frames = []
+    for k in range(im.n_frames):
+        im.seek(k)
+        frames.append(np.asarray(im.convert("RGB"), float))
+    assert np.abs(frames[0] - frames[-1]).mean() > 1, "the wave must visibly propagate"
+    rot = animate_rotation(shepard_interpolate(a, geo), tmp_path / "rot.gif", n_frames=4, backend="matplotlib", window_size=(200, 200))
+    assert Image.open(rot).n_frames == 4
+
+
+def test_ecg12_paper_grid_is_calibrated(tmp_path):
+    ecg = np.zeros((12, 500))
+    ecg[:, 100:110] = 1.0
+    fig = plots.plot_ecg12(ecg, fs=1000, speed_mm_s=100, gain_mm_mv=10)
+    ax = fig.axes[0]
+    w_in = ax.get_position().width * fig.get_figwidth()
+    x0, x1 = ax.get_xlim()
+    assert (x1 - x0) / 25.4 == pytest.approx(w_in, rel=1e-6), "1 data unit = 1 mm on paper"
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 500]
+    assert len(lines) == 12
+    y = lines[0].get_ydata()
+    assert np.ptp(y) == pytest.approx(10.0), "1 mV = 10 mm"
+    x = lines[0].get_xdata()
+    assert x[100] - x[0] == pytest.approx(10.0), "100 ms = 10 mm at 100 mm/s"
+    fig.savefig(tmp_path / "e.png")
+    from PIL import Image
+
+    _nonblank(np.asarray(Image.open(tmp_path / "e.png").convert("RGB")), min_colors=10)
+
+
+def test_metric_figures(tmp_path):
+    cm = [[50, 2], [3, 40]]
+    fig = plots.plot_confusion(cm, ["normal", "abnormal"])
+    assert "50" in " ".join(t.get_text() for t in fig.axes[0].texts)
+    fig = plots.plot_training_curves([{"epoch": 1, "train_loss": 1.0, "macro_f1": 0.5}, {"epoch": 2, "train_loss": 0.5, "macro_f1": 0.7}])
+    assert len(fig.axes[1].get_lines()) == 1
+    fig = plots.plot_beat(np.linspace(1, 0, 187), label="N", probs=[0.9, 0.05, 0.03, 0.01, 0.01], classes=list("NSVFQ"))
+    assert fig.axes[1].get_title() == "predicted: N"
+    fig = plots.plot_site_values({n: i for i, n in enumerate(load_geometry().site_names)}, title="MAE")
+    fig.savefig(tmp_path / "s.png")
+
+
+def test_report_is_self_contained(tmp_path):
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+
+    run = tmp_path / "run"
+    (run / "figures").mkdir(parents=True)
+    fig = plots.plot_confusion([[5, 1], [0, 4]], ["normal", "abnormal"])
+    fig.savefig(run / "figures" / "confusion.png")
+    m = {"n": 10, "accuracy": 0.9, "macro_f1": 0.89, "confusion_matrix": [[5, 1], [0, 4]], "classes": ["normal", "abnormal"],
+         "per_class": {"normal": {"precision": 1.0, "recall": 0.83, "f1": 0.9, "support": 6},
+                       "abnormal": {"precision": 0.8, "recall": 1.0, "f1": 0.89, "support": 4}}}
+    (run / "metrics.json").write_text(json.dumps({"test": m}))
+    (run / "run.json").write_text(json.dumps({"model": "beatnet", "hparams": {}, "task": "task1", "kind": "classification",
+                                              "config": {}, "data": {"source": "x", "protocol": "random"}, "n_parameters": 5,
+                                              "best_epoch": 1, "train_time_s": 1.0, "cardiacml_version": "0.1.0"}))
+    res = CliRunner().invoke(app, ["report", str(run)])
+    assert res.exit_code == 0, res.output
+    html = (run / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 1 and "src=\"http" not in html
+    assert "Model card" in html and "overstate" in html and "0.9000" in html
+    res = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "not a run folder" in res.output
