@@ -180,8 +180,26 @@ def _heart_task(task: str, data_dir, seed: int, val_fraction: float, max_train: 
                     {"test_names": [ds.names[i] for i in te]})
 
 
+def _cap_eval(data: TaskData, max_eval: int | None, seed: int) -> TaskData:
+    """Random subsets of at most ``max_eval`` validation and test examples (quick runs)."""
+    if not max_eval:
+        return data
+    rng = np.random.default_rng(seed + 1)
+    for split in ("val", "test"):
+        X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
+        if len(y) > max_eval:
+            idx = np.sort(rng.choice(len(y), max_eval, replace=False))
+            setattr(data, f"X_{split}", X[idx])
+            setattr(data, f"y_{split}", y[idx])
+            if split == "test":
+                data.extra = {k: (v[idx] if isinstance(v, np.ndarray) else [v[i] for i in idx] if isinstance(v, list) else v)
+                              for k, v in data.extra.items()}
+    return data
+
+
 def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", seed: int = 0,
-              val_fraction: float = 0.1, max_train: int | None = None, n_sim: int = 2000) -> TaskData:
+              val_fraction: float = 0.1, max_train: int | None = None, n_sim: int = 2000,
+              max_eval: int | None = None) -> TaskData:
     """Load and split the data of a task.
 
     Parameters
@@ -195,13 +213,15 @@ def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", s
         Kaggle CSVs are used) or ``"interpatient"`` (de Chazal DS1 -> DS2, raw records).
         Tasks 3-4: ``"stimulus"`` (test hearts have unseen primary stimulus sites,
         needs simulator metadata) or ``"random"``. ``"auto"`` picks the first possible.
+    max_train, max_eval : int, optional
+        Random subsets of the training / validation and test data, for quick runs.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
     if task in ("task1", "task2"):
         if protocol not in ("auto", "random", "interpatient", "kaggle"):
             raise ValueError(f"protocol {protocol!r} is not one of random, interpatient for {task}")
-        return _beats_task(task, data_dir, mitdb, protocol, seed, val_fraction, max_train)
+        return _cap_eval(_beats_task(task, data_dir, mitdb, protocol, seed, val_fraction, max_train), max_eval, seed)
     if protocol not in ("auto", "random", "stimulus"):
         raise ValueError(f"protocol {protocol!r} is not one of stimulus, random for {task}")
-    return _heart_task(task, data_dir, seed, val_fraction, max_train, n_sim, protocol)
+    return _cap_eval(_heart_task(task, data_dir, seed, val_fraction, max_train, n_sim, protocol), max_eval, seed)

@@ -1,0 +1,56 @@
+# %% [markdown]
+# # Tutorial 1: classifier basics with cardiacml
+#
+# The challenge's first tutorial trains an image classifier. Here we learn the same ideas
+# (data, train/test split, a model, a training loop, accuracy and confusion) on real
+# heartbeats from the MIT-BIH Arrhythmia Database, rebuilt by cardiacml from the raw records.
+#
+# Set `CARDIACML_QUICK=1` for a fast run (used in CI).
+
+# %%
+import os
+
+import numpy as np
+import matplotlib.pyplot as plt
+
+from cardiacml.training.tasks import load_task
+from cardiacml.viz import plots
+
+QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
+
+# %% [markdown]
+# ## 1. Data: one beat = 187 samples at 125 Hz, starting at the R peak
+
+# %%
+data = load_task("task2", protocol="random", max_eval=2000 if QUICK else None, max_train=3000 if QUICK else 30000)
+print(data.source)
+print("train", data.X_train.shape, "test", data.X_test.shape, "classes", data.contract["classes"])
+fig = plots.plot_beat(data.X_train[0, 0], label=data.contract["classes"][data.y_train[0]])
+
+# %% [markdown]
+# ## 2. A classical model first: gradient boosting on hand-made features
+
+# %%
+from cardiacml.models.classical import ClassicalBeatClassifier
+from cardiacml.training.metrics import classification_metrics
+
+clf = ClassicalBeatClassifier(max_iter=50 if QUICK else 300).fit(data.X_train, data.y_train)
+m = classification_metrics(data.y_test, clf.predict(data.X_test), data.contract["classes"])
+print(f"classical: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+
+# %% [markdown]
+# ## 3. A convolutional network, trained with the package's loop
+# Class imbalance (most beats are N) is handled by a weighted loss; early stopping watches
+# the validation macro-F1.
+
+# %%
+from cardiacml.training.loop import TrainConfig, fit
+
+model, ckpt = fit(data, TrainConfig(model="kachuee", epochs=1 if QUICK else 8, batch_size=128))
+t = ckpt["metrics"]["test"]
+print(f"CNN: accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}")
+fig = plots.plot_confusion(t["confusion_matrix"], t["classes"])
+
+# %% [markdown]
+# Note: this is a *random beat split*: beats of one patient are both in training and test data,
+# which flatters every model. Tutorial task 2 shows the inter-patient protocol.
