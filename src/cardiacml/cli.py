@@ -27,6 +27,11 @@ class Dataset(str, Enum):
     heartbeat = "heartbeat"
 
 
+def _run_folder(run: Path) -> Path:
+    """The run folder of a run folder or of a model.pt inside one."""
+    return run if run.is_dir() else run.parent
+
+
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
@@ -272,7 +277,7 @@ def evaluate(
             args["protocol"] = protocol
         data = load_task(args.pop("task"), **args)
         metrics, pred = evaluate_task(model, data)
-        dest = out or (Path(run) if Path(run).is_dir() else Path(run).parent) / "eval"
+        dest = out or _run_folder(run) / "eval"
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "metrics.json").write_text(json.dumps({"data": data.source, "protocol": data.protocol, **metrics}, indent=1))
         save_eval_figures(dest, metrics, ckpt["kind"], data, pred)
@@ -312,7 +317,7 @@ def export(
     def go():
         from .inference.onnx_export import export_onnx
 
-        dest = out or (Path(run) if Path(run).is_dir() else Path(run).parent) / "model.onnx"
+        dest = out or _run_folder(run) / "model.onnx"
         rep = export_onnx(run, dest)
         typer.echo(f"{rep['path']}: max |torch - onnxruntime| = {rep['max_abs_diff']:.2e} "
                    f"({'OK' if rep['parity_ok'] else 'MISMATCH'}, atol {rep['atol']:g})")

@@ -35,19 +35,22 @@ def seed_everything(seed: int) -> None:
 def atomic_path(final: str | os.PathLike):
     """Yield a temporary sibling path; rename it onto ``final`` only if the block succeeds.
 
-    A crash never leaves a half-written file under the final name.
+    A crash never leaves a half-written file under the final name. ``tmp`` may be a
+    file or a directory; an existing directory at ``final`` is replaced.
     """
+    import shutil
+
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
     try:
         yield tmp
+        if tmp.is_dir() and final.is_dir():
+            shutil.rmtree(final)
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             if tmp.is_dir():
-                import shutil
-
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink()

@@ -153,10 +153,6 @@ def load_heartbeat_csv(
         np.save(tmp / "X.npy", X)
         np.save(tmp / "y.npy", y)
         (tmp / "meta.json").write_text(json.dumps({"source": str(path.resolve()), "rows": int(len(y))}))
-        if cdir.exists():
-            import shutil
-
-            shutil.rmtree(cdir)
     return BeatSet(X, y, tuple(classes))
 
 

@@ -213,10 +213,6 @@ def build_cache(root: str | os.PathLike, cache_dir: str | os.PathLike, *, strict
             import pandas as pd
 
             pd.concat([pd.read_csv(p) for p in metas]).drop_duplicates("name").to_csv(tmp / "meta.csv", index=False)
-        if cache_dir.exists():
-            import shutil
-
-            shutil.rmtree(cache_dir)
     if never:
         warnings.warn(f"{never} site activations never cross 0 mV (stored as NaN, excluded from activation metrics)", stacklevel=2)
     return IntracardiacData(cache_dir)

@@ -74,23 +74,19 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def _norm_stats(data: TaskData, hparams: dict):
+def _norm_stats(data: TaskData, model_name: str, hparams: dict):
     kind = data.kind
     if kind == "classification":
         return 0.0, 1.0, 0.0, 1.0
     in_mean = data.X_train.mean(axis=(0, 2), keepdims=True)[0]  # (12, 1)
     in_std = data.X_train.std(axis=(0, 2), keepdims=True)[0] + 1e-6
     if kind == "regression":
-        if data.y_train.ndim == 2 and hparams.get("out", "vector") == "vector" and _soft_argmax(data):
-            return in_mean, in_std, 0.0, 1.0  # soft-argmax head outputs samples directly
+        if model_name == "tcn" and hparams.get("out", "vector") == "vector":
+            return in_mean, in_std, 0.0, 1.0  # the tcn's soft-argmax head outputs samples directly
         mu = np.nanmean(data.y_train, axis=0)
         sd = np.nanstd(data.y_train, axis=0) + 1e-6
         return in_mean, in_std, np.nan_to_num(mu), np.nan_to_num(sd, nan=1.0)
     return in_mean, in_std, float(data.y_train.mean()), float(data.y_train.std() + 1e-6)
-
-
-def _soft_argmax(data: TaskData) -> bool:
-    return data.extra.get("model_name") == "tcn"
 
 
 def build_model(data: TaskData, cfg: TrainConfig) -> NormalizedModel:
@@ -102,8 +98,7 @@ def build_model(data: TaskData, cfg: TrainConfig) -> NormalizedModel:
     cfg.hparams = hp
     n_out = len(data.contract["classes"]) if data.kind == "classification" else 75
     net = create_model(cfg.model, data.X_train.shape[1], data.X_train.shape[2], n_out, **hp)
-    data.extra["model_name"] = cfg.model
-    return NormalizedModel(net, *_norm_stats(data, hp))
+    return NormalizedModel(net, *_norm_stats(data, cfg.model, hp))
 
 
 def class_weights(y: np.ndarray, n_classes: int, mode: str) -> torch.Tensor | None:

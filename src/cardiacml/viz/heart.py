@@ -140,9 +140,6 @@ def _render_vtk(g, values, title, clim, cmap, label, azimuth, window_size, show_
 
 
 def _render_mpl(g, values, title, clim, cmap, label, azimuth, window_size, show_sites):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 

@@ -8,16 +8,7 @@ LEAD_GRID = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF",
 
 
 def _plt():
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        try:
-            import os
-
-            if not os.environ.get("DISPLAY"):
-                matplotlib.use("Agg")
-        except Exception:
-            pass
+    """pyplot, imported lazily (matplotlib picks a headless backend by itself when there is no display)."""
     import matplotlib.pyplot as plt
 
     return plt
