@@ -32,7 +32,7 @@ def test_train_task2_learns_real_beats(task2_run):
     # A 3-epoch model on 6k beats must be well above that (class weighting trades accuracy for recall).
     assert m["accuracy"] > 0.88 and m["macro_f1"] > 0.4, m
     assert m["n"] > 20000
-    ck = torch.load(task2_run / "model.pt", weights_only=False)
+    ck = torch.load(task2_run / "model.pt", weights_only=True)
     assert ck["contract"]["fs_hz"] == 125.0 and ck["contract"]["classes"] == ["N", "S", "V", "F", "Q"]
     assert ck["config"]["model"] == "kachuee" and ck["cardiacml_version"]
     for f in ["training_curves.png", "confusion.png", "confusion.json"]:
@@ -131,7 +131,7 @@ def test_task3_beats_constant_baseline(heart_runs):
     assert m["mae_ms"] < m["constant_baseline_mae_ms"]
     assert set(m["per_region_mae_ms"]) == {"AHA", "RV", "EPI", "MID", "SEPTM"}
     assert len(m["per_site_mae_ms"]) == 75
-    ck = torch.load(heart_runs["task3"] / "model.pt", weights_only=False)
+    ck = torch.load(heart_runs["task3"] / "model.pt", weights_only=True)
     assert ck["data"]["protocol"] == "stimulus"
     assert ck["state_dict"]["in_std"].shape == (12, 1), "normalisation statistics travel in the checkpoint"
     assert (heart_runs["task3"] / "figures" / "heart_activation_true_vs_pred.png").is_file()
@@ -157,10 +157,16 @@ def test_task4_metrics_and_predict(heart_runs, sim_root, tmp_path):
     assert res.exit_code == 2 and "12-lead" in res.output
 
 
-def test_task1_on_mitbih_normal_vs_abnormal(mitdb):
-    data = load_task("task1", mitdb=mitdb, max_train=3000)
-    assert data.contract["classes"] == ["normal", "abnormal"] and set(np.unique(data.y_test)) == {0, 1}
-    assert "normal (N) vs abnormal" in data.source
+def test_task1_without_ptb_files_asks_for_them_and_labels_the_standin(mitdb):
+    from cardiacml.errors import MissingDataError
+
+    with pytest.raises(MissingDataError, match=r"ptbdb_normal.csv.*cardiacml data download heartbeat.*--protocol mitbih"):
+        load_task("task1", mitdb=mitdb)
+    res = runner.invoke(app, ["train", "task1"])
+    assert res.exit_code == 2 and "data download heartbeat" in res.output
+    data = load_task("task1", mitdb=mitdb, max_train=3000, protocol="mitbih")
+    assert list(data.contract.target_names) == ["normal", "abnormal"] and set(np.unique(data.y_test)) == {0, 1}
+    assert "does not detect infarction" in data.source and "does not detect infarction" in data.spec.note(data)
 
 
 def test_task1_on_kaggle_ptb_files(tmp_path):
@@ -174,5 +180,6 @@ def test_task1_on_kaggle_ptb_files(tmp_path):
         write_heartbeat_csv(BeatSet(X, np.full(n, label), MITBIH_CLASSES), tmp_path / f"{name}.csv")
     data = load_task("task1", data_dir=tmp_path)
     assert "Kaggle PTB" in data.source and len(data.y_test) == 56
-    model, ck = fit(data, TrainConfig(task="task1", model="kachuee", epochs=4, batch_size=32, threads=1), log=lambda *a: None)
-    assert ck["metrics"]["test"]["accuracy"] > 0.9
+    model, rec = fit(data, TrainConfig(task="task1", model="kachuee", epochs=4, batch_size=32, threads=1), log=lambda *a: None)
+    assert rec.metrics["test"]["accuracy"] > 0.9 and rec["metrics"] == rec.metrics  # typed record; old dict access still works
+    assert rec.data["note"] == ""  # real PTB files: no stand-in note

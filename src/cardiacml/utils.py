@@ -4,19 +4,98 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 
+class _LogLines:
+    """Minimal stand-in for a tqdm bar when stderr is not a terminal: one plain line every ``every`` seconds."""
+
+    def __init__(self, iterable=None, total=None, desc=None, unit="it", every=30.0, initial=0, **_):
+        import time
+
+        self.iterable, self.total, self.desc, self.unit, self.every = iterable, total, desc or "progress", unit, every
+        self.n = initial
+        self.t0 = self.last = time.time()
+        self.postfix = ""
+        if total is None and iterable is not None and hasattr(iterable, "__len__"):
+            self.total = len(iterable)
+
+    def __iter__(self):
+        for x in self.iterable:
+            yield x
+            self.update(1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def update(self, k=1):
+        import time
+
+        self.n += k
+        now = time.time()
+        if now - self.last >= self.every:
+            self.last = now
+            self._line(now)
+
+    def _line(self, now):
+        rate = self.n / max(now - self.t0, 1e-9)
+        left = ""
+        if self.total:
+            left = f" of {self.total} ({100 * self.n / self.total:.0f} %), about {(self.total - self.n) / max(rate, 1e-9):.0f} s left"
+        print(f"[{self.desc}] {self.n}{left}, {rate:.1f} {self.unit}/s {self.postfix}".rstrip(), file=sys.stderr, flush=True)
+
+    def set_postfix(self, **kw):
+        self.postfix = " ".join(f"{k}={v}" for k, v in kw.items())
+
+    def set_description(self, desc):
+        self.desc = desc
+
+    def close(self):
+        pass
+
+
 def progress(iterable=None, *, total=None, desc=None, unit="it", disable=None, **kw):
-    """Return a tqdm progress bar (silent when stderr is not a terminal and CARDIACML_PROGRESS!=1)."""
+    """A progress bar: tqdm on a terminal; elsewhere (logs, CI) a plain line every 30 s.
+
+    ``CARDIACML_PROGRESS=0`` silences it, ``=1`` forces tqdm. ``disable=True`` silences it too.
+    Log lines every ``CARDIACML_PROGRESS_EVERY`` seconds (default 30).
+    """
     from tqdm.auto import tqdm
 
-    if disable is None:
-        forced = os.environ.get("CARDIACML_PROGRESS")
-        disable = (forced == "0") if forced is not None else not sys.stderr.isatty()
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True, **kw)
+    forced = os.environ.get("CARDIACML_PROGRESS")
+    if disable is True or forced == "0":
+        return tqdm(iterable, total=total, desc=desc, unit=unit, disable=True, **kw)
+    if forced == "1" or sys.stderr.isatty():
+        return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True, **kw)
+    every = float(os.environ.get("CARDIACML_PROGRESS_EVERY", "30"))
+    return _LogLines(iterable, total=total, desc=desc, unit=unit, every=every, initial=kw.get("initial", 0))
+
+
+def resolve_threads(threads: int | None = None) -> int:
+    """PyTorch CPU threads to use.
+
+    ``threads`` if given (>= 1), else ``$CARDIACML_THREADS``, else the cores left idle by other
+    processes: ``cpu_count - round(1-minute load average)``, at least 1. On a busy machine
+    PyTorch's default (one thread per core) fights the other processes for every core and
+    can run tens of times slower; see benchmarks/bench_threads.py for the measurement.
+    """
+    if threads:
+        return max(1, int(threads))
+    env = os.environ.get("CARDIACML_THREADS")
+    if env:
+        return max(1, int(env))
+    n = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return max(1, min(n, n - int(round(load))))
 
 
 def seed_everything(seed: int) -> None:
@@ -33,10 +112,14 @@ def seed_everything(seed: int) -> None:
 
 @contextmanager
 def atomic_path(final: str | os.PathLike):
-    """Yield a temporary sibling path; rename it onto ``final`` only if the block succeeds.
+    """Yield a temporary sibling path; move it onto ``final`` only if the block succeeds.
 
-    A crash never leaves a half-written file under the final name. ``tmp`` may be a
-    file or a directory; an existing directory at ``final`` is replaced.
+    A crash or Ctrl-C never leaves a half-written file or folder under the final name:
+    the temporary path is removed on any exception (KeyboardInterrupt included), and
+    one left behind by a killed process is removed by :func:`clean_stale_temps`.
+    ``tmp`` may be a file or a directory. An existing directory at ``final`` is replaced
+    whole: it is first renamed aside, the new one renamed in, then the old one deleted,
+    so at every instant ``final`` is either the complete old or the complete new folder.
     """
     import shutil
 
@@ -46,14 +129,80 @@ def atomic_path(final: str | os.PathLike):
     try:
         yield tmp
         if tmp.is_dir() and final.is_dir():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+            old = final.with_name(f".{final.name}.old{os.getpid()}")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
     finally:
         if tmp.exists():
             if tmp.is_dir():
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temps(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
+    """Remove temporary siblings (``.NAME.tmpPID`` / ``.NAME.oldPID``) left by killed processes.
+
+    Only entries whose process no longer exists are removed. Returns what was removed.
+    """
+    import shutil
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)(?P<pid>\d+)$")
+    removed = []
+    for p in folder.iterdir():
+        m = pattern.match(p.name)
+        if not m or (name is not None and m["name"] != name) or _pid_alive(int(m["pid"])):
+            continue
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def file_checksum(path: str | os.PathLike, chunk: int = 1 << 24) -> str:
+    """CRC-32 of a file's bytes as 8 hex digits (fast: about 2 GB/s; guards caches against changed bytes)."""
+    import zlib
+
+    crc = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            crc = zlib.crc32(block, crc)
+    return f"{crc & 0xFFFFFFFF:08x}"
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises KeyboardInterrupt (so cleanup code runs as for Ctrl-C)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def default_cache_dir() -> Path:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, MissingDataError
-from ..utils import atomic_path, default_cache_dir
+from ..utils import atomic_path, default_cache_dir, file_checksum
+from .contracts import FLOAT32_MAX, SignalContract
 
 N_SAMPLES = 187
 FS = 125.0
@@ -27,7 +28,15 @@ FILES = {
     "ptbdb_normal": ("ptbdb_normal.csv", PTB_CLASSES),
     "ptbdb_abnormal": ("ptbdb_abnormal.csv", PTB_CLASSES),
 }
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+
+#: Input contract of the Kaggle heartbeat files (Tasks 1-2): one beat, 187 samples at 125 Hz in [0, 1].
+KAGGLE_BEAT = SignalContract(
+    kind="beat", n_leads=1, n_samples=N_SAMPLES, fs_hz=FS, units="normalised", value_range=(-0.5, 1.5), leads=("ECG",),
+    target="beat class", target_units="class", target_names=MITBIH_CLASSES,
+    normalisation="beat starts at its R peak; 10 s window min-max scaled to [0, 1]; zero-padded to 187 samples "
+                  "(Kachuee et al. 2018)",
+)
 
 
 @dataclass
@@ -62,27 +71,46 @@ class BeatSet:
         return BeatSet(self.X[idx], self.y[idx], self.classes, None if self.groups is None else self.groups[idx])
 
 
+def _open_text(path: Path):
+    """Open a CSV as text; gzip-compressed files (``.gz`` or gzip magic bytes) are read transparently."""
+    import gzip
+
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt")
+    return open(path, "r")
+
+
 def _parse_csv(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     import pandas as pd
 
-    with open(path, "r") as fh:
-        first = fh.readline()
+    try:
+        with _open_text(path) as fh:
+            first = fh.readline()
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise DataFormatError(f"{path}: not a readable text CSV ({exc.__class__.__name__}: {exc}); "
+                              "expected 188 comma-separated numbers per row (plain or gzip-compressed)") from exc
     if not first.strip():
         raise DataFormatError(f"{path}: file is empty")
     ncol = first.count(",") + 1
     if ncol != N_SAMPLES + 1:
         raise DataFormatError(f"{path}, row 1: expected {N_SAMPLES + 1} comma-separated values (187 samples + label), found {ncol}")
     try:
-        df = pd.read_csv(path, header=None, dtype=np.float64, engine="c", names=range(N_SAMPLES + 1))
-    except (pd.errors.ParserError, ValueError) as exc:
+        with _open_text(path) as fh:
+            df = pd.read_csv(fh, header=None, dtype=np.float64, engine="c", names=range(N_SAMPLES + 1))
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, EOFError, OSError) as exc:
         raise DataFormatError(f"{path}: cannot parse as a {N_SAMPLES + 1}-column numeric CSV: {exc}") from exc
     arr = df.to_numpy()
-    bad = ~np.isfinite(arr)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(arr) | (np.abs(arr) > FLOAT32_MAX)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         what = "label" if col == N_SAMPLES else f"sample {col}"
+        why = "missing or not a finite number" if not np.isfinite(arr[row, col]) else \
+            f"{arr[row, col]:.3g}, beyond float32's range (±3.4e38)"
         raise DataFormatError(
-            f"{path}, row {row + 1}: {what} is missing or not a finite number "
+            f"{path}, row {row + 1}: {what} is {why} "
             f"({int(bad.any(axis=1).sum())} bad rows in all; a short row also shows up here)"
         )
     labels = arr[:, -1]
@@ -137,23 +165,43 @@ def load_heartbeat_csv(
         X, y = _parse_csv(path, len(classes))
         return BeatSet(X, y, tuple(classes))
     cdir = Path(cache_dir or default_cache_dir() / "heartbeat") / f"{path.stem}-{_cache_key(path)}"
-    meta_file = cdir / "meta.json"
-    if meta_file.is_file():
-        try:
-            mode = "r" if mmap else None
-            X = np.load(cdir / "X.npy", mmap_mode=mode)
-            y = np.load(cdir / "y.npy", mmap_mode=mode)
-            if X.shape == (len(y), N_SAMPLES) and y.size and int(y.max()) < len(classes):
-                return BeatSet(X, y, tuple(classes))
-        except (OSError, ValueError):
-            pass  # corrupt cache: rebuild below
+    cached = _read_cache(cdir, len(classes), mmap)
+    if cached is not None:
+        return BeatSet(*cached, tuple(classes))
     X, y = _parse_csv(path, len(classes))
     with atomic_path(cdir) as tmp:
         tmp.mkdir(parents=True)
         np.save(tmp / "X.npy", X)
         np.save(tmp / "y.npy", y)
-        (tmp / "meta.json").write_text(json.dumps({"source": str(path.resolve()), "rows": int(len(y))}))
+        sums = {f: file_checksum(tmp / f) for f in ("X.npy", "y.npy")}
+        (tmp / "meta.json").write_text(json.dumps({"source": str(path.resolve()), "rows": int(len(y)), "crc32": sums}))
     return BeatSet(X, y, tuple(classes))
+
+
+def _read_cache(cdir: Path, n_classes: int, mmap: bool):
+    """(X, y) from a cache folder, or None when absent; a damaged cache is reported, removed and rebuilt."""
+    import shutil
+    import warnings
+
+    meta_file = cdir / "meta.json"
+    if not meta_file.is_file():
+        return None
+    try:
+        meta = json.loads(meta_file.read_text())
+        for f, crc in meta["crc32"].items():
+            got = file_checksum(cdir / f)
+            if got != crc:
+                raise ValueError(f"{f} has changed bytes (crc32 {got}, recorded {crc})")
+        mode = "r" if mmap else None
+        X = np.load(cdir / "X.npy", mmap_mode=mode, allow_pickle=False)
+        y = np.load(cdir / "y.npy", mmap_mode=mode, allow_pickle=False)
+        if X.shape != (len(y), N_SAMPLES) or len(y) != meta["rows"] or not y.size or int(y.max()) >= n_classes:
+            raise ValueError(f"arrays of shape {X.shape} / {y.shape} do not match the {meta['rows']} rows recorded")
+        return X, y
+    except Exception as exc:  # any damage (truncated, emptied, edited, unreadable): rebuild, say so
+        warnings.warn(f"cache {cdir} is damaged ({exc}); rebuilding it from the CSV", stacklevel=3)
+        shutil.rmtree(cdir, ignore_errors=True)
+        return None
 
 
 def find_heartbeat_file(name: str, data_dir: str | os.PathLike) -> Path:

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, MissingDataError
-from ..utils import atomic_path, progress
+from ..utils import atomic_path, clean_stale_temps, file_checksum, progress
+from .contracts import SignalContract, check_float32
 
 N_TIMES = 500
 N_SITES = 75
@@ -25,6 +26,22 @@ ELECTRODES = ("RA", "LA", "LL", "RL", "V1", "V2", "V3", "V4", "V5", "V6")
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 FOLDER_GLOB = "data_hearts_dd_0p2*"
 ECG_PREFIX, VM_PREFIX = "pECGData_", "VmData_"
+FS = 1000.0
+CACHE_VERSION = 2
+#: Threshold (mV) defining a site's activation in the dataset: first sample with Vm above it.
+ACTIVATION_THRESHOLD_MV = 0.0
+#: Threshold used for activation derived from *predicted* Vm: the middle of the upstroke (rest about -85 mV,
+#: peak +20..+30 mV). A smooth prediction whose plateau stays below 0 mV still crosses it, so no site is lost.
+UPSTROKE_THRESHOLD_MV = -40.0
+#: Colour range (mV) used to draw Vm everywhere (static and interactive figures).
+VM_RANGE_MV = (-90.0, 30.0)
+
+#: Input contract of the LLNL intracardiac dataset (Tasks 3-4): 12 standard leads, 500 ms at 1 kHz, mV.
+ECG12 = SignalContract(
+    kind="ecg12", n_leads=12, n_samples=N_TIMES, fs_hz=FS, units="mV", value_range=(-1e4, 1e4), leads=LEADS,
+    target="activation time (ms) at 75 sites", target_units="ms",
+    normalisation="12 standard leads from electrodes RA, LA, LL, RL, V1..V6 (Wilson terminal); 500 ms from activation onset",
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,7 @@ def leads_from_electrodes(pecg: np.ndarray) -> np.ndarray:
     return np.stack(leads, axis=-2).astype(np.float32)
 
 
-def activation_times(vm: np.ndarray, threshold: float = 0.0, time_axis: int = -2) -> np.ndarray:
+def activation_times(vm: np.ndarray, threshold: float = ACTIVATION_THRESHOLD_MV, time_axis: int = -2) -> np.ndarray:
     """Activation time of each site: the first time index where Vm > ``threshold`` (mV).
 
     Unlike ``argmax(Vm > 0)`` of the challenge's reference code, a site that never
@@ -128,8 +145,7 @@ def _load_npy(path: Path, shape: tuple) -> np.ndarray:
         raise DataFormatError(f"{path}: unreadable or truncated .npy file ({exc})") from exc
     if arr.shape != shape:
         raise DataFormatError(f"{path}: expected shape {shape}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise DataFormatError(f"{path}: contains NaN or infinite values")
+    check_float32(arr, str(path))
     return arr
 
 
@@ -153,16 +169,25 @@ class IntracardiacData:
         ``simulations.csv`` (the built-in simulator writes one)
     """
 
-    def __init__(self, cache_dir: str | os.PathLike):
+    def __init__(self, cache_dir: str | os.PathLike, verify: bool = True):
         d = Path(cache_dir)
         if not (d / "index.json").is_file():
             raise MissingDataError(f"{d}: not an intracardiac cache (build one with `cardiacml data cache DATA_DIR`)")
         self.path = d
-        self.info = json.loads((d / "index.json").read_text())
-        self.names = (d / "names.txt").read_text().splitlines()
-        self.ecg = np.load(d / "ecg.npy", mmap_mode="r")
-        self.vm = np.load(d / "vm.npy", mmap_mode="r")
-        self.act = np.load(d / "act.npy")
+        try:
+            self.info = json.loads((d / "index.json").read_text())
+            for f, crc in (self.info.get("crc32") or {}).items():
+                got = file_checksum(d / f) if verify else crc
+                if got != crc:
+                    raise DataFormatError(f"{d / f}: changed bytes (crc32 {got}, recorded {crc})")
+            self.names = (d / "names.txt").read_text().splitlines()
+            self.ecg = np.load(d / "ecg.npy", mmap_mode="r", allow_pickle=False)
+            self.vm = np.load(d / "vm.npy", mmap_mode="r", allow_pickle=False)
+            self.act = np.load(d / "act.npy", allow_pickle=False)
+        except DataFormatError:
+            raise
+        except Exception as exc:
+            raise DataFormatError(f"{d}: damaged cache ({exc.__class__.__name__}: {exc})") from exc
         if not (len(self.names) == len(self.ecg) == len(self.vm) == len(self.act)):
             raise DataFormatError(f"{d}: cache arrays disagree in length; rebuild it")
         self.meta = None
@@ -178,18 +203,73 @@ class IntracardiacData:
         return f"IntracardiacData({len(self)} simulations at {self.path})"
 
 
-def build_cache(root: str | os.PathLike, cache_dir: str | os.PathLike, *, strict: bool = True) -> IntracardiacData:
+def source_fingerprint(sims: list[SimulationFiles]) -> str:
+    """Key of a dataset's content: name, size and modification time of every source file (sha1 of them all)."""
+    import hashlib
+
+    h = hashlib.sha1(f"v{CACHE_VERSION}".encode())
+    for sim in sims:
+        for p in (sim.ecg_path, sim.vm_path):
+            st = p.stat()
+            h.update(f"{p.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def merge_simulation_metadata(sims: list[SimulationFiles]):
+    """Concatenate every ``simulations*.csv`` (one per simulator run or shard) of the simulations' folders.
+
+    Shards of one run (``simulations_shard{i}of{K}.csv``) must together cover indices
+    ``0..n_total-1`` exactly once: a missing or duplicated index is a DataFormatError.
+    Returns a DataFrame (one row per simulation name) or None when there is no metadata.
+    """
+    import pandas as pd
+
+    files = sorted({p for s in sims for p in s.ecg_path.parent.glob("simulations*.csv")})
+    if not files:
+        return None
+    frames = []
+    for f in files:
+        try:
+            df = pd.read_csv(f)
+        except Exception as exc:
+            raise DataFormatError(f"{f}: unreadable simulation metadata ({exc})") from exc
+        frames.append(df.assign(_folder=str(f.parent)))
+    meta = pd.concat(frames, ignore_index=True)
+    if {"index", "n_total"} <= set(meta.columns):
+        for folder, part in meta.groupby("_folder"):
+            n_total = int(part["n_total"].max())
+            counts = part["index"].value_counts()
+            dup = sorted(int(i) for i in counts[counts > 1].index)
+            missing = sorted(set(range(n_total)) - set(int(i) for i in part["index"]))
+            if dup:
+                raise DataFormatError(f"{folder}: simulation index(es) {dup[:10]} appear in several shards")
+            if missing:
+                raise DataFormatError(f"{folder}: {len(missing)} of {n_total} simulation indices missing "
+                                      f"(e.g. {missing[:10]}): run the missing shards (cardiacml simulate --shard i/K)")
+    dup_names = meta["name"][meta["name"].duplicated()].unique() if "name" in meta else []
+    if len(dup_names):
+        raise DataFormatError(f"simulation name(s) {list(dup_names[:5])} appear in several metadata files")
+    return meta.drop(columns="_folder")
+
+
+def build_cache(root: str | os.PathLike, cache_dir: str | os.PathLike, *, strict: bool = True,
+                sims: list[SimulationFiles] | None = None) -> IntracardiacData:
     """Consolidate every simulation under ``root`` into one memory-mapped array per quantity.
 
     Writes ``ecg.npy`` (n, 12, 500), ``vm.npy`` (n, 75, 500), ``act.npy`` (n, 75),
-    ``names.txt`` and ``index.json`` into ``cache_dir`` (atomically: an interrupted
-    build leaves no cache). Sites that never activate are counted and reported.
+    ``names.txt``, ``meta.csv`` (merged simulator metadata, shards checked) and
+    ``index.json`` (with the source fingerprint and the crc32 of each array) into
+    ``cache_dir``, atomically: an interrupted build (Ctrl-C, SIGTERM) leaves no cache
+    and no temporary folder; one left by a killed process is removed by the next build.
+    Sites that never activate are counted and reported.
     """
     from numpy.lib.format import open_memmap
 
-    sims = discover_simulations(root, strict=strict)
+    sims = sims if sims is not None else discover_simulations(root, strict=strict)
+    meta = merge_simulation_metadata(sims)
     n = len(sims)
     cache_dir = Path(cache_dir)
+    clean_stale_temps(cache_dir.parent, cache_dir.name)
     with atomic_path(cache_dir) as tmp:
         tmp.mkdir(parents=True)
         ecg = open_memmap(tmp / "ecg.npy", mode="w+", dtype=np.float32, shape=(n, 12, N_TIMES))
@@ -204,33 +284,39 @@ def build_cache(root: str | os.PathLike, cache_dir: str | os.PathLike, *, strict
         np.save(tmp / "act.npy", act)
         (tmp / "names.txt").write_text("\n".join(s.name for s in sims) + "\n")
         never = int(np.isnan(act).sum())
+        if meta is not None:
+            meta.to_csv(tmp / "meta.csv", index=False)
         (tmp / "index.json").write_text(json.dumps({
-            "source": str(Path(root).resolve()), "n_simulations": n, "leads": LEADS,
+            "source": str(Path(root).resolve()), "n_simulations": n, "leads": LEADS, "cache_version": CACHE_VERSION,
+            "fingerprint": source_fingerprint(sims),
+            "crc32": {f: file_checksum(tmp / f) for f in ("ecg.npy", "vm.npy", "act.npy", "names.txt")},
             "never_activated_sites": never, "simulations_with_never_activated": int(np.isnan(act).any(1).sum()),
         }, indent=1))
-        metas = sorted({p for s in sims for p in [s.ecg_path.parent / "simulations.csv"] if p.is_file()})
-        if metas:
-            import pandas as pd
-
-            pd.concat([pd.read_csv(p) for p in metas]).drop_duplicates("name").to_csv(tmp / "meta.csv", index=False)
     if never:
         warnings.warn(f"{never} site activations never cross 0 mV (stored as NaN, excluded from activation metrics)", stacklevel=2)
-    return IntracardiacData(cache_dir)
+    return IntracardiacData(cache_dir, verify=False)
 
 
-def open_dataset(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> IntracardiacData:
+def open_dataset(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None, log=None) -> IntracardiacData:
     """Open ``data_dir`` as a cache if it is one, else build (once) a cache of it and open that.
 
-    The cache is kept in ``cache_dir`` (default ``DATA_DIR/.cardiacml_cache``) and is
-    rebuilt when the set of simulation files changes.
+    The cache is kept in ``cache_dir`` (default ``DATA_DIR/.cardiacml_cache``). It is reused
+    only when its fingerprint (name, size and modification time of every source file)
+    matches the data and its arrays pass their crc32 check; otherwise it is rebuilt,
+    and ``log`` (default: a warning) says why.
     """
     data_dir = Path(data_dir)
     if (data_dir / "index.json").is_file():
         return IntracardiacData(data_dir)
+    say = log or (lambda msg: warnings.warn(msg, stacklevel=3))
     cache_dir = Path(cache_dir) if cache_dir else data_dir / ".cardiacml_cache"
+    sims = discover_simulations(data_dir)
     if (cache_dir / "index.json").is_file():
-        data = IntracardiacData(cache_dir)
-        n_files = sum(1 for _ in data_dir.rglob(f"{FOLDER_GLOB}/{ECG_PREFIX}*.npy"))
-        if n_files == len(data):
-            return data
-    return build_cache(data_dir, cache_dir)
+        try:
+            data = IntracardiacData(cache_dir)
+            if data.info.get("fingerprint") == source_fingerprint(sims):
+                return data
+            say(f"{cache_dir}: the dataset changed since the cache was built (files added, removed or modified); rebuilding it")
+        except DataFormatError as exc:
+            say(f"{exc}; rebuilding the cache")
+    return build_cache(data_dir, cache_dir, sims=sims)

@@ -18,11 +18,11 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, atol: float = 1e-4, 
     """
     import torch
 
-    from ..training.loop import load_checkpoint
+    from ..training.loop import load_run
 
-    model, ckpt = load_checkpoint(checkpoint)
-    c = ckpt["contract"]
-    x = torch.rand(2, c["n_leads"], c["n_samples"])
+    model, record = load_run(checkpoint)
+    c = record.contract
+    x = torch.rand(2, c.n_leads, c.n_samples)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, (x,), str(out), input_names=["ecg"], output_names=["output"],
@@ -30,15 +30,15 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, atol: float = 1e-4, 
     import onnx
 
     proto = onnx.load(str(out))
-    meta = {"task": ckpt["task"], "kind": ckpt["kind"], "model": ckpt["model"], "contract": c,
-            "cardiacml_version": ckpt["cardiacml_version"]}
+    meta = {"task": record.task, "kind": record.kind, "model": record.model, "contract": c.to_dict(),
+            "cardiacml_version": record.cardiacml_version, "card": record.card, "data": record.data}
     entry = proto.metadata_props.add()
     entry.key, entry.value = "cardiacml", json.dumps(meta)
     onnx.checker.check_model(proto)
     onnx.save(proto, str(out))
     gen = torch.Generator().manual_seed(0)
-    xs = torch.rand(n_check, c["n_leads"], c["n_samples"], generator=gen)
-    if c["kind"] == "ecg12":
+    xs = torch.rand(n_check, c.n_leads, c.n_samples, generator=gen)
+    if c.kind == "ecg12":
         xs = (xs - 0.5) * 2.0
     with torch.no_grad():
         ref = model(xs).numpy()
@@ -57,9 +57,15 @@ class OnnxPredictor:
         if threads:
             opts.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        from ..data.contracts import SignalContract
+        from ..errors import DataFormatError
+
         meta = self.session.get_modelmeta().custom_metadata_map
-        self.meta = json.loads(meta["cardiacml"]) if "cardiacml" in meta else {}
-        self.contract = self.meta.get("contract", {})
+        if "cardiacml" not in meta:
+            raise DataFormatError(f"{path}: an ONNX model without cardiacml metadata (its input contract is unknown); "
+                                  "export it with `cardiacml export`")
+        self.meta = json.loads(meta["cardiacml"])
+        self.contract = SignalContract.from_dict(self.meta["contract"])
         self.kind = self.meta.get("kind")
 
     def run(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:

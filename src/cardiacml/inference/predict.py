@@ -11,11 +11,11 @@ from .inputs import read_beats, read_ecg12
 
 
 class _TorchRunner:
-    def __init__(self, path):
-        from ..training.loop import load_checkpoint
+    def __init__(self, ref):
+        from ..training.loop import load_run
 
-        self.model, ck = load_checkpoint(path)
-        self.kind, self.contract = ck["kind"], ck["contract"]
+        self.model, self.record = load_run(ref)
+        self.kind, self.contract = self.record.kind, self.record.contract
 
     def predict(self, X):
         from ..training.loop import predict_array
@@ -23,30 +23,50 @@ class _TorchRunner:
         return predict_array(self.model, X, kind=self.kind)
 
 
-def load_runner(model_path: str | Path):
-    """A predictor for a run folder / .pt checkpoint (PyTorch) or a .onnx file (onnxruntime only)."""
-    p = Path(model_path)
+def load_runner(model_ref: str | Path):
+    """A predictor for a run folder / .pt checkpoint / pretrained name (PyTorch) or a .onnx file (onnxruntime only).
+
+    The predictor has ``contract`` (:class:`~cardiacml.data.contracts.SignalContract`), ``kind`` and ``predict(X)``.
+    """
+    p = Path(model_ref)
     if p.suffix == ".onnx":
         from .onnx_export import OnnxPredictor
 
         return OnnxPredictor(p)
-    return _TorchRunner(p)
+    return _TorchRunner(model_ref)
+
+
+def run_checked(runner, X: np.ndarray, where: str) -> np.ndarray:
+    """Validate ``X`` against the model's contract, predict, and refuse non-finite outputs."""
+    from ..data.contracts import check_outputs_finite
+
+    X = runner.contract.validate(X, where)
+    return check_outputs_finite(runner.predict(X), where)
+
+
+def _write_csv(df, path: Path) -> None:
+    from ..utils import atomic_path
+
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
 
 
 def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_annotations=True) -> str:
     """Predict on ``input_path`` and write ``out_path``; returns a one-line summary."""
     import pandas as pd
 
+    from ..utils import atomic_path
+
     runner = load_runner(model_path)
     c = runner.contract
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    if c.get("kind") == "beat":
+    if c.kind == "beat":
         beats = read_beats(input_path, fs, lead=lead, use_annotations=use_annotations)
         if len(beats["X"]) == 0:
             raise DataFormatError(f"{input_path}: no beats found")
-        prob = runner.predict(beats["X"])
-        classes = c["classes"]
+        prob = run_checked(runner, beats["X"], str(input_path))
+        classes = list(c.target_names)
         df = pd.DataFrame({"beat": np.arange(len(prob))})
         if "r_peak_s" in beats:
             df["r_peak_s"] = np.round(beats["r_peak_s"], 4)
@@ -55,26 +75,30 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
             df[f"p_{name}"] = np.round(prob[:, j], 6)
         if "label" in beats:
             df["reference"] = [classes[i] if 0 <= i < len(classes) else str(i) for i in beats["label"]]
-        df.to_csv(out_path, index=False)
+        _write_csv(df, out_path)
         counts = df["predicted"].value_counts().to_dict()
         extra = ""
         if "reference" in df:
             extra = f"; agreement with reference labels {np.mean(df['predicted'] == df['reference']):.4f}"
         return f"{len(df)} beats from {beats['source']} -> {out_path}; predicted {counts}{extra}"
     X = read_ecg12(input_path)
-    pred = runner.predict(X)
-    names = c["site_names"]
+    pred = run_checked(runner, X, str(input_path))
+    names = list(c.target_names)
     if pred.ndim == 2:  # task 3: activation times
         df = pd.DataFrame(pred, columns=names)
         df.insert(0, "ecg", np.arange(len(pred)))
-        df.to_csv(out_path, index=False)
+        _write_csv(df, out_path)
         return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}"
     npy = out_path.with_suffix(".npy")
-    np.save(npy, pred.astype(np.float32))
-    from ..data.intracardiac import activation_times
+    with atomic_path(npy) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, pred.astype(np.float32))
+    from ..data.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
 
-    act = activation_times(pred, time_axis=-1)
+    act = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
     df = pd.DataFrame(act, columns=names)
     df.insert(0, "ecg", np.arange(len(pred)))
-    df.to_csv(out_path.with_suffix(".csv"), index=False)
-    return f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it -> {out_path.with_suffix('.csv')}"
+    _write_csv(df, out_path.with_suffix(".csv"))
+    missed = int(np.isnan(act).sum())
+    return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "
+            f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}")

@@ -9,7 +9,7 @@ Input is always a float tensor of shape (batch, n_leads, n_times). Output:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 _REGISTRY: dict = {}
@@ -17,21 +17,107 @@ _REGISTRY: dict = {}
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """What the registry knows about a model.
+
+    Attributes
+    ----------
+    name : str
+    builder : callable
+        ``builder(n_leads=, n_times=, n_outputs=, **hparams) -> nn.Module``.
+    kind : str
+        ``"classification"`` (logits) or ``"regression"`` (``out="vector"`` or ``"sequence"``).
+    outputs : tuple of str
+        Output forms a regressor supports: ``"vector"`` (batch, n_outputs) and/or
+        ``"sequence"`` (batch, n_outputs, n_times).
+    description : str
+    accepts : tuple of str
+        Input contract kinds it is built for (``"beat"``, ``"ecg12"``...; see
+        :class:`cardiacml.data.contracts.SignalContract`).
+    defaults : dict
+        Hyper-parameters per task name, applied before the user's (``{"task3": {"out": "vector"}}``).
+    raw_vector_output : bool
+        True when the model's ``out="vector"`` output is already in target units (e.g. a
+        soft-argmax over time gives samples), so targets are not standardised for it.
+    reference : str
+        Where the architecture comes from (paper / code), shown by ``cardiacml models``.
+    params : dict
+        Trainable parameters per task with the default options (``{"task2": 55013}``): listed by
+        ``cardiacml models`` without building the model; a conformance test keeps them true.
+    """
+
     name: str
     builder: Callable
     kind: str  # "classification" or "regression"
     outputs: tuple  # supported output forms: "vector" and/or "sequence"
     description: str
+    accepts: tuple = ()
+    defaults: dict = field(default_factory=dict)
+    raw_vector_output: bool = False
+    reference: str = ""
+    params: dict = field(default_factory=dict)
+
+    def tasks(self) -> list[str]:
+        """Registered tasks this model can serve (matching kind, output form and input contract)."""
+        from ..tasks import get_task, list_tasks
+
+        return [t for t in list_tasks() if self.serves(get_task(t))]
+
+    def serves(self, spec) -> bool:
+        if spec.contract_kind not in self.accepts:
+            return False
+        if spec.kind == "classification":
+            return self.kind == "classification"
+        return self.kind == "regression" and spec.model_output in self.outputs
+
+    def standardise_targets(self, hparams: dict) -> bool:
+        """Whether regression targets are standardised (mean/std of the training set) for this model."""
+        return not (self.raw_vector_output and hparams.get("out", "vector") == "vector")
 
 
-def register_model(name: str, kind: str, outputs=("vector",), description: str = ""):
-    """Decorator adding a model class or factory to the registry."""
+def register_model(name: str, kind: str, outputs=("vector",), description: str = "", *, accepts=(), defaults=None,
+                   raw_vector_output: bool = False, reference: str = "", params=None):
+    """Decorator adding a model class or factory to the registry (see :class:`ModelSpec` for the fields).
+
+    Keep the arguments literal (strings, numbers, tuples, dicts): :func:`model_catalog` reads them
+    from the source without importing PyTorch.
+    """
 
     def deco(builder):
-        _REGISTRY[name] = ModelSpec(name, builder, kind, tuple(outputs), description or (builder.__doc__ or "").strip().split("\n")[0])
+        _REGISTRY[name] = ModelSpec(name, builder, kind, tuple(outputs),
+                                    description or (builder.__doc__ or "").strip().split("\n")[0],
+                                    tuple(accepts), dict(defaults or {}), raw_vector_output, reference, dict(params or {}))
         return builder
 
     return deco
+
+
+def model_catalog() -> list[dict]:
+    """Every registered model's declared facts, read from the model modules' source (no PyTorch import).
+
+    Each entry: name, kind, outputs, accepts, defaults, params, reference, description, module.
+    """
+    import ast
+    from pathlib import Path
+
+    out = []
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+                continue
+            for dec in node.decorator_list:
+                if isinstance(dec, ast.Call) and getattr(dec.func, "id", None) == "register_model":
+                    try:
+                        entry = {kw.arg: ast.literal_eval(kw.value) for kw in dec.keywords}
+                        entry["name"] = ast.literal_eval(dec.args[0])
+                    except ValueError:
+                        continue
+                    doc = ast.get_docstring(node) or ""
+                    entry.setdefault("description", doc.strip().split("\n")[0])
+                    entry.setdefault("outputs", ("vector",) if entry.get("kind") == "regression" else ())
+                    entry["module"] = path.stem
+                    out.append(entry)
+    return sorted(out, key=lambda e: e["name"])
 
 
 def _load_all():
@@ -51,7 +137,8 @@ def get_spec(name: str) -> ModelSpec:
     return _REGISTRY[name]
 
 
-def create_model(name: str, n_leads: int, n_times: int, n_outputs: int, **hparams):
+def create_model(name: str, n_leads: int | None = None, n_times: int | None = None, n_outputs: int | None = None, *,
+                 contract=None, task: str | None = None, **hparams):
     """Build a registered model.
 
     Parameters
@@ -64,10 +151,27 @@ def create_model(name: str, n_leads: int, n_times: int, n_outputs: int, **hparam
         Input samples (187 for beats at 125 Hz, 500 for the 12-lead ECG at 1 kHz).
     n_outputs : int
         Classes, or regression targets per time step (75 sites).
+    contract : SignalContract or dict, optional
+        Input contract; when given, it is checked against the model's ``accepts``
+        (a clear ValueError on mismatch) and supplies n_leads / n_times / n_outputs.
+    task : str, optional
+        Task name; the model's defaults for that task are applied first.
     **hparams
         Model-specific options (e.g. ``out="sequence"``, ``width=64``).
     """
-    return get_spec(name).builder(n_leads=n_leads, n_times=n_times, n_outputs=n_outputs, **hparams)
+    spec = get_spec(name)
+    if contract is not None:
+        from ..data.contracts import SignalContract
+
+        c = SignalContract.from_dict(contract) if isinstance(contract, dict) else contract
+        if spec.accepts and c.kind not in spec.accepts:
+            raise ValueError(f"model {name!r} takes {' or '.join(spec.accepts)} inputs, not {c.describe()}")
+        n_leads, n_times = c.n_leads, c.n_samples
+        n_outputs = n_outputs if n_outputs is not None else len(c.target_names)
+    if None in (n_leads, n_times, n_outputs):
+        raise ValueError("create_model needs n_leads, n_times and n_outputs, or a contract")
+    hp = {**spec.defaults.get(task, {}), **hparams} if task else dict(hparams)
+    return spec.builder(n_leads=n_leads, n_times=n_times, n_outputs=n_outputs, **hp)
 
 
 def count_parameters(model) -> int:

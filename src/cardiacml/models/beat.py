@@ -20,9 +20,10 @@ class _KachueeBlock(nn.Module):
         return self.pool(F.relu(x + self.c2(F.relu(self.c1(x)))))
 
 
-@register_model("kachuee", kind="classification")
+@register_model("kachuee", kind="classification", accepts=("beat",), params={"task1": 54914, "task2": 55013},
+                reference="Kachuee, Fazeli & Sarrafzadeh 2018, arXiv:1805.00794")
 class KachueeNet(nn.Module):
-    """Residual 1-D CNN of Kachuee et al. 2018 (5 residual blocks, 32 filters, ~53k parameters)."""
+    """Residual 1-D CNN of Kachuee et al. 2018 (5 residual blocks, 32 filters; 55,013 parameters for 5 classes)."""
 
     def __init__(self, n_leads: int = 1, n_times: int = 187, n_outputs: int = 5, width: int = 32, n_blocks: int = 5):
         super().__init__()
@@ -63,7 +64,8 @@ class _ResBlock(nn.Module):
         return F.relu(h + self.short(x))
 
 
-@register_model("beatnet", kind="classification")
+@register_model("beatnet", kind="classification", accepts=("beat",), params={"task1": 99180, "task2": 99567},
+                reference="cardiacml (ours)")
 class BeatNet(nn.Module):
     """Our beat classifier: residual CNN with batch norm, squeeze-excitation, dilation and avg+max pooling (99.6k parameters).
 

@@ -25,7 +25,9 @@ class _Fire(nn.Module):
         return torch.cat([F.relu(self.e1(s)), F.relu(self.e3(s))], 1)
 
 
-@register_model("squeezenet1d", kind="regression", outputs=("vector", "sequence"))
+@register_model("squeezenet1d", kind="regression", outputs=("vector", "sequence"), accepts=("ecg12",),
+                defaults={"task3": {"out": "vector"}, "task4": {"out": "sequence"}},
+                params={"task3": 238299, "task4": 238299}, reference="LLNL Data Science Challenge starter code (Landajuela et al., CinC 2022)")
 class SqueezeNet1D(nn.Module):
     """Reference baseline: 1-D SqueezeNet (fire modules) as in the LLNL challenge's starter code."""
 
@@ -64,7 +66,9 @@ class _TCNBlock(nn.Module):
         return x + self.n2(self.c2(self.drop(h)))
 
 
-@register_model("tcn", kind="regression", outputs=("vector", "sequence"))
+@register_model("tcn", kind="regression", outputs=("vector", "sequence"), accepts=("ecg12",),
+                defaults={"task3": {"out": "vector"}, "task4": {"out": "sequence"}}, raw_vector_output=True,
+                params={"task3": 160075, "task4": 160075}, reference="cardiacml (ours)")
 class ECGTCN(nn.Module):
     """Our model: non-causal temporal convolutional network at full time resolution.
 

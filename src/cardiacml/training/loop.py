@@ -1,18 +1,23 @@
-"""A plain, readable training loop with early stopping, and the checkpoint format.
+"""A plain, readable training loop with early stopping, and the run record it produces.
 
-Checkpoint (one dict, ``torch.save``):
-``{"model": name, "hparams": {...}, "state_dict": ..., "task": ..., "kind": ...,
-"contract": {input contract, class or site names}, "config": {resolved TrainConfig},
-"norm": {in_mean, in_std, out_mean, out_std}, "history": [...], "metrics": {...},
-"cardiacml_version": ...}``
+The loop knows no model or task by name: the task's :class:`~cardiacml.tasks.TaskSpec`
+gives the loss, the early-stopping score and the metrics; the model's
+:class:`~cardiacml.models.ModelSpec` gives its per-task defaults and whether targets
+are standardised.
+
+Checkpoints (``model.pt``) hold only tensors and plain data (numbers, strings, lists,
+dicts) and are always loaded with ``torch.load(..., weights_only=True)``: a file that
+carries anything else is refused, never unpickled. A :class:`RunRecord` is the typed
+form of a checkpoint.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +25,25 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..models import create_model, count_parameters
-from ..utils import progress, seed_everything
-from .tasks import KIND, TaskData
+from ..data.contracts import SignalContract, check_outputs_finite
+from ..errors import CardiacMLError, DataFormatError, MissingDataError
+from ..models import count_parameters, create_model, get_spec
+from ..tasks import TaskData, get_task
+from ..utils import atomic_path, progress, seed_everything
+
+CHECKPOINT_FORMAT = 2
+
+
+class TrainingError(CardiacMLError, RuntimeError):
+    """Training could not produce a usable model (e.g. the loss became NaN)."""
 
 
 @dataclass
 class TrainConfig:
-    """Training settings (all saved in the checkpoint)."""
+    """Training settings (all saved in the checkpoint).
+
+    ``threads``: PyTorch CPU threads; ``None`` applies :func:`cardiacml.utils.resolve_threads`'s policy.
+    """
 
     task: str = "task2"
     model: str = "beatnet"
@@ -42,6 +58,11 @@ class TrainConfig:
     augment: bool = True
     hparams: dict = field(default_factory=dict)
     threads: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 class NormalizedModel(nn.Module):
@@ -66,39 +87,134 @@ class NormalizedModel(nn.Module):
         return self.forward_std(x) * self.out_std + self.out_mean
 
 
+# ------------------------------------------------------------------------------------------ run record
+@dataclass
+class RunRecord:
+    """A trained model and everything needed to use, evaluate and describe it.
+
+    This is the typed form of a checkpoint (``model.pt``), which holds
+    :meth:`to_checkpoint`'s plain dict. ``module`` (the trained network) and
+    ``test_prediction`` exist only in memory, right after training.
+    """
+
+    model: str
+    hparams: dict
+    task: str
+    contract: SignalContract
+    config: TrainConfig
+    state_dict: dict
+    data: dict
+    data_args: dict
+    n_parameters: int
+    best_epoch: int
+    train_time_s: float
+    history: list
+    metrics: dict
+    cardiacml_version: str = __version__
+    card: dict = field(default_factory=dict)
+    path: Path | None = None
+    module: nn.Module | None = field(default=None, repr=False, compare=False)
+    test_prediction: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def spec(self):
+        return get_task(self.task)
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.path.parent if self.path is not None else None
+
+    def to_checkpoint(self) -> dict:
+        """Plain data + tensors only (loadable with ``weights_only=True``)."""
+        return {
+            "format": CHECKPOINT_FORMAT, "model": self.model, "hparams": dict(self.hparams), "task": self.task,
+            "kind": self.kind, "contract": self.contract.to_dict(), "config": asdict(self.config),
+            "state_dict": {k: v.detach().cpu() for k, v in self.state_dict.items()},
+            "data": dict(self.data), "data_args": dict(self.data_args), "n_parameters": int(self.n_parameters),
+            "best_epoch": int(self.best_epoch), "train_time_s": float(self.train_time_s), "history": list(self.history),
+            "metrics": self.metrics, "cardiacml_version": self.cardiacml_version, "card": dict(self.card),
+        }
+
+    @classmethod
+    def from_checkpoint(cls, ck: dict, path: Path | None = None) -> "RunRecord":
+        """Read a checkpoint dict (format 2, or version 0.1's)."""
+        try:
+            return cls(model=ck["model"], hparams=dict(ck.get("hparams") or {}), task=ck["task"],
+                       contract=SignalContract.from_dict(ck["contract"]), config=TrainConfig.from_dict(ck.get("config") or {}),
+                       state_dict=ck["state_dict"], data=dict(ck.get("data") or {}), data_args=dict(ck.get("data_args") or {}),
+                       n_parameters=int(ck.get("n_parameters", 0)), best_epoch=int(ck.get("best_epoch", -1)),
+                       train_time_s=float(ck.get("train_time_s", 0.0)), history=list(ck.get("history") or []),
+                       metrics=dict(ck.get("metrics") or {}), cardiacml_version=str(ck.get("cardiacml_version", "?")),
+                       card=dict(ck.get("card") or {}), path=path)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataFormatError(f"{path or 'checkpoint'}: not a cardiacml checkpoint (missing or malformed {exc})") from exc
+
+    def __getitem__(self, key: str):
+        """Version 0.1 code read the checkpoint as a dict (``ckpt["metrics"]``): still works, prefer attributes."""
+        return self.to_checkpoint()[key]
+
+    def meta(self) -> dict:
+        """What run.json holds: everything but the weights and the metrics."""
+        ck = self.to_checkpoint()
+        return {k: ck[k] for k in ("model", "hparams", "task", "kind", "contract", "config", "data", "data_args",
+                                   "n_parameters", "best_epoch", "train_time_s", "cardiacml_version", "card")}
+
+    def build_model(self) -> NormalizedModel:
+        """The network with its trained weights (eval mode)."""
+        net = create_model(self.model, contract=self.contract, **self.hparams)
+        sd = self.state_dict
+        model = NormalizedModel(net, sd["in_mean"], sd["in_std"], sd["out_mean"], sd["out_std"])
+        try:
+            model.load_state_dict(sd)
+        except RuntimeError as exc:
+            raise DataFormatError(f"{self.path or 'checkpoint'}: weights do not fit model {self.model!r} "
+                                  f"({str(exc).splitlines()[0]})") from exc
+        return model.eval()
+
+
+# ------------------------------------------------------------------------------------------ building
 def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda asked for, but PyTorch sees no CUDA GPU; use --device cpu or auto")
+        raise TrainingError("--device cuda asked for, but PyTorch sees no CUDA GPU; use --device cpu or auto")
     return torch.device(device)
 
 
-def _norm_stats(data: TaskData, model_name: str, hparams: dict):
-    kind = data.kind
-    if kind == "classification":
+def _norm_stats(data: TaskData, standardise_targets: bool):
+    if data.kind == "classification":
         return 0.0, 1.0, 0.0, 1.0
-    in_mean = data.X_train.mean(axis=(0, 2), keepdims=True)[0]  # (12, 1)
-    in_std = data.X_train.std(axis=(0, 2), keepdims=True)[0] + 1e-6
-    if kind == "regression":
-        if model_name == "tcn" and hparams.get("out", "vector") == "vector":
-            return in_mean, in_std, 0.0, 1.0  # the tcn's soft-argmax head outputs samples directly
+    X = np.asarray(data.X_train)
+    in_mean = X.mean(axis=(0, 2), keepdims=True)[0]  # (leads, 1)
+    in_std = X.std(axis=(0, 2), keepdims=True)[0] + 1e-6
+    if not standardise_targets:
+        return in_mean, in_std, 0.0, 1.0
+    if data.kind == "regression":
         mu = np.nanmean(data.y_train, axis=0)
         sd = np.nanstd(data.y_train, axis=0) + 1e-6
         return in_mean, in_std, np.nan_to_num(mu), np.nan_to_num(sd, nan=1.0)
-    return in_mean, in_std, float(data.y_train.mean()), float(data.y_train.std() + 1e-6)
+    return in_mean, in_std, float(np.mean(data.y_train)), float(np.std(data.y_train) + 1e-6)
 
 
 def build_model(data: TaskData, cfg: TrainConfig) -> NormalizedModel:
-    hp = dict(cfg.hparams)
-    if data.task == "task3":
-        hp.setdefault("out", "vector")
-    if data.task == "task4":
-        hp.setdefault("out", "sequence")
-    cfg.hparams = hp
-    n_out = len(data.contract["classes"]) if data.kind == "classification" else 75
-    net = create_model(cfg.model, data.X_train.shape[1], data.X_train.shape[2], n_out, **hp)
-    return NormalizedModel(net, *_norm_stats(data, cfg.model, hp))
+    """The model of ``cfg`` for ``data``: the model's per-task defaults under the user's hparams (resolved into ``cfg``)."""
+    mspec, tspec = get_spec(cfg.model), data.spec
+    if not mspec.serves(tspec):
+        raise TrainingError(f"model {cfg.model!r} cannot serve {data.task} ({tspec.title}); models that can: "
+                            + ", ".join(n for n in _serving_models(tspec)))
+    cfg.hparams = {**mspec.defaults.get(data.task, {}), **cfg.hparams}
+    net = create_model(cfg.model, contract=data.contract, **cfg.hparams)
+    return NormalizedModel(net, *_norm_stats(data, mspec.standardise_targets(cfg.hparams)))
+
+
+def _serving_models(tspec) -> list[str]:
+    from ..models import list_models
+
+    return [n for n in list_models() if get_spec(n).serves(tspec)]
 
 
 def class_weights(y: np.ndarray, n_classes: int, mode: str) -> torch.Tensor | None:
@@ -109,8 +225,8 @@ def class_weights(y: np.ndarray, n_classes: int, mode: str) -> torch.Tensor | No
     return torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)
 
 
-def _loss_fn(model: NormalizedModel, kind: str, weights):
-    if kind == "classification":
+def _loss_fn(model: NormalizedModel, loss: str, weights):
+    if loss == "cross_entropy":
         ce = nn.CrossEntropyLoss(weight=weights)
         return lambda xb, yb: ce(model.forward_std(xb), yb)
 
@@ -124,7 +240,7 @@ def _loss_fn(model: NormalizedModel, kind: str, weights):
         target = (yb - model.out_mean) / model.out_std
         return ((model.forward_std(xb) - target) ** 2).mean()
 
-    return masked_l1 if kind == "regression" else mse
+    return {"masked_l1": masked_l1, "mse": mse}[loss]
 
 
 def _augment(xb: torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
@@ -149,61 +265,85 @@ def predict_array(model: nn.Module, X: np.ndarray, batch_size: int = 512, device
 
 def evaluate_task(model: nn.Module, data: TaskData, X=None, y=None, device="cpu") -> tuple[dict, np.ndarray]:
     """Metrics of ``model`` on (X, y) (default: the test split); returns (metrics, predictions)."""
-    from .metrics import activation_metrics, classification_metrics, vm_metrics
-
     X = data.X_test if X is None else X
     y = data.y_test if y is None else y
     out = predict_array(model, X, device=device, kind=data.kind)
-    if data.kind == "classification":
-        return classification_metrics(y, out.argmax(1), data.contract["classes"]), out
-    sites = data.contract["site_names"]
-    if data.kind == "regression":
-        return activation_metrics(y, out, sites, baseline=np.nanmean(data.y_train, 0)), out
-    return vm_metrics(y, out, sites), out
+    check_outputs_finite(out, f"{data.task} evaluation")
+    return data.spec.metrics(y, out, data), out
 
 
-def _score(metrics: dict, kind: str) -> float:
-    """Early-stopping score, higher is better."""
-    if kind == "classification":
-        return metrics["macro_f1"]
-    if kind == "regression":
-        return -metrics["mae_ms"]
-    return -metrics["rmse_mv"]
+# ------------------------------------------------------------------------------------------ the loop
+def _rng_state(gen: torch.Generator) -> dict:
+    return {"torch": torch.get_rng_state(), "gen": gen.get_state()}
 
 
-def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log=print,
-        data_args: dict | None = None) -> tuple[NormalizedModel, dict]:
-    """Train a model on ``data`` with early stopping on the validation score.
+def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log=print, data_args: dict | None = None,
+        *, checkpoint_dir: str | Path | None = None, resume: bool = False) -> tuple[NormalizedModel, RunRecord]:
+    """Train a model on ``data`` with early stopping on the task's validation score.
 
-    Early stopping watches validation macro-F1 (Tasks 1-2), MAE (Task 3) or RMSE
-    (Task 4). The best weights are kept. If ``out_dir`` is given, the checkpoint
-    (``model.pt``), ``metrics.json`` and ``history.json`` are written there.
+    Parameters
+    ----------
+    data : TaskData
+    cfg : TrainConfig
+    out_dir : path, optional
+        Write the run (``model.pt``, ``metrics.json``, ``history.json``, ``run.json``) here,
+        replacing any previous run there whole (atomic).
+    checkpoint_dir : path, optional
+        Keep ``last.pt`` (weights, optimiser, schedule, random state, history) here after
+        every epoch, atomically; with ``resume=True`` training continues from it.
+    data_args : dict
+        How ``data`` was loaded (saved so that ``evaluate`` can reload it).
 
     Returns
     -------
-    (model, checkpoint dict)
+    (model, RunRecord)
+        The best model (by validation score) and its record; ``record.test_prediction``
+        holds the test-split predictions.
+
+    Raises
+    ------
+    TrainingError
+        The loss became NaN or infinite (nothing is saved), or the model cannot serve the task.
     """
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    from ..utils import resolve_threads
+
+    torch.set_num_threads(resolve_threads(cfg.threads))
     seed_everything(cfg.seed)
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
+    spec = data.spec
     model = build_model(data, cfg).to(device)
-    kind = data.kind
-    weights = class_weights(data.y_train, len(data.contract["classes"]), cfg.class_weighting) if kind == "classification" else None
-    loss_fn = _loss_fn(model, kind, None if weights is None else weights.to(device))
+    kind = spec.kind
+    weights = class_weights(data.y_train, len(data.contract.target_names), cfg.class_weighting) if kind == "classification" else None
+    loss_fn = _loss_fn(model, spec.loss, None if weights is None else weights.to(device))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n = len(data.X_train)
     steps_per_epoch = max(1, (n + cfg.batch_size - 1) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.2)
     X = torch.as_tensor(np.asarray(data.X_train, np.float32))
-    Y = torch.as_tensor(data.y_train if kind == "classification" else np.asarray(data.y_train, np.float32))
+    Y = torch.as_tensor(np.asarray(data.y_train) if kind == "classification" else np.asarray(data.y_train, np.float32))
     gen = torch.Generator().manual_seed(cfg.seed)
-    best_score, best_state, best_epoch, history = -np.inf, None, -1, []
+    best_score, best_state, best_epoch, history, start_epoch, t_prev = -np.inf, None, -1, [], 0, 0.0
+    last = Path(checkpoint_dir) / "last.pt" if checkpoint_dir is not None else None
+    if resume:
+        if last is None or not last.is_file():
+            raise MissingDataError(f"nothing to resume: {last} not found")
+        st = _safe_load(last)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        torch.set_rng_state(st["rng"]["torch"])
+        gen.set_state(st["rng"]["gen"])
+        best_score, best_epoch, history = st["best_score"], st["best_epoch"], st["history"]
+        best_state, start_epoch, t_prev = st["best_state"], st["epoch"], st["elapsed_s"]
+        log(f"  resuming after epoch {start_epoch} (best epoch {best_epoch})")
     log(f"[{data.task}] {cfg.model}: {count_parameters(model)} parameters, {n} train / {len(data.X_val)} val / "
-        f"{len(data.X_test)} test ({data.protocol} split) on {device}")
-    t0 = time.time()
-    for epoch in range(cfg.epochs):
+        f"{len(data.X_test)} test ({data.protocol} split) on {device}, {torch.get_num_threads()} thread(s)")
+    t0 = time.time() - t_prev
+    stopped_early = bool(history) and start_epoch - best_epoch >= cfg.patience
+    for epoch in range(start_epoch, cfg.epochs):
+        if stopped_early:
+            break
         model.train()
         perm = torch.randperm(n, generator=gen)
         total = 0.0
@@ -215,64 +355,120 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
                 xb = _augment(xb, kind, gen)
             xb, yb = xb.to(device), yb.to(device)
             loss = loss_fn(xb, yb)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}, batch {b + 1}; nothing was saved. "
+                    "Check the inputs (values and units), or lower --lr.")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
             bar.set_postfix(loss=f"{loss.item():.4f}")
+        bar.close()
         val, _ = evaluate_task(model, data, data.X_val, data.y_val, device=device)
-        score = _score(val, kind)
-        row = {"epoch": epoch + 1, "train_loss": total / n, "time_s": time.time() - t0,
-               **{k: val[k] for k in ("accuracy", "macro_f1", "mae_ms", "rmse_mv", "pearson_r_mean") if k in val}}
+        score = spec.score(val)
+        row = {"epoch": epoch + 1, "train_loss": total / n, "time_s": round(time.time() - t0, 2),
+               **{k: val[k] for k in spec.history_keys}}
         history.append(row)
-        log("  " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         if score > best_score:
             best_score, best_state, best_epoch = score, copy.deepcopy(model.state_dict()), epoch + 1
         elif epoch + 1 - best_epoch >= cfg.patience:
+            stopped_early = True
+        if last is not None:
+            with atomic_path(last) as tmp:
+                torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                            "rng": _rng_state(gen), "best_score": float(best_score), "best_epoch": best_epoch,
+                            "best_state": best_state, "history": history, "epoch": epoch + 1,
+                            "elapsed_s": time.time() - t0, "config": asdict(cfg)}, tmp)
+        log("  " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        if stopped_early:
             log(f"  early stop: no validation improvement for {cfg.patience} epochs (best epoch {best_epoch})")
-            break
     model.load_state_dict(best_state)
-    test_metrics, _ = evaluate_task(model, data, device=device)
-    ckpt = {
-        "model": cfg.model, "hparams": cfg.hparams, "task": data.task, "kind": kind,
-        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-        "contract": data.contract, "config": asdict(cfg), "data": {"source": data.source, "protocol": data.protocol},
-        "data_args": dict(data_args or {}, task=data.task),
-        "n_parameters": count_parameters(model), "best_epoch": best_epoch, "train_time_s": time.time() - t0,
-        "history": history, "metrics": {"test": test_metrics}, "cardiacml_version": __version__,
-    }
+    test_metrics, test_pred = evaluate_task(model, data, device=device)
+    record = RunRecord(
+        model=cfg.model, hparams=dict(cfg.hparams), task=data.task, contract=data.contract, config=cfg,
+        state_dict={k: v.cpu() for k, v in model.state_dict().items()},
+        data={"source": data.source, "protocol": data.protocol, "note": spec.note(data)},
+        data_args=dict(data_args or {}, task=data.task), n_parameters=count_parameters(model), best_epoch=best_epoch,
+        train_time_s=time.time() - t0, history=history, metrics={"test": test_metrics},
+        module=model.cpu(), test_prediction=test_pred)
     if out_dir is not None:
-        save_run(ckpt, out_dir)
-    return model.cpu(), ckpt
+        save_run(record, out_dir)
+    return model, record
 
 
-def save_run(ckpt: dict, out_dir: str | Path) -> Path:
+# ------------------------------------------------------------------------------------------ saving / loading
+def save_run(record: RunRecord, out_dir: str | Path, extra=None) -> Path:
+    """Write a run folder whole or not at all: ``model.pt``, ``metrics.json``, ``history.json``, ``run.json``.
+
+    ``extra(tmp_dir)`` may add files (figures, examples) before the folder is moved into
+    place; any previous folder at ``out_dir`` is replaced only once everything is written.
+    Returns the path of ``model.pt``.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, out / "model.pt")
-    (out / "metrics.json").write_text(json.dumps(ckpt["metrics"], indent=1))
-    (out / "history.json").write_text(json.dumps(ckpt["history"], indent=1))
-    meta = {k: ckpt.get(k) for k in ("model", "hparams", "task", "kind", "config", "data", "data_args", "n_parameters", "best_epoch",
-                                 "train_time_s", "cardiacml_version")}
-    (out / "run.json").write_text(json.dumps(meta, indent=1, default=str))
-    return out / "model.pt"
+    with atomic_path(out) as tmp:
+        tmp.mkdir(parents=True)
+        torch.save(record.to_checkpoint(), tmp / "model.pt")
+        (tmp / "metrics.json").write_text(json.dumps(record.metrics, indent=1))
+        (tmp / "history.json").write_text(json.dumps(record.history, indent=1))
+        (tmp / "run.json").write_text(json.dumps(record.meta(), indent=1, default=str))
+        if extra is not None:
+            extra(tmp)
+    record.path = out / "model.pt"
+    return record.path
 
 
-def load_checkpoint(path: str | Path, map_location="cpu") -> tuple[NormalizedModel, dict]:
-    """Rebuild the model of a checkpoint (or run folder) with its weights; returns (model, checkpoint)."""
-    from ..errors import MissingDataError
+def _safe_load(path: Path) -> dict:
+    """``torch.load(weights_only=True)``: tensors and plain data only; anything else is refused, never run."""
+    import pickle
 
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.pt"
-    if not path.is_file():
-        raise MissingDataError(f"{path}: no checkpoint (train one with `cardiacml train`)")
-    ckpt = torch.load(path, map_location=map_location, weights_only=False)
-    c = ckpt["contract"]
-    n_out = len(c["classes"]) if ckpt["kind"] == "classification" else 75
-    net = create_model(ckpt["model"], c["n_leads"], c["n_samples"], n_out, **ckpt["hparams"])
-    sd = ckpt["state_dict"]
-    model = NormalizedModel(net, sd["in_mean"], sd["in_std"], sd["out_mean"], sd["out_std"])
-    model.load_state_dict(sd)
-    return model.eval(), ckpt
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise DataFormatError(
+            f"{path}: refused to load: the file holds Python objects other than tensors and plain data, and "
+            f"unpickling them could run code ({first}). cardiacml checkpoints never need that; retrain with "
+            "`cardiacml train` or get the file from a trusted source.") from None
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
+        raise DataFormatError(f"{path}: not a readable cardiacml checkpoint (damaged or truncated: {exc})") from None
+    if not isinstance(obj, dict):
+        raise DataFormatError(f"{path}: not a cardiacml checkpoint (holds a {type(obj).__name__})")
+    return obj
+
+
+def resolve_checkpoint(ref: str | os.PathLike) -> Path:
+    """``model.pt`` of a run folder, a checkpoint path, or a pretrained model's name (``cardiacml models``)."""
+    p = Path(ref)
+    if p.is_dir():
+        p = p / "model.pt"
+        if not p.is_file():
+            raise MissingDataError(f"{p}: no checkpoint in this folder (train one with `cardiacml train`)")
+        return p
+    if p.is_file():
+        return p
+    try:
+        from ..pretrained import list_pretrained, pretrained_path
+
+        if str(ref) in list_pretrained():
+            return pretrained_path(str(ref))
+        names = ", ".join(list_pretrained()) or "none installed"
+    except ImportError:
+        names = "none installed"
+    raise MissingDataError(f"{ref}: no such run folder, checkpoint or pretrained model (pretrained: {names})")
+
+
+def load_run(ref: str | os.PathLike) -> tuple[NormalizedModel, RunRecord]:
+    """Model and record of a run folder, a ``model.pt``, or a pretrained model's name."""
+    path = resolve_checkpoint(ref)
+    record = RunRecord.from_checkpoint(_safe_load(path), path)
+    if record.card.get("pretrained") is None and path.parent.name == "pretrained":
+        record.card["pretrained"] = path.stem
+    return record.build_model(), record
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> tuple[NormalizedModel, dict]:
+    """Model and checkpoint dict of a run folder, checkpoint or pretrained name (see :func:`load_run`)."""
+    model, record = load_run(path)
+    return model, record.to_checkpoint()

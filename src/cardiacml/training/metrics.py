@@ -48,12 +48,18 @@ def activation_metrics(act_true: np.ndarray, act_pred: np.ndarray, site_names, b
     return out
 
 
-def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names) -> dict:
-    """Task 4: RMSE (mV), relative error, per-site Pearson r, and activation-time error from predicted Vm.
+def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names, rest_mv: float = -90.0) -> dict:
+    """Task 4: RMSE (mV), relative error, per-site Pearson r, activation error from predicted Vm, physical plausibility.
 
-    Arrays have shape (n, 75, 500).
+    Arrays have shape (n, 75, 500). Activation from Vm uses the upstroke threshold
+    (:data:`cardiacml.data.intracardiac.UPSTROKE_THRESHOLD_MV`, -40 mV) on both the true and
+    the predicted traces: a smooth prediction whose plateau stays below 0 mV still activates.
+    Sites the prediction never activates are counted (``activation_missed``), never dropped silently.
+    Plausibility: ``below_rest_fraction`` (share of predicted samples below ``rest_mv``) and
+    ``plateau_tv_ratio`` (total variation of the prediction over that of the truth, per trace:
+    1 is as smooth as the truth, larger means ringing).
     """
-    from ..data.intracardiac import activation_times
+    from ..data.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
 
     vm_true = np.asarray(vm_true, np.float64)
     vm_pred = np.asarray(vm_pred, np.float64)
@@ -63,10 +69,12 @@ def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names) -> dict:
     pc = vm_pred - vm_pred.mean(-1, keepdims=True)
     denom = np.sqrt((tc ** 2).sum(-1) * (pc ** 2).sum(-1))
     r = np.where(denom > 0, (tc * pc).sum(-1) / np.where(denom > 0, denom, 1), np.nan)  # (n, 75)
-    at_true = activation_times(vm_true, time_axis=-1)
-    at_pred = activation_times(vm_pred, time_axis=-1)
+    at_true = activation_times(vm_true, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
+    at_pred = activation_times(vm_pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
     both = np.isfinite(at_true) & np.isfinite(at_pred)
     site_r = np.nanmean(r, axis=0)
+    tv_true = np.abs(np.diff(vm_true, axis=-1)).sum(-1)
+    tv_pred = np.abs(np.diff(vm_pred, axis=-1)).sum(-1)
     return {
         "n": int(len(vm_true)),
         "rmse_mv": float(np.sqrt((diff ** 2).mean())),
@@ -74,6 +82,11 @@ def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names) -> dict:
         "pearson_r_mean": float(np.nanmean(r)),
         "pearson_r_per_site": {n: float(v) for n, v in zip(site_names, site_r)},
         "pearson_r_min_site": float(np.nanmin(site_r)),
+        "activation_threshold_mv": float(UPSTROKE_THRESHOLD_MV),
         "activation_mae_ms_from_vm": float(np.abs(at_pred - at_true)[both].mean()) if both.any() else float("nan"),
+        "activation_bias_ms_from_vm": float((at_pred - at_true)[both].mean()) if both.any() else float("nan"),
         "activation_missed": int((np.isfinite(at_true) & ~np.isfinite(at_pred)).sum()),
+        "activation_sites_total": int(np.isfinite(at_true).sum()),
+        "below_rest_fraction": float((vm_pred < rest_mv).mean()),
+        "plateau_tv_ratio": float(np.median(tv_pred / np.maximum(tv_true, 1e-9))),
     }

@@ -1,4 +1,9 @@
-"""Figures written next to a run by ``cardiacml train`` / ``evaluate``."""
+"""Figures written next to a run by ``cardiacml train`` / ``evaluate``.
+
+Each task's :class:`~cardiacml.tasks.TaskSpec` names one of the ``*_figures`` functions below.
+They work from predictions already made (``fit`` returns the test predictions), so nothing is
+reloaded or re-run. Every figure gets a caption (``captions.json``) that says what it shows.
+"""
 
 from __future__ import annotations
 
@@ -8,66 +13,112 @@ from pathlib import Path
 import numpy as np
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig, path: Path, caption: str) -> Path:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
+    cap_file = path.parent / "captions.json"
+    caps = json.loads(cap_file.read_text()) if cap_file.is_file() else {}
+    caps[path.name] = caption
+    cap_file.write_text(json.dumps(caps, indent=1))
     return path
 
 
-def save_eval_figures(dest: str | Path, metrics: dict, kind: str, data, pred: np.ndarray, heart: bool = True) -> list[Path]:
-    """Confusion matrix + example beat (classification); error maps, scatter and heart views (Tasks 3-4)."""
+def classification_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
+    """Confusion matrix and one example beat per class with its predicted probabilities."""
     from . import plots
 
     fig_dir = Path(dest) / "figures"
-    out = []
-    if kind == "classification":
-        out.append(_save(plots.plot_confusion(metrics["confusion_matrix"], metrics["classes"],
-                                              title=f"confusion matrix ({data.protocol} split)"), fig_dir / "confusion.png"))
-        (fig_dir / "confusion.json").write_text(json.dumps({"classes": metrics["classes"], "matrix": metrics["confusion_matrix"]}))
-        classes = metrics["classes"]
-        # one example beat per class present in the test set
-        for k, c in enumerate(classes):
-            idx = np.flatnonzero(data.y_test == k)
-            if idx.size:
-                i = idx[0]
-                out.append(_save(plots.plot_beat(data.X_test[i, 0], label=c, probs=pred[i], classes=classes), fig_dir / f"beat_{c}.png"))
-        return out
-    sites = data.contract["site_names"]
-    from ..data.intracardiac import activation_times
-
-    if kind == "regression":
-        act_true, act_pred = data.y_test, pred
-        out.append(_save(plots.plot_site_values(metrics["per_site_mae_ms"], title="MAE per site", label="MAE (ms)", cmap="magma"),
-                         fig_dir / "site_mae.png"))
-    else:
-        act_true, act_pred = activation_times(data.y_test, time_axis=-1), activation_times(pred, time_axis=-1)
-        out.append(_save(plots.plot_site_values(metrics["pearson_r_per_site"], title="Pearson r per site", label="r"),
-                         fig_dir / "site_pearson.png"))
-        out.append(_save(plots.plot_vm_traces(data.y_test[0], pred[0], sites), fig_dir / "vm_traces.png"))
-    out.append(_save(plots.plot_activation_scatter(act_true, act_pred), fig_dir / "activation_scatter.png"))
-    out.append(_save(plots.plot_ecg12(data.X_test[0], title="test ECG #0"), fig_dir / "ecg12_test0.png"))
-    if heart:
-        from .heart import render_comparison
-
-        try:
-            render_comparison(act_true[0], act_pred[0], fig_dir / "heart_activation_true_vs_pred.png")
-            out.append(fig_dir / "heart_activation_true_vs_pred.png")
-        except Exception as exc:  # rendering problems must not lose the metrics
-            (fig_dir / "heart_render_error.txt").write_text(str(exc))
+    classes = metrics["classes"]
+    out = [_save(plots.plot_confusion(metrics["confusion_matrix"], classes, title=f"confusion matrix ({data.protocol} split)"),
+                 fig_dir / "confusion.png",
+                 f"Confusion matrix on the {metrics['n']} test beats ({data.protocol} split): rows are the true class, "
+                 "columns the predicted one; each cell shows the count and the fraction of its row.")]
+    (fig_dir / "confusion.json").write_text(json.dumps({"classes": classes, "matrix": metrics["confusion_matrix"]}))
+    for k, c in enumerate(classes):
+        idx = np.flatnonzero(np.asarray(data.y_test) == k)
+        if idx.size:
+            i = idx[0]
+            out.append(_save(plots.plot_beat(data.X_test[i, 0], label=c, probs=pred[i], classes=classes),
+                             fig_dir / f"beat_{c}.png",
+                             f"A test beat whose true class is {c}, with the probability the model gives each class."))
     return out
 
 
-def save_run_figures(run_dir: str | Path, ckpt: dict, data) -> list[Path]:
-    """Training curves plus the evaluation figures of the test split."""
-    from ..training.loop import evaluate_task, load_checkpoint
+def _ecg_and_heart(fig_dir: Path, data, act_true, act_pred, out: list, what: str) -> None:
+    from . import plots
+
+    out.append(_save(plots.plot_activation_scatter(act_true, act_pred), fig_dir / "activation_scatter.png",
+                     f"Predicted against true activation time of every site of every test heart ({what}); "
+                     "the dashed line is perfect agreement."))
+    out.append(_save(plots.plot_ecg12(data.X_test[0], title="test ECG #0"), fig_dir / "ecg12_test0.png",
+                     "The 12-lead ECG of the first test heart on calibrated paper (100 mm/s, 10 mm/mV)."))
+    from .heart import render_comparison
+
+    try:
+        render_comparison(act_true[0], act_pred[0], fig_dir / "heart_activation_true_vs_pred.png")
+        caps = fig_dir / "captions.json"
+        c = json.loads(caps.read_text()) if caps.is_file() else {}
+        c["heart_activation_true_vs_pred.png"] = ("Activation map of the first test heart on the real mesh (site values "
+                                                  "Shepard-interpolated): true (left) and predicted (right), one colour scale.")
+        caps.write_text(json.dumps(c, indent=1))
+        out.append(fig_dir / "heart_activation_true_vs_pred.png")
+    except Exception as exc:  # rendering problems must not lose the metrics
+        (fig_dir / "heart_render_error.txt").write_text(str(exc))
+
+
+def activation_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
+    """Task 3: MAE per site, predicted vs true scatter, an ECG, and the heart's activation map true vs predicted."""
+    from . import plots
+
+    fig_dir = Path(dest) / "figures"
+    out = [_save(plots.plot_site_values(metrics["per_site_mae_ms"], title="MAE per site", label="MAE (ms)", cmap="magma"),
+                 fig_dir / "site_mae.png", "Mean absolute error of the activation time at each of the 75 sites (ms), "
+                 "drawn at the sites' positions in two views.")]
+    _ecg_and_heart(fig_dir, data, np.asarray(data.y_test), pred, out, "direct regression")
+    return out
+
+
+def vm_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
+    """Task 4: Pearson r per site, Vm traces true vs predicted, activation derived from Vm, ECG and heart."""
+    from ..data.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from . import plots
+
+    fig_dir = Path(dest) / "figures"
+    sites = list(data.contract.target_names)
+    out = [_save(plots.plot_site_values(metrics["pearson_r_per_site"], title="Pearson r per site", label="r"),
+                 fig_dir / "site_pearson.png", "Mean Pearson correlation between true and predicted Vm at each site."),
+           _save(plots.plot_vm_traces(np.asarray(data.y_test[0]), pred[0], sites), fig_dir / "vm_traces.png",
+                 "True (black) and predicted (red, dashed) Vm at four sites of the first test heart.")]
+    act_true = activation_times(np.asarray(data.y_test), threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
+    act_pred = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
+    _ecg_and_heart(fig_dir, data, act_true, act_pred, out, f"activation = Vm crossing {UPSTROKE_THRESHOLD_MV:g} mV upward")
+    return out
+
+
+def save_examples(run_dir, X, y_true, y_pred, k: int = 8) -> Path:
+    """Keep the first ``k`` test examples with truth and prediction (``examples.npz``) for interactive views."""
+    from ..utils import atomic_path
+
+    path = Path(run_dir) / "examples.npz"
+    k = min(k, len(X))
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, X=np.asarray(X[:k], np.float32), y_true=np.asarray(y_true[:k]),
+                                y_pred=np.asarray(y_pred[:k], np.float32))
+    return path
+
+
+def save_run_figures(run_dir, record, data, pred: np.ndarray) -> list[Path]:
+    """Training curves, the task's evaluation figures of the test split, and ``examples.npz``."""
     from . import plots
 
     run_dir = Path(run_dir)
-    out = [_save(plots.plot_training_curves(ckpt["history"]), run_dir / "figures" / "training_curves.png")]
-    model, _ = load_checkpoint(run_dir)
-    metrics, pred = evaluate_task(model, data)
-    out += save_eval_figures(run_dir, metrics, ckpt["kind"], data, pred)
+    out = [_save(plots.plot_training_curves(record.history, record.spec.history_keys), run_dir / "figures" / "training_curves.png",
+                 "Training loss and validation metrics after each epoch; the model kept is the best validation epoch "
+                 f"({record.best_epoch}).")]
+    out += record.spec.figures(run_dir, record.metrics["test"], data, pred)
+    save_examples(run_dir, data.X_test, data.y_test, pred)
     return out

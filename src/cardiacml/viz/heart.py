@@ -124,8 +124,9 @@ def _render_vtk(g, values, title, clim, cmap, label, azimuth, window_size, show_
     pl = pv.Plotter(off_screen=True, window_size=list(window_size))
     pl.set_background("white")
     pl.add_mesh(surf, scalars="value", cmap=cmap, clim=clim, smooth_shading=True,
-                scalar_bar_args={"title": label or "value", "color": "black", "vertical": False,
-                                     "position_x": 0.2, "position_y": 0.03, "width": 0.6, "title_font_size": 14})
+                scalar_bar_args={"title": (label or "value") + "\n", "color": "black", "vertical": False, "fmt": "%.0f",
+                                 "n_labels": 5, "position_x": 0.15, "position_y": 0.02, "width": 0.7, "height": 0.1,
+                                 "title_font_size": 14, "label_font_size": 12})
     if show_sites:
         pl.add_points(g.site_xyz, color="black", point_size=5, render_points_as_spheres=True)
     if title:
@@ -160,7 +161,7 @@ def _render_mpl(g, values, title, clim, cmap, label, azimuth, window_size, show_
     ax.view_init(elev=15, azim=-90 + azimuth)
     ax.set_axis_off()
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=ax, shrink=0.6, label=label)
+    fig.colorbar(sm, ax=ax, shrink=0.6, label=label, format="%.0f", pad=0.08)
     if title:
         ax.set_title(title)
     fig.canvas.draw()
@@ -196,14 +197,35 @@ def _save_gif(frames, path, fps):
 
 
 def animate_vm(vm_sites: np.ndarray, path: str | Path, *, step_ms: int = 10, fps: int = 10, backend: str = "auto",
-               geometry=None, window_size=(400, 400)) -> Path:
+               geometry=None, window_size=(400, 400), title: str = "Vm") -> Path:
     """Animated GIF of Vm (75, 500) mV propagating over the heart, one frame every ``step_ms`` ms."""
+    from ..data.intracardiac import VM_RANGE_MV
+
     g = geometry or load_geometry()
     W = shepard_weights(g.site_xyz, g.points)
     vm = np.asarray(vm_sites, np.float64)
-    frames = [render_heart(W @ vm[:, t], None, geometry=g, title=f"Vm at {t} ms", clim=(-90, 25), label="Vm (mV)",
+    frames = [render_heart(W @ vm[:, t], None, geometry=g, title=f"{title} at {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
                            backend=backend, window_size=window_size, show_sites=False)
               for t in range(0, vm.shape[1], step_ms)]
+    return _save_gif(frames, path, fps)
+
+
+def animate_vm_comparison(vm_true: np.ndarray, vm_pred: np.ndarray, path: str | Path, *, step_ms: int = 10, fps: int = 10,
+                          backend: str = "auto", geometry=None, window_size=(360, 360)) -> Path:
+    """One GIF, true (left) and predicted (right) Vm (75, 500) side by side, same instant in every frame, labelled."""
+    from ..data.intracardiac import VM_RANGE_MV
+
+    g = geometry or load_geometry()
+    W = shepard_weights(g.site_xyz, g.points)
+    vt, vp = np.asarray(vm_true, np.float64), np.asarray(vm_pred, np.float64)
+    frames = []
+    for t in range(0, vt.shape[1], step_ms):
+        a = render_heart(W @ vt[:, t], None, geometry=g, title=f"true Vm, {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
+                         backend=backend, window_size=window_size, show_sites=False)
+        b = render_heart(W @ vp[:, t], None, geometry=g, title=f"predicted Vm, {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
+                         backend=backend, window_size=window_size, show_sites=False)
+        h = min(a.shape[0], b.shape[0])
+        frames.append(np.concatenate([a[:h], b[:h]], axis=1))
     return _save_gif(frames, path, fps)
 
 

@@ -95,21 +95,27 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
     return fig
 
 
-def plot_training_curves(history: list[dict]):
-    """Training loss and validation metric per epoch."""
+METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "mae_ms": "MAE (ms)", "rmse_mv": "RMSE (mV)",
+                 "pearson_r_mean": "mean Pearson r"}
+
+
+def plot_training_curves(history: list[dict], keys=None):
+    """Training loss and each validation metric per epoch, one panel each (metrics in other units never share an axis)."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
+    keys = [k for k in (keys or METRIC_LABELS) if history and k in history[0]]
     ep = [h["epoch"] for h in history]
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, ax = plt.subplots(1, 1 + len(keys), figsize=(3.6 * (1 + len(keys)), 3.2))
+    ax = np.atleast_1d(ax)
     ax[0].plot(ep, [h["train_loss"] for h in history], "o-")
     ax[0].set_title("training loss")
-    ax[0].set_xlabel("epoch")
-    for key in ("macro_f1", "accuracy", "mae_ms", "rmse_mv", "pearson_r_mean"):
-        if key in history[0]:
-            ax[1].plot(ep, [h[key] for h in history], "o-", label=key)
-    ax[1].set_title("validation")
-    ax[1].set_xlabel("epoch")
-    ax[1].legend()
+    for a, key in zip(ax[1:], keys):
+        a.plot(ep, [h[key] for h in history], "o-", color="tab:orange")
+        a.set_title(f"validation {METRIC_LABELS.get(key, key)}")
     for a in ax:
+        a.set_xlabel("epoch")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
         a.grid(alpha=0.3)
     fig.tight_layout()
     return fig

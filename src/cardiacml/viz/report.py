@@ -7,26 +7,21 @@ import html
 import json
 from pathlib import Path
 
-INTENDED = {
-    "task1": "Research and teaching: flag single heartbeats as normal or abnormal. Not a medical device.",
-    "task2": "Research and teaching: classify single heartbeats into AAMI classes N/S/V/F/Q. Not a medical device.",
-    "task3": "Research: estimate activation times at 75 heart sites from a 12-lead ECG, on simulated hearts.",
-    "task4": "Research: estimate transmembrane potentials at 75 sites over 500 ms from a 12-lead ECG, on simulated hearts.",
-}
-LIMITS = {
-    "random": "Beat-level random split: beats of the same patient are in both training and test sets, so these "
-              "figures overstate performance on new patients (see the inter-patient protocol).",
-    "kaggle": "Kaggle split: a random beat-level split, beats of one patient are on both sides; figures overstate "
-              "performance on new patients.",
-    "interpatient": "Inter-patient split (de Chazal DS1 -> DS2): test patients are unseen; this is the clinically honest figure.",
-    "stimulus": "Held out by primary stimulus site, on simulator data: performance on the real LLNL dataset or on "
-                "patients is not measured here.",
-}
+
+def _captions(folder: Path) -> dict:
+    f = folder / "captions.json"
+    try:
+        return json.loads(f.read_text()) if f.is_file() else {}
+    except ValueError:
+        return {}
 
 
-def _img(path: Path) -> str:
+def _img(path: Path, caption: str | None = None) -> str:
     b64 = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img src="data:image/png;base64,{b64}" alt="{html.escape(path.stem)}"><figcaption>{html.escape(path.stem)}</figcaption></figure>'
+    mime = "gif" if path.suffix == ".gif" else "png"
+    cap = caption or path.stem.replace("_", " ")
+    return (f'<figure><img src="data:image/{mime};base64,{b64}" alt="{html.escape(cap)}">'
+            f'<figcaption>{html.escape(cap)}</figcaption></figure>')
 
 
 def _table(rows, header) -> str:
@@ -43,21 +38,41 @@ def _metric_tables(kind: str, m: dict) -> str:
     if kind == "classification":
         top = _table([["n", m["n"]], ["accuracy", m["accuracy"]], ["macro-F1", m["macro_f1"]]], ["metric", "value"])
         per = _table([[c, v["precision"], v["recall"], v["f1"], v["support"]] for c, v in m["per_class"].items()],
-                     ["class", "precision", "recall", "F1", "support"])
+                     ["class", "precision (+P)", "recall (Se)", "F1", "support"])
         return top + "<h3>Per class</h3>" + per
     if kind == "regression":
         top = _table([["n", m["n"]], ["MAE (ms)", m["mae_ms"]], ["RMSE (ms)", m["rmse_ms"]],
                       ["constant-mean baseline MAE (ms)", m.get("constant_baseline_mae_ms", float("nan"))],
                       ["std of true activation times (ms)", m["target_std_ms"]]], ["metric", "value"])
         return top + "<h3>Per region</h3>" + _table(list(m["per_region_mae_ms"].items()), ["region", "MAE (ms)"])
-    return _table([["n", m["n"]], ["RMSE (mV)", m["rmse_mv"]], ["relative error", m["relative_error"]],
-                   ["mean per-site Pearson r", m["pearson_r_mean"]], ["worst site r", m["pearson_r_min_site"]],
-                   ["activation MAE from predicted Vm (ms)", m["activation_mae_ms_from_vm"]]], ["metric", "value"])
+    rows = [["n", m["n"]], ["RMSE (mV)", m["rmse_mv"]], ["relative error", m["relative_error"]],
+            ["mean per-site Pearson r", m["pearson_r_mean"]], ["worst site r", m["pearson_r_min_site"]],
+            [f"activation MAE from predicted Vm (ms; upstroke crossing {m.get('activation_threshold_mv', 0):g} mV)",
+             m["activation_mae_ms_from_vm"]],
+            ["sites the prediction never activates", f"{m['activation_missed']} of {m.get('activation_sites_total', '?')}"]]
+    if "below_rest_fraction" in m:
+        rows += [["share of predicted samples below -90 mV", m["below_rest_fraction"]],
+                 ["total variation, predicted / true (median; 1 = as smooth as the truth)", m["plateau_tv_ratio"]]]
+    return _table(rows, ["metric", "value"])
+
+
+def _settings(meta: dict) -> str:
+    c = meta.get("config") or {}
+    d = meta.get("data_args") or {}
+    hist = f"{meta.get('best_epoch')} (best) of at most {c.get('epochs')}"
+    parts = [f"epochs {hist}", f"batch {c.get('batch_size')}", f"lr {c.get('lr')}", f"seed {c.get('seed')}"]
+    if d.get("max_train"):
+        parts.append(f"training data capped at {d['max_train']} examples")
+    if d.get("max_eval"):
+        parts.append(f"validation/test capped at {d['max_eval']} examples")
+    return ", ".join(str(p) for p in parts)
 
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``RUN_DIR/report.html`` (config, data, metrics, figures, model card); returns its path."""
+    """Write ``RUN_DIR/report.html`` (model card, data, metrics, figures, configuration); returns its path."""
     from ..errors import MissingDataError
+    from ..tasks import get_task
+    from ..utils import atomic_path
 
     run = Path(run_dir)
     if not (run / "run.json").is_file():
@@ -68,33 +83,40 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if (run / "eval" / "metrics.json").is_file():
         evals = json.loads((run / "eval" / "metrics.json").read_text())
     task, kind = meta["task"], meta["kind"]
-    protocol = (meta.get("data") or {}).get("protocol", "?")
-    figs = sorted((run / "figures").glob("*.png")) + sorted((run / "eval" / "figures").glob("*.png"))
-    gifs = sorted(run.glob("figures/*.gif"))
-    parts = [
-        f"<h1>cardiacml run: {html.escape(task)} / {html.escape(meta['model'])}</h1>",
-        "<h2>Model card</h2>",
-        _table([["intended use", INTENDED.get(task, "")],
-                ["model", f"{meta['model']} ({meta['n_parameters']} parameters), options {meta.get('hparams')}"],
-                ["training data", (meta.get("data") or {}).get("source", "")],
-                ["evaluation protocol", protocol],
-                ["limits", LIMITS.get(protocol, "")],
-                ["trained", f"best epoch {meta['best_epoch']}, {meta['train_time_s']:.0f} s, cardiacml {meta['cardiacml_version']}"]],
-               ["", ""]),
-        f"<h2>Test metrics ({html.escape(protocol)} split)</h2>", _metric_tables(kind, metrics["test"]),
-    ]
+    spec = get_task(task)
+    data = meta.get("data") or {}
+    protocol = data.get("protocol", "?")
+    note = data.get("note") or ""
+    card = [["intended use", spec.intended_use],
+            ["model", f"{meta['model']} ({meta['n_parameters']:,} parameters), options {meta.get('hparams')}"],
+            ["training data", data.get("source", "")]]
+    if note:
+        card.append(["what this model is", note])
+    card += [["evaluation protocol", protocol], ["limits", spec.limits.get(protocol, "")],
+             ["training settings", _settings(meta)],
+             ["trained", f"{meta['train_time_s']:.0f} s, cardiacml {meta['cardiacml_version']}"]]
+    parts = [f"<h1>cardiacml run: {html.escape(task)} ({html.escape(spec.title)}) / {html.escape(meta['model'])}</h1>"]
+    if note:
+        parts.append(f"<p class='note'><b>Note:</b> {html.escape(note)}</p>")
+    parts += ["<h2>Model card</h2>", _table(card, ["field", "value"]),
+              f"<h2>Test metrics ({html.escape(protocol)} split)</h2>", _metric_tables(kind, metrics["test"])]
     if evals:
         parts += [f"<h2>Evaluation: {html.escape(evals.get('protocol', ''))} split of {html.escape(evals.get('data', ''))}</h2>",
                   _metric_tables(kind, evals)]
-    parts += ["<h2>Figures</h2>"] + [_img(f) for f in figs]
-    for g in gifs:
-        b64 = base64.b64encode(g.read_bytes()).decode()
-        parts.append(f'<figure><img src="data:image/gif;base64,{b64}" alt="{g.stem}"><figcaption>{g.stem}</figcaption></figure>')
+    parts.append("<h2>Figures</h2>")
+    for folder in (run / "figures", run / "eval" / "figures"):
+        caps = _captions(folder)
+        for f in sorted(folder.glob("*.png")) + sorted(folder.glob("*.gif")):
+            parts.append(_img(f, caps.get(f.name)))
     parts += ["<h2>Configuration</h2>", f"<pre>{html.escape(json.dumps(meta, indent=1, default=str))}</pre>"]
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0}"
-             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}figure{display:inline-block;margin:6px}"
-             "img{max-width:520px}pre{background:#f6f6f6;padding:8px;overflow:auto}")
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>cardiacml {task}</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f0f0f0}"
+             "figure{display:inline-block;margin:6px;max-width:540px;vertical-align:top}"
+             "figcaption{font-size:.85em;color:#444}img{max-width:520px}pre{background:#f6f6f6;padding:8px;overflow:auto}"
+             ".note{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px}")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>cardiacml {task}</title><style>{style}</style></head>"
+            f"<body>{''.join(parts)}</body></html>")
     path = Path(out) if out else run / "report.html"
-    path.write_text(page, encoding="utf-8")
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path

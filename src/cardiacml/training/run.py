@@ -1,0 +1,137 @@
+"""Run API: train one run, evaluate one run. The CLI, the demo, notebooks and benchmarks call these.
+
+A run folder is written whole or not at all (``model.pt``, ``metrics.json``, ``history.json``,
+``run.json``, ``figures/``, ``examples.npz``). While training, ``RUN.partial/last.pt`` holds
+the state after the last finished epoch; ``train_run(..., resume=True)`` (``cardiacml train
+--resume RUN``) continues from it after an interruption.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import CardiacMLError, MissingDataError
+from ..tasks import get_task, load_task
+from .loop import RunRecord, TrainConfig, evaluate_task, fit, load_run, save_run
+
+
+class Interrupted(CardiacMLError, KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C, SIGTERM); the message says how to resume."""
+
+
+def partial_dir(run_dir: str | os.PathLike) -> Path:
+    """Where an unfinished run keeps its epoch checkpoint: ``RUN.partial`` next to ``RUN``."""
+    run_dir = Path(run_dir)
+    return run_dir.with_name(run_dir.name + ".partial")
+
+
+def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None, protocol: str = "auto", seed: int = 0,
+              max_train: int | None = None, max_eval: int | None = None, n_sim: int = 2000, out=None,
+              resume: bool = False, figures: bool = True, log=print, **config) -> RunRecord:
+    """Load a task's data, train, evaluate on the held-out split and save the run folder.
+
+    Parameters
+    ----------
+    task : str
+        Registered task (``cardiacml tasks``).
+    model : str, optional
+        Registered model (default: the task's default model).
+    data_dir, mitdb, protocol, seed, max_train, max_eval, n_sim
+        Passed to :func:`cardiacml.tasks.load_task`.
+    out : path, optional
+        Run folder (default ``runs/TASK-MODEL``).
+    resume : bool
+        Continue an interrupted run from ``OUT.partial/last.pt`` (same settings are read from it).
+    figures : bool
+        Write figures and ``examples.npz`` into the run folder.
+    **config
+        :class:`TrainConfig` fields (epochs, batch_size, lr, weight_decay, patience, device,
+        class_weighting, augment, hparams, threads).
+
+    Returns
+    -------
+    RunRecord
+        With ``path`` (the saved ``model.pt``), ``module`` (the trained model) and ``test_prediction``.
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C / SIGTERM; the epoch checkpoint is kept and the message gives the resume command.
+    """
+    from ..utils import sigterm_as_interrupt
+
+    spec = get_task(task)
+    name = model or spec.default_model
+    out = Path(out) if out else Path("runs") / f"{task}-{name}"
+    ckpt_dir = partial_dir(out)
+    data_args = {"data_dir": str(data_dir) if data_dir else None, "mitdb": str(mitdb) if mitdb else None,
+                 "protocol": protocol, "seed": seed, "n_sim": n_sim, "max_train": max_train, "max_eval": max_eval}
+    if resume:
+        state = ckpt_dir / "run_args.json"
+        if not state.is_file():
+            raise MissingDataError(f"{out}: nothing to resume ({state} not found); start the run without --resume")
+        saved = json.loads(state.read_text())
+        data_args, config, name = saved["data_args"], saved["config"], saved["config"]["model"]
+    cfg = TrainConfig.from_dict({**config, "task": task, "model": name, "seed": seed} if not resume else config)
+    data = load_task(task, **{k: v for k, v in data_args.items()})
+    log(f"data: {data.source} [{data.protocol} split]")
+    note = spec.note(data)
+    if note:
+        log(f"note: {note}")
+    if not resume:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        ckpt_dir.mkdir(parents=True)
+        (ckpt_dir / "run_args.json").write_text(json.dumps({"data_args": data_args, "config": asdict(cfg)}, indent=1))
+    try:
+        with sigterm_as_interrupt():
+            _, record = fit(data, cfg, None, log=log, data_args=data_args, checkpoint_dir=ckpt_dir, resume=resume)
+    except KeyboardInterrupt:
+        last = ckpt_dir / "last.pt"
+        where = "no epoch had finished" if not last.is_file() else "the last finished epoch is kept in " + str(last)
+        raise Interrupted(f"training interrupted; {where}. Nothing was written to {out}. "
+                          f"Resume with: cardiacml train {task} --resume --out {out}") from None
+    save_run(record, out, extra=(lambda tmp: save_run_extras(tmp, record, data)) if figures else None)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return record
+
+
+def save_run_extras(run_dir: Path, record: RunRecord, data) -> list:
+    """Figures and examples of a finished run, from the predictions ``fit`` already made (no reload, no re-run)."""
+    from ..viz.figures import save_run_figures
+
+    return save_run_figures(run_dir, record, data, record.test_prediction)
+
+
+def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, figures: bool = True,
+                 log=print) -> tuple[dict, Path]:
+    """Evaluate a run folder / checkpoint / pretrained model on its own test split or on other data.
+
+    Writes ``metrics.json`` (and figures) into ``out`` (default ``RUN/eval``; for a pretrained
+    model, ``./eval-NAME``) and returns (metrics, out).
+    """
+    from ..utils import atomic_path
+
+    model, record = load_run(run)
+    args = {k: v for k, v in record.data_args.items() if k != "task"}
+    if data_dir:
+        args["data_dir"] = str(data_dir)
+    if protocol:
+        args["protocol"] = protocol
+    data = load_task(record.task, **args)
+    metrics, pred = evaluate_task(model, data)
+    if out is None:
+        pre = record.card.get("pretrained")
+        out = Path(f"eval-{pre}") if pre else record.path.parent / "eval"
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        tmp.mkdir(parents=True)
+        (tmp / "metrics.json").write_text(json.dumps({"data": data.source, "protocol": data.protocol,
+                                                      "note": record.spec.note(data), **metrics}, indent=1))
+        if figures:
+            record.spec.figures(tmp, metrics, data, pred)
+    log(record.spec.summary(metrics) + f"  [{data.protocol} split of {data.source}]")
+    return metrics, out
