@@ -37,7 +37,7 @@ def main():
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
 
     from cardiacml.data.heartbeat import BeatSet, load_heartbeat_csv, write_heartbeat_csv
-    from cardiacml.training.tasks import rebuilt_beats
+    from cardiacml.data.sources import rebuilt_beats
 
     beats = rebuilt_beats()
     idx = np.random.default_rng(0).choice(len(beats), n_rows, replace=False)

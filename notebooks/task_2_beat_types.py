@@ -8,15 +8,17 @@
 # %%
 import os
 
-from cardiacml.training.loop import TrainConfig, fit
-from cardiacml.training.tasks import load_task
+import tempfile
+
+from cardiacml.training.run import train_run
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
-results = {}
+results, runs = {}, {}
 for protocol in ("random", "interpatient"):
-    data = load_task("task2", protocol=protocol, max_eval=2000 if QUICK else None, max_train=3000 if QUICK else None)
-    _, ckpt = fit(data, TrainConfig(model="beatnet", epochs=1 if QUICK else 10))
-    results[protocol] = ckpt["metrics"]["test"]
+    runs[protocol] = train_run("task2", "beatnet", protocol=protocol, max_eval=2000 if QUICK else None,
+                               max_train=3000 if QUICK else None, epochs=1 if QUICK else 10,
+                               out=os.path.join(tempfile.mkdtemp(), protocol), figures=False)
+    results[protocol] = runs[protocol].metrics["test"]
 
 # %%
 for protocol, m in results.items():
@@ -28,12 +30,8 @@ for protocol, m in results.items():
 # `cardiacml predict RUN model input` does this from the command line; here with the Python API.
 
 # %%
-import tempfile
-
-from cardiacml.training.loop import save_run
+from cardiacml.data.sources import find_mitdb
 from cardiacml.inference.predict import predict_file
-from cardiacml.training.tasks import find_mitdb
 
-run = tempfile.mkdtemp()
-save_run(ckpt, run)
+run = runs["interpatient"].run_dir
 print(predict_file(run, find_mitdb() / "100", os.path.join(run, "pred.csv")))

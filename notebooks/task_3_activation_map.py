@@ -10,8 +10,9 @@ import os
 
 import numpy as np
 
-from cardiacml.training.loop import TrainConfig, fit, predict_array
-from cardiacml.training.tasks import load_task
+from cardiacml.tasks import load_task
+from cardiacml.training.loop import predict_array
+from cardiacml.training.run import train_run
 from cardiacml.viz import plots
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
@@ -25,8 +26,12 @@ fig = plots.plot_ecg12(data.X_train[0], title="a training ECG")
 
 # %%
 hp = {"width": 32, "n_blocks": 4} if QUICK else {}
-model, ckpt = fit(data, TrainConfig(task="task3", model="tcn", epochs=3 if QUICK else 20, batch_size=32, lr=2e-3, hparams=hp))
-m = ckpt["metrics"]["test"]
+import tempfile
+
+rec = train_run("task3", "tcn", data_dir=os.environ.get("CARDIACML_INTRACARDIAC"), n_sim=200 if QUICK else 2000,
+                epochs=3 if QUICK else 20, batch_size=32, lr=2e-3, hparams=hp, out=os.path.join(tempfile.mkdtemp(), "t3"),
+                figures=False)
+model, m = rec.module, rec.metrics["test"]
 print(f"MAE {m['mae_ms']:.2f} ms (predicting the mean: {m['constant_baseline_mae_ms']:.2f} ms; std of targets {m['target_std_ms']:.2f} ms)")
 print("per region:", {k: round(v, 2) for k, v in m["per_region_mae_ms"].items()})
 

@@ -13,7 +13,7 @@ import os
 import numpy as np
 import matplotlib.pyplot as plt
 
-from cardiacml.training.tasks import load_task
+from cardiacml.tasks import load_task
 from cardiacml.viz import plots
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
@@ -24,8 +24,8 @@ QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
 # %%
 data = load_task("task2", protocol="random", max_eval=2000 if QUICK else None, max_train=3000 if QUICK else 30000)
 print(data.source)
-print("train", data.X_train.shape, "test", data.X_test.shape, "classes", data.contract["classes"])
-fig = plots.plot_beat(data.X_train[0, 0], label=data.contract["classes"][data.y_train[0]])
+print("train", data.X_train.shape, "test", data.X_test.shape, "classes", list(data.contract.target_names))
+fig = plots.plot_beat(data.X_train[0, 0], label=list(data.contract.target_names)[data.y_train[0]])
 
 # %% [markdown]
 # ## 2. A classical model first: gradient boosting on hand-made features
@@ -35,7 +35,7 @@ from cardiacml.models.classical import ClassicalBeatClassifier
 from cardiacml.training.metrics import classification_metrics
 
 clf = ClassicalBeatClassifier(max_iter=50 if QUICK else 300).fit(data.X_train, data.y_train)
-m = classification_metrics(data.y_test, clf.predict(data.X_test), data.contract["classes"])
+m = classification_metrics(data.y_test, clf.predict(data.X_test), list(data.contract.target_names))
 print(f"classical: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
 
 # %% [markdown]
@@ -44,10 +44,14 @@ print(f"classical: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
 # the validation macro-F1.
 
 # %%
-from cardiacml.training.loop import TrainConfig, fit
+import tempfile
 
-model, ckpt = fit(data, TrainConfig(model="kachuee", epochs=1 if QUICK else 8, batch_size=128))
-t = ckpt["metrics"]["test"]
+from cardiacml.training.run import train_run
+
+rec = train_run("task2", "kachuee", protocol="random", max_eval=2000 if QUICK else None,
+                max_train=3000 if QUICK else 30000, epochs=1 if QUICK else 8, batch_size=128,
+                out=os.path.join(tempfile.mkdtemp(), "cnn"), figures=False)
+t = rec.metrics["test"]
 print(f"CNN: accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}")
 fig = plots.plot_confusion(t["confusion_matrix"], t["classes"])
 

@@ -79,6 +79,10 @@ class SignalContract:
         d["classes" if self.target_units == "class" else "site_names"] = list(self.target_names)
         return d
 
+    def __getitem__(self, key: str):
+        """Version 0.1 code read contracts as dicts (``contract["classes"]``): still works, prefer attributes."""
+        return self.to_dict()[key]
+
     @classmethod
     def from_dict(cls, d: dict) -> "SignalContract":
         """Read :meth:`to_dict` output, or a version 0.1 contract dict (``classes`` / ``site_names`` keys)."""
