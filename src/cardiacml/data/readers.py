@@ -314,7 +314,8 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
              + (", decimal comma" if decimal == "," else "") + (", header row" if has_header else ", no header")]
     try:
         df = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=0 if has_header else None, decimal=decimal,
-                         comment="#", skip_blank_lines=True, encoding="utf-8-sig", low_memory=False)
+                         comment="#", skip_blank_lines=True, encoding="utf-8-sig", low_memory=False,
+                         keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         msg = (f"row {m.group(2)} has {m.group(3)} fields, expected {m.group(1)}" if m else str(exc).strip())
@@ -325,11 +326,18 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     if df.shape[0] == 0:
         raise DataFormatError(f"{path}: no data rows")
     names = [str(c).strip() for c in df.columns] if has_header else None
+    ragged = df.isna().to_numpy()
+    if ragged.any():
+        i, j = (int(v) for v in np.argwhere(ragged)[0])
+        raise DataFormatError(f"{path}: missing value at line {i + 1 + int(has_header)}, column "
+                              f"{names[j] if names else j + 1} (ragged CSV or empty cell); every row must have one "
+                              "value per column")
     # text in a column: find the first offending cell
     for j, col in enumerate(df.columns):
         if df[col].dtype.kind not in "fiub":
             num = pd.to_numeric(df[col], errors="coerce")
-            bad = num.isna() & df[col].notna()
+            spelled = df[col].astype(str).str.strip().str.lower().isin(["nan", "inf", "-inf", "+inf", "infinity"])
+            bad = num.isna() & df[col].notna() & ~spelled
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 line = i + 1 + int(has_header)
@@ -337,12 +345,6 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
                 raise DataFormatError(f"{path}: text {str(df[col].iloc[i])[:40]!r} in column {cname} at line {line} "
                                       "(only numbers are allowed below the header)")
             df[col] = num
-    ragged = df.isna().to_numpy()
-    if ragged.any():
-        i, j = (int(v) for v in np.argwhere(ragged)[0])
-        raise DataFormatError(f"{path}: missing value at line {i + 1 + int(has_header)}, column "
-                              f"{names[j] if names else j + 1} (ragged CSV or empty cell); every row must have one "
-                              "value per column")
     # time column
     time_col, time_name = None, None
     if names:
@@ -440,7 +442,7 @@ def _load_npy(path: Path, mmap: bool):
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
             raise DataFormatError(f"{path}: holds Python objects (object dtype); cardiacml never unpickles files. "
                                   "Save a numeric array (e.g. arr.astype(np.float32))") from None
-        raise DataFormatError(f"{path}: unreadable NumPy file ({exc})") from None
+        raise DataFormatError(f"{path}: unreadable or truncated NumPy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise DataFormatError(f"{path}: unreadable or truncated NumPy file ({exc})") from None
 
