@@ -580,6 +580,13 @@ class EdfRecord(Record):
         except Exception as exc:
             raise DataFormatError(f"{path}: unreadable {'BDF' if bdf else 'EDF'} file ({exc})") from None
         self.path, self._edf, self.notes = path, edf, []
+        try:
+            continuous = edf.is_continuous
+        except Exception:
+            continuous = True
+        if not continuous:
+            raise DataFormatError(f"{path}: a discontinuous EDF+D recording (gaps between data records) is not "
+                                  "supported; export the continuous segments as separate files")
         cand, skipped = [], []
         for i, s in enumerate(signals):
             dim = (s.physical_dimension or "").strip()

@@ -138,7 +138,10 @@ def detect_qrs(x12: np.ndarray, fs: float = FS_MODEL, where: str = "") -> dict:
     """
     import warnings
 
-    import neurokit2 as nk
+    try:
+        import neurokit2 as nk
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("Finding the QRS of a 12-lead recording needs neurokit2: pip install 'cardiacml[ecg]'") from exc
 
     lead = x12[:, LEADS.index("II")]
     with warnings.catch_warnings():
@@ -342,11 +345,12 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
         elif arr.ndim == 3:
             items = list(arr)
         else:
-            raise DataFormatError(f"{p}: expected (500, 10), (12, 500), (n, 12, T), (12, T), (T, 12) or (T, 10), got "
-                                  f"shape {arr.shape}")
+            raise DataFormatError(f"{p}: a 12-lead ECG array must be (500, 10), (12, 500), (n, 12, T), (12, T), "
+                                  f"(T, 12) or (T, 10), got shape {arr.shape}")
         if fs is None:
-            raise DataFormatError(f"{p}: shape {arr.shape} is not a 1 kHz, 500-sample model input; for a longer "
-                                  "recording give its sampling rate fs= (--fs, Hz)")
+            raise DataFormatError(f"{p}: shape {arr.shape} is not a 12-lead model input (pECGData (500, 10) or "
+                                  "(12, 500) at 1 kHz); for a longer 12-lead recording give its sampling rate fs= "
+                                  "(--fs, Hz)")
         Xs, wins = [], []
         for i, a in enumerate(items):
             where = f"{p}" + (f" item {i}" if arr.ndim == 3 else "")
@@ -357,7 +361,8 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
                 if a.shape[0] in (10, 12) and a.shape[1] not in (10, 12):
                     a = a.T
                 if a.shape[1] not in (10, 12):
-                    raise DataFormatError(f"{where}: expected 12 leads or 10 electrodes on one axis, got shape {a.shape}")
+                    raise DataFormatError(f"{where}: a 12-lead ECG needs 12 leads or 10 electrodes on one axis, got "
+                                          f"shape {a.shape}")
             lead_names = names or (list(LEADS) if a.shape[1] == 12 else list(ELECTRODES))
             if i == 0:
                 info["notes"].append(f"array read as {a.shape[1]} {'leads' if len(lead_names) == 12 else 'channels'} "
@@ -375,18 +380,23 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
         return np.concatenate(Xs).astype(np.float32), info
     rec = open_record(p, fs=fs, units=units, leads=names) if wfdb_base(p) is None else open_record(p)
     info["notes"] += list(getattr(rec, "notes", []))
-    X, wins, derived = _from_record(rec, 1.0, beat, pre_ms, start_s, max_seconds, str(p))
+    X, wins, derived = _from_record(rec, 1.0, beat, pre_ms, start_s, max_seconds, str(p), info["notes"])
     info.update(input=f"{type(rec).__name__} {list(rec.leads)} at {rec.fs:g} Hz, {rec.duration_s:.1f} s",
                 fs_in=rec.fs, windows=wins, derived=derived)
     return X, info
 
 
-def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where):
+def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=None):
+    notes = [] if notes is None else notes
     a = int(round(start_s * rec.fs))
     if not 0 <= a < rec.n_samples:
         raise DataFormatError(f"{where}: start_s={start_s} is outside the record ({rec.duration_s:.2f} s)")
     b = min(rec.n_samples, a + int(round(max_seconds * rec.fs)))
     x = rec.read(a, b) * scale
-    x12, derived = to_twelve_leads(x, rec.leads, where)
+    names = list(rec.leads)
+    if len(names) in (10, 12) and all(re.fullmatch(r"lead\d+", str(n)) for n in names):
+        names = list(LEADS if len(names) == 12 else ELECTRODES)
+        notes.append(f"no lead names: the {len(names)} columns taken as {names}")
+    x12, derived = to_twelve_leads(x, names, where)
     X, wins = beat_window(x12, rec.fs, beat=beat, pre_ms=pre_ms, where=where, t0_s=a / rec.fs)
     return X, wins, derived
