@@ -23,7 +23,6 @@ thousands labelled mV are refused with a hint that they are probably µV.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 from pathlib import Path
