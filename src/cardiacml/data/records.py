@@ -239,6 +239,8 @@ def open_record(path: str | os.PathLike, **options) -> Record:
     """
     if wfdb_base(path) is not None:
         return WfdbRecord(path)
+    from . import readers  # noqa: F401  (registers the CSV, NumPy and EDF/BDF readers; lazy: edfio/pandas load on use)
+
     p = Path(path)
     if not p.exists():
         raise MissingDataError(f"{p}: no such file (expected a WFDB record with a .hea header, or a "

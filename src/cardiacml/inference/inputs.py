@@ -19,40 +19,111 @@ def _check_finite(arr: np.ndarray, what: str) -> None:
                               f"({int(bad.sum())} in all); clean or interpolate the signal first")
 
 
-def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | None = None,
-               use_annotations: bool = True) -> dict:
+#: Suffixes that may hold already-cut Kaggle-format beats (else a raw signal).
+_BEAT_SUFFIXES = (".csv", ".npy")
+
+
+def looks_like_beats(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds Kaggle-format beats rather than a raw signal.
+
+    Beats: a ``.npy`` of shape (187,), (n, 187) or (n, 1, 187); a ``.csv`` whose first line
+    is 187 or 188 comma-separated numbers (no header). Anything else (a header, a time
+    column, another width, ``.npz``/``.edf``/WFDB...) is a raw signal. Only the ``.npy``
+    header or the CSV's first line is read.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in _BEAT_SUFFIXES or not p.is_file():
+        return False
+    if p.suffix.lower() == ".npy":
+        from ..data.readers import _load_npy
+
+        arr = _load_npy(p, mmap=True)
+        shape = arr.shape
+        return (shape == (N_SAMPLES,) or (len(shape) == 2 and shape[1] == N_SAMPLES)
+                or (len(shape) == 3 and shape[1:] == (1, N_SAMPLES)))
+    with open(p, "r", encoding="utf-8-sig", errors="replace") as fh:
+        first = ""
+        for first in fh:
+            if first.strip():
+                break
+    fields = [f.strip() for f in first.strip().split(",")]
+    if len(fields) not in (N_SAMPLES, N_SAMPLES + 1):
+        return False
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return False
+    return True
+
+
+def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | int | None = None,
+               use_annotations: bool = True, units: str | None = None) -> dict:
     """Beats of a user's file, ready for a Task 1/2 model.
 
     Accepted inputs:
 
-    * a Kaggle-format CSV (187 samples, optionally followed by a label column);
-    * a ``.npy`` array of beats, shape (n, 187) or (187,);
-    * a raw WFDB record (``.hea`` path or record name): the lead (MLII by default,
-      else the first) is resampled to 125 Hz; R peaks come from the ``.atr``
-      annotations when present (``use_annotations``) or from wfdb's XQRS detector;
-      beats are cut with the Kachuee 2018 rule.
+    * already-cut beats (:func:`looks_like_beats`): a Kaggle-format CSV (187 samples at
+      125 Hz, optionally followed by a label column) or a ``.npy`` of shape (n, 187);
+      ``fs`` must then be None or 125;
+    * a raw recording, any sampling rate: WFDB (``.hea`` path or record name), CSV/TSV/TXT
+      (header with lead names or not, time column or ``fs``), ``.npy``/``.npz`` (``fs``
+      required unless in the ``.npz``), EDF/EDF+/BDF; opened with
+      :func:`cardiacml.data.records.open_record` and cut by :func:`_record_beats`.
 
-    ``fs`` is the sampling rate of CSV/npy beats; anything but 125 Hz is refused
-    (these are already-segmented beats; pass the raw record instead).
+    Parameters
+    ----------
+    path : path-like
+    fs : float, optional
+        Sampling rate (Hz) of a raw signal without one in the file; 125 for beats.
+    lead : str or int, optional
+        Lead to use (name, case-insensitive, or index); default MLII, else II, else the first.
+    use_annotations : bool
+        Use the file's beat annotations (WFDB ``.atr``, EDF+ beat symbols) when present.
+    units : {"mV", "uV", "V"}, optional
+        Unit of a raw signal's values (default: from the file, else guessed from the amplitude).
 
-    Returns a dict with ``X`` (n, 1, 187) float32 and, where known, ``r_peak_s``
-    (times of the R peaks in s), ``label`` (labels found in the file) and ``source``.
+    Returns
+    -------
+    dict
+        ``X`` (n, 1, 187) float32 and, where known, ``r_peak_s`` (R-peak times, s),
+        ``label`` (labels found in the file), ``source`` (a description), ``notes``.
     """
+    from ..data.records import open_record, wfdb_base
+
     p = Path(path)
-    wfdb_base = p.with_suffix("") if p.suffix in (".hea", ".dat", ".atr") else p
-    if Path(str(wfdb_base) + ".hea").is_file():
-        return _read_record_beats(wfdb_base, lead, use_annotations)
-    if not p.is_file():
-        raise MissingDataError(f"{p}: no such file (expected a .csv, a .npy, or a WFDB record with a .hea header)")
+    if wfdb_base(p) is None:
+        if not p.is_file():
+            raise MissingDataError(f"{p}: no such file (expected beats (.csv/.npy), a raw recording "
+                                   "(.csv/.tsv/.txt/.npy/.npz/.edf/.bdf) or a WFDB record with a .hea header)")
+        if looks_like_beats(p):
+            return _read_cut_beats(p, fs)
+        if fs is None and p.suffix.lower() == ".npy":
+            from ..data.readers import _load_npy
+
+            shape = _load_npy(p, mmap=True).shape
+            raise DataFormatError(f"{p}: shape {shape} is neither beats ({N_SAMPLES} samples at {FS:g} Hz, shape "
+                                  f"(n, {N_SAMPLES})) nor a raw signal with a known sampling rate: for a raw signal "
+                                  "give fs= (--fs, Hz)")
+    record = open_record(p, fs=fs, units=units)
+    if fs is not None and abs(float(fs) - record.fs) > 1e-6 * record.fs:
+        raise DataFormatError(f"{p}: fs={float(fs):g} Hz given, but the file says {record.fs:g} Hz")
+    if isinstance(lead, str) and lead.strip().isdigit() and lead.strip().upper() not in [n.upper() for n in record.leads]:
+        lead = int(lead)
+    out = _record_beats(record, lead, use_annotations)
+    out.setdefault("notes", list(getattr(record, "notes", [])))
+    return out
+
+
+def _read_cut_beats(p: Path, fs: float | None) -> dict:
+    """Kaggle-format beats (187 samples at 125 Hz, values in [0, 1]) from a .csv or .npy."""
     if fs is not None and float(fs) != FS:
-        raise DataFormatError(f"{p}: beats must be sampled at {FS:g} Hz (187 samples), got fs={fs:g} Hz. "
-                              "Give the raw recording (WFDB record) instead and cardiacml resamples it.")
+        raise DataFormatError(f"{p}: holds already-cut beats ({N_SAMPLES} samples), which are sampled at {FS:g} Hz; "
+                              f"got fs={fs:g} Hz. Give the raw recording instead and cardiacml resamples it.")
     label = None
     if p.suffix == ".npy":
-        try:
-            arr = np.load(p, allow_pickle=False)
-        except Exception as exc:
-            raise DataFormatError(f"{p}: unreadable .npy file ({exc})") from exc
+        from ..data.readers import _load_npy
+
+        arr = np.array(_load_npy(p, mmap=False))
         arr = np.atleast_2d(arr)
         if arr.ndim == 3 and arr.shape[1] == 1:
             arr = arr[:, 0]
@@ -67,6 +138,8 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
             arr, label = arr[:, :N_SAMPLES], arr[:, N_SAMPLES]
     if arr.ndim != 2 or arr.shape[1] != N_SAMPLES:
         raise DataFormatError(f"{p}: beats must have {N_SAMPLES} samples at 125 Hz (shape (n, {N_SAMPLES})), got shape {arr.shape}")
+    if arr.dtype.kind not in "fiu":
+        raise DataFormatError(f"{p}: beats must be numbers, got dtype {arr.dtype}")
     _check_finite(arr, str(p))
     if arr.min() < -0.5 or arr.max() > 1.5:
         raise DataFormatError(f"{p}: beat values should lie in [0, 1] (min-max normalised as in the Kaggle data); "
@@ -77,62 +150,55 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
     return out
 
 
-def _read_record_beats(base: Path, lead: str | None, use_annotations: bool) -> dict:
-    from ..data.mitbih import AAMI_MAP, _require_wfdb, resample_signal, segment_beats
+def _record_beats(record, lead: str | int | None, use_annotations: bool) -> dict:
+    """Beats of one lead of a :class:`~cardiacml.data.records.Record` (Kachuee 2018 rule, 125 Hz).
 
-    wfdb = _require_wfdb()
-    rec = wfdb.rdrecord(str(base))
-    names = [n.upper() for n in rec.sig_name]
-    want = (lead or "MLII").upper()
-    ch = names.index(want) if want in names else (names.index("II") if lead is None and "II" in names else 0)
-    if lead is not None and lead.upper() not in names:
-        raise DataFormatError(f"{base}: lead {lead!r} not in record (has {rec.sig_name})")
-    x = rec.p_signal[:, ch]
-    _check_finite(x, f"{base} lead {rec.sig_name[ch]}")
+    R peaks from the record's annotations (when ``use_annotations`` and present) else
+    wfdb's XQRS. The single record -> beats step of prediction: the ECG pipeline
+    (cardiacml.ecg) replaces this body.
+    """
+    from ..data.mitbih import AAMI_MAP, resample_signal, segment_beats
+
+    ch = record.lead_index(lead)
+    name = record.leads[ch]
+    x = record.read(lead=ch)
+    _check_finite(x, f"{record.path} lead {name}")
     labels = None
-    if use_annotations and Path(str(base) + ".atr").is_file():
-        ann = wfdb.rdann(str(base), "atr")
-        sym = np.asarray(ann.symbol)
+    ann = record.annotations() if use_annotations else None
+    if ann is not None:
+        sym = np.asarray(ann[1])
         keep = np.isin(sym, list(AAMI_MAP))
-        r = np.asarray(ann.sample)[keep]
-        labels = np.array([AAMI_MAP[s] for s in sym[keep]])
+        r = np.asarray(ann[0])[keep]
+        labels = np.array([AAMI_MAP[s] for s in sym[keep]], np.int64)
         how = "annotations"
     else:
         from wfdb import processing
 
-        r = np.asarray(processing.xqrs_detect(sig=x, fs=rec.fs, verbose=False))
+        r = np.asarray(processing.xqrs_detect(sig=x, fs=record.fs, verbose=False))
         how = "XQRS detector"
-    sig = resample_signal(x, rec.fs, FS)
-    r125 = np.clip(np.round(r * FS / rec.fs).astype(np.int64), 0, len(sig) - 1)
+    sig = resample_signal(x, record.fs, FS)
+    r125 = np.clip(np.round(r * FS / record.fs).astype(np.int64), 0, len(sig) - 1)
     beats, kept = segment_beats(sig, r125)
-    out = {"X": beats[:, None, :], "r_peak_s": r[kept] / rec.fs, "source": f"{base} ({rec.sig_name[ch]}, {rec.fs:g} Hz, R peaks from {how})"}
+    out = {"X": beats[:, None, :], "r_peak_s": r[kept] / record.fs,
+           "source": f"{record.path} ({name}, {record.fs:g} Hz, R peaks from {how})"}
     if labels is not None:
         out["label"] = labels[kept]
     return out
 
 
-def read_ecg12(path: str | os.PathLike) -> np.ndarray:
-    """A 12-lead ECG for Tasks 3/4: a pECGData file (500, 10) or an array (12, 500) / (n, 12, 500).
+def read_ecg12(path: str | os.PathLike, fs: float | None = None, *, units: str | None = None, beat="auto",
+               leads=None, return_info: bool = False):
+    """A 12-lead ECG for Tasks 3/4, (n, 12, 500) float32 mV at 1 kHz (see :mod:`cardiacml.inference.ecg12`).
 
-    Returns (n, 12, 500) float32.
+    Model-format arrays (pECGData (500, 10) / (n, 500, 10), 12-lead (12, 500) / (n, 12, 500))
+    are used as they are; longer arrays (``fs`` needed) and recordings (WFDB, CSV, EDF/BDF,
+    ``.npz``) are resampled to 1 kHz and cut to one 500 ms beat window starting just before
+    a detected QRS onset (``beat``: "auto", an index or "all").
+
+    Returns ``X``, or ``(X, info)`` with ``return_info`` (``info["windows"]`` says which window
+    was used).
     """
-    from ..data.intracardiac import leads_from_electrodes
+    from .ecg12 import load_ecg12
 
-    p = Path(path)
-    if not p.is_file():
-        raise MissingDataError(f"{p}: no such file")
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except Exception as exc:
-        raise DataFormatError(f"{p}: unreadable .npy file ({exc})") from exc
-    _check_finite(arr, str(p))
-    if arr.shape == (500, 10):
-        arr = leads_from_electrodes(arr)
-    elif arr.ndim == 3 and arr.shape[1:] == (500, 10):
-        arr = leads_from_electrodes(arr)
-    if arr.ndim == 2:
-        arr = arr[None]
-    if arr.ndim != 3 or arr.shape[1:] != (12, 500):
-        raise DataFormatError(f"{p}: expected a pECGData array (500, 10) or a 12-lead ECG (12, 500) / (n, 12, 500) "
-                              f"sampled at 1 kHz, got shape {arr.shape}")
-    return arr.astype(np.float32)
+    X, info = load_ecg12(path, fs=fs, units=units, beat=beat, leads=leads)
+    return (X, info) if return_info else X

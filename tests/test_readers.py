@@ -1,0 +1,320 @@
+"""Raw-signal readers (CSV, NumPy, EDF/BDF) on MIT-BIH record 100 written to those formats.
+
+The files are written here from the WFDB signal (pandas, numpy, edfio), then read back
+through ``open_record`` and ``read_beats`` and compared with the WFDB record itself.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cardiacml.errors import DataFormatError, MissingDataError
+
+FS = 360.0
+N_EDF = 649_800  # 1805 s: EDF data records of 1 s need a whole number of seconds
+
+
+@pytest.fixture(scope="module")
+def rec100(mitdb):
+    from cardiacml.data.records import open_record
+
+    rec = open_record(mitdb / "100")
+    return rec, rec.read()
+
+
+@pytest.fixture(scope="module")
+def wfdb_beats(mitdb):
+    """Beats of the WFDB record: from the .atr annotations and from the XQRS detector."""
+    from cardiacml.inference.inputs import read_beats
+
+    return read_beats(mitdb / "100"), read_beats(mitdb / "100", use_annotations=False)
+
+
+@pytest.fixture(scope="module")
+def edf100(rec100, tmp_path_factory):
+    """Record 100 as EDF+: physical range +-10.24 mV, 16 bit, beat annotations as EDF+ annotations."""
+    import edfio
+
+    rec, sig = rec100
+    path = tmp_path_factory.mktemp("edf") / "100.edf"
+    signals = [edfio.EdfSignal(sig[:N_EDF, i], FS, label=name, physical_dimension="mV", physical_range=(-10.24, 10.24))
+               for i, name in enumerate(rec.leads)]
+    samples, symbols = rec.annotations()
+    anns = [edfio.EdfAnnotation(s / FS, None, str(y)) for s, y in zip(samples, symbols) if s < N_EDF]
+    edfio.Edf(signals, annotations=anns).write(path)
+    return path
+
+
+def _open(path, **kw):
+    from cardiacml.data.records import open_record
+
+    return open_record(path, **kw)
+
+
+# ------------------------------------------------------------------------------------------ CSV
+def test_csv_with_time_column_same_samples_and_beats(rec100, wfdb_beats, tmp_path):
+    from cardiacml.inference.inputs import read_beats
+
+    rec, sig = rec100
+    csv = tmp_path / "100.csv"
+    pd.DataFrame({"time (s)": np.arange(len(sig)) / FS, "MLII": sig[:, 0], "V5": sig[:, 1]}).to_csv(
+        csv, index=False, float_format="%.8g")
+    r = _open(csv)
+    assert r.fs == FS and r.leads == ("MLII", "V5") and r.n_samples == rec.n_samples
+    assert np.abs(r.read() - sig).max() < 1e-6
+    assert np.abs(r.read(1000, 1100, "v5") - sig[1000:1100, 1]).max() < 1e-6
+    assert any("time column" in n for n in r.notes)
+    # same beats as the WFDB record through the same detector (a CSV has no annotations)
+    got, ref = read_beats(csv), wfdb_beats[1]
+    assert "XQRS" in got["source"] and len(got["X"]) == len(ref["X"]) > 2000
+    np.testing.assert_array_equal(got["r_peak_s"], ref["r_peak_s"])
+    assert np.abs(got["X"] - ref["X"]).max() < 1e-4
+
+
+@pytest.mark.parametrize("sep,decimal,name", [(";", ",", "semicolon_decimal_comma.csv"), ("\t", ".", "tab.tsv"),
+                                              (" ", ".", "spaces.txt")])
+def test_csv_headerless_delimiters_need_fs_and_take_lead_names(rec100, tmp_path, sep, decimal, name):
+    rec, sig = rec100
+    part = sig[:36_000]
+    path = tmp_path / name
+    pd.DataFrame(part).to_csv(path, sep=sep, decimal=decimal, header=False, index=False, float_format="%.4f")
+    with pytest.raises(DataFormatError, match=f"{name}.*sampling rate is unknown.*fs"):
+        _open(path)
+    r = _open(path, fs=FS, leads="MLII,V5")
+    assert r.leads == ("MLII", "V5") and r.fs == FS
+    assert np.abs(r.read() - part).max() < 1e-4
+    r = _open(path, fs=FS)
+    assert r.leads == ("lead0", "lead1")
+
+
+def test_csv_time_in_ms_without_header_and_units_from_header(rec100, tmp_path):
+    rec, sig = rec100
+    part = sig[:36_000]
+    t_ms = np.arange(len(part)) * 1000 / FS
+    path = tmp_path / "ms.csv"
+    np.savetxt(path, np.column_stack([t_ms, part]), delimiter=",", fmt="%.5f")
+    r = _open(path, leads=["MLII", "V5"])
+    assert r.fs == FS and r.leads == ("MLII", "V5")
+    path = tmp_path / "uv.csv"
+    pd.DataFrame({"t_ms": t_ms, "MLII (uV)": part[:, 0] * 1000, "V5 [uV]": part[:, 1] * 1000}).to_csv(path, index=False)
+    r = _open(path)
+    assert r.fs == FS and r.leads == ("MLII", "V5")
+    assert np.abs(r.read() - part).max() < 1e-6
+    assert any("uV" in n for n in r.notes)
+
+
+def test_units_guessed_given_and_refused(rec100, tmp_path):
+    rec, sig = rec100
+    path = tmp_path / "uv.npy"
+    np.save(path, (sig[:36_000] * 1000).astype(np.float32))
+    r = _open(path, fs=FS)
+    assert np.abs(r.read() - sig[:36_000]).max() < 1e-6
+    assert any("assumed uV" in n for n in r.notes)
+    assert np.abs(_open(path, fs=FS, units="uV").read() - sig[:36_000]).max() < 1e-6
+    with pytest.raises(DataFormatError, match=r"uv\.npy: amplitudes look wrong for units 'mV'.*look like uV"):
+        _open(path, fs=FS, units="mV")
+    with pytest.raises(DataFormatError, match=r"uv\.npy: unknown unit 'furlong'"):
+        _open(path, fs=FS, units="furlong")
+    np.save(tmp_path / "volts.npy", sig[:36_000] / 1000)
+    with pytest.raises(DataFormatError, match="volts.npy: amplitudes look wrong.*look like V"):
+        _open(tmp_path / "volts.npy", fs=FS, units="mV")
+
+
+def test_csv_malformed_inputs_name_the_file(tmp_path):
+    x = np.round(np.sin(np.arange(3000) / 20), 4)
+    good = pd.DataFrame({"time": np.arange(3000) / 250, "II": x, "V1": -x})
+    # wrong delimiter: '|' is none of comma, semicolon, tab, whitespace
+    good.to_csv(tmp_path / "pipe.csv", sep="|", index=False)
+    with pytest.raises(DataFormatError, match="pipe.csv: cannot find the column delimiter"):
+        _open(tmp_path / "pipe.csv")
+    # ragged rows (after the sniffed head, and inside it)
+    lines = good.to_csv(index=False).splitlines()
+    lines[200] += ",0.5"
+    (tmp_path / "ragged.csv").write_text("\n".join(lines))
+    with pytest.raises(DataFormatError, match="ragged.csv: ragged CSV: row 201 has 4 fields, expected 3"):
+        _open(tmp_path / "ragged.csv")
+    lines = good.to_csv(index=False).splitlines()
+    lines[300] = lines[300].rsplit(",", 1)[0]
+    (tmp_path / "short_row.csv").write_text("\n".join(lines))
+    with pytest.raises(DataFormatError, match="short_row.csv: missing value at line 301"):
+        _open(tmp_path / "short_row.csv")
+    lines = good.to_csv(index=False).splitlines()
+    lines[5] += ",1"
+    (tmp_path / "ragged_head.csv").write_text("\n".join(lines))
+    with pytest.raises(DataFormatError, match="ragged_head.csv: cannot find the column delimiter"):
+        _open(tmp_path / "ragged_head.csv")
+    # text in a column
+    lines = good.to_csv(index=False).splitlines()
+    lines[1000] = lines[1000].split(",")[0] + ",n/a," + lines[1000].split(",")[2]
+    (tmp_path / "text.csv").write_text("\n".join(lines))
+    with pytest.raises(DataFormatError, match=r"text.csv: text 'n/a' in column 'II' at line 1001"):
+        _open(tmp_path / "text.csv")
+    # missing lead
+    good.to_csv(tmp_path / "good.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"good.csv: lead\(s\) \['MLII'\] not in the header"):
+        _open(tmp_path / "good.csv", leads="MLII")
+    from cardiacml.inference.inputs import read_beats
+
+    with pytest.raises(DataFormatError, match=r"good.csv: lead 'V5' not in record"):
+        read_beats(tmp_path / "good.csv", lead="V5")
+    # time column contradicting fs, non-uniform time
+    with pytest.raises(DataFormatError, match="good.csv: fs=360 Hz given, but the time column says 250 Hz"):
+        _open(tmp_path / "good.csv", fs=360)
+    bad = good.copy()
+    bad.loc[1500:, "time"] += 1.0
+    bad.to_csv(tmp_path / "gap.csv", index=False)
+    with pytest.raises(DataFormatError, match="gap.csv: the time column is not uniformly sampled"):
+        _open(tmp_path / "gap.csv")
+    (tmp_path / "empty.csv").write_text("\n\n")
+    with pytest.raises(DataFormatError, match="empty.csv: the file is empty"):
+        _open(tmp_path / "empty.csv")
+    with pytest.raises(MissingDataError, match="nothere.csv"):
+        _open(tmp_path / "nothere.csv")
+    (tmp_path / "x.abc").write_text("1,2\n")
+    with pytest.raises(DataFormatError, match=r"x.abc: unknown recording format '.abc'"):
+        _open(tmp_path / "x.abc")
+
+
+# ------------------------------------------------------------------------------------------ NumPy
+def test_npy_layouts_lazy_and_beats(rec100, wfdb_beats, tmp_path):
+    from cardiacml.data.readers import ScaledRecord
+    from cardiacml.inference.inputs import read_beats
+
+    rec, sig = rec100
+    np.save(tmp_path / "lf.npy", sig.T.astype(np.float32))
+    np.save(tmp_path / "sf.npy", sig)
+    a, b = _open(tmp_path / "lf.npy", fs=FS), _open(tmp_path / "sf.npy", fs=360)
+    assert isinstance(a, ScaledRecord) and isinstance(a._raw, np.memmap)
+    assert "leads x samples" in a.notes[0] and "samples x leads" in b.notes[0]
+    assert a.n_samples == b.n_samples == rec.n_samples and len(a.leads) == 2
+    assert np.abs(a.read(5000, 6000) - sig[5000:6000]).max() < 1e-6
+    np.testing.assert_array_equal(b.read(), sig)
+    got = read_beats(tmp_path / "lf.npy", fs=FS, lead="0", use_annotations=False)
+    np.testing.assert_array_equal(got["r_peak_s"], wfdb_beats[1]["r_peak_s"])
+    assert np.abs(got["X"] - wfdb_beats[1]["X"]).max() < 1e-4
+    # 1-D and .npz with fs / leads / units inside
+    np.save(tmp_path / "one.npy", sig[:, 0])
+    assert _open(tmp_path / "one.npy", fs=FS).leads == ("ECG",)
+    np.savez(tmp_path / "rec.npz", signal=sig[:36_000] * 1000, fs=FS, leads=np.array(["MLII", "V5"]), units="uV")
+    z = _open(tmp_path / "rec.npz")
+    assert z.fs == FS and z.leads == ("MLII", "V5") and np.abs(z.read() - sig[:36_000]).max() < 1e-9
+
+
+def test_npy_malformed_inputs_name_the_file(rec100, tmp_path):
+    from cardiacml.inference.inputs import read_beats
+
+    rec, sig = rec100
+    np.save(tmp_path / "nofs.npy", sig[:3600])
+    with pytest.raises(DataFormatError, match="nofs.npy: the sampling rate is unknown.*fs"):
+        _open(tmp_path / "nofs.npy")
+    with pytest.raises(DataFormatError, match=r"nofs.npy: shape \(3600, 2\) is neither beats .* give fs"):
+        read_beats(tmp_path / "nofs.npy")
+    obj = np.empty(3, dtype=object)
+    obj[:] = [np.zeros(5), "x", None]
+    np.save(tmp_path / "obj.npy", obj, allow_pickle=True)
+    with pytest.raises(DataFormatError, match="obj.npy: holds Python objects.*never unpickles"):
+        _open(tmp_path / "obj.npy", fs=FS)
+    with pytest.raises(DataFormatError, match="obj.npy: holds Python objects"):
+        read_beats(tmp_path / "obj.npy", fs=FS)
+    np.save(tmp_path / "square.npy", np.zeros((100, 100)))
+    with pytest.raises(DataFormatError, match=r"square.npy: cannot tell leads from samples in shape \(100, 100\)"):
+        _open(tmp_path / "square.npy", fs=FS)
+    bad = sig[:3600].copy()
+    bad[1234, 1] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    with pytest.raises(DataFormatError, match="nan.npy: NaN or infinite value in lead 'lead1' at sample 1234"):
+        _open(tmp_path / "nan.npy", fs=FS)
+    np.save(tmp_path / "text.npy", np.array(["1.0", "2.0"] * 100))
+    with pytest.raises(DataFormatError, match="text.npy: array has dtype <U3"):
+        _open(tmp_path / "text.npy", fs=FS)
+    (tmp_path / "trunc.npy").write_bytes((tmp_path / "nofs.npy").read_bytes()[:500])
+    with pytest.raises(DataFormatError, match="trunc.npy: unreadable or truncated NumPy file"):
+        _open(tmp_path / "trunc.npy", fs=FS)
+
+
+def test_kaggle_beats_still_recognised(shared, tmp_path):
+    from cardiacml.inference.inputs import looks_like_beats, read_beats
+
+    csv = need_kaggle(shared)
+    assert looks_like_beats(csv)
+    assert read_beats(csv)["X"].shape[1:] == (1, 187)
+    with pytest.raises(DataFormatError, match="125 Hz"):
+        read_beats(csv, fs=360)
+    np.save(tmp_path / "beats.npy", np.full((4, 187), 0.5))
+    assert looks_like_beats(tmp_path / "beats.npy") and read_beats(tmp_path / "beats.npy")["X"].shape == (4, 1, 187)
+    # a raw CSV (header, any width) is not taken for beats
+    pd.DataFrame({"II": np.sin(np.arange(3000) / 20)}).to_csv(tmp_path / "raw.csv", index=False)
+    assert not looks_like_beats(tmp_path / "raw.csv")
+
+
+def need_kaggle(shared):
+    files = sorted((shared / "kaggle_format").glob("*mitbih_test*.csv"))
+    if not files:
+        pytest.skip("no Kaggle-format CSV in shared data")
+    return files[0]
+
+
+# ------------------------------------------------------------------------------------------ EDF / BDF
+def test_edf_same_samples_and_beats_as_wfdb(rec100, wfdb_beats, edf100):
+    from cardiacml.data.readers import EdfRecord
+    from cardiacml.inference.inputs import read_beats
+
+    rec, sig = rec100
+    r = _open(edf100)
+    assert isinstance(r, EdfRecord) and r.fs == FS and r.leads == rec.leads and r.n_samples == N_EDF
+    step = 20.48 / 65535  # 16-bit quantisation of the physical range
+    assert np.abs(r.read() - sig[:N_EDF]).max() <= step / 2 + 1e-9
+    assert np.abs(r.read(100_000, 100_360, "V5") - sig[100_000:100_360, 1]).max() <= step / 2 + 1e-9
+    # EDF+ beat annotations -> the same labelled beats as the .atr file (the last 10 s window is cut short)
+    got, ref = read_beats(edf100), wfdb_beats[0]
+    assert "annotations" in got["source"]
+    n = int(np.sum(ref["r_peak_s"] < N_EDF / FS - 10))
+    np.testing.assert_array_equal(got["r_peak_s"][:n], ref["r_peak_s"][:n])
+    np.testing.assert_array_equal(got["label"][:n], ref["label"][:n])
+    assert np.abs(got["X"][:n] - ref["X"][:n]).max() < 1e-3
+    # and through the detector, the same R peaks as the WFDB record
+    got = read_beats(edf100, use_annotations=False)
+    n = int(np.sum(wfdb_beats[1]["r_peak_s"] < N_EDF / FS - 10))
+    np.testing.assert_array_equal(got["r_peak_s"][:n], wfdb_beats[1]["r_peak_s"][:n])
+
+
+def test_edf_units_channels_and_bdf(rec100, tmp_path):
+    import edfio
+
+    rec, sig = rec100
+    part = sig[:36_000]
+    signals = [edfio.EdfSignal(part[:, 0] * 1000, FS, label="MLII", physical_dimension="uV"),
+               edfio.EdfSignal(part[:, 1] * 1000, FS, label="V5", physical_dimension="uV"),
+               edfio.EdfSignal(np.full(len(part), 36.6), FS, label="Temp", physical_dimension="degC"),
+               edfio.EdfSignal(part[::2, 0], FS / 2, label="slow", physical_dimension="mV")]
+    edfio.Edf(signals).write(tmp_path / "mixed.edf")
+    r = _open(tmp_path / "mixed.edf")
+    assert r.leads == ("MLII", "V5") and r.fs == FS
+    assert np.abs(r.read() - part).max() < 1e-3
+    assert any("Temp" in n and "slow" in n for n in r.notes)
+    with pytest.raises(DataFormatError, match=r"mixed.edf: channel Temp \(unit 'degC'\) was skipped"):
+        r.read(lead="temp")
+    bdf = [edfio.BdfSignal(part[:, i], FS, label=name, physical_dimension="mV", physical_range=(-10.24, 10.24))
+           for i, name in enumerate(rec.leads)]
+    edfio.Bdf(bdf).write(tmp_path / "rec.bdf")
+    b = _open(tmp_path / "rec.bdf")
+    assert b.leads == rec.leads and np.abs(b.read() - part).max() < 2e-6  # 24 bit
+    # wrong unit in the header: microvolt values labelled mV
+    edfio.Edf([edfio.EdfSignal(part[:, 0] * 1000, FS, label="II", physical_dimension="mV")]).write(tmp_path / "lie.edf")
+    with pytest.raises(DataFormatError, match=r"lie.edf: amplitudes look wrong for units 'mV' \(from the EDF header\)"):
+        _open(tmp_path / "lie.edf")
+    assert np.abs(_open(tmp_path / "lie.edf", units="uV").read(lead=0) - part[:, 0]).max() < 1e-3
+    edfio.Edf([edfio.EdfSignal(np.full(3600, 36.6), FS, label="Temp", physical_dimension="degC")]).write(tmp_path / "t.edf")
+    with pytest.raises(DataFormatError, match="t.edf: no ECG channel"):
+        _open(tmp_path / "t.edf")
+
+
+def test_truncated_edf_names_the_file(edf100, tmp_path):
+    data = edf100.read_bytes()
+    for name, cut in (("trunc.edf", len(data) - 5000), ("head.edf", 100), ("sighead.edf", 300)):
+        (tmp_path / name).write_bytes(data[:cut])
+        with pytest.raises(DataFormatError, match=f"{name}: truncated"):
+            _open(tmp_path / name)
+    (tmp_path / "junk.edf").write_bytes(b"x" * 1000)
+    with pytest.raises(DataFormatError, match="junk.edf: not an EDF file"):
+        _open(tmp_path / "junk.edf")
