@@ -85,10 +85,12 @@ def demo(
 @app.command()
 def predict(
     model: str = typer.Argument(..., help="Run folder, model.pt, exported .onnx (runs on onnxruntime alone), or a pretrained name (`cardiacml models`)."),
-    input: Path = typer.Argument(..., help="Beats: a WFDB record (RECORD, RECORD.hea), a Kaggle CSV, or a .npy of beats (n, 187). Tasks 3-4: a pECGData .npy (500, 10) or 12-lead .npy (12, 500) / (n, 12, 500)."),
+    input: Path = typer.Argument(..., help="A raw recording (WFDB record, CSV with lead names / time column, .npy/.npz, EDF/EDF+/BDF) or Kaggle-format beats (CSV, .npy (n, 187)); for Tasks 3-4 a 12-lead or 10-electrode recording at any rate, or pECGData / (12, 500) arrays."),
     out: Path = typer.Option(Path("predictions.csv"), help="Output CSV (beats, Task 3) or .npy (Task 4 Vm; a CSV of activation times beside it)."),
-    fs: Optional[float] = typer.Option(None, help="Sampling rate (Hz) of CSV / .npy input without one; Kaggle-format beats are 125 Hz."),
-    lead: Optional[str] = typer.Option(None, help="Lead of a multi-lead recording (default MLII, else II, else the first)."),
+    fs: Optional[float] = typer.Option(None, help="Sampling rate (Hz) of a raw signal that has none in the file (.npy, CSV without a time column); already-cut beats must be 125 Hz."),
+    lead: Optional[str] = typer.Option(None, help="Lead to use (name, case-insensitive, or 0-based column index); default MLII, else II, else the first."),
+    units: Optional[str] = typer.Option(None, help="Unit of the signal values (mV, uV, V); default: from the file header, else guessed from the amplitude. Amplitudes implausible for the unit are refused."),
+    beat: str = typer.Option("auto", help="Tasks 3-4: beat to cut from a 12-lead recording: auto (a typical beat near the middle), a 0-based index, or all."),
     annotations: bool = typer.Option(True, help="Use the record's .atr beat annotations when present (else detect R peaks)."),
     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
 ):
@@ -103,7 +105,8 @@ def predict(
             from .utils import resolve_threads
 
             torch.set_num_threads(resolve_threads(threads))
-        typer.echo(predict_file(model, input, out, fs=fs, lead=lead, use_annotations=annotations))
+        typer.echo(predict_file(model, input, out, fs=fs, lead=lead, use_annotations=annotations, units=units,
+                                beat=beat if beat in ("auto", "all") else int(beat)))
 
     _run(go)
 
@@ -142,10 +145,28 @@ def train(
     n_sim: int = typer.Option(2000, help="Simulations of the embedded default (tasks 3-4, no --data-dir)."),
     hparam: List[str] = typer.Option([], help="Model option KEY=VALUE (repeatable), e.g. width=48."),
     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
+    workers: int = typer.Option(0, help="DataLoader processes reading batches (helps with --lazy data on disk)."),
+    lazy: bool = typer.Option(False, help="Tasks 3-4: keep the dataset memory-mapped and stream batches from disk instead of loading it into RAM."),
+    nproc: int = typer.Option(1, help="Train with N processes on this machine (distributed data parallel through torchrun; gloo on CPU, NCCL on CUDA). The same as `torchrun --nproc_per_node N -m cardiacml.cli train ...`."),
+    amp: str = typer.Option("auto", help="Mixed precision on CUDA: auto (bf16 where supported) | bf16 | fp16 | off. Never used on CPU."),
     out: Optional[Path] = typer.Option(None, help="Run folder (default runs/TASK-MODEL); replaced whole when the run finishes."),
     resume: bool = typer.Option(False, help="Continue an interrupted run from OUT.partial/last.pt (settings are read from it)."),
 ):
     """Train a model, evaluate it on the held-out split and save the run (checkpoint, metrics, figures)."""
+    import os
+    import sys
+
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        from .training.run import launch_distributed
+
+        args = sys.argv[1:]
+        for i, a in enumerate(list(args)):
+            if a.startswith("--nproc="):
+                args.remove(a)
+            elif a == "--nproc":
+                del args[i:i + 2]
+                break
+        raise typer.Exit(launch_distributed(nproc, args))
 
     def go():
         from .tasks import get_task
@@ -153,9 +174,12 @@ def train(
 
         spec = get_task(task)
         rec = train_run(task, model, data_dir=data_dir, mitdb=mitdb, protocol=protocol, seed=seed, max_train=max_train,
-                        max_eval=max_eval, n_sim=n_sim, out=out, resume=resume, log=typer.echo, epochs=epochs,
+                        max_eval=max_eval, n_sim=n_sim, lazy=lazy, out=out, resume=resume, log=typer.echo, epochs=epochs,
                         batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, device=device,
-                        class_weighting=class_weighting, augment=augment, hparams=_parse_hparams(hparam), threads=threads)
+                        class_weighting=class_weighting, augment=augment, hparams=_parse_hparams(hparam), threads=threads,
+                        workers=workers, amp=amp)
+        if int(os.environ.get("RANK", "0")) != 0:
+            return
         typer.echo(spec.summary(rec.metrics["test"]) + f"  [{rec.data['protocol']} split]")
         if rec.data.get("note"):
             typer.echo(f"note: {rec.data['note']}")

@@ -51,8 +51,13 @@ def _write_csv(df, path: Path) -> None:
         df.to_csv(tmp, index=False)
 
 
-def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_annotations=True) -> str:
-    """Predict on ``input_path`` and write ``out_path``; returns a one-line summary."""
+def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_annotations=True, units=None,
+                 beat="auto") -> str:
+    """Predict on ``input_path`` and write ``out_path``; returns a one-line summary.
+
+    ``fs``, ``lead`` and ``units`` describe a raw recording (see :func:`cardiacml.data.records.open_record`);
+    ``beat`` picks the beat of a 12-lead recording for Tasks 3-4 (``"auto"``, an index or ``"all"``).
+    """
     import pandas as pd
 
     from ..utils import atomic_path
@@ -62,7 +67,7 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if c.kind == "beat":
-        beats = read_beats(input_path, fs, lead=lead, use_annotations=use_annotations)
+        beats = read_beats(input_path, fs, lead=lead, use_annotations=use_annotations, units=units)
         if len(beats["X"]) == 0:
             raise DataFormatError(f"{input_path}: no beats found")
         prob = run_checked(runner, beats["X"], str(input_path))
@@ -81,14 +86,22 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
         if "reference" in df:
             extra = f"; agreement with reference labels {np.mean(df['predicted'] == df['reference']):.4f}"
         return f"{len(df)} beats from {beats['source']} -> {out_path}; predicted {counts}{extra}"
-    X = read_ecg12(input_path)
+    X, info = read_ecg12(input_path, fs, units=units, beat=beat, return_info=True)
     pred = run_checked(runner, X, str(input_path))
     names = list(c.target_names)
+    windows = info.get("windows") or []
+    used = ""
+    if windows:
+        w = windows[0]
+        used = (f"; window: beat {w.get('beat')} of {w.get('n_beats')}, 500 ms from {w.get('start_s', 0):.3f} s "
+                f"(QRS onset at {w.get('qrs_onset_s', float('nan')):.3f} s)" if len(windows) == 1 else f"; {len(windows)} beat windows")
     if pred.ndim == 2:  # task 3: activation times
         df = pd.DataFrame(pred, columns=names)
         df.insert(0, "ecg", np.arange(len(pred)))
+        if windows:
+            df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
         _write_csv(df, out_path)
-        return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}"
+        return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}"
     npy = out_path.with_suffix(".npy")
     with atomic_path(npy) as tmp:
         with open(tmp, "wb") as fh:
@@ -101,4 +114,4 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
     _write_csv(df, out_path.with_suffix(".csv"))
     missed = int(np.isnan(act).sum())
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "
-            f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}")
+            f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}{used}")

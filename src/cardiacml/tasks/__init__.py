@@ -169,7 +169,7 @@ def _cap_eval(data: TaskData, max_eval: int | None, seed: int) -> TaskData:
 
 def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", seed: int = 0,
               val_fraction: float = 0.1, max_train: int | None = None, n_sim: int = 2000,
-              max_eval: int | None = None) -> TaskData:
+              max_eval: int | None = None, lazy: bool = False) -> TaskData:
     """Load and split the data of a task.
 
     Parameters
@@ -183,10 +183,13 @@ def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", s
         One of the task's protocols (``TaskSpec.protocols``) or ``"auto"``.
     max_train, max_eval : int, optional
         Random subsets of the training / validation and test data, for quick runs.
+    lazy : bool
+        Keep inputs and targets memory-mapped (:class:`cardiacml.data.lazy.LazyRows`) instead of
+        reading them into RAM, where the task's data supports it (Tasks 3-4).
     """
     spec = get_task(task)
     if protocol != "auto" and protocol not in spec.protocols:
         raise ValueError(f"protocol {protocol!r} is not one of {', '.join(spec.protocols)} for {task}")
     data = spec.loader(data_dir=data_dir, mitdb=mitdb, protocol=protocol, seed=seed, val_fraction=val_fraction,
-                       max_train=max_train, n_sim=n_sim)
+                       max_train=max_train, n_sim=n_sim, lazy=lazy)
     return _cap_eval(data, max_eval, seed)

@@ -20,7 +20,7 @@ LIMITS = {
 
 
 def _heart_loader(task: str):
-    def load(data_dir=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None, n_sim=2000, **_):
+    def load(data_dir=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None, n_sim=2000, lazy=False, **_):
         from sklearn.model_selection import GroupShuffleSplit
 
         from ..data.geometry import load_geometry
@@ -57,11 +57,17 @@ def _heart_loader(task: str):
             tr = np.sort(np.random.default_rng(seed).choice(tr, max_train, replace=False))
         Y = ds.act if task == "task3" else ds.vm
         sites = load_geometry().site_names
+        if lazy:  # memory-mapped rows, read batch by batch (large datasets, DataLoader workers)
+            from ..data.lazy import LazyRows
+
+            parts = [LazyRows(ds.ecg, tr), LazyRows(Y, tr), LazyRows(ds.ecg, va), LazyRows(Y, va),
+                     LazyRows(ds.ecg, te), LazyRows(Y, te)]
+        else:
+            parts = [np.asarray(ds.ecg[tr]), np.asarray(Y[tr]), np.asarray(ds.ecg[va]), np.asarray(Y[va]),
+                     np.asarray(ds.ecg[te]), np.asarray(Y[te])]
         contract = (ECG12.with_targets("activation time (ms) at 75 sites", "ms", sites) if task == "task3"
                     else ECG12.with_targets("Vm (mV) at 75 sites x 500 ms", "mV", sites))
-        return TaskData(task, np.asarray(ds.ecg[tr]), np.asarray(Y[tr]), np.asarray(ds.ecg[va]), np.asarray(Y[va]),
-                        np.asarray(ds.ecg[te]), np.asarray(Y[te]), contract, source, protocol,
-                        {"test_names": [ds.names[i] for i in te]})
+        return TaskData(task, *parts, contract, source, protocol, {"test_names": [ds.names[i] for i in te]})
 
     return load
 

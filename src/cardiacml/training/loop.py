@@ -42,7 +42,10 @@ class TrainingError(CardiacMLError, RuntimeError):
 class TrainConfig:
     """Training settings (all saved in the checkpoint).
 
-    ``threads``: PyTorch CPU threads; ``None`` applies :func:`cardiacml.utils.resolve_threads`'s policy.
+    ``threads``: PyTorch CPU threads; ``None`` applies :func:`cardiacml.utils.resolve_threads`'s policy
+    (divided among the processes of a distributed run on one machine).
+    ``workers``: DataLoader processes that read batches (0: in the training process).
+    ``amp``: mixed precision on CUDA (``auto`` = bf16 where the GPU supports it); never used on CPU.
     """
 
     task: str = "task2"
@@ -58,6 +61,8 @@ class TrainConfig:
     augment: bool = True
     hparams: dict = field(default_factory=dict)
     threads: int | None = None
+    workers: int = 0  # DataLoader worker processes fetching batches (useful with memory-mapped data)
+    amp: str = "auto"  # mixed precision on CUDA: auto (bf16 where supported) | bf16 | fp16 | off; always off on CPU
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -83,8 +88,13 @@ class NormalizedModel(nn.Module):
     def forward_std(self, x):
         return self.net((x - self.in_mean) / self.in_std)
 
-    def forward(self, x):
-        return self.forward_std(x) * self.out_std + self.out_mean
+    def forward(self, x, standardised: bool = False):
+        """Outputs in physical units, or (``standardised=True``, for the loss) the network's standardised output.
+
+        The loss goes through ``forward`` so that a DistributedDataParallel wrapper synchronises gradients.
+        """
+        h = self.forward_std(x)
+        return h if standardised else h * self.out_std + self.out_mean
 
 
 # ------------------------------------------------------------------------------------------ run record
@@ -188,16 +198,19 @@ def resolve_device(device: str = "auto") -> torch.device:
 def _norm_stats(data: TaskData, standardise_targets: bool):
     if data.kind == "classification":
         return 0.0, 1.0, 0.0, 1.0
-    X = np.asarray(data.X_train)
-    in_mean = X.mean(axis=(0, 2), keepdims=True)[0]  # (leads, 1)
-    in_std = X.std(axis=(0, 2), keepdims=True)[0] + 1e-6
+    from ..data.lazy import chunked_mean_std
+
+    in_mean, in_std = chunked_mean_std(data.X_train)  # (leads, 1), read in chunks (memory-mapped data)
+    in_std = in_std + 1e-6
     if not standardise_targets:
         return in_mean, in_std, 0.0, 1.0
     if data.kind == "regression":
-        mu = np.nanmean(data.y_train, axis=0)
-        sd = np.nanstd(data.y_train, axis=0) + 1e-6
+        y = np.asarray(data.y_train)
+        mu = np.nanmean(y, axis=0)
+        sd = np.nanstd(y, axis=0) + 1e-6
         return in_mean, in_std, np.nan_to_num(mu), np.nan_to_num(sd, nan=1.0)
-    return in_mean, in_std, float(np.mean(data.y_train)), float(np.std(data.y_train) + 1e-6)
+    m, sd = chunked_mean_std(data.y_train)
+    return in_mean, in_std, float(m.mean()), float(np.sqrt((sd ** 2 + (m - m.mean()) ** 2).mean())) + 1e-6
 
 
 def build_model(data: TaskData, cfg: TrainConfig) -> NormalizedModel:
@@ -225,30 +238,121 @@ def class_weights(y: np.ndarray, n_classes: int, mode: str) -> torch.Tensor | No
     return torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)
 
 
-def _loss_fn(model: NormalizedModel, loss: str, weights):
+def _loss_fn(model: NormalizedModel, loss: str, weights, net: nn.Module | None = None):
+    """The task's loss on standardised outputs, as (sum over this batch, its normaliser).
+
+    The loop divides the sum by the normaliser of the *global* batch (:func:`_normaliser`), so a
+    distributed run's all-reduced gradient equals one process's gradient on the whole batch.
+    ``net`` is the (possibly DDP-wrapped) module to call.
+    """
+    net = net or model
+
     if loss == "cross_entropy":
-        ce = nn.CrossEntropyLoss(weight=weights)
-        return lambda xb, yb: ce(model.forward_std(xb), yb)
+        ce = nn.CrossEntropyLoss(weight=weights, reduction="sum")
+
+        def cross_entropy(xb, yb):
+            return ce(net(xb, standardised=True).float(), yb), (weights[yb].sum() if weights is not None else len(yb))
+
+        return cross_entropy
 
     def masked_l1(xb, yb):
         target = (yb - model.out_mean) / model.out_std
-        pred = model.forward_std(xb)
+        pred = net(xb, standardised=True).float()
         mask = torch.isfinite(target)
-        return (pred - torch.nan_to_num(target)).abs()[mask].mean()
+        return (pred - torch.nan_to_num(target)).abs()[mask].sum(), mask.sum()
 
     def mse(xb, yb):
         target = (yb - model.out_mean) / model.out_std
-        return ((model.forward_std(xb) - target) ** 2).mean()
+        return ((net(xb, standardised=True).float() - target) ** 2).sum(), target.numel()
 
     return {"masked_l1": masked_l1, "mse": mse}[loss]
 
 
-def _augment(xb: torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
-    """Mild, label-preserving augmentation: amplitude scaling and Gaussian noise."""
-    scale = 1.0 + 0.1 * (torch.rand(xb.shape[0], 1, 1, generator=gen) - 0.5) * 2
+def _normaliser(loss: str, y_global, weights) -> float:
+    """Normaliser of a loss over the labels / targets of a whole (global) batch: weight sum, finite count or size."""
+    y = np.asarray(y_global)
+    if loss == "cross_entropy":
+        return float(weights.numpy()[y].sum()) if weights is not None else float(len(y))
+    if loss == "masked_l1":
+        return float(np.isfinite(y).sum())
+    return float(y.size)
+
+
+def _augmentation(n: int, shape: tuple, kind: str, gen: torch.Generator):
+    """Random draws of a mild, label-preserving augmentation for a batch of ``n``: (amplitude scale, noise or None).
+
+    Drawn for the whole global batch, so that each process of a distributed run can take its slice
+    and the run augments exactly as one process would.
+    """
+    scale = 1.0 + 0.1 * (torch.rand(n, 1, 1, generator=gen) - 0.5) * 2
+    noise = 0.01 * torch.randn((n, *shape), generator=gen) if kind == "classification" else None
+    return scale, noise
+
+
+def _apply_augmentation(xb: torch.Tensor, kind: str, scale, noise) -> torch.Tensor:
     if kind == "classification":
-        return (xb * scale + 0.01 * torch.randn(xb.shape, generator=gen)).clamp_(0.0, 1.5)
+        return (xb * scale + noise).clamp_(0.0, 1.5)
     return xb * scale
+
+
+class _Batches(torch.utils.data.Dataset):
+    """Batch ``b`` of the current epoch, read from in-memory or memory-mapped arrays (DataLoader workers may call it)."""
+
+    def __init__(self, X, Y, classification: bool):
+        self.X, self.Y, self.cls = X, Y, classification
+        self.batches: list = []
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, b):
+        idx = self.batches[b]
+        x = torch.from_numpy(np.ascontiguousarray(self.X[idx], np.float32))
+        y = np.asarray(self.Y[idx])
+        y = torch.from_numpy(y.astype(np.int64) if self.cls else np.ascontiguousarray(y, np.float32))
+        return x, y
+
+
+@dataclass
+class DistContext:
+    """This process's place in a distributed run (``torchrun`` sets WORLD_SIZE, RANK, LOCAL_RANK)."""
+
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+    local_world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str = "auto") -> DistContext:
+    """Join the process group when started by ``torchrun`` (gloo on CPU, NCCL on CUDA); a no-op otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistContext()
+    import torch.distributed as dist
+
+    use_cuda = torch.cuda.is_available() and device != "cpu"
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    ctx = DistContext(world, int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")),
+                      int(os.environ.get("LOCAL_WORLD_SIZE", str(world))))
+    if use_cuda:
+        torch.cuda.set_device(ctx.local_rank)
+    return ctx
+
+
+def _autocast(device: torch.device, amp: str):
+    """bf16 / fp16 autocast on CUDA; a no-op context on CPU or with amp="off". Returns (context, GradScaler or None)."""
+    import contextlib
+
+    if device.type != "cuda" or amp == "off":
+        return contextlib.nullcontext(), None
+    dtype = torch.float16 if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()) else torch.bfloat16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return torch.autocast("cuda", dtype=dtype), scaler
 
 
 @torch.no_grad()
@@ -266,7 +370,7 @@ def predict_array(model: nn.Module, X: np.ndarray, batch_size: int = 512, device
 def evaluate_task(model: nn.Module, data: TaskData, X=None, y=None, device="cpu") -> tuple[dict, np.ndarray]:
     """Metrics of ``model`` on (X, y) (default: the test split); returns (metrics, predictions)."""
     X = data.X_test if X is None else X
-    y = data.y_test if y is None else y
+    y = np.asarray(data.y_test if y is None else y)  # (memory-mapped rows are read here)
     out = predict_array(model, X, device=device, kind=data.kind)
     check_outputs_finite(out, f"{data.task} evaluation")
     return data.spec.metrics(y, out, data), out
@@ -307,21 +411,34 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
     """
     from ..utils import resolve_threads
 
-    torch.set_num_threads(resolve_threads(cfg.threads))
+    dist_ctx = init_distributed(cfg.device)
+    threads = resolve_threads(cfg.threads) if cfg.threads else max(1, resolve_threads(None) // dist_ctx.local_world)
+    torch.set_num_threads(threads)
+    if not dist_ctx.main:
+        log = _quiet
     seed_everything(cfg.seed)
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
+    if device.type == "cuda" and dist_ctx.world > 1:
+        device = torch.device("cuda", dist_ctx.local_rank)
     spec = data.spec
     model = build_model(data, cfg).to(device)
+    net = model
+    if dist_ctx.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     kind = spec.kind
-    weights = class_weights(data.y_train, len(data.contract.target_names), cfg.class_weighting) if kind == "classification" else None
-    loss_fn = _loss_fn(model, spec.loss, None if weights is None else weights.to(device))
+    weights = class_weights(np.asarray(data.y_train), len(data.contract.target_names), cfg.class_weighting) \
+        if kind == "classification" else None
+    loss_fn = _loss_fn(model, spec.loss, None if weights is None else weights.to(device), net)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n = len(data.X_train)
     steps_per_epoch = max(1, (n + cfg.batch_size - 1) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.2)
-    X = torch.as_tensor(np.asarray(data.X_train, np.float32))
-    Y = torch.as_tensor(np.asarray(data.y_train) if kind == "classification" else np.asarray(data.y_train, np.float32))
+    autocast, scaler = _autocast(device, cfg.amp)
+    batches = _Batches(data.X_train, data.y_train, kind == "classification")
+    shape = tuple(data.X_train.shape[1:])
     gen = torch.Generator().manual_seed(cfg.seed)
     best_score, best_state, best_epoch, history, start_epoch, t_prev = -np.inf, None, -1, [], 0, 0.0
     last = Path(checkpoint_dir) / "last.pt" if checkpoint_dir is not None else None
@@ -337,45 +454,67 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
         best_score, best_epoch, history = st["best_score"], st["best_epoch"], st["history"]
         best_state, start_epoch, t_prev = st["best_state"], st["epoch"], st["elapsed_s"]
         log(f"  resuming after epoch {start_epoch} (best epoch {best_epoch})")
+    where = f"{device}, {threads} thread(s)" + (f", {dist_ctx.world} processes" if dist_ctx.world > 1 else "")
     log(f"[{data.task}] {cfg.model}: {count_parameters(model)} parameters, {n} train / {len(data.X_val)} val / "
-        f"{len(data.X_test)} test ({data.protocol} split) on {device}, {torch.get_num_threads()} thread(s)")
+        f"{len(data.X_test)} test ({data.protocol} split) on {where}")
     t0 = time.time() - t_prev
     stopped_early = bool(history) and start_epoch - best_epoch >= cfg.patience
     for epoch in range(start_epoch, cfg.epochs):
         if stopped_early:
             break
         model.train()
-        perm = torch.randperm(n, generator=gen)
-        total = 0.0
-        bar = progress(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
-        for b in bar:
-            idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            xb, yb = X[idx], Y[idx]
-            if cfg.augment:
-                xb = _augment(xb, kind, gen)
-            xb, yb = xb.to(device), yb.to(device)
-            loss = loss_fn(xb, yb)
-            if not torch.isfinite(loss):
+        perm = torch.randperm(n, generator=gen).numpy()
+        global_batches = [perm[b * cfg.batch_size:(b + 1) * cfg.batch_size] for b in range(steps_per_epoch)]
+        batches.batches = [gb[dist_ctx.rank::dist_ctx.world] for gb in global_batches]
+        loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=cfg.workers,
+                                             pin_memory=device.type == "cuda")
+        total, total_norm = 0.0, 0.0
+        bar = progress(loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
+        for b, (xb, yb) in enumerate(bar):
+            n_global = len(global_batches[b])
+            aug = _augmentation(n_global, shape, kind, gen) if cfg.augment else None
+            if n_global < dist_ctx.world:
+                continue  # every process skips a last batch too small to share
+            if aug is not None:
+                sl = slice(dist_ctx.rank, None, dist_ctx.world)
+                xb = _apply_augmentation(xb, kind, aug[0][sl], None if aug[1] is None else aug[1][sl])
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            with autocast:
+                loss_sum, local_norm = loss_fn(xb, yb)
+            if dist_ctx.world > 1:  # normalise by the whole batch's weight sum / element count
+                norm = _normaliser(spec.loss, data.y_train[np.sort(global_batches[b])], weights)
+            else:
+                norm = float(local_norm)
+            loss = loss_sum / max(float(local_norm), 1e-12)
+            if not torch.isfinite(loss_sum):
                 raise TrainingError(
                     f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}, batch {b + 1}; nothing was saved. "
                     "Check the inputs (values and units), or lower --lr.")
+            scaled = loss_sum * (dist_ctx.world / max(norm, 1e-12))  # DDP averages over processes: global batch mean
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if scaler is not None:
+                scaler.scale(scaled).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                scaled.backward()
+                opt.step()
             sched.step()
-            total += loss.item() * len(idx)
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+            total += float(loss_sum.item())
+            total_norm += float(local_norm)
+            if dist_ctx.main:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
         bar.close()
         val, _ = evaluate_task(model, data, data.X_val, data.y_val, device=device)
         score = spec.score(val)
-        row = {"epoch": epoch + 1, "train_loss": total / n, "time_s": round(time.time() - t0, 2),
+        row = {"epoch": epoch + 1, "train_loss": _global_mean(total, total_norm, dist_ctx), "time_s": round(time.time() - t0, 2),
                **{k: val[k] for k in spec.history_keys}}
         history.append(row)
         if score > best_score:
             best_score, best_state, best_epoch = score, copy.deepcopy(model.state_dict()), epoch + 1
         elif epoch + 1 - best_epoch >= cfg.patience:
             stopped_early = True
-        if last is not None:
+        if last is not None and dist_ctx.main:
             with atomic_path(last) as tmp:
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                             "rng": _rng_state(gen), "best_score": float(best_score), "best_epoch": best_epoch,
@@ -393,9 +532,26 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
         data_args=dict(data_args or {}, task=data.task), n_parameters=count_parameters(model), best_epoch=best_epoch,
         train_time_s=time.time() - t0, history=history, metrics={"test": test_metrics},
         module=model.cpu(), test_prediction=test_pred)
-    if out_dir is not None:
+    if dist_ctx.world > 1:
+        record.card["distributed"] = {"processes": dist_ctx.world}
+    if out_dir is not None and dist_ctx.main:
         save_run(record, out_dir)
     return model, record
+
+
+def _quiet(*_a, **_k):
+    pass
+
+
+def _global_mean(total: float, norm: float, ctx: DistContext) -> float:
+    """Epoch training loss: the loss summed over every process's examples over the summed normalisers."""
+    if ctx.world > 1:
+        import torch.distributed as dist
+
+        t = torch.tensor([total, norm], dtype=torch.float64)
+        dist.all_reduce(t)
+        total, norm = float(t[0]), float(t[1])
+    return total / max(norm, 1e-12)
 
 
 # ------------------------------------------------------------------------------------------ saving / loading

@@ -30,7 +30,7 @@ def partial_dir(run_dir: str | os.PathLike) -> Path:
 
 
 def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None, protocol: str = "auto", seed: int = 0,
-              max_train: int | None = None, max_eval: int | None = None, n_sim: int = 2000, out=None,
+              max_train: int | None = None, max_eval: int | None = None, n_sim: int = 2000, lazy: bool = False, out=None,
               resume: bool = False, figures: bool = True, log=print, **config) -> RunRecord:
     """Load a task's data, train, evaluate on the held-out split and save the run folder.
 
@@ -40,8 +40,8 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         Registered task (``cardiacml tasks``).
     model : str, optional
         Registered model (default: the task's default model).
-    data_dir, mitdb, protocol, seed, max_train, max_eval, n_sim
-        Passed to :func:`cardiacml.tasks.load_task`.
+    data_dir, mitdb, protocol, seed, max_train, max_eval, n_sim, lazy
+        Passed to :func:`cardiacml.tasks.load_task` (``lazy``: keep the data memory-mapped).
     out : path, optional
         Run folder (default ``runs/TASK-MODEL``).
     resume : bool
@@ -50,7 +50,10 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         Write figures and ``examples.npz`` into the run folder.
     **config
         :class:`TrainConfig` fields (epochs, batch_size, lr, weight_decay, patience, device,
-        class_weighting, augment, hparams, threads).
+        class_weighting, augment, hparams, threads, workers, amp).
+
+    Under ``torchrun`` (distributed data parallel), every process trains on its share of each
+    batch and only rank 0 logs and writes the run folder.
 
     Returns
     -------
@@ -68,8 +71,12 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     name = model or spec.default_model
     out = Path(out) if out else Path("runs") / f"{task}-{name}"
     ckpt_dir = partial_dir(out)
+    main = int(os.environ.get("RANK", "0")) == 0
+    if not main:
+        log = _quiet
     data_args = {"data_dir": str(data_dir) if data_dir else None, "mitdb": str(mitdb) if mitdb else None,
-                 "protocol": protocol, "seed": seed, "n_sim": n_sim, "max_train": max_train, "max_eval": max_eval}
+                 "protocol": protocol, "seed": seed, "n_sim": n_sim, "max_train": max_train, "max_eval": max_eval,
+                 "lazy": lazy}
     if resume:
         state = ckpt_dir / "run_args.json"
         if not state.is_file():
@@ -82,21 +89,39 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     note = spec.note(data)
     if note:
         log(f"note: {note}")
-    if not resume:
+    if not resume and main:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         ckpt_dir.mkdir(parents=True)
         (ckpt_dir / "run_args.json").write_text(json.dumps({"data_args": data_args, "config": asdict(cfg)}, indent=1))
     try:
         with sigterm_as_interrupt():
-            _, record = fit(data, cfg, None, log=log, data_args=data_args, checkpoint_dir=ckpt_dir, resume=resume)
+            _, record = fit(data, cfg, None, log=log, data_args=data_args, checkpoint_dir=ckpt_dir if main else None,
+                            resume=resume)
     except KeyboardInterrupt:
         last = ckpt_dir / "last.pt"
         where = "no epoch had finished" if not last.is_file() else "the last finished epoch is kept in " + str(last)
         raise Interrupted(f"training interrupted; {where}. Nothing was written to {out}. "
                           f"Resume with: cardiacml train {task} --resume --out {out}") from None
-    save_run(record, out, extra=(lambda tmp: save_run_extras(tmp, record, data)) if figures else None)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    if main:
+        save_run(record, out, extra=(lambda tmp: save_run_extras(tmp, record, data)) if figures else None)
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    else:
+        record.path = out / "model.pt"
     return record
+
+
+def _quiet(*_a, **_k):
+    pass
+
+
+def launch_distributed(nproc: int, cli_args: list[str]) -> int:
+    """Run ``cardiacml <cli_args>`` in ``nproc`` processes on this machine with torchrun; returns the exit code."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           "-m", "cardiacml.cli", *cli_args]
+    return subprocess.call(cmd)
 
 
 def save_run_extras(run_dir: Path, record: RunRecord, data) -> list:
