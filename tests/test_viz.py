@@ -169,3 +169,52 @@ def test_report_is_self_contained(tmp_path):
     assert "Model card" in html and "overstate" in html and "0.9000" in html
     res = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "not a run folder" in res.output
+
+
+@pytest.mark.parametrize("backend", ["matplotlib", "vtk"])
+def test_colour_bar_label_inside_image_and_ticks_clean(geo, tmp_path, backend):
+    """The colour-bar title and ticks are drawn inside the image, away from its border, and do not touch each other."""
+    if backend == "vtk":
+        pytest.importorskip("pyvista")
+    field = shepard_interpolate(np.linspace(-61.2, 25, 75), geo)
+    img = render_heart(field, None, geometry=geo, backend=backend, window_size=(400, 400), label="Vm (mV)", clim=(-90, 30))
+    dark = img.astype(int).sum(-1) < 200  # text and outlines
+    border = np.concatenate([dark[:2].ravel(), dark[-2:].ravel(), dark[:, :2].ravel(), dark[:, -2:].ravel()])
+    assert not border.any(), "something is drawn over the image border (clipped)"
+    if backend == "vtk":  # horizontal bar at the bottom: title row, gap, tick-label row
+        rows = np.flatnonzero(dark[int(0.75 * img.shape[0]):].any(1))
+        assert rows.size, "no colour-bar text"
+        gaps = np.diff(rows)
+        assert (gaps > 1).sum() >= 1, "colour-bar title and tick labels overlap (no blank row between them)"
+
+
+def test_training_curves_separate_axes_and_integer_epochs():
+    hist = [{"epoch": e, "train_loss": 1.0 / e, "rmse_mv": 20.0 / e, "pearson_r_mean": 0.5 + e / 10} for e in (1, 2, 3)]
+    fig = plots.plot_training_curves(hist, ("rmse_mv", "pearson_r_mean"))
+    assert len(fig.axes) == 3, "RMSE (mV) and r never share an axis"
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[1].get_xticks() if fig.axes[1].get_xlim()[0] <= t <= fig.axes[1].get_xlim()[1]]
+    assert all(float(t).is_integer() for t in ticks)
+
+
+def test_report_has_headers_captions_and_settings(tmp_path):
+    from cardiacml.viz.figures import _save
+    from cardiacml.viz.report import write_report
+
+    run = tmp_path / "run"
+    fig = plots.plot_confusion([[5, 1], [0, 4]], ["normal", "abnormal"])
+    _save(fig, run / "figures" / "confusion.png", "Confusion matrix on the 10 test beats")
+    m = {"n": 10, "accuracy": 0.9, "macro_f1": 0.89, "confusion_matrix": [[5, 1], [0, 4]], "classes": ["normal", "abnormal"],
+         "per_class": {"normal": {"precision": 1.0, "recall": 0.83, "f1": 0.9, "support": 6},
+                       "abnormal": {"precision": 0.8, "recall": 1.0, "f1": 0.89, "support": 4}}}
+    (run / "metrics.json").write_text(json.dumps({"test": m}))
+    (run / "run.json").write_text(json.dumps({
+        "model": "beatnet", "hparams": {}, "task": "task1", "kind": "classification",
+        "config": {"epochs": 4, "batch_size": 128, "lr": 0.003, "seed": 0},
+        "data_args": {"max_train": 20000}, "data": {"source": "x", "protocol": "mitbih",
+                                                    "note": "MIT-BIH normal (N) vs arrhythmic beats; does not detect infarction"},
+        "n_parameters": 5, "best_epoch": 3, "train_time_s": 1.0, "cardiacml_version": "0.2.0"}))
+    html = write_report(run).read_text()
+    assert "<th></th>" not in html and "<th>field</th>" in html
+    assert "Confusion matrix on the 10 test beats" in html and "<figcaption>confusion</figcaption>" not in html
+    assert "does not detect infarction" in html and "20000 examples" in html and "3 (best) of at most 4" in html

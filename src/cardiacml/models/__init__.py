@@ -70,7 +70,13 @@ class ModelSpec:
         return self.kind == "regression" and spec.model_output in self.outputs
 
     def standardise_targets(self, hparams: dict) -> bool:
-        """Whether regression targets are standardised (mean/std of the training set) for this model."""
+        """Whether regression targets are standardised (mean/std of the training set) for this model.
+
+        Not when the output is already in target units: a ``raw_vector_output`` model's vector output,
+        or any output mapped into physical ``bounds``.
+        """
+        if hparams.get("bounds") is not None:
+            return False
         return not (self.raw_vector_output and hparams.get("out", "vector") == "vector")
 
 

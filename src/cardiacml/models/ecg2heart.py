@@ -67,7 +67,8 @@ class _TCNBlock(nn.Module):
 
 
 @register_model("tcn", kind="regression", outputs=("vector", "sequence"), accepts=("ecg12",),
-                defaults={"task3": {"out": "vector"}, "task4": {"out": "sequence"}}, raw_vector_output=True,
+                defaults={"task3": {"out": "vector"}, "task4": {"out": "sequence", "bounds": (-90.0, 40.0)}},
+                raw_vector_output=True,
                 params={"task3": 160075, "task4": 160075}, reference="cardiacml (ours)")
 class ECGTCN(nn.Module):
     """Our model: non-causal temporal convolutional network at full time resolution.
@@ -78,15 +79,20 @@ class ECGTCN(nn.Module):
     to 75 Vm traces with a 1x1 convolution; ``out="vector"`` uses a soft-argmax
     head: per site, a softmax over time of a learned "activation score" whose
     expected time is the predicted activation time (in samples), which builds in
-    that the answer is a moment within the recording.
+    that the answer is a moment within the recording. ``bounds=(low, high)`` (sequence output)
+    maps the output through a sigmoid into that range, in target units: for Task 4 (-90, 40) mV,
+    so a predicted Vm can neither undershoot the resting potential nor overshoot the peak.
     """
 
     def __init__(self, n_leads: int = 12, n_times: int = 500, n_outputs: int = 75, out: str = "sequence",
-                 width: int = 64, n_blocks: int = 6, dropout: float = 0.05, stride: int = 2):
+                 width: int = 64, n_blocks: int = 6, dropout: float = 0.05, stride: int = 2, bounds=None):
         super().__init__()
         if out not in ("vector", "sequence"):
             raise ValueError("out must be 'vector' or 'sequence'")
+        if bounds is not None and (out != "sequence" or len(bounds) != 2 or not bounds[0] < bounds[1]):
+            raise ValueError("bounds=(low, high) applies to out='sequence' only, with low < high")
         self.out, self.n_times = out, n_times
+        self.bounds = tuple(float(b) for b in bounds) if bounds is not None else None
         self.stem = nn.Conv1d(n_leads, width, 7, padding=3, stride=stride)
         self.blocks = nn.Sequential(*[_TCNBlock(width, 2 ** i, dropout) for i in range(n_blocks)])
         self.head = nn.Conv1d(width, n_outputs, 1)
@@ -98,5 +104,8 @@ class ECGTCN(nn.Module):
             h = F.interpolate(h, size=self.n_times, mode="linear", align_corners=False)
         h = self.head(h)
         if self.out == "sequence":
+            if self.bounds is not None:  # a physical range (e.g. Vm in mV): no undershoot below rest, no overshoot
+                lo, hi = self.bounds
+                return lo + (hi - lo) * torch.sigmoid(h)
             return h
         return (torch.softmax(h, dim=-1) * self.t).sum(-1)

@@ -82,7 +82,8 @@ class TaskSpec:
     model_output : str
         ``"logits"``, ``"vector"`` or ``"sequence"``: the model output form the task needs.
     loss : str
-        ``"cross_entropy"``, ``"masked_l1"`` (NaN targets ignored) or ``"mse"``.
+        ``"cross_entropy"``, ``"masked_l1"`` (NaN targets ignored), ``"mse"`` or ``"mse_tv"`` (MSE plus a
+        penalty on total variation beyond the truth's: discourages ringing).
     score_key : str
         Validation metric for early stopping; ``higher_is_better`` says its direction.
     history_keys : tuple of str

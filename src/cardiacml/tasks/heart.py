@@ -117,7 +117,7 @@ register_task(TaskSpec(
     **COMMON))
 register_task(TaskSpec(
     name="task4", title="transmembrane potential: 12-lead ECG -> Vm at 75 sites x 500 ms (mV)", kind="sequence",
-    loader=_heart_loader("task4"), model_output="sequence", loss="mse", score_key="rmse_mv", higher_is_better=False,
+    loader=_heart_loader("task4"), model_output="sequence", loss="mse_tv", score_key="rmse_mv", higher_is_better=False,
     history_keys=("rmse_mv", "pearson_r_mean"), metrics=_vm_metrics, summary=vm_summary, figures=_vm_figures,
     intended_use="Research: estimate transmembrane potentials at 75 sites over 500 ms from a 12-lead ECG, on simulated "
                  "hearts.", **COMMON))
