@@ -53,3 +53,36 @@ def test_simulate_and_cache_commands(tmp_path):
     assert res.exit_code == 0 and "12 simulations" in res.output
     res = runner.invoke(app, ["data", "check", str(tmp_path)])
     assert res.exit_code == 0 and "12 valid" in res.output
+
+
+def test_progress_prints_periodic_lines_when_not_a_terminal(monkeypatch, capsys):
+    import time
+
+    from cardiacml.utils import progress
+
+    monkeypatch.setenv("CARDIACML_PROGRESS", "")
+    monkeypatch.setenv("CARDIACML_PROGRESS_EVERY", "0.01")
+    for _ in progress(range(5), desc="work", unit="step"):
+        time.sleep(0.02)
+    err = capsys.readouterr().err
+    assert "[work]" in err and "of 5" in err and "s left" in err
+
+
+def test_help_starts_with_newcomer_commands_and_documents_every_option():
+    r = runner.invoke(app, ["--help"])
+    assert r.output.index("demo") < r.output.index("simulate") and "Start here" in r.output
+    for cmd in ("train", "predict", "evaluate", "demo", "simulate", "export"):
+        out = runner.invoke(app, [cmd, "--help"]).output
+        opts = [ln.strip().split()[0] for ln in out.splitlines() if ln.strip().startswith("--") and not ln.strip().startswith("--help")]
+        assert opts, cmd
+        for ln in out.splitlines():
+            s = ln.strip()
+            if s.startswith("--") and not s.startswith("--help"):
+                assert len(s.split()) > 2 or "[" in s, f"{cmd}: option without help: {s}"
+
+
+def test_models_and_tasks_listings():
+    r = runner.invoke(app, ["models"])
+    assert r.exit_code == 0 and "55,013" in r.output and "task3" in r.output and "ecg12" in r.output
+    r = runner.invoke(app, ["tasks"])
+    assert r.exit_code == 0 and "interpatient" in r.output and "stimulus" in r.output
