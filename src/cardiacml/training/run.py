@@ -95,8 +95,8 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         (ckpt_dir / "run_args.json").write_text(json.dumps({"data_args": data_args, "config": asdict(cfg)}, indent=1))
     try:
         with sigterm_as_interrupt():
-            _, record = fit(data, cfg, None, log=log, data_args=data_args, checkpoint_dir=ckpt_dir if main else None,
-                            resume=resume)
+            # every process reads OUT.partial/last.pt when resuming; only rank 0 writes it (fit checks)
+            _, record = fit(data, cfg, None, log=log, data_args=data_args, checkpoint_dir=ckpt_dir, resume=resume)
     except KeyboardInterrupt:
         last = ckpt_dir / "last.pt"
         where = "no epoch had finished" if not last.is_file() else "the last finished epoch is kept in " + str(last)
