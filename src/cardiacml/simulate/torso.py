@@ -16,6 +16,11 @@ medium of the same conductivity. Discretised with P1 Galerkin (bempp-cl), deflat
 impressed current -sigma_i grad(Vm) is ``-(sigma_i / sigma) / (4 pi) sum_k vol_k grad(Vm)_k .
 (x - c_k) / |x - c_k|^3`` over the tetrahedra (P1 gradients), linear in the nodal Vm, so
 the whole chain is a matrix (n_electrodes, n_nodes) computed once per torso.
+
+Discretisation shipped: icosphere level 4 (1,026 vertices, 2,048 triangles) stretched onto
+the torso. On a 100 mm sphere the same code matches the analytic potential of an eccentric
+dipole to 0.13 % and reproduces the factor 3 of a central dipole to 0.03 %
+(tests/test_simulator.py::test_bem_matches_analytic_dipole_in_insulated_sphere).
 """
 
 from __future__ import annotations
@@ -241,7 +246,7 @@ def heart_in_body(pts: np.ndarray, site_xyz, site_regions, shift=(0, 0, 0), rot=
     return (pts - pts.mean(0)) @ Rm.T + np.asarray(centre) + np.asarray(shift)
 
 
-def build_lead_fields(level: int = 5, verbose: bool = True) -> dict:
+def build_lead_fields(level: int = 4, verbose: bool = True) -> dict:
     """BEM lead fields of every volunteer: {'lead': (V, 3, 10, n) float16, 'electrodes': (V, 3, 10, 3)}."""
     import time
 
