@@ -174,7 +174,12 @@ def simulate(
         t = time.time()
         folder = simulate_dataset(n, out, seed=seed, jobs=jobs, cfg=cfg, shard=shard)
         dt = time.time() - t
-        typer.echo(f"{n} simulations in {dt:.1f} s ({n / dt:.0f}/s, {jobs} job(s)) -> {folder}")
+        from .simulate.simulator import parse_shard
+
+        i, k = parse_shard(shard)
+        m = (i + 1) * n // k - i * n // k
+        part = f" (shard {i}/{k} of {n})" if k > 1 else ""
+        typer.echo(f"{m} simulations{part} in {dt:.1f} s ({m / dt:.0f}/s, {jobs} job(s)) -> {folder}")
         if compare_real:
             from .simulate.compare import compare_folder
 

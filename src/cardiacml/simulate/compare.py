@@ -241,15 +241,11 @@ def plot_vm75(vm: np.ndarray, path: Path) -> Path:
 
 def compare_folder(folder: Path, out: Path | None = None, n: int = 100) -> tuple[str, dict]:
     """Statistics of the first ``n`` simulations in ``folder`` beside the real values; plots into ``out``."""
-    from ..data.intracardiac import discover_simulations, load_simulation
+    from ..data.intracardiac import discover_simulations
 
     sims = discover_simulations(folder)[:n]
-    pairs = []
-    for s in sims:
-        e12 = np.load(s.ecg_path, allow_pickle=False)
-        v = np.load(s.vm_path, allow_pickle=False)
-        pairs.append((e12, v))
-    del load_simulation
+    # raw electrode potentials (pECGData), not the 12-lead conversion of load_simulation
+    pairs = [(np.load(s.ecg_path, allow_pickle=False), np.load(s.vm_path, allow_pickle=False)) for s in sims]
     return compare_pairs(pairs, out)
 
 
