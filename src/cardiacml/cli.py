@@ -251,29 +251,48 @@ def export(
 # ---------------------------------------------------------------- simulate
 @app.command()
 def simulate(
-    n: int = typer.Option(2000, "--n", help="Number of simulated hearts."),
+    n: int = typer.Option(2000, "--n", help="Number of simulated hearts (in all shards together)."),
     out: Path = typer.Option(Path("sim_out"), help="Output folder (a data_hearts_dd_0p2_sim_s{seed} folder is created in it)."),
     seed: int = typer.Option(0, help="Random seed; simulation i depends only on (seed, i)."),
     jobs: int = typer.Option(2, help="Worker processes."),
-    endo_speedup: float = typer.Option(2.5, help="Conduction speed-up along the endocardium (1 = none)."),
-    cv_min: float = typer.Option(0.45, help="Lowest conduction velocity (m/s)."),
-    cv_max: float = typer.Option(0.8, help="Highest conduction velocity (m/s)."),
+    shard: Optional[str] = typer.Option(None, help="i/K: write only indices [i*n//K, (i+1)*n//K) and simulations_shard{i}of{K}.csv."),
+    cv_min: float = typer.Option(0.4, help="Lowest along-fibre conduction velocity (m/s); cross-fibre and Purkinje scale with it."),
+    cv_max: float = typer.Option(0.6, help="Highest along-fibre conduction velocity (m/s)."),
     noise_mv: float = typer.Option(0.0, help="Gaussian noise added to electrode potentials (mV)."),
+    wander_mv: float = typer.Option(0.0, help="Baseline wander amplitude on the electrodes (mV, 0.1-0.5 Hz)."),
+    compare_real: bool = typer.Option(False, "--compare-real", help="Afterwards, print the real-vs-simulated statistics of up to 100 hearts and draw plots into <folder>/compare_real/."),
 ):
-    """Simulate hearts (eikonal activation, action-potential template, dipole ECG) in the real dataset's format."""
+    """Simulate hearts (eikonal activation, Mitchell-Schaeffer APs, BEM torso ECG) in the real dataset's format.
+
+    Re-running the same command resumes an interrupted run (complete files are kept).
+    """
 
     def go():
         import time
 
         from .simulate import SimulatorConfig, simulate_dataset
 
-        cfg = SimulatorConfig(cv_range=(cv_min, cv_max), endo_speedup=endo_speedup, noise_mv=noise_mv)
+        cfg = SimulatorConfig(cv_range=(cv_min, cv_max), noise_mv=noise_mv, wander_mv=wander_mv)
         t = time.time()
-        folder = simulate_dataset(n, out, seed=seed, jobs=jobs, cfg=cfg)
+        folder = simulate_dataset(n, out, seed=seed, jobs=jobs, cfg=cfg, shard=shard)
         dt = time.time() - t
-        typer.echo(f"{n} simulations in {dt:.1f} s ({n / dt:.0f}/s, {jobs} job(s)) -> {folder}")
+        from .simulate.simulator import parse_shard
 
-    _run(go)
+        i, k = parse_shard(shard)
+        m = (i + 1) * n // k - i * n // k
+        part = f" (shard {i}/{k} of {n})" if k > 1 else ""
+        typer.echo(f"{m} simulations{part} in {dt:.1f} s ({m / dt:.0f}/s, {jobs} job(s)) -> {folder}")
+        if compare_real:
+            from .simulate.compare import compare_folder
+
+            text, _ = compare_folder(folder, folder / "compare_real", n=100)
+            typer.echo(text)
+            typer.echo(f"plots and per-heart statistics in {folder / 'compare_real'}")
+
+    try:
+        _run(go)
+    except KeyboardInterrupt:  # simulate_dataset has stopped the workers and said how to resume
+        raise typer.Exit(130)
 
 
 # ---------------------------------------------------------------- listings

@@ -1,37 +1,39 @@
 """Physics-based simulator writing data in the exact format of the LLNL intracardiac dataset.
 
-Model
------
-* **Activation** (eikonal, graph approximation): shortest paths along the edges of
-  the real tetrahedral heart mesh, from one to three stimulus sites on the
-  endocardium with onset delays; edge travel time = length / velocity, with a
-  per-simulation conduction velocity and optionally faster conduction between
-  endocardial nodes (a crude Purkinje layer). Shortest-path times from every
-  candidate stimulus node are computed once (Dijkstra) and scaled per simulation.
-* **Transmembrane potential**: an action-potential template per node,
-  ``Vm(t) = V_rest + U(t - t_act) - R(t - t_act - APD)`` with a 1 ms upstroke to
-  about +20 mV, a spike-and-plateau phase and a sigmoid repolarisation; the APD
-  is drawn per simulation and shortens with activation time by 0.9-1.5 ms per ms,
-  so that late-activated regions repolarise first and T waves are mostly
-  concordant with the QRS, as in real hearts.
-* **Body-surface ECG**: the dipole-source formula
-  ``phi_e(t) = -K sum_k vol_k grad(Vm)_k . (r_e - c_k) / |r_e - c_k|^3``
-  over the tetrahedra, with linear (P1) gradients. It is linear in Vm, so it is
-  precomputed once as a lead-field matrix (10 x 8033). Because Vm is a sum of
-  shifted templates, the ECG is a weighted histogram of activation (and
-  repolarisation) times convolved (FFT) with the template: no per-node time
-  series is ever formed for the ECG.
-* Electrodes RA, LA, LL, RL, V1..V6 sit on a torso surface around the heart,
-  oriented with its long axis pointing left, anterior and inferior.
+Model (SIM_VERSION 3)
+---------------------
+* **Activation** -- anisotropic eikonal equation on the tetrahedral biventricular mesh,
+  solved once per candidate root node with the fast iterative method (fim-python) for
+  rule-based fibres (helix angle +60 deg endocardium to -60 deg epicardium), 0.6 / 0.25
+  m/s along / across fibres and a 2 m/s endocardial layer standing in for the Purkinje
+  network (:mod:`.anatomy`, :mod:`.build_tables`). A simulation picks 1-3 LV and 0-2 RV
+  roots (Durrer et al. 1970: LV septal / paraseptal sites first, RV 5-10 ms later) with
+  onset delays; with velocities scaled by one factor and the heart by another, the
+  activation time is ``min_r (s / f) T_r(x) + delay_r`` (exact for the eikonal equation).
+* **Action potential** -- Mitchell-Schaeffer model integrated once into a family of
+  templates indexed by APD90 (:mod:`.ap`; peak +29 mV, dome +24 mV at 100 ms). APD per node
+  = baseline x (cycle length, gKr factors) + transmural (endo longer), apico-basal (apex
+  longer) and LV/RV (RV shorter) gradients drawn per simulation + a small positive
+  dependence on activation time (electrotonic, as measured in the real data).
+* **Body-surface potentials** -- boundary-element lead fields of a homogeneous insulated
+  torso for 4 "volunteers" (torso shape / heart pose), Mason-Likar limb electrodes,
+  with electrode jitter along the surface (:mod:`.torso`). ECG = lead field x Vm.
 
-Output per simulation: ``pECGData_<name>.npy`` (500, 10) electrode potentials
-(mV) and ``VmData_<name>.npy`` (500, 75) in mV, in ``data_hearts_dd_0p2_*`` folders,
-plus ``simulations.csv`` with the parameters of every simulation.
+Speed: everything expensive is precomputed (package data ``tables_v3.npz``, rebuilt by
+``python -m cardiacml.simulate.build_tables``). Because the ECG is linear in Vm and every
+node follows a shifted template of its APD class, the ECG is a lead-field weighted 2-D
+histogram (APD class x activation time, bilinear weights) times a precomputed matrix of
+shifted templates: no per-node time series is ever formed.
+
+Output per simulation: ``pECGData_<name>.npy`` (500, 10) electrode potentials RA, LA, LL,
+RL, V1..V6 (mV) and ``VmData_<name>.npy`` (500, 75) in mV, in ``data_hearts_dd_0p2_*``
+folders, plus ``simulations.csv`` (or ``simulations_shard{i}of{K}.csv``) with every parameter.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,227 +41,230 @@ import numpy as np
 
 from ..data.geometry import HeartGeometry, load_geometry
 
-SIM_VERSION = 2  # bump when the model changes: default-data caches are keyed on it
+SIM_VERSION = 3  # bump when the model changes: default-data caches are keyed on it
 N_T = 500  # ms at 1 kHz
-FINE = 4  # sub-steps per ms for the activation-time histograms
-T_MAX = 640  # ms covered by the histograms (repolarisation may fall after 500 ms)
-V_REST, V_PEAK, PLATEAU = -85.0, 20.0, 0.75
-
-# Electrode positions (mm) in a body frame centred on the heart: x left, y anterior, z superior.
-ELECTRODE_XYZ = np.array([
-    [-170.0, 0.0, 150.0],   # RA (right shoulder)
-    [110.0, 0.0, 150.0],    # LA (left shoulder)
-    [40.0, 0.0, -300.0],    # LL (left hip)
-    [-100.0, 0.0, -300.0],  # RL (right hip)
-    [-55.0, 75.0, 35.0],    # V1 4th intercostal space, right sternal border
-    [-5.0, 80.0, 35.0],     # V2 left sternal border
-    [25.0, 80.0, 10.0],     # V3
-    [55.0, 70.0, -10.0],    # V4 5th intercostal space, mid-clavicular line
-    [95.0, 35.0, -10.0],    # V5 anterior axillary line
-    [115.0, -5.0, -10.0],   # V6 mid-axillary line
-])
+FINE = 2  # activation-time bins per ms for the ECG histogram
+A_MAX = 160  # ms covered by the activation histogram
+V_REST = -85.7
+REF_CV = 0.6  # m/s along fibres used for the stored travel times
+TABLES = Path(__file__).with_name("tables_v3.npz")
 
 
 @dataclass
 class SimulatorConfig:
-    """Parameter ranges of the simulator (uniform draws per simulation).
+    """Parameter ranges of the simulator (uniform draws per simulation unless noted).
 
-    Velocities in mm/ms (= m/s), times in ms.
+    Velocities in mm/ms (= m/s), times in ms, potentials in mV.
     """
 
-    cv_range: tuple = (0.45, 0.8)
-    endo_speedup: float = 2.5
-    n_stim_range: tuple = (1, 3)
-    stim_delay_range: tuple = (0.0, 30.0)
-    apd_range: tuple = (220.0, 300.0)
-    apd_slope_range: tuple = (0.9, 1.5)
-    rep_width: float = 12.0
-    upstroke_width: float = 0.35
-    spike_decay: float = 8.0
-    noise_mv: float = 0.0
-    n_candidates: int = 300
+    cv_range: tuple = (0.4, 0.6)  # along-fibre velocity; cross-fibre and Purkinje scale with it
+    scale_range: tuple = (0.9, 1.1)  # heart size factor
+    n_lv_roots: tuple = (1, 3)
+    n_rv_roots: tuple = (1, 2)
+    onset_range: tuple = (0.0, 0.5)  # first root's stimulus time
+    lv_delay_range: tuple = (0.0, 8.0)  # further LV roots after the first
+    rv_delay_range: tuple = (0.0, 6.0)  # RV roots after the first LV root
+    apd_range: tuple = (305.0, 345.0)  # baseline APD90 at BCL 1000 ms, gKr 1
+    # APD gradients (ms across the heart): endocardium and apex longest (in-vivo human data,
+    # e.g. Ramanathan 2006; Srinivasan 2016), RV free wall and LV lateral wall shorter or
+    # longer. k_act: APD grows with activation time, as measured in the real reference
+    # (slope +0.10..+0.23; electrotonic in a detailed model). Ranges fitted to the real
+    # reference with benchmarks/sim_compare.py.
+    d_transmural_range: tuple = (0.0, 12.0)  # endo minus epi APD
+    d_apicobasal_range: tuple = (5.0, 25.0)  # apex minus base APD
+    d_rv_range: tuple = (-20.0, 5.0)  # LV minus RV free wall APD
+    d_lateral_range: tuple = (0.0, 10.0)  # septum minus LV lateral wall APD
+    k_act_range: tuple = (0.15, 0.4)  # d APD / d activation time
+    bcl_range: tuple = (700.0, 1200.0)  # cycle length (restitution of the MS gate)
+    gkr_range: tuple = (0.6, 1.4)  # IKr conductance factor
+    gain_range: tuple = (0.85, 1.15)  # sigma_i / sigma
+    jitter: float = 1.0  # electrode displacement, in units of 15 mm (uniform -1..1 per direction)
+    noise_mv: float = 0.0  # Gaussian noise on the electrode potentials
+    wander_mv: float = 0.0  # baseline wander amplitude (0.1-0.5 Hz sinusoids per electrode)
 
 
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+def load_tables(path: Path = TABLES) -> dict:
+    """The precomputed tables (see :mod:`.build_tables`) as float32 arrays."""
+    from ..errors import MissingDataError
 
-
-def template_up(tau, cfg: SimulatorConfig):
-    """Depolarisation part U(tau) of the action potential (mV above rest)."""
-    amp = V_PEAK - V_REST
-    spike = PLATEAU + (1 - PLATEAU) * np.exp(-np.maximum(tau, 0.0) / cfg.spike_decay)
-    return amp * _sigmoid(tau / cfg.upstroke_width) * spike
-
-
-def template_rep(s, cfg: SimulatorConfig):
-    """Repolarisation part R(s) (mV), s = time after the APD."""
-    return (V_PEAK - V_REST) * PLATEAU * _sigmoid(s / cfg.rep_width)
+    if not Path(path).is_file():
+        raise MissingDataError(f"{path}: simulator tables missing; rebuild with `python -m cardiacml.simulate.build_tables`")
+    with np.load(path, allow_pickle=False) as z:
+        t = {k: z[k] for k in z.files}
+    lead = t["lead"].astype(np.float32) * t["lead_scale"][..., None]
+    lead -= lead.mean(-1, keepdims=True)  # exact: a uniform Vm has no gradient, hence no potential
+    return {"travel": t["travel"].astype(np.float32) * 0.01, "roots": t["roots"], "root_is_rv": t["root_is_rv"],
+            "lead": lead, "electrodes": t["electrodes"]}
 
 
 class HeartModel:
-    """Precomputed quantities of the heart mesh for fast simulation.
+    """Precomputed quantities for fast simulation (load once, share with worker processes).
 
     Attributes
     ----------
     geometry : HeartGeometry
-    endo : ndarray of bool, shape (n_nodes,), endocardial surface nodes
-    candidates : ndarray of int, shape (n_candidates,), possible stimulus nodes
-    travel : ndarray, shape (n_candidates, n_nodes), float32
-        Shortest-path travel time at unit velocity (mm) from each candidate.
-    lead_field : ndarray, shape (10, n_nodes), maps nodal Vm (mV) to electrode potentials (mV)
-    site_nodes : ndarray of int, shape (75,)
+    coords : :class:`.anatomy.HeartCoordinates`
+    roots : ndarray of int (K,), candidate root nodes; ``root_is_rv`` (K,) bool
+    travel : ndarray (K, n_nodes) float32, activation time (ms) from each root at 0.6 m/s
+    lead : ndarray (V, 3, 10, n_nodes) float32, lead fields (mV per mV of nodal Vm) of each
+        volunteer: nominal electrodes and the two jitter directions (differences)
+    templates : :class:`.ap.TemplateFamily`
+    site_nodes : ndarray of int (75,)
     """
 
     def __init__(self, cfg: SimulatorConfig | None = None, geometry: HeartGeometry | None = None, seed: int = 0):
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import dijkstra
+        from scipy.spatial import cKDTree
+
+        from .anatomy import heart_coordinates
+        from .ap import TemplateFamily
 
         self.cfg = cfg or SimulatorConfig()
         g = self.geometry = geometry or load_geometry()
-        pts, tet = g.points, g.tetra
-        self.endo = self._endocardial_nodes(g)
-        # Edge graph with travel distances; endocardial edges are "shorter" (faster).
-        pairs = np.concatenate([tet[:, [i, j]] for i in range(4) for j in range(i + 1, 4)])
-        pairs = np.unique(np.sort(pairs, axis=1), axis=0)
-        length = np.linalg.norm(pts[pairs[:, 0]] - pts[pairs[:, 1]], axis=1)
-        both_endo = self.endo[pairs[:, 0]] & self.endo[pairs[:, 1]]
-        w = np.where(both_endo, length / self.cfg.endo_speedup, length)
-        n = len(pts)
-        graph = coo_matrix((w, (pairs[:, 0], pairs[:, 1])), shape=(n, n)).tocsr()
-        self.candidates = self._spread(np.flatnonzero(self.endo), self.cfg.n_candidates, seed)
-        self.travel = dijkstra(graph, directed=False, indices=self.candidates).astype(np.float32)
+        self.coords = heart_coordinates(g)
+        t = load_tables()
+        if t["travel"].shape[1] != len(g.points):
+            raise ValueError("simulator tables were built for another mesh")
+        self.travel, self.roots, self.root_is_rv = t["travel"], t["roots"], t["root_is_rv"]
+        self.lead, self.electrodes = t["lead"], t["electrodes"]
         self.site_nodes = g.site_nodes()
-        self.body_points = self._to_body(pts)
-        self.lead_field = self._lead_field(self.body_points, tet)
-        # template sampled on the fine grid at every lag t - bin_time in (-T_MAX, N_T) ms
-        lag = np.arange(-T_MAX * FINE, N_T * FINE) / FINE
-        self._up_kernel = template_up(lag, self.cfg)
-        self._rep_kernel = template_rep(lag, self.cfg)
-        # nearest site of each candidate, for metadata / grouped splits
-        from scipy.spatial import cKDTree
+        self.root_site = cKDTree(g.site_xyz).query(g.points[self.roots])[1]
+        self.templates = TemplateFamily()
+        self.lv_roots = np.flatnonzero(~self.root_is_rv)
+        self.rv_roots = np.flatnonzero(self.root_is_rv)
+        # kernel[c * NB + j, t] = template_c(t - j / FINE): the ECG is H @ kernel
+        nb = A_MAX * FINE
+        tf = self.templates
+        tau = np.arange(N_T)[None, :] - np.arange(nb)[:, None] / FINE
+        idx = np.clip(np.round((tau + tf.pre) / tf.dt).astype(np.int64), 0, tf.vm.shape[1] - 1)
+        self.kernel = np.where(tau[None] >= -tf.pre, tf.vm[:, idx], 0.0).astype(np.float32).reshape(-1, N_T)
+        self.nb = nb
 
-        self.candidate_site = cKDTree(g.site_xyz).query(pts[self.candidates])[1]
-
-    @staticmethod
-    def _endocardial_nodes(g: HeartGeometry) -> np.ndarray:
-        """Nodes of the LV and RV endocardial surfaces: boundary components other than the epicardium."""
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
-        faces = g.boundary_faces()
-        z = g.points[:, 2]
-        base = np.all(np.abs(z[faces] - z.max()) < 1e-3, axis=1)
-        faces = faces[~base]
-        n = len(g.points)
-        rows = np.repeat(np.arange(len(faces)), 3)
-        adj = coo_matrix((np.ones(rows.size), (faces.ravel(), rows)), shape=(n, len(faces))).tocsr()
-        node_graph = adj @ adj.T
-        _, labels = connected_components(node_graph, directed=False)
-        on_surface = np.zeros(n, bool)
-        on_surface[faces.ravel()] = True
-        comp_sizes = np.bincount(labels[on_surface])
-        epi = np.argmax(comp_sizes)
-        return on_surface & (labels != epi)
-
-    @staticmethod
-    def _spread(nodes: np.ndarray, k: int, seed: int) -> np.ndarray:
-        rng = np.random.default_rng(seed)
-        k = min(k, len(nodes))
-        return np.sort(rng.choice(nodes, size=k, replace=False))
-
-    def _to_body(self, pts: np.ndarray) -> np.ndarray:
-        g = self.geometry
-        regions = g.site_regions
-        lv, rv = g.site_xyz[regions == "AHA"].mean(0), g.site_xyz[regions == "RV"].mean(0)
-        a_h = np.array([0.0, 0.0, -1.0])  # base (z = max) -> apex
-        r_h = rv - lv
-        r_h -= r_h @ a_h * a_h
-        r_h /= np.linalg.norm(r_h)
-        a_b = np.array([0.55, 0.45, -0.70])
-        a_b /= np.linalg.norm(a_b)
-        r_b = np.array([-0.5, 0.8, 0.3])
-        r_b -= r_b @ a_b * a_b
-        r_b /= np.linalg.norm(r_b)
-        H = np.stack([a_h, r_h, np.cross(a_h, r_h)], axis=1)
-        B = np.stack([a_b, r_b, np.cross(a_b, r_b)], axis=1)
-        return (pts - pts.mean(0)) @ (B @ H.T).T
-
-    @staticmethod
-    def _lead_field(pts: np.ndarray, tet: np.ndarray, k: float = 1.0 / (4 * np.pi)) -> np.ndarray:
-        x = pts[tet]  # (T, 4, 3)
-        D = x[:, 1:] - x[:, :1]  # (T, 3, 3) rows x_i - x_0
-        vol = np.abs(np.linalg.det(D)) / 6.0
-        S = np.array([[-1.0, 1, 0, 0], [-1.0, 0, 1, 0], [-1.0, 0, 0, 1]])
-        Bk = np.linalg.solve(D, np.broadcast_to(S, (len(tet), 3, 4)))  # grad operator (T, 3, 4)
-        cen = x.mean(1)
-        L = np.zeros((len(ELECTRODE_XYZ), len(pts)))
-        for e, re in enumerate(ELECTRODE_XYZ):
-            d = re - cen
-            lvec = d / np.linalg.norm(d, axis=1, keepdims=True) ** 3
-            contrib = -k * vol[:, None] * np.einsum("tc,tcn->tn", lvec, Bk)  # (T, 4)
-            np.add.at(L[e], tet, contrib)
-        return L
+    @property
+    def endo(self) -> np.ndarray:
+        return self.coords.endo
 
     # ------------------------------------------------------------------
     def draw_params(self, rng: np.random.Generator) -> dict:
+        """Draw one simulation's parameters (see :class:`SimulatorConfig`)."""
         c = self.cfg
-        n_stim = int(rng.integers(c.n_stim_range[0], c.n_stim_range[1] + 1))
-        stim = rng.choice(len(self.candidates), size=n_stim, replace=False)
-        delays = np.sort(rng.uniform(*c.stim_delay_range, size=n_stim))
-        delays[0] = 0.0
+        u = lambda r: float(rng.uniform(*r))  # noqa: E731
+        n_lv = int(rng.integers(c.n_lv_roots[0], c.n_lv_roots[1] + 1))
+        n_rv = int(rng.integers(c.n_rv_roots[0], c.n_rv_roots[1] + 1))
+        lv = rng.choice(self.lv_roots, size=n_lv, replace=False)
+        rv = rng.choice(self.rv_roots, size=n_rv, replace=False)
+        onset = u(c.onset_range)
+        d_lv = np.sort(rng.uniform(*c.lv_delay_range, size=n_lv))
+        d_lv[0] = 0.0
+        d_rv = rng.uniform(*c.rv_delay_range, size=n_rv)
         return {
-            "stim": stim, "delays": delays,
-            "cv": float(rng.uniform(*c.cv_range)),
-            "apd": float(rng.uniform(*c.apd_range)),
-            "apd_slope": float(rng.uniform(*c.apd_slope_range)),
-            "onset": float(rng.uniform(5.0, 20.0)),
+            "roots": np.concatenate([lv, rv]), "delays": onset + np.concatenate([d_lv, d_rv]),
+            "n_lv": n_lv, "n_rv": n_rv, "onset": onset,
+            "volunteer": int(rng.integers(len(self.lead))),
+            "cv": u(c.cv_range), "scale": u(c.scale_range),
+            "apd0": u(c.apd_range), "d_tm": u(c.d_transmural_range), "d_ab": u(c.d_apicobasal_range),
+            "d_rv": u(c.d_rv_range), "d_lat": u(c.d_lateral_range), "k_act": u(c.k_act_range),
+            "bcl": u(c.bcl_range), "gkr": u(c.gkr_range), "gain": u(c.gain_range),
+            "jitter": rng.uniform(-c.jitter, c.jitter, size=(2, 10)),
         }
 
     def activation(self, p: dict) -> np.ndarray:
         """Activation time (ms) of every mesh node for parameters ``p``."""
-        t = self.travel[p["stim"]] / p["cv"] + p["delays"][:, None]
-        return t.min(0) + p["onset"]
+        t = self.travel[p["roots"]] * (p.get("scale", 1.0) * REF_CV / p["cv"]) + np.asarray(p["delays"])[:, None]
+        return t.min(0)
+
+    def apd_factor(self, p: dict) -> float:
+        """APD scaling by cycle length (Mitchell-Schaeffer gate recovery) and gKr."""
+        tp = self.templates.params
+        h_thr = 4 * tp.tau_in / tp.tau_out  # gate level at which the plateau collapses
+        h = lambda bcl: 1 - np.exp(-(bcl - p["apd0"]) / tp.tau_open)  # noqa: E731
+        restitution = 1 + (np.log(h(p["bcl"])) - np.log(h(1000.0))) / np.log(1 / h_thr)
+        return float(restitution * p["gkr"] ** -0.2)
+
+    def apd(self, p: dict, act: np.ndarray) -> np.ndarray:
+        """APD90 (ms) of every node: gradients not tied to activation + a small electrotonic term."""
+        hc = self.coords
+        base = (p["apd0"] + p["d_tm"] * (hc.transmural - 0.5) + p["d_ab"] * (0.5 - hc.apicobasal)
+                - p["d_rv"] * (hc.rv - 0.5) - p["d_lat"] * (hc.lateral - 0.5))
+        return base * self.apd_factor(p) + p["k_act"] * (act - act.mean())
+
+    def lead_field(self, p: dict) -> np.ndarray:
+        """(10, n_nodes) lead field of this simulation: volunteer, electrode jitter, heart size, gain."""
+        L = self.lead[p["volunteer"]]
+        j = p["jitter"]
+        return (L[0] + j[0][:, None] * L[1] + j[1][:, None] * L[2]) * (p["gain"] * p.get("scale", 1.0) ** 2)
 
     def run(self, p: dict, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One simulation: returns (pECGData (500, 10), VmData (500, 75)), both float32 mV."""
+        from scipy.sparse import csr_matrix
+
         act = self.activation(p)
-        apd = p["apd"] - p["apd_slope"] * (act - act.mean())
-        rep = act + apd
-        ecg = (self._convolve(self._histogram(act), self._up_kernel) - self._convolve(self._histogram(rep), self._rep_kernel)).T
-        # (500, 10); V_REST drops out below: the lead field sums to ~0 per electrode
-        ecg += V_REST * self.lead_field.sum(1)[None, :]
-        if self.cfg.noise_mv and rng is not None:
-            ecg += rng.normal(0, self.cfg.noise_mv, ecg.shape)
-        tau = np.arange(N_T)[:, None] - act[self.site_nodes][None, :]
-        vm = V_REST + template_up(tau, self.cfg) - template_rep(tau - apd[self.site_nodes][None, :], self.cfg)
+        apd = self.apd(p, act)
+        tf = self.templates
+        pos = tf.position(apd)
+        a = np.clip(act * FINE, 0, self.nb - 1.000001)
+        j0 = a.astype(np.int64)
+        fa = a - j0
+        c0 = pos.astype(np.int64)
+        fc = pos - c0
+        c1 = np.minimum(c0 + 1, len(tf.apd) - 1)
+        n = len(act)
+        rows = np.concatenate([c0 * self.nb + j0, c0 * self.nb + j0 + 1, c1 * self.nb + j0, c1 * self.nb + j0 + 1])
+        w = np.concatenate([(1 - fc) * (1 - fa), (1 - fc) * fa, fc * (1 - fa), fc * fa])
+        lo, hi = int(c0.min()) * self.nb, (int(c1.max()) + 1) * self.nb
+        S = csr_matrix((w, (rows - lo, np.tile(np.arange(n), 4))), shape=(hi - lo, n))
+        H = (S @ self.lead_field(p).T).T.astype(np.float32)  # (10, bins)
+        ecg = (H @ self.kernel[lo:hi]).T.astype(np.float64)  # (500, 10)
+        if rng is not None and (self.cfg.noise_mv or self.cfg.wander_mv):
+            t = np.arange(N_T)[:, None] / 1000.0
+            if self.cfg.wander_mv:
+                f = rng.uniform(0.1, 0.5, size=(1, 10))
+                ph = rng.uniform(0, 2 * np.pi, size=(1, 10))
+                ecg += self.cfg.wander_mv * rng.uniform(0.3, 1.0, size=(1, 10)) * np.sin(2 * np.pi * f * t + ph)
+            if self.cfg.noise_mv:
+                ecg += rng.normal(0, self.cfg.noise_mv, ecg.shape)
+        s = self.site_nodes
+        vm = V_REST + tf.sample(np.arange(N_T)[:, None] - act[s][None, :], pos[s][None, :])
         return ecg.astype(np.float32), vm.astype(np.float32)
 
-    @staticmethod
-    def _convolve(h: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-        """sum_j h[:, j] * template(t - j / FINE) at t = 0..499 ms, by FFT convolution: (10, 500)."""
-        from scipy.signal import fftconvolve
-
-        full = fftconvolve(h, kernel[None, :], axes=1)
-        return full[:, T_MAX * FINE::FINE][:, :N_T]
-
-    def _histogram(self, times: np.ndarray) -> np.ndarray:
-        """Lead-field weights binned by time with linear interpolation: (10, T_MAX*FINE)."""
-        nb = T_MAX * FINE
-        pos = np.clip(times * FINE, 0, nb - 1.000001)
-        i0 = pos.astype(np.int64)
-        f = pos - i0
-        h = np.zeros((len(self.lead_field), nb))
-        for e, w in enumerate(self.lead_field):
-            h[e] = np.bincount(i0, w * (1 - f), minlength=nb) + np.bincount(i0 + 1, w * f, minlength=nb)[:nb]
-        return h
+    def describe(self, p: dict) -> dict:
+        """Metadata row (simulations.csv) of parameters ``p``."""
+        r = p["roots"]
+        return {
+            "volunteer": p["volunteer"], "scale": p["scale"], "cv": p["cv"],
+            "n_stim": len(r), "n_lv_roots": p["n_lv"], "n_rv_roots": p["n_rv"],
+            "stim_nodes": " ".join(str(int(self.roots[k])) for k in r),
+            "stim_site": self.geometry.site_names[self.root_site[r[0]]],
+            "stim_group": int(r[0]),
+            "onset": p["onset"], "stim_delays": " ".join(f"{d:.2f}" for d in p["delays"]),
+            "apd": p["apd0"], "apd_factor": self.apd_factor(p), "d_transmural": p["d_tm"], "d_apicobasal": p["d_ab"],
+            "d_rv": p["d_rv"], "d_lateral": p["d_lat"], "k_act": p["k_act"], "bcl": p["bcl"], "gkr": p["gkr"], "gain": p["gain"],
+            "electrode_jitter_mm": " ".join(f"{15.0 * x:.1f}" for x in np.ravel(p["jitter"])),
+            "noise_mv": self.cfg.noise_mv, "wander_mv": self.cfg.wander_mv,
+        }
 
 
 _MODEL: HeartModel | None = None
+_BLAS_LIMIT = None
+
+
+def _one_blas_thread():
+    """One BLAS thread per process: the per-simulation matrices are small, and threaded BLAS
+    next to other busy processes is up to 10x slower (measured on 2 cores)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except ImportError:  # scikit-learn brings threadpoolctl; without it keep the default
+        return None
 
 
 def _init_worker(model):
-    global _MODEL
+    global _MODEL, _BLAS_LIMIT
     _MODEL = model
+    _BLAS_LIMIT = _one_blas_thread()
+    # the parent handles Ctrl-C / SIGTERM and terminates the pool; workers just die
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def simulate_one(model: HeartModel, seed: int, index: int) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -267,15 +272,23 @@ def simulate_one(model: HeartModel, seed: int, index: int) -> tuple[np.ndarray, 
     rng = np.random.default_rng([seed, index])
     p = model.draw_params(rng)
     ecg, vm = model.run(p, rng)
-    meta = {
-        "n_stim": len(p["stim"]),
-        "stim_nodes": " ".join(str(int(model.candidates[s])) for s in p["stim"]),
-        "stim_site": model.geometry.site_names[model.candidate_site[p["stim"][0]]],
-        "stim_group": int(p["stim"][0]),
-        "cv": p["cv"], "apd": p["apd"], "apd_slope": p["apd_slope"], "onset": p["onset"],
-        "stim_delays": " ".join(f"{d:.2f}" for d in p["delays"]),
-    }
-    return ecg, vm, meta
+    return ecg, vm, model.describe(p)
+
+
+def describe_one(model: HeartModel, seed: int, index: int) -> dict:
+    """Metadata of simulation ``index`` without running it (parameters depend only on (seed, index))."""
+    return model.describe(model.draw_params(np.random.default_rng([seed, index])))
+
+
+def _save_atomic(path: Path, arr: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            np.save(fh, arr)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _work(args):
@@ -284,50 +297,137 @@ def _work(args):
     for i in indices:
         ecg, vm, meta = simulate_one(_MODEL, seed, i)
         name = f"{stem}_{i:06d}"
-        np.save(folder / f"pECGData_{name}.npy", ecg)
-        np.save(folder / f"VmData_{name}.npy", vm)
+        _save_atomic(folder / f"VmData_{name}.npy", vm)
+        _save_atomic(folder / f"pECGData_{name}.npy", ecg)
         rows.append({"name": name, "index": i, **meta})
     return rows
 
 
+def _valid(path: Path, shape: tuple) -> bool:
+    try:
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+        return a.shape == shape and a.dtype == np.float32 and bool(np.isfinite(a).all())
+    except Exception:
+        return False
+
+
+def parse_shard(shard: str | tuple | None) -> tuple[int, int]:
+    """'i/K' -> (i, K) with 0 <= i < K; None -> (0, 1)."""
+    if shard is None:
+        return 0, 1
+    if isinstance(shard, str):
+        try:
+            i, k = (int(x) for x in shard.split("/"))
+        except ValueError:
+            raise ValueError(f"--shard expects i/K (e.g. 0/4), got {shard!r}") from None
+    else:
+        i, k = shard
+    if not (k >= 1 and 0 <= i < k):
+        raise ValueError(f"shard {i}/{k}: need K >= 1 and 0 <= i < K")
+    return i, k
+
+
 def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs: int = 1,
                      cfg: SimulatorConfig | None = None, model: HeartModel | None = None,
-                     show_progress: bool | None = None) -> Path:
+                     show_progress: bool | None = None, shard: str | tuple | None = None) -> Path:
     """Simulate ``n`` hearts into ``out_dir/data_hearts_dd_0p2_sim_s{seed}/``; return that folder.
 
-    Output files follow the real dataset's names and shapes; ``simulations.csv``
-    lists each simulation's parameters (stimulus sites, velocity, APD).
+    Output files follow the real dataset's names and shapes; ``simulations.csv`` lists
+    each simulation's parameters. With ``shard="i/K"`` only indices [i n // K, (i+1) n // K)
+    are simulated and the table is ``simulations_shard{i}of{K}.csv``. Every file is written
+    atomically; re-running the same call resumes (complete, valid pairs are kept). On
+    Ctrl-C / SIGTERM the workers are stopped, unpaired files of the run removed and
+    KeyboardInterrupt re-raised.
     """
     import pandas as pd
 
-    from ..utils import progress
+    from ..utils import atomic_path, progress
 
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
+    si, sk = parse_shard(shard)
     cfg = cfg or SimulatorConfig()
     model = model or HeartModel(cfg, seed=0)
     stem = f"hearts_dd_0p2_sim_s{seed}"
     folder = Path(out_dir) / f"data_{stem}"
     folder.mkdir(parents=True, exist_ok=True)
-    chunk = max(1, min(200, n // max(1, 4 * jobs)))
-    tasks = [(seed, range(s, min(n, s + chunk)), folder, stem) for s in range(0, n, chunk)]
-    rows = []
-    bar = progress(total=n, desc="simulating", unit="sim", disable=True if show_progress is False else None)
-    if jobs > 1:
-        import multiprocessing as mp
+    indices = range(si * n // sk, (si + 1) * n // sk)
+    csv_name = "simulations.csv" if sk == 1 else f"simulations_shard{si}of{sk}.csv"
 
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(model,)) as pool:
+    def files(i):
+        name = f"{stem}_{i:06d}"
+        return folder / f"pECGData_{name}.npy", folder / f"VmData_{name}.npy"
+
+    done = [i for i in indices if _valid(files(i)[0], (N_T, 10)) and _valid(files(i)[1], (N_T, 75))]
+    done_set = set(done)
+    todo = [i for i in indices if i not in done_set]
+    rows = [{"name": f"{stem}_{i:06d}", "index": i, **describe_one(model, seed, i)} for i in done]
+    chunk = max(1, min(100, len(todo) // max(1, 8 * jobs)))
+    tasks = [(seed, todo[s:s + chunk], folder, stem) for s in range(0, len(todo), chunk)]
+    bar = progress(total=len(indices), initial=len(done), desc="simulating", unit="sim",
+                   disable=True if show_progress is False else None)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    old_term = signal.signal(signal.SIGTERM, on_term) if _main_thread() else None
+    pool = None
+    try:
+        if jobs > 1 and len(tasks) > 1:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+            pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(model,))
             for part in pool.imap_unordered(_work, tasks):
                 rows += part
                 bar.update(len(part))
-    else:
-        _init_worker(model)
-        for t in tasks:
-            part = _work(t)
-            rows += part
-            bar.update(len(part))
+            pool.close()
+            pool.join()
+        else:
+            global _MODEL
+            _MODEL = model
+            limit = _one_blas_thread()
+            for t in tasks:
+                part = _work(t)
+                rows += part
+                bar.update(len(part))
+            if limit is not None:
+                limit.restore_original_limits()
+    except KeyboardInterrupt:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        bar.close()
+        _cleanup(folder, [files(i) for i in indices])
+        kept = sum(all(f.exists() for f in files(i)) for i in indices)
+        import sys
+
+        print(f"\ninterrupted: {kept} of {len(indices)} simulations are complete in {folder}; "
+              f"run the same command again to resume", file=sys.stderr)
+        raise
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
     bar.close()
     meta = pd.DataFrame(rows).sort_values("index")
-    meta.assign(**{k: str(v) for k, v in asdict(cfg).items() if isinstance(v, tuple)}).to_csv(folder / "simulations.csv", index=False)
+    meta.insert(2, "n_total", n)
+    meta.insert(3, "sim_version", SIM_VERSION)
+    meta = meta.assign(**{k: str(v) for k, v in asdict(cfg).items() if isinstance(v, tuple)})
+    with atomic_path(folder / csv_name) as tmp:
+        meta.to_csv(tmp, index=False)
     return folder
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _cleanup(folder: Path, pairs: list) -> None:
+    """Remove temp files and unpaired halves left by an interrupted run."""
+    for f in folder.glob(".*.npy.tmp*"):
+        f.unlink(missing_ok=True)
+    for a, b in pairs:
+        if a.exists() != b.exists():
+            (a if a.exists() else b).unlink(missing_ok=True)
