@@ -67,3 +67,27 @@ def test_lazy_rows_indexing():
     m, s = chunked_mean_std(base, chunk=3)
     np.testing.assert_allclose(m[:, 0], base.mean(axis=(0, 2)), rtol=1e-6)
     np.testing.assert_allclose(s[:, 0], base.std(axis=(0, 2)), rtol=1e-6)
+
+
+def test_data_cache_merges_shards_and_refuses_a_missing_one(tmp_path):
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+
+    r = CliRunner()
+    for i in range(3):
+        res = r.invoke(app, ["simulate", "--n", "9", "--shard", f"{i}/3", "--out", str(tmp_path), "--jobs", "1"])
+        assert res.exit_code == 0, res.output
+    folder = next(tmp_path.glob("data_hearts_dd_0p2_*"))
+    assert len(list(folder.glob("simulations_shard*of3.csv"))) == 3
+    res = r.invoke(app, ["data", "cache", str(tmp_path)])
+    assert res.exit_code == 0 and "9 simulations" in res.output, res.output
+    from cardiacml.data.intracardiac import IntracardiacData
+
+    ds = IntracardiacData(tmp_path / ".cardiacml_cache")
+    assert sorted(ds.meta["index"].astype(int)) == list(range(9))
+    (folder / "simulations_shard1of3.csv").unlink()
+    for f in folder.glob("*_00000[345].npy"):
+        f.unlink()
+    res = r.invoke(app, ["data", "cache", str(tmp_path), "--out", str(tmp_path / "c2")])
+    assert res.exit_code == 2 and "indices missing" in res.output and "--shard" in res.output

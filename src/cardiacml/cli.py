@@ -289,10 +289,7 @@ def simulate(
             typer.echo(text)
             typer.echo(f"plots and per-heart statistics in {folder / 'compare_real'}")
 
-    try:
-        _run(go)
-    except KeyboardInterrupt:  # simulate_dataset has stopped the workers and said how to resume
-        raise typer.Exit(130)
+    _run(go)  # Ctrl-C: simulate_dataset stops its workers and says how to resume; exit code 130
 
 
 # ---------------------------------------------------------------- listings
