@@ -23,6 +23,13 @@ def save_eval_figures(dest: str | Path, metrics: dict, kind: str, data, pred: np
 
     fig_dir = Path(dest) / "figures"
     out = []
+    try:  # a few test examples for the interactive report (cardiacml.viz.interactive); never lose the metrics over it
+        from .interactive import save_examples
+
+        save_examples(dest, data.X_test, data.y_test, pred)
+    except Exception as exc:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        (fig_dir / "examples_error.txt").write_text(str(exc))
     if kind == "classification":
         out.append(_save(plots.plot_confusion(metrics["confusion_matrix"], metrics["classes"],
                                               title=f"confusion matrix ({data.protocol} split)"), fig_dir / "confusion.png"))

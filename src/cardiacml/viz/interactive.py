@@ -40,11 +40,13 @@ _EPOCH_MS = 946_684_800_000.0  # 2000-01-01T00:00:00Z in ms
 #: colours of the predicted classes (AAMI order N, S, V, F, Q; then cycling).
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#2ca02c", "#e377c2", "#17becf")
 
+#: styles of the sections this module writes (also needed where they are embedded in another page)
+SECTION_CSS = (".note{color:#555;font-size:.9em}.cm-section{margin:1.2em 0 2em 0}"
+               ".cm-pending{background:#fafafa repeating-linear-gradient(45deg,#fafafa 0 12px,#f2f2f2 12px 24px)}"
+               "@media print{.cm-interactive{display:none}}")
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:1250px;margin:1.2em auto;color:#222;padding:0 12px}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-        "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.note{color:#555;font-size:.9em}"
-        ".cm-section{margin:1.2em 0 2em 0}h2{margin-top:1.4em}"
-        ".cm-pending{background:#fafafa repeating-linear-gradient(45deg,#fafafa 0 12px,#f2f2f2 12px 24px)}")
+        "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}h2{margin-top:1.4em}" + SECTION_CSS)
 
 # Drawing: the first figure of a page is drawn at once; the others when they come near the screen
 # (IntersectionObserver) or, failing that, one after another in idle time once the first is up.
@@ -120,11 +122,16 @@ def _section(title: str, body: str, note: str = "") -> str:
     return f"<div class='cm-section'><h2>{html.escape(title)}</h2>{n}{body}</div>"
 
 
+def page_scripts() -> str:
+    """The ``<script>`` tags a page with figures from this module needs once (plotly.js inline + drawing glue)."""
+    return f"{_plotlyjs_tag()}<script>{_DRAW_JS}</script>"
+
+
 def _write_page(path: str | os.PathLike, title: str, sections: list[str], intro: str = "") -> Path:
     """Write a complete offline page (plotly.js inline) atomically; warn if it exceeds the budget."""
     path = Path(path)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style>{_plotlyjs_tag()}<script>{_DRAW_JS}</script></head><body><h1>{html.escape(title)}</h1>{intro}"
+            f"<style>{_CSS}</style>{page_scripts()}</head><body><h1>{html.escape(title)}</h1>{intro}"
             + "".join(sections) + "</body></html>")
     data = page.encode("utf-8")
     with atomic_path(path) as tmp:
@@ -627,12 +634,16 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
     if vmax <= vmin:
         vmax = vmin + 1
     codes = [_vm_u8(f, vmin, vmax) for f in fields]
+    from ..data.intracardiac import activation_times
+
+    act0 = activation_times(vms[0][1], time_axis=-1)
+    start = int(np.argmin(np.abs(t_idx - np.nanmedian(act0) * fs / 1000.0))) if np.isfinite(act0).any() else 0
     ticks = np.arange(np.ceil(vmin / 20) * 20, vmax + 1e-9, 20)
     fig = go.Figure()
     for s, (name, v) in enumerate(vms):
         scene = "scene" if s == 0 else f"scene{s + 1}"
-        fig.add_trace(surface.mesh(codes[s][:, 0], scene=scene, coloraxis="coloraxis", name=f"Vm {name}"))
-        fig.add_trace(surface.sites(v[:, t_idx[0]], scene=scene, name=f"Vm {name}", unit="mV"))
+        fig.add_trace(surface.mesh(codes[s][:, start], scene=scene, coloraxis="coloraxis", name=f"Vm {name}"))
+        fig.add_trace(surface.sites(v[:, t_idx[start]], scene=scene, name=f"Vm {name}", unit="mV"))
     frames, steps = [], []
     for f, t in enumerate(t_idx):
         ms = int(round(t / fs * 1000))
@@ -659,7 +670,7 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
                                      yanchor="bottom", len=0.5, thickness=14)),
         updatemenus=[dict(type="buttons", direction="left", buttons=[play, pause], x=0.02, xanchor="left", y=0.02,
                           yanchor="bottom", pad=dict(r=10, t=10), showactive=False)],
-        sliders=[dict(active=0, steps=steps, x=0.2, len=0.78, y=0.02, yanchor="bottom", pad=dict(t=10, b=5),
+        sliders=[dict(active=start, steps=steps, x=0.2, len=0.78, y=0.02, yanchor="bottom", pad=dict(t=10, b=5),
                       currentvalue=dict(prefix="t = ", suffix=" ms", visible=True, xanchor="left", font=dict(size=14)))],
     )
     _scene_titles(fig, [f"Vm {n}" for n, _ in vms])
@@ -725,6 +736,17 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         derived = " (derived from Vm: first time each site's Vm rises above 0 mV)"
     else:
         derived = ""
+    missing = []
+    for name, v in (("true", act_true), ("predicted", act_pred)):
+        if v is not None and not np.isfinite(np.asarray(v, np.float64)).any():
+            missing.append(name)
+    if "true" in missing:
+        act_true = None
+    if "predicted" in missing:
+        act_pred = None
+    if missing:
+        caption += (f" No {' or '.join(missing)} activation map: no site activates"
+                    + (" (Vm never rises above 0 mV)." if derived else "."))
     surface = _Surface(geometry) if any(v is not None for v in (act_true, act_pred, vm_true, vm_pred)) else None
     for name, v in (("act_true", act_true), ("act_pred", act_pred)):
         if v is not None and np.shape(v) != (len(surface.g.site_names),):
@@ -743,13 +765,19 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         out.append(_section(what + derived, _fig_html(fig, f"{id_prefix}-activation", _SYNC_JS),
                             "Values at the 75 sites (black dots; hover for name and value) interpolated over the heart's "
                             "surface with the Shepard kernel (inverse squared distance, as the static renders and "
-                            "ParaView's ShepardKernel). One colour scale for both views; drag to rotate (both views "
-                            "turn together), scroll to zoom." + caption))
+                            "ParaView's ShepardKernel). " + ("One colour scale for both views; drag to rotate (both views "
+                            "turn together), scroll to zoom." if act_true is not None and act_pred is not None else
+                            "Drag to rotate, scroll to zoom.") + caption))
+    if act_true is None and act_pred is None and missing:
+        out.append(_section("Activation map", "", caption.strip()))
     if vm_true is not None or vm_pred is not None:
         fig = vm_figure(surface, vm_true, vm_pred, step_ms=step_ms, fs=fs_vm)
         out.append(_section("Transmembrane potential Vm over time", _fig_html(fig, f"{id_prefix}-vm", _SYNC_JS),
-                            f"One frame every {step_ms} ms: press play or drag the slider; true and predicted are "
-                            "always shown at the same instant. Hover a site for its exact Vm at that instant."))
+                            f"One frame every {step_ms} ms: press play or drag the slider"
+                            + ("; true and predicted are always shown at the same instant and turn together"
+                               if vm_true is not None and vm_pred is not None else "")
+                            + ". Hover a site for its exact Vm at that instant. The first frame shown is the one "
+                            "nearest the median activation time."))
     if ecg is not None:
         fig = ecg_figure(np.asarray(ecg), fs_ecg)
         out.append(_section("12-lead ECG", _fig_html(fig, f"{id_prefix}-ecg"),
@@ -854,7 +882,8 @@ def examples_figure(examples_X, examples_true, examples_prob, class_names, *, fs
                                  hovertemplate="p(%{y}) = %{x:.3f}<extra></extra>"), row=k + 1, col=2 * e + 2)
             fig.update_xaxes(range=[0, 1], showticklabels=False, row=k + 1, col=2 * e + 2)
             fig.update_yaxes(autorange="reversed", tickfont=dict(size=9), row=k + 1, col=2 * e + 2)
-            fig.update_xaxes(showticklabels=k == len(classes) - 1, row=k + 1, col=2 * e + 1)
+            fig.update_xaxes(showticklabels=k == len(classes) - 1, row=k + 1, col=2 * e + 1,
+                             title_text="ms" if k == len(classes) - 1 else None, title_standoff=2)
             fig.update_yaxes(showticklabels=False, row=k + 1, col=2 * e + 1)
     for k in range(len(classes)):
         for e in range(n_ex):
