@@ -55,42 +55,46 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:1250px;margin:1.2em aut
 # ``window.cardiacmlTimes`` keeps when each was drawn.
 _DRAW_JS = r"""
 window.cardiacmlReady = 0; window.cardiacmlTimes = [["plotly.js", performance.now()]]; window.cardiacmlQueue = [];
-window.cardiacmlDraw = function(id){
-  var item = window.cardiacmlQueue.filter(function(q){ return q.id === id; })[0];
-  if (!item || item.started) return item ? item.promise : Promise.resolve();
-  item.started = true;
-  var gd = document.getElementById(id), spec = JSON.parse(document.getElementById(id + '-json').textContent);
-  item.promise = Plotly.newPlot(gd, spec.data, spec.layout, item.config).then(function(){
-    return spec.frames ? Plotly.addFrames(gd, spec.frames) : null;
-  }).then(function(){
-    gd.classList.remove('cm-pending');
-    item.post(gd);
-    window.cardiacmlReady += 1; window.cardiacmlTimes.push([id, performance.now()]);
-    gd.dispatchEvent(new Event('cardiacml:drawn'));
-  });
-  return item.promise;
-};
-window.cardiacmlRegister = function(id, config, post){
-  var item = {id: id, config: config, post: post, started: false};
-  var first = window.cardiacmlQueue.length === 0;
-  window.cardiacmlQueue.push(item);
-  if (first) { window.cardiacmlDraw(id); return; }
-  if ('IntersectionObserver' in window) {
-    var io = new IntersectionObserver(function(es){
-      if (es.some(function(e){ return e.isIntersecting; })) { io.disconnect(); window.cardiacmlDraw(id); }
-    }, {rootMargin: '400px'});
-    io.observe(document.getElementById(id));
+(function(){
+  var chain = Promise.resolve();   // one figure at a time, so the first view is not slowed down by the others
+  function nextFrame(){ return new Promise(function(res){ requestAnimationFrame(function(){ setTimeout(res, 0); }); }); }
+  function drawNow(item){
+    var gd = document.getElementById(item.id), spec = JSON.parse(document.getElementById(item.id + '-json').textContent);
+    return Plotly.newPlot(gd, spec.data, spec.layout, item.config).then(function(){
+      return spec.frames ? Plotly.addFrames(gd, spec.frames) : null;
+    }).then(function(){
+      gd.classList.remove('cm-pending');
+      item.post(gd);
+      window.cardiacmlReady += 1; window.cardiacmlTimes.push([item.id, performance.now()]);
+      gd.dispatchEvent(new Event('cardiacml:drawn'));
+    });
   }
-};
-window.addEventListener('load', function(){
-  // draw the remaining figures in turn, each after the previous one and an idle moment
-  var chain = (window.cardiacmlQueue[0] && window.cardiacmlQueue[0].promise) || Promise.resolve();
-  window.cardiacmlQueue.forEach(function(q){
-    chain = chain.then(function(){ return new Promise(function(res){
-      (window.requestIdleCallback || setTimeout)(function(){ window.cardiacmlDraw(q.id).then(res, res); }, {timeout: 500});
-    }); });
+  window.cardiacmlDraw = function(id){
+    var item = window.cardiacmlQueue.filter(function(q){ return q.id === id; })[0];
+    if (!item) return Promise.resolve();
+    if (!item.promise) {
+      var first = chain === null;
+      item.promise = chain = chain.then(nextFrame).then(function(){ return drawNow(item); })
+        .catch(function(err){ console.error('cardiacml: drawing ' + id + ' failed: ' + err); });
+    }
+    return item.promise;
+  };
+  window.cardiacmlRegister = function(id, config, post){
+    var item = {id: id, config: config, post: post, promise: null};
+    var first = window.cardiacmlQueue.length === 0;
+    window.cardiacmlQueue.push(item);
+    if (first) { window.cardiacmlDraw(id); return; }
+    if ('IntersectionObserver' in window) {   // scrolled near: draw it next
+      var io = new IntersectionObserver(function(es){
+        if (es.some(function(e){ return e.isIntersecting; })) { io.disconnect(); window.cardiacmlDraw(id); }
+      }, {rootMargin: '400px'});
+      io.observe(document.getElementById(id));
+    }
+  };
+  window.addEventListener('load', function(){   // then all the others, in page order
+    window.cardiacmlQueue.forEach(function(q){ window.cardiacmlDraw(q.id); });
   });
-});
+})();
 """
 
 def _plotlyjs_tag() -> str:
@@ -521,16 +525,31 @@ class _Surface:
         self.faces = inv.reshape(faces.shape).astype(np.int32)
         self.xyz = self.g.points[self.vertices]
 
+    def offsets(self, n: int) -> list[float]:
+        """x shifts (mm) that set ``n`` copies of the heart side by side in one 3-D scene."""
+        lo, hi = self.xyz.min(0), self.xyz.max(0)
+        return [k * 1.2 * (hi[0] - lo[0]) for k in range(n)]
+
+    def scene(self, titles, domain_y=(0.12, 0.95)) -> dict:
+        """One 3-D scene holding the copies side by side, each titled above it (titles turn with the heart)."""
+        lo, hi = self.xyz.min(0), self.xyz.max(0)
+        ann = [dict(x=float((lo[0] + hi[0]) / 2 + dx), y=float((lo[1] + hi[1]) / 2), z=float(hi[2] + 0.2 * (hi[2] - lo[2])),
+                    text=f"<b>{t}</b>", showarrow=False, font=dict(size=15, color="#222"))
+               for t, dx in zip(titles, self.offsets(len(titles)))]
+        d = 1.05 if len(titles) > 1 else 1.5  # camera distance: the pair fills the width
+        camera = dict(eye=dict(x=0.0, y=-d, z=0.25 * d), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05))
+        return dict(_SCENE, domain=dict(x=[0, 1], y=list(domain_y)), annotations=ann, camera=camera)
+
     def interpolate(self, site_values: np.ndarray) -> np.ndarray:
         """(75,) or (75, T) -> (V,) or (V, T): cardiacml.viz.heart.shepard_interpolate on the surface vertices."""
         from .heart import shepard_interpolate
 
         return shepard_interpolate(site_values, self.g, points=self.xyz)
 
-    def mesh(self, intensity, *, scene: str, coloraxis: str, name: str, hovertemplate=None):
+    def mesh(self, intensity, *, scene: str, coloraxis: str, name: str, hovertemplate=None, dx: float = 0.0):
         import plotly.graph_objects as go
 
-        x, y, z = self.xyz.T.astype(np.float32)
+        x, y, z = (self.xyz + [dx, 0.0, 0.0]).T.astype(np.float32)
         i, j, k = self.faces.T.astype(np.uint16 if len(self.xyz) < 65536 else np.int32)
         return go.Mesh3d(x=x, y=y, z=z, i=i, j=j, k=k, intensity=intensity, intensitymode="vertex", coloraxis=coloraxis,
                          scene=scene, name=name, flatshading=False, hovertemplate=hovertemplate,
@@ -538,12 +557,12 @@ class _Surface:
                          lighting=dict(ambient=0.55, diffuse=0.6, specular=0.15, roughness=0.8, fresnel=0.1),
                          lightposition=dict(x=1e5, y=1e5, z=1e5))
 
-    def sites(self, values, *, scene: str, name: str, unit: str, extra=None):
+    def sites(self, values, *, scene: str, name: str, unit: str, extra=None, dx: float = 0.0):
         import plotly.graph_objects as go
 
         cd = np.asarray(values, np.float32)[:, None] if extra is None else np.stack([values, extra], 1).astype(np.float32)
         extra_t = "" if extra is None else "<br>%{meta}: %{customdata[1]:.1f} " + unit
-        return go.Scatter3d(x=self.g.site_xyz[:, 0], y=self.g.site_xyz[:, 1], z=self.g.site_xyz[:, 2], mode="markers",
+        return go.Scatter3d(x=self.g.site_xyz[:, 0] + dx, y=self.g.site_xyz[:, 1], z=self.g.site_xyz[:, 2], mode="markers",
                             scene=scene, name=name, text=list(self.g.site_names), customdata=cd, showlegend=False,
                             marker=dict(size=3, color="black"),
                             hovertemplate=f"<b>%{{text}}</b><br>{name}: %{{customdata[0]:.1f}} {unit}{extra_t}<extra></extra>")
@@ -571,12 +590,6 @@ _SYNC_JS = """
 """
 
 
-def _scene_titles(fig, titles, y=1.0):
-    for t, x in zip(titles, np.linspace(0, 1, 2 * len(titles) + 1)[1::2]):
-        fig.add_annotation(text=f"<b>{t}</b>", x=x, y=y, xref="paper", yref="paper", showarrow=False, font=dict(size=15),
-                           yanchor="bottom")
-
-
 def activation_figure(surface: _Surface, act_true=None, act_pred=None, *, label: str = "activation time (ms)"):
     """Side-by-side (or single) activation maps on the heart with one colour scale."""
     import plotly.graph_objects as go
@@ -587,22 +600,19 @@ def activation_figure(surface: _Surface, act_true=None, act_pred=None, *, label:
     cmin, cmax = float(np.floor(finite.min())), float(np.ceil(finite.max()))
     fig = go.Figure()
     both = len(maps) == 2
-    for s, ((name, v), f) in enumerate(zip(maps, fields)):
-        scene = "scene" if s == 0 else f"scene{s + 1}"
-        fig.add_trace(surface.mesh(f.astype(np.float32), scene=scene, coloraxis="coloraxis", name=name,
+    # one 3-D scene (one WebGL context: half the start-up cost of two in a software renderer), the copies side
+    # by side on one turntable, so they always turn together
+    for ((name, v), f, dx) in zip(maps, fields, surface.offsets(len(maps))):
+        fig.add_trace(surface.mesh(f.astype(np.float32), scene="scene", coloraxis="coloraxis", name=name, dx=dx,
                                    hovertemplate=f"{name}: %{{intensity:.1f}} ms<extra></extra>"))
-        other = maps[1 - s][1] if both else None
-        fig.add_trace(surface.sites(v, scene=scene, name=name, unit="ms", extra=other))
-        if both:
-            fig.data[-1].meta = maps[1 - s][0]
-    w = 1.0 / len(maps)
-    layout = {("scene" if s == 0 else f"scene{s + 1}"): dict(_SCENE, domain=dict(x=[s * w + 0.01, (s + 1) * w - 0.01], y=[0.12, 0.95]))
-              for s in range(len(maps))}
-    fig.update_layout(**layout, height=560, margin=dict(l=0, r=0, t=30, b=10), showlegend=False,
+        other = [o for o in maps if o[0] != name]
+        fig.add_trace(surface.sites(v, scene="scene", name=name, unit="ms", extra=other[0][1] if other else None, dx=dx))
+        if other:
+            fig.data[-1].meta = other[0][0]
+    fig.update_layout(scene=surface.scene([n for n, _ in maps]), height=560, margin=dict(l=0, r=0, t=30, b=10), showlegend=False,
                       coloraxis=dict(colorscale="Jet", cmin=cmin, cmax=cmax,
                                      colorbar=dict(title=dict(text=label, side="top"), orientation="h", x=0.5, xanchor="center",
                                                    y=0.02, yanchor="bottom", len=0.5, thickness=14)))
-    _scene_titles(fig, [n for n, _ in maps])
     if both:
         t, p = maps[0][1], maps[1][1]
         ok = np.isfinite(t) & np.isfinite(p)
@@ -640,10 +650,9 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
     start = int(np.argmin(np.abs(t_idx - np.nanmedian(act0) * fs / 1000.0))) if np.isfinite(act0).any() else 0
     ticks = np.arange(np.ceil(vmin / 20) * 20, vmax + 1e-9, 20)
     fig = go.Figure()
-    for s, (name, v) in enumerate(vms):
-        scene = "scene" if s == 0 else f"scene{s + 1}"
-        fig.add_trace(surface.mesh(codes[s][:, start], scene=scene, coloraxis="coloraxis", name=f"Vm {name}"))
-        fig.add_trace(surface.sites(v[:, t_idx[start]], scene=scene, name=f"Vm {name}", unit="mV"))
+    for (s, (name, v)), dx in zip(enumerate(vms), surface.offsets(len(vms))):
+        fig.add_trace(surface.mesh(codes[s][:, start], scene="scene", coloraxis="coloraxis", name=f"Vm {name}", dx=dx))
+        fig.add_trace(surface.sites(v[:, t_idx[start]], scene="scene", name=f"Vm {name}", unit="mV", dx=dx))
     frames, steps = [], []
     for f, t in enumerate(t_idx):
         ms = int(round(t / fs * 1000))
@@ -655,15 +664,13 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
         steps.append(dict(method="animate", label=str(ms),
                           args=[[f"t{ms}"], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))]))
     fig.frames = frames
-    w = 1.0 / len(vms)
-    layout = {("scene" if s == 0 else f"scene{s + 1}"): dict(_SCENE, domain=dict(x=[s * w + 0.01, (s + 1) * w - 0.01], y=[0.25, 0.95]))
-              for s in range(len(vms))}
     play = dict(label="▶ play", method="animate",
                 args=[None, dict(frame=dict(duration=120, redraw=True), transition=dict(duration=0), fromcurrent=True, mode="immediate")])
     pause = dict(label="❚❚ pause", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")])
     fig.update_layout(
-        **layout, height=640, margin=dict(l=0, r=0, t=30, b=10), showlegend=False,
+        scene=surface.scene([f"Vm {n}" for n, _ in vms], domain_y=(0.25, 0.97)), height=640, margin=dict(l=0, r=0, t=30, b=10),
+        showlegend=False,
         coloraxis=dict(colorscale="Jet", cmin=0, cmax=255,
                        colorbar=dict(title=dict(text="Vm (mV)", side="top"), tickvals=list((ticks - vmin) / (vmax - vmin) * 255),
                                      ticktext=[f"{v:g}" for v in ticks], orientation="h", x=0.5, xanchor="center", y=0.2,
@@ -673,7 +680,6 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
         sliders=[dict(active=start, steps=steps, x=0.2, len=0.78, y=0.02, yanchor="bottom", pad=dict(t=10, b=5),
                       currentvalue=dict(prefix="t = ", suffix=" ms", visible=True, xanchor="left", font=dict(size=14)))],
     )
-    _scene_titles(fig, [f"Vm {n}" for n, _ in vms])
     return fig
 
 
@@ -1009,14 +1015,13 @@ def report_sections(run_dir: str | os.PathLike, kind: str, metrics: dict) -> lis
     the test metrics (``confusion_matrix`` and ``classes`` for classification).
     """
     ex = load_examples(run_dir)
+    if ex is None:  # runs made before examples.npz existed: the static report only
+        return []
     if kind == "classification":
         if "confusion_matrix" not in metrics:
             return []
         return beat_run_sections(confusion=metrics["confusion_matrix"], class_names=metrics["classes"],
-                                 examples_X=None if ex is None else ex["X"], examples_true=None if ex is None else ex["y_true"],
-                                 examples_prob=None if ex is None else ex["y_pred"], metrics=metrics)
-    if ex is None:
-        return []
+                                 examples_X=ex["X"], examples_true=ex["y_true"], examples_prob=ex["y_pred"], metrics=metrics)
     X, yt, yp = ex["X"], ex["y_true"], ex["y_pred"]
     if kind == "regression":
         err = np.nanmean(np.abs(yt - yp), axis=1)
