@@ -441,3 +441,24 @@ def test_beat_run_page(browser, pages):
     assert {t.split()[1] for t in shown} >= {"N", "S", "V", "F"}  # record 208 has these four classes
     img = _png(browser.find_element("id", "beats-confusion"))
     assert _coloured_fraction(img) > 0.05
+
+
+def test_predict_helpers(tmp_path, hearts, record100):
+    (ecg, vm), _ = hearts
+    sig, fs, times, labels = record100
+    s2, fs2, name = iv.read_record_signal(SHARED / "mitdb" / "100.hea")
+    np.testing.assert_array_equal(s2, sig)
+    assert fs2 == fs and name == "MLII"
+    prob = _synthetic_probs(labels, np.random.default_rng(5))
+    page = iv.record_page_from_wfdb(SHARED / "mitdb" / "100", tmp_path / "rec.html", beat_times_s=times,
+                                    probabilities=prob, class_names=CLASSES, reference=labels)
+    text = page.read_text()
+    assert "id='record-strip'" in text and "MLII (mV)" in text and "recall vs reference" in text
+    with pytest.raises(DataFormatError, match="lead 'V9'"):
+        iv.read_record_signal(SHARED / "mitdb" / "100", "V9")
+    t4 = iv.prediction_heart_page(tmp_path / "t4.html", ecg[None], vm[None])
+    t3 = iv.prediction_heart_page(tmp_path / "t3.html", np.stack([ecg, ecg]), np.full((2, 75), 30.0), index=1)
+    assert "id='heart-vm'" in t4.read_text() and "id='heart-activation'" in t4.read_text()
+    assert "id='heart-vm'" not in t3.read_text() and "ECG #1 of 2" in t3.read_text()
+    with pytest.raises(DataFormatError, match="out of range"):
+        iv.prediction_heart_page(tmp_path / "x.html", ecg[None], vm[None], index=3)

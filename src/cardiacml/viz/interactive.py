@@ -598,6 +598,7 @@ def activation_figure(surface: _Surface, act_true=None, act_pred=None, *, label:
     fields = [surface.interpolate(v) for _, v in maps]
     finite = np.concatenate([f[np.isfinite(f)] for f in fields])
     cmin, cmax = float(np.floor(finite.min())), float(np.ceil(finite.max()))
+    cmax = max(cmax, cmin + 1.0)  # a uniform map still gets a colour bar
     fig = go.Figure()
     both = len(maps) == 2
     # one 3-D scene (one WebGL context: half the start-up cost of two in a software renderer), the copies side
@@ -1034,3 +1035,60 @@ def report_sections(run_dir: str | os.PathLike, kind: str, metrics: dict) -> lis
     cap = (f" Test heart #{int(ex.get('index', np.arange(len(X)))[i])}: the median-error one of the {len(X)} examples "
            f"kept (Vm RMSE {err[i]:.2f} mV).")
     return heart_sections(vm_true=yt[i], vm_pred=yp[i], ecg=X[i], caption=cap)
+
+
+# --------------------------------------------------------------------------------------------- `cardiacml predict --html`
+
+
+def read_record_signal(record, lead: str | None = None) -> tuple[np.ndarray, float, str]:
+    """The raw lead of a WFDB record as ``(signal mV (n,), fs Hz, lead name)``.
+
+    Picks the lead as :func:`cardiacml.inference.inputs.read_beats` does: ``lead`` if given,
+    else MLII, else II, else the first channel.
+    """
+    from ..data.mitbih import _require_wfdb
+    from ..errors import DataFormatError, MissingDataError
+
+    wfdb = _require_wfdb()
+    p = Path(record)
+    base = p.with_suffix("") if p.suffix in (".hea", ".dat", ".atr") else p
+    if not Path(str(base) + ".hea").is_file():
+        raise MissingDataError(f"{base}.hea: no such WFDB header")
+    rec = wfdb.rdrecord(str(base))
+    names = [n.upper() for n in rec.sig_name]
+    if lead is not None and lead.upper() not in names:
+        raise DataFormatError(f"{base}: lead {lead!r} not in record (has {rec.sig_name})")
+    want = (lead or "MLII").upper()
+    ch = names.index(want) if want in names else (names.index("II") if lead is None and "II" in names else 0)
+    return np.asarray(rec.p_signal[:, ch], np.float64), float(rec.fs), str(rec.sig_name[ch])
+
+
+def record_page_from_wfdb(record, path, *, beat_times_s, probabilities, class_names, lead: str | None = None,
+                          reference=None, title: str | None = None) -> Path:
+    """:func:`record_page` for a WFDB record (the raw lead is read here): ``cardiacml predict REC --html PAGE``.
+
+    ``beat_times_s`` (m,) s, ``probabilities`` (m, C) and ``reference`` (m,) int or None are
+    what ``read_beats`` / the model give (``beats["r_peak_s"]``, ``prob``, ``beats.get("label")``).
+    """
+    sig, fs, name = read_record_signal(record, lead)
+    prob = np.asarray(probabilities, np.float32)
+    return record_page(sig, fs, beat_times_s, prob.argmax(1), prob, class_names, path,
+                       title=title or f"cardiacml: {Path(record).name}", lead_name=name, reference=reference)
+
+
+def prediction_heart_page(path, ecg: np.ndarray, pred: np.ndarray, *, index: int = 0, title: str | None = None) -> Path:
+    """:func:`heart_page` for ``cardiacml predict`` on 12-lead ECGs.
+
+    ``ecg`` (n, 12, 500) mV as read by ``read_ecg12``; ``pred`` (n, 75) activation times (Task 3)
+    or (n, 75, 500) Vm (Task 4; the activation map is derived from it). Shows ECG ``index``.
+    """
+    ecg, pred = np.asarray(ecg), np.asarray(pred)
+    if not 0 <= index < len(pred):
+        from ..errors import DataFormatError
+
+        raise DataFormatError(f"heart page {path}: ECG index {index} out of range (0..{len(pred) - 1})")
+    note = f"<p class='note'>Prediction for ECG #{index} of {len(pred)}.</p>" if len(pred) > 1 else ""
+    if pred.ndim == 2:
+        return heart_page(path, act_pred=pred[index], ecg=ecg[index], title=title or "cardiacml: predicted activation map",
+                          intro=note)
+    return heart_page(path, vm_pred=pred[index], ecg=ecg[index], title=title or "cardiacml: predicted Vm", intro=note)
