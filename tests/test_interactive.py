@@ -7,7 +7,6 @@ test is the page, not the model.
 """
 
 import json
-import os
 import re
 import shutil
 import time
