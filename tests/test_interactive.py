@@ -404,11 +404,23 @@ def test_record_strip_level_of_detail_and_markers(browser, pages):
         time.sleep(0.1)
     bucket, updates, n_pts, axis_type = browser.execute_script(get)
     assert updates >= 1 and bucket == "1" and axis_type == "date"  # 20 s at 360 Hz: every sample
+    # hovering the first S beat (at 5.678 s) shows its time, class and probabilities
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    el = browser.find_element("id", "record-strip")
+    browser.execute_script("arguments[0].scrollIntoView()", el)
+    px, py = browser.execute_script("var gd = document.getElementById('record-strip'), L = gd._fullLayout, "
+                                    "t = gd._fullData.filter(t => t.name.startsWith('S '))[0]; "
+                                    "return [L.xaxis.d2p(t.x[0]) + L._size.l, L.yaxis.d2p(t.y[0]) + L._size.t];")
+    ActionChains(browser).move_to_element_with_offset(el, px - el.rect["width"] / 2, py - el.rect["height"] / 2).perform()
+    time.sleep(0.5)
+    hover = browser.execute_script("var h = document.querySelector('#record-strip .hoverlayer'); return h && h.textContent")
+    assert hover and "00:00:05.678" in hover and "predicted: S" in hover and "p(N) = " in hover and "reference: S" in hover
 
     def zoom(a_s, b_s):
+        before = updates_now = browser.execute_script(get)[1]
         browser.execute_script(f"Plotly.relayout('record-strip', {{'xaxis.range': [{iv._EPOCH_MS + a_s * 1000}, "
                                f"{iv._EPOCH_MS + b_s * 1000}]}});")
-        before = updates_now = browser.execute_script(get)[1]
         deadline = time.time() + 20
         while updates_now == before and time.time() < deadline:
             time.sleep(0.05)

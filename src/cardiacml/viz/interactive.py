@@ -15,9 +15,10 @@ so that ``cardiacml report`` and ``cardiacml predict --html`` can call them dire
 :func:`save_examples` writes the ``examples.npz`` a run folder keeps for these views and
 :func:`report_sections` turns a run folder into HTML fragments for ``cardiacml report``.
 
-The only JavaScript written here is glue (level-of-detail for long recordings, camera
-synchronisation of the two heart views, a "rendered" counter the browser tests wait for); all
-drawing, WebGL included, is plotly's.
+The only JavaScript written here is glue (level-of-detail for long recordings, drawing the figures
+of a page one after another, a "drawn" counter the browser tests wait for); all drawing, WebGL
+included, is plotly's. True and predicted hearts share one 3-D scene (side by side on one
+turntable): they always turn together, and the page needs one WebGL context instead of two.
 """
 
 from __future__ import annotations
@@ -572,8 +573,6 @@ _CAMERA = dict(eye=dict(x=0.0, y=-1.9, z=0.45), up=dict(x=0, y=0, z=1))
 _SCENE = dict(xaxis=dict(visible=False), yaxis=dict(visible=False), zaxis=dict(visible=False), aspectmode="data",
               camera=_CAMERA, dragmode="orbit")
 
-# keep the cameras of all 3-D scenes in one figure together (rotate one, the other follows)
-_SYNC_JS = """
 (function(){
   var gd = document.getElementById('{plot_id}'), busy = false;
   gd.on('plotly_relayout', function(ev){
@@ -769,7 +768,7 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         fig = activation_figure(surface, act_true, act_pred)
         what = "True vs predicted activation maps" if act_true is not None and act_pred is not None else \
             ("Predicted" if act_pred is not None else "True") + " activation map"
-        out.append(_section(what + derived, _fig_html(fig, f"{id_prefix}-activation", _SYNC_JS),
+        out.append(_section(what + derived, _fig_html(fig, f"{id_prefix}-activation"),
                             "Values at the 75 sites (black dots; hover for name and value) interpolated over the heart's "
                             "surface with the Shepard kernel (inverse squared distance, as the static renders and "
                             "ParaView's ShepardKernel). " + ("One colour scale for both views; drag to rotate (both views "
@@ -779,7 +778,7 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         out.append(_section("Activation map", "", caption.strip()))
     if vm_true is not None or vm_pred is not None:
         fig = vm_figure(surface, vm_true, vm_pred, step_ms=step_ms, fs=fs_vm)
-        out.append(_section("Transmembrane potential Vm over time", _fig_html(fig, f"{id_prefix}-vm", _SYNC_JS),
+        out.append(_section("Transmembrane potential Vm over time", _fig_html(fig, f"{id_prefix}-vm"),
                             f"One frame every {step_ms} ms: press play or drag the slider"
                             + ("; true and predicted are always shown at the same instant and turn together"
                                if vm_true is not None and vm_pred is not None else "")
