@@ -571,22 +571,7 @@ class _Surface:
 
 _CAMERA = dict(eye=dict(x=0.0, y=-1.9, z=0.45), up=dict(x=0, y=0, z=1))
 _SCENE = dict(xaxis=dict(visible=False), yaxis=dict(visible=False), zaxis=dict(visible=False), aspectmode="data",
-              camera=_CAMERA, dragmode="orbit")
-
-(function(){
-  var gd = document.getElementById('{plot_id}'), busy = false;
-  gd.on('plotly_relayout', function(ev){
-    if (busy) return;
-    var cam = null, src = null;
-    for (var k in ev) { var m = /^(scene\\d*)\\.camera$/.exec(k); if (m) { cam = ev[k]; src = m[1]; } }
-    if (!cam) return;
-    var upd = {};
-    Object.keys(gd._fullLayout).forEach(function(k){ if (/^scene\\d*$/.test(k) && k !== src) upd[k + '.camera'] = cam; });
-    busy = true;
-    Plotly.relayout(gd, upd).then(function(){ busy = false; }, function(){ busy = false; });
-  });
-})();
-"""
+              camera=_CAMERA, dragmode="turntable")
 
 
 def activation_figure(surface: _Surface, act_true=None, act_pred=None, *, label: str = "activation time (ms)"):
