@@ -1006,7 +1006,7 @@ def report_sections(run_dir: str | os.PathLike, kind: str, metrics: dict) -> lis
         if "confusion_matrix" not in metrics:
             return []
         return beat_run_sections(confusion=metrics["confusion_matrix"], class_names=metrics["classes"],
-                                 examples_X=ex["X"], examples_true=ex["y_true"], examples_prob=ex["y_pred"], metrics=metrics)
+                                 examples_X=ex["X"], examples_true=ex["y_true"], examples_prob=ex["y_pred"])  # (metrics: in the report)
     X, yt, yp = ex["X"], ex["y_true"], ex["y_pred"]
     if kind == "regression":
         err = np.nanmean(np.abs(yt - yp), axis=1)
