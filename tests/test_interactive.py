@@ -473,3 +473,19 @@ def test_predict_helpers(tmp_path, hearts, record100):
     assert "id='heart-vm'" not in t3.read_text() and "ECG #1 of 2" in t3.read_text()
     with pytest.raises(DataFormatError, match="out of range"):
         iv.prediction_heart_page(tmp_path / "x.html", ecg[None], vm[None], index=3)
+
+
+def test_report_beat_run_views(tmp_path):
+    from cardiacml.viz.report import write_report
+
+    rng = np.random.default_rng(6)
+    y = np.repeat(np.arange(2), 30)
+    test = {"n": 60, "accuracy": 0.9, "macro_f1": 0.89, "confusion_matrix": [[28, 2], [4, 26]], "classes": ["normal", "abnormal"],
+            "per_class": {"normal": {"precision": 0.88, "recall": 0.93, "f1": 0.9, "support": 30},
+                          "abnormal": {"precision": 0.93, "recall": 0.87, "f1": 0.9, "support": 30}}}
+    run = tmp_path / "run"
+    _fake_run(run, "task1", "classification", test)
+    iv.save_examples(run, rng.uniform(0, 1, (60, 1, 187)), y, _synthetic_probs(y, rng, n_classes=2, strength=1.5))
+    html = write_report(run).read_text()
+    assert "id='beats-confusion'" in html and "id='beats-examples'" in html and html.count("plotly.js v") == 1
+    assert html.count("<h3>Per class</h3>") == 1  # the metrics tables are not repeated by the interactive part
