@@ -410,7 +410,7 @@ def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
         rows.append(row)
     header = ["predicted class", "beats", "% of beats", "per hour", "mean probability of the predicted class"]
     if ref is not None:
-        header += ["reference beats", "recall vs reference"]
+        header += ["reference beats", "recall vs reference (all: agreement)"]
     rows.append(["all", len(pred), 100.0, len(pred) / hours, float(prob.max(1).mean()) if len(pred) else float("nan")]
                 + ([int(((ref >= 0) & (ref < len(classes))).sum()),
                     float((pred == ref)[(ref >= 0) & (ref < len(classes))].mean()) if len(ref) else float("nan")]
