@@ -489,3 +489,23 @@ def test_report_beat_run_views(tmp_path):
     html = write_report(run).read_text()
     assert "id='beats-confusion'" in html and "id='beats-examples'" in html and html.count("plotly.js v") == 1
     assert html.count("<h3>Per class</h3>") == 1  # the metrics tables are not repeated by the interactive part
+
+
+def test_report_too_big_for_one_page_puts_the_views_beside_it(tmp_path, hearts):
+    from PIL import Image
+
+    from cardiacml.viz.report import write_report
+
+    (ecg, vm), _ = hearts
+    test = {"n": 4, "rmse_mv": 3.0, "relative_error": 0.1, "pearson_r_mean": 0.9, "pearson_r_min_site": 0.8,
+            "activation_mae_ms_from_vm": 2.0}
+    run = tmp_path / "run"
+    _fake_run(run, "task4", "vm", test)
+    noise = np.random.default_rng(7).integers(0, 256, (1200, 1300, 3), dtype=np.uint8)  # ~4.7 MB PNG, 6.2 MB in base64
+    Image.fromarray(noise).save(run / "figures" / "big.png")
+    iv.save_examples(run, ecg[None], vm[None], np.roll(vm, 5, 1)[None])
+    path = write_report(run)
+    side = run / "report_interactive.html"
+    assert side.is_file() and side.stat().st_size <= BUDGET
+    html = path.read_text()
+    assert "href='report_interactive.html'" in html and "plotly.js v" not in html and "id='heart-vm'" in side.read_text()
