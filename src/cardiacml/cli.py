@@ -92,6 +92,7 @@ def predict(
     units: Optional[str] = typer.Option(None, help="Unit of the signal values (mV, uV, V); default: from the file header, else guessed from the amplitude. Amplitudes implausible for the unit are refused."),
     beat: str = typer.Option("auto", help="Tasks 3-4: beat to cut from a 12-lead recording: auto (a typical beat near the middle), a 0-based index, or all."),
     annotations: bool = typer.Option(True, help="Use the record's .atr beat annotations when present (else detect R peaks)."),
+    html: Optional[Path] = typer.Option(None, help="Also write an interactive page (offline HTML): the recording with every beat coloured by class, or the predicted activation map and Vm movie on the 3-D heart."),
     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
 ):
     """Predict on your own ECG: every beat's class and probabilities, or activation times / Vm at 75 heart sites."""
@@ -106,7 +107,7 @@ def predict(
 
             torch.set_num_threads(resolve_threads(threads))
         typer.echo(predict_file(model, input, out, fs=fs, lead=lead, use_annotations=annotations, units=units,
-                                beat=beat if beat in ("auto", "all") else int(beat)))
+                                beat=beat if beat in ("auto", "all") else int(beat), html=html))
 
     _run(go)
 

@@ -52,11 +52,13 @@ def _write_csv(df, path: Path) -> None:
 
 
 def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_annotations=True, units=None,
-                 beat="auto") -> str:
+                 beat="auto", html=None) -> str:
     """Predict on ``input_path`` and write ``out_path``; returns a one-line summary.
 
     ``fs``, ``lead`` and ``units`` describe a raw recording (see :func:`cardiacml.data.records.open_record`);
     ``beat`` picks the beat of a 12-lead recording for Tasks 3-4 (``"auto"``, an index or ``"all"``).
+    ``html``: also write an interactive page there (the recording with every beat coloured by class, or
+    the predicted activation map / Vm movie on the 3-D heart).
     """
     import pandas as pd
 
@@ -81,13 +83,27 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
         if "label" in beats:
             df["reference"] = [classes[i] if 0 <= i < len(classes) else str(i) for i in beats["label"]]
         _write_csv(df, out_path)
+        page = ""
+        if html and "r_peak_s" in beats:
+            from ..viz.interactive import record_page_from_file
+
+            opts = {k: v for k, v in (("fs", fs), ("units", units)) if v is not None}
+            record_page_from_file(input_path, html, beat_times_s=beats["r_peak_s"], probabilities=prob, class_names=classes,
+                                  lead=lead, reference=beats.get("label"), **opts)
+            page = f"; page {html}"
+        elif html:
+            page = "; no page (already-cut beats have no timeline)"
         counts = df["predicted"].value_counts().to_dict()
         extra = ""
         if "reference" in df:
             extra = f"; agreement with reference labels {np.mean(df['predicted'] == df['reference']):.4f}"
-        return f"{len(df)} beats from {beats['source']} -> {out_path}; predicted {counts}{extra}"
+        return f"{len(df)} beats from {beats['source']} -> {out_path}; predicted {counts}{extra}{page}"
     X, info = read_ecg12(input_path, fs, units=units, beat=beat, return_info=True)
     pred = run_checked(runner, X, str(input_path))
+    if html:
+        from ..viz.interactive import prediction_heart_page
+
+        prediction_heart_page(html, X, pred)
     names = list(c.target_names)
     windows = info.get("windows") or []
     used = ""

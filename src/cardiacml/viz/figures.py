@@ -98,19 +98,6 @@ def vm_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
     return out
 
 
-def save_examples(run_dir, X, y_true, y_pred, k: int = 8) -> Path:
-    """Keep the first ``k`` test examples with truth and prediction (``examples.npz``) for interactive views."""
-    from ..utils import atomic_path
-
-    path = Path(run_dir) / "examples.npz"
-    k = min(k, len(X))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, X=np.asarray(X[:k], np.float32), y_true=np.asarray(y_true[:k]),
-                                y_pred=np.asarray(y_pred[:k], np.float32))
-    return path
-
-
 def save_run_figures(run_dir, record, data, pred: np.ndarray) -> list[Path]:
     """Training curves, the task's evaluation figures of the test split, and ``examples.npz``."""
     from . import plots
@@ -120,5 +107,10 @@ def save_run_figures(run_dir, record, data, pred: np.ndarray) -> list[Path]:
                  "Training loss and validation metrics after each epoch; the model kept is the best validation epoch "
                  f"({record.best_epoch}).")]
     out += record.spec.figures(run_dir, record.metrics["test"], data, pred)
-    save_examples(run_dir, data.X_test, data.y_test, pred)
+    try:  # a few test examples for the interactive report; never lose the run over it
+        from .interactive import save_examples
+
+        save_examples(run_dir, data.X_test, data.y_test, pred)
+    except Exception as exc:
+        (run_dir / "figures" / "examples_error.txt").write_text(f"{exc.__class__.__name__}: {exc}")
     return out

@@ -103,6 +103,12 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if evals:
         parts += [f"<h2>Evaluation: {html.escape(evals.get('protocol', ''))} split of {html.escape(evals.get('data', ''))}</h2>",
                   _metric_tables(kind, evals)]
+    inter = _interactive_sections(run, kind, metrics["test"])
+    n_static = len(parts)
+    if inter:
+        parts += ["<div class='cm-interactive'><h2>Interactive views</h2><p class='note'>Drawn with plotly, embedded in this "
+                  "file (works offline). Hidden when printed: the static figures below are the print version.</p>"
+                  + "".join(inter) + "</div>"]
     parts.append("<h2>Figures</h2>")
     for folder in (run / "figures", run / "eval" / "figures"):
         caps = _captions(folder)
@@ -114,9 +120,33 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
              "figure{display:inline-block;margin:6px;max-width:540px;vertical-align:top}"
              "figcaption{font-size:.85em;color:#444}img{max-width:520px}pre{background:#f6f6f6;padding:8px;overflow:auto}"
              ".note{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px}")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>cardiacml {task}</title><style>{style}</style></head>"
-            f"<body>{''.join(parts)}</body></html>")
+    head = ""
     path = Path(out) if out else run / "report.html"
+    if inter:
+        from .interactive import PAGE_BUDGET, SECTION_CSS, _write_page, page_scripts
+
+        style += SECTION_CSS
+        head = page_scripts()
+        size = sum(len(p) for p in parts) + len(head) + len(style)
+        if size > PAGE_BUDGET:  # too big for one page (many or large static figures): interactive views beside it
+            side = path.with_name(path.stem + "_interactive.html")
+            _write_page(side, f"cardiacml run: {task} / {meta['model']} (interactive views)", inter)
+            parts[n_static] = (f"<h2>Interactive views</h2><p>In <a href='{html.escape(side.name)}'>{html.escape(side.name)}</a> "
+                               f"(one page would exceed {PAGE_BUDGET / 1e6:.0f} MB).</p>")
+            head = ""
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>cardiacml {task}</title><style>{style}</style>{head}"
+            f"</head><body>{''.join(parts)}</body></html>")
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return path
+
+
+def _interactive_sections(run: Path, kind: str, test_metrics: dict) -> list[str]:
+    """Interactive views (cardiacml.viz.interactive) from RUN/examples.npz; [] when plotly or the file is absent."""
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        return []
+    from .interactive import report_sections
+
+    return report_sections(run, kind, test_metrics)
