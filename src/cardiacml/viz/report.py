@@ -49,7 +49,7 @@ def _metric_tables(kind: str, m: dict) -> str:
             ["mean per-site Pearson r", m["pearson_r_mean"]], ["worst site r", m["pearson_r_min_site"]],
             [f"activation MAE from predicted Vm (ms; upstroke crossing {m.get('activation_threshold_mv', 0):g} mV)",
              m["activation_mae_ms_from_vm"]],
-            ["sites the prediction never activates", f"{m['activation_missed']} of {m.get('activation_sites_total', '?')}"]]
+            ["sites the prediction never activates", f"{m.get('activation_missed', '?')} of {m.get('activation_sites_total', '?')}"]]
     if "below_rest_fraction" in m:
         rows += [["share of predicted samples below -90 mV", m["below_rest_fraction"]],
                  ["total variation, predicted / true (median; 1 = as smooth as the truth)", m["plateau_tv_ratio"]]]
