@@ -35,7 +35,7 @@ def register_model(name: str, kind: str, outputs=("vector",), description: str =
 
 
 def _load_all():
-    from . import beat, ecg2heart  # noqa: F401  (registers the models)
+    from . import beat, ecg2heart, rhythm  # noqa: F401  (registers the models)
 
 
 def list_models(kind: str | None = None) -> list[str]:
