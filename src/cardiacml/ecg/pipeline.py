@@ -36,6 +36,8 @@ BLOCK_BEATS = 4096
 MAX_SPAN_S = 600.0
 #: Half-width (s) of the QRS window whose peak-to-peak gives a beat's amplitude.
 QRS_HALF_S = 0.06
+#: Detections whose median QRS peak-to-peak is below this (mV) are noise, not beats.
+MIN_QRS_MV = 0.02
 #: Two detections closer than this (s) after refinement are one beat.
 MIN_BEAT_GAP_S = 0.12
 
@@ -318,6 +320,10 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
             ri, di = match_peaks(ann[0], peaks, int(round(0.15 * fs)))
             labels = np.full(len(peaks), -1, np.int64)
             labels[di] = ann[1][ri]
+    if not annotated and len(peaks) >= 2 and float(np.median(qrs)) < MIN_QRS_MV:
+        raise DataFormatError(f"{where}: no detectable beats: the {len(peaks)} candidate R peaks have a median QRS amplitude of "
+                              f"{float(np.median(qrs)) * 1000:.1f} uV, at noise level (< {MIN_QRS_MV * 1000:.0f} uV); "
+                              "is this an ECG lead in mV? choose another with --lead")
     if len(peaks) < 2:
         raise DataFormatError(f"{where}: no detectable beats ({len(peaks)} R peak(s) found in {record.duration_s:.0f} s); "
                               "is this an ECG lead? choose another with --lead")

@@ -78,36 +78,18 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
 
 
 def _read_record_beats(base: Path, lead: str | None, use_annotations: bool) -> dict:
-    from ..data.mitbih import AAMI_MAP, _require_wfdb, resample_signal, segment_beats
+    """Kaggle-contract beats of a raw record through the one record -> beats pipeline (same code as training's builder).
 
-    wfdb = _require_wfdb()
-    rec = wfdb.rdrecord(str(base))
-    names = [n.upper() for n in rec.sig_name]
-    want = (lead or "MLII").upper()
-    ch = names.index(want) if want in names else (names.index("II") if lead is None and "II" in names else 0)
-    if lead is not None and lead.upper() not in names:
-        raise DataFormatError(f"{base}: lead {lead!r} not in record (has {rec.sig_name})")
-    x = rec.p_signal[:, ch]
-    _check_finite(x, f"{base} lead {rec.sig_name[ch]}")
-    labels = None
-    if use_annotations and Path(str(base) + ".atr").is_file():
-        ann = wfdb.rdann(str(base), "atr")
-        sym = np.asarray(ann.symbol)
-        keep = np.isin(sym, list(AAMI_MAP))
-        r = np.asarray(ann.sample)[keep]
-        labels = np.array([AAMI_MAP[s] for s in sym[keep]])
-        how = "annotations"
-    else:
-        from wfdb import processing
+    R peaks: annotations when present and asked for, else neurokit2 detection. For
+    ``beat-rhythm`` models, predict goes through :func:`cardiacml.ecg.predict.predict_record` instead.
+    """
+    from ..data.records import open_record
+    from ..ecg.pipeline import kachuee_beats
 
-        r = np.asarray(processing.xqrs_detect(sig=x, fs=rec.fs, verbose=False))
-        how = "XQRS detector"
-    sig = resample_signal(x, rec.fs, FS)
-    r125 = np.clip(np.round(r * FS / rec.fs).astype(np.int64), 0, len(sig) - 1)
-    beats, kept = segment_beats(sig, r125)
-    out = {"X": beats[:, None, :], "r_peak_s": r[kept] / rec.fs, "source": f"{base} ({rec.sig_name[ch]}, {rec.fs:g} Hz, R peaks from {how})"}
-    if labels is not None:
-        out["label"] = labels[kept]
+    d = kachuee_beats(open_record(base), lead, use_annotations, strict_checks=True)
+    out = {"X": d["X"][:, None, :], "r_peak_s": d["r_peak_s"], "source": d["source"], "skipped": d["skipped"]}
+    if "label" in d:
+        out["label"] = d["label"]
     return out
 
 
