@@ -56,10 +56,12 @@ AMP_CLIP = 6.0
 FEATURES = (
     "pre_rr_s", "post_rr_s", "local_rr_s", "record_rr_s",
     "log_pre_over_record", "log_post_over_record", "log_local_over_record",
-    "log_pre_over_post", "log_pre_over_local", "log_qrs_amp_over_record",
+    "log_pre_over_post", "log_pre_over_local", "log_qrs_amp_over_record", "local_rr_irregularity",
 )
+#: Beats on each side over which ``local_rr_irregularity`` (median |successive difference of log R-R|) is taken.
+IRREGULARITY_BEATS = 8
 F = len(FEATURES)
-VERSION = 1
+VERSION = 2
 
 
 def rhythm_contract(classes=CLASSES) -> dict:
@@ -68,7 +70,7 @@ def rhythm_contract(classes=CLASSES) -> dict:
         "kind": "beat-rhythm", "version": VERSION, "fs_hz": FS, "n_samples": 2 * W + F, "n_leads": 1,
         "layout": {"beat": [0, W], "template": [W, 2 * W], "features": [2 * W, 2 * W + F]},
         "window_s": [-PRE_S, POST_S], "template_k": TEMPLATE_K, "template_max_s": TEMPLATE_MAX_S,
-        "local_rr_beats": LOCAL_RR_BEATS, "rr_clip_s": list(RR_CLIP_S), "amp_clip": AMP_CLIP,
+        "local_rr_beats": LOCAL_RR_BEATS, "irregularity_beats": IRREGULARITY_BEATS, "rr_clip_s": list(RR_CLIP_S), "amp_clip": AMP_CLIP,
         "features": list(FEATURES),
         "filters": "0.5-40 Hz Butterworth band-pass (order 2, zero phase) + 50/60 Hz notches",
         "normalisation": "record polarity made positive; divided by the record's median QRS peak-to-peak amplitude; "

@@ -353,8 +353,19 @@ def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
     start = np.maximum(0, i - k + 1)
     local = (cs[i + 1] - cs[start]) / (i + 1 - start)
     amp = np.ones(n) if qrs_ptp is None else np.maximum(np.asarray(qrs_ptp, np.float64) / scale, 1e-3)
+    # local irregularity: median |successive difference of log R-R| over +-IRREGULARITY_BEATS beats (high in AF)
+    m = C.IRREGULARITY_BEATS
+    d = np.abs(np.diff(np.log(pre))) if n > 1 else np.zeros(0)
+    if len(d) >= 1:
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        padded = np.pad(d, (m, m), mode="reflect" if len(d) > m else "edge")
+        irr = np.median(sliding_window_view(padded, 2 * m + 1), axis=1)
+        irr = np.r_[irr[0], irr][:n]
+    else:
+        irr = np.zeros(n)
     feats = np.stack([pre, post, local, np.full(n, rec), np.log(pre / rec), np.log(post / rec), np.log(local / rec),
-                      np.log(pre / post), np.log(pre / local), np.log(amp)], 1)
+                      np.log(pre / post), np.log(pre / local), np.log(amp), irr], 1)
     return feats.astype(np.float32)
 
 
@@ -384,14 +395,22 @@ def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int,
     valid = (nb >= 0) & (nb < m)
     nbc = np.clip(nb, 0, m - 1)
     valid &= np.abs(peaks[nbc] - peaks[tgt][:, None]) <= C.TEMPLATE_MAX_S * fs
-    stack = np.where(valid[:, :, None], win[nbc], np.inf)  # (count, 2K, W)
-    stack.sort(axis=1)
-    c = valid.sum(1)
-    cc = np.maximum(c, 1)
-    lo_i, hi_i = (cc - 1) // 2, cc // 2
-    r = np.arange(count)
-    med = 0.5 * (stack[r, lo_i] + stack[r, hi_i])
-    return np.where((c > 0)[:, None], med, win[tgt])
+    out = np.empty((count, win.shape[1]), win.dtype)
+    full = valid.all(1)
+    if full.any():  # the usual case: all 2K neighbours present -> mean of the two middle values (partition, O(n))
+        st = win[nbc[full]]
+        st.partition((K - 1, K), axis=1)
+        out[full] = 0.5 * (st[:, K - 1] + st[:, K])
+    part = ~full
+    if part.any():  # record edges and gaps: median over the valid neighbours only (invalid ones sort last)
+        st = np.where(valid[part][:, :, None], win[nbc[part]], np.inf)
+        st.sort(axis=1)
+        c = valid[part].sum(1)
+        cc = np.maximum(c, 1)
+        r = np.arange(len(c))
+        med = 0.5 * (st[r, (cc - 1) // 2] + st[r, cc // 2])
+        out[part] = np.where((c > 0)[:, None], med, win[tgt[part]])
+    return out
 
 
 def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_span_s: float = MAX_SPAN_S):

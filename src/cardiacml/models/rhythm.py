@@ -30,7 +30,7 @@ def _conv(cin, cout, k):
 class RhythmNet(nn.Module):
     """Beat + local template CNN with an R-R feature MLP (beat-rhythm contract, ~25k parameters)."""
 
-    def __init__(self, n_leads: int = 1, n_times: int = 310, n_outputs: int = 5, window: int = 150, n_features: int = 10,
+    def __init__(self, n_leads: int = 1, n_times: int = 310, n_outputs: int = 5, window: int = 150, n_features: int = 11,
                  widths=(16, 32, 32, 48), dropout: float = 0.2, aug_gain: float = 0.15, aug_noise: float = 0.03,
                  aug_rr: float = 0.03):
         super().__init__()
