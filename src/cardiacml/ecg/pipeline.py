@@ -21,6 +21,7 @@ Two contracts (see :mod:`cardiacml.ecg.contract`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -379,7 +380,30 @@ def _windows(f: np.ndarray, peaks_local: np.ndarray, fs: float) -> np.ndarray:
     fp = np.r_[f, 0.0]  # index n -> 0
     a = np.where((i0 >= 0) & (i0 < n), i0, n)
     b = np.where((i0 + 1 >= 0) & (i0 + 1 < n), i0 + 1, n)
-    return fp[a] * (1.0 - w) + fp[b] * w
+    return (fp[a] * (1.0 - w) + fp[b] * w).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _median_network(n: int) -> tuple:
+    """Comparators of Batcher's odd-even merge sort of ``n`` (a power of 2) wires, pruned to those that
+    decide the two middle outputs: a vectorised median of n arrays with ~50 np.minimum/np.maximum calls,
+    2-3x faster than np.partition over a gathered (beats, n, W) copy."""
+    pairs, p = [], 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    need, keep = {n // 2 - 1, n // 2}, []
+    for i, j in reversed(pairs):
+        if i in need or j in need:
+            keep.append((i, j))
+            need |= {i, j}
+    return tuple(keep[::-1])
 
 
 def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int, fs: float) -> np.ndarray:
@@ -397,10 +421,14 @@ def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int,
     valid &= np.abs(peaks[nbc] - peaks[tgt][:, None]) <= C.TEMPLATE_MAX_S * fs
     out = np.empty((count, win.shape[1]), win.dtype)
     full = valid.all(1)
-    if full.any():  # the usual case: all 2K neighbours present -> mean of the two middle values (partition, O(n))
-        st = win[nbc[full]]
-        st.partition((K - 1, K), axis=1)
-        out[full] = 0.5 * (st[:, K - 1] + st[:, K])
+    if full.any():  # the usual case: all 2K neighbours present -> median by a selection network (elementwise min/max)
+        t = tgt[full]
+        v = [win[t + o] for o in offs]
+        for i, j in _median_network(2 * K):
+            lo = np.minimum(v[i], v[j])
+            np.maximum(v[i], v[j], out=v[j])
+            v[i] = lo
+        out[full] = 0.5 * (v[K - 1] + v[K])
     part = ~full
     if part.any():  # record edges and gaps: median over the valid neighbours only (invalid ones sort last)
         st = np.where(valid[part][:, :, None], win[nbc[part]], np.inf)
@@ -445,7 +473,7 @@ def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_sp
         f = clean_ecg(rec.read(lo, hi, li), fs)
         w = _windows(f, peaks[j0:j1] - lo, fs)
         # outside the record there is no signal: the windows' zero padding is the baseline
-        w = np.clip(pol * w / scale, -C.AMP_CLIP, C.AMP_CLIP)
+        w = np.clip(w * np.float32(pol / scale), -C.AMP_CLIP, C.AMP_CLIP)
         tmpl = _local_templates(w, peaks[j0:j1], i0 - j0, i1 - i0, fs)
         X = np.concatenate([w[i0 - j0: i1 - j0], tmpl, feats[i0:i1]], 1).astype(np.float32)[:, None, :]
         yield np.arange(i0, i1), X
