@@ -78,8 +78,13 @@ def rhythm(args):
                       patience=args.patience, seed=args.seed, class_weighting=args.class_weighting, augment=False,
                       threads=args.threads, hparams={})
     out = Path(args.out)
-    model, ck = fit(data, cfg, out, data_args={"loader": "cardiacml.data.mitbih.load_beats_rhythm", "protocol": args.protocol,
-                                               "seed": args.seed, "augment": not args.no_augment, "mitdb": None})
+    if args.reuse and (out / "model.pt").is_file():  # evaluate / install a finished run of the same command
+        from cardiacml.training.loop import load_checkpoint
+
+        model, ck = load_checkpoint(out)
+    else:
+        model, ck = fit(data, cfg, out, data_args={"loader": "cardiacml.data.mitbih.load_beats_rhythm", "protocol": args.protocol,
+                                                   "seed": args.seed, "augment": not args.no_augment, "mitdb": None})
     prob = predict_array(model, data.X_test, batch_size=4096)
     rep = aami_report(data.y_test, prob.argmax(1))
     val = aami_report(data.y_val, predict_array(model, data.X_val, batch_size=4096).argmax(1))
@@ -113,6 +118,7 @@ def main():
     ap.add_argument("--n-keep", type=float, default=0.3, help="fraction of N training beats kept")
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--mitdb")
+    ap.add_argument("--reuse", action="store_true", help="use OUT/model.pt if it exists instead of training again")
     ap.add_argument("--out")
     args = ap.parse_args()
     if args.pretrained:

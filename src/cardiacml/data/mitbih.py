@@ -260,8 +260,9 @@ def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int =
         DS1 records (held out by record), test on DS2 (paced records excluded).
         ``"all"``: train on all 44 non-paced records minus :data:`VAL_RECORDS_ALL`, early-stop
         on those; the test split is DS2 (not held out: figures are not a generalisation
-        measure). ``"random"``: stratified random beat split of all non-paced records
-        (80/20, then 10 % of training beats for validation), labelled as such.
+        measure). ``"random"``: stratified random beat split
+        of all 48 records, paced ones included as today's random-split figure is (80/20, then 10 %
+        of training beats for validation), labelled as such.
     augment : bool
         Add the :data:`AUGMENTATIONS` copies of every training record (never of val/test).
     n_keep : float
@@ -295,6 +296,7 @@ def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int =
     elif protocol == "random":
         from sklearn.model_selection import train_test_split
 
+        all_recs = tuple(sorted(DS1 + DS2 + PACED))  # as today's random-split figure: all 48 records (paced beats = Q)
         X, y, g = build_rhythm(src, all_recs, ("orig",), seed, cache_dir)
         idx = np.arange(len(y))
         tr, te = train_test_split(idx, test_size=0.2, stratify=y, random_state=seed)
@@ -302,7 +304,7 @@ def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int =
         tr, va, te = np.sort(tr), np.sort(va), np.sort(te)
         Xtr, ytr, gtr, Xva, yva, gva, Xte, yte, gte = X[tr], y[tr], g[tr], X[va], y[va], g[va], X[te], y[te], g[te]
         train_recs, val = all_recs, ()
-        source = f"MIT-BIH beat-rhythm beats of the 44 non-paced records ({src}), RANDOM beat split (patients on both sides)"
+        source = f"MIT-BIH beat-rhythm beats of all 48 records ({src}), RANDOM beat split (patients on both sides)"
     else:
         raise ValueError(f"protocol {protocol!r} is not one of interpatient, all, random")
     if n_keep < 1.0:
