@@ -31,7 +31,7 @@ import numpy as np
 
 PRETRAINED = {
     "beats-ds1": {"protocol": "interpatient", "epochs": 10, "seed": 0},
-    "beats-all": {"protocol": "all", "epochs": 10, "seed": 0},
+    "beats-all": {"protocol": "all", "epochs": 8, "seed": 0},
 }
 
 
