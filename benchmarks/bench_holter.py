@@ -64,6 +64,17 @@ def build_holter(hours: float, out_dir: Path) -> Path:
     return base
 
 
+def _peak_rss_mib() -> float:
+    """Peak resident memory of this process (VmHWM; unlike ru_maxrss it is not inherited across fork+exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 # -- child runs ------------------------------------------------------------------------------------
 def _legacy_read_record_beats(base: Path):
     """cardiacml 0.1.0 inference/inputs.py ``_read_record_beats`` (annotated record), verbatim in substance."""
@@ -163,7 +174,7 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
         n, what = s["beats"], f"streamed predict_record, {name}, {'onnxruntime' if 'onnx' in mode else 'PyTorch'}, " \
                               f"R peaks from {'neurokit2' if 'detect' in mode else 'annotations'}"
     wall = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    rss = _peak_rss_mib()
     return {"mode": mode, "what": what, "beats": int(n), "wall_s": round(wall, 1), "peak_rss_mib": round(rss),
             "beats_per_s": round(n / wall)}
 

@@ -31,7 +31,7 @@ import numpy as np
 
 PRETRAINED = {
     "beats-ds1": {"protocol": "interpatient", "epochs": 10, "seed": 0},
-    "beats-all": {"protocol": "all", "epochs": 8, "seed": 0},
+    "beats-all": {"protocol": "all", "epochs": 4, "seed": 0, "n_keep": 0.2, "augment_kinds": "rate"},
 }
 
 
@@ -69,7 +69,8 @@ def rhythm(args):
 
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    data = load_beats_rhythm(args.mitdb, protocol=args.protocol, seed=args.seed, augment=not args.no_augment,
+    augment = False if args.no_augment else (tuple(args.augment_kinds.split(",")) if args.augment_kinds else True)
+    data = load_beats_rhythm(args.mitdb, protocol=args.protocol, seed=args.seed, augment=augment,
                              max_train=args.max_train, n_keep=args.n_keep)
     print(f"data: {data.source}\n  train {len(data.y_train)} {np.bincount(data.y_train, minlength=5).tolist()}  "
           f"val {len(data.y_val)} {np.bincount(data.y_val, minlength=5).tolist()}  test {len(data.y_test)}  "
@@ -84,7 +85,8 @@ def rhythm(args):
         model, ck = load_checkpoint(out)
     else:
         model, ck = fit(data, cfg, out, data_args={"loader": "cardiacml.data.mitbih.load_beats_rhythm", "protocol": args.protocol,
-                                                   "seed": args.seed, "augment": not args.no_augment, "mitdb": None})
+                                                   "seed": args.seed, "augment": augment, "n_keep": args.n_keep,
+                                                   "mitdb": None})
     prob = predict_array(model, data.X_test, batch_size=4096)
     rep = aami_report(data.y_test, prob.argmax(1))
     val = aami_report(data.y_val, predict_array(model, data.X_val, batch_size=4096).argmax(1))
@@ -117,6 +119,7 @@ def main():
     ap.add_argument("--max-train", type=int)
     ap.add_argument("--n-keep", type=float, default=0.3, help="fraction of N training beats kept")
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--augment-kinds", help="comma-separated recording augmentations (default: rate,lead2)")
     ap.add_argument("--mitdb")
     ap.add_argument("--reuse", action="store_true", help="use OUT/model.pt if it exists instead of training again")
     ap.add_argument("--out")

@@ -263,8 +263,8 @@ def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int =
         measure). ``"random"``: stratified random beat split
         of all 48 records, paced ones included as today's random-split figure is (80/20, then 10 %
         of training beats for validation), labelled as such.
-    augment : bool
-        Add the :data:`AUGMENTATIONS` copies of every training record (never of val/test).
+    augment : bool or tuple of str
+        Add the :data:`AUGMENTATIONS` copies (or those named) of every training record (never of val/test).
     n_keep : float
         Fraction of the (highly redundant) N training beats kept, drawn at random (seeded);
         makes an epoch 3x cheaper and acts as class re-balancing. Val and test keep every beat.
@@ -280,7 +280,8 @@ def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int =
     from ..training.tasks import TaskData, find_mitdb
 
     src = find_mitdb(mitdb)
-    variants = ("orig",) + (AUGMENTATIONS if augment else ())
+    kinds = tuple(augment) if isinstance(augment, (tuple, list)) else (AUGMENTATIONS if augment else ())
+    variants = ("orig",) + kinds
     all_recs = tuple(sorted(DS1 + DS2))
     rng = np.random.default_rng(seed)
     if protocol in ("interpatient", "all"):
