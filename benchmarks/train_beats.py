@@ -30,8 +30,10 @@ from pathlib import Path
 import numpy as np
 
 PRETRAINED = {
-    "beats-ds1": {"protocol": "interpatient", "epochs": 10, "seed": 0},
-    "beats-all": {"protocol": "all", "epochs": 4, "seed": 0, "n_keep": 0.2, "augment_kinds": "rate"},
+    # one recipe for both (chosen on the held-out DS1 records: "rate" augmentation alone gave validation
+    # macro-F1 0.635 vs 0.622 with rate + other-lead copies and 0.600 with sqrt class weights); 1 thread = bit-reproducible
+    "beats-ds1": {"protocol": "interpatient", "epochs": 10, "seed": 0, "n_keep": 0.3, "augment_kinds": "rate", "threads": 1},
+    "beats-all": {"protocol": "all", "epochs": 10, "seed": 0, "n_keep": 0.3, "augment_kinds": "rate", "threads": 1},
 }
 
 
