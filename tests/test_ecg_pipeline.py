@@ -211,3 +211,13 @@ def test_summary_counts_and_reference(mitdb, tmp_path):
     assert (df["reference"] == "S").sum() == 33
     assert s["counts"]["N"] == 2273 and s["per_hour"]["N"] == pytest.approx(2273 / (650000 / 360 / 3600), rel=1e-3)
     assert json.loads((tmp_path / "p.summary.json").read_text())["complete"] is True
+
+
+def test_detection_is_polarity_invariant(mitdb):
+    """An inverted lead (electrodes swapped, negative QRS) gives the same detected beats and inputs."""
+    rec = open_record(mitdb / "203")
+    x = rec.read(0, 360 * 300, None)
+    a = rhythm_beats(ArrayRecord(x, rec.fs, ["MLII"]), use_annotations=False)
+    b = rhythm_beats(ArrayRecord(-x, rec.fs, ["MLII"]), use_annotations=False)
+    np.testing.assert_array_equal(a["r_peak_s"], b["r_peak_s"])
+    np.testing.assert_allclose(a["X"], b["X"], atol=1e-5)
