@@ -92,6 +92,13 @@ def rhythm(args):
     prob = predict_array(model, data.X_test, batch_size=4096)
     rep = aami_report(data.y_test, prob.argmax(1))
     val = aami_report(data.y_val, predict_array(model, data.X_val, batch_size=4096).argmax(1))
+    # the held-out DS1 records again, R peaks detected as predict does on unannotated records (for model choice too)
+    from cardiacml.data.mitbih import build_rhythm
+
+    if data.extra["val_records"]:
+        Xd, yd, _ = build_rhythm(data.source.split("(")[1].split(")")[0], data.extra["val_records"], ("detect",), args.seed)
+        val_det = aami_report(yd, predict_array(model, Xd, batch_size=4096).argmax(1))
+        print(f"validation, detected R peaks: macro-F1 NSVF {val_det['macro_f1_nsvf']:.3f}")
     title = {"interpatient": "DS1 -> DS2 (inter-patient, paced excluded)", "all": "trained on all non-paced records; DS2 (SEEN in training)",
              "random": "RANDOM beat split (patients on both sides), 20 % test"}[args.protocol]
     text = format_report(rep, f"### {title}")

@@ -159,7 +159,9 @@ def split_interpatient(beats: BeatSet) -> tuple[BeatSet, BeatSet]:
 VAL_RECORDS_DS1 = ("106", "119", "220", "223")
 #: Records held out for early stopping when training on all non-paced records (``beats-all``).
 VAL_RECORDS_ALL = ("119", "223", "202", "213")
-#: Recording-level augmentations applied to training records (one extra copy each).
+#: Recording-level augmentations applied to training records (one extra copy each): "rate" (another
+#: recorder: rate, gain, polarity, noise, wander, mains), "lead2" (the other lead), "detect" (R peaks
+#: detected as on unannotated records, beats labelled where they match an annotation).
 AUGMENTATIONS = ("rate", "lead2")
 _RATES = (128.0, 200.0, 250.0, 257.0, 500.0, 1000.0)
 
@@ -206,6 +208,10 @@ def read_record_rhythm(record_path, variant: str = "orig", seed: int = 0) -> dic
     rec = open_record(record_path)
     if rec.annotations() is None:
         raise MissingDataError(f"{rec.path}.atr: no beat annotations (needed for labelled training beats)")
+    if variant == "detect":  # R peaks as predict finds them on unannotated records; labels of matched beats only
+        d = rhythm_beats(rec, None, use_annotations=False)
+        ok = d["label"] >= 0
+        return {"X": d["X"][ok], "y": d["label"][ok], "record": Path(str(record_path)).name}
     if variant != "orig":
         rec = augmented_record(rec, variant, seed)
     d = rhythm_beats(rec, None, use_annotations=True)
