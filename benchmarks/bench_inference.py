@@ -1,7 +1,7 @@
 """Inference benchmarks: throughput (beats/s, ECGs/s) in PyTorch vs onnxruntime, model sizes, and
 training time to a target macro-F1 read from run histories. Prints figures; asserts nothing.
 
-Usage: python benchmarks/bench_inference.py [RUN_DIR ...]
+Usage: python benchmarks/bench_inference.py [RUN_DIR ...]   (BENCH_BEATS_ONLY=1: only the beat-classifier part)
   RUN_DIR: folders made by `cardiacml train` / benchmarks/train_beats.py (for time-to-target).
 Threads: 2 (the CI machine's cores).
 """
@@ -45,9 +45,57 @@ def onnx_session(model, shape, path):
     return ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
 
 
+def _ort_from(net, n_samples, path):
+    sess = onnx_session(net, (1, n_samples), path)
+    return lambda X: sess.run(None, {"ecg": np.ascontiguousarray(X, np.float32)})[0]
+
+
+def beat_record_bench(tmp, record=None):
+    """Beat classifiers on one whole MIT-BIH record (batch = the record), onnxruntime, 2 threads.
+
+    Side by side in one run: the Kachuee reference (Kaggle contract) and rhythmnet (beat-rhythm
+    contract), (a) model only, (b) including building the inputs from the record's R peaks
+    (rhythmnet: windows, local templates and R-R features = pass 2 of the pipeline, filtering
+    included; Kachuee: resampling and the 10 s-window cut), (c) the whole record from the file
+    (reading, filtering, R peaks from annotations).
+    """
+    from cardiacml.ecg.contract import rhythm_contract
+    from cardiacml.ecg.pipeline import iter_rhythm_blocks, kachuee_beats, scan_record
+    from cardiacml.training.tasks import find_mitdb
+
+    rec = str(Path(record) if record else find_mitdb() / "208")
+    c = rhythm_contract()
+    kach = NormalizedModel(create_model("kachuee", 1, 187, 5), 0.0, 1.0).eval()
+    rhy = NormalizedModel(create_model("rhythmnet", 1, c["n_samples"], 5), 0.0, 1.0).eval()
+    run_k = _ort_from(kach, 187, os.path.join(tmp, "k.onnx"))
+    run_r = _ort_from(rhy, c["n_samples"], os.path.join(tmp, "r.onnx"))
+    kb = kachuee_beats(rec)
+    Xk = kb["X"][:, None, :]
+    scan = scan_record(rec)
+    Xr = np.concatenate([x for _, x in iter_rhythm_blocks(scan, block_beats=10**6)])
+    n = len(Xr)
+    print(f"[beats] record {rec}: {n} beats (rhythm), {len(Xk)} (Kachuee); batch = whole record; onnxruntime, 2 threads")
+    r = {
+        "kachuee model": rate(lambda: run_k(Xk), len(Xk)),
+        "rhythmnet model": rate(lambda: run_r(Xr), n),
+        "kachuee incl. inputs": rate(lambda: run_k(kachuee_beats(rec)["X"][:, None, :]), len(Xk)),
+        "rhythmnet incl. rhythm features": rate(lambda: run_r(np.concatenate([x for _, x in iter_rhythm_blocks(scan, block_beats=10**6)])), n),
+        "rhythmnet whole record from file": rate(lambda: run_r(np.concatenate(
+            [x for _, x in iter_rhythm_blocks(scan_record(rec), block_beats=10**6)])), n, repeat=2),
+    }
+    for k, v in r.items():
+        print(f"[beats] {k}: {v:,.0f} beats/s")
+    print(f"[beats] rhythmnet/kachuee model-only speed ratio {r['rhythmnet model'] / r['kachuee model']:.2f}x; "
+          f"incl. inputs {r['rhythmnet incl. rhythm features'] / r['kachuee incl. inputs']:.2f}x")
+    return r
+
+
 def main():
     print(f"machine: {platform.machine()}, torch {torch.__version__}, 2 threads")
     tmp = tempfile.mkdtemp()
+    beat_record_bench(tmp)
+    if os.environ.get("BENCH_BEATS_ONLY"):
+        return
     cases = [("beatnet", (1, 187), 5, {}, 4096), ("kachuee", (1, 187), 5, {}, 4096),
              ("tcn", (12, 500), 75, {"out": "sequence"}, 64), ("tcn", (12, 500), 75, {"out": "vector"}, 64),
              ("squeezenet1d", (12, 500), 75, {"out": "sequence"}, 64)]

@@ -67,3 +67,29 @@ def test_segment_beats_rules():
     sig[5] = np.nan
     with pytest.raises(DataFormatError, match="NaN"):
         segment_beats(sig, peaks, fs)
+
+
+
+def test_rhythm_beats_of_a_record_keep_every_annotated_beat(mitdb):
+    from cardiacml.data.mitbih import read_record_rhythm
+    from cardiacml.ecg import contract as C
+
+    d = read_record_rhythm(mitdb / "100")
+    assert d["X"].shape == (2273, 1, 2 * C.W + C.F)
+    assert np.bincount(d["y"], minlength=5).tolist() == [2239, 33, 1, 0, 0]
+
+
+@pytest.mark.parametrize("kind", ["rate", "lead2"])
+def test_augmented_records_look_like_other_recorders(mitdb, kind):
+    from cardiacml.data.mitbih import augmented_record, read_record_rhythm
+    from cardiacml.data.records import open_record
+
+    rec = open_record(mitdb / "119")
+    aug = augmented_record(rec, kind, seed=3)
+    assert aug.fs != rec.fs or kind == "lead2"
+    assert aug.leads[0] == ("V1" if kind == "lead2" else "MLII")
+    a = read_record_rhythm(mitdb / "119", kind, seed=3)
+    o = read_record_rhythm(mitdb / "119")
+    np.testing.assert_array_equal(a["y"], o["y"])  # every annotated beat survives resampling / another lead
+    v = a["y"] == 2
+    assert np.abs(a["X"][v, 0, :150] - a["X"][v, 0, 150:300]).mean() > np.abs(a["X"][~v, 0, :150] - a["X"][~v, 0, 150:300]).mean()

@@ -20,10 +20,16 @@ PARAMETER_BUDGET = {
     "beatnet": (60_000, 100_000),
     "squeezenet1d": (200_000, 260_000),
     "tcn": (100_000, 200_000),
+    "rhythmnet": (10_000, 40_000),
 }
 
 
 def _contract(task):
+    if get_task(task).contract_kind == "beat-rhythm":
+        from cardiacml.data.contracts import SignalContract
+        from cardiacml.ecg.contract import rhythm_contract
+
+        return SignalContract.from_dict(rhythm_contract())
     from cardiacml.data.geometry import load_geometry
     from cardiacml.data.heartbeat import KAGGLE_BEAT, MITBIH_CLASSES, PTB_CLASSES
     from cardiacml.data.intracardiac import ECG12
@@ -71,7 +77,7 @@ def test_model_refuses_wrong_contract(name):
     from cardiacml.data.heartbeat import KAGGLE_BEAT
     from cardiacml.data.intracardiac import ECG12
 
-    wrong = ECG12 if "beat" in get_spec(name).accepts else KAGGLE_BEAT
+    wrong = KAGGLE_BEAT if "ecg12" in get_spec(name).accepts else ECG12
     with pytest.raises(ValueError, match="takes"):
         create_model(name, contract=wrong)
 

@@ -51,6 +51,9 @@ class SignalContract:
         How an input must be prepared (e.g. the Kaggle min-max rule).
     layout : dict
         Optional named slices of the sample axis (e.g. morphology samples then R-R features).
+    extra : dict
+        Further facts a contract family defines (e.g. the beat-rhythm window, features, version);
+        saved and restored with the rest, and checked by that family's own code.
     """
 
     kind: str
@@ -65,6 +68,7 @@ class SignalContract:
     target_names: tuple = ()
     normalisation: str = ""
     layout: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
 
     # ---------------------------------------------------------------- (de)serialisation
     def to_dict(self) -> dict:
@@ -74,6 +78,8 @@ class SignalContract:
         (per-site targets), the keys version 0.1 checkpoints used.
         """
         d = asdict(self)
+        extra = d.pop("extra")
+        d = {**extra, **d}
         d["value_range"] = list(self.value_range) if self.value_range is not None else None
         d["leads"], d["target_names"] = list(self.leads), list(self.target_names)
         d["classes" if self.target_units == "class" else "site_names"] = list(self.target_names)
@@ -83,6 +89,13 @@ class SignalContract:
         """Version 0.1 code read contracts as dicts (``contract["classes"]``): still works, prefer attributes."""
         return self.to_dict()[key]
 
+    def keys(self):
+        """Keys of :meth:`to_dict` (so ``dict(contract)`` gives the plain form)."""
+        return self.to_dict().keys()
+
+    def get(self, key: str, default=None):
+        return self.to_dict().get(key, default)
+
     @classmethod
     def from_dict(cls, d: dict) -> "SignalContract":
         """Read :meth:`to_dict` output, or a version 0.1 contract dict (``classes`` / ``site_names`` keys)."""
@@ -91,11 +104,13 @@ class SignalContract:
         names = d.get("target_names") or d.get("classes") or d.get("site_names") or ()
         units = d.get("target_units") or ("class" if "classes" in d else ("ms" if "activation" in str(d.get("target", "")) else "mV"))
         vr = d.get("value_range")
+        known = {f for f in cls.__dataclass_fields__} | {"classes", "site_names"}
+        extra = {k: v for k, v in d.items() if k not in known}
         return cls(kind=d["kind"], n_leads=int(d["n_leads"]), n_samples=int(d["n_samples"]), fs_hz=float(d["fs_hz"]),
-                   units=d.get("units", "normalised" if d["kind"] == "beat" else "mV"),
+                   units=d.get("units", "normalised" if str(d["kind"]).startswith("beat") else "mV"),
                    value_range=tuple(vr) if vr is not None else None, leads=tuple(d.get("leads") or ()),
                    target=d.get("target", ""), target_units=units, target_names=tuple(names),
-                   normalisation=d.get("normalisation", ""), layout=dict(d.get("layout") or {}))
+                   normalisation=d.get("normalisation", ""), layout=dict(d.get("layout") or {}), extra=extra)
 
     def with_targets(self, target: str, target_units: str, names) -> "SignalContract":
         """The same input contract with other targets (e.g. 2 classes instead of 5)."""

@@ -19,14 +19,7 @@ from ..errors import DataFormatError, MissingDataError
 from ..utils import progress
 from .heartbeat import FS, MITBIH_CLASSES, N_SAMPLES, BeatSet
 
-#: AAMI EC57 mapping of MIT-BIH beat annotation symbols to class indices N=0, S=1, V=2, F=3, Q=4.
-AAMI_MAP = {
-    "N": 0, "L": 0, "R": 0, "e": 0, "j": 0,
-    "A": 1, "a": 1, "J": 1, "S": 1,
-    "V": 2, "E": 2,
-    "F": 3,
-    "/": 4, "f": 4, "Q": 4,
-}
+from ..ecg.contract import AAMI_MAP  # noqa: E402  (defined once, re-exported here)
 #: Beat counts of the Kaggle dataset (train + test) for comparison.
 KAGGLE_COUNTS = {"N": 90589, "S": 2779, "V": 7236, "F": 803, "Q": 8039}
 #: de Chazal et al. 2004 inter-patient split; paced records 102, 104, 107, 217 are in neither.
@@ -39,103 +32,46 @@ WINDOW_S = 10.0
 
 
 def _require_wfdb():
-    try:
-        import wfdb
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Reading raw ECG records needs wfdb: pip install 'cardiacml[ecg]'") from exc
-    return wfdb
+    from ..data.records import _require_wfdb as req
+
+    return req()
 
 
 def resample_signal(x: np.ndarray, fs_in: float, fs_out: float = FS) -> np.ndarray:
-    """Polyphase resampling of a 1-D signal from ``fs_in`` to ``fs_out`` Hz."""
-    from fractions import Fraction
+    """Polyphase resampling of a 1-D signal from ``fs_in`` to ``fs_out`` Hz (see :func:`cardiacml.ecg.filters.resample`)."""
+    from ..ecg.filters import resample
 
-    from scipy.signal import resample_poly
-
-    frac = Fraction(fs_out / fs_in).limit_denominator(1000)
-    return resample_poly(np.asarray(x, np.float64), frac.numerator, frac.denominator)
+    return resample(x, fs_in, fs_out) if float(fs_in) != float(fs_out) else np.asarray(x, np.float64)
 
 
-def segment_beats(
-    signal: np.ndarray, r_peaks: np.ndarray, fs: float = FS, window_s: float = WINDOW_S
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cut beats with the Kachuee 2018 rule from a signal sampled at ``fs`` (125 Hz).
+def segment_beats(signal: np.ndarray, r_peaks: np.ndarray, fs: float = FS, window_s: float = WINDOW_S
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Cut beats with the Kachuee 2018 rule (see :func:`cardiacml.ecg.pipeline.segment_beats`)."""
+    from ..ecg.pipeline import segment_beats as seg
 
-    Parameters
-    ----------
-    signal : ndarray, shape (n,)
-        One ECG lead at ``fs`` Hz.
-    r_peaks : ndarray of int, shape (m,)
-        R-peak sample indices (at ``fs``), sorted.
+    return seg(signal, r_peaks, fs, window_s)
 
-    Returns
-    -------
-    beats : ndarray, shape (k, 187), float32
-        Beats starting at their R peak, values in [0, 1], zero-padded.
-    kept : ndarray of int, shape (k,)
-        Indices into ``r_peaks`` of the beats returned (a beat is dropped when its
-        window holds fewer than 2 R peaks and no record-level period exists).
+
+def read_record_beats(record_path: str | os.PathLike, lead: str | None = None, fallback_first: bool = True) -> BeatSet:
+    """Beats of one raw MIT-BIH record (``.hea``/``.dat``/``.atr``), labelled by AAMI class (Kaggle contract).
+
+    Goes through the one record -> beats pipeline (:func:`cardiacml.ecg.pipeline.kachuee_beats`),
+    the same code ``cardiacml predict`` uses. ``lead`` None picks MLII, else II, else the first
+    channel (102 and 104 have V5/V2 only), as the Kaggle set did; a named lead that is absent
+    falls back to that choice when ``fallback_first``.
     """
-    if fs != FS:
-        raise DataFormatError(f"segment_beats expects a signal at {FS:g} Hz, got {fs:g} Hz; resample first")
-    signal = np.asarray(signal, np.float64)
-    r_peaks = np.asarray(r_peaks, np.int64)
-    if not np.all(np.isfinite(signal)):
-        raise DataFormatError("ECG signal contains NaN or infinite values")
-    win = int(round(window_s * fs))
-    rr_all = np.diff(r_peaks)
-    record_T = float(np.median(rr_all)) if rr_all.size else np.nan
-    beats, kept = [], []
-    for start in range(0, len(signal), win):
-        stop = min(start + win, len(signal))
-        in_win = np.flatnonzero((r_peaks >= start) & (r_peaks < stop))
-        if in_win.size == 0:
-            continue
-        seg = signal[start:stop]
-        lo, hi = seg.min(), seg.max()
-        scale = hi - lo if hi > lo else 1.0
-        rr = np.diff(r_peaks[in_win])
-        T = float(np.median(rr)) if rr.size else record_T
-        if not np.isfinite(T):
-            continue
-        length = min(int(round(1.2 * T)), N_SAMPLES)
-        for i in in_win:
-            r = r_peaks[i]
-            part = signal[r : r + length]
-            out = np.zeros(N_SAMPLES, np.float32)
-            out[: len(part)] = np.clip((part - lo) / scale, 0.0, 1.0)
-            beats.append(out)
-            kept.append(i)
-    if not beats:
-        return np.zeros((0, N_SAMPLES), np.float32), np.zeros(0, np.int64)
-    return np.stack(beats), np.asarray(kept, np.int64)
+    from ..ecg.pipeline import kachuee_beats
+    from .records import open_record
 
-
-def read_record_beats(record_path: str | os.PathLike, lead: str = "MLII", fallback_first: bool = True) -> BeatSet:
-    """Beats of one raw MIT-BIH record (``.hea``/``.dat``/``.atr``), labelled by AAMI class.
-
-    ``lead`` is used when present; records without it (102 and 104 have V5/V2 only)
-    use their first channel when ``fallback_first`` is true, as the Kaggle set did.
-    """
-    wfdb = _require_wfdb()
-    record_path = Path(record_path)
-    base = str(record_path.with_suffix("")) if record_path.suffix in (".hea", ".dat", ".atr") else str(record_path)
-    if not Path(base + ".hea").is_file():
-        raise MissingDataError(f"{base}.hea: no such WFDB header")
-    rec = wfdb.rdrecord(base)
-    if lead not in rec.sig_name and not fallback_first:
-        raise DataFormatError(f"{base}: lead {lead!r} not in record (has {rec.sig_name})")
-    x = rec.p_signal[:, rec.sig_name.index(lead) if lead in rec.sig_name else 0]
-    ann = wfdb.rdann(base, "atr")
-    sym = np.asarray(ann.symbol)
-    keep = np.isin(sym, list(AAMI_MAP))
-    r360 = np.asarray(ann.sample)[keep]
-    labels = np.array([AAMI_MAP[s] for s in sym[keep]], np.int64)
-    sig = resample_signal(x, rec.fs, FS)
-    r125 = np.clip(np.round(r360 * FS / rec.fs).astype(np.int64), 0, len(sig) - 1)
-    beats, kept = segment_beats(sig, r125)
-    rid = Path(base).name
-    return BeatSet(beats, labels[kept], MITBIH_CLASSES, np.full(len(kept), rid))
+    rec = open_record(record_path)
+    if lead is not None and str(lead).upper() not in [n.upper() for n in rec.leads]:
+        if not fallback_first:
+            raise DataFormatError(f"{rec.path}: lead {lead!r} not in record (has {list(rec.leads)})")
+        lead = None
+    if rec.annotations() is None:
+        raise MissingDataError(f"{rec.path}.atr: no beat annotations (needed for labelled training beats)")
+    d = kachuee_beats(rec, lead, use_annotations=True)
+    return BeatSet(d["X"], d["label"], MITBIH_CLASSES, np.full(len(d["X"]), Path(str(rec.path)).name))
 
 
 def list_records(mitdb_dir: str | os.PathLike) -> list[str]:
@@ -213,3 +149,180 @@ def split_interpatient(beats: BeatSet) -> tuple[BeatSet, BeatSet]:
         raise DataFormatError("inter-patient split needs record ids (beats built with build_beats)")
     g = np.asarray(beats.groups).astype(str)
     return beats.subset(np.flatnonzero(np.isin(g, DS1))), beats.subset(np.flatnonzero(np.isin(g, DS2)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Rhythm-aware beats (beat-rhythm contract) for the inter-patient task
+# ---------------------------------------------------------------------------------------------
+#: DS1 records held out (by record) for early stopping / model selection of DS1 models:
+#: chosen to hold S, V and F beats from several patients (never DS2, never beats of training records).
+VAL_RECORDS_DS1 = ("106", "119", "220", "223")
+#: Records held out for early stopping when training on all non-paced records (``beats-all``).
+VAL_RECORDS_ALL = ("119", "223", "202", "213")
+#: Recording-level augmentations applied to training records (one extra copy each): "rate" (another
+#: recorder: rate, gain, polarity, noise, wander, mains), "lead2" (the other lead), "detect" (R peaks
+#: detected as on unannotated records, beats labelled where they match an annotation).
+AUGMENTATIONS = ("rate", "lead2")
+_RATES = (128.0, 200.0, 250.0, 257.0, 500.0, 1000.0)
+
+
+def augmented_record(rec, kind: str, seed: int):
+    """An in-memory copy of a MIT-BIH record as another recorder might have captured it.
+
+    ``kind="rate"``: the preferred lead resampled to a random rate of 128-1000 Hz, gain x0.3-3,
+    random polarity, white noise 5-60 uV, baseline wander (0.05-0.5 Hz, up to 0.6 mV) and
+    mains (50 or 60 Hz, up to 0.1 mV). ``kind="lead2"``: the record's other lead (V1, V2,
+    V4 or V5) with the same treatment. Annotations move with the resampling.
+    """
+    from ..ecg.filters import resample
+    from .records import ArrayRecord
+
+    rng = np.random.default_rng(seed)
+    li = rec.lead_index(None)
+    if kind == "lead2":
+        li = 1 - li if len(rec.leads) > 1 else li
+    x = rec.read(lead=li)
+    fs = float(rng.choice(_RATES))
+    y = resample(x, rec.fs, fs)
+    t = np.arange(len(y)) / fs
+    y = y * rng.uniform(0.3, 3.0) * (-1.0 if rng.random() < 0.2 else 1.0)
+    y = y + rng.uniform(0.005, 0.06) * rng.standard_normal(len(y))
+    for _ in range(2):
+        y = y + rng.uniform(0.0, 0.3) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * t + rng.uniform(0, 6.3))
+    if 0.48 * fs > 50:
+        y = y + rng.uniform(0.0, 0.1) * np.sin(2 * np.pi * float(rng.choice([50.0, 60.0])) * t)
+    samples, symbols = rec.annotations()
+    s = np.clip(np.round(np.asarray(samples) * fs / rec.fs).astype(np.int64), 0, len(y) - 1)
+    return ArrayRecord(y, fs, [f"{rec.leads[li]}"], path=f"{rec.path}[{kind}@{fs:g}Hz]", annotations=(s, np.asarray(symbols)))
+
+
+def read_record_rhythm(record_path, variant: str = "orig", seed: int = 0) -> dict:
+    """Beat-rhythm beats of one annotated record (``variant`` "orig" or an :data:`AUGMENTATIONS` name).
+
+    Same code as prediction: :func:`cardiacml.ecg.pipeline.rhythm_beats` with annotations.
+    Returns dict ``X`` (n, 1, 2W+F) float32, ``y`` (n,) AAMI labels, ``record``.
+    """
+    from ..ecg.pipeline import rhythm_beats
+    from .records import open_record
+
+    rec = open_record(record_path)
+    if rec.annotations() is None:
+        raise MissingDataError(f"{rec.path}.atr: no beat annotations (needed for labelled training beats)")
+    if variant == "detect":  # R peaks as predict finds them on unannotated records; labels of matched beats only
+        d = rhythm_beats(rec, None, use_annotations=False)
+        ok = d["label"] >= 0
+        return {"X": d["X"][ok], "y": d["label"][ok], "record": Path(str(record_path)).name}
+    if variant != "orig":
+        rec = augmented_record(rec, variant, seed)
+    d = rhythm_beats(rec, None, use_annotations=True)
+    return {"X": d["X"], "y": d["label"], "record": Path(str(record_path)).name}
+
+
+def _rhythm_cached(mitdb: Path, name: str, variant: str, seed: int, cache: Path | None) -> dict:
+    from ..ecg.contract import VERSION
+
+    f = None if cache is None else cache / f"rhythm_v{VERSION}_{name}_{variant}_s{seed}.npz"
+    if f is not None and f.is_file():
+        with np.load(f, allow_pickle=False) as z:
+            return {"X": z["X"], "y": z["y"], "record": name}
+    d = read_record_rhythm(mitdb / name, variant, seed)
+    if f is not None:
+        from ..utils import atomic_path
+
+        with atomic_path(f) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, X=d["X"], y=d["y"])
+    return d
+
+
+def build_rhythm(mitdb, records, variants=("orig",), seed: int = 0, cache_dir=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stack beat-rhythm beats of ``records`` x ``variants``; returns (X, y, record ids)."""
+    mitdb = Path(mitdb)
+    cache = None
+    if cache_dir is not False:
+        from ..utils import default_cache_dir
+
+        cache = Path(cache_dir or default_cache_dir())
+        cache.mkdir(parents=True, exist_ok=True)
+    jobs = [(n, v) for n in records for v in variants]
+    parts = [_rhythm_cached(mitdb, n, v, seed + 1000 * i + int(n), cache)
+             for i, (n, v) in enumerate(progress(jobs, desc="records", unit="rec"))]
+    X = np.concatenate([p["X"] for p in parts])
+    y = np.concatenate([p["y"] for p in parts])
+    g = np.concatenate([np.full(len(p["y"]), p["record"]) for p in parts])
+    return X, y, g
+
+
+def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int = 0, augment: bool = True,
+                      val_records=None, max_train: int | None = None, n_keep: float = 0.3, cache_dir=None):
+    """Rhythm-aware beat data (beat-rhythm contract) as a :class:`cardiacml.training.tasks.TaskData`.
+
+    Parameters
+    ----------
+    mitdb : path-like, optional
+        Raw MIT-BIH folder (default: :func:`cardiacml.training.tasks.find_mitdb`).
+    protocol : {"interpatient", "all", "random"}
+        ``"interpatient"``: train on DS1 minus :data:`VAL_RECORDS_DS1`, early-stop on those
+        DS1 records (held out by record), test on DS2 (paced records excluded).
+        ``"all"``: train on all 44 non-paced records minus :data:`VAL_RECORDS_ALL`, early-stop
+        on those; the test split is DS2 (not held out: figures are not a generalisation
+        measure). ``"random"``: stratified random beat split
+        of all 48 records, paced ones included as today's random-split figure is (80/20, then 10 %
+        of training beats for validation), labelled as such.
+    augment : bool or tuple of str
+        Add the :data:`AUGMENTATIONS` copies (or those named) of every training record (never of val/test).
+    n_keep : float
+        Fraction of the (highly redundant) N training beats kept, drawn at random (seeded);
+        makes an epoch 3x cheaper and acts as class re-balancing. Val and test keep every beat.
+    max_train : int, optional
+        Random subset of training beats (quick runs).
+
+    Returns
+    -------
+    TaskData with ``task="beats"`` (5 AAMI classes) and ``contract`` = the beat-rhythm contract;
+    ``extra`` holds ``test_groups`` / ``val_groups`` / ``train_records`` / ``val_records``.
+    """
+    from ..ecg.contract import rhythm_contract
+    from ..tasks import TaskData
+    from .sources import find_mitdb
+
+    src = find_mitdb(mitdb)
+    kinds = tuple(augment) if isinstance(augment, (tuple, list)) else (AUGMENTATIONS if augment else ())
+    variants = ("orig",) + kinds
+    all_recs = tuple(sorted(DS1 + DS2))
+    rng = np.random.default_rng(seed)
+    if protocol in ("interpatient", "all"):
+        val = tuple(val_records or (VAL_RECORDS_DS1 if protocol == "interpatient" else VAL_RECORDS_ALL))
+        pool = DS1 if protocol == "interpatient" else all_recs
+        train_recs = tuple(r for r in pool if r not in val)
+        Xtr, ytr, gtr = build_rhythm(src, train_recs, variants, seed, cache_dir)
+        Xva, yva, gva = build_rhythm(src, val, ("orig",), seed, cache_dir)
+        Xte, yte, gte = build_rhythm(src, DS2, ("orig",), seed, cache_dir)
+        what = ("DS1 records minus held-out DS1 validation records" if protocol == "interpatient"
+                else "all 44 non-paced records minus held-out validation records")
+        source = f"MIT-BIH beat-rhythm beats from raw records ({src}); train: {what}; val: records {list(val)}; test: DS2"
+    elif protocol == "random":
+        from sklearn.model_selection import train_test_split
+
+        all_recs = tuple(sorted(DS1 + DS2 + PACED))  # as today's random-split figure: all 48 records (paced beats = Q)
+        X, y, g = build_rhythm(src, all_recs, ("orig",), seed, cache_dir)
+        idx = np.arange(len(y))
+        tr, te = train_test_split(idx, test_size=0.2, stratify=y, random_state=seed)
+        tr, va = train_test_split(tr, test_size=0.1, stratify=y[tr], random_state=seed)
+        tr, va, te = np.sort(tr), np.sort(va), np.sort(te)
+        Xtr, ytr, gtr, Xva, yva, gva, Xte, yte, gte = X[tr], y[tr], g[tr], X[va], y[va], g[va], X[te], y[te], g[te]
+        train_recs, val = all_recs, ()
+        source = f"MIT-BIH beat-rhythm beats of all 48 records ({src}), RANDOM beat split (patients on both sides)"
+    else:
+        raise ValueError(f"protocol {protocol!r} is not one of interpatient, all, random")
+    if n_keep < 1.0:
+        sel = np.flatnonzero((ytr != 0) | (rng.random(len(ytr)) < n_keep))
+        Xtr, ytr, gtr = Xtr[sel], ytr[sel], gtr[sel]
+    if max_train and len(ytr) > max_train:
+        sel = np.sort(rng.choice(len(ytr), max_train, replace=False))
+        Xtr, ytr, gtr = Xtr[sel], ytr[sel], gtr[sel]
+    from .contracts import SignalContract
+
+    contract = SignalContract.from_dict(rhythm_contract(MITBIH_CLASSES))
+    return TaskData("beats", Xtr, ytr, Xva, yva, Xte, yte, contract, source, protocol,
+                    {"test_groups": gte, "val_groups": gva, "train_records": list(train_recs), "val_records": list(val)})

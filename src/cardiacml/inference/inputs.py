@@ -151,38 +151,18 @@ def _read_cut_beats(p: Path, fs: float | None) -> dict:
 
 
 def _record_beats(record, lead: str | int | None, use_annotations: bool) -> dict:
-    """Beats of one lead of a :class:`~cardiacml.data.records.Record` (Kachuee 2018 rule, 125 Hz).
+    """Kaggle-contract beats of one lead of a :class:`~cardiacml.data.records.Record`, through the one
+    record -> beats pipeline (the same code as training's MIT-BIH builder).
 
-    R peaks from the record's annotations (when ``use_annotations`` and present) else
-    wfdb's XQRS. The single record -> beats step of prediction: the ECG pipeline
-    (cardiacml.ecg) replaces this body.
+    R peaks: annotations when present and asked for, else neurokit2 detection. For ``beat-rhythm``
+    models, predict goes through :func:`cardiacml.ecg.predict.predict_record` instead.
     """
-    from ..data.mitbih import AAMI_MAP, resample_signal, segment_beats
+    from ..ecg.pipeline import kachuee_beats
 
-    ch = record.lead_index(lead)
-    name = record.leads[ch]
-    x = record.read(lead=ch)
-    _check_finite(x, f"{record.path} lead {name}")
-    labels = None
-    ann = record.annotations() if use_annotations else None
-    if ann is not None:
-        sym = np.asarray(ann[1])
-        keep = np.isin(sym, list(AAMI_MAP))
-        r = np.asarray(ann[0])[keep]
-        labels = np.array([AAMI_MAP[s] for s in sym[keep]], np.int64)
-        how = "annotations"
-    else:
-        from wfdb import processing
-
-        r = np.asarray(processing.xqrs_detect(sig=x, fs=record.fs, verbose=False))
-        how = "XQRS detector"
-    sig = resample_signal(x, record.fs, FS)
-    r125 = np.clip(np.round(r * FS / record.fs).astype(np.int64), 0, len(sig) - 1)
-    beats, kept = segment_beats(sig, r125)
-    out = {"X": beats[:, None, :], "r_peak_s": r[kept] / record.fs,
-           "source": f"{record.path} ({name}, {record.fs:g} Hz, R peaks from {how})"}
-    if labels is not None:
-        out["label"] = labels[kept]
+    d = kachuee_beats(record, lead, use_annotations, strict_checks=True)
+    out = {"X": d["X"][:, None, :], "r_peak_s": d["r_peak_s"], "source": d["source"], "skipped": d["skipped"]}
+    if "label" in d:
+        out["label"] = d["label"]
     return out
 
 

@@ -68,6 +68,9 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
     c = runner.contract
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    if c.kind == "beat-rhythm":  # every beat of a raw recording, streamed in blocks (bounded memory)
+        return _predict_rhythm(runner, input_path, out_path, fs=fs, lead=lead, use_annotations=use_annotations,
+                               units=units, html=html)
     if c.kind == "beat":
         beats = read_beats(input_path, fs, lead=lead, use_annotations=use_annotations, units=units)
         if len(beats["X"]) == 0:
@@ -131,3 +134,39 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
     missed = int(np.isnan(act).sum())
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "
             f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}{used}")
+
+
+class _Checked:
+    """A predictor that validates inputs against the contract and refuses non-finite outputs."""
+
+    def __init__(self, runner, where: str):
+        self.runner, self.where, self.contract, self.kind = runner, where, runner.contract, runner.kind
+
+    def predict(self, X):
+        return run_checked(self.runner, X, self.where)
+
+
+def _predict_rhythm(runner, input_path, out_path: Path, *, fs, lead, use_annotations, units, html) -> str:
+    """Rhythm-aware beat models: any recording through the streamed record -> beats pipeline (cardiacml.ecg)."""
+    from ..data.records import open_record
+    from ..ecg.predict import predict_record, summary_text
+
+    opts = {k: v for k, v in (("fs", fs), ("units", units)) if v is not None}
+    record = open_record(input_path, **opts)
+    summ = predict_record(_Checked(runner, str(input_path)), record, out_path, lead=lead, use_annotations=use_annotations)
+    text = summary_text(summ)
+    if html:
+        import pandas as pd
+
+        from ..viz.interactive import record_page_from_file
+
+        df = pd.read_csv(out_path)
+        classes = list(runner.contract.target_names)
+        ref = None
+        if "reference" in df:
+            ref = np.array([classes.index(r) if r in classes else -1 for r in df["reference"].astype(str)])
+        record_page_from_file(input_path, html, beat_times_s=df["time_s"].to_numpy(),
+                              probabilities=df[[f"p_{c}" for c in classes]].to_numpy(), class_names=classes, lead=lead,
+                              reference=ref, **opts)
+        text += f"\ninteractive page: {html}"
+    return text

@@ -127,7 +127,7 @@ def model_catalog() -> list[dict]:
 
 
 def _load_all():
-    from . import beat, ecg2heart  # noqa: F401  (registers the models)
+    from . import beat, ecg2heart, rhythm  # noqa: F401  (registers the models)
 
 
 def list_models(kind: str | None = None) -> list[str]:

@@ -100,6 +100,10 @@ class TaskSpec:
     data_note : callable or None
         ``data_note(data) -> str``: a caveat about the data actually used, repeated on the CLI,
         in run.json, the report and the model card (e.g. Task 1 trained on MIT-BIH, not PTB).
+    augmentation : str
+        What the training loop's ``--augment`` does: ``"beat"`` (amplitude scaling, noise, values kept
+        in [0, 1.5] as the Kaggle beats are), ``"scale"`` (amplitude scaling) or ``"none"`` (the data
+        or the model augments itself).
     """
 
     name: str
@@ -120,6 +124,7 @@ class TaskSpec:
     intended_use: str = ""
     limits: dict = field(default_factory=dict)
     data_note: Callable | None = None
+    augmentation: str = "none"
 
     def score(self, metrics: dict) -> float:
         """Early-stopping score of validation ``metrics``, higher is better."""
@@ -136,7 +141,7 @@ def register_task(spec: TaskSpec) -> TaskSpec:
 
 
 def _load_all():
-    from . import beats, heart  # noqa: F401  (register the tasks)
+    from . import beats, heart, rhythm  # noqa: F401  (register the tasks)
 
 
 def list_tasks() -> list[str]:

@@ -116,7 +116,7 @@ def _task1_note(data) -> str:
 
 COMMON = dict(kind="classification", contract_kind="beat", default_model="beatnet", model_output="logits",
               loss="cross_entropy", score_key="macro_f1", higher_is_better=True, history_keys=("accuracy", "macro_f1"),
-              metrics=_metrics, summary=classification_summary, figures=_figures, limits=LIMITS)
+              metrics=_metrics, summary=classification_summary, figures=_figures, limits=LIMITS, augmentation="beat")
 
 register_task(TaskSpec(
     name="task1", title="healthy vs abnormal beat (PTB Diagnostic, Kaggle format)", loader=_beats_loader("task1"),

@@ -107,7 +107,8 @@ def _vm_figures(dest, metrics, data, pred):
     return vm_figures(dest, metrics, data, pred)
 
 
-COMMON = dict(contract_kind="ecg12", default_model="tcn", protocols=("stimulus", "random"), limits=LIMITS)
+COMMON = dict(contract_kind="ecg12", default_model="tcn", protocols=("stimulus", "random"), limits=LIMITS,
+              augmentation="scale")
 
 register_task(TaskSpec(
     name="task3", title="activation map: 12-lead ECG -> activation time at 75 sites (ms)", kind="regression",

@@ -293,16 +293,18 @@ def _normaliser(loss: str, y_global, weights) -> float:
 def _augmentation(n: int, shape: tuple, kind: str, gen: torch.Generator):
     """Random draws of a mild, label-preserving augmentation for a batch of ``n``: (amplitude scale, noise or None).
 
+    ``kind`` is the task's :attr:`~cardiacml.tasks.TaskSpec.augmentation`: ``"beat"`` or ``"scale"``.
+
     Drawn for the whole global batch, so that each process of a distributed run can take its slice
     and the run augments exactly as one process would.
     """
     scale = 1.0 + 0.1 * (torch.rand(n, 1, 1, generator=gen) - 0.5) * 2
-    noise = 0.01 * torch.randn((n, *shape), generator=gen) if kind == "classification" else None
+    noise = 0.01 * torch.randn((n, *shape), generator=gen) if kind == "beat" else None
     return scale, noise
 
 
 def _apply_augmentation(xb: torch.Tensor, kind: str, scale, noise) -> torch.Tensor:
-    if kind == "classification":
+    if kind == "beat":
         return (xb * scale + noise).clamp_(0.0, 1.5)
     return xb * scale
 
@@ -484,12 +486,12 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
         bar = progress(loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
         for b, (xb, yb) in enumerate(bar):
             n_global = len(global_batches[b])
-            aug = _augmentation(n_global, shape, kind, gen) if cfg.augment else None
+            aug = _augmentation(n_global, shape, spec.augmentation, gen) if cfg.augment and spec.augmentation != "none" else None
             if n_global < dist_ctx.world:
                 continue  # every process skips a last batch too small to share
             if aug is not None:
                 sl = slice(dist_ctx.rank, None, dist_ctx.world)
-                xb = _apply_augmentation(xb, kind, aug[0][sl], None if aug[1] is None else aug[1][sl])
+                xb = _apply_augmentation(xb, spec.augmentation, aug[0][sl], None if aug[1] is None else aug[1][sl])
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             with autocast:
                 loss_sum, local_norm = loss_fn(xb, yb)
@@ -631,8 +633,14 @@ def load_run(ref: str | os.PathLike) -> tuple[NormalizedModel, RunRecord]:
     """Model and record of a run folder, a ``model.pt``, or a pretrained model's name."""
     path = resolve_checkpoint(ref)
     record = RunRecord.from_checkpoint(_safe_load(path), path)
-    if record.card.get("pretrained") is None and path.parent.name == "pretrained":
-        record.card["pretrained"] = path.stem
+    card = path.with_suffix(".json")
+    if path.parent.name == "pretrained":
+        record.card.setdefault("pretrained", path.stem)
+        if card.is_file():
+            try:
+                record.card = {**json.loads(card.read_text()), **record.card}
+            except ValueError:
+                pass
     return record.build_model(), record
 
 

@@ -1,0 +1,84 @@
+"""A shipped beat model on DS2 as other recorders would capture it: other rates, gains, noise, leads, detected R peaks.
+
+For each condition, every DS2 record (unseen by ``beats-ds1``) goes through the exact predict path
+(:func:`cardiacml.ecg.predict.predict_record`); with detected R peaks, beats are scored where a
+detection matches a reference beat within 150 ms (unmatched detections and missed beats are
+counted apart). Conditions:
+
+* ``annotations-360Hz``: MLII as recorded, reference R peaks;
+* ``detected-360Hz``: MLII as recorded, neurokit2 R peaks;
+* ``detected-128Hz-noisy``: MLII resampled to 128 Hz, gain x0.4, 30 uV noise, 0.3 Hz / 0.3 mV
+  baseline wander, 50 Hz mains 50 uV;
+* ``detected-500Hz-inverted``: MLII resampled to 500 Hz and inverted, gain x2.5;
+* ``detected-V1-250Hz``: the other lead (V1/V2/V4/V5) at 250 Hz (the models train on MLII mostly).
+
+Usage: python benchmarks/bench_beats_recorders.py [MODEL=beats-ds1]
+"""
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cardiacml.data.mitbih import DS2
+from cardiacml.data.records import ArrayRecord, open_record
+from cardiacml.ecg.aami import aami_report, format_report
+from cardiacml.ecg.filters import resample
+from cardiacml.ecg.predict import predict_record
+from cardiacml.inference.predict import load_runner
+from cardiacml.pretrained import is_pretrained, pretrained_path
+from cardiacml.training.tasks import find_mitdb
+
+
+def variant(rec, cond, rng):
+    if cond.startswith("annotations") or cond == "detected-360Hz":
+        return rec
+    li = rec.lead_index(None)
+    if "V1" in cond:
+        li = 1 - li
+    x = rec.read(lead=li)
+    s, sym = rec.annotations()
+    fs = {"128Hz": 128.0, "500Hz": 500.0, "250Hz": 250.0}[next(k for k in ("128Hz", "500Hz", "250Hz") if k in cond)]
+    y = resample(x, rec.fs, fs)
+    t = np.arange(len(y)) / fs
+    if "noisy" in cond:
+        y = 0.4 * y + 0.03 * rng.standard_normal(len(y)) + 0.3 * np.sin(2 * np.pi * 0.3 * t) + 0.05 * np.sin(2 * np.pi * 50 * t)
+    if "inverted" in cond:
+        y = -2.5 * y
+    return ArrayRecord(y, fs, [rec.leads[li]], path=f"{rec.path}[{cond}]",
+                       annotations=(np.round(np.asarray(s) * fs / rec.fs).astype(np.int64), sym))
+
+
+def main():
+    name = sys.argv[1] if len(sys.argv) > 1 else "beats-ds1"
+    runner = load_runner(pretrained_path(name) if is_pretrained(name) else name)
+    mitdb = find_mitdb()
+    tmp = Path(tempfile.mkdtemp())
+    conds = ["annotations-360Hz", "detected-360Hz", "detected-128Hz-noisy", "detected-500Hz-inverted", "detected-V1-250Hz"]
+    for cond in conds:
+        t0 = time.time()
+        rng = np.random.default_rng(0)
+        yt, yp, unmatched, refs = [], [], 0, 0
+        for r in DS2:
+            rec = variant(open_record(mitdb / r), cond, rng)
+            s = predict_record(runner, rec, tmp / "p.csv", use_annotations=cond.startswith("annotations"), show_progress=False)
+            import pandas as pd
+
+            df = pd.read_csv(tmp / "p.csv")
+            ok = df["reference"] != "-"
+            classes = list(s["counts"])
+            yt.append(df.loc[ok, "reference"].map(classes.index).to_numpy())
+            yp.append(df.loc[ok, "predicted"].map(classes.index).to_numpy())
+            unmatched += int((~ok).sum())
+            refs += int(np.isin(rec.annotations()[1], list("NLRejAaJSVEF/fQ")).sum())
+        rep = aami_report(np.concatenate(yt), np.concatenate(yp))
+        n = sum(len(a) for a in yt)
+        print(format_report(rep, f"### {name} on DS2, {cond}: {n} matched beats of {refs} reference beats "
+                                 f"(missed {refs - n}), {unmatched} unmatched detections ({time.time() - t0:.0f} s)"))
+        print(flush=True)
+
+
+if __name__ == "__main__":
+    main()

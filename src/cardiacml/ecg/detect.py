@@ -1,0 +1,142 @@
+"""R-peak detection for records without beat annotations, and its scoring against references.
+
+Detection uses neurokit2's ``ecg_findpeaks`` (the default ``"neurokit"`` method: steepness
+of the band-passed QRS, moving-average thresholds, minimum 0.3 s between beats; a
+maintained implementation, preferred to a hand-written Pan-Tompkins), run on the
+0.5-40 Hz band-passed lead. Its ``minlenweight`` rule (drop QRS regions shorter than 0.4 x
+the mean region length of the whole input) is switched off: it makes detection depend on
+how long the input is, so a record read in chunks would not give the same beats as the
+whole record; over the 48 MIT-BIH records this costs 0.03 % Se and 0.3 % +P. It works at any sampling rate from 100 Hz up (it is given
+the record's own rate), including the 1 kHz PTB 12-lead records where wfdb's XQRS finds
+nothing. A fiducial refinement then moves each peak to the largest deflection (in
+absolute value) within +-50 ms, so detected and annotated peaks land on the same point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataFormatError
+
+#: Half-width (s) of the window where a detected or annotated peak is moved to the largest |deflection|.
+REFINE_S = 0.05
+#: Default matching window (s) when scoring detections against reference annotations.
+MATCH_S = 0.15
+
+
+def _require_neurokit():
+    try:
+        import neurokit2 as nk
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("R-peak detection needs neurokit2: pip install 'cardiacml[ecg]'") from exc
+    return nk
+
+
+def detect_r_peaks(filtered: np.ndarray, fs: float, method: str = "neurokit", both_polarities: bool = True) -> np.ndarray:
+    """R-peak sample indices of one band-passed lead.
+
+    Parameters
+    ----------
+    filtered : ndarray, shape (n,)
+        Lead in mV after :func:`cardiacml.ecg.filters.clean_ecg`.
+    fs : float
+        Sampling rate (Hz).
+    method : str
+        A neurokit2 ``ecg_findpeaks`` method.
+    both_polarities : bool
+        Run the detector on the lead and on the inverted lead and keep the union (the caller
+        merges coinciding beats after fiducial refinement). neurokit2 takes the signal's maximum
+        inside each QRS region, so on leads with mostly negative QRS (or inverted electrodes)
+        alone it misses beats: over the 48 MIT-BIH records inverted, Se fell from 99.2 % to
+        below 97 %; the union is polarity-invariant and stays local (chunk-invariant).
+
+    Returns
+    -------
+    ndarray of int64, sorted, unique.
+    """
+    nk = _require_neurokit()
+    x = np.asarray(filtered, np.float64)
+    if len(x) < int(2 * fs) or not np.any(x):
+        return np.zeros(0, np.int64)
+    import warnings
+
+    kw = {"minlenweight": 0.0} if method == "neurokit" else {}
+    found = []
+    for sig in ((x, -x) if both_polarities else (x,)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                info = nk.ecg_findpeaks(sig, sampling_rate=int(round(fs)), method=method, show=False, **kw)
+            except (ValueError, IndexError):  # neurokit raises on signals without any QRS-like activity
+                continue
+        found.append(np.asarray(info.get("ECG_R_Peaks", []), np.float64))
+    p = np.concatenate(found) if found else np.zeros(0)
+    p = p[np.isfinite(p)].astype(np.int64)
+    p = p[(p >= 0) & (p < len(x))]
+    return np.unique(p)
+
+
+def refine_peaks(filtered: np.ndarray, peaks: np.ndarray, fs: float, half_s: float = REFINE_S,
+                 offset: int = 0) -> np.ndarray:
+    """Move each peak to the sample of largest |amplitude| within +-``half_s`` (vectorised).
+
+    ``peaks`` are indices into the full record; ``filtered`` holds the record's samples
+    from ``offset`` on (a chunk). Returns indices into the full record, same order and length.
+    """
+    peaks = np.asarray(peaks, np.int64)
+    if peaks.size == 0:
+        return peaks
+    h = max(1, int(round(half_s * fs)))
+    local = peaks - offset
+    idx = np.clip(local[:, None] + np.arange(-h, h + 1)[None, :], 0, len(filtered) - 1)
+    best = np.abs(filtered[idx]).argmax(1)
+    return idx[np.arange(len(idx)), best] + offset
+
+
+def match_peaks(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one matching of detections to reference beats within ``tolerance`` samples (greedy in time).
+
+    Returns
+    -------
+    ref_idx, det_idx : ndarray of int
+        Pairs of matched indices (into ``reference`` and ``detected``).
+    """
+    reference = np.asarray(reference, np.int64)
+    detected = np.asarray(detected, np.int64)
+    if reference.size == 0 or detected.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    j = np.searchsorted(detected, reference)
+    cand = np.stack([np.clip(j - 1, 0, len(detected) - 1), np.clip(j, 0, len(detected) - 1)], 1)
+    dist = np.abs(detected[cand] - reference[:, None])
+    pick = cand[np.arange(len(reference)), dist.argmin(1)]
+    ok = dist.min(1) <= tolerance
+    ri, di = np.flatnonzero(ok), pick[ok]
+    # keep each detection once (the closest reference wins)
+    order = np.lexsort((np.abs(detected[di] - reference[ri]), di))
+    ri, di = ri[order], di[order]
+    first = np.r_[True, di[1:] != di[:-1]]
+    ri, di = ri[first], di[first]
+    o = np.argsort(ri)
+    return ri[o], di[o]
+
+
+def score_detector(reference: np.ndarray, detected: np.ndarray, fs: float, window_s: float = MATCH_S) -> dict:
+    """Sensitivity and positive predictivity of ``detected`` against ``reference`` beats (EC57-style counts)."""
+    ri, _ = match_peaks(reference, detected, int(round(window_s * fs)))
+    tp = len(ri)
+    return {"tp": tp, "fn": int(len(reference) - tp), "fp": int(len(detected) - tp),
+            "se": tp / max(1, len(reference)), "ppv": tp / max(1, len(detected))}
+
+
+def check_signal(x: np.ndarray, fs: float, where: str) -> None:
+    """Refuse signals that cannot hold beats: NaN, too short, too low a rate, flat."""
+    if fs < 100.0:
+        raise DataFormatError(f"{where}: sampling rate {fs:g} Hz is below 100 Hz; QRS complexes cannot be resolved")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise DataFormatError(f"{where}: NaN or infinite value at sample {int(np.argmax(bad))} ({int(bad.sum())} in all); "
+                              "clean or interpolate the signal first")
+    if len(x) < 10 * fs:
+        raise DataFormatError(f"{where}: recording is {len(x) / fs:.1f} s long; at least 10 s are needed")
+    if float(np.ptp(x)) < 1e-3:
+        raise DataFormatError(f"{where}: the lead is a flat line (peak-to-peak {float(np.ptp(x)):.2g} mV); no beats to read")

@@ -1,0 +1,60 @@
+"""Pretrained beat classifiers shipped with cardiacml (ordinary ``fit()`` checkpoints + model cards).
+
+* ``beats-ds1`` - rhythmnet trained on MIT-BIH DS1 records only (the honest one: its DS2
+  figures are on unseen patients);
+* ``beats-all`` - rhythmnet trained on all 44 non-paced MIT-BIH records (the one to use).
+
+Each ``<name>.pt`` is a checkpoint ``load_checkpoint`` reads; ``<name>.json`` is its card
+(training data, protocol, measured DS2 figures, the command that retrains it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import MissingDataError
+
+HERE = Path(__file__).resolve().parent
+
+
+def list_pretrained() -> dict[str, dict]:
+    """Shipped pretrained models: ``{name: card}`` (card = the ``<name>.json`` dict, plus ``path``)."""
+    out = {}
+    for pt in sorted(HERE.glob("*.pt")):
+        card_path = pt.with_suffix(".json")
+        card = json.loads(card_path.read_text()) if card_path.is_file() else {"name": pt.stem}
+        card["path"] = str(pt)
+        out[pt.stem] = card
+    return out
+
+
+def is_pretrained(name) -> bool:
+    """True when ``name`` (a string, not an existing path) names a shipped model."""
+    return isinstance(name, str) and not Path(name).exists() and (HERE / f"{name}.pt").is_file()
+
+
+def pretrained_path(name: str) -> Path:
+    """Path of the shipped checkpoint ``name`` (e.g. ``"beats-ds1"``); MissingDataError listing the names if absent."""
+    p = HERE / f"{name}.pt"
+    if not p.is_file():
+        have = ", ".join(list_pretrained()) or "none"
+        raise MissingDataError(f"no pretrained model named {name!r} (shipped: {have})")
+    return p
+
+
+def describe_pretrained() -> list[str]:
+    """Lines for ``cardiacml models``: name, model, task, training data and the headline measured figures."""
+    lines = []
+    for name, card in list_pretrained().items():
+        fig = card.get("headline") or ""
+        if not fig and "ds2" in card:
+            d = card["ds2"]
+            pc = d.get("per_class", {})
+            fig = (f"DS2 macro-F1 N/S/V/F {d.get('macro_f1_nsvf', float('nan')):.3f}"
+                   + "".join(f", {c} Se {100 * pc[c]['se']:.0f}/+P {100 * pc[c]['ppv']:.0f}" for c in ("S", "V") if c in pc)
+                   + ("" if d.get("honest", True) else " (training patients: not a generalisation figure)"))
+        lines.append(f"  {name:<11}{card.get('model', '?'):<12}{card.get('task', 'beats'):<7}{card.get('protocol', '')}")
+        if fig:
+            lines.append(f"  {'':<30}{fig}")
+    return lines

@@ -1,0 +1,223 @@
+"""The one record -> beats pipeline: parity between training and predict paths, contracts, detector, bad inputs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cardiacml.data.records import ArrayRecord, open_record
+from cardiacml.ecg import contract as C
+from cardiacml.ecg.pipeline import kachuee_beats, rhythm_beats, rr_features, scan_record
+from cardiacml.errors import DataFormatError, MissingDataError
+
+
+class _Capture:
+    """A predictor that records its inputs and answers 'N' (the contract under test decides the arrays)."""
+
+    def __init__(self, contract):
+        self.contract, self.X = contract, []
+
+    def predict(self, X):
+        self.X.append(np.array(X))
+        p = np.zeros((len(X), 5))
+        p[:, 0] = 1.0
+        return p
+
+
+def test_training_and_predict_paths_give_identical_arrays(mitdb, tmp_path):
+    from cardiacml.data.mitbih import read_record_beats, read_record_rhythm
+    from cardiacml.ecg.predict import predict_record
+    from cardiacml.inference.inputs import read_beats
+
+    # beat-rhythm contract: training's builder vs what predict_record feeds the model
+    train = read_record_rhythm(mitdb / "119")
+    cap = _Capture(C.rhythm_contract())
+    predict_record(cap, mitdb / "119", tmp_path / "r.csv")
+    served = np.concatenate(cap.X)
+    assert served.shape == train["X"].shape == (len(train["y"]), 1, 2 * C.W + C.F)
+    np.testing.assert_array_equal(served, train["X"])
+    # Kaggle contract: training's builder vs predict's reader vs predict_record
+    kb = read_record_beats(mitdb / "119")
+    rb = read_beats(mitdb / "119")
+    np.testing.assert_array_equal(kb.X, rb["X"][:, 0])
+    np.testing.assert_array_equal(kb.y, rb["label"])
+    cap = _Capture(C.kaggle_contract())
+    predict_record(cap, mitdb / "119", tmp_path / "k.csv")
+    np.testing.assert_array_equal(np.concatenate(cap.X)[:, 0], kb.X)
+
+
+def test_kaggle_contract_unchanged_for_mitbih(mitdb):
+    """The pipeline reproduces the Kaggle builder's beats: 100 has 2239 N, 33 A, 1 V, cut at the R peak in [0, 1]."""
+    d = kachuee_beats(open_record(mitdb / "100"))
+    assert d["X"].shape == (2273, 187) and d["X"].dtype == np.float32
+    assert np.bincount(d["label"], minlength=5).tolist() == [2239, 33, 1, 0, 0]
+    assert d["X"].min() >= 0.0 and d["X"].max() <= 1.0
+
+
+def test_rhythm_beats_layout_and_normalisation(mitdb):
+    d = rhythm_beats(mitdb / "221")
+    X = d["X"][:, 0]
+    beat, tmpl, feats = X[:, :C.W], X[:, C.W:2 * C.W], X[:, 2 * C.W:]
+    r = int(round(C.PRE_S * C.FS))
+    # windows are centred on the R fiducial, record polarity positive, scaled by the record's QRS amplitude
+    assert np.median(beat[:, r]) > 0.3 and np.median(np.abs(beat[:, r])) < 1.5
+    v, n = d["label"] == 2, d["label"] == 0
+    # PVCs differ more from their local template than normal beats do
+    dist = np.abs(beat - tmpl).mean(1)
+    assert np.median(dist[v]) > 2 * np.median(dist[n])
+    # R-R: PVCs are premature relative to the record's rhythm
+    i = C.FEATURES.index("log_pre_over_record")
+    assert np.median(feats[v, i]) < np.median(feats[n, i]) - 0.1
+    assert np.all(np.isfinite(X))
+
+
+def test_gain_and_polarity_do_not_change_rhythm_inputs(mitdb):
+    rec = open_record(mitdb / "100")
+    x = rec.read(lead=None)
+    ann = rec.annotations()
+    a = rhythm_beats(ArrayRecord(x, rec.fs, ["MLII"], annotations=ann))["X"]
+    b = rhythm_beats(ArrayRecord(-3.7 * x, rec.fs, ["MLII"], annotations=ann))["X"]
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_rr_features():
+    fs = 100.0
+    peaks = np.array([0, 100, 200, 260, 400, 500])  # beat 3 premature, followed by a compensatory pause
+    f = rr_features(peaks, fs)
+    assert f.shape == (6, C.F)
+    names = list(C.FEATURES)
+    assert f[3, names.index("pre_rr_s")] == pytest.approx(0.6)
+    assert f[3, names.index("post_rr_s")] == pytest.approx(1.4)
+    assert f[0, names.index("record_rr_s")] == pytest.approx(1.0)
+    assert f[3, names.index("log_pre_over_record")] == pytest.approx(np.log(0.6))
+    assert f[0, names.index("pre_rr_s")] == pytest.approx(1.0)  # first beat borrows its next interval
+
+
+@pytest.mark.parametrize("fs", [128, 200, 250, 257, 500, 1000])
+def test_any_sampling_rate(mitdb, fs):
+    """The same record resampled to other rates gives the same beats (detected) and similar inputs."""
+    from cardiacml.ecg.filters import resample
+
+    rec = open_record(mitdb / "100")
+    x = rec.read(0, 360 * 120, None)
+    base = rhythm_beats(ArrayRecord(x, 360.0, ["MLII"]), use_annotations=False)
+    y = resample(x, 360.0, fs)
+    d = rhythm_beats(ArrayRecord(y, fs, ["MLII"]), use_annotations=False)
+    assert abs(len(d["X"]) - len(base["X"])) <= 1
+    n = min(len(d["X"]), len(base["X"]))
+    assert np.abs(d["r_peak_s"][:n] - base["r_peak_s"][:n]).max() < 0.02
+    corr = np.corrcoef(d["X"][5:n - 5, 0, :C.W].ravel(), base["X"][5:n - 5, 0, :C.W].ravel())[0, 1]
+    assert corr > 0.95
+
+
+def test_detector_on_real_records(mitdb):
+    """neurokit2 detection against MIT-BIH annotations (150 ms): Se and +P >= 99 % on clean records."""
+    from cardiacml.ecg.detect import score_detector
+    from cardiacml.ecg.pipeline import beat_annotations
+
+    for name in ("100", "119", "209"):
+        rec = open_record(mitdb / name)
+        scan = scan_record(rec, use_annotations=False)
+        sc = score_detector(beat_annotations(rec)[0], scan.peaks, rec.fs)
+        assert sc["se"] > 0.99 and sc["ppv"] > 0.99, (name, sc)
+
+
+def test_detector_on_ptb_12_lead_at_1khz(shared):
+    """s0010_re (PTB, 1 kHz, 15 channels): wfdb XQRS finds 0 peaks; the pipeline finds the ~52 beats of 38 s."""
+    rec = open_record(shared / "wfdb_samples" / "s0010_re")
+    assert rec.fs == 1000
+    for lead in (None, "v5", "i"):
+        scan = scan_record(rec, lead)
+        assert 45 <= len(scan.peaks) <= 60, (lead, len(scan.peaks))
+        rr = np.diff(scan.peaks) / rec.fs
+        assert 0.55 < np.median(rr) < 1.0 and rr.min() > 0.3
+
+
+# -- bad input: clear errors naming the file, nothing written --------------------------------
+def _run(path, tmp_path, **kw):
+    from cardiacml.ecg.predict import predict_record
+
+    out = tmp_path / "out" / "pred.csv"
+    try:
+        predict_record(_Capture(C.rhythm_contract()), path, out, **kw)
+    finally:
+        assert not out.exists() and not any(out.parent.glob(".*tmp*")) if out.parent.exists() else True
+
+
+def _wfdb(tmp_path, name, sig, fs, names=("MLII",)):
+    import wfdb
+
+    sig = np.atleast_2d(np.asarray(sig, np.float64).T).T
+    wfdb.wrsamp(name, fs=fs, units=["mV"] * sig.shape[1], sig_name=list(names), p_signal=sig, fmt=["16"] * sig.shape[1],
+                write_dir=str(tmp_path))
+    return tmp_path / name
+
+
+def test_bad_missing_dat(mitdb, tmp_path):
+    import shutil
+
+    shutil.copy(mitdb / "100.hea", tmp_path / "100.hea")
+    with pytest.raises(MissingDataError, match=r"100\.hea.*100\.dat"):
+        _run(tmp_path / "100", tmp_path)
+
+
+def test_bad_missing_lead(mitdb, tmp_path):
+    with pytest.raises(DataFormatError, match=r"100.*'aVF' not in record.*MLII"):
+        _run(mitdb / "100", tmp_path, lead="aVF")
+
+
+def test_bad_low_rate(tmp_path):
+    p = _wfdb(tmp_path, "slow", np.sin(np.arange(90 * 60) / 10.0), 90)
+    with pytest.raises(DataFormatError, match=r"slow.*90 Hz is below 100 Hz"):
+        _run(p, tmp_path)
+
+
+def test_bad_flat_line(tmp_path):
+    p = _wfdb(tmp_path, "flat", np.full(360 * 30, 0.25), 360)
+    with pytest.raises(DataFormatError, match=r"flat.*flat line"):
+        _run(p, tmp_path)
+
+
+def test_bad_too_short(mitdb, tmp_path):
+    x = open_record(mitdb / "100").read(0, 360 * 8, None)
+    p = _wfdb(tmp_path, "short", x, 360)
+    with pytest.raises(DataFormatError, match=r"short.*8\.0 s long; at least 10 s"):
+        _run(p, tmp_path)
+
+
+def test_bad_no_detectable_beats(tmp_path):
+    # a lead with only a slow drift (a disconnected electrode, a respiration channel)
+    p = _wfdb(tmp_path, "drift", 0.5 * np.sin(2 * np.pi * 0.1 * np.arange(360 * 30) / 360), 360)
+    with pytest.raises(DataFormatError, match=r"drift.*no detectable beats"):
+        _run(p, tmp_path)
+
+
+def test_bad_nan(mitdb, tmp_path):
+    x = open_record(mitdb / "100").read(0, 360 * 30, None)
+    x[4000] = np.nan
+    with pytest.raises(DataFormatError, match=r"<array>.*NaN"):
+        _run(ArrayRecord(x, 360.0, ["MLII"]), tmp_path)
+
+
+def test_summary_counts_and_reference(mitdb, tmp_path):
+    import pandas as pd
+
+    from cardiacml.ecg.predict import predict_record
+
+    s = predict_record(_Capture(C.rhythm_contract()), mitdb / "100", tmp_path / "p.csv")
+    df = pd.read_csv(tmp_path / "p.csv", comment="#")
+    assert len(df) == s["beats"] == 2273
+    assert list(df.columns[:3]) == ["beat", "time_s", "predicted"] and "reference" in df
+    assert (df["reference"] == "S").sum() == 33
+    assert s["counts"]["N"] == 2273 and s["per_hour"]["N"] == pytest.approx(2273 / (650000 / 360 / 3600), rel=1e-3)
+    assert json.loads((tmp_path / "p.summary.json").read_text())["complete"] is True
+
+
+def test_detection_is_polarity_invariant(mitdb):
+    """An inverted lead (electrodes swapped, negative QRS) gives the same detected beats and inputs."""
+    rec = open_record(mitdb / "203")
+    x = rec.read(0, 360 * 300, None)
+    a = rhythm_beats(ArrayRecord(x, rec.fs, ["MLII"]), use_annotations=False)
+    b = rhythm_beats(ArrayRecord(-x, rec.fs, ["MLII"]), use_annotations=False)
+    np.testing.assert_array_equal(a["r_peak_s"], b["r_peak_s"])
+    np.testing.assert_allclose(a["X"], b["X"], atol=1e-5)

@@ -1,0 +1,118 @@
+"""rhythmnet, the beat-rhythm contract through fit / checkpoint / ONNX / predict_record, and the shipped pretrained models."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cardiacml.ecg import contract as C
+
+
+def test_rhythmnet_shapes_and_size():
+    from cardiacml.models import count_parameters, create_model, get_spec
+
+    c = C.rhythm_contract()
+    m = create_model("rhythmnet", 1, c["n_samples"], 5).eval()
+    assert get_spec("rhythmnet").kind == "classification"
+    assert m(torch.randn(7, 1, c["n_samples"])).shape == (7, 5)
+    assert count_parameters(m) < 60_000
+    with pytest.raises(ValueError, match="expects input"):
+        create_model("rhythmnet", 1, 187, 5)
+
+
+def test_contract_layout_is_consistent():
+    c = C.rhythm_contract()
+    assert c["layout"]["features"][1] == c["n_samples"] == 2 * C.W + len(c["features"])
+    json.dumps(c)
+    C.check_contract(c)
+    bad = dict(c, features=c["features"][:-1])
+    from cardiacml.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match="features"):
+        C.check_contract(bad)
+
+
+def _tiny_data(mitdb):
+    from cardiacml.data.mitbih import read_record_rhythm
+    from cardiacml.training.tasks import TaskData
+
+    a, b = read_record_rhythm(mitdb / "119"), read_record_rhythm(mitdb / "100")
+    return TaskData("task2", a["X"], a["y"], b["X"][:500], b["y"][:500], b["X"], b["y"], C.rhythm_contract(),
+                    "two MIT-BIH records", "test")
+
+
+def test_fit_export_and_predict_record(mitdb, tmp_path):
+    """A rhythmnet checkpoint made by fit() runs in PyTorch and onnxruntime alike, and through predict_record."""
+    from cardiacml.ecg.predict import predict_record
+    from cardiacml.inference.onnx_export import OnnxPredictor, export_onnx
+    from cardiacml.training.loop import TrainConfig, fit, load_checkpoint, predict_array
+
+    data = _tiny_data(mitdb)
+    _, ck = fit(data, TrainConfig(task="task2", model="rhythmnet", epochs=1, batch_size=256, augment=False, threads=1),
+                tmp_path / "run", log=lambda *a: None)
+    assert ck["contract"]["kind"] == "beat-rhythm"
+    model, ck = load_checkpoint(tmp_path / "run")
+    rep = export_onnx(tmp_path / "run", tmp_path / "m.onnx")
+    assert rep["parity_ok"], rep
+    onnx = OnnxPredictor(tmp_path / "m.onnx", threads=1)
+    assert onnx.contract["kind"] == "beat-rhythm"
+    np.testing.assert_allclose(onnx.predict(data.X_test[:300]), predict_array(model, data.X_test[:300]), atol=1e-4)
+    s = predict_record(onnx, mitdb / "100", tmp_path / "p.csv")
+    assert s["complete"] and s["beats"] == 2273
+
+
+def test_training_mode_augments_eval_does_not():
+    from cardiacml.models import create_model
+
+    m = create_model("rhythmnet", 1, 2 * C.W + C.F, 5)
+    x = torch.randn(16, 1, 2 * C.W + C.F)
+    m.eval()
+    assert torch.equal(m(x), m(x))
+    m.train()
+    torch.manual_seed(0)
+    a = m(x)
+    assert not torch.allclose(a, m(x))
+
+
+def test_pretrained_models_are_shipped_small_and_work(mitdb, tmp_path):
+    from cardiacml.ecg.predict import predict_record
+    from cardiacml.pretrained import list_pretrained, pretrained_path
+    from cardiacml.training.loop import load_checkpoint, predict_array
+
+    have = list_pretrained()
+    assert {"beats-ds1", "beats-all"} <= set(have)
+    for name in ("beats-ds1", "beats-all"):
+        p = pretrained_path(name)
+        assert p.stat().st_size < 2 * 1024 * 1024
+        card = have[name]
+        assert card["retrain"].startswith("python benchmarks/train_beats.py --pretrained")
+        assert set(card["ds2"]["per_class"]) == {"N", "S", "V", "F"}
+        model, ck = load_checkpoint(p)
+        assert ck["contract"] == C.rhythm_contract(ck["contract"]["classes"])
+
+        class Runner:
+            contract = ck["contract"]
+
+            def predict(self, X):
+                return predict_array(model, X, batch_size=4096)
+
+        s = predict_record(Runner(), mitdb / "100", tmp_path / f"{name}.csv")
+        assert s["reference"]["agreement"] > 0.9, s["reference"]
+    assert "ds2" in have["beats-ds1"] and have["beats-ds1"]["ds2"]["honest"] is True
+    from cardiacml.errors import MissingDataError
+
+    with pytest.raises(MissingDataError, match="beats-ds1"):
+        pretrained_path("beats-nope")
+
+
+@pytest.mark.slow
+def test_loader_holds_out_records(mitdb):
+    from cardiacml.data.mitbih import DS1, DS2, PACED, VAL_RECORDS_DS1, load_beats_rhythm
+
+    d = load_beats_rhythm(mitdb, protocol="interpatient")
+    tr = set(d.extra["train_records"])
+    assert tr | set(VAL_RECORDS_DS1) == set(DS1) and not tr & set(VAL_RECORDS_DS1)
+    assert set(d.extra["val_groups"]) == set(VAL_RECORDS_DS1) and set(d.extra["test_groups"]) == set(DS2)
+    assert not (tr | set(d.extra["val_groups"])) & set(DS2) and not set(PACED) & set(d.extra["test_groups"])
+    assert d.X_train.shape[1:] == (1, 2 * C.W + C.F) and d.kind == "classification"
