@@ -24,7 +24,7 @@ def rec100(mitdb):
 
 @pytest.fixture(scope="module")
 def wfdb_beats(mitdb):
-    """Beats of the WFDB record: from the .atr annotations and from the XQRS detector."""
+    """Beats of the WFDB record: from the .atr annotations and from the R-peak detector."""
     from cardiacml.inference.inputs import read_beats
 
     return read_beats(mitdb / "100"), read_beats(mitdb / "100", use_annotations=False)
@@ -66,7 +66,7 @@ def test_csv_with_time_column_same_samples_and_beats(rec100, wfdb_beats, tmp_pat
     assert any("time column" in n for n in r.notes)
     # same beats as the WFDB record through the same detector (a CSV has no annotations)
     got, ref = read_beats(csv), wfdb_beats[1]
-    assert "XQRS" in got["source"] and len(got["X"]) == len(ref["X"]) > 2000
+    assert "detector" in got["source"] and len(got["X"]) == len(ref["X"]) > 2000
     np.testing.assert_array_equal(got["r_peak_s"], ref["r_peak_s"])
     assert np.abs(got["X"] - ref["X"]).max() < 1e-4
 

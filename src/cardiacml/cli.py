@@ -214,8 +214,8 @@ def evaluate(
 
 @app.command()
 def report(
-    run: Path = typer.Argument(..., help="Run folder made by `cardiacml train`."),
-    out: Optional[Path] = typer.Option(None, help="HTML file (default RUN/report.html)."),
+    run: Path = typer.Argument(..., help="Run folder made by `cardiacml train`, or a pretrained name (`cardiacml models`)."),
+    out: Optional[Path] = typer.Option(None, help="HTML file (default RUN/report.html; ./NAME-report.html for a pretrained model)."),
 ):
     """Write one self-contained HTML report of a run: model card, data, metrics, figures, configuration."""
 

@@ -43,17 +43,23 @@ def pretrained_path(name: str) -> Path:
     return p
 
 
+def card_headline(card: dict) -> str:
+    """The measured figures of a model card in one line (``headline``, or the DS2 table of a beat model)."""
+    fig = card.get("headline") or ""
+    if not fig and "ds2" in card:
+        d = card["ds2"]
+        pc = d.get("per_class", {})
+        fig = (f"DS2 macro-F1 N/S/V/F {d.get('macro_f1_nsvf', float('nan')):.3f}"
+               + "".join(f", {c} Se {100 * pc[c]['se']:.0f}/+P {100 * pc[c]['ppv']:.0f}" for c in ("S", "V") if c in pc)
+               + ("" if d.get("honest", True) else " (training patients: not a generalisation figure)"))
+    return fig
+
+
 def describe_pretrained() -> list[str]:
     """Lines for ``cardiacml models``: name, model, task, training data and the headline measured figures."""
     lines = []
     for name, card in list_pretrained().items():
-        fig = card.get("headline") or ""
-        if not fig and "ds2" in card:
-            d = card["ds2"]
-            pc = d.get("per_class", {})
-            fig = (f"DS2 macro-F1 N/S/V/F {d.get('macro_f1_nsvf', float('nan')):.3f}"
-                   + "".join(f", {c} Se {100 * pc[c]['se']:.0f}/+P {100 * pc[c]['ppv']:.0f}" for c in ("S", "V") if c in pc)
-                   + ("" if d.get("honest", True) else " (training patients: not a generalisation figure)"))
+        fig = card_headline(card)
         lines.append(f"  {name:<11}{card.get('model', '?'):<12}{card.get('task', 'beats'):<7}{card.get('protocol', '')}")
         if fig:
             lines.append(f"  {'':<30}{fig}")

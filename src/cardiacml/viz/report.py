@@ -76,9 +76,19 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
     run = Path(run_dir)
     if not (run / "run.json").is_file():
-        raise MissingDataError(f"{run}: not a run folder (no run.json); train one with `cardiacml train`")
-    meta = json.loads((run / "run.json").read_text())
-    metrics = json.loads((run / "metrics.json").read_text())
+        if run.exists():
+            raise MissingDataError(f"{run}: not a run folder (no run.json); train one with `cardiacml train`")
+        from ..training.loop import load_run  # a pretrained model's name: its card and measured figures
+
+        try:
+            _, record = load_run(str(run_dir))
+        except MissingDataError as exc:
+            raise MissingDataError(f"{run}: not a run folder (no run.json) nor a pretrained model ({exc})") from None
+        meta, metrics = record.meta(), record.metrics
+        out = out or Path(f"{run.name}-report.html")
+    else:
+        meta = json.loads((run / "run.json").read_text())
+        metrics = json.loads((run / "metrics.json").read_text())
     evals = {}
     if (run / "eval" / "metrics.json").is_file():
         evals = json.loads((run / "eval" / "metrics.json").read_text())
@@ -92,6 +102,15 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             ["training data", data.get("source", "")]]
     if note:
         card.append(["what this model is", note])
+    extra_card = dict(meta.get("card") or {})
+    if extra_card:
+        from ..pretrained import card_headline
+
+        extra_card["headline"] = card_headline(extra_card)
+    for key, label in (("protocol", "pretrained on"), ("headline", "measured"), ("limits", "limits of the training data"),
+                       ("retrain", "retrain with")):
+        if extra_card.get(key):
+            card.append([label, str(extra_card[key])])
     card += [["evaluation protocol", protocol], ["limits", spec.limits.get(protocol, "")],
              ["training settings", _settings(meta)],
              ["trained", f"{meta['train_time_s']:.0f} s, cardiacml {meta['cardiacml_version']}"]]
