@@ -80,7 +80,7 @@ def rhythm(args):
           f"({time.time() - t0:.0f} s)", flush=True)
     cfg = TrainConfig(task="beats", model="rhythmnet", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       patience=args.patience, seed=args.seed, class_weighting=args.class_weighting, augment=False,
-                      threads=args.threads, hparams={})
+                      threads=args.threads, hparams={"strided": True} if args.strided else {})
     out = Path(args.out)
     if args.reuse and (out / "model.pt").is_file():  # evaluate / install a finished run of the same command
         from cardiacml.training.loop import load_checkpoint
@@ -133,6 +133,7 @@ def main():
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--augment-kinds", help="comma-separated recording augmentations (default: rate,lead2)")
     ap.add_argument("--mitdb")
+    ap.add_argument("--strided", action="store_true", help="rhythmnet with strided convolutions (faster)")
     ap.add_argument("--reuse", action="store_true", help="use OUT/model.pt if it exists instead of training again")
     ap.add_argument("--out")
     args = ap.parse_args()

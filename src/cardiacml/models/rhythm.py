@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from . import register_model
 
 
-def _conv(cin, cout, k):
-    return nn.Sequential(nn.Conv1d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm1d(cout), nn.ReLU())
+def _conv(cin, cout, k, stride=1):
+    return nn.Sequential(nn.Conv1d(cin, cout, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm1d(cout), nn.ReLU())
 
 
 @register_model("rhythmnet", kind="classification", accepts=("beat-rhythm",), params={"beats": 22901},
@@ -33,15 +33,18 @@ class RhythmNet(nn.Module):
 
     def __init__(self, n_leads: int = 1, n_times: int = 310, n_outputs: int = 5, window: int = 150, n_features: int = 11,
                  widths=(16, 32, 32, 48), dropout: float = 0.2, aug_gain: float = 0.15, aug_noise: float = 0.03,
-                 aug_rr: float = 0.03):
+                 aug_rr: float = 0.03, strided: bool = False):
         super().__init__()
         if n_times != 2 * window + n_features or n_leads != 1:
             raise ValueError(f"rhythmnet expects input (batch, 1, {2 * window + n_features}), got ({n_leads}, {n_times})")
         self.window, self.n_features = window, n_features
         self.aug_gain, self.aug_noise, self.aug_rr = aug_gain, aug_noise, aug_rr
         w0, w1, w2, w3 = widths
-        self.cnn = nn.Sequential(_conv(3, w0, 7), nn.MaxPool1d(2), _conv(w0, w1, 5), nn.MaxPool1d(2),
-                                 _conv(w1, w2, 5), nn.MaxPool1d(2), _conv(w2, w3, 3))
+        if strided:  # strided convolutions instead of conv + max-pool: about half the multiply-adds
+            self.cnn = nn.Sequential(_conv(3, w0, 7, 2), _conv(w0, w1, 5, 2), _conv(w1, w2, 5, 2), _conv(w2, w3, 3))
+        else:
+            self.cnn = nn.Sequential(_conv(3, w0, 7), nn.MaxPool1d(2), _conv(w0, w1, 5), nn.MaxPool1d(2),
+                                     _conv(w1, w2, 5), nn.MaxPool1d(2), _conv(w2, w3, 3))
         self.rr = nn.Sequential(nn.Linear(n_features, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
         self.head = nn.Sequential(nn.Linear(2 * w3 + 32, 64), nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, n_outputs))
 
