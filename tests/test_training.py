@@ -119,8 +119,8 @@ def heart_runs(tmp_path_factory, sim_root):
     out = {}
     for task in ("task3", "task4"):
         d = tmp_path_factory.mktemp(task)
-        res = runner.invoke(app, ["train", task, "--data-dir", str(sim_root), "--epochs", "15", "--patience", "15",
-                                  "--batch-size", "16", "--out", str(d), "--hparam", "width=32", "--hparam", "n_blocks=4"])
+        res = runner.invoke(app, ["train", task, "--data-dir", str(sim_root), "--epochs", "30", "--patience", "30",
+                                  "--batch-size", "16", "--lr", "1e-2", "--out", str(d), "--hparam", "width=32", "--hparam", "n_blocks=4"])
         assert res.exit_code == 0, res.output
         out[task] = d
     return out
