@@ -311,11 +311,10 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         labels = ann[1]
         how = "annotations"
     else:
-        n0 = len(peaks)
+        # the detector runs on both polarities: the same beat found twice is merged (no beat is lost, none is counted
+        # as skipped)
         peaks, keep = _dedupe(peaks, np.abs(amp), fs)
         amp, qrs = amp[keep], qrs[keep]
-        if n0 > len(peaks):
-            skipped["double detections merged"] = int(n0 - len(peaks))
         how = "neurokit2 detector"
         if ann is not None:
             ri, di = match_peaks(ann[0], peaks, int(round(0.15 * fs)))
