@@ -93,3 +93,33 @@ def test_evaluate_heart_act_by_name(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "eval-heart-act" / "metrics.json").read_text())
     assert m["mae_ms"] == pytest.approx(list_pretrained()["heart-act"]["test"]["mae_ms"], rel=0.05)
+
+
+def test_same_predictions_from_wfdb_csv_and_edf(tmp_path, shared):
+    """Issue 16: record 100 written as CSV and as EDF+ gives the beats and the predictions of the WFDB record."""
+    import edfio
+
+    from cardiacml.data.records import open_record
+
+    rec = open_record(shared / "mitdb" / "100")
+    n = int(300 * rec.fs)  # 5 minutes
+    sig = rec.read(0, n)
+    pd.DataFrame({"time (s)": np.arange(n) / rec.fs, "MLII": sig[:, 0], "V5": sig[:, 1]}).to_csv(tmp_path / "r.csv",
+                                                                                                index=False)
+    edfio.Edf([edfio.EdfSignal(sig[:, i], rec.fs, label=name, physical_dimension="mV", physical_range=(-10.24, 10.24))
+               for i, name in enumerate(rec.leads)]).write(tmp_path / "r.edf")
+    np.save(tmp_path / "r.npy", sig[:, 0])
+    outs = {}
+    for name, path, extra in (("wfdb", shared / "mitdb" / "100", ["--no-annotations"]), ("csv", tmp_path / "r.csv", []),
+                              ("edf", tmp_path / "r.edf", []), ("npy", tmp_path / "r.npy", ["--fs", "360"])):
+        res = runner.invoke(app, ["predict", "beats-ds1", str(path), "--out", str(tmp_path / f"{name}.csv"), "--threads", "1",
+                                  *extra])
+        assert res.exit_code == 0, res.output
+        outs[name] = pd.read_csv(tmp_path / f"{name}.csv")
+    ref = outs["wfdb"][outs["wfdb"].time_s < 300 - 2]
+    for name in ("csv", "edf", "npy"):
+        got = outs[name][outs[name].time_s < 300 - 2]
+        assert len(got) == len(ref), name
+        np.testing.assert_allclose(got.time_s, ref.time_s, atol=1e-3)
+        agree = (got.predicted.to_numpy() == ref.predicted.to_numpy()).mean()
+        assert agree == 1.0 if name != "edf" else agree > 0.995, (name, agree)  # EDF: 16-bit quantisation
