@@ -7,8 +7,8 @@ from pathlib import Path
 
 #: Settings of the demo's runs: (n_sim or max_train, epochs) for quick and full demos.
 DEMO = {
-    "quick": {"n_sim": 300, "heart_epochs": 3, "beat_train": 4000, "beat_epochs": 2},
-    "full": {"n_sim": 2000, "heart_epochs": 12, "beat_train": 20000, "beat_epochs": 4},
+    "quick": {"n_sim": 400, "heart_epochs": 60, "heart_lr": 1e-2, "heart_width": 32, "beat_train": 4000, "beat_epochs": 2},
+    "full": {"n_sim": 2000, "heart_epochs": 30, "heart_lr": 5e-3, "heart_width": 64, "beat_train": 20000, "beat_epochs": 4},
 }
 
 
@@ -33,8 +33,8 @@ def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threa
     for task in ("task3", "task4"):
         log(f"== {task}: {s['n_sim']} simulated hearts, tcn, {s['heart_epochs']} epochs")
         run = out / f"{task}-tcn"
-        rec = train_run(task, "tcn", n_sim=s["n_sim"], out=run, log=log, epochs=s["heart_epochs"], batch_size=32, lr=2e-3,
-                        patience=4, threads=threads)
+        rec = train_run(task, "tcn", n_sim=s["n_sim"], out=run, log=log, epochs=s["heart_epochs"], batch_size=32,
+                        lr=s["heart_lr"], patience=10, threads=threads, hparams={"width": s["heart_width"]})
         if task == "task4":
             import numpy as np
 
