@@ -181,6 +181,15 @@ def comparison_table(stats) -> tuple[str, dict]:
     return "\n".join(lines), {"rows": inside, "goals": goals}
 
 
+
+def _challenge_axes(ax, ylabel: str = "mV") -> None:
+    """Axes styled like the challenge notebooks' plots: ms on x, minor ticks, major and minor grid."""
+    ax.set_xlabel("msec")
+    ax.set_ylabel(ylabel)
+    ax.minorticks_on()
+    ax.grid(which="major", color="#666666")
+    ax.grid(which="minor", alpha=0.2)
+
 def plot_lead1_overlay(ecgs: np.ndarray, path: Path, n: int = 100) -> Path:
     """Lead I of up to ``n`` simulations overlaid (like lead1_100_simulations.png)."""
     import matplotlib.pyplot as plt
@@ -188,11 +197,7 @@ def plot_lead1_overlay(ecgs: np.ndarray, path: Path, n: int = 100) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     for e in ecgs[:n]:
         ax.plot(leads_from_electrodes(e)[0])
-    ax.set_xlabel("msec")
-    ax.set_ylabel("mV")
-    ax.minorticks_on()
-    ax.grid(which="major", color="#666666")
-    ax.grid(which="minor", alpha=0.2)
+    _challenge_axes(ax)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -209,11 +214,7 @@ def plot_ecg12(ecg: np.ndarray, path: Path) -> Path:
     for ax, name in zip(axs.ravel(), order):
         ax.plot(leads[LEAD_INDEX[name]], "r")
         ax.set_title(name)
-        ax.set_xlabel("msec")
-        ax.set_ylabel("mV")
-        ax.minorticks_on()
-        ax.grid(which="major", color="#666666")
-        ax.grid(which="minor", alpha=0.2)
+        _challenge_axes(ax)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
