@@ -224,7 +224,8 @@ def merge_simulation_metadata(sims: list[SimulationFiles]):
     """
     import pandas as pd
 
-    files = sorted({p for s in sims for p in s.ecg_path.parent.glob("simulations*.csv")})
+    folders = {s.ecg_path.parent for s in sims}  # glob each folder once (a folder can hold 16k simulations)
+    files = sorted(p for f in folders for p in f.glob("simulations*.csv"))
     if not files:
         return None
     frames = []
