@@ -91,3 +91,18 @@ def test_data_cache_merges_shards_and_refuses_a_missing_one(tmp_path):
         f.unlink()
     res = r.invoke(app, ["data", "cache", str(tmp_path), "--out", str(tmp_path / "c2")])
     assert res.exit_code == 2 and "indices missing" in res.output and "--shard" in res.output
+
+
+def test_loss_normalisers_of_a_global_batch():
+    from cardiacml.training.loop import _normaliser
+
+    rows = np.array([4, 0, 2])
+    vm = np.zeros((6, 75, 500), np.float32)
+    assert _normaliser("mse_tv", vm, rows, None) == _normaliser("mse", vm, rows, None) == 3 * 75 * 500
+    act = np.ones((6, 75))
+    act[2, :5] = np.nan
+    assert _normaliser("masked_l1", act, rows, None) == 3 * 75 - 5
+    y = np.array([0, 1, 0, 2, 1, 0])
+    w = torch.tensor([0.5, 2.0, 3.0])
+    assert _normaliser("cross_entropy", y, rows, w) == pytest.approx(0.5 + 0.5 + 2.0)
+    assert _normaliser("cross_entropy", y, rows, None) == 3

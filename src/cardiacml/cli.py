@@ -309,17 +309,14 @@ def tasks():
 @app.command()
 def models():
     """List the models (parameters per task, input contract, origin) and the pretrained models. Does not import PyTorch."""
-    from .models import model_catalog
+    from .models import model_catalog, serves_task
     from .tasks import get_task
 
     typer.echo(f"{'model':<14}{'kind':<16}{'input':<10}{'tasks (parameters)':<44}origin")
     for e in model_catalog():
         served = []
         for t in _task_names():
-            s = get_task(t)
-            ok = s.contract_kind in e.get("accepts", ()) and (
-                e["kind"] == "classification" if s.kind == "classification" else s.model_output in e.get("outputs", ()))
-            if ok:
+            if serves_task(e["kind"], e.get("outputs", ()), e.get("accepts", ()), get_task(t)):
                 p = (e.get("params") or {}).get(t)
                 served.append(f"{t} ({p:,})" if p else t)
         typer.echo(f"{e['name']:<14}{e['kind']:<16}{'/'.join(e.get('accepts', ())):<10}{', '.join(served):<44}{e.get('reference', '')}")

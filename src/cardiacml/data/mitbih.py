@@ -31,17 +31,11 @@ PACED = ("102", "104", "107", "217")
 WINDOW_S = 10.0
 
 
-def _require_wfdb():
-    from ..data.records import _require_wfdb as req
-
-    return req()
-
-
 def resample_signal(x: np.ndarray, fs_in: float, fs_out: float = FS) -> np.ndarray:
     """Polyphase resampling of a 1-D signal from ``fs_in`` to ``fs_out`` Hz (see :func:`cardiacml.ecg.filters.resample`)."""
     from ..ecg.filters import resample
 
-    return resample(x, fs_in, fs_out) if float(fs_in) != float(fs_out) else np.asarray(x, np.float64)
+    return resample(x, fs_in, fs_out)
 
 
 def segment_beats(signal: np.ndarray, r_peaks: np.ndarray, fs: float = FS, window_s: float = WINDOW_S

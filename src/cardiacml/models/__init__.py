@@ -63,11 +63,7 @@ class ModelSpec:
         return [t for t in list_tasks() if self.serves(get_task(t))]
 
     def serves(self, spec) -> bool:
-        if spec.contract_kind not in self.accepts:
-            return False
-        if spec.kind == "classification":
-            return self.kind == "classification"
-        return self.kind == "regression" and spec.model_output in self.outputs
+        return serves_task(self.kind, self.outputs, self.accepts, spec)
 
     def standardise_targets(self, hparams: dict) -> bool:
         """Whether regression targets are standardised (mean/std of the training set) for this model.
@@ -78,6 +74,18 @@ class ModelSpec:
         if hparams.get("bounds") is not None:
             return False
         return not (self.raw_vector_output and hparams.get("out", "vector") == "vector")
+
+
+def serves_task(kind: str, outputs, accepts, spec) -> bool:
+    """Whether a model of ``kind`` / ``outputs`` / ``accepts`` can serve the task ``spec`` (a TaskSpec).
+
+    Used by :meth:`ModelSpec.serves` and, for :func:`model_catalog` entries, by ``cardiacml models``.
+    """
+    if spec.contract_kind not in tuple(accepts):
+        return False
+    if spec.kind == "classification":
+        return kind == "classification"
+    return kind == "regression" and spec.model_output in tuple(outputs)
 
 
 def register_model(name: str, kind: str, outputs=("vector",), description: str = "", *, accepts=(), defaults=None,

@@ -14,7 +14,7 @@ Task 2 is unchanged (``task2``).
 from __future__ import annotations
 
 from . import TaskData, TaskSpec, register_task
-from .beats import classification_summary
+from .beats import _figures, classification_summary
 
 LIMITS = {
     "interpatient": "Inter-patient split (de Chazal DS1 -> DS2, paced records excluded): test patients are unseen and "
@@ -57,12 +57,6 @@ def _summary(m: dict) -> str:
     bits = [f"{c} Se {100 * per[c]['se']:.1f} / +P {100 * per[c]['ppv']:.1f}" for c in ("S", "V") if c in per]
     extra = f"  macro-F1 N/S/V/F {a['macro_f1_nsvf']:.3f}; " + "; ".join(bits) if "macro_f1_nsvf" in a else ""
     return classification_summary(m) + extra
-
-
-def _figures(dest, metrics, data, pred):
-    from ..viz.figures import classification_figures
-
-    return classification_figures(dest, metrics, data, pred)
 
 
 register_task(TaskSpec(

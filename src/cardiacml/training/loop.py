@@ -280,14 +280,17 @@ def _loss_fn(model: NormalizedModel, loss: str, weights, net: nn.Module | None =
 TV_WEIGHT = 1.0
 
 
-def _normaliser(loss: str, y_global, weights) -> float:
-    """Normaliser of a loss over the labels / targets of a whole (global) batch: weight sum, finite count or size."""
-    y = np.asarray(y_global)
+def _normaliser(loss: str, y_train, rows: np.ndarray, weights) -> float:
+    """Normaliser of a loss over the whole (global) batch ``rows`` of ``y_train``: weight sum, finite count or size.
+
+    The MSE losses need only the batch's size, so their targets (Vm: 75 x 500 per example) are not read.
+    """
+    if loss in ("mse", "mse_tv"):
+        return float(len(rows) * int(np.prod(y_train.shape[1:])))
+    y = np.asarray(y_train[np.sort(rows)])
     if loss == "cross_entropy":
         return float(weights.numpy()[y].sum()) if weights is not None else float(len(y))
-    if loss == "masked_l1":
-        return float(np.isfinite(y).sum())
-    return float(y.size)
+    return float(np.isfinite(y).sum())  # masked_l1
 
 
 def _augmentation(n: int, shape: tuple, kind: str, gen: torch.Generator):
@@ -496,7 +499,7 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
             with autocast:
                 loss_sum, local_norm = loss_fn(xb, yb)
             if dist_ctx.world > 1:  # normalise by the whole batch's weight sum / element count
-                norm = _normaliser(spec.loss, data.y_train[np.sort(global_batches[b])], weights)
+                norm = _normaliser(spec.loss, data.y_train, global_batches[b], weights)
             else:
                 norm = float(local_norm)
             loss = loss_sum / max(float(local_norm), 1e-12)

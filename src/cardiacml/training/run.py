@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import CardiacMLError, MissingDataError
 from ..tasks import get_task, load_task
-from .loop import RunRecord, TrainConfig, evaluate_task, fit, load_run, save_run
+from .loop import RunRecord, TrainConfig, _quiet, evaluate_task, fit, load_run, save_run
 
 
 class Interrupted(CardiacMLError, KeyboardInterrupt):
@@ -108,10 +108,6 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     else:
         record.path = out / "model.pt"
     return record
-
-
-def _quiet(*_a, **_k):
-    pass
 
 
 def launch_distributed(nproc: int, cli_args: list[str]) -> int:

@@ -13,17 +13,22 @@ from pathlib import Path
 import numpy as np
 
 
+def _caption(path: Path, caption: str) -> Path:
+    """Record what the figure at ``path`` shows in its folder's ``captions.json`` (the report's captions)."""
+    cap_file = path.parent / "captions.json"
+    caps = json.loads(cap_file.read_text()) if cap_file.is_file() else {}
+    caps[path.name] = caption
+    cap_file.write_text(json.dumps(caps, indent=1))
+    return path
+
+
 def _save(fig, path: Path, caption: str) -> Path:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
-    cap_file = path.parent / "captions.json"
-    caps = json.loads(cap_file.read_text()) if cap_file.is_file() else {}
-    caps[path.name] = caption
-    cap_file.write_text(json.dumps(caps, indent=1))
-    return path
+    return _caption(path, caption)
 
 
 def classification_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
@@ -58,13 +63,10 @@ def _ecg_and_heart(fig_dir: Path, data, act_true, act_pred, out: list, what: str
     from .heart import render_comparison
 
     try:
-        render_comparison(act_true[0], act_pred[0], fig_dir / "heart_activation_true_vs_pred.png")
-        caps = fig_dir / "captions.json"
-        c = json.loads(caps.read_text()) if caps.is_file() else {}
-        c["heart_activation_true_vs_pred.png"] = ("Activation map of the first test heart on the real mesh (site values "
-                                                  "Shepard-interpolated): true (left) and predicted (right), one colour scale.")
-        caps.write_text(json.dumps(c, indent=1))
-        out.append(fig_dir / "heart_activation_true_vs_pred.png")
+        path = fig_dir / "heart_activation_true_vs_pred.png"
+        render_comparison(act_true[0], act_pred[0], path)
+        out.append(_caption(path, "Activation map of the first test heart on the real mesh (site values Shepard-interpolated): "
+                                  "true (left) and predicted (right), one colour scale."))
     except Exception as exc:  # rendering problems must not lose the metrics
         (fig_dir / "heart_render_error.txt").write_text(str(exc))
 
