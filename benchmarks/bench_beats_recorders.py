@@ -1,7 +1,7 @@
 """A shipped beat model on DS2 as other recorders would capture it: other rates, gains, noise, leads, detected R peaks.
 
 For each condition, every DS2 record (unseen by ``beats-ds1``) goes through the exact predict path
-(:func:`cardiacml.ecg.predict.predict_record`); with detected R peaks, beats are scored where a
+(:func:`cardiacml.inference.beats.predict_record`); with detected R peaks, beats are scored where a
 detection matches a reference beat within 150 ms (unmatched detections and missed beats are
 counted apart). Conditions:
 
@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from cardiacml.data.mitbih import DS2
-from cardiacml.data.records import ArrayRecord, open_record
+from cardiacml.datasets.mitbih import DS2
+from cardiacml.io import ArrayRecord, open_record
 from cardiacml.ecg.aami import aami_report, format_report
 from cardiacml.ecg.filters import resample
-from cardiacml.ecg.predict import predict_record
+from cardiacml.inference.beats import predict_record
 from cardiacml.inference.predict import load_runner
 from cardiacml.pretrained import is_pretrained, pretrained_path
-from cardiacml.training.tasks import find_mitdb
+from cardiacml.tasks.sources import find_mitdb
 
 
 def variant(rec, cond, rng):
@@ -63,7 +63,7 @@ def main():
         yt, yp, unmatched, refs = [], [], 0, 0
         for r in DS2:
             rec = variant(open_record(mitdb / r), cond, rng)
-            s = predict_record(runner, rec, tmp / "p.csv", use_annotations=cond.startswith("annotations"), show_progress=False)
+            s = predict_record(runner, rec, tmp / "p.csv", use_annotations=cond.startswith("annotations"), show_progress=False).summary
             import pandas as pd
 
             df = pd.read_csv(tmp / "p.csv")

@@ -36,8 +36,8 @@ def main():
     os.environ["CARDIACML_PROGRESS"] = "0"
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
 
-    from cardiacml.data.heartbeat import BeatSet, load_heartbeat_csv, write_heartbeat_csv
-    from cardiacml.data.sources import rebuilt_beats
+    from cardiacml.datasets.kaggle import BeatSet, load_heartbeat_csv, write_heartbeat_csv
+    from cardiacml.tasks.sources import rebuilt_beats
 
     beats = rebuilt_beats()
     idx = np.random.default_rng(0).choice(len(beats), n_rows, replace=False)
@@ -50,7 +50,7 @@ def main():
     print(f"[heartbeat CSV] {n_rows} real beats, {size_mb:.0f} MB: parse {t_parse:.2f} s, cache {t_cache * 1000:.1f} ms "
           f"-> {t_parse / t_cache:.0f}x faster (mmap + full read {t_mmap * 1000:.1f} ms)")
 
-    from cardiacml.data.intracardiac import build_cache, discover_simulations, load_simulation
+    from cardiacml.datasets.intracardiac import build_cache, discover_simulations, load_simulation
     from cardiacml.simulate import HeartModel, simulate_dataset
 
     model = HeartModel()

@@ -37,7 +37,7 @@ def main():
                        check=True)
         (data / ".complete").write_text("ok\n")
         print(f"simulated {a.n} hearts in {time.time() - t:.0f} s")
-    from cardiacml.data.intracardiac import open_dataset
+    from cardiacml.datasets.intracardiac import open_dataset
 
     t = time.time()
     ds = open_dataset(data)
@@ -72,7 +72,7 @@ def _gpu_estimate(task: str, batch: int, n_train: int, tflops: float = 10.0):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from cardiacml.data.intracardiac import ECG12
+    from cardiacml.contracts.ecg12 import ECG12
     from cardiacml.models import create_model
 
     m = create_model("tcn", contract=ECG12, n_outputs=75, task=task)

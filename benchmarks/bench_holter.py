@@ -8,7 +8,7 @@ its own process so peak RSS is that run's alone:
 * ``before``: today's (0.1.0) predict path for a raw record: whole record read with
   ``wfdb.rdrecord``, ``.atr`` annotations, resample to 125 Hz, Kachuee cut, beatnet in
   PyTorch, pandas CSV (the legacy reader is reproduced verbatim below);
-* ``after``: :func:`cardiacml.ecg.predict.predict_record` streamed with a beat-rhythm model
+* ``after``: :func:`cardiacml.inference.beats.predict_record` streamed with a beat-rhythm model
   (``beats-ds1`` when shipped, else an untrained rhythmnet: same cost), PyTorch and
   onnxruntime, with annotations and with neurokit2 R-peak detection.
 
@@ -80,7 +80,9 @@ def _legacy_read_record_beats(base: Path):
     """cardiacml 0.1.0 inference/inputs.py ``_read_record_beats`` (annotated record), verbatim in substance."""
     import wfdb
 
-    from cardiacml.data.mitbih import AAMI_MAP, resample_signal, segment_beats
+    from cardiacml.ecg.aami import AAMI_MAP
+    from cardiacml.ecg.filters import resample as resample_signal
+    from cardiacml.ecg.pipeline import segment_beats
 
     rec = wfdb.rdrecord(str(base))
     names = [n.upper() for n in rec.sig_name]
@@ -94,7 +96,7 @@ def _legacy_read_record_beats(base: Path):
     sig = resample_signal(x, rec.fs, 125.0)
     r125 = np.clip(np.round(r * 125.0 / rec.fs).astype(np.int64), 0, len(sig) - 1)
     beats, kept = segment_beats(sig, r125)
-    return {"X": beats[:, None, :], "r_peak_s": r[kept] / rec.fs, "label": labels[kept]}
+    return {"X": beats[:, None, :], "time_s": r[kept] / rec.fs, "label": labels[kept]}
 
 
 class _Torch:
@@ -112,9 +114,9 @@ class _Torch:
 
 
 def _rhythm_model():
-    from cardiacml.ecg.contract import rhythm_contract
+    from cardiacml.contracts.rhythm import rhythm_contract
     from cardiacml.models import create_model
-    from cardiacml.training.loop import NormalizedModel, load_checkpoint
+    from cardiacml.training.checkpoint import NormalizedModel, load_checkpoint
 
     try:
         from cardiacml.pretrained import pretrained_path
@@ -123,7 +125,7 @@ def _rhythm_model():
         return model, ck["contract"], "beats-ds1"
     except Exception:
         c = rhythm_contract()
-        return NormalizedModel(create_model("rhythmnet", 1, c["n_samples"], 5), 0.0, 1.0), c, "untrained rhythmnet"
+        return NormalizedModel(create_model("rhythmnet", 1, c.n_samples, 5), 0.0, 1.0), c, "untrained rhythmnet"
 
 
 def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
@@ -136,13 +138,14 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
         import pandas as pd
 
         from cardiacml.models import create_model
-        from cardiacml.training.loop import NormalizedModel, predict_array
+        from cardiacml.training.checkpoint import NormalizedModel
+        from cardiacml.training.loop import predict_array
 
         net = NormalizedModel(create_model("beatnet", 1, 187, 5), 0.0, 1.0)
         beats = _legacy_read_record_beats(Path(record))
         prob = predict_array(net, beats["X"])
         classes = ["N", "S", "V", "F", "Q"]
-        df = pd.DataFrame({"beat": np.arange(len(prob)), "r_peak_s": np.round(beats["r_peak_s"], 4)})
+        df = pd.DataFrame({"beat": np.arange(len(prob)), "time_s": np.round(beats["time_s"], 4)})
         df["predicted"] = [classes[i] for i in prob.argmax(1)]
         for j, k in enumerate(classes):
             df[f"p_{k}"] = np.round(prob[:, j], 6)
@@ -150,7 +153,7 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
         df.to_csv(out / "before.csv", index=False)
         n, what = len(df), "0.1.0 predict path (whole record, Kachuee beats, beatnet/PyTorch)"
     else:
-        from cardiacml.ecg.predict import predict_record
+        from cardiacml.inference.beats import predict_record
 
         model, contract, name = _rhythm_model()
         if "onnx" in mode:
@@ -170,7 +173,7 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
         else:
             pred = _Torch(model, contract)
         t0 = time.perf_counter()  # model loading/export is not part of the record's processing
-        s = predict_record(pred, record, out / f"{mode}.csv", use_annotations="detect" not in mode)
+        s = predict_record(pred, record, out / f"{mode}.csv", use_annotations="detect" not in mode).summary
         n, what = s["beats"], f"streamed predict_record, {name}, {'onnxruntime' if 'onnx' in mode else 'PyTorch'}, " \
                               f"R peaks from {'neurokit2' if 'detect' in mode else 'annotations'}"
     wall = time.perf_counter() - t0

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from cardiacml.models import count_parameters, create_model
-from cardiacml.training.loop import NormalizedModel
+from cardiacml.training.checkpoint import NormalizedModel
 
 torch.set_num_threads(2)
 
@@ -59,19 +59,20 @@ def beat_record_bench(tmp, record=None):
     included; Kachuee: resampling and the 10 s-window cut), (c) the whole record from the file
     (reading, filtering, R peaks from annotations).
     """
-    from cardiacml.ecg.contract import rhythm_contract
+    from cardiacml.contracts.rhythm import rhythm_contract
     from cardiacml.ecg.pipeline import iter_rhythm_blocks, kachuee_beats, scan_record
-    from cardiacml.training.tasks import find_mitdb
+    from cardiacml.io import open_record
+    from cardiacml.tasks.sources import find_mitdb
 
     rec = str(Path(record) if record else find_mitdb() / "208")
     c = rhythm_contract()
     kach = NormalizedModel(create_model("kachuee", 1, 187, 5), 0.0, 1.0).eval()
-    rhy = NormalizedModel(create_model("rhythmnet", 1, c["n_samples"], 5), 0.0, 1.0).eval()
+    rhy = NormalizedModel(create_model("rhythmnet", 1, c.n_samples, 5), 0.0, 1.0).eval()
     run_k = _ort_from(kach, 187, os.path.join(tmp, "k.onnx"))
-    run_r = _ort_from(rhy, c["n_samples"], os.path.join(tmp, "r.onnx"))
-    kb = kachuee_beats(rec)
+    run_r = _ort_from(rhy, c.n_samples, os.path.join(tmp, "r.onnx"))
+    kb = kachuee_beats(open_record(rec))
     Xk = kb["X"][:, None, :]
-    scan = scan_record(rec)
+    scan = scan_record(open_record(rec))
     Xr = np.concatenate([x for _, x in iter_rhythm_blocks(scan, block_beats=10**6)])
     n = len(Xr)
     print(f"[beats] record {rec}: {n} beats (rhythm), {len(Xk)} (Kachuee); batch = whole record; onnxruntime, 2 threads")

@@ -32,10 +32,12 @@ SHARED = Path(os.environ.get("CARDIACML_SHARED", REPO.parent / "shared" / "data"
 def build(d: Path) -> dict:
     import wfdb
 
-    from cardiacml.data.intracardiac import activation_times, leads_from_electrodes
-    from cardiacml.data.mitbih import AAMI_MAP, read_record_beats
+    from cardiacml.datasets.intracardiac import activation_times
+    from cardiacml.contracts.ecg12 import leads_from_electrodes
+    from cardiacml.ecg.aami import AAMI_MAP
+    from cardiacml.datasets.mitbih import read_record_beats
     from cardiacml.simulate.simulator import HeartModel, simulate_one
-    from cardiacml.viz import interactive as iv
+    from cardiacml.viz.html import beats as hb, heart as hh, record as hr
 
     rng = np.random.default_rng(0)
     rec = wfdb.rdrecord(str(SHARED / "mitdb" / "100"))
@@ -48,24 +50,24 @@ def build(d: Path) -> dict:
     logits[np.arange(len(lab)), lab] += 4
     prob = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     sig = rec.p_signal[:, 0]
-    pages = {"record 30 min": iv.record_page(sig, rec.fs, t, prob.argmax(1), prob, list("NSVFQ"), d / "record.html",
+    pages = {"record 30 min": hr.record_page(sig, rec.fs, t, prob.argmax(1), prob, list("NSVFQ"), d / "record.html",
                                              lead_name="MLII", reference=lab)}
     reps = 48
-    pages["record 24 h"] = iv.record_page(np.tile(sig, reps), rec.fs, (t[None] + np.arange(reps)[:, None] * len(sig) / rec.fs).ravel(),
+    pages["record 24 h"] = hr.record_page(np.tile(sig, reps), rec.fs, (t[None] + np.arange(reps)[:, None] * len(sig) / rec.fs).ravel(),
                                           np.tile(prob.argmax(1), reps), np.tile(prob, (reps, 1)), list("NSVFQ"), d / "holter.html",
                                           lead_name="MLII")
     model = HeartModel()
     (e1, v1, _), (e2, v2, _) = simulate_one(model, 7, 0), simulate_one(model, 7, 1)
     vm, vp = v1.T, np.roll(v1.T, 6, axis=1)
-    pages["heart true vs predicted"] = iv.heart_page(d / "heart.html", act_true=activation_times(vm, time_axis=-1),
+    pages["heart true vs predicted"] = hh.heart_page(d / "heart.html", act_true=activation_times(vm, time_axis=-1),
                                                      act_pred=activation_times(vp, time_axis=-1), vm_true=vm, vm_pred=vp,
                                                      ecg=leads_from_electrodes(e1))
-    pages["heart prediction only"] = iv.prediction_heart_page(d / "pred.html", leads_from_electrodes(e2)[None], v2.T[None])
+    pages["heart prediction only"] = hh.prediction_heart_page(d / "pred.html", leads_from_electrodes(e2)[None], v2.T[None])
     beats = read_record_beats(SHARED / "mitdb" / "208")
     pick = np.concatenate([np.flatnonzero(beats.y == k)[:4] for k in range(5)])
     bp = rng.dirichlet(np.ones(5), len(pick))
     cm = np.array([[900, 3, 5, 2, 0], [10, 80, 2, 0, 0], [4, 1, 300, 6, 0], [3, 0, 9, 40, 0], [1, 0, 0, 0, 7]])
-    pages["beat run"] = iv.beat_run_page(d / "beats.html", confusion=cm, class_names=list("NSVFQ"), examples_X=beats.X[pick],
+    pages["beat run"] = hb.beat_run_page(d / "beats.html", confusion=cm, class_names=list("NSVFQ"), examples_X=beats.X[pick],
                                          examples_true=beats.y[pick], examples_prob=bp, metrics={"accuracy": 0.96})
     return pages
 

@@ -30,7 +30,7 @@ def main(repeat: int = 1):
     import edfio
     import pandas as pd
 
-    from cardiacml.data.records import open_record
+    from cardiacml.io import open_record
 
     mitdb = Path(os.environ.get("CARDIACML_MITDB", REPO.parent / "shared" / "data" / "mitdb"))
     wf = open_record(mitdb / "100")

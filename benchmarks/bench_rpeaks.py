@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cardiacml.data.mitbih import list_records
-from cardiacml.data.records import open_record
+from cardiacml.datasets.mitbih import list_records
+from cardiacml.io import open_record
 from cardiacml.ecg.detect import score_detector
 from cardiacml.ecg.pipeline import beat_annotations, scan_record
-from cardiacml.training.tasks import find_mitdb
+from cardiacml.tasks.sources import find_mitdb
 
 
 def main():

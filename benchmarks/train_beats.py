@@ -39,9 +39,10 @@ PRETRAINED = {
 
 
 def legacy(argv):
-    from cardiacml.training.loop import TrainConfig, fit
-    from cardiacml.training.metrics import classification_metrics
-    from cardiacml.training.tasks import load_task
+    from cardiacml.training.checkpoint import TrainConfig
+    from cardiacml.training.loop import fit
+    from cardiacml.tasks.metrics import classification_metrics
+    from cardiacml.tasks import load_task
 
     model, protocol, epochs = argv[0], argv[1], int(argv[2])
     out = Path(argv[3] if len(argv) > 3 else f"runs/task2-{model}-{protocol}")
@@ -66,9 +67,10 @@ def legacy(argv):
 def rhythm(args):
     import torch
 
-    from cardiacml.data.mitbih import load_beats_rhythm
+    from cardiacml.tasks.beats import load_beats_rhythm
     from cardiacml.ecg.aami import aami_report, format_report
-    from cardiacml.training.loop import TrainConfig, fit, predict_array
+    from cardiacml.training.checkpoint import TrainConfig
+    from cardiacml.training.loop import fit, predict_array
 
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -83,7 +85,7 @@ def rhythm(args):
                       threads=args.threads, hparams={"strided": True} if args.strided else {})
     out = Path(args.out)
     if args.reuse and (out / "model.pt").is_file():  # evaluate / install a finished run of the same command
-        from cardiacml.training.loop import load_checkpoint
+        from cardiacml.training.checkpoint import load_checkpoint
 
         model, ck = load_checkpoint(out)
     else:
@@ -94,8 +96,8 @@ def rhythm(args):
     rep = aami_report(data.y_test, prob.argmax(1))
     val = aami_report(data.y_val, predict_array(model, data.X_val, batch_size=4096).argmax(1))
     # the held-out DS1 records again, R peaks detected as predict does on unannotated records (for model choice too)
-    from cardiacml.data.mitbih import build_rhythm
-    from cardiacml.training.tasks import find_mitdb
+    from cardiacml.datasets.mitbih import build_rhythm
+    from cardiacml.tasks.sources import find_mitdb
 
     val_det = None
     if data.extra["val_records"]:

@@ -30,7 +30,7 @@ for protocol, m in results.items():
 # `cardiacml predict RUN model input` does this from the command line; here with the Python API.
 
 # %%
-from cardiacml.data.sources import find_mitdb
+from cardiacml.tasks.sources import find_mitdb
 from cardiacml.inference.predict import predict_file
 
 run = runs["interpatient"].run_dir

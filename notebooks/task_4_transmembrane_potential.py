@@ -12,7 +12,7 @@ import numpy as np
 
 import tempfile
 
-from cardiacml.data.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+from cardiacml.datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
 from cardiacml.tasks import load_task
 from cardiacml.training.loop import predict_array
 from cardiacml.training.run import train_run

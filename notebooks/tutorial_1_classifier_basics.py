@@ -32,7 +32,7 @@ fig = plots.plot_beat(data.X_train[0, 0], label=list(data.contract.target_names)
 
 # %%
 from cardiacml.models.classical import ClassicalBeatClassifier
-from cardiacml.training.metrics import classification_metrics
+from cardiacml.tasks.metrics import classification_metrics
 
 clf = ClassicalBeatClassifier(max_iter=50 if QUICK else 300).fit(data.X_train, data.y_train)
 m = classification_metrics(data.y_test, clf.predict(data.X_test), list(data.contract.target_names))

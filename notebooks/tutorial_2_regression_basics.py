@@ -11,7 +11,7 @@ import tempfile
 
 import numpy as np
 
-from cardiacml.data.intracardiac import open_dataset
+from cardiacml.datasets.intracardiac import open_dataset
 from cardiacml.simulate import simulate_dataset
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"

@@ -39,7 +39,7 @@ def mitdb(shared) -> Path:
 
 @pytest.fixture(scope="session")
 def all_beats(mitdb):
-    from cardiacml.data.mitbih import build_beats
+    from cardiacml.datasets.mitbih import build_beats
 
     return build_beats(mitdb, n_jobs=2)
 

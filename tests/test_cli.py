@@ -41,7 +41,7 @@ def test_build_beats_prints_kaggle_comparison(mitdb, tmp_path):
     res = runner.invoke(app, ["data", "build-beats", "--mitdb", str(mitdb), "--out", str(tmp_path / "b.npz")])
     assert res.exit_code == 0, res.output
     assert "Kaggle" in res.output and "90589" in res.output and "DS1" in res.output
-    from cardiacml.data.mitbih import load_beats
+    from cardiacml.datasets.mitbih import load_beats
 
     assert len(load_beats(tmp_path / "b.npz")) > 109000
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from cardiacml.training.loop import load_run
+from cardiacml.training.checkpoint import load_run
 
 
 def _train(out, *extra, env=None):
@@ -41,9 +41,10 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path, mi
 
 
 def test_lazy_memory_mapped_training_with_workers_matches_in_memory(tmp_path, sim_root):
-    from cardiacml.data.lazy import LazyRows
+    from cardiacml.datasets.lazy import LazyRows
     from cardiacml.tasks import load_task
-    from cardiacml.training.loop import TrainConfig, fit
+    from cardiacml.training.checkpoint import TrainConfig
+    from cardiacml.training.loop import fit
 
     lazy = load_task("task3", data_dir=sim_root, lazy=True)
     assert isinstance(lazy.X_train, LazyRows) and isinstance(lazy.X_train.array, np.memmap)
@@ -56,7 +57,7 @@ def test_lazy_memory_mapped_training_with_workers_matches_in_memory(tmp_path, si
 
 
 def test_lazy_rows_indexing():
-    from cardiacml.data.lazy import LazyRows, chunked_mean_std
+    from cardiacml.datasets.lazy import LazyRows, chunked_mean_std
 
     base = np.arange(60, dtype=np.float32).reshape(10, 2, 3)
     v = LazyRows(base, [7, 2, 5])
@@ -82,7 +83,7 @@ def test_data_cache_merges_shards_and_refuses_a_missing_one(tmp_path):
     assert len(list(folder.glob("simulations_shard*of3.csv"))) == 3
     res = r.invoke(app, ["data", "cache", str(tmp_path)])
     assert res.exit_code == 0 and "9 simulations" in res.output, res.output
-    from cardiacml.data.intracardiac import IntracardiacData
+    from cardiacml.datasets.intracardiac import IntracardiacData
 
     ds = IntracardiacData(tmp_path / ".cardiacml_cache")
     assert sorted(ds.meta["index"].astype(int)) == list(range(9))
@@ -94,7 +95,7 @@ def test_data_cache_merges_shards_and_refuses_a_missing_one(tmp_path):
 
 
 def test_loss_normalisers_of_a_global_batch():
-    from cardiacml.training.loop import _normaliser
+    from cardiacml.training.losses import normaliser as _normaliser
 
     rows = np.array([4, 0, 2])
     vm = np.zeros((6, 75, 500), np.float32)

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from cardiacml.data.download import RemoteFile, download_dataset, download_file, rebase_manifest
+from cardiacml.datasets.download import RemoteFile, download_dataset, download_file, rebase_manifest
 from cardiacml.errors import DownloadError
 
 
@@ -90,7 +90,7 @@ def test_download_extract_and_skip(tmp_path, archive):
     try:
         files = [RemoteFile(f"{srv.url}/part01.tgz", "part01.tgz", hashlib.sha256(archive).hexdigest(), len(archive), True)]
         download_dataset(files, tmp_path, retries=1)
-        from cardiacml.data.intracardiac import discover_simulations
+        from cardiacml.datasets.intracardiac import discover_simulations
 
         assert len(discover_simulations(tmp_path)) == 1
         assert (tmp_path / ".part01.tgz.done").is_file()
@@ -165,7 +165,7 @@ def test_cli_download_with_mirror(tmp_path, archive):
     from typer.testing import CliRunner
 
     from cardiacml.cli import app
-    from cardiacml.data.download import builtin_manifest
+    from cardiacml.datasets.download import builtin_manifest
 
     files = builtin_manifest("intracardiac")
     assert len(files) == 21 and files[0].url.endswith("_2_1.tgz/download")

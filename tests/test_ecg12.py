@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cardiacml.data.intracardiac import LEADS, leads_from_electrodes
+from cardiacml.contracts.ecg12 import LEADS, leads_from_electrodes
 from cardiacml.errors import DataFormatError
 
 
 @pytest.fixture(scope="module")
 def ptb(shared):
-    from cardiacml.data.records import open_record
+    from cardiacml.io import open_record
 
     base = shared / "wfdb_samples" / "s0010_re"
     if not (shared / "wfdb_samples" / "s0010_re.hea").is_file():

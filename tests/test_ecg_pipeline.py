@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from cardiacml.data.records import ArrayRecord, open_record
-from cardiacml.ecg import contract as C
+from cardiacml.io import ArrayRecord, Record, open_record
+from cardiacml.contracts import rhythm as C
+from cardiacml.contracts.beat import kaggle_contract
 from cardiacml.ecg.pipeline import kachuee_beats, rhythm_beats, rr_features, scan_record
 from cardiacml.errors import DataFormatError, MissingDataError
 
@@ -25,14 +26,14 @@ class _Capture:
 
 
 def test_training_and_predict_paths_give_identical_arrays(mitdb, tmp_path):
-    from cardiacml.data.mitbih import read_record_beats, read_record_rhythm
-    from cardiacml.ecg.predict import predict_record
+    from cardiacml.datasets.mitbih import read_record_beats, read_record_rhythm
+    from cardiacml.inference.beats import predict_record
     from cardiacml.inference.inputs import read_beats
 
     # beat-rhythm contract: training's builder vs what predict_record feeds the model
     train = read_record_rhythm(mitdb / "119")
     cap = _Capture(C.rhythm_contract())
-    predict_record(cap, mitdb / "119", tmp_path / "r.csv")
+    predict_record(cap, open_record(mitdb / "119"), tmp_path / "r.csv")
     served = np.concatenate(cap.X)
     assert served.shape == train["X"].shape == (len(train["y"]), 1, 2 * C.W + C.F)
     np.testing.assert_array_equal(served, train["X"])
@@ -41,8 +42,8 @@ def test_training_and_predict_paths_give_identical_arrays(mitdb, tmp_path):
     rb = read_beats(mitdb / "119")
     np.testing.assert_array_equal(kb.X, rb["X"][:, 0])
     np.testing.assert_array_equal(kb.y, rb["label"])
-    cap = _Capture(C.kaggle_contract())
-    predict_record(cap, mitdb / "119", tmp_path / "k.csv")
+    cap = _Capture(kaggle_contract())
+    predict_record(cap, open_record(mitdb / "119"), tmp_path / "k.csv")
     np.testing.assert_array_equal(np.concatenate(cap.X)[:, 0], kb.X)
 
 
@@ -55,7 +56,7 @@ def test_kaggle_contract_unchanged_for_mitbih(mitdb):
 
 
 def test_rhythm_beats_layout_and_normalisation(mitdb):
-    d = rhythm_beats(mitdb / "221")
+    d = rhythm_beats(open_record(mitdb / "221"))
     X = d["X"][:, 0]
     beat, tmpl, feats = X[:, :C.W], X[:, C.W:2 * C.W], X[:, 2 * C.W:]
     r = int(round(C.PRE_S * C.FS))
@@ -105,7 +106,7 @@ def test_any_sampling_rate(mitdb, fs):
     d = rhythm_beats(ArrayRecord(y, fs, ["MLII"]), use_annotations=False)
     assert abs(len(d["X"]) - len(base["X"])) <= 1
     n = min(len(d["X"]), len(base["X"]))
-    assert np.abs(d["r_peak_s"][:n] - base["r_peak_s"][:n]).max() < 0.02
+    assert np.abs(d["time_s"][:n] - base["time_s"][:n]).max() < 0.02
     corr = np.corrcoef(d["X"][5:n - 5, 0, :C.W].ravel(), base["X"][5:n - 5, 0, :C.W].ravel())[0, 1]
     assert corr > 0.95
 
@@ -135,11 +136,11 @@ def test_detector_on_ptb_12_lead_at_1khz(shared):
 
 # -- bad input: clear errors naming the file, nothing written --------------------------------
 def _run(path, tmp_path, **kw):
-    from cardiacml.ecg.predict import predict_record
+    from cardiacml.inference.beats import predict_record
 
     out = tmp_path / "out" / "pred.csv"
     try:
-        predict_record(_Capture(C.rhythm_contract()), path, out, **kw)
+        predict_record(_Capture(C.rhythm_contract()), path if isinstance(path, Record) else open_record(path), out, **kw)
     finally:
         assert not out.exists() and not any(out.parent.glob(".*tmp*")) if out.parent.exists() else True
 
@@ -202,9 +203,9 @@ def test_bad_nan(mitdb, tmp_path):
 def test_summary_counts_and_reference(mitdb, tmp_path):
     import pandas as pd
 
-    from cardiacml.ecg.predict import predict_record
+    from cardiacml.inference.beats import predict_record
 
-    s = predict_record(_Capture(C.rhythm_contract()), mitdb / "100", tmp_path / "p.csv")
+    s = predict_record(_Capture(C.rhythm_contract()), open_record(mitdb / "100"), tmp_path / "p.csv").summary
     df = pd.read_csv(tmp_path / "p.csv", comment="#")
     assert len(df) == s["beats"] == 2273
     assert list(df.columns[:3]) == ["beat", "time_s", "predicted"] and "reference" in df
@@ -219,5 +220,5 @@ def test_detection_is_polarity_invariant(mitdb):
     x = rec.read(0, 360 * 300, None)
     a = rhythm_beats(ArrayRecord(x, rec.fs, ["MLII"]), use_annotations=False)
     b = rhythm_beats(ArrayRecord(-x, rec.fs, ["MLII"]), use_annotations=False)
-    np.testing.assert_array_equal(a["r_peak_s"], b["r_peak_s"])
+    np.testing.assert_array_equal(a["time_s"], b["time_s"])
     np.testing.assert_allclose(a["X"], b["X"], atol=1e-5)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from cardiacml.data.geometry import load_geometry, read_sites
+from cardiacml.datasets.geometry import load_geometry, read_sites
 
 
 def test_shipped_geometry_matches_shared_copy(shared):

@@ -122,7 +122,7 @@ def _stored_tgz(arrays: dict) -> bytes:
 
 
 def test_archive_with_changed_bytes_is_refused(tmp_path):
-    from cardiacml.data.download import RemoteFile, download_dataset
+    from cardiacml.datasets.download import RemoteFile, download_dataset
 
     vm = np.linspace(-85, 20, 500 * 75).reshape(500, 75)
     good = _stored_tgz({"data_hearts_dd_0p2_x/VmData_a.npy": vm})
@@ -141,7 +141,7 @@ def test_archive_with_changed_bytes_is_refused(tmp_path):
 
 
 def test_kept_archive_is_verified_on_every_reuse(tmp_path):
-    from cardiacml.data.download import RemoteFile, download_dataset
+    from cardiacml.datasets.download import RemoteFile, download_dataset
 
     good = _stored_tgz({"data_hearts_dd_0p2_x/VmData_a.npy": np.zeros((500, 75))})
     srv = _Server({"p.tgz": good})
@@ -161,7 +161,7 @@ def test_kept_archive_is_verified_on_every_reuse(tmp_path):
 
 
 def test_decompression_bomb_is_refused(tmp_path):
-    from cardiacml.data.download import extract_archive
+    from cardiacml.datasets.download import extract_archive
 
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -185,7 +185,7 @@ def test_decompression_bomb_is_refused(tmp_path):
 def test_stale_intracardiac_cache_is_not_reused(tmp_path):
     from conftest import write_fixture_pair
 
-    from cardiacml.data.intracardiac import open_dataset
+    from cardiacml.datasets.intracardiac import open_dataset
 
     folder = tmp_path / "data_hearts_dd_0p2_a"
     rng = np.random.default_rng(0)
@@ -204,7 +204,7 @@ def test_stale_intracardiac_cache_is_not_reused(tmp_path):
 
 
 def test_changed_bytes_in_intracardiac_cache_are_detected(tmp_path, sim_root):
-    from cardiacml.data.intracardiac import open_dataset
+    from cardiacml.datasets.intracardiac import open_dataset
 
     root = tmp_path / "copy"
     shutil.copytree(sim_root, root, ignore=shutil.ignore_patterns(".cardiacml_cache"))
@@ -233,8 +233,8 @@ def test_manifest_cannot_write_outside_dest(tmp_path, name):
 
 # ------------------------------------------------------------------------------------ 5 overflow, divergence
 def test_values_overflowing_float32_are_errors(tmp_path):
-    from cardiacml.data.heartbeat import load_heartbeat_csv
-    from cardiacml.data.intracardiac import SimulationFiles, load_simulation
+    from cardiacml.datasets.kaggle import load_heartbeat_csv
+    from cardiacml.datasets.intracardiac import SimulationFiles, load_simulation
 
     rows = np.full((3, 188), 0.5)
     rows[:, -1] = 0
@@ -252,7 +252,8 @@ def test_values_overflowing_float32_are_errors(tmp_path):
 
 def test_diverging_training_saves_nothing(tmp_path, mitdb):
     from cardiacml.tasks import load_task
-    from cardiacml.training.loop import TrainConfig, TrainingError, fit
+    from cardiacml.training.checkpoint import TrainConfig, TrainingError
+    from cardiacml.training.loop import fit
 
     data = load_task("task2", mitdb=mitdb, max_train=256, max_eval=64)
     data.X_train = data.X_train.copy()
@@ -279,7 +280,7 @@ def test_predict_refuses_nonfinite_outputs_and_out_of_range_inputs(tmp_path, tin
     ecg = np.zeros((1, 12, 500))
     ecg[0, 3, 7] = 1e30
     np.save(tmp_path / "e.npy", ecg)
-    from cardiacml.data.intracardiac import ECG12
+    from cardiacml.contracts.ecg12 import ECG12
 
     with pytest.raises(DataFormatError, match="outside the expected range"):
         ECG12.validate(ecg, "e.npy")
@@ -287,7 +288,7 @@ def test_predict_refuses_nonfinite_outputs_and_out_of_range_inputs(tmp_path, tin
 
 # ------------------------------------------------------------------------------------ 6 atomic run folder
 def test_failed_save_keeps_the_previous_run_whole(tmp_path, tiny_run):
-    from cardiacml.training.loop import load_run, save_run
+    from cardiacml.training.checkpoint import load_run, save_run
 
     run_dir, rec = tiny_run
     target = tmp_path / "run"
@@ -308,7 +309,7 @@ def test_failed_save_keeps_the_previous_run_whole(tmp_path, tiny_run):
 
 # ------------------------------------------------------------------------------------ 7 interruption, resume
 def test_interrupted_cache_build_leaves_nothing(tmp_path, sim_root, monkeypatch):
-    import cardiacml.data.intracardiac as ic
+    import cardiacml.datasets.intracardiac as ic
 
     calls = {"n": 0}
     real = ic.load_simulation
@@ -334,7 +335,7 @@ def test_interrupted_cache_build_leaves_nothing(tmp_path, sim_root, monkeypatch)
 
 
 def test_sigterm_during_cache_build_leaves_no_temp(tmp_path, sim_root):
-    code = ("import time, cardiacml.data.intracardiac as ic\n"
+    code = ("import time, cardiacml.datasets.intracardiac as ic\n"
             "real = ic.load_simulation\n"
             "def slow(s):\n    time.sleep(0.05)\n    return real(s)\n"
             "ic.load_simulation = slow\n"
@@ -379,7 +380,7 @@ def test_train_resumes_after_interruption_to_the_same_result(tmp_path, mitdb):
 
 # ------------------------------------------------------------------------------------ 8 smaller defects
 def test_damaged_heartbeat_cache_is_rebuilt_with_a_message(tmp_path, shared):
-    from cardiacml.data.heartbeat import load_heartbeat_csv
+    from cardiacml.datasets.kaggle import load_heartbeat_csv
 
     csv = shared / "kaggle_format" / "tami64_ECGformer__mitbih_train.csv"
     cache = tmp_path / "c"
@@ -401,7 +402,7 @@ def test_damaged_heartbeat_cache_is_rebuilt_with_a_message(tmp_path, shared):
 
 
 def test_gzipped_csv_is_read(tmp_path, shared):
-    from cardiacml.data.heartbeat import load_heartbeat_csv
+    from cardiacml.datasets.kaggle import load_heartbeat_csv
 
     csv = shared / "kaggle_format" / "tami64_ECGformer__mitbih_train.csv"
     gz = tmp_path / "mitbih_train.csv"

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from cardiacml.data.heartbeat import MITBIH_CLASSES, PTB_CLASSES, BeatSet, load_heartbeat_csv, load_mitbih, load_ptbdb, write_heartbeat_csv
+from cardiacml.contracts.beat import MITBIH_CLASSES, PTB_CLASSES
+from cardiacml.datasets.kaggle import BeatSet, load_heartbeat_csv, load_mitbih, load_ptbdb, write_heartbeat_csv
 from cardiacml.errors import DataFormatError, MissingDataError
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cardiacml.data.records import ArrayRecord, Record, open_record
-from cardiacml.ecg import contract as C
+from cardiacml.io import ArrayRecord, Record, open_record
+from cardiacml.contracts import rhythm as C
 from cardiacml.ecg.pipeline import iter_rhythm_blocks, rhythm_beats, scan_record
 
 
@@ -42,9 +42,9 @@ class _Counting(Record):
 @pytest.mark.parametrize("name,use_ann", [("203", False), ("208", False), ("119", True)])
 def test_chunked_equals_whole_record(mitdb, name, use_ann):
     """Small chunks and blocks (many borders) give the same beats, no beat lost or doubled, same inputs."""
-    whole = rhythm_beats(mitdb / name, use_annotations=use_ann, chunk_s=4000.0, block_beats=10**6)
-    chunked = rhythm_beats(mitdb / name, use_annotations=use_ann, chunk_s=31.0, block_beats=97, max_span_s=40.0)
-    np.testing.assert_array_equal(chunked["r_peak_s"], whole["r_peak_s"])
+    whole = rhythm_beats(open_record(mitdb / name), use_annotations=use_ann, chunk_s=4000.0, block_beats=10**6)
+    chunked = rhythm_beats(open_record(mitdb / name), use_annotations=use_ann, chunk_s=31.0, block_beats=97, max_span_s=40.0)
+    np.testing.assert_array_equal(chunked["time_s"], whole["time_s"])
     np.testing.assert_allclose(chunked["X"], whole["X"], atol=1e-5)
     if "label" in whole:
         np.testing.assert_array_equal(chunked["label"], whole["label"])
@@ -65,13 +65,13 @@ def test_reads_are_bounded_independently_of_length(mitdb):
 
 
 def test_predict_record_streams_and_interrupt_leaves_valid_partial(mitdb, tmp_path):
-    from cardiacml.ecg.predict import predict_record
+    from cardiacml.inference.beats import predict_record
 
-    full = predict_record(_Fake(), mitdb / "100", tmp_path / "full.csv", block_beats=500)
+    full = predict_record(_Fake(), open_record(mitdb / "100"), tmp_path / "full.csv", block_beats=500).summary
     assert full["complete"] and full["beats"] == 2273
     out = tmp_path / "part.csv"
     with pytest.raises(KeyboardInterrupt):
-        predict_record(_Fake(stop_after=2), mitdb / "100", out, block_beats=500)
+        predict_record(_Fake(stop_after=2), open_record(mitdb / "100"), out, block_beats=500)
     lines = out.read_text().splitlines()
     assert lines[-1].startswith("# INCOMPLETE: interrupted after beat 999")
     df = pd.read_csv(out, comment="#")
@@ -84,14 +84,14 @@ def test_predict_record_streams_and_interrupt_leaves_valid_partial(mitdb, tmp_pa
     # interrupted before the first block: no output at all
     out2 = tmp_path / "none.csv"
     with pytest.raises(KeyboardInterrupt):
-        predict_record(_Fake(stop_after=0), mitdb / "100", out2)
+        predict_record(_Fake(stop_after=0), open_record(mitdb / "100"), out2)
     assert not out2.exists() and not list(tmp_path.glob(".*tmp*"))
 
 
 def test_progress_log_lines_when_not_a_terminal(mitdb, tmp_path, capsys, monkeypatch):
-    from cardiacml.ecg.predict import predict_record
+    from cardiacml.inference.beats import predict_record
 
     monkeypatch.setenv("CARDIACML_PROGRESS", "")  # conftest silences progress; here we want the log lines
-    predict_record(_Fake(), mitdb / "100", tmp_path / "p.csv")
+    predict_record(_Fake(), open_record(mitdb / "100"), tmp_path / "p.csv")
     err = capsys.readouterr().err
-    assert "classify: 2,273/2,273 beats (100 %" in err and "s left" in err
+    assert "[classify] 2,273 of 2,273 (100 %)" in err and "s left" in err

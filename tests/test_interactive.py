@@ -1,4 +1,4 @@
-"""Interactive pages (cardiacml.viz.interactive): content, size, offline, and behaviour in a real browser.
+"""Interactive pages (cardiacml.viz.html): content, size, offline, and behaviour in a real browser.
 
 The browser tests open each page from file:// in headless Chromium (Debian ``chromium`` +
 ``chromium-driver``; WebGL through SwiftShader) and skip with the reason where it is missing.
@@ -22,7 +22,9 @@ from conftest import SHARED
 pytest.importorskip("plotly", reason="plotly not installed (pip install 'cardiacml[interactive]')")
 
 from cardiacml.errors import DataFormatError  # noqa: E402
-from cardiacml.viz import interactive as iv  # noqa: E402
+from cardiacml.io import open_record  # noqa: E402
+from cardiacml.training import checkpoint as ck  # noqa: E402
+from cardiacml.viz.html import beats as hb, heart as hh, record as hr  # noqa: E402
 
 BUDGET = 10_000_000
 CLASSES = ["N", "S", "V", "F", "Q"]
@@ -45,7 +47,7 @@ def record100():
     base = SHARED / "mitdb" / "100"
     if not Path(str(base) + ".hea").is_file():
         pytest.skip(f"real data not found at {base} (set CARDIACML_SHARED)")
-    from cardiacml.data.mitbih import AAMI_MAP
+    from cardiacml.ecg.aami import AAMI_MAP
 
     rec = wfdb.rdrecord(str(base))
     ann = wfdb.rdann(str(base), "atr")
@@ -58,7 +60,7 @@ def record100():
 @pytest.fixture(scope="module")
 def hearts():
     """Two simulated hearts: 12-lead ECG (12, 500) mV and Vm (75, 500) mV on the real mesh."""
-    from cardiacml.data.intracardiac import leads_from_electrodes
+    from cardiacml.contracts.ecg12 import leads_from_electrodes
     from cardiacml.simulate.simulator import HeartModel, simulate_one
 
     model = HeartModel()
@@ -72,7 +74,7 @@ def hearts():
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory, record100, hearts):
     """Every kind of page, written once for the module."""
-    from cardiacml.data.intracardiac import activation_times
+    from cardiacml.datasets.intracardiac import activation_times
 
     d = tmp_path_factory.mktemp("pages")
     rng = np.random.default_rng(0)
@@ -80,21 +82,21 @@ def pages(tmp_path_factory, record100, hearts):
     prob = _synthetic_probs(labels, rng)
     pred = prob.argmax(1)
     out = {"n_beats": len(times)}
-    out["record"] = iv.record_page(sig, fs, times, pred, prob, CLASSES, d / "record.html", title="MIT-BIH 100",
+    out["record"] = hr.record_page(sig, fs, times, pred, prob, CLASSES, d / "record.html", title="MIT-BIH 100",
                                    lead_name="MLII", reference=labels)
     (ecg_a, vm_a), (ecg_b, vm_b) = hearts
     vm_pred = np.roll(vm_a, 6, axis=1)  # a "prediction" 6 ms late
-    out["heart"] = iv.heart_page(d / "heart.html", act_true=activation_times(vm_a, time_axis=-1),
+    out["heart"] = hh.heart_page(d / "heart.html", act_true=activation_times(vm_a, time_axis=-1),
                                  act_pred=activation_times(vm_pred, time_axis=-1), vm_true=vm_a, vm_pred=vm_pred,
                                  ecg=ecg_a, title="true vs predicted")
-    out["heart_pred"] = iv.heart_page(d / "heart_pred.html", vm_pred=vm_b, ecg=ecg_b, title="prediction only")
-    from cardiacml.data.mitbih import read_record_beats
+    out["heart_pred"] = hh.heart_page(d / "heart_pred.html", vm_pred=vm_b, ecg=ecg_b, title="prediction only")
+    from cardiacml.datasets.mitbih import read_record_beats
 
     beats = read_record_beats(SHARED / "mitdb" / "208")  # N, S, V, F beats
     pick = np.concatenate([np.flatnonzero(beats.y == k)[:4] for k in range(5)])
     bp = _synthetic_probs(beats.y[pick], rng, strength=2.0)
     cm = np.array([[900, 3, 5, 2, 0], [10, 80, 2, 0, 0], [4, 1, 300, 6, 0], [3, 0, 9, 40, 0], [1, 0, 0, 0, 7]])
-    out["beats"] = iv.beat_run_page(d / "beats.html", confusion=cm, class_names=CLASSES, examples_X=beats.X[pick, None],
+    out["beats"] = hb.beat_run_page(d / "beats.html", confusion=cm, class_names=CLASSES, examples_X=beats.X[pick, None],
                                     examples_true=beats.y[pick], examples_prob=bp,
                                     metrics={"n": int(cm.sum()), "accuracy": 0.962, "macro_f1": 0.81})
     return out
@@ -106,7 +108,7 @@ def pages(tmp_path_factory, record100, hearts):
 def test_minmax_keeps_every_extreme_in_order():
     rng = np.random.default_rng(1)
     x = rng.normal(size=1003)
-    mm = iv._minmax(x, 10)
+    mm = hr._minmax(x, 10)
     assert len(mm) == 2 * 101
     for b in range(101):
         chunk = x[b * 10:(b + 1) * 10]
@@ -125,20 +127,20 @@ def _unpack(b64):
 def test_level_of_detail_round_trip_and_budget():
     rng = np.random.default_rng(2)
     q = np.cumsum(rng.integers(-40, 41, 400_000)).astype(np.int16)  # wraps around int16 on purpose
-    levels = iv._levels(q, budget_bytes=10e9)
+    levels = hr._levels(q, budget_bytes=10e9)
     assert levels[0][0] == 1
     np.testing.assert_array_equal(_unpack(levels[0][1]), q)
     for bucket, packed in levels[1:]:
-        np.testing.assert_array_equal(_unpack(packed), iv._minmax(q, bucket))
-    assert len(iv._minmax(q, levels[-1][0])) <= 20_000 < (len(iv._minmax(q, levels[-2][0])) if len(levels) > 1 else 1e9)
-    small = iv._levels(q, budget_bytes=150_000)  # every sample would take ~400 kB
+        np.testing.assert_array_equal(_unpack(packed), hr._minmax(q, bucket))
+    assert len(hr._minmax(q, levels[-1][0])) <= 20_000 < (len(hr._minmax(q, levels[-2][0])) if len(levels) > 1 else 1e9)
+    small = hr._levels(q, budget_bytes=150_000)  # every sample would take ~400 kB
     assert small[0][0] > 1 and len(small[0][1]) <= 0.85 * 150_000
 
 
 def test_surface_is_the_static_shepard_field_and_faces_point_outwards():
     from cardiacml.viz.heart import shepard_interpolate
 
-    s = iv._Surface()
+    s = hh._Surface()
     g = s.g
     v = np.sin(g.site_xyz[:, 0] / 7.0) * 30 + g.site_xyz[:, 2]
     np.testing.assert_allclose(s.interpolate(v), shepard_interpolate(v, g)[s.vertices], rtol=1e-12)
@@ -153,8 +155,8 @@ def test_surface_is_the_static_shepard_field_and_faces_point_outwards():
 
 def test_vm_frames_and_shared_colour_scale(hearts):
     (_, vm), _ = hearts
-    s = iv._Surface()
-    fig = iv.vm_figure(s, vm, vm[:, ::-1], step_ms=10)
+    s = hh._Surface()
+    fig = hh.vm_figure(s, vm, vm[:, ::-1], step_ms=10)
     assert len(fig.frames) == 50 and fig.frames[0].name == "t0" and fig.frames[-1].name == "t490"
     assert len(fig.layout.sliders[0].steps) == 50
     # both meshes on one colour axis; uint8 codes decode back to Vm within one step
@@ -168,7 +170,7 @@ def test_vm_frames_and_shared_colour_scale(hearts):
     decoded = labels[0] + (codes - tick[0]) * slope
     assert np.abs(decoded - field).max() <= abs(slope) * 0.51 + 1e-6
     a, b = np.full(75, 10.0), np.linspace(0, 100, 75)
-    act = iv.activation_figure(s, a, b)
+    act = hh.activation_figure(s, a, b)
     both = np.concatenate([s.interpolate(a), s.interpolate(b)])  # one scale spanning both fields
     assert act.data[0].coloraxis == act.data[2].coloraxis == "coloraxis"
     assert act.layout.coloraxis.cmin == np.floor(both.min()) and act.layout.coloraxis.cmax == np.ceil(both.max())
@@ -192,7 +194,7 @@ def test_record_page_for_24_hours_fits_the_budget(record100, tmp_path):
     sig24 = np.tile(sig, reps)
     t24 = (times[None] + np.arange(reps)[:, None] * len(sig) / fs).ravel()
     prob = np.tile(_synthetic_probs(labels, np.random.default_rng(3)), (reps, 1))
-    path = iv.record_page(sig24, fs, t24, prob.argmax(1), prob, CLASSES, tmp_path / "holter.html", title="24 h")
+    path = hr.record_page(sig24, fs, t24, prob.argmax(1), prob, CLASSES, tmp_path / "holter.html", title="24 h")
     size = path.stat().st_size
     spec = json.loads(re.search(r"id='record-strip-lod'>(.*?)</script>", path.read_text()).group(1))
     print(f"24 h page: {size / 1e6:.2f} MB, finest level: min/max of {spec['levels'][0]['bucket']} samples")
@@ -202,13 +204,13 @@ def test_record_page_for_24_hours_fits_the_budget(record100, tmp_path):
 
 def test_record_page_refuses_bad_inputs(tmp_path):
     with pytest.raises(DataFormatError, match="do not match"):
-        iv.record_page(np.zeros(1000), 360, [0.5, 1.0], [0, 1], np.ones((3, 2)) / 2, ["a", "b"], tmp_path / "x.html")
+        hr.record_page(np.zeros(1000), 360, [0.5, 1.0], [0, 1], np.ones((3, 2)) / 2, ["a", "b"], tmp_path / "x.html")
     with pytest.raises(DataFormatError, match="NaN"):
-        iv.record_page(np.full(10, np.nan), 360, [], [], np.zeros((0, 2)), ["a", "b"], tmp_path / "x.html")
+        hr.record_page(np.full(10, np.nan), 360, [], [], np.zeros((0, 2)), ["a", "b"], tmp_path / "x.html")
     with pytest.raises(DataFormatError, match="nothing to show"):
-        iv.heart_page(tmp_path / "h.html")
+        hh.heart_page(tmp_path / "h.html")
     with pytest.raises(DataFormatError, match=r"\(75, T\)"):
-        iv.heart_page(tmp_path / "h.html", vm_pred=np.zeros((12, 500)))
+        hh.heart_page(tmp_path / "h.html", vm_pred=np.zeros((12, 500)))
     assert not list(tmp_path.iterdir())
 
 
@@ -217,24 +219,24 @@ def test_save_examples_classification_regression_vm(tmp_path):
     y = np.repeat(np.arange(5), 40)
     p = _synthetic_probs(y, rng, strength=1.0)
     X = rng.normal(size=(200, 1, 187)).astype(np.float32)
-    path = iv.save_examples(tmp_path / "cls", X, y, p, k=20)
-    ex = iv.load_examples(tmp_path / "cls")
+    path = ck.save_examples(tmp_path / "cls", X, y, p, k=20)
+    ex = ck.load_examples(tmp_path / "cls")
     assert path.name == "examples.npz" and set(ex) >= {"X", "y_true", "y_pred", "index"}
     assert set(ex["y_true"]) == set(range(5)) and ex["X"].shape[1:] == (1, 187) and ex["y_pred"].shape[1] == 5
     for k in range(5):  # one misclassified example per class where there is one
         rows = ex["y_true"] == k
         assert (ex["y_pred"][rows].argmax(1) != k).sum() == 1
     np.testing.assert_array_equal(ex["X"], X[ex["index"]])
-    iv.save_examples(tmp_path / "t3", rng.normal(size=(30, 12, 500)), rng.uniform(0, 100, (30, 75)), rng.uniform(0, 100, (30, 75)))
-    assert iv.load_examples(tmp_path / "t3")["y_true"].shape == (24, 75)
-    iv.save_examples(tmp_path / "t4", rng.normal(size=(30, 12, 500)), rng.normal(size=(30, 75, 500)), rng.normal(size=(30, 75, 500)))
-    ex = iv.load_examples(tmp_path / "t4")
+    ck.save_examples(tmp_path / "t3", rng.normal(size=(30, 12, 500)), rng.uniform(0, 100, (30, 75)), rng.uniform(0, 100, (30, 75)))
+    assert ck.load_examples(tmp_path / "t3")["y_true"].shape == (24, 75)
+    ck.save_examples(tmp_path / "t4", rng.normal(size=(30, 12, 500)), rng.normal(size=(30, 75, 500)), rng.normal(size=(30, 75, 500)))
+    ex = ck.load_examples(tmp_path / "t4")
     assert ex["y_true"].shape == (8, 75, 500) and ex["y_pred"].dtype == np.float32
-    assert iv.load_examples(tmp_path / "nothing") is None
+    assert ck.load_examples(tmp_path / "nothing") is None
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "examples.npz").write_bytes(b"not a zip")
     with pytest.raises(DataFormatError, match="examples.npz"):
-        iv.load_examples(tmp_path / "bad")
+        ck.load_examples(tmp_path / "bad")
 
 
 def _fake_run(run: Path, task: str, kind: str, test: dict):
@@ -246,7 +248,7 @@ def _fake_run(run: Path, task: str, kind: str, test: dict):
 
 
 def test_report_embeds_interactive_views_only_with_examples(tmp_path, hearts):
-    from cardiacml.viz.report import write_report
+    from cardiacml.report import write_report
 
     (ecg, vm), _ = hearts
     test = {"n": 4, "rmse_mv": 3.0, "relative_error": 0.1, "pearson_r_mean": 0.9, "pearson_r_min_site": 0.8,
@@ -255,7 +257,7 @@ def test_report_embeds_interactive_views_only_with_examples(tmp_path, hearts):
     _fake_run(run, "task4", "vm", test)
     html = write_report(run).read_text()
     assert "Interactive views" not in html and "plotly" not in html.lower()  # older run: static report only
-    iv.save_examples(run, np.stack([ecg] * 3), np.stack([vm] * 3), np.stack([np.roll(vm, 5, 1)] * 3))
+    ck.save_examples(run, np.stack([ecg] * 3), np.stack([vm] * 3), np.stack([np.roll(vm, 5, 1)] * 3))
     path = write_report(run)
     html = path.read_text()
     assert "Interactive views" in html and html.count("plotly.js v") == 1 and "id='heart-vm'" in html
@@ -421,8 +423,8 @@ def test_record_strip_level_of_detail_and_markers(browser, pages):
 
     def zoom(a_s, b_s):
         before = updates_now = browser.execute_script(get)[1]
-        browser.execute_script(f"Plotly.relayout('record-strip', {{'xaxis.range': [{iv._EPOCH_MS + a_s * 1000}, "
-                               f"{iv._EPOCH_MS + b_s * 1000}]}});")
+        browser.execute_script(f"Plotly.relayout('record-strip', {{'xaxis.range': [{hr._EPOCH_MS + a_s * 1000}, "
+                               f"{hr._EPOCH_MS + b_s * 1000}]}});")
         deadline = time.time() + 20
         while updates_now == before and time.time() < deadline:
             time.sleep(0.05)
@@ -459,26 +461,26 @@ def test_beat_run_page(browser, pages):
 def test_predict_helpers(tmp_path, hearts, record100):
     (ecg, vm), _ = hearts
     sig, fs, times, labels = record100
-    s2, fs2, name = iv.read_record_signal(SHARED / "mitdb" / "100.hea")
-    np.testing.assert_array_equal(s2, sig)
-    assert fs2 == fs and name == "MLII"
+    rec = open_record(SHARED / "mitdb" / "100.hea")
+    np.testing.assert_array_equal(rec.read(lead=None), sig)
+    assert rec.fs == fs and rec.leads[rec.lead_index(None)] == "MLII"
     prob = _synthetic_probs(labels, np.random.default_rng(5))
-    page = iv.record_page_from_wfdb(SHARED / "mitdb" / "100", tmp_path / "rec.html", beat_times_s=times,
-                                    probabilities=prob, class_names=CLASSES, reference=labels)
+    page = hr.record_page(sig, fs, times, prob.argmax(1), prob, CLASSES, tmp_path / "rec.html", lead_name="MLII",
+                          reference=labels)
     text = page.read_text()
     assert "id='record-strip'" in text and "MLII (mV)" in text and "recall vs reference" in text
     with pytest.raises(DataFormatError, match="lead 'V9'"):
-        iv.read_record_signal(SHARED / "mitdb" / "100", "V9")
-    t4 = iv.prediction_heart_page(tmp_path / "t4.html", ecg[None], vm[None])
-    t3 = iv.prediction_heart_page(tmp_path / "t3.html", np.stack([ecg, ecg]), np.full((2, 75), 30.0), index=1)
+        rec.read(lead="V9")
+    t4 = hh.prediction_heart_page(tmp_path / "t4.html", ecg[None], vm[None])
+    t3 = hh.prediction_heart_page(tmp_path / "t3.html", np.stack([ecg, ecg]), np.full((2, 75), 30.0), index=1)
     assert "id='heart-vm'" in t4.read_text() and "id='heart-activation'" in t4.read_text()
     assert "id='heart-vm'" not in t3.read_text() and "ECG #1 of 2" in t3.read_text()
     with pytest.raises(DataFormatError, match="out of range"):
-        iv.prediction_heart_page(tmp_path / "x.html", ecg[None], vm[None], index=3)
+        hh.prediction_heart_page(tmp_path / "x.html", ecg[None], vm[None], index=3)
 
 
 def test_report_beat_run_views(tmp_path):
-    from cardiacml.viz.report import write_report
+    from cardiacml.report import write_report
 
     rng = np.random.default_rng(6)
     y = np.repeat(np.arange(2), 30)
@@ -487,7 +489,7 @@ def test_report_beat_run_views(tmp_path):
                           "abnormal": {"precision": 0.93, "recall": 0.87, "f1": 0.9, "support": 30}}}
     run = tmp_path / "run"
     _fake_run(run, "task1", "classification", test)
-    iv.save_examples(run, rng.uniform(0, 1, (60, 1, 187)), y, _synthetic_probs(y, rng, n_classes=2, strength=1.5))
+    ck.save_examples(run, rng.uniform(0, 1, (60, 1, 187)), y, _synthetic_probs(y, rng, n_classes=2, strength=1.5))
     html = write_report(run).read_text()
     assert "id='beats-confusion'" in html and "id='beats-examples'" in html and html.count("plotly.js v") == 1
     assert html.count("<h3>Per class</h3>") == 1  # the metrics tables are not repeated by the interactive part
@@ -496,7 +498,7 @@ def test_report_beat_run_views(tmp_path):
 def test_report_too_big_for_one_page_puts_the_views_beside_it(tmp_path, hearts):
     from PIL import Image
 
-    from cardiacml.viz.report import write_report
+    from cardiacml.report import write_report
 
     (ecg, vm), _ = hearts
     test = {"n": 4, "rmse_mv": 3.0, "relative_error": 0.1, "pearson_r_mean": 0.9, "pearson_r_min_site": 0.8,
@@ -505,7 +507,7 @@ def test_report_too_big_for_one_page_puts_the_views_beside_it(tmp_path, hearts):
     _fake_run(run, "task4", "vm", test)
     noise = np.random.default_rng(7).integers(0, 256, (1200, 1300, 3), dtype=np.uint8)  # ~4.7 MB PNG, 6.2 MB in base64
     Image.fromarray(noise).save(run / "figures" / "big.png")
-    iv.save_examples(run, ecg[None], vm[None], np.roll(vm, 5, 1)[None])
+    ck.save_examples(run, ecg[None], vm[None], np.roll(vm, 5, 1)[None])
     path = write_report(run)
     side = run / "report_interactive.html"
     assert side.is_file() and side.stat().st_size <= BUDGET

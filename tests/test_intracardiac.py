@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cardiacml.data.intracardiac import (LEADS, activation_times, build_cache, discover_simulations, leads_from_electrodes,
-                                         load_simulation, open_dataset)
+from cardiacml.contracts.ecg12 import LEADS, leads_from_electrodes
+from cardiacml.datasets.intracardiac import activation_times, build_cache, discover_simulations, load_simulation, open_dataset
 from cardiacml.errors import DataFormatError, MissingDataError
 
 from conftest import write_fixture_pair

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cardiacml.training.metrics import activation_metrics, classification_metrics, vm_metrics
+from cardiacml.tasks.metrics import activation_metrics, classification_metrics, vm_metrics
 
 SITES = ["AHA01", "RV01", "EPI_AHA01", "MID_AHA01"]
 

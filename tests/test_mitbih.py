@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from cardiacml.data.mitbih import (AAMI_MAP, DS1, DS2, KAGGLE_COUNTS, PACED, read_record_beats, segment_beats,
-                                   split_interpatient, split_random)
+from cardiacml.ecg.aami import AAMI_MAP
+from cardiacml.datasets.mitbih import DS1, DS2, KAGGLE_COUNTS, PACED, read_record_beats, split_interpatient, split_random
+from cardiacml.ecg.pipeline import segment_beats
 from cardiacml.errors import DataFormatError
 
 
@@ -71,8 +72,8 @@ def test_segment_beats_rules():
 
 
 def test_rhythm_beats_of_a_record_keep_every_annotated_beat(mitdb):
-    from cardiacml.data.mitbih import read_record_rhythm
-    from cardiacml.ecg import contract as C
+    from cardiacml.datasets.mitbih import read_record_rhythm
+    from cardiacml.contracts import rhythm as C
 
     d = read_record_rhythm(mitdb / "100")
     assert d["X"].shape == (2273, 1, 2 * C.W + C.F)
@@ -81,8 +82,8 @@ def test_rhythm_beats_of_a_record_keep_every_annotated_beat(mitdb):
 
 @pytest.mark.parametrize("kind", ["rate", "lead2"])
 def test_augmented_records_look_like_other_recorders(mitdb, kind):
-    from cardiacml.data.mitbih import augmented_record, read_record_rhythm
-    from cardiacml.data.records import open_record
+    from cardiacml.datasets.mitbih import augmented_record, read_record_rhythm
+    from cardiacml.io import open_record
 
     rec = open_record(mitdb / "119")
     aug = augmented_record(rec, kind, seed=3)

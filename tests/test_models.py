@@ -9,9 +9,12 @@ import sys
 
 import numpy as np
 import pytest
+
+from cardiacml.errors import UsageError
 import torch
 
-from cardiacml.models import count_parameters, create_model, get_spec, list_models, model_catalog
+from cardiacml.models import count_parameters, create_model, get_spec, list_models
+from cardiacml.catalog import model_catalog
 from cardiacml.tasks import get_task, list_tasks
 
 #: (min, max) trainable parameters with default options, per model. Every registered model must be here.
@@ -26,13 +29,12 @@ PARAMETER_BUDGET = {
 
 def _contract(task):
     if get_task(task).contract_kind == "beat-rhythm":
-        from cardiacml.data.contracts import SignalContract
-        from cardiacml.ecg.contract import rhythm_contract
+        from cardiacml.contracts.rhythm import rhythm_contract
 
-        return SignalContract.from_dict(rhythm_contract())
-    from cardiacml.data.geometry import load_geometry
-    from cardiacml.data.heartbeat import KAGGLE_BEAT, MITBIH_CLASSES, PTB_CLASSES
-    from cardiacml.data.intracardiac import ECG12
+        return rhythm_contract()
+    from cardiacml.datasets.geometry import load_geometry
+    from cardiacml.contracts.beat import KAGGLE_BEAT, MITBIH_CLASSES, PTB_CLASSES
+    from cardiacml.contracts.ecg12 import ECG12
 
     names = {"task1": PTB_CLASSES, "task2": MITBIH_CLASSES}.get(task) or load_geometry().site_names
     base = KAGGLE_BEAT if get_task(task).contract_kind == "beat" else ECG12
@@ -74,8 +76,8 @@ def test_model_conforms(name, task):
 
 @pytest.mark.parametrize("name", list_models())
 def test_model_refuses_wrong_contract(name):
-    from cardiacml.data.heartbeat import KAGGLE_BEAT
-    from cardiacml.data.intracardiac import ECG12
+    from cardiacml.contracts.beat import KAGGLE_BEAT
+    from cardiacml.contracts.ecg12 import ECG12
 
     wrong = KAGGLE_BEAT if "ecg12" in get_spec(name).accepts else ECG12
     with pytest.raises(ValueError, match="takes"):
@@ -88,13 +90,13 @@ def test_catalog_matches_registry_without_torch():
     for name in list_models():
         s = get_spec(name)
         assert tuple(cat[name]["accepts"]) == s.accepts and cat[name]["params"] == s.params
-    code = "import sys; from cardiacml.models import model_catalog; model_catalog(); assert 'torch' not in sys.modules"
+    code = "import sys; from cardiacml.catalog import model_catalog; model_catalog(); assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_registry_lists_all_models():
     assert set(list_models("classification")) >= {"kachuee", "beatnet"}
-    with pytest.raises(KeyError, match="unknown model"):
+    with pytest.raises(UsageError, match="unknown model"):
         create_model("nope", 1, 187, 5)
 
 

@@ -99,7 +99,7 @@ def test_same_predictions_from_wfdb_csv_and_edf(tmp_path, shared):
     """Issue 16: record 100 written as CSV and as EDF+ gives the beats and the predictions of the WFDB record."""
     import edfio
 
-    from cardiacml.data.records import open_record
+    from cardiacml.io import open_record
 
     rec = open_record(shared / "mitdb" / "100")
     n = int(300 * rec.fs)  # 5 minutes

@@ -16,7 +16,7 @@ N_EDF = 649_800  # 1805 s: EDF data records of 1 s need a whole number of second
 
 @pytest.fixture(scope="module")
 def rec100(mitdb):
-    from cardiacml.data.records import open_record
+    from cardiacml.io import open_record
 
     rec = open_record(mitdb / "100")
     return rec, rec.read()
@@ -46,7 +46,7 @@ def edf100(rec100, tmp_path_factory):
 
 
 def _open(path, **kw):
-    from cardiacml.data.records import open_record
+    from cardiacml.io import open_record
 
     return open_record(path, **kw)
 
@@ -67,7 +67,7 @@ def test_csv_with_time_column_same_samples_and_beats(rec100, wfdb_beats, tmp_pat
     # same beats as the WFDB record through the same detector (a CSV has no annotations)
     got, ref = read_beats(csv), wfdb_beats[1]
     assert "detector" in got["source"] and len(got["X"]) == len(ref["X"]) > 2000
-    np.testing.assert_array_equal(got["r_peak_s"], ref["r_peak_s"])
+    np.testing.assert_array_equal(got["time_s"], ref["time_s"])
     assert np.abs(got["X"] - ref["X"]).max() < 1e-4
 
 
@@ -177,7 +177,7 @@ def test_csv_malformed_inputs_name_the_file(tmp_path):
 
 # ------------------------------------------------------------------------------------------ NumPy
 def test_npy_layouts_lazy_and_beats(rec100, wfdb_beats, tmp_path):
-    from cardiacml.data.readers import ScaledRecord
+    from cardiacml.io.units import ScaledRecord
     from cardiacml.inference.inputs import read_beats
 
     rec, sig = rec100
@@ -190,7 +190,7 @@ def test_npy_layouts_lazy_and_beats(rec100, wfdb_beats, tmp_path):
     assert np.abs(a.read(5000, 6000) - sig[5000:6000]).max() < 1e-6
     np.testing.assert_array_equal(b.read(), sig)
     got = read_beats(tmp_path / "lf.npy", fs=FS, lead="0", use_annotations=False)
-    np.testing.assert_array_equal(got["r_peak_s"], wfdb_beats[1]["r_peak_s"])
+    np.testing.assert_array_equal(got["time_s"], wfdb_beats[1]["time_s"])
     assert np.abs(got["X"] - wfdb_beats[1]["X"]).max() < 1e-4
     # 1-D and .npz with fs / leads / units inside
     np.save(tmp_path / "one.npy", sig[:, 0])
@@ -256,7 +256,7 @@ def need_kaggle(shared):
 
 # ------------------------------------------------------------------------------------------ EDF / BDF
 def test_edf_same_samples_and_beats_as_wfdb(rec100, wfdb_beats, edf100):
-    from cardiacml.data.readers import EdfRecord
+    from cardiacml.io.formats import EdfRecord
     from cardiacml.inference.inputs import read_beats
 
     rec, sig = rec100
@@ -268,14 +268,14 @@ def test_edf_same_samples_and_beats_as_wfdb(rec100, wfdb_beats, edf100):
     # EDF+ beat annotations -> the same labelled beats as the .atr file (the last 10 s window is cut short)
     got, ref = read_beats(edf100), wfdb_beats[0]
     assert "annotations" in got["source"]
-    n = int(np.sum(ref["r_peak_s"] < N_EDF / FS - 10))
-    np.testing.assert_array_equal(got["r_peak_s"][:n], ref["r_peak_s"][:n])
+    n = int(np.sum(ref["time_s"] < N_EDF / FS - 10))
+    np.testing.assert_array_equal(got["time_s"][:n], ref["time_s"][:n])
     np.testing.assert_array_equal(got["label"][:n], ref["label"][:n])
     assert np.abs(got["X"][:n] - ref["X"][:n]).max() < 1e-3
     # and through the detector, the same R peaks as the WFDB record
     got = read_beats(edf100, use_annotations=False)
-    n = int(np.sum(wfdb_beats[1]["r_peak_s"] < N_EDF / FS - 10))
-    np.testing.assert_array_equal(got["r_peak_s"][:n], wfdb_beats[1]["r_peak_s"][:n])
+    n = int(np.sum(wfdb_beats[1]["time_s"] < N_EDF / FS - 10))
+    np.testing.assert_array_equal(got["time_s"][:n], wfdb_beats[1]["time_s"][:n])
 
 
 def test_edf_units_channels_and_bdf(rec100, tmp_path):

@@ -4,18 +4,20 @@ import json
 
 import numpy as np
 import pytest
+
+from cardiacml.io import open_record
 import torch
 
-from cardiacml.ecg import contract as C
+from cardiacml.contracts import rhythm as C
 
 
 def test_rhythmnet_shapes_and_size():
     from cardiacml.models import count_parameters, create_model, get_spec
 
     c = C.rhythm_contract()
-    m = create_model("rhythmnet", 1, c["n_samples"], 5).eval()
+    m = create_model("rhythmnet", 1, c.n_samples, 5).eval()
     assert get_spec("rhythmnet").kind == "classification"
-    assert m(torch.randn(7, 1, c["n_samples"])).shape == (7, 5)
+    assert m(torch.randn(7, 1, c.n_samples)).shape == (7, 5)
     assert count_parameters(m) < 60_000
     with pytest.raises(ValueError, match="expects input"):
         create_model("rhythmnet", 1, 187, 5)
@@ -23,10 +25,10 @@ def test_rhythmnet_shapes_and_size():
 
 def test_contract_layout_is_consistent():
     c = C.rhythm_contract()
-    assert c["layout"]["features"][1] == c["n_samples"] == 2 * C.W + len(c["features"])
-    json.dumps(c)
+    assert c.layout["features"][1] == c.n_samples == 2 * C.W + len(c.extra["features"])
+    json.dumps(c.to_dict())
     C.check_contract(c)
-    bad = dict(c, features=c["features"][:-1])
+    bad = dict(c.to_dict(), features=c.extra["features"][:-1])
     from cardiacml.errors import DataFormatError
 
     with pytest.raises(DataFormatError, match="features"):
@@ -34,20 +36,21 @@ def test_contract_layout_is_consistent():
 
 
 def _tiny_data(mitdb):
-    from cardiacml.data.contracts import SignalContract
-    from cardiacml.data.mitbih import read_record_rhythm
+    from cardiacml.contracts import SignalContract
+    from cardiacml.datasets.mitbih import read_record_rhythm
     from cardiacml.tasks import TaskData
 
     a, b = read_record_rhythm(mitdb / "119"), read_record_rhythm(mitdb / "100")
     return TaskData("beats", a["X"], a["y"], b["X"][:500], b["y"][:500], b["X"], b["y"],
-                    SignalContract.from_dict(C.rhythm_contract()), "two MIT-BIH records", "test")
+                    C.rhythm_contract(), "two MIT-BIH records", "test")
 
 
 def test_fit_export_and_predict_record(mitdb, tmp_path):
     """A rhythmnet checkpoint made by fit() runs in PyTorch and onnxruntime alike, and through predict_record."""
-    from cardiacml.ecg.predict import predict_record
+    from cardiacml.inference.beats import predict_record
     from cardiacml.inference.onnx_export import OnnxPredictor, export_onnx
-    from cardiacml.training.loop import TrainConfig, fit, load_checkpoint, predict_array
+    from cardiacml.training.checkpoint import TrainConfig, load_checkpoint
+    from cardiacml.training.loop import fit, predict_array
 
     data = _tiny_data(mitdb)
     _, ck = fit(data, TrainConfig(task="beats", model="rhythmnet", epochs=1, batch_size=256, augment=False, threads=1),
@@ -59,7 +62,7 @@ def test_fit_export_and_predict_record(mitdb, tmp_path):
     onnx = OnnxPredictor(tmp_path / "m.onnx", threads=1)
     assert onnx.contract["kind"] == "beat-rhythm"
     np.testing.assert_allclose(onnx.predict(data.X_test[:300]), predict_array(model, data.X_test[:300]), atol=1e-4)
-    s = predict_record(onnx, mitdb / "100", tmp_path / "p.csv")
+    s = predict_record(onnx, open_record(mitdb / "100"), tmp_path / "p.csv").summary
     assert s["complete"] and s["beats"] == 2273
 
 
@@ -77,9 +80,10 @@ def test_training_mode_augments_eval_does_not():
 
 
 def test_pretrained_models_are_shipped_small_and_work(mitdb, tmp_path):
-    from cardiacml.ecg.predict import predict_record
+    from cardiacml.inference.beats import predict_record
     from cardiacml.pretrained import list_pretrained, pretrained_path
-    from cardiacml.training.loop import load_checkpoint, predict_array
+    from cardiacml.training.checkpoint import load_checkpoint
+    from cardiacml.training.loop import predict_array
 
     have = list_pretrained()
     assert {"beats-ds1", "beats-all"} <= set(have)
@@ -90,8 +94,10 @@ def test_pretrained_models_are_shipped_small_and_work(mitdb, tmp_path):
         assert card["retrain"].startswith("python benchmarks/train_beats.py --pretrained")
         assert set(card["ds2"]["per_class"]) == {"N", "S", "V", "F"}
         model, ck = load_checkpoint(p)
-        rc = C.rhythm_contract(ck["contract"]["classes"])
-        assert {k: ck["contract"][k] for k in rc} == rc
+        rc = C.rhythm_contract(ck["contract"]["classes"]).to_dict()
+        C.check_contract(ck["contract"])  # the shipped checkpoints' contract is this code's layout
+        assert {k: ck["contract"][k] for k in ("version", "fs_hz", "n_samples", "layout", "features")} == \
+            {k: rc[k] for k in ("version", "fs_hz", "n_samples", "layout", "features")}
 
         class Runner:
             contract = ck["contract"]
@@ -99,7 +105,7 @@ def test_pretrained_models_are_shipped_small_and_work(mitdb, tmp_path):
             def predict(self, X):
                 return predict_array(model, X, batch_size=4096)
 
-        s = predict_record(Runner(), mitdb / "100", tmp_path / f"{name}.csv")
+        s = predict_record(Runner(), open_record(mitdb / "100"), tmp_path / f"{name}.csv").summary
         assert s["reference"]["agreement"] > 0.9, s["reference"]
     assert "ds2" in have["beats-ds1"] and have["beats-ds1"]["ds2"]["honest"] is True
     from cardiacml.errors import MissingDataError
@@ -110,7 +116,8 @@ def test_pretrained_models_are_shipped_small_and_work(mitdb, tmp_path):
 
 @pytest.mark.slow
 def test_loader_holds_out_records(mitdb):
-    from cardiacml.data.mitbih import DS1, DS2, PACED, VAL_RECORDS_DS1, load_beats_rhythm
+    from cardiacml.datasets.mitbih import DS1, DS2, PACED
+    from cardiacml.tasks.beats import VAL_RECORDS_DS1, load_beats_rhythm
 
     d = load_beats_rhythm(mitdb, protocol="interpatient")
     tr = set(d.extra["train_records"])

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cardiacml.data.intracardiac import LEADS, activation_times, leads_from_electrodes
+from cardiacml.contracts.ecg12 import LEADS, leads_from_electrodes
+from cardiacml.datasets.intracardiac import activation_times
 from cardiacml.simulate import HeartModel, simulate_dataset, simulate_one
 from cardiacml.simulate.simulator import N_T, V_REST, load_tables
 

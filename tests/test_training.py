@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from cardiacml.cli import app
 from cardiacml.errors import DataFormatError
-from cardiacml.training.loop import TrainConfig, evaluate_task, fit, load_checkpoint, predict_array
-from cardiacml.training.tasks import load_task
+from cardiacml.training.checkpoint import TrainConfig, load_checkpoint
+from cardiacml.training.loop import evaluate_task, fit, predict_array
+from cardiacml.tasks import load_task
 
 runner = CliRunner()
 
@@ -68,7 +69,7 @@ def test_predict_raw_wfdb_record(task2_run, shared, tmp_path):
     import pandas as pd
 
     df = pd.read_csv(out)
-    assert len(df) == 2273 and {"r_peak_s", "predicted", "p_N", "p_Q", "reference"} <= set(df.columns)
+    assert len(df) == 2273 and {"time_s", "predicted", "p_N", "p_Q", "reference"} <= set(df.columns)
     np.testing.assert_allclose(df.filter(like="p_").sum(1), 1.0, atol=1e-4)
     assert (df.predicted == df.reference).mean() > 0.9
     # without annotations, R peaks come from the XQRS detector and about as many beats are found
@@ -141,7 +142,7 @@ def test_task4_metrics_and_predict(heart_runs, sim_root, tmp_path):
     m = json.loads((heart_runs["task4"] / "metrics.json").read_text())["test"]
     assert m["pearson_r_mean"] > 0.5 and m["rmse_mv"] < 40
     assert {"relative_error", "activation_mae_ms_from_vm", "pearson_r_per_site"} <= set(m)
-    from cardiacml.data.intracardiac import discover_simulations
+    from cardiacml.datasets.intracardiac import discover_simulations
 
     pecg = discover_simulations(sim_root)[0].ecg_path
     res = runner.invoke(app, ["predict", str(heart_runs["task4"]), str(pecg), "--out", str(tmp_path / "vm.csv")])
@@ -170,7 +171,8 @@ def test_task1_without_ptb_files_asks_for_them_and_labels_the_standin(mitdb):
 
 
 def test_task1_on_kaggle_ptb_files(tmp_path):
-    from cardiacml.data.heartbeat import MITBIH_CLASSES, BeatSet, write_heartbeat_csv
+    from cardiacml.contracts.beat import MITBIH_CLASSES
+    from cardiacml.datasets.kaggle import BeatSet, write_heartbeat_csv
 
     rng = np.random.default_rng(0)
     t = np.linspace(0, 1, 187)

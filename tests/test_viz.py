@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from cardiacml.data.geometry import load_geometry
+from cardiacml.datasets.geometry import load_geometry
 from cardiacml.viz import plots
 from cardiacml.viz.heart import (animate_rotation, animate_vm, export_vtu, render_comparison, render_heart,
                                  shepard_interpolate, shepard_weights)
@@ -199,7 +199,7 @@ def test_training_curves_separate_axes_and_integer_epochs():
 
 def test_report_has_headers_captions_and_settings(tmp_path):
     from cardiacml.viz.figures import _save
-    from cardiacml.viz.report import write_report
+    from cardiacml.report import write_report
 
     run = tmp_path / "run"
     fig = plots.plot_confusion([[5, 1], [0, 4]], ["normal", "abnormal"])

@@ -1,8 +1,10 @@
 """Command-line interface: ``cardiacml --help``. Heavy imports happen inside commands.
 
 Every command is a thin caller of the Python API (:mod:`cardiacml.training.run`,
-:mod:`cardiacml.inference.predict`, ...); errors become one red line and exit code 2,
-an interruption exit code 130 with a line that says how to resume.
+:mod:`cardiacml.inference.predict`, ...). A :class:`cardiacml.errors.CardiacMLError` (a problem with
+the user's input, options, files or environment) becomes one red line and exit code 2; an
+interruption exit code 130 with a line that says how to resume. Any other exception is a bug in
+cardiacml: its traceback is shown with a line asking for a report (exit code 1).
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ def _fail(exc: Exception, code: int = 2) -> None:
 
 
 def _run(fn):
-    """Run a command body: expected errors -> one red line (exit 2); Ctrl-C / SIGTERM -> exit 130."""
+    """Run a command body: cardiacml's own errors -> one red line (exit 2); Ctrl-C / SIGTERM -> exit 130;
+    anything else is a bug: its traceback and a request to report it (exit 1)."""
+    import traceback
+
     from .errors import CardiacMLError
     from .utils import sigterm_as_interrupt
 
@@ -61,8 +66,17 @@ def _run(fn):
     except KeyboardInterrupt as exc:
         msg = str(exc) if isinstance(exc, CardiacMLError) else "interrupted; nothing half-written was left behind"
         _fail(msg, 130)
-    except (CardiacMLError, ValueError, KeyError, ImportError, RuntimeError, OSError) as exc:
+    except CardiacMLError as exc:
         _fail(exc)
+    except typer.Exit:
+        raise
+    except Exception:  # a bug: show where, and ask for a report
+        traceback.print_exc()
+        from . import __version__
+
+        typer.secho(f"this is a bug in cardiacml {__version__}, not a problem with your input: please report it to the "
+                    "cardiacml issue tracker with the traceback above and the command you ran", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- newcomer commands first
@@ -113,10 +127,12 @@ def predict(
 
 
 def _parse_hparams(items: List[str]) -> dict:
+    from .errors import UsageError
+
     out = {}
     for it in items:
         if "=" not in it:
-            raise ValueError(f"--hparam expects KEY=VALUE, got {it!r}")
+            raise UsageError(f"--hparam expects KEY=VALUE, got {it!r}")
         k, v = it.split("=", 1)
         try:
             out[k] = json.loads(v)
@@ -143,7 +159,7 @@ def train(
     augment: bool = typer.Option(True, help="Amplitude-scaling / noise augmentation."),
     max_train: Optional[int] = typer.Option(None, help="Use at most this many training examples (quick runs)."),
     max_eval: Optional[int] = typer.Option(None, help="Use at most this many validation and test examples (quick runs)."),
-    n_sim: int = typer.Option(2000, help="Simulations of the embedded default (tasks 3-4, no --data-dir)."),
+    n_sim: Optional[int] = typer.Option(None, help="Simulations of the embedded default (tasks 3-4, no --data-dir; default 2000)."),
     hparam: List[str] = typer.Option([], help="Model option KEY=VALUE (repeatable), e.g. width=48."),
     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
     workers: int = typer.Option(0, help="DataLoader processes reading batches (helps with --lazy data on disk)."),
@@ -220,7 +236,7 @@ def report(
     """Write one self-contained HTML report of a run: model card, data, metrics, figures, configuration."""
 
     def go():
-        from .viz.report import write_report
+        from .report import write_report
 
         typer.echo(f"report: {write_report(run, out)}")
 
@@ -236,7 +252,7 @@ def export(
 
     def go():
         from .inference.onnx_export import export_onnx
-        from .training.loop import resolve_checkpoint
+        from .training.checkpoint import resolve_checkpoint
 
         ck = resolve_checkpoint(run)
         dest = out or (Path(f"{run}.onnx") if ck.parent.name == "pretrained" else ck.parent / "model.onnx")
@@ -309,16 +325,14 @@ def tasks():
 @app.command()
 def models():
     """List the models (parameters per task, input contract, origin) and the pretrained models. Does not import PyTorch."""
-    from .models import model_catalog, serves_task
-    from .tasks import get_task
+    from .catalog import model_catalog, tasks_served
 
     typer.echo(f"{'model':<14}{'kind':<16}{'input':<10}{'tasks (parameters)':<44}origin")
     for e in model_catalog():
         served = []
-        for t in _task_names():
-            if serves_task(e["kind"], e.get("outputs", ()), e.get("accepts", ()), get_task(t)):
-                p = (e.get("params") or {}).get(t)
-                served.append(f"{t} ({p:,})" if p else t)
+        for t in tasks_served(e):
+            p = (e.get("params") or {}).get(t)
+            served.append(f"{t} ({p:,})" if p else t)
         typer.echo(f"{e['name']:<14}{e['kind']:<16}{'/'.join(e.get('accepts', ())):<10}{', '.join(served):<44}{e.get('reference', '')}")
         typer.echo(f"{'':<14}{e['description']}")
     try:
@@ -354,9 +368,9 @@ def build_beats_cmd(
     def go():
         import numpy as np
 
-        from .data.heartbeat import write_heartbeat_csv
-        from .data.mitbih import DS1, DS2, KAGGLE_COUNTS, build_beats, save_beats, split_random
-        from .data.sources import find_mitdb
+        from .datasets.kaggle import write_heartbeat_csv
+        from .datasets.mitbih import DS1, DS2, KAGGLE_COUNTS, build_beats, save_beats, split_random
+        from .tasks.sources import find_mitdb
 
         src = find_mitdb(mitdb)
         beats = build_beats(src, n_jobs=jobs)
@@ -390,7 +404,7 @@ def download_cmd(
     """Download a dataset: resumable, size/sha256-checked, archives verified end to end and extracted. Re-run to resume."""
 
     def go():
-        from .data.download import builtin_manifest, download_dataset, load_manifest, rebase_manifest
+        from .datasets.download import builtin_manifest, download_dataset, load_manifest, rebase_manifest
 
         files = load_manifest(manifest) if manifest else builtin_manifest(dataset.value)
         if base_url:
@@ -410,7 +424,7 @@ def cache_cmd(
     """Consolidate an intracardiac dataset into memory-mapped arrays (ecg, vm, act) + an index; checks shards for missing or duplicate indices."""
 
     def go():
-        from .data.intracardiac import build_cache
+        from .datasets.intracardiac import build_cache
 
         ds = build_cache(data_dir, out or data_dir / ".cardiacml_cache", strict=not lenient)
         typer.echo(f"{ds}; never-activated sites: {ds.info['never_activated_sites']}")
@@ -424,14 +438,15 @@ def check_cmd(path: Path = typer.Argument(..., help="A Kaggle heartbeat CSV, or 
 
     def go():
         if path.is_dir():
-            from .data.intracardiac import discover_simulations, load_simulation
+            from .datasets.intracardiac import discover_simulations, load_simulation
 
             sims = discover_simulations(path)
             for s in sims:
                 load_simulation(s)
             typer.echo(f"{path}: {len(sims)} valid simulation pairs")
         else:
-            from .data.heartbeat import MITBIH_CLASSES, PTB_CLASSES, load_heartbeat_csv
+            from .contracts.beat import MITBIH_CLASSES, PTB_CLASSES
+            from .datasets.kaggle import load_heartbeat_csv
 
             classes = PTB_CLASSES if "ptb" in path.name.lower() else MITBIH_CLASSES
             b = load_heartbeat_csv(path, classes, cache=False)

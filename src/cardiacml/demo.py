@@ -22,7 +22,7 @@ def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threa
     from .training.run import train_run
     from .utils import resolve_threads
     from .viz.heart import animate_vm_comparison
-    from .viz.report import write_report
+    from .report import write_report
 
     out = Path(out)
     s = DEMO["quick" if quick else "full"]

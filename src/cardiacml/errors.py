@@ -1,4 +1,10 @@
-"""Exceptions raised by cardiacml. All derive from :class:`CardiacMLError`."""
+"""Exceptions raised by cardiacml. All derive from :class:`CardiacMLError`.
+
+The CLI prints a :class:`CardiacMLError` as one line (exit code 2): it is a problem with the
+user's input, options, files or environment, and its message names the file or option and
+the fix. Any other exception is a bug in cardiacml: the CLI shows its traceback and asks for
+a report. So every check of user input raises one of these classes.
+"""
 
 
 class CardiacMLError(Exception):
@@ -15,3 +21,15 @@ class MissingDataError(CardiacMLError, FileNotFoundError):
 
 class DownloadError(CardiacMLError, OSError):
     """A download failed, could not reach its host, or produced a corrupt file."""
+
+
+class UsageError(CardiacMLError, ValueError):
+    """An option, name or value given by the user is not valid (unknown model or task, bad range...)."""
+
+
+class MissingDependencyError(CardiacMLError, ImportError):
+    """An optional dependency needed for this step is not installed (the message gives the pip command)."""
+
+
+class OutputError(CardiacMLError, OSError):
+    """An output could not be written (disk full, permission denied, read-only folder...); nothing half-written is left."""

@@ -20,6 +20,7 @@ class _LogLines:
         self.n = initial
         self.t0 = self.last = time.time()
         self.postfix = ""
+        self._finished = False
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             self.total = len(iterable)
 
@@ -39,18 +40,21 @@ class _LogLines:
 
         self.n += k
         now = time.time()
-        if now - self.last >= self.every:
+        if now - self.last >= self.every or (self.total and self.n >= self.total and not self._finished):
             self.last = now
+            self._finished = bool(self.total and self.n >= self.total)
             self._line(now)
 
     def _line(self, now):
         rate = self.n / max(now - self.t0, 1e-9)
         left = ""
         if self.total:
-            left = f" of {self.total} ({100 * self.n / self.total:.0f} %), about {(self.total - self.n) / max(rate, 1e-9):.0f} s left"
-        print(f"[{self.desc}] {self.n}{left}, {rate:.1f} {self.unit}/s {self.postfix}".rstrip(), file=sys.stderr, flush=True)
+            left = (f" of {self.total:,.0f} ({100 * self.n / self.total:.0f} %), about "
+                    f"{(self.total - self.n) / max(rate, 1e-9):.0f} s left")
+        print(f"[{self.desc}] {self.n:,.0f}{left}, {rate:,.1f} {self.unit}/s {self.postfix}".rstrip(), file=sys.stderr,
+              flush=True)
 
-    def set_postfix(self, **kw):
+    def set_postfix(self, refresh=True, **kw):
         self.postfix = " ".join(f"{k}={v}" for k, v in kw.items())
 
     def set_description(self, desc):
@@ -60,11 +64,13 @@ class _LogLines:
         pass
 
 
-def progress(iterable=None, *, total=None, desc=None, unit="it", disable=None, **kw):
-    """A progress bar: tqdm on a terminal; elsewhere (logs, CI) a plain line every 30 s.
+def progress(iterable=None, *, total=None, desc=None, unit="it", disable=None, every_s: float | None = None, **kw):
+    """A progress bar: tqdm on a terminal; elsewhere (logs, CI) a plain line every ``every_s`` seconds.
 
+    The one progress reporter of cardiacml (training epochs, simulation, record scans, prediction).
     ``CARDIACML_PROGRESS=0`` silences it, ``=1`` forces tqdm. ``disable=True`` silences it too.
-    Log lines every ``CARDIACML_PROGRESS_EVERY`` seconds (default 30).
+    Log lines every ``every_s`` seconds, else ``CARDIACML_PROGRESS_EVERY`` (default 30); the last
+    line is printed when the work completes.
     """
     from tqdm.auto import tqdm
 
@@ -73,7 +79,7 @@ def progress(iterable=None, *, total=None, desc=None, unit="it", disable=None, *
         return tqdm(iterable, total=total, desc=desc, unit=unit, disable=True, **kw)
     if forced == "1" or sys.stderr.isatty():
         return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True, **kw)
-    every = float(os.environ.get("CARDIACML_PROGRESS_EVERY", "30"))
+    every = float(every_s if every_s is not None else os.environ.get("CARDIACML_PROGRESS_EVERY", "30"))
     return _LogLines(iterable, total=total, desc=desc, unit=unit, every=every, initial=kw.get("initial", 0))
 
 
@@ -96,6 +102,10 @@ def resolve_threads(threads: int | None = None) -> int:
     except OSError:
         load = 0.0
     return max(1, min(n, n - int(round(load))))
+
+
+def silent(*_args, **_kwargs) -> None:
+    """A log function that says nothing (processes of a distributed run other than rank 0)."""
 
 
 def seed_everything(seed: int) -> None:

@@ -1,59 +1,7 @@
-"""Where the embedded defaults come from: raw MIT-BIH records found on disk, and the built-in simulator.
+"""Deprecated: ``cardiacml.data.sources`` moved to :mod:`cardiacml.tasks.sources` in cardiacml 0.3 (this name goes in 0.4)."""
 
-Tasks ask these functions for data; they never search the disk or launch the simulator themselves.
-"""
-
-from __future__ import annotations
-
-import os
-from pathlib import Path
-
-from ..errors import MissingDataError
-from ..utils import default_cache_dir
+from . import moved
 
 
-def find_mitdb(mitdb: str | os.PathLike | None = None) -> Path:
-    """Raw MIT-BIH folder: ``mitdb``, $CARDIACML_MITDB, or ../shared/data/mitdb near the working dir."""
-    cands = [mitdb, os.environ.get("CARDIACML_MITDB")]
-    here = Path.cwd()
-    cands += [p / "shared" / "data" / "mitdb" for p in [here, *here.parents][:4]]
-    for c in cands:
-        if c and (Path(c) / "RECORDS").is_file():
-            return Path(c)
-    raise MissingDataError(
-        "no MIT-BIH records found: pass --mitdb DIR (a folder with RECORDS and .hea/.dat/.atr files), "
-        "set CARDIACML_MITDB, or give --data-dir with the Kaggle CSVs"
-    )
-
-
-def rebuilt_beats(mitdb: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
-    """Kaggle-style beats rebuilt from raw MIT-BIH records (a BeatSet), cached as one .npz after the first build."""
-    from .mitbih import build_beats, load_beats, save_beats
-
-    src = find_mitdb(mitdb)
-    cache = Path(cache_dir or default_cache_dir()) / "mitbih_beats.npz"
-    if cache.is_file():
-        try:
-            return load_beats(cache)
-        except Exception as exc:  # damaged cache: rebuild it, say so
-            import warnings
-
-            warnings.warn(f"{cache} is damaged ({exc}); rebuilding it", stacklevel=2)
-    beats = build_beats(src, n_jobs=min(2, os.cpu_count() or 1))
-    save_beats(beats, cache)
-    return beats
-
-
-def default_intracardiac_dir(n: int = 2000, seed: int = 0) -> Path:
-    """Embedded default for Tasks 3-4: ``n`` simulator runs, generated once into the cache."""
-    from ..simulate import simulate_dataset
-    from ..simulate.simulator import SIM_VERSION
-    from ..utils import atomic_path
-
-    root = default_cache_dir() / f"simulated_v{SIM_VERSION}_n{n}_s{seed}"
-    done = root / ".complete"
-    if not done.is_file():
-        simulate_dataset(n, root, seed=seed, jobs=min(2, os.cpu_count() or 1))
-        with atomic_path(done) as tmp:
-            tmp.write_text("ok\n")
-    return root
+def __getattr__(name):
+    return moved(__name__, "cardiacml.tasks.sources", name)

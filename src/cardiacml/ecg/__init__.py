@@ -1,8 +1,10 @@
-"""One record -> beats pipeline for training and prediction alike.
+"""ECG signal processing on arrays and :class:`cardiacml.io.Record` objects (never paths).
 
 * :mod:`.filters` - baseline-wander / mains filtering, resampling;
 * :mod:`.detect` - R-peak detection (neurokit2) and scoring against annotations;
-* :mod:`.contract` - the input contracts (Kaggle single beat, rhythm-aware beat);
-* :mod:`.pipeline` - :class:`~cardiacml.data.records.Record` -> beats, whole or streamed in chunks;
-* :mod:`.predict` - classify every beat of a raw record into a CSV, streaming, with a summary.
+* :mod:`.aami` - AAMI EC57 classes of beat annotations, Se / +P reports;
+* :mod:`.pipeline` - Record -> beats for both beat contracts, whole or streamed in chunks;
+* :mod:`.twelve_lead` - 12-lead naming, QRS onsets and the 500 ms beat window of Tasks 3-4.
+
+The floor below is :mod:`cardiacml.io` (records) and :mod:`cardiacml.contracts`; nothing here opens files.
 """

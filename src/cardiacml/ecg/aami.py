@@ -1,9 +1,18 @@
-"""AAMI EC57-style reporting of beat classification: Se, +P, F1 for N, S, V, F; Q apart."""
+"""AAMI EC57 classes of beat annotations, and reporting of beat classification: Se, +P, F1 for N, S, V, F; Q apart."""
 
 from __future__ import annotations
 
 import numpy as np
 
+#: AAMI EC57 mapping of MIT-BIH beat annotation symbols (:data:`cardiacml.io.BEAT_SYMBOLS`) to class
+#: indices N=0, S=1, V=2, F=3, Q=4 (the order of :data:`cardiacml.contracts.beat.CLASSES`).
+AAMI_MAP = {
+    "N": 0, "L": 0, "R": 0, "e": 0, "j": 0,
+    "A": 1, "a": 1, "J": 1, "S": 1,
+    "V": 2, "E": 2,
+    "F": 3,
+    "/": 4, "f": 4, "Q": 4,
+}
 AAMI4 = ("N", "S", "V", "F")
 
 

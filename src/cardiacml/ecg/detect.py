@@ -24,11 +24,14 @@ REFINE_S = 0.05
 MATCH_S = 0.15
 
 
-def _require_neurokit():
+def require_neurokit():
+    """The neurokit2 module, or MissingDependencyError with the pip command."""
     try:
         import neurokit2 as nk
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("R-peak detection needs neurokit2: pip install 'cardiacml[ecg]'") from exc
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError("R-peak and QRS detection need neurokit2: pip install 'cardiacml[ecg]'") from exc
     return nk
 
 
@@ -54,7 +57,7 @@ def detect_r_peaks(filtered: np.ndarray, fs: float, method: str = "neurokit", bo
     -------
     ndarray of int64, sorted, unique.
     """
-    nk = _require_neurokit()
+    nk = require_neurokit()
     x = np.asarray(filtered, np.float64)
     if len(x) < int(2 * fs) or not np.any(x):
         return np.zeros(0, np.int64)

@@ -74,11 +74,16 @@ def clean_ecg(x: np.ndarray, fs: float, mains_hz: tuple = (50.0, 60.0)) -> np.nd
     return y
 
 
-def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
-    """Polyphase resampling (scipy ``resample_poly``) of a 1-D signal from ``fs_in`` to ``fs_out`` Hz."""
+def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.ndarray:
+    """Polyphase resampling (scipy ``resample_poly``) from ``fs_in`` to ``fs_out`` Hz along ``axis``.
+
+    The rate ratio is approximated by a fraction with denominator <= 1000 (e.g. 360 -> 125 Hz is exactly
+    25/72). Equal rates (to 1e-9) return the input as float64. The one resampler of cardiacml: beats,
+    12-lead windows and the augmentation of training records all use it.
+    """
     from scipy.signal import resample_poly
 
-    if float(fs_in) == float(fs_out):
+    if abs(float(fs_in) - float(fs_out)) <= 1e-9 * float(fs_out):
         return np.asarray(x, np.float64)
     frac = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
-    return resample_poly(np.asarray(x, np.float64), frac.numerator, frac.denominator)
+    return resample_poly(np.asarray(x, np.float64), frac.numerator, frac.denominator, axis=axis)

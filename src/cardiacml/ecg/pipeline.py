@@ -1,10 +1,10 @@
 """Record -> beats: the one pipeline used by training (MIT-BIH builders) and prediction alike.
 
-Every path starts from a :class:`cardiacml.data.records.Record` (any format, any sampling
+Every path starts from a :class:`cardiacml.io.Record` (any format, any sampling
 rate >= 100 Hz, lazy reads), so the arrays a model is trained on and the arrays it is
 served are cut by the same code.
 
-Two contracts (see :mod:`cardiacml.ecg.contract`):
+Two contracts (see :mod:`cardiacml.contracts`):
 
 * :func:`kachuee_beats` - the Kaggle / Kachuee 2018 single beat (187 samples at 125 Hz),
   whole record at once (30-min MIT-BIH records); the challenge's Task 2 builder uses it.
@@ -25,9 +25,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..data.records import Record, open_record
+from ..contracts import beat as KB
+from ..contracts import rhythm as C
 from ..errors import DataFormatError
-from . import contract as C
+from ..io import Record
+from .aami import AAMI_MAP
 from .detect import check_signal, detect_r_peaks, match_peaks, refine_peaks
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
 
@@ -43,9 +45,12 @@ MIN_QRS_MV = 0.02
 MIN_BEAT_GAP_S = 0.12
 
 
-def as_record(record) -> Record:
-    """``record`` itself if it is a Record, else :func:`open_record` of the path."""
-    return record if isinstance(record, Record) else open_record(record)
+def _check_record(record) -> Record:
+    """This package takes :class:`~cardiacml.io.Record` objects, never paths (open one with ``cardiacml.io.open_record``)."""
+    if not isinstance(record, Record):
+        raise TypeError(f"expected a cardiacml.io.Record, got {type(record).__name__}; open a file with "
+                        "cardiacml.io.open_record(path)")
+    return record
 
 
 def beat_annotations(record: Record) -> tuple[np.ndarray, np.ndarray] | None:
@@ -54,11 +59,11 @@ def beat_annotations(record: Record) -> tuple[np.ndarray, np.ndarray] | None:
     if ann is None:
         return None
     samples, symbols = ann
-    keep = np.isin(np.asarray(symbols), list(C.AAMI_MAP))
+    keep = np.isin(np.asarray(symbols), list(AAMI_MAP))
     if not keep.any():
         return None
     s = np.asarray(samples, np.int64)[keep]
-    lab = np.array([C.AAMI_MAP[x] for x in np.asarray(symbols)[keep]], np.int64)
+    lab = np.array([AAMI_MAP[x] for x in np.asarray(symbols)[keep]], np.int64)
     ok = (s >= 0) & (s < record.n_samples)
     return s[ok], lab[ok]
 
@@ -75,7 +80,7 @@ def _check_basic(record: Record, li: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # Kaggle / Kachuee single-beat contract
 # ---------------------------------------------------------------------------------------------
-def segment_beats(signal: np.ndarray, r_peaks: np.ndarray, fs: float = 125.0, window_s: float = 10.0
+def segment_beats(signal: np.ndarray, r_peaks: np.ndarray, fs: float = KB.FS, window_s: float = KB.WINDOW_S
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Cut beats with the Kachuee 2018 rule from a signal sampled at 125 Hz.
 
@@ -94,9 +99,9 @@ def segment_beats(signal: np.ndarray, r_peaks: np.ndarray, fs: float = 125.0, wi
         Indices into ``r_peaks`` of the beats returned (a beat is dropped when its
         window holds fewer than 2 R peaks and no record-level period exists).
     """
-    n_out = 187
-    if fs != 125.0:
-        raise DataFormatError(f"segment_beats expects a signal at 125 Hz, got {fs:g} Hz; resample first")
+    n_out = KB.N_SAMPLES
+    if fs != KB.FS:
+        raise DataFormatError(f"segment_beats expects a signal at {KB.FS:g} Hz, got {fs:g} Hz; resample first")
     signal = np.asarray(signal, np.float64)
     r_peaks = np.asarray(r_peaks, np.int64)
     if not np.all(np.isfinite(signal)):
@@ -130,7 +135,8 @@ def segment_beats(signal: np.ndarray, r_peaks: np.ndarray, fs: float = 125.0, wi
     return np.stack(beats), np.asarray(kept, np.int64)
 
 
-def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_checks: bool = False) -> dict:
+def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_checks: bool = False,
+                  keep_signal: bool = False) -> dict:
     """Kaggle-format beats (187 samples at 125 Hz, Kachuee rule) of one record.
 
     R peaks are the record's beat annotations when present and ``use_annotations``,
@@ -141,11 +147,11 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
     Returns
     -------
     dict
-        ``X`` (k, 187) float32; ``kept`` indices into the peaks; ``r_peak_s`` (k,);
+        ``X`` (k, 187) float32; ``kept`` indices into the peaks; ``time_s`` (k,) R-peak times (s);
         ``label`` (k,) when annotations exist (else absent); ``source`` text; ``skipped``
-        {reason: count}; ``lead``; ``fs``.
+        {reason: count}; ``lead``; ``fs``; with ``keep_signal`` the raw lead ``signal`` (n,) float32 mV.
     """
-    record = as_record(record)
+    record = _check_record(record)
     li = record.lead_index(lead)
     where = f"{record.path} (lead {record.leads[li]})"
     x = record.read(lead=li)
@@ -168,14 +174,16 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
             ri, di = match_peaks(ann[0], r, int(round(0.15 * record.fs)))
             labels = np.full(len(r), -1, np.int64)
             labels[di] = ann[1][ri]
-    sig = resample(x, record.fs, 125.0)
-    r125 = np.clip(np.round(r * 125.0 / record.fs).astype(np.int64), 0, len(sig) - 1)
+    sig = resample(x, record.fs, KB.FS)
+    r125 = np.clip(np.round(r * KB.FS / record.fs).astype(np.int64), 0, len(sig) - 1)
     beats, kept = segment_beats(sig, r125)
-    out = {"X": beats, "kept": kept, "r_peak_s": r[kept] / record.fs, "lead": record.leads[li], "fs": record.fs,
+    out = {"X": beats, "kept": kept, "time_s": r[kept] / record.fs, "lead": record.leads[li], "fs": record.fs,
            "source": f"{record.path} ({record.leads[li]}, {record.fs:g} Hz, R peaks from {how})",
            "skipped": {"no R-R period in the 10 s window": int(len(r) - len(kept))} if len(r) > len(kept) else {}}
     if labels is not None:
         out["label"] = labels[kept]
+    if keep_signal:
+        out["signal"] = x.astype(np.float32)
     return out
 
 
@@ -184,10 +192,12 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class PeakScan:
-    """Result of pass 1 over a record: per-beat scalars only (no signal).
+    """Result of pass 1 over a record: per-beat scalars only (no signal, unless asked to keep the raw lead).
 
     Attributes
     ----------
+    signal : (N,) float32 or None - the raw lead (mV), kept only with ``scan_record(..., keep_signal=True)``
+        (an interactive page of the recording is drawn from it without reading the record again).
     peaks : (n,) int64 - R fiducials (samples at ``fs``).
     labels : (n,) int64 or None - reference AAMI class per beat (-1: detection matched no annotation).
     amp : (n,) float64 - band-passed value at the fiducial (mV, signed).
@@ -203,6 +213,7 @@ class PeakScan:
     how: str
     skipped: dict = field(default_factory=dict)
     n_reference: int | None = None
+    signal: np.ndarray | None = None
 
     @property
     def fs(self) -> float:
@@ -243,12 +254,13 @@ def _dedupe(peaks: np.ndarray, strength: np.ndarray, fs: float) -> tuple[np.ndar
     return peaks[keep], order[keep]
 
 
-def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: float = CHUNK_S, progress=None) -> PeakScan:
+def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: float = CHUNK_S, progress=None,
+                keep_signal: bool = False) -> PeakScan:
     """Pass 1: read the record in chunks, filter, find and refine the R peaks.
 
     Parameters
     ----------
-    record : Record or path
+    record : Record
     lead : str, int or None
         Lead name / index; None picks MLII, else II, else the first lead.
     use_annotations : bool
@@ -260,13 +272,15 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         Chunk length (s); each chunk is read with :data:`~cardiacml.ecg.filters.SETTLE_S`
         of overlap on both sides so the filtered samples equal a whole-record pass.
     progress : callable(samples_done), optional
+    keep_signal : bool
+        Also keep the raw lead as float32 (4 bytes a sample: 124 MB for 24 h at 360 Hz).
 
     Raises
     ------
     DataFormatError
         Too low a sampling rate, shorter than 10 s, NaN samples, a flat lead, no beats.
     """
-    record = as_record(record)
+    record = _check_record(record)
     li = record.lead_index(lead)
     where = _check_basic(record, li)
     fs, N = record.fs, record.n_samples
@@ -276,6 +290,7 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     settle = int(SETTLE_S * fs)
     qh = max(1, int(round(QRS_HALF_S * fs)))
     P, A, Q = [], [], []
+    kept = [] if keep_signal else None
     vmin, vmax = np.inf, -np.inf
     for s in range(0, N, chunk):
         e = min(N, s + chunk)
@@ -286,6 +301,8 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
             raise DataFormatError(f"{where}: NaN or infinite value at sample {lo + int(np.argmax(bad))}; "
                                   "clean or interpolate the signal first")
         core = raw[s - lo: e - lo]
+        if kept is not None:
+            kept.append(core.astype(np.float32))
         vmin, vmax = min(vmin, float(core.min())), max(vmax, float(core.max()))
         f = clean_ecg(raw, fs)
         if annotated:
@@ -327,15 +344,15 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     if len(peaks) < 2:
         raise DataFormatError(f"{where}: no detectable beats ({len(peaks)} R peak(s) found in {record.duration_s:.0f} s); "
                               "is this an ECG lead? choose another with --lead")
-    out = PeakScan(record, li, peaks, labels, amp, qrs, how, skipped, None if ann is None else len(ann[0]))
-    return out
+    signal = np.concatenate(kept) if kept is not None else None
+    return PeakScan(record, li, peaks, labels, amp, qrs, how, skipped, None if ann is None else len(ann[0]), signal)
 
 
 def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None, scale: float = 1.0) -> np.ndarray:
-    """R-R features of every beat (see :data:`cardiacml.ecg.contract.FEATURES`), shape (n, F) float32.
+    """R-R features of every beat (see :data:`cardiacml.contracts.rhythm.FEATURES`), shape (n, F) float32.
 
     The first beat has no previous interval and the last no next one: each borrows the
-    other. Intervals are clipped to :data:`~cardiacml.ecg.contract.RR_CLIP_S`.
+    other. Intervals are clipped to :data:`~cardiacml.contracts.rhythm.RR_CLIP_S`.
     """
     n = len(peaks)
     lo, hi = C.RR_CLIP_S
@@ -485,13 +502,13 @@ def rhythm_beats(record, lead=None, use_annotations: bool = True, **kw) -> dict:
     Returns
     -------
     dict
-        ``X`` (n, 1, 2W+F) float32, ``r_peak_s`` (n,), ``label`` (n,) when annotations exist,
+        ``X`` (n, 1, 2W+F) float32, ``time_s`` (n,), ``label`` (n,) when annotations exist,
         ``source``, ``skipped``, ``lead``, ``fs``.
     """
     scan = scan_record(record, lead, use_annotations, **{k: v for k, v in kw.items() if k == "chunk_s"})
     blocks = list(iter_rhythm_blocks(scan, **{k: v for k, v in kw.items() if k in ("block_beats", "max_span_s")}))
     X = np.concatenate([b[1] for b in blocks]) if blocks else np.zeros((0, 1, 2 * C.W + C.F), np.float32)
-    out = {"X": X, "r_peak_s": scan.peaks / scan.fs, "source": scan.source, "skipped": dict(scan.skipped),
+    out = {"X": X, "time_s": scan.peaks / scan.fs, "source": scan.source, "skipped": dict(scan.skipped),
            "lead": scan.record.leads[scan.lead], "fs": scan.fs}
     if scan.labels is not None:
         out["label"] = scan.labels

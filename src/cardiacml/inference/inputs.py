@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.heartbeat import FS, N_SAMPLES
+from ..contracts.beat import FS, N_SAMPLES
 from ..errors import DataFormatError, MissingDataError
 
 
@@ -17,6 +17,17 @@ def _check_finite(arr: np.ndarray, what: str) -> None:
         idx = np.argwhere(bad)[0]
         raise DataFormatError(f"{what}: NaN or infinite value at index {tuple(int(i) for i in idx)} "
                               f"({int(bad.sum())} in all); clean or interpolate the signal first")
+
+
+def resolve_lead(record, lead):
+    """A lead given on the command line: a name of the record's, else a 0-based index (``"1"``), else as given.
+
+    A lead *named* ``"1"`` wins over the index 1; a number out of range is an error naming the record's leads.
+    """
+    if isinstance(lead, str) and lead.strip().lstrip("-").isdigit():
+        if lead.strip().upper() not in [str(n).strip().upper() for n in record.leads]:
+            return int(lead.strip())
+    return lead
 
 
 #: Suffixes that may hold already-cut Kaggle-format beats (else a raw signal).
@@ -35,9 +46,9 @@ def looks_like_beats(path: str | os.PathLike) -> bool:
     if p.suffix.lower() not in _BEAT_SUFFIXES or not p.is_file():
         return False
     if p.suffix.lower() == ".npy":
-        from ..data.readers import _load_npy
+        from ..io.formats import load_npy
 
-        arr = _load_npy(p, mmap=True)
+        arr = load_npy(p, mmap=True)
         shape = arr.shape
         return (shape == (N_SAMPLES,) or (len(shape) == 2 and shape[1] == N_SAMPLES)
                 or (len(shape) == 3 and shape[1:] == (1, N_SAMPLES)))
@@ -68,7 +79,8 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
     * a raw recording, any sampling rate: WFDB (``.hea`` path or record name), CSV/TSV/TXT
       (header with lead names or not, time column or ``fs``), ``.npy``/``.npz`` (``fs``
       required unless in the ``.npz``), EDF/EDF+/BDF; opened with
-      :func:`cardiacml.data.records.open_record` and cut by :func:`_record_beats`.
+      :func:`cardiacml.io.open_record` and cut by :func:`cardiacml.ecg.pipeline.kachuee_beats` (the same
+      code as training's MIT-BIH builder and ``cardiacml predict``).
 
     Parameters
     ----------
@@ -85,10 +97,10 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
     Returns
     -------
     dict
-        ``X`` (n, 1, 187) float32 and, where known, ``r_peak_s`` (R-peak times, s),
+        ``X`` (n, 1, 187) float32 and, where known, ``time_s`` (R-peak times, s),
         ``label`` (labels found in the file), ``source`` (a description), ``notes``.
     """
-    from ..data.records import open_record, wfdb_base
+    from ..io import open_record, wfdb_base
 
     p = Path(path)
     if wfdb_base(p) is None:
@@ -96,34 +108,44 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
             raise MissingDataError(f"{p}: no such file (expected beats (.csv/.npy), a raw recording "
                                    "(.csv/.tsv/.txt/.npy/.npz/.edf/.bdf) or a WFDB record with a .hea header)")
         if looks_like_beats(p):
-            return _read_cut_beats(p, fs)
-        if fs is None and p.suffix.lower() == ".npy":
-            from ..data.readers import _load_npy
-
-            shape = _load_npy(p, mmap=True).shape
-            raise DataFormatError(f"{p}: shape {shape} is neither beats ({N_SAMPLES} samples at {FS:g} Hz, shape "
-                                  f"(n, {N_SAMPLES})) nor a raw signal with a known sampling rate: for a raw signal "
-                                  "give fs= (--fs, Hz)")
+            return read_cut_beats(p, fs)
+        check_raw_npy(p, fs)
     record = open_record(p, fs=fs, units=units)
     if fs is not None and abs(float(fs) - record.fs) > 1e-6 * record.fs:
         raise DataFormatError(f"{p}: fs={float(fs):g} Hz given, but the file says {record.fs:g} Hz")
-    if isinstance(lead, str) and lead.strip().isdigit() and lead.strip().upper() not in [n.upper() for n in record.leads]:
-        lead = int(lead)
-    out = _record_beats(record, lead, use_annotations)
-    out.setdefault("notes", list(getattr(record, "notes", [])))
+    lead = resolve_lead(record, lead)
+    from ..ecg.pipeline import kachuee_beats
+
+    d = kachuee_beats(record, lead, use_annotations, strict_checks=True)
+    out = {"X": d["X"][:, None, :], "time_s": d["time_s"], "source": d["source"], "skipped": d["skipped"],
+           "notes": list(getattr(record, "notes", []))}
+    if "label" in d:
+        out["label"] = d["label"]
     return out
 
 
-def _read_cut_beats(p: Path, fs: float | None) -> dict:
+def check_raw_npy(path, fs) -> None:
+    """A ``.npy`` that is not Kaggle beats is a raw signal, which needs its sampling rate: say so, with its shape."""
+    p = Path(path)
+    if fs is None and p.suffix.lower() == ".npy" and p.is_file() and not looks_like_beats(p):
+        from ..io.formats import load_npy
+
+        shape = load_npy(p, mmap=True).shape
+        raise DataFormatError(f"{p}: shape {shape} is neither beats ({N_SAMPLES} samples at {FS:g} Hz, shape "
+                              f"(n, {N_SAMPLES})) nor a raw signal with a known sampling rate: for a raw signal "
+                              "give fs= (--fs, Hz)")
+
+
+def read_cut_beats(p: Path, fs: float | None) -> dict:
     """Kaggle-format beats (187 samples at 125 Hz, values in [0, 1]) from a .csv or .npy."""
     if fs is not None and float(fs) != FS:
         raise DataFormatError(f"{p}: holds already-cut beats ({N_SAMPLES} samples), which are sampled at {FS:g} Hz; "
                               f"got fs={fs:g} Hz. Give the raw recording instead and cardiacml resamples it.")
     label = None
     if p.suffix == ".npy":
-        from ..data.readers import _load_npy
+        from ..io.formats import load_npy
 
-        arr = np.array(_load_npy(p, mmap=False))
+        arr = np.array(load_npy(p, mmap=False))
         arr = np.atleast_2d(arr)
         if arr.ndim == 3 and arr.shape[1] == 1:
             arr = arr[:, 0]
@@ -147,22 +169,6 @@ def _read_cut_beats(p: Path, fs: float | None) -> dict:
     out = {"X": arr.astype(np.float32)[:, None, :], "source": str(p)}
     if label is not None:
         out["label"] = label.astype(np.int64)
-    return out
-
-
-def _record_beats(record, lead: str | int | None, use_annotations: bool) -> dict:
-    """Kaggle-contract beats of one lead of a :class:`~cardiacml.data.records.Record`, through the one
-    record -> beats pipeline (the same code as training's MIT-BIH builder).
-
-    R peaks: annotations when present and asked for, else neurokit2 detection. For ``beat-rhythm``
-    models, predict goes through :func:`cardiacml.ecg.predict.predict_record` instead.
-    """
-    from ..ecg.pipeline import kachuee_beats
-
-    d = kachuee_beats(record, lead, use_annotations, strict_checks=True)
-    out = {"X": d["X"][:, None, :], "r_peak_s": d["r_peak_s"], "source": d["source"], "skipped": d["skipped"]}
-    if "label" in d:
-        out["label"] = d["label"]
     return out
 
 

@@ -18,7 +18,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, atol: float = 1e-4, 
     """
     import torch
 
-    from ..training.loop import load_run
+    from ..training.checkpoint import load_run
 
     model, record = load_run(checkpoint)
     c = record.contract
@@ -65,7 +65,7 @@ class OnnxPredictor:
         if threads:
             opts.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        from ..data.contracts import SignalContract
+        from ..contracts import SignalContract
         from ..errors import DataFormatError
 
         meta = self.session.get_modelmeta().custom_metadata_map

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from . import register_model
+from .registry import register_model
 
 
 class _KachueeBlock(nn.Module):

@@ -10,16 +10,15 @@ In training mode the model augments its own inputs (the loop's generic augmentat
 for [0, 1] beats and must be off: ``TrainConfig(augment=False)``): per-beat gain,
 noise on the beat window, small jitter of the R-R features. Recording-level augmentation
 (other sampling rates, other leads, baseline wander, mains, noise) happens when the
-training set is built (:func:`cardiacml.data.mitbih.load_beats_rhythm`).
+training set is built (:func:`cardiacml.datasets.mitbih.load_beats_rhythm`).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-import torch.nn.functional as F
 
-from . import register_model
+from .registry import register_model
 
 
 def _conv(cin, cout, k, stride=1):

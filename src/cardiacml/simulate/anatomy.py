@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.geometry import HeartGeometry
+from ..datasets.geometry import HeartGeometry
 
 
 @dataclass

@@ -57,7 +57,7 @@ def _fim_one(args):
 
 def build_travel(workers: int = 1, work_dir: Path | None = None):
     """Eikonal travel times from every candidate root: (travel uint16 (K, n), roots, is_rv)."""
-    from ..data.geometry import load_geometry
+    from ..datasets.geometry import load_geometry
     from .anatomy import conduction_tensors, fibre_directions, heart_coordinates
 
     g = load_geometry()

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.intracardiac import LEADS, activation_times, leads_from_electrodes
+from ..contracts.ecg12 import LEADS, leads_from_electrodes
+from ..datasets.intracardiac import activation_times
 
 LEAD_INDEX = {name: i for i, name in enumerate(LEADS)}
 
@@ -242,7 +243,7 @@ def plot_vm75(vm: np.ndarray, path: Path) -> Path:
 
 def compare_folder(folder: Path, out: Path | None = None, n: int = 100) -> tuple[str, dict]:
     """Statistics of the first ``n`` simulations in ``folder`` beside the real values; plots into ``out``."""
-    from ..data.intracardiac import discover_simulations
+    from ..datasets.intracardiac import discover_simulations
 
     sims = discover_simulations(folder)[:n]
     # raw electrode potentials (pECGData), not the 12-lead conversion of load_simulation

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.geometry import HeartGeometry, load_geometry
+from ..datasets.geometry import HeartGeometry, load_geometry
+from ..errors import UsageError
 
 SIM_VERSION = 3  # bump when the model changes: default-data caches are keyed on it
 N_T = 500  # ms at 1 kHz
@@ -319,11 +320,11 @@ def parse_shard(shard: str | tuple | None) -> tuple[int, int]:
         try:
             i, k = (int(x) for x in shard.split("/"))
         except ValueError:
-            raise ValueError(f"--shard expects i/K (e.g. 0/4), got {shard!r}") from None
+            raise UsageError(f"--shard expects i/K (e.g. 0/4), got {shard!r}") from None
     else:
         i, k = shard
     if not (k >= 1 and 0 <= i < k):
-        raise ValueError(f"shard {i}/{k}: need K >= 1 and 0 <= i < K")
+        raise UsageError(f"shard {i}/{k}: need K >= 1 and 0 <= i < K")
     return i, k
 
 
@@ -344,7 +345,7 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
     from ..utils import atomic_path, progress
 
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise UsageError(f"n must be >= 1, got {n}")
     si, sk = parse_shard(shard)
     cfg = cfg or SimulatorConfig()
     model = model or HeartModel(cfg, seed=0)

@@ -250,7 +250,7 @@ def build_lead_fields(level: int = 4, verbose: bool = True) -> dict:
     """BEM lead fields of every volunteer: {'lead': (V, 3, 10, n) float16, 'electrodes': (V, 3, 10, 3)}."""
     import time
 
-    from ..data.geometry import load_geometry
+    from ..datasets.geometry import load_geometry
 
     g = load_geometry()
     leads, elecs = [], []

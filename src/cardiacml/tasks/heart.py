@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.intracardiac import ECG12
-from . import TaskData, TaskSpec, register_task
+from ..contracts.ecg12 import ECG12
+from .registry import TaskData, TaskSpec, register_task
 
 LIMITS = {
     "stimulus": "Held out by primary stimulus site, on simulator data: performance on the real LLNL dataset or on "
@@ -20,14 +20,19 @@ LIMITS = {
 
 
 def _heart_loader(task: str):
-    def load(data_dir=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None, n_sim=2000, lazy=False, **_):
+    def load(*, data_dir=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None, n_sim=None, lazy=False):
         from sklearn.model_selection import GroupShuffleSplit
 
-        from ..data.geometry import load_geometry
-        from ..data.intracardiac import open_dataset
-        from ..data.sources import default_intracardiac_dir
+        from ..datasets.geometry import load_geometry
+        from ..datasets.intracardiac import open_dataset
+        from .sources import DEFAULT_N_SIM, default_intracardiac_dir
 
+        if data_dir is not None and n_sim is not None:
+            from ..errors import UsageError
+
+            raise UsageError(f"--n-sim sizes the built-in simulated data; it does not apply with --data-dir {data_dir}")
         if data_dir is None:
+            n_sim = n_sim or DEFAULT_N_SIM
             data_dir = default_intracardiac_dir(n_sim, seed=0)
             source = f"built-in simulator, {n_sim} simulations (seed 0) in {data_dir}"
         else:
@@ -58,7 +63,7 @@ def _heart_loader(task: str):
         Y = ds.act if task == "task3" else ds.vm
         sites = load_geometry().site_names
         if lazy:  # memory-mapped rows, read batch by batch (large datasets, DataLoader workers)
-            from ..data.lazy import LazyRows
+            from ..datasets.lazy import LazyRows
 
             parts = [LazyRows(ds.ecg, tr), LazyRows(Y, tr), LazyRows(ds.ecg, va), LazyRows(Y, va),
                      LazyRows(ds.ecg, te), LazyRows(Y, te)]
@@ -84,27 +89,15 @@ def vm_summary(m: dict) -> str:
 
 
 def _act_metrics(y, pred, data):
-    from ..training.metrics import activation_metrics
+    from .metrics import activation_metrics
 
     return activation_metrics(y, pred, list(data.contract.target_names), baseline=np.nanmean(data.y_train, 0))
 
 
 def _vm_metrics(y, pred, data):
-    from ..training.metrics import vm_metrics
+    from .metrics import vm_metrics
 
     return vm_metrics(y, pred, list(data.contract.target_names))
-
-
-def _act_figures(dest, metrics, data, pred):
-    from ..viz.figures import activation_figures
-
-    return activation_figures(dest, metrics, data, pred)
-
-
-def _vm_figures(dest, metrics, data, pred):
-    from ..viz.figures import vm_figures
-
-    return vm_figures(dest, metrics, data, pred)
 
 
 COMMON = dict(contract_kind="ecg12", default_model="tcn", protocols=("stimulus", "random"), limits=LIMITS,
@@ -113,12 +106,12 @@ COMMON = dict(contract_kind="ecg12", default_model="tcn", protocols=("stimulus",
 register_task(TaskSpec(
     name="task3", title="activation map: 12-lead ECG -> activation time at 75 sites (ms)", kind="regression",
     loader=_heart_loader("task3"), model_output="vector", loss="masked_l1", score_key="mae_ms", higher_is_better=False,
-    history_keys=("mae_ms",), metrics=_act_metrics, summary=activation_summary, figures=_act_figures,
+    history_keys=("mae_ms",), metrics=_act_metrics, summary=activation_summary, figures="activation",
     intended_use="Research: estimate activation times at 75 heart sites from a 12-lead ECG, on simulated hearts.",
     **COMMON))
 register_task(TaskSpec(
     name="task4", title="transmembrane potential: 12-lead ECG -> Vm at 75 sites x 500 ms (mV)", kind="sequence",
     loader=_heart_loader("task4"), model_output="sequence", loss="mse_tv", score_key="rmse_mv", higher_is_better=False,
-    history_keys=("rmse_mv", "pearson_r_mean"), metrics=_vm_metrics, summary=vm_summary, figures=_vm_figures,
+    history_keys=("rmse_mv", "pearson_r_mean"), metrics=_vm_metrics, summary=vm_summary, figures="vm",
     intended_use="Research: estimate transmembrane potentials at 75 sites over 500 ms from a 12-lead ECG, on simulated "
                  "hearts.", **COMMON))

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from ..errors import CardiacMLError, MissingDataError
 from ..tasks import get_task, load_task
-from .loop import RunRecord, TrainConfig, _quiet, evaluate_task, fit, load_run, save_run
+from ..utils import silent
+from .checkpoint import RunRecord, TrainConfig, load_run, save_examples, save_run
+from .loop import evaluate_task, fit
 
 
 class Interrupted(CardiacMLError, KeyboardInterrupt):
@@ -30,7 +32,7 @@ def partial_dir(run_dir: str | os.PathLike) -> Path:
 
 
 def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None, protocol: str = "auto", seed: int = 0,
-              max_train: int | None = None, max_eval: int | None = None, n_sim: int = 2000, lazy: bool = False, out=None,
+              max_train: int | None = None, max_eval: int | None = None, n_sim: int | None = None, lazy: bool = False, out=None,
               resume: bool = False, figures: bool = True, log=print, **config) -> RunRecord:
     """Load a task's data, train, evaluate on the held-out split and save the run folder.
 
@@ -73,7 +75,7 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     ckpt_dir = partial_dir(out)
     main = int(os.environ.get("RANK", "0")) == 0
     if not main:
-        log = _quiet
+        log = silent
     data_args = {"data_dir": str(data_dir) if data_dir else None, "mitdb": str(mitdb) if mitdb else None,
                  "protocol": protocol, "seed": seed, "n_sim": n_sim, "max_train": max_train, "max_eval": max_eval,
                  "lazy": lazy}
@@ -82,7 +84,7 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         if not state.is_file():
             raise MissingDataError(f"{out}: nothing to resume ({state} not found); start the run without --resume")
         saved = json.loads(state.read_text())
-        data_args, config, name = saved["data_args"], saved["config"], saved["config"]["model"]
+        data_args, config, name = stored_data_args(task, saved["data_args"]), saved["config"], saved["config"]["model"]
     cfg = TrainConfig.from_dict({**config, "task": task, "model": name, "seed": seed} if not resume else config)
     data = load_task(task, **{k: v for k, v in data_args.items()})
     log(f"data: {data.source} [{data.protocol} split]")
@@ -110,6 +112,16 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     return record
 
 
+def stored_data_args(task: str, args: dict) -> dict:
+    """The options a run recorded for loading its data, as :func:`~cardiacml.tasks.load_task` takes them today.
+
+    cardiacml 0.2 recorded every option (``n_sim`` and ``lazy`` for Task 2 too); the ones this task's loader
+    does not take are dropped, so old run folders and pretrained models evaluate unchanged.
+    """
+    takes = set(get_task(task).loader_options()) | {"protocol", "seed", "max_train", "max_eval"}
+    return {k: v for k, v in (args or {}).items() if k in takes}
+
+
 def launch_distributed(nproc: int, cli_args: list[str]) -> int:
     """Run ``cardiacml <cli_args>`` in ``nproc`` processes on this machine with torchrun; returns the exit code."""
     import subprocess
@@ -121,10 +133,15 @@ def launch_distributed(nproc: int, cli_args: list[str]) -> int:
 
 
 def save_run_extras(run_dir: Path, record: RunRecord, data) -> list:
-    """Figures and examples of a finished run, from the predictions ``fit`` already made (no reload, no re-run)."""
+    """Figures and ``examples.npz`` of a finished run, from the predictions ``fit`` already made (no reload, no re-run)."""
     from ..viz.figures import save_run_figures
 
-    return save_run_figures(run_dir, record, data, record.test_prediction)
+    out = save_run_figures(run_dir, record, data, record.test_prediction)
+    try:  # a few test examples for the interactive report; never lose the run over it
+        save_examples(run_dir, data.X_test, data.y_test, record.test_prediction)
+    except (ValueError, OSError, IndexError) as exc:
+        (Path(run_dir) / "figures" / "examples_error.txt").write_text(f"{exc.__class__.__name__}: {exc}")
+    return out
 
 
 def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, figures: bool = True,
@@ -137,7 +154,7 @@ def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, f
     from ..utils import atomic_path
 
     model, record = load_run(run)
-    args = {k: v for k, v in record.data_args.items() if k != "task"}
+    args = stored_data_args(record.task, record.data_args)
     if data_dir:
         args["data_dir"] = str(data_dir)
     if protocol:
@@ -153,6 +170,8 @@ def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, f
         (tmp / "metrics.json").write_text(json.dumps({"data": data.source, "protocol": data.protocol,
                                                       "note": record.spec.note(data), **metrics}, indent=1))
         if figures:
-            record.spec.figures(tmp, metrics, data, pred)
+            from ..viz.figures import task_figures
+
+            task_figures(record.spec.figures, tmp, metrics, data, pred)
     log(record.spec.summary(metrics) + f"  [{data.protocol} split of {data.source}]")
     return metrics, out

@@ -1,6 +1,8 @@
 """Figures written next to a run by ``cardiacml train`` / ``evaluate``.
 
-Each task's :class:`~cardiacml.tasks.TaskSpec` names one of the ``*_figures`` functions below.
+Each task's :class:`~cardiacml.tasks.TaskSpec` names its figure set (``spec.figures``), which
+:data:`FIGURES` resolves to one of the ``*_figures`` functions below (as training resolves
+``spec.loss``).
 They work from predictions already made (``fit`` returns the test predictions), so nothing is
 reloaded or re-run. Every figure gets a caption (``captions.json``) that says what it shows.
 """
@@ -85,7 +87,7 @@ def activation_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path
 
 def vm_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
     """Task 4: Pearson r per site, Vm traces true vs predicted, activation derived from Vm, ECG and heart."""
-    from ..data.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
     from . import plots
 
     fig_dir = Path(dest) / "figures"
@@ -100,19 +102,24 @@ def vm_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
     return out
 
 
+#: Figure sets by the name a task gives (:attr:`cardiacml.tasks.TaskSpec.figures`).
+FIGURES = {"classification": classification_figures, "activation": activation_figures, "vm": vm_figures}
+
+
+def task_figures(name: str, dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
+    """The figure set ``name`` of :data:`FIGURES` for predictions ``pred`` of ``data``'s test split, into ``dest/figures``."""
+    if name not in FIGURES:
+        raise KeyError(f"unknown figure set {name!r}; known: {', '.join(FIGURES)}")
+    return FIGURES[name](dest, metrics, data, pred)
+
+
 def save_run_figures(run_dir, record, data, pred: np.ndarray) -> list[Path]:
-    """Training curves, the task's evaluation figures of the test split, and ``examples.npz``."""
+    """Training curves and the task's evaluation figures of the test split."""
     from . import plots
 
     run_dir = Path(run_dir)
     out = [_save(plots.plot_training_curves(record.history, record.spec.history_keys), run_dir / "figures" / "training_curves.png",
                  "Training loss and validation metrics after each epoch; the model kept is the best validation epoch "
                  f"({record.best_epoch}).")]
-    out += record.spec.figures(run_dir, record.metrics["test"], data, pred)
-    try:  # a few test examples for the interactive report; never lose the run over it
-        from .interactive import save_examples
-
-        save_examples(run_dir, data.X_test, data.y_test, pred)
-    except Exception as exc:
-        (run_dir / "figures" / "examples_error.txt").write_text(f"{exc.__class__.__name__}: {exc}")
+    out += task_figures(record.spec.figures, run_dir, record.metrics["test"], data, pred)
     return out

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.geometry import HeartGeometry, load_geometry
+from ..datasets.geometry import HeartGeometry, load_geometry
 
 
 def shepard_weights(sources: np.ndarray, targets: np.ndarray, power: float = 2.0, n_closest: int | None = None,
@@ -199,7 +199,7 @@ def _save_gif(frames, path, fps):
 def animate_vm(vm_sites: np.ndarray, path: str | Path, *, step_ms: int = 10, fps: int = 10, backend: str = "auto",
                geometry=None, window_size=(400, 400), title: str = "Vm") -> Path:
     """Animated GIF of Vm (75, 500) mV propagating over the heart, one frame every ``step_ms`` ms."""
-    from ..data.intracardiac import VM_RANGE_MV
+    from ..datasets.intracardiac import VM_RANGE_MV
 
     g = geometry or load_geometry()
     W = shepard_weights(g.site_xyz, g.points)
@@ -213,7 +213,7 @@ def animate_vm(vm_sites: np.ndarray, path: str | Path, *, step_ms: int = 10, fps
 def animate_vm_comparison(vm_true: np.ndarray, vm_pred: np.ndarray, path: str | Path, *, step_ms: int = 10, fps: int = 10,
                           backend: str = "auto", geometry=None, window_size=(360, 360)) -> Path:
     """One GIF, true (left) and predicted (right) Vm (75, 500) side by side, same instant in every frame, labelled."""
-    from ..data.intracardiac import VM_RANGE_MV
+    from ..datasets.intracardiac import VM_RANGE_MV
 
     g = geometry or load_geometry()
     W = shepard_weights(g.site_xyz, g.points)

@@ -54,7 +54,7 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
         (standard paper: 25 mm/s and 10 mm/mV; 100 mm/s suits a 500 ms recording).
         Minor grid lines every 1 mm, major every 5 mm; a 1 mV calibration pulse is drawn.
     """
-    from ..data.intracardiac import LEADS
+    from ..contracts.ecg12 import LEADS
 
     plt = _plt()
     ecg = np.asarray(ecg, np.float64)
@@ -144,7 +144,7 @@ def plot_confusion(cm, classes, normalize: bool = True, title: str = "confusion 
 
 def plot_site_values(values, geometry=None, title: str = "", label: str = "", cmap: str = "viridis"):
     """Values at the 75 sites (dict name -> value or array) drawn at their positions, in two views."""
-    from ..data.geometry import load_geometry
+    from ..datasets.geometry import load_geometry
 
     plt = _plt()
     g = geometry or load_geometry()

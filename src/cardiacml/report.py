@@ -1,4 +1,10 @@
-"""``cardiacml report RUN_DIR``: one self-contained HTML page (images embedded as base64)."""
+"""``cardiacml report RUN_DIR``: one self-contained HTML page of a run (images embedded as base64).
+
+An application over a run folder (or a pretrained model's checkpoint and card): it reads the run
+through :mod:`cardiacml.training.checkpoint`, asks the task's spec for its card, and draws with
+:mod:`cardiacml.viz` (the page shell and interactive views of :mod:`cardiacml.viz.html`). It sits
+above both, next to :mod:`cardiacml.inference`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import base64
 import html
 import json
 from pathlib import Path
+
+import numpy as np
 
 
 def _captions(folder: Path) -> dict:
@@ -24,14 +32,14 @@ def _img(path: Path, caption: str | None = None) -> str:
             f'<figcaption>{html.escape(cap)}</figcaption></figure>')
 
 
-def _table(rows, header) -> str:
-    h = "".join(f"<th>{html.escape(str(c))}</th>" for c in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{h}</tr>{body}</table>"
-
-
 def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def _table(rows, header) -> str:
+    from .viz.html.page import table
+
+    return table(rows, header, fmt=_fmt)
 
 
 def _metric_tables(kind: str, m: dict) -> str:
@@ -70,15 +78,15 @@ def _settings(meta: dict) -> str:
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write ``RUN_DIR/report.html`` (model card, data, metrics, figures, configuration); returns its path."""
-    from ..errors import MissingDataError
-    from ..tasks import get_task
-    from ..utils import atomic_path
+    from .errors import MissingDataError
+    from .tasks import get_task
+    from .utils import atomic_path
 
     run = Path(run_dir)
     if not (run / "run.json").is_file():
         if run.exists():
             raise MissingDataError(f"{run}: not a run folder (no run.json); train one with `cardiacml train`")
-        from ..training.loop import load_run  # a pretrained model's name: its card and measured figures
+        from .training.checkpoint import load_run  # a pretrained model's name: its card and measured figures
 
         try:
             _, record = load_run(str(run_dir))
@@ -104,7 +112,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         card.append(["what this model is", note])
     extra_card = dict(meta.get("card") or {})
     if extra_card:
-        from ..pretrained import card_headline
+        from .pretrained import card_headline
 
         extra_card["headline"] = card_headline(extra_card)
     for key, label in (("protocol", "pretrained on"), ("headline", "measured"), ("limits", "limits of the training data"),
@@ -142,14 +150,14 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     head = ""
     path = Path(out) if out else run / "report.html"
     if inter:
-        from .interactive import PAGE_BUDGET, SECTION_CSS, _write_page, page_scripts
+        from .viz.html.page import PAGE_BUDGET, SECTION_CSS, page_scripts, write_page
 
         style += SECTION_CSS
         head = page_scripts()
         size = sum(len(p) for p in parts) + len(head) + len(style)
         if size > PAGE_BUDGET:  # too big for one page (many or large static figures): interactive views beside it
             side = path.with_name(path.stem + "_interactive.html")
-            _write_page(side, f"cardiacml run: {task} / {meta['model']} (interactive views)", inter)
+            write_page(side, f"cardiacml run: {task} / {meta['model']} (interactive views)", inter)
             parts[n_static] = (f"<h2>Interactive views</h2><p>In <a href='{html.escape(side.name)}'>{html.escape(side.name)}</a> "
                                f"(one page would exceed {PAGE_BUDGET / 1e6:.0f} MB).</p>")
             head = ""
@@ -161,11 +169,41 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
 
 def _interactive_sections(run: Path, kind: str, test_metrics: dict) -> list[str]:
-    """Interactive views (cardiacml.viz.interactive) from RUN/examples.npz; [] when plotly or the file is absent."""
+    """Interactive views from RUN/examples.npz; [] when plotly or the file is absent."""
     try:
         import plotly  # noqa: F401
     except ImportError:
         return []
-    from .interactive import report_sections
-
     return report_sections(run, kind, test_metrics)
+
+
+def report_sections(run_dir: str | Path, kind: str, metrics: dict) -> list[str]:
+    """Interactive sections of a run's report from ``RUN/examples.npz`` (empty list when it is absent).
+
+    ``kind`` is the run's kind ("classification", "regression" = Task 3, else Task 4); ``metrics``
+    the test metrics (``confusion_matrix`` and ``classes`` for classification).
+    """
+    from .training.checkpoint import load_examples
+    from .viz.html.beats import beat_run_sections
+    from .viz.html.heart import heart_sections
+
+    ex = load_examples(run_dir)
+    if ex is None:  # runs made before examples.npz existed: the static report only
+        return []
+    if kind == "classification":
+        if "confusion_matrix" not in metrics:
+            return []
+        return beat_run_sections(confusion=metrics["confusion_matrix"], class_names=metrics["classes"],
+                                 examples_X=ex["X"], examples_true=ex["y_true"], examples_prob=ex["y_pred"])  # (metrics: in the report)
+    X, yt, yp = ex["X"], ex["y_true"], ex["y_pred"]
+    if kind == "regression":
+        err = np.nanmean(np.abs(yt - yp), axis=1)
+        i = int(np.argsort(err)[len(err) // 2])
+        cap = (f" Test heart #{int(ex.get('index', np.arange(len(X)))[i])}: the median-error one of the {len(X)} "
+               f"examples kept (MAE {err[i]:.2f} ms).")
+        return heart_sections(act_true=yt[i], act_pred=yp[i], ecg=X[i], caption=cap)
+    err = np.sqrt(np.mean((yt - yp) ** 2, axis=(1, 2)))
+    i = int(np.argsort(err)[len(err) // 2])
+    cap = (f" Test heart #{int(ex.get('index', np.arange(len(X)))[i])}: the median-error one of the {len(X)} examples "
+           f"kept (Vm RMSE {err[i]:.2f} mV).")
+    return heart_sections(vm_true=yt[i], vm_pred=yp[i], ecg=X[i], caption=cap)

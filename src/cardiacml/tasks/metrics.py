@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.geometry import REGIONS, site_region
+from ..datasets.geometry import REGIONS, site_region
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes) -> dict:
@@ -52,14 +52,14 @@ def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names, rest_mv: fl
     """Task 4: RMSE (mV), relative error, per-site Pearson r, activation error from predicted Vm, physical plausibility.
 
     Arrays have shape (n, 75, 500). Activation from Vm uses the upstroke threshold
-    (:data:`cardiacml.data.intracardiac.UPSTROKE_THRESHOLD_MV`, -40 mV) on both the true and
+    (:data:`cardiacml.datasets.intracardiac.UPSTROKE_THRESHOLD_MV`, -40 mV) on both the true and
     the predicted traces: a smooth prediction whose plateau stays below 0 mV still activates.
     Sites the prediction never activates are counted (``activation_missed``), never dropped silently.
     Plausibility: ``below_rest_fraction`` (share of predicted samples below ``rest_mv``) and
     ``plateau_tv_ratio`` (total variation of the prediction over that of the truth, per trace:
     1 is as smooth as the truth, larger means ringing).
     """
-    from ..data.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
 
     vm_true = np.asarray(vm_true, np.float64)
     vm_pred = np.asarray(vm_pred, np.float64)

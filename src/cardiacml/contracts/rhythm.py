@@ -1,0 +1,90 @@
+"""The rhythm-aware beat contract ``"beat-rhythm"`` (the ``beats`` task; :func:`rhythm_contract`).
+
+(The challenge's single-beat contract ``"beat"`` is :mod:`cardiacml.contracts.beat`.)
+
+``"beat-rhythm"``
+    One tensor per beat, shape (1, T + F), so every model, the training loop, ONNX export
+    (input ``"ecg"``) and ``predict`` keep their single-tensor interface:
+
+    * ``x[0, 0:W]``: the beat's window, ``W`` samples at ``FS`` Hz from ``PRE_S`` before
+      to ``POST_S`` after the R fiducial (the largest |deflection| within +-50 ms of the
+      annotated or detected peak), taken from the 0.5-40 Hz band-passed lead, with the
+      record's polarity made positive and divided by the record's median QRS amplitude
+      (patient-level amplitude / baseline standardisation);
+    * ``x[0, W:2W]``: the local template: the sample-wise median of the same windows of
+      up to ``TEMPLATE_K`` beats on each side (within ``TEMPLATE_MAX_S``), i.e. what this
+      patient's beats look like right now; a beat unlike its template is ectopic;
+    * ``x[0, 2W:2W+F]``: the R-R features of :data:`FEATURES` (seconds, and log-ratios
+      that normalise by the record's own rhythm).
+
+The contract travels in checkpoints (``ckpt["contract"]``, as :meth:`SignalContract.to_dict`) and
+ONNX metadata; :func:`check_contract` refuses a model built under another layout.
+"""
+
+from __future__ import annotations
+
+from .base import SignalContract
+from .beat import CLASSES
+
+#: Sampling rate of the morphology windows (Hz).
+FS = 125.0
+#: Window extent around the R fiducial (s).
+PRE_S, POST_S = 0.5, 0.7
+#: Samples per window.
+W = int(round((PRE_S + POST_S) * FS))  # 150
+#: Neighbours on each side in the local template, and how far in time they may be.
+TEMPLATE_K = 8
+TEMPLATE_MAX_S = 20.0
+#: Local mean R-R over this many preceding intervals.
+LOCAL_RR_BEATS = 10
+#: R-R intervals are clipped to this range (s) before use.
+RR_CLIP_S = (0.15, 3.0)
+#: Window values are clipped to +-this many record QRS amplitudes.
+AMP_CLIP = 6.0
+#: R-R features, in order (``log_`` = natural log of a ratio).
+FEATURES = (
+    "pre_rr_s", "post_rr_s", "local_rr_s", "record_rr_s",
+    "log_pre_over_record", "log_post_over_record", "log_local_over_record",
+    "log_pre_over_post", "log_pre_over_local", "log_qrs_amp_over_record", "local_rr_irregularity",
+)
+#: Beats on each side over which ``local_rr_irregularity`` (median |successive difference of log R-R|) is taken.
+IRREGULARITY_BEATS = 8
+F = len(FEATURES)
+VERSION = 2
+
+
+def rhythm_contract(classes=CLASSES) -> SignalContract:
+    """The ``beat-rhythm`` input contract (its facts beyond the shape are in ``extra``)."""
+    return SignalContract(
+        kind="beat-rhythm", n_leads=1, n_samples=2 * W + F, fs_hz=FS, units="normalised", leads=("ECG",),
+        target="AAMI beat class", target_units="class", target_names=tuple(classes),
+        normalisation="record polarity made positive; divided by the record's median QRS peak-to-peak amplitude; "
+                      "R-R as log-ratios to the record's median R-R",
+        layout={"beat": [0, W], "template": [W, 2 * W], "features": [2 * W, 2 * W + F]},
+        extra={"version": VERSION, "window_s": [-PRE_S, POST_S], "template_k": TEMPLATE_K,
+               "template_max_s": TEMPLATE_MAX_S, "local_rr_beats": LOCAL_RR_BEATS,
+               "irregularity_beats": IRREGULARITY_BEATS, "rr_clip_s": list(RR_CLIP_S), "amp_clip": AMP_CLIP,
+               "features": list(FEATURES), "filters": "0.5-40 Hz Butterworth band-pass (order 2, zero phase) + 50/60 Hz notches",
+               "r_peaks": "annotations when present and asked for, else neurokit2 detection; fiducial = max |x| within +-50 ms"})
+
+
+#: Facts a model's beat-rhythm contract must share with this code's.
+_CHECKED = ("version", "fs_hz", "n_samples", "layout", "window_s", "features", "template_k")
+
+
+def check_contract(contract) -> None:
+    """Raise DataFormatError if a model's ``beat-rhythm`` contract differs from this code's layout.
+
+    ``contract``: a :class:`SignalContract` (or the plain dict a checkpoint stores).
+    """
+    from ..errors import DataFormatError
+
+    c = SignalContract.from_dict(contract) if isinstance(contract, dict) else contract
+    if c.kind != "beat-rhythm":
+        return
+    mine = rhythm_contract(c.target_names).to_dict()
+    theirs = c.to_dict()
+    for key in _CHECKED:
+        if theirs.get(key) != mine[key]:
+            raise DataFormatError(f"model input contract differs from this cardiacml's beat-rhythm contract in {key!r}: "
+                                  f"model {theirs.get(key)!r}, code {mine[key]!r}; retrain or use a matching version")

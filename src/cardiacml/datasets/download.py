@@ -1,0 +1,333 @@
+"""Resumable, checksummed downloads of the two datasets, with archive extraction.
+
+A file is fetched into ``NAME.part`` (resumed with an HTTP Range request after an
+interruption), checked against its size and sha256 when the manifest knows them,
+and only then renamed to ``NAME``: a file under its final name is always complete.
+Archives (.tgz, .zip) are extracted and a marker ``.NAME.done`` records it, so a
+second run skips finished work.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import socket
+import tarfile
+import zipfile
+from dataclasses import asdict, dataclass
+from http.client import IncompleteRead
+from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.request import Request, urlopen
+
+from ..errors import DownloadError
+from ..utils import progress
+
+INTRACARDIAC_PAGE = "https://library.ucsd.edu/dc/object/bb29449106"
+KAGGLE_PAGE = "https://www.kaggle.com/datasets/shayanfazeli/heartbeat"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file to fetch. ``sha256``/``size`` are checked when given."""
+
+    url: str
+    filename: str
+    sha256: str | None = None
+    size: int | None = None
+    extract: bool = False
+
+
+def builtin_manifest(dataset: str) -> list[RemoteFile]:
+    """Files of a dataset: ``"intracardiac"`` (21 .tgz parts, ~5.2 GB) or ``"heartbeat"`` (Kaggle zip)."""
+    if dataset == "intracardiac":
+        # The UC San Diego Library serves the parts as _2_1.tgz ... _22_1.tgz (_1_1 is a README).
+        # It publishes no checksums: each part is verified by a full read of the archive on extraction.
+        return [RemoteFile(f"{INTRACARDIAC_PAGE}/_{i}_1.tgz/download", f"intracardiac_part{i - 1:02d}.tgz", extract=True)
+                for i in range(2, 23)]
+    if dataset == "heartbeat":
+        return [RemoteFile("https://www.kaggle.com/api/v1/datasets/download/shayanfazeli/heartbeat",
+                           "heartbeat.zip", extract=True)]
+    raise ValueError(f"unknown dataset {dataset!r}: choose 'intracardiac' or 'heartbeat'")
+
+
+#: Extraction limits: total uncompressed bytes, and uncompressed / compressed ratio (a zip bomb has 1000:1 and more).
+MAX_EXTRACT_BYTES = 64 * 2**30
+MAX_EXTRACT_RATIO = 100.0
+
+
+def safe_filename(name: str, where: str = "manifest") -> str:
+    """``name`` if it is a bare file name (no folder, no ``..``, not absolute, no NUL); else DownloadError.
+
+    Files are only ever written inside the destination folder the user named.
+    """
+    n = str(name)
+    if (not n or n in (".", "..") or "/" in n or "\\" in n or "\x00" in n or n.startswith("~")
+            or Path(n).is_absolute() or Path(n).name != n):
+        raise DownloadError(f"{where}: unsafe file name {name!r}: a file name must be a bare name inside --dest "
+                            "(no folders, '..' or absolute paths)")
+    return n
+
+
+def load_manifest(path: str | os.PathLike) -> list[RemoteFile]:
+    """Read a JSON manifest: a list of objects with url, filename and optional sha256, size, extract.
+
+    File names are checked with :func:`safe_filename`.
+    """
+    path = Path(path)
+    try:
+        items = json.loads(path.read_text())
+        files = [RemoteFile(**item) for item in items]
+    except (OSError, ValueError, TypeError) as exc:
+        raise DownloadError(f"{path}: not a valid manifest (a JSON list of {{url, filename, sha256?, size?, extract?}}): {exc}") from exc
+    for f in files:
+        safe_filename(f.filename, str(path))
+    return files
+
+
+def rebase_manifest(files: list[RemoteFile], base_url: str) -> list[RemoteFile]:
+    """Same files fetched from a mirror: ``base_url/filename``."""
+    base = base_url.rstrip("/")
+    return [RemoteFile(f"{base}/{f.filename}", f.filename, f.sha256, f.size, f.extract) for f in files]
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _auth_headers(url: str) -> dict:
+    user, key = os.environ.get("KAGGLE_USERNAME"), os.environ.get("KAGGLE_KEY")
+    if "kaggle.com" in url and user and key:
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()}
+    return {}
+
+
+def _unreachable(rf: RemoteFile, exc: Exception) -> DownloadError:
+    return DownloadError(
+        f"cannot download {rf.filename} from {rf.url}: {exc}. If this machine is offline, fetch the file "
+        "elsewhere and put it in the destination folder (it is then checked and used), or pass --base-url "
+        "with a reachable mirror."
+    )
+
+
+def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, timeout: float = 30.0,
+                  chunk: int = 1 << 16, show_progress: bool | None = None) -> Path:
+    """Fetch one file into ``dest`` (resuming a previous ``.part``); return its final path.
+
+    Raises
+    ------
+    DownloadError
+        Host unreachable, HTTP error, or a size/sha256 mismatch (the bad file is
+        renamed ``NAME.corrupt`` so that nothing incomplete keeps the final name).
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    name = safe_filename(rf.filename)
+    final, part = dest / name, dest / (name + ".part")
+    if final.is_file():
+        _verify(rf, final, _recorded_sha256(dest, name))
+        return final
+    attempt = 0
+    while True:
+        have = part.stat().st_size if part.exists() else 0
+        if rf.size is not None and have >= rf.size:
+            break
+        headers = {"User-Agent": "cardiacml", **_auth_headers(rf.url)}
+        if have:
+            headers["Range"] = f"bytes={have}-"
+        try:
+            resp = urlopen(Request(rf.url, headers=headers), timeout=timeout)
+        except HTTPError as exc:
+            if exc.code == 416 and have:  # nothing left to send: the .part is complete
+                break
+            raise DownloadError(f"{rf.url}: HTTP {exc.code} {exc.reason}") from exc
+        except (URLError, socket.timeout, ConnectionError) as exc:
+            attempt += 1
+            if attempt > retries:
+                raise _unreachable(rf, exc) from exc
+            continue
+        with resp:
+            resumed = have and resp.status == 206
+            if not resumed:
+                have = 0
+            length = resp.headers.get("Content-Length")
+            total = have + int(length) if length is not None else rf.size
+            try:
+                with open(part, "ab" if resumed else "wb") as fh, progress(
+                    total=total, initial=have, desc=rf.filename, unit="B", unit_scale=True, disable=True if show_progress is False else None
+                ) as bar:
+                    while block := resp.read(chunk):
+                        fh.write(block)
+                        bar.update(len(block))
+            except (IncompleteRead, ConnectionError, socket.timeout, OSError) as exc:
+                attempt += 1
+                if attempt > retries:
+                    raise DownloadError(f"{rf.url}: connection lost after {retries} retries ({exc}); "
+                                        f"run again to resume from {part}") from exc
+                continue
+        if total is None or part.stat().st_size >= total:
+            break
+        attempt += 1  # server closed early: resume
+        if attempt > retries:
+            raise DownloadError(f"{rf.url}: got {part.stat().st_size} of {total} bytes; run again to resume from {part}")
+    _verify(rf, part)
+    os.replace(part, final)
+    return final
+
+
+def _recorded_sha256(dest: Path, name: str) -> str | None:
+    """The sha256 measured when ``name`` was first downloaded (kept in its marker file), if any."""
+    marker = dest / f".{name}.done"
+    try:
+        return json.loads(marker.read_text()).get("sha256_measured")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _verify(rf: RemoteFile, path: Path, recorded: str | None = None) -> None:
+    """Check size and sha256 (the manifest's, else the one recorded at first download); move a bad file aside."""
+    size = path.stat().st_size
+    problem = None
+    expected = rf.sha256 or recorded
+    if rf.size is not None and size != rf.size:
+        problem = f"size {size} bytes, expected {rf.size}"
+    elif expected:
+        digest = sha256_file(path)
+        if digest != expected.lower():
+            problem = f"sha256 {digest}, expected {expected}" + ("" if rf.sha256 else " (recorded at first download)")
+    if problem:
+        bad = path.with_name(rf.filename + ".corrupt")
+        os.replace(path, bad)
+        raise DownloadError(f"{rf.filename} is corrupt ({problem}); moved to {bad}. Run the download again.")
+
+
+def _check_gzip_stream(archive: Path) -> None:
+    """Decompress a whole gzip file, which checks its CRC-32 and length trailer (tarfile never reads it)."""
+    import gzip
+    import zlib
+
+    try:
+        with gzip.open(archive, "rb") as fh:
+            while fh.read(1 << 22):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DownloadError(f"{archive}: corrupt or truncated archive: the gzip stream fails its integrity check ({exc}); delete it and download again") from exc
+
+
+def _check_sizes(archive: Path, total: int, max_bytes: int, max_ratio: float) -> None:
+    packed = max(1, archive.stat().st_size)
+    if total > max_bytes:
+        raise DownloadError(f"{archive}: would expand to {total / 2**30:.1f} GiB, over the {max_bytes / 2**30:.0f} GiB limit; refused")
+    if total / packed > max_ratio:
+        raise DownloadError(f"{archive}: would expand {total / packed:.0f}-fold ({packed} -> {total} bytes), over the "
+                            f"{max_ratio:.0f}x limit for archives; refused (possible decompression bomb)")
+
+
+def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_BYTES,
+                    max_ratio: float = MAX_EXTRACT_RATIO) -> list[str]:
+    """Verify and extract a .tgz/.tar.gz/.zip into ``dest``; return member names.
+
+    Before anything is written: gzip streams are decompressed end to end (CRC and length
+    trailer checked), zip members CRC-checked, member paths checked (no absolute paths,
+    no ``..``, no links out), and the total size capped (``max_bytes``) and compared with
+    the archive's (``max_ratio``). Members are extracted into a temporary folder inside
+    ``dest`` and moved into place only when all succeeded.
+    """
+    import shutil
+
+    from ..utils import clean_stale_temps
+
+    clean_stale_temps(dest)
+    tmp = dest / f".extract-{archive.name}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                infos = zf.infolist()
+                for i in infos:
+                    if i.filename.startswith("/") or ".." in Path(i.filename).parts:
+                        raise DownloadError(f"{archive}: unsafe member path {i.filename!r}")
+                _check_sizes(archive, sum(i.file_size for i in infos), max_bytes, max_ratio)
+                bad = zf.testzip()
+                if bad:
+                    raise DownloadError(f"{archive}: member {bad} fails its CRC check")
+                names = zf.namelist()
+                zf.extractall(tmp)
+                _move_into(tmp, dest)
+                return names
+        with open(archive, "rb") as fh:
+            if fh.read(2) == b"\x1f\x8b":
+                _check_gzip_stream(archive)
+        with tarfile.open(archive, "r:*") as tf:
+            members = tf.getmembers()
+            _check_sizes(archive, sum(m.size for m in members if m.isfile()), max_bytes, max_ratio)
+            tmp.mkdir()
+            tf.extractall(tmp, filter="data")
+            _move_into(tmp, dest)
+            return [m.name for m in members]
+    except DownloadError:
+        raise
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise DownloadError(f"{archive}: corrupt or truncated archive ({exc}); delete it and download again") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_into(src: Path, dest: Path) -> None:
+    """Move every entry of ``src`` into ``dest`` (merging folders, replacing files)."""
+    for p in src.iterdir():
+        target = dest / p.name
+        if p.is_dir() and target.is_dir():
+            _move_into(p, target)
+        else:
+            os.replace(p, target)
+
+
+def download_dataset(files: list[RemoteFile], dest: str | os.PathLike, *, keep_archives: bool = True,
+                     **kw) -> list[Path]:
+    """Fetch (and extract) every file of a manifest into ``dest``; finished files are skipped.
+
+    Returns the paths of the downloaded files (archives that were extracted and not
+    kept are listed by their marker file).
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for rf in files:
+        safe_filename(rf.filename)
+        marker = dest / f".{rf.filename}.done"
+        if marker.is_file():
+            kept = dest / rf.filename
+            if kept.exists():  # verify a kept archive against what was measured at its first download
+                _verify(rf, kept, _recorded_sha256(dest, rf.filename))
+            out.append(kept if kept.exists() else marker)
+            continue
+        path = download_file(rf, dest, **kw)
+        if rf.extract:
+            try:
+                names = extract_archive(path, dest)
+            except DownloadError:
+                os.replace(path, path.with_name(rf.filename + ".corrupt"))
+                raise
+            info = {**asdict(rf), "sha256_measured": sha256_file(path), "members": len(names)}
+            _write_marker(marker, info)
+            if not keep_archives:
+                path.unlink()
+                path = marker
+        else:
+            _write_marker(marker, {**asdict(rf), "sha256_measured": sha256_file(path)})
+        out.append(path)
+    return out
+
+
+def _write_marker(marker: Path, info: dict) -> None:
+    from ..utils import atomic_path
+
+    with atomic_path(marker) as tmp:
+        tmp.write_text(json.dumps(info, indent=1))

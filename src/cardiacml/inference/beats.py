@@ -1,0 +1,265 @@
+"""Classify every beat of a raw recording, streamed, into a CSV plus a JSON summary: the one beat-prediction path.
+
+:func:`predict_record` is what ``cardiacml predict MODEL RECORD`` calls for beat classifiers of both
+contracts. With a ``beat-rhythm`` model the record is streamed (two passes, see
+:mod:`cardiacml.ecg.pipeline`): memory stays bounded whatever the length, rows are written as
+blocks of beats are classified, a progress bar (or, when stderr is not a terminal, a log line every
+~10 s) shows beats done and time left. With a Kaggle ``beat`` model the record is cut whole with the
+Kachuee rule (fine for recordings of an hour or so) and goes through the same writer.
+
+One CSV schema for every beat model: ``beat, time_s, predicted, p_<class>..., [reference]``
+(:data:`CSV_COLUMNS`). The function returns the arrays it computed (:class:`RecordPrediction`:
+times, probabilities, reference labels and, on request, the raw lead), so an interactive page is
+drawn from memory, never by reading the CSV or the recording again.
+
+Output is atomic: rows go to a hidden temporary sibling that is renamed at the end, so an error
+leaves nothing. Ctrl-C during the classification pass leaves a valid CSV of the beats done so far
+whose last line (a ``#`` comment, skipped by ``pandas.read_csv(..., comment="#")``) says where it
+stopped, and a summary with ``"complete": false``; Ctrl-C before any beat was classified leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..contracts import SignalContract, check_contract
+from ..ecg.pipeline import BLOCK_BEATS, CHUNK_S, iter_rhythm_blocks, kachuee_beats, scan_record
+from ..errors import DataFormatError
+from ..io import Record
+from ..utils import progress
+
+#: Columns of every per-beat CSV (``<class>`` stands for each class name; ``reference`` only for annotated records).
+CSV_COLUMNS = ("beat", "time_s", "predicted", "p_<class>", "reference")
+
+
+@dataclass
+class RecordPrediction:
+    """What :func:`predict_record` computed.
+
+    Attributes
+    ----------
+    summary : dict
+        The summary also written as ``<csv stem>.summary.json``.
+    times_s : ndarray, shape (n,), s
+        R-peak time of each classified beat.
+    probabilities : ndarray, shape (n, C), float32
+    classes : tuple of str, length C
+    reference : ndarray, shape (n,), int, or None
+        Reference class of each beat from the record's annotations (-1: a detection matching none).
+    signal : ndarray, shape (N,), float32 mV, or None
+        The raw lead, kept with ``keep_signal=True`` (for an interactive page).
+    fs : float
+        Sampling rate of ``signal`` (Hz).
+    lead : str
+    """
+
+    summary: dict
+    times_s: np.ndarray
+    probabilities: np.ndarray
+    classes: tuple
+    reference: np.ndarray | None
+    signal: np.ndarray | None
+    fs: float
+    lead: str
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """Predicted class index of each beat, shape (n,)."""
+        return self.probabilities.argmax(1) if len(self.probabilities) else np.zeros(0, np.int64)
+
+
+def format_rows(first: int, t: np.ndarray, prob: np.ndarray, classes, ref: np.ndarray | None) -> str:
+    """CSV rows (``beat, time_s, predicted, p_<class>..., [reference]``) of a block of beats numbered from ``first``.
+
+    ``t`` may hold NaN (already-cut beats have no time): written as an empty field.
+    """
+    pred = np.asarray(classes, dtype=object)[prob.argmax(1)]
+    times = np.where(np.isfinite(t), np.char.mod("%.4f", np.nan_to_num(t)), "")
+    cols = [np.arange(first, first + len(t)).astype(str), times, pred.astype(str)]
+    cols += [np.char.mod("%.5f", prob[:, j]) for j in range(prob.shape[1])]
+    if ref is not None:
+        names = np.asarray(list(classes) + ["-"], dtype=object)
+        cols.append(names[np.where((ref >= 0) & (ref < len(classes)), ref, len(classes))].astype(str))
+    rows = cols[0]
+    for c in cols[1:]:
+        rows = np.char.add(np.char.add(rows, ","), c)
+    return "\n".join(rows.tolist()) + ("\n" if len(t) else "")
+
+
+def csv_header(classes, with_reference: bool) -> str:
+    return ",".join(["beat", "time_s", "predicted"] + [f"p_{k}" for k in classes] + (["reference"] if with_reference else [])) + "\n"
+
+
+def _contract(predictor, contract) -> SignalContract:
+    c = contract if contract is not None else getattr(predictor, "contract", None)
+    if c is None:
+        raise DataFormatError("the model has no input contract; predict_record needs a beat classifier")
+    c = SignalContract.from_dict(c) if isinstance(c, dict) else c
+    if c.kind not in ("beat-rhythm", "beat"):
+        raise DataFormatError(f"the model's input contract is {c.kind!r}; predict_record needs a beat classifier "
+                              "(beat or beat-rhythm)")
+    check_contract(c)
+    return c
+
+
+def predict_record(predictor, record: Record, out_csv, *, contract: SignalContract | None = None, lead=None,
+                   use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
+                   show_progress: bool | None = None, on_block=None, keep_signal: bool = False) -> RecordPrediction:
+    """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
+
+    Parameters
+    ----------
+    predictor : object
+        Has ``.predict(X) -> probabilities (n, n_classes)`` (e.g. :class:`cardiacml.inference.predict.TorchRunner`
+        or :class:`cardiacml.inference.onnx_export.OnnxPredictor`) and, unless ``contract`` is given, ``.contract``.
+    record : cardiacml.io.Record
+        Any recording :func:`cardiacml.io.open_record` opened.
+    out_csv : path
+        Per-beat CSV, columns :data:`CSV_COLUMNS` (``reference`` when the record has beat annotations;
+        ``-`` for a detection that matches none).
+    contract : SignalContract, optional
+        The model's input contract (default: ``predictor.contract``): ``beat-rhythm`` (streamed) or ``beat``.
+    lead : str, int or None
+        Lead to classify (name or 0-based index; None: MLII, else II, else the first).
+    use_annotations : bool
+        Take R peaks from the record's annotations when it has them (else detect them).
+    on_block : callable(X), optional
+        Called with every block of model inputs (tests use it to compare with training's arrays).
+    keep_signal : bool
+        Keep the raw lead in the result (for an interactive page): 4 bytes a sample.
+
+    Returns
+    -------
+    RecordPrediction
+        Summary (beats, per-class counts and rates per hour, skipped beats and why, source, timings,
+        completeness and, with references, agreement and an AAMI report) and the per-beat arrays.
+
+    Raises
+    ------
+    DataFormatError, MissingDataError
+        Unreadable / unusable input (named in the message); nothing is written.
+    """
+    c = _contract(predictor, contract)
+    classes = tuple(c.target_names)
+    t_start = time.time()
+    if not isinstance(record, Record):
+        raise TypeError("predict_record takes a cardiacml.io.Record; open a file with cardiacml.io.open_record(path)")
+    out_csv = Path(out_csv)
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    summary_path = out_csv.with_name(out_csv.stem + ".summary.json")
+    tmp = out_csv.with_name(f".{out_csv.name}.tmp{os.getpid()}")
+    if c.kind == "beat-rhythm":
+        bar1 = progress(total=round(record.duration_s), desc="R peaks", unit="s of ECG", every_s=10.0,
+                        disable=True if show_progress is False else None)
+        try:
+            scan = scan_record(record, lead, use_annotations, chunk_s=chunk_s, keep_signal=keep_signal,
+                               progress=lambda n: bar1.update(n / record.fs))
+        finally:
+            bar1.close()
+        n_total, times, labels = len(scan.peaks), scan.peaks / scan.fs, scan.labels
+        source, skipped, lead_name, signal = scan.source, dict(scan.skipped), record.leads[scan.lead], scan.signal
+        blocks = iter_rhythm_blocks(scan, block_beats=block_beats)
+    else:
+        d = kachuee_beats(record, lead, use_annotations, strict_checks=True, keep_signal=keep_signal)
+        if len(d["X"]) == 0:
+            raise DataFormatError(f"{record.path}: no beats could be cut (R peaks found but no 10 s window held two)")
+        n_total, times, labels = len(d["X"]), d["time_s"], d.get("label")
+        source, skipped, lead_name, signal = d["source"], dict(d["skipped"]), d["lead"], d.get("signal")
+        blocks = iter([(np.arange(n_total), d["X"][:, None, :])])
+    counts = np.zeros(len(classes), np.int64)
+    probs = np.zeros((n_total, len(classes)), np.float32)
+    done = 0
+    complete = False
+    bar = progress(total=n_total, desc="classify", unit="beats", every_s=10.0, disable=True if show_progress is False else None)
+    fh = open(tmp, "w", newline="")
+    try:
+        fh.write(csv_header(classes, labels is not None))
+        try:
+            for idx, X in blocks:
+                if on_block is not None:
+                    on_block(X)
+                prob = np.asarray(predictor.predict(X), np.float64)
+                if prob.shape != (len(idx), len(classes)):
+                    raise DataFormatError(f"model returned shape {prob.shape} for {len(idx)} beats and {len(classes)} classes")
+                fh.write(format_rows(int(idx[0]), times[idx], prob, classes, None if labels is None else labels[idx]))
+                probs[idx] = prob
+                counts += np.bincount(prob.argmax(1), minlength=len(classes))
+                done = int(idx[-1]) + 1
+                bar.update(len(idx))
+            complete = True
+        except KeyboardInterrupt:
+            if done == 0:
+                raise
+            stop_s = float(times[done - 1])
+            fh.write(f"# INCOMPLETE: interrupted after beat {done - 1} (t = {stop_s:.3f} s of {record.duration_s:.3f} s); "
+                     f"{done} of {n_total} beats classified, rows above are complete\n")
+            fh.close()
+            os.replace(tmp, out_csv)
+            summ = _summary(record, source, lead_name, classes, counts, probs[:done].argmax(1),
+                            None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
+                            stopped_at_s=stop_s, out_csv=out_csv)
+            _write_json(summary_path, summ)
+            raise
+        fh.close()
+        os.replace(tmp, out_csv)
+    finally:
+        bar.close()
+        if not fh.closed:
+            fh.close()
+        if tmp.exists():
+            tmp.unlink()
+    summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
+                    t_start, complete=complete, stopped_at_s=None, out_csv=out_csv)
+    _write_json(summary_path, summ)
+    return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
+                            str(lead_name))
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    from ..utils import atomic_path
+
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=1))
+
+
+def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
+             stopped_at_s, out_csv) -> dict:
+    hours = record.duration_s / 3600.0
+    el = time.time() - t_start
+    s = {
+        "complete": complete, "record": str(record.path), "source": source, "lead": lead_name, "fs_hz": record.fs,
+        "duration_s": record.duration_s, "beats": int(done), "beats_found": int(n_total),
+        "counts": {k: int(v) for k, v in zip(classes, counts)},
+        "per_hour": {k: round(float(v) / hours, 1) if hours > 0 else None for k, v in zip(classes, counts)},
+        "skipped": {k: int(v) for k, v in skipped.items()}, "skipped_total": int(sum(skipped.values())),
+        "elapsed_s": round(el, 3), "beats_per_s": round(done / el, 1) if el > 0 else None, "output": str(out_csv),
+    }
+    if stopped_at_s is not None:
+        s["stopped_at_s"] = stopped_at_s
+    if labels is not None:
+        from ..ecg.aami import aami_report
+
+        ok = labels >= 0
+        s["reference"] = {"matched": int(ok.sum()), "unmatched_detections": int((~ok).sum()),
+                          "agreement": float((preds[ok] == labels[ok]).mean()) if ok.any() else None}
+        if ok.any() and len(classes) == 5:
+            s["reference"]["aami"] = aami_report(labels[ok], preds[ok], tuple(classes))
+    return s
+
+
+def summary_text(summ: dict) -> str:
+    """One paragraph for the terminal from a :func:`predict_record` summary."""
+    counts = ", ".join(f"{k} {v} ({summ['per_hour'][k]}/h)" for k, v in summ["counts"].items() if v)
+    msg = (f"{summ['beats']} beats from {summ['source']} -> {summ['output']}: {counts or 'none'}; "
+           f"{summ['skipped_total']} skipped" + (f" ({summ['skipped']})" if summ["skipped"] else ""))
+    if "reference" in summ and summ["reference"]["agreement"] is not None:
+        msg += f"; agreement with reference labels {summ['reference']['agreement']:.4f}"
+    if not summ["complete"]:
+        msg += f"; INCOMPLETE (stopped at {summ.get('stopped_at_s', 0):.1f} s)"
+    return msg

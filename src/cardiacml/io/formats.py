@@ -1,0 +1,477 @@
+"""Readers of raw ECG files besides WFDB: CSV/TSV/TXT, NumPy ``.npy``/``.npz``, EDF/EDF+/BDF.
+
+Each reader returns a :class:`~cardiacml.io.records.Record` (``fs``, ``leads``,
+``n_samples``, ``read(start, stop, lead)`` in mV); :func:`cardiacml.io.open_record` picks
+the reader from the file suffix (its static table :data:`cardiacml.io.open.FORMATS`).
+Every decision a reader takes on the user's behalf (units guessed from the amplitude,
+array layout, time column, delimiter, channels skipped) is written to ``record.notes``
+so that callers can show it.
+
+Memory: a CSV is parsed whole (pandas' C parser) into float32; a ``.npy`` is memory-mapped
+(``read(start, stop)`` touches only those samples); EDF signals are read lazily by edfio
+(BDF is loaded eagerly: edfio has no lazy BDF loader). ``np.load`` is always called with
+``allow_pickle=False``. Units: see :mod:`cardiacml.io.units`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataFormatError, MissingDataError, MissingDependencyError
+from .records import UNIT_TO_MV, Record
+from .symbols import BEAT_SYMBOLS
+from .units import (TIME_NAMES, ScaledRecord, check_fs, finish_record, parse_leads, resolve_units, robust_amplitude,
+                    sample_rows, split_unit, time_unit)
+
+# --------------------------------------------------------------------------------------------------
+# CSV / TSV / TXT
+# --------------------------------------------------------------------------------------------------
+def _sniff(path: Path, head: str) -> tuple[str | None, str]:
+    """Delimiter (None = whitespace) and decimal mark, from the first lines.
+
+    csv.Sniffer is fooled by numeric files (it picks '.' or a digit), so the rule is
+    explicit: the first of ``\\t``, ``;``, ``,`` that splits every sampled line into the same
+    number (> 1) of fields; else runs of whitespace; else a single column.
+    """
+    lines = [ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:50]
+    if len(head) >= 65536 and len(lines) > 1:
+        lines = lines[:-1]  # the last line read may be cut
+    if not lines:
+        raise DataFormatError(f"{path}: the file is empty")
+    for d in ("\t", ";", ","):
+        counts = {len(next(csv.reader([ln], delimiter=d))) for ln in lines}
+        if len(counts) == 1 and counts.pop() > 1:
+            decimal = "," if d == ";" and re.search(r"\d,\d", lines[-1]) and "." not in lines[-1] else "."
+            return d, decimal
+    counts = [len(ln.split()) for ln in lines]
+    if len(set(counts)) == 1 and counts[0] > 1:
+        return None, "."
+    if all(c == 1 for c in counts) and all(_is_number(ln.strip()) for ln in lines[1:]):
+        return ",", "."  # one column
+    per = {repr(d): sorted({len(next(csv.reader([ln], delimiter=d))) for ln in lines}) for d in ("\t", ";", ",")}
+    raise DataFormatError(f"{path}: cannot find the column delimiter (tried tab, semicolon, comma and whitespace; "
+                          f"field counts over the first {len(lines)} lines: {per}); the rows must all have the same "
+                          f"number of fields. First line: {lines[0][:120]!r}")
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s.replace(",", ".") if s.count(",") == 1 and "." not in s else s)
+        return True
+    except ValueError:
+        return False
+
+
+def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=None, units: str | None = None,
+                    delimiter: str | None = None, check_units: bool = True) -> ScaledRecord:
+    """Open a raw ECG stored as text, one row per sample, one column per lead.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.csv``, ``.tsv`` or ``.txt`` file. The delimiter (comma, semicolon, tab or
+        whitespace) is detected unless ``delimiter`` is given; a semicolon file may use
+        decimal commas. Lines starting with ``#`` are comments.
+    fs : float, optional
+        Sampling rate (Hz). Needed when the file has no time column; checked (1 %) against it otherwise.
+    leads : str or sequence of str, optional
+        Lead names for a file without a header (``"I,II,V1"``), or a selection of
+        columns for a file with one.
+    units : {"mV", "uV", "V"}, optional
+        Unit of the values; by default taken from the header (``II (uV)``, ``V1_mV``) or
+        guessed from the amplitude (see :func:`resolve_units`).
+    delimiter : str, optional
+        Force the delimiter (``","``, ``";"``, ``"\\t"``, ``" "`` for whitespace).
+    check_units : bool
+        Refuse amplitudes implausible for the unit (default True).
+
+    A header is recognised when a field of the first line is not a number. A time column
+    is one named time/t/seconds/ms/timestamp... (unit from the name, else seconds when
+    the step is < 0.1, milliseconds otherwise); a file without a header has one when its
+    first column increases with a uniform step.
+
+    Returns
+    -------
+    ScaledRecord
+        Samples held as float32 (n_samples, n_leads); ``read`` returns mV.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingDataError(f"{path}: no such file")
+    with open(path, "r", encoding="utf-8-sig", errors="replace") as fh:
+        head = fh.read(65536)
+    if delimiter is None:
+        sep, decimal = _sniff(path, head)
+    else:
+        sep, decimal = (None if delimiter.strip() == "" else delimiter), "."
+    first = next((ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    fields = first.split() if sep is None else next(csv.reader([first], delimiter=sep))
+    has_header = any(not _is_number(f.strip()) for f in fields if f.strip() != "")
+    notes = [f"{'whitespace' if sep is None else repr(sep)}-separated text"
+             + (", decimal comma" if decimal == "," else "") + (", header row" if has_header else ", no header")]
+    try:
+        df = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=0 if has_header else None, decimal=decimal,
+                         comment="#", skip_blank_lines=True, encoding="utf-8-sig", low_memory=False,
+                         keep_default_na=False, na_values=[""])
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        msg = (f"row {m.group(2)} has {m.group(3)} fields, expected {m.group(1)}" if m else str(exc).strip())
+        raise DataFormatError(f"{path}: ragged CSV: {msg} (delimiter {'whitespace' if sep is None else repr(sep)}); "
+                              "every row must have one value per column") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: cannot read as a delimited text file ({exc})") from None
+    if df.shape[0] == 0:
+        raise DataFormatError(f"{path}: no data rows")
+    names = [str(c).strip() for c in df.columns] if has_header else None
+    ragged = df.isna().to_numpy()
+    if ragged.any():
+        i, j = (int(v) for v in np.argwhere(ragged)[0])
+        raise DataFormatError(f"{path}: missing value at line {i + 1 + int(has_header)}, column "
+                              f"{names[j] if names else j + 1} (ragged CSV or empty cell); every row must have one "
+                              "value per column")
+    # text in a column: find the first offending cell
+    for j, col in enumerate(df.columns):
+        if df[col].dtype.kind not in "fiub":
+            num = pd.to_numeric(df[col], errors="coerce")
+            spelled = df[col].astype(str).str.strip().str.lower().isin(["nan", "inf", "-inf", "+inf", "infinity"])
+            bad = num.isna() & df[col].notna() & ~spelled
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                line = i + 1 + int(has_header)
+                cname = f"{names[j]!r}" if names else f"{j + 1}"
+                raise DataFormatError(f"{path}: text {str(df[col].iloc[i])[:40]!r} in column {cname} at line {line} "
+                                      "(only numbers are allowed below the header)")
+            df[col] = num
+    # time column
+    time_col, time_name = None, None
+    if names:
+        for j, n in enumerate(names):
+            base, unit = split_unit(n)
+            key = base.strip().lower()
+            if key in TIME_NAMES or n.strip().lower() in TIME_NAMES:
+                time_col, time_name = j, n
+                break
+    elif df.shape[1] > 1:
+        c0 = df.iloc[:, 0].to_numpy(np.float64)
+        if len(c0) > 3 and np.all(np.diff(c0) > 0) and np.max(np.abs(
+                c0 - np.linspace(c0[0], c0[-1], len(c0)))) <= 0.5 * (c0[-1] - c0[0]) / (len(c0) - 1):
+            time_col = 0
+            notes.append("first column increases uniformly: read as time")
+    if time_col is not None:
+        fs_t, note = time_unit(time_name, df.iloc[:, time_col].to_numpy(np.float64), path)
+        if fs is not None and abs(float(fs) - fs_t) > 0.01 * fs_t:
+            raise DataFormatError(f"{path}: fs={float(fs):g} Hz given, but the time column says {fs_t:.6g} Hz")
+        fs = float(fs) if fs is not None else fs_t
+        notes.append(note)
+        df = df.drop(columns=df.columns[time_col])
+        if names:
+            names.pop(time_col)
+    fs = check_fs(fs, path, "the file has no time column (time, t, seconds, ms...); give fs= / --fs")
+    if df.shape[1] == 0:
+        raise DataFormatError(f"{path}: no signal column besides the time column")
+    want = parse_leads(leads)
+    unit_per_lead = None
+    if names:
+        split = [split_unit(n) for n in names]
+        names = [s[0] for s in split]
+        if any(s[1] for s in split):
+            unit_per_lead = [s[1] for s in split]
+        if want is not None:
+            upper = [n.upper() for n in names]
+            missing = [w for w in want if w.upper() not in upper]
+            if missing:
+                raise DataFormatError(f"{path}: lead(s) {missing} not in the header (has {names})")
+            idx = [upper.index(w.upper()) for w in want]
+            df = df.iloc[:, idx]
+            names = [names[i] for i in idx]
+            if unit_per_lead:
+                unit_per_lead = [unit_per_lead[i] for i in idx]
+    else:
+        if want is not None:
+            if len(want) != df.shape[1]:
+                raise DataFormatError(f"{path}: {len(want)} lead name(s) {want} given for {df.shape[1]} signal column(s)")
+            names = want
+        else:
+            names = ["ECG"] if df.shape[1] == 1 else [f"lead{j}" for j in range(df.shape[1])]
+            notes.append(f"no header: leads named {names}")
+    raw = df.to_numpy(np.float32)
+    return finish_record(raw, fs, names, path, units, notes, check_units=check_units,
+                   unit_per_lead=None if units is not None else unit_per_lead)
+
+
+# --------------------------------------------------------------------------------------------------
+# NumPy .npy / .npz
+# --------------------------------------------------------------------------------------------------
+#: Largest number of leads accepted for a 2-D array (the smaller axis is the lead axis).
+MAX_LEADS = 64
+
+
+def _orient(arr, path: Path, n_names: int | None, layout: str | None):
+    """A 1-D or 2-D array -> (samples, leads) view and a note on the layout chosen."""
+    if arr.ndim == 1:
+        return arr[:, None], f"1-D array: one lead of {arr.shape[0]} samples"
+    if arr.ndim != 2:
+        raise DataFormatError(f"{path}: a raw signal must be 1-D (samples,) or 2-D (leads, samples) / (samples, leads), "
+                              f"got shape {arr.shape}")
+    a, b = arr.shape
+    if layout in ("leads_first", "leads x samples"):
+        return arr.T, f"leads x samples as given ({a} leads, {b} samples)"
+    if layout in ("samples_first", "samples x leads"):
+        return arr, f"samples x leads as given ({b} leads, {a} samples)"
+    if layout is not None:
+        raise DataFormatError(f"{path}: layout must be 'leads_first' or 'samples_first', got {layout!r}")
+    if n_names is not None and (a == n_names) != (b == n_names):
+        leads_first = a == n_names
+    elif min(a, b) > MAX_LEADS or a == b:
+        raise DataFormatError(f"{path}: cannot tell leads from samples in shape {arr.shape} (a raw signal has at most "
+                              f"{MAX_LEADS} leads); give layout='leads_first' or 'samples_first', or lead names")
+    else:
+        leads_first = a < b
+    if leads_first:
+        return arr.T, f"shape {arr.shape} read as leads x samples ({a} leads, {b} samples): the smaller axis is leads"
+    return arr, f"shape {arr.shape} read as samples x leads ({b} leads, {a} samples): the smaller axis is leads"
+
+
+def load_npy(path: Path, mmap: bool):
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise DataFormatError(f"{path}: holds Python objects (object dtype); cardiacml never unpickles files. "
+                                  "Save a numeric array (e.g. arr.astype(np.float32))") from None
+        raise DataFormatError(f"{path}: unreadable or truncated NumPy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise DataFormatError(f"{path}: unreadable or truncated NumPy file ({exc})") from None
+
+
+def _numeric(arr, path: Path, what: str = "array"):
+    if arr.dtype.kind not in "fiu":
+        raise DataFormatError(f"{path}: {what} has dtype {arr.dtype}; a signal must be numeric (float or int)")
+    return arr
+
+
+def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads=None, units: str | None = None,
+                      layout: str | None = None, check_units: bool = True) -> ScaledRecord:
+    """Open a raw ECG saved with NumPy.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.npy``: a 1-D signal, or 2-D leads x samples / samples x leads (the smaller axis,
+        at most 64, is taken as leads; the choice is in ``record.notes``); memory-mapped,
+        so ``read(start, stop)`` reads only that range. ``.npz``: an array ``signal`` (or
+        the only array), optional scalars ``fs`` and ``units`` and a string array ``leads``.
+    fs : float
+        Sampling rate (Hz); required unless the ``.npz`` holds ``fs``.
+    leads : str or sequence of str, optional
+        Lead names (default ``lead0``..., or ``ECG`` for one lead).
+    units : {"mV", "uV", "V"}, optional
+        Unit of the values; guessed from the amplitude when not given.
+    layout : {"leads_first", "samples_first"}, optional
+        Force the orientation of a 2-D array.
+
+    Returns
+    -------
+    ScaledRecord
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingDataError(f"{path}: no such file")
+    notes, names = [], parse_leads(leads)
+    if path.suffix.lower() == ".npz":
+        try:
+            z = np.load(path, allow_pickle=False)
+            keys = list(z.files)
+        except Exception as exc:
+            raise DataFormatError(f"{path}: unreadable .npz file ({exc})") from None
+        key = "signal" if "signal" in keys else (keys[0] if len(keys) == 1 else None)
+        if key is None:
+            raise DataFormatError(f"{path}: .npz must hold an array named 'signal' (has {keys})")
+        try:
+            arr = z[key]
+            if fs is None and "fs" in keys:
+                fs = float(np.asarray(z["fs"]).reshape(-1)[0])
+                notes.append(f"fs = {fs:g} Hz from the .npz")
+            if names is None and "leads" in keys:
+                names = [str(x) for x in np.asarray(z["leads"]).reshape(-1)]
+            if units is None and "units" in keys:
+                units = str(np.asarray(z["units"]).reshape(-1)[0])
+        except ValueError as exc:
+            if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+                raise DataFormatError(f"{path}: holds Python objects (object dtype); cardiacml never unpickles files. "
+                                      "Store numbers and strings only") from None
+            raise DataFormatError(f"{path}: unreadable .npz member ({exc})") from None
+    else:
+        arr = load_npy(path, mmap=True)
+    _numeric(arr, path)
+    fs = check_fs(fs, path, "a NumPy array has no time axis; give fs= / --fs (Hz)")
+    raw, note = _orient(arr, path, len(names) if names else None, layout)
+    notes.append(note)
+    if names is None:
+        names = ["ECG"] if raw.shape[1] == 1 else [f"lead{j}" for j in range(raw.shape[1])]
+    elif len(names) != raw.shape[1]:
+        raise DataFormatError(f"{path}: {len(names)} lead name(s) {names} for {raw.shape[1]} lead(s) ({note})")
+    return finish_record(raw, fs, names, path, units, notes, check_units=check_units)
+
+
+# --------------------------------------------------------------------------------------------------
+# EDF / EDF+ / BDF
+# --------------------------------------------------------------------------------------------------
+def _require_edfio():
+    try:
+        import edfio
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError("Reading EDF/BDF files needs edfio: pip install 'cardiacml[ecg]'") from exc
+    return edfio
+
+
+def _check_edf_size(path: Path, bdf: bool) -> None:
+    """Refuse a truncated file: the header's record count x record size must fit in the file."""
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+        if len(head) < 256:
+            raise DataFormatError(f"{path}: truncated {'BDF' if bdf else 'EDF'} file ({len(head)} bytes, the fixed "
+                                  "header alone has 256)")
+        try:
+            header_bytes, n_records, n_sig = int(head[184:192]), int(head[236:244]), int(head[252:256])
+        except ValueError:
+            raise DataFormatError(f"{path}: not an {'BDF' if bdf else 'EDF'} file (unreadable header)") from None
+        sig_head = fh.read(256 * n_sig)
+    if len(sig_head) < 256 * n_sig:
+        raise DataFormatError(f"{path}: truncated file: the header announces {n_sig} signals but is cut short")
+    try:
+        spr = [int(sig_head[216 * n_sig + 8 * i: 216 * n_sig + 8 * i + 8]) for i in range(n_sig)]
+    except ValueError:
+        raise DataFormatError(f"{path}: unreadable signal header (samples per record)") from None
+    rec_bytes = sum(spr) * (3 if bdf else 2)
+    size = path.stat().st_size
+    if n_records >= 0 and rec_bytes > 0 and size < header_bytes + n_records * rec_bytes:
+        have = max(0, (size - header_bytes) // rec_bytes)
+        raise DataFormatError(f"{path}: truncated file: the header announces {n_records} data records "
+                              f"({header_bytes + n_records * rec_bytes} bytes) but the file has {size} bytes "
+                              f"({have} complete records); the copy or download is incomplete")
+
+
+class EdfRecord(Record):
+    """An EDF, EDF+ or BDF file read with edfio (EDF signals lazily).
+
+    Only channels with a voltage unit (or no unit, taken as the ``units`` given / guessed)
+    are leads; channels in other units (%, degC, bpm...) or at another sampling rate
+    than the most common one are skipped and listed in ``notes``. EDF+ annotations
+    whose text is a single MIT-BIH beat symbol (``N``, ``V``, ``A``...) are returned by
+    :meth:`annotations` as beat annotations.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, units: str | None = None, leads=None, check_units: bool = True):
+        edfio = _require_edfio()
+        path = Path(path)
+        if not path.is_file():
+            raise MissingDataError(f"{path}: no such file")
+        bdf = path.suffix.lower() == ".bdf"
+        _check_edf_size(path, bdf)
+        try:
+            edf = edfio.read_bdf(path) if bdf else edfio.read_edf(path, lazy_load_data=True)
+            signals = list(edf.signals)
+        except Exception as exc:
+            raise DataFormatError(f"{path}: unreadable {'BDF' if bdf else 'EDF'} file ({exc})") from None
+        self.path, self._edf, self.notes = path, edf, []
+        try:
+            continuous = edf.is_continuous
+        except Exception:
+            continuous = True
+        if not continuous:
+            raise DataFormatError(f"{path}: a discontinuous EDF+D recording (gaps between data records) is not "
+                                  "supported; export the continuous segments as separate files")
+        cand, skipped = [], []
+        for i, s in enumerate(signals):
+            dim = (s.physical_dimension or "").strip()
+            key = dim.lower().replace("μ", "µ")
+            if units is None and dim and key not in UNIT_TO_MV:
+                skipped.append(f"{s.label.strip()} (unit {dim!r})")
+            else:
+                cand.append(i)
+        want = parse_leads(leads)
+        if want is not None:
+            labels = [signals[i].label.strip().upper() for i in range(len(signals))]
+            missing = [w for w in want if w.upper() not in labels]
+            if missing:
+                raise DataFormatError(f"{path}: lead(s) {missing} not in the file (has {[s.label.strip() for s in signals]})")
+            cand = [labels.index(w.upper()) for w in want]
+        if not cand:
+            raise DataFormatError(f"{path}: no ECG channel: every signal has a non-voltage unit ({skipped}); "
+                                  "pass units= / --units if they are ECG leads")
+        rates = [float(signals[i].sampling_frequency) for i in cand]
+        vals, counts = np.unique(rates, return_counts=True)
+        fs = float(vals[np.lexsort((vals, counts))[-1]])  # most common rate, ties -> the highest
+        skipped += [f"{signals[i].label.strip()} ({signals[i].sampling_frequency:g} Hz)" for i, r in zip(cand, rates) if r != fs]
+        self._chan = [i for i, r in zip(cand, rates) if r == fs]
+        self._signals = signals
+        self.fs = fs
+        self.leads = tuple(signals[i].label.strip() for i in self._chan)
+        self.n_samples = int(edf.num_data_records) * int(signals[self._chan[0]].samples_per_data_record)
+        self._skipped = skipped
+        if skipped:
+            self.notes.append(f"skipped channels: {skipped}")
+        self._scale = np.ones(len(self._chan))
+        samp = sample_rows(self._read_raw_all, self.n_samples, fs)
+        amps = robust_amplitude(samp)
+        dims = [signals[i].physical_dimension.strip() or None for i in self._chan]
+        if units is not None:
+            s, note = resolve_units(float(np.max(amps)), units, path, check=check_units)
+            self._scale[:] = s
+            self.notes.append(note)
+        else:
+            for u in sorted(set(dims), key=str):
+                idx = [k for k, v in enumerate(dims) if v == u]
+                s, note = resolve_units(float(np.max(amps[idx])), u, path, source="from the EDF header",
+                                        check=check_units)
+                self._scale[idx] = s
+                self.notes.append(note + (f" for {[self.leads[k] for k in idx]}" if len(set(dims)) > 1 else ""))
+
+    def _read_raw(self, start, stop, channels):
+        out = np.empty((stop - start, len(channels)))
+        for k, c in enumerate(channels):
+            sig = self._signals[self._chan[c]]
+            try:
+                out[:, k] = sig.get_data_slice(start / self.fs, stop / self.fs)[: stop - start]
+            except Exception as exc:
+                raise DataFormatError(f"{self.path}: cannot read samples {start}:{stop} of {self.leads[c]!r} ({exc})") from None
+        return out
+
+    def _read_raw_all(self, start, stop):
+        return self._read_raw(start, stop, list(range(len(self._chan))))
+
+    def _read(self, start, stop, channels):
+        return self._read_raw(start, stop, channels) * self._scale[list(channels)][None, :]
+
+    def lead_index(self, lead=None):
+        if isinstance(lead, str) and self._skipped:
+            hit = [s for s in self._skipped if s.split(" (")[0].upper() == lead.strip().upper()]
+            if hit:
+                raise DataFormatError(f"{self.path}: channel {hit[0]} was skipped (not a voltage, or another "
+                                      f"sampling rate than {self.fs:g} Hz); leads read: {list(self.leads)}")
+        return super().lead_index(lead)
+
+    def annotations(self):
+        try:
+            anns = list(self._edf.annotations)
+        except Exception:
+            return None
+        beats = [(a.onset, a.text.strip()) for a in anns if a.text.strip() in BEAT_SYMBOLS]
+        if not beats:
+            return None
+        samples = np.round(np.asarray([b[0] for b in beats]) * self.fs).astype(np.int64)
+        return samples, np.asarray([b[1] for b in beats])
+
+
+def read_edf_record(path: str | os.PathLike, *, units: str | None = None, leads=None, check_units: bool = True
+                    ) -> EdfRecord:
+    """Open an EDF / EDF+ / BDF file (see :class:`EdfRecord`)."""
+    return EdfRecord(path, units=units, leads=leads, check_units=check_units)

@@ -1,0 +1,208 @@
+"""Raw ECG recordings, read lazily: one interface for every file format.
+
+A :class:`Record` knows its sampling rate, lead names and length without reading
+the signal, and reads any sample range on demand (``read(start, stop)``), so a
+24-hour Holter file is processed in chunks with bounded memory. Every format
+(WFDB, CSV, NumPy, EDF/BDF) is opened through :func:`cardiacml.io.open_record`, and every
+consumer (training's record -> beats reader, ``cardiacml predict``, streaming)
+goes through this interface, so training and prediction read signals the same way.
+
+Units: ``read`` returns millivolts (float64). Readers convert from the file's
+physical unit (WFDB/EDF headers) or from the ``units`` the user gives.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import DataFormatError, MissingDataError, MissingDependencyError
+
+#: Lead names tried, in order, when the caller names none (single-lead beat models).
+PREFERRED_LEADS = ("MLII", "II", "ML2", "ECG", "ECG1")
+#: Multipliers from a unit name (lower case) to millivolts.
+UNIT_TO_MV = {"mv": 1.0, "millivolt": 1.0, "uv": 1e-3, "µv": 1e-3, "microvolt": 1e-3, "v": 1e3, "volt": 1e3, "nv": 1e-6}
+
+
+def unit_scale(unit: str | None, where: str = "") -> float:
+    """Factor converting values in ``unit`` to mV (``None`` or empty means mV)."""
+    if unit is None or str(unit).strip() == "":
+        return 1.0
+    key = str(unit).strip().lower().replace("μ", "µ")
+    if key not in UNIT_TO_MV:
+        raise DataFormatError(f"{where + ': ' if where else ''}unknown unit {unit!r}; use one of mV, uV, V")
+    return UNIT_TO_MV[key]
+
+
+class Record:
+    """A raw multi-lead ECG recording, read lazily.
+
+    Subclasses set ``path``, ``fs`` (Hz), ``leads`` (names), ``n_samples`` and implement
+    :meth:`_read` (and :meth:`annotations` when the format has them).
+
+    Attributes
+    ----------
+    path : Path
+        The file (for WFDB, the record's base path without extension).
+    fs : float
+        Sampling rate in Hz.
+    leads : tuple of str
+        Lead (channel) names, in file order.
+    n_samples : int
+        Samples per lead.
+    """
+
+    path: Path
+    fs: float
+    leads: tuple
+    n_samples: int
+
+    # -- to implement -------------------------------------------------------------
+    def _read(self, start: int, stop: int, channels: list[int]) -> np.ndarray:
+        """Samples ``start:stop`` of ``channels``, shape (stop - start, len(channels)), float64 mV."""
+        raise NotImplementedError
+
+    def annotations(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Reference beat annotations (sample indices, symbols) when the file has them, else None."""
+        return None
+
+    # -- shared ---------------------------------------------------------------------
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs
+
+    def lead_index(self, lead: str | int | None = None) -> int:
+        """Index of ``lead`` (name, case-insensitive, or index); ``None`` picks MLII, else II, else the first lead.
+
+        Raises DataFormatError naming the file and the leads it has when ``lead`` is absent.
+        """
+        if isinstance(lead, (int, np.integer)):
+            if not 0 <= int(lead) < len(self.leads):
+                raise DataFormatError(f"{self.path}: lead index {lead} out of range (record has {len(self.leads)} leads: {list(self.leads)})")
+            return int(lead)
+        upper = [str(n).strip().upper() for n in self.leads]
+        if lead is None:
+            for cand in PREFERRED_LEADS:
+                if cand in upper:
+                    return upper.index(cand)
+            return 0
+        if str(lead).strip().upper() not in upper:
+            raise DataFormatError(f"{self.path}: lead {lead!r} not in record (has {list(self.leads)}); choose one with --lead")
+        return upper.index(str(lead).strip().upper())
+
+    def read(self, start: int = 0, stop: int | None = None, lead: str | int | Sequence | None = "all") -> np.ndarray:
+        """Read samples ``start:stop`` in mV.
+
+        Parameters
+        ----------
+        start, stop : int
+            Sample range (clipped to the record).
+        lead : "all", str, int, sequence or None
+            ``"all"`` -> (n, n_leads); one name / index / ``None`` (preferred lead) -> (n,);
+            a sequence of names or indices -> (n, len(sequence)).
+        """
+        stop = self.n_samples if stop is None else min(int(stop), self.n_samples)
+        start = max(0, int(start))
+        if isinstance(lead, str) and lead == "all":
+            chans, squeeze = list(range(len(self.leads))), False
+        elif lead is None or isinstance(lead, (str, int, np.integer)):
+            chans, squeeze = [self.lead_index(lead)], True
+        else:
+            chans, squeeze = [self.lead_index(x) for x in lead], False
+        if stop <= start:
+            out = np.zeros((0, len(chans)))
+        else:
+            out = np.asarray(self._read(start, stop, chans), np.float64)
+        return out[:, 0] if squeeze else out
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.path}, {len(self.leads)} lead(s) {list(self.leads)}, "
+                f"{self.fs:g} Hz, {self.n_samples} samples = {self.duration_s:.1f} s)")
+
+
+class ArrayRecord(Record):
+    """A recording held in memory: ``signal`` (n_samples, n_leads) or (n_samples,), in mV."""
+
+    def __init__(self, signal: np.ndarray, fs: float, leads: Sequence[str] | None = None, path: str | os.PathLike = "<array>",
+                 annotations: tuple[np.ndarray, np.ndarray] | None = None):
+        sig = np.asarray(signal, np.float64)
+        if sig.ndim == 1:
+            sig = sig[:, None]
+        if sig.ndim != 2:
+            raise DataFormatError(f"{path}: a signal must be 1-D or (samples, leads), got shape {sig.shape}")
+        if not fs or not np.isfinite(fs) or fs <= 0:
+            raise DataFormatError(f"{path}: sampling rate must be a positive number of Hz, got {fs!r}")
+        self.path, self.fs, self.n_samples = Path(str(path)), float(fs), int(sig.shape[0])
+        self.leads = tuple(leads) if leads is not None else tuple(f"lead{i}" for i in range(sig.shape[1]))
+        if len(self.leads) != sig.shape[1]:
+            raise DataFormatError(f"{path}: {len(self.leads)} lead names for {sig.shape[1]} signal columns")
+        self._sig = sig
+        self._ann = annotations
+
+    def _read(self, start, stop, channels):
+        return self._sig[start:stop, channels]
+
+    def annotations(self):
+        return self._ann
+
+
+def _require_wfdb():
+    try:
+        import wfdb
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError("Reading WFDB records needs wfdb: pip install 'cardiacml[ecg]'") from exc
+    return wfdb
+
+
+def wfdb_base(path: str | os.PathLike) -> Path | None:
+    """The WFDB record base path of ``path`` (``100``, ``100.hea``, ``100.dat``...) if its header exists, else None."""
+    p = Path(path)
+    base = p.with_suffix("") if p.suffix in (".hea", ".dat", ".atr", ".xyz") else p
+    return base if Path(str(base) + ".hea").is_file() else None
+
+
+class WfdbRecord(Record):
+    """A PhysioNet WFDB record (``.hea`` header + signal files, optional ``.atr`` annotations)."""
+
+    def __init__(self, path: str | os.PathLike, annotator: str = "atr"):
+        wfdb = _require_wfdb()
+        base = wfdb_base(path)
+        if base is None:
+            raise MissingDataError(f"{path}: no WFDB header ({Path(str(path)).with_suffix('.hea').name} not found)")
+        try:
+            hdr = wfdb.rdheader(str(base))
+        except Exception as exc:
+            raise DataFormatError(f"{base}.hea: unreadable WFDB header ({exc})") from exc
+        files = sorted({f for f in (hdr.file_name or []) if f})
+        missing = [f for f in files if not (base.parent / f).is_file()]
+        if missing:
+            raise MissingDataError(f"{base}.hea: signal file(s) {missing} referenced by the header not found in {base.parent}")
+        if not hdr.fs or hdr.sig_len is None:
+            raise DataFormatError(f"{base}.hea: header gives no sampling rate or signal length")
+        self.path, self.fs, self.n_samples = base, float(hdr.fs), int(hdr.sig_len)
+        self.leads = tuple(hdr.sig_name or [])
+        self._units = [unit_scale(u or "mV", f"{base}.hea") for u in (hdr.units or ["mV"] * len(self.leads))]
+        self._annotator = annotator
+
+    def _read(self, start, stop, channels):
+        wfdb = _require_wfdb()
+        try:
+            rec = wfdb.rdrecord(str(self.path), sampfrom=start, sampto=stop, channels=list(channels))
+        except Exception as exc:
+            raise DataFormatError(f"{self.path}: cannot read samples {start}:{stop} ({exc})") from exc
+        sig = np.asarray(rec.p_signal, np.float64)
+        return sig * np.asarray([self._units[c] for c in channels])[None, :]
+
+    def annotations(self):
+        ann_path = Path(f"{self.path}.{self._annotator}")
+        if not ann_path.is_file():
+            return None
+        wfdb = _require_wfdb()
+        try:
+            ann = wfdb.rdann(str(self.path), self._annotator)
+        except Exception as exc:
+            raise DataFormatError(f"{ann_path}: unreadable annotation file ({exc})") from exc
+        return np.asarray(ann.sample, np.int64), np.asarray(ann.symbol)

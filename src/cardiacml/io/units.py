@@ -1,0 +1,212 @@
+"""Units and amplitudes of raw ECG signals, shared by every file format.
+
+Units are given (``units="mV"|"uV"|"V"``), taken from the file (EDF physical dimension, a
+CSV header such as ``II (uV)``), or, when neither, guessed from the amplitude. In every
+case the amplitude is checked: the robust amplitude ``A`` = 99th percentile of
+``|x - median(x)|`` of the most active lead (a typical ECG has a QRS peak-to-peak of
+0.3-5 mV, so ``A`` is ~0.1-5 mV) must lie within :data:`PLAUSIBLE_MV`; values in the
+thousands labelled mV are refused with a hint that they are probably µV.
+
+:class:`ScaledRecord` wraps any (samples, leads) array or memory map with per-lead scale
+factors; :func:`finish_record` is the last step of every non-WFDB reader.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import DataFormatError
+from .records import UNIT_TO_MV, Record, unit_scale
+
+#: Range (mV) of the robust amplitude (99th percentile of |x - median|, most active lead) accepted as an ECG.
+PLAUSIBLE_MV = (0.01, 50.0)
+#: Header names recognised as a time column (lower case, units in brackets removed).
+TIME_NAMES = ("time", "t", "times", "timestamp", "seconds", "second", "sec", "s", "ms", "msec", "milliseconds",
+              "time_s", "time_ms", "t_s", "t_ms", "elapsed time", "elapsed_time", "time (s)", "time (ms)")
+_UNIT_RE = re.compile(r"^(?P<name>.*?)[\s_]*[\(\[](?P<unit>[^\)\]]*)[\)\]]\s*$")
+_SAMPLE_WINDOW_S = 20.0
+
+# --------------------------------------------------------------------------------------------------
+# shared helpers
+# --------------------------------------------------------------------------------------------------
+def parse_leads(leads) -> list[str] | None:
+    """``"I,II,V1"`` or a sequence -> list of names; None stays None."""
+    if leads is None:
+        return None
+    if isinstance(leads, str):
+        leads = [x for x in re.split(r"[,;\s]+", leads) if x]
+    return [str(x).strip() for x in leads]
+
+
+def check_fs(fs, path: Path, how: str) -> float:
+    if fs is None:
+        raise DataFormatError(f"{path}: the sampling rate is unknown: {how}")
+    try:
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise DataFormatError(f"{path}: sampling rate must be a number of Hz, got {fs!r}") from None
+    if not np.isfinite(fs) or fs <= 0:
+        raise DataFormatError(f"{path}: sampling rate must be a positive number of Hz, got {fs!r}")
+    return fs
+
+
+def robust_amplitude(x: np.ndarray) -> np.ndarray:
+    """Per-lead robust amplitude: the 99th percentile of ``|x - median(x)|``, NaNs ignored.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples, n_leads)
+
+    Returns
+    -------
+    ndarray, shape (n_leads,), in the units of ``x``.
+    """
+    x = np.asarray(x, np.float64)
+    med = np.nanmedian(x, axis=0)
+    return np.nanpercentile(np.abs(x - med), 99, axis=0)
+
+
+def sample_rows(read, n_samples: int, fs: float, n_windows: int = 6) -> np.ndarray:
+    """Up to ``n_windows`` windows of 20 s spread over the record (the whole record when short)."""
+    win = int(_SAMPLE_WINDOW_S * fs)
+    if n_samples <= win * n_windows:
+        return np.asarray(read(0, n_samples), np.float64)
+    starts = np.linspace(0, n_samples - win, n_windows).astype(int)
+    return np.concatenate([np.asarray(read(s, s + win), np.float64) for s in starts])
+
+
+def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str = "given",
+                  check: bool = True) -> tuple[float, str]:
+    """Scale factor to mV and a note, from the amplitude in file units and the unit (or None).
+
+    Parameters
+    ----------
+    amp_raw : float
+        Robust amplitude (:func:`robust_amplitude`, largest over leads) in file units.
+    units : str or None
+        The unit given by the user or the file; None -> guessed from ``amp_raw``.
+    source : str
+        Where ``units`` came from, for messages ("given", "from the EDF header"...).
+    check : bool
+        Refuse amplitudes implausible for an ECG in that unit.
+
+    Raises
+    ------
+    DataFormatError
+        Unknown unit, implausible amplitude, or a unit that cannot be guessed.
+    """
+    lo, hi = PLAUSIBLE_MV
+    if units is None or str(units).strip() == "":
+        if amp_raw == 0 or not np.isfinite(amp_raw):
+            raise DataFormatError(f"{path}: the signal is flat (every value equal); not an ECG")
+        for name, scale in (("mV", 1.0), ("uV", 1e-3), ("V", 1e3)):
+            if lo <= amp_raw * scale <= hi:
+                return scale, (f"units not given: assumed {name} (robust amplitude {amp_raw:.4g} in file units; "
+                               f"pass units='mV'|'uV'|'V' / --units to override)")
+        raise DataFormatError(f"{path}: cannot tell the units: robust amplitude (99th percentile of |x - median|) is "
+                              f"{amp_raw:.4g}, implausible for an ECG in mV, uV or V; pass units= / --units")
+    scale = unit_scale(units, str(path))
+    note = f"units {units} ({source})"
+    amp = amp_raw * scale
+    if check and amp_raw != 0 and not lo <= amp <= hi:
+        hint = ""
+        for name, s in (("mV", 1.0), ("uV", 1e-3), ("V", 1e3)):
+            if lo <= amp_raw * s <= hi:
+                hint = f"; the values look like {name}: pass units='{name}' (--units {name})"
+                break
+        raise DataFormatError(
+            f"{path}: amplitudes look wrong for units {units!r} ({source}): robust amplitude (99th percentile of "
+            f"|x - median|) = {amp:.4g} mV, while an ECG's QRS peak-to-peak is about 0.3-5 mV (accepted "
+            f"{lo:g}-{hi:g} mV){hint}")
+    return scale, note
+
+
+class ScaledRecord(Record):
+    """A record whose samples are ``raw[start:stop, channel] * scale[channel]`` (raw: array or memmap)."""
+
+    def __init__(self, raw, fs: float, leads: Sequence[str], scale, path: Path, notes=(), annotations=None):
+        self._raw = raw
+        self.fs, self.path = float(fs), Path(path)
+        self.n_samples = int(raw.shape[0])
+        self.leads = tuple(str(x) for x in leads)
+        self._scale = np.broadcast_to(np.asarray(scale, np.float64), (raw.shape[1],)).copy()
+        self.notes = list(notes)
+        self._ann = annotations
+
+    def _read(self, start, stop, channels):
+        return np.asarray(self._raw[start:stop, channels], np.float64) * self._scale[channels][None, :]
+
+    def annotations(self):
+        return self._ann
+
+
+def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_per_lead=None, annotations=None) -> ScaledRecord:
+    """Units (given, per lead from the file, or guessed) + amplitude check -> ScaledRecord."""
+    samp = sample_rows(lambda a, b: raw[a:b], raw.shape[0], fs)
+    bad = ~np.isfinite(samp)
+    if bad.any():
+        col = int(np.argwhere(bad)[0][1])
+        rows = np.flatnonzero(~np.isfinite(np.asarray(raw[:, col], np.float64)))
+        raise DataFormatError(f"{path}: NaN or infinite value in lead {leads[col]!r} at sample {int(rows[0])} "
+                              f"({len(rows)} in that lead); clean or interpolate the signal first")
+    amps = robust_amplitude(samp)
+    if unit_per_lead is not None and units is None:
+        scale, parts = np.ones(len(leads)), []
+        for u in sorted(set(unit_per_lead), key=str):
+            idx = [i for i, v in enumerate(unit_per_lead) if v == u]
+            s, note = resolve_units(float(np.max(amps[idx])), u, path, source="from the file", check=check_units)
+            scale[idx] = s
+            parts.append(note + f" for {[leads[i] for i in idx]}" if len(set(unit_per_lead)) > 1 else note)
+        notes = list(notes) + parts
+    else:
+        scale, note = resolve_units(float(np.max(amps)), units, path, check=check_units)
+        notes = list(notes) + [note]
+    return ScaledRecord(raw, fs, leads, scale, path, notes, annotations)
+
+
+def split_unit(name: str) -> tuple[str, str | None]:
+    """``"II (mV)"`` -> ("II", "mV"); ``"V1_uV"`` -> ("V1", "uV"); ``"II"`` -> ("II", None)."""
+    name = str(name).strip()
+    m = _UNIT_RE.match(name)
+    if m and m.group("unit").strip().lower().replace("μ", "µ") in UNIT_TO_MV | {"s": 0, "ms": 0, "sec": 0}:
+        return m.group("name").strip(), m.group("unit").strip()
+    m = re.match(r"^(.*?)[\s_]+(mV|uV|µV|μV|V)$", name, flags=re.IGNORECASE)
+    if m and m.group(1):
+        return m.group(1).strip(), m.group(2)
+    return name, None
+
+
+def time_unit(name: str | None, t: np.ndarray, path: Path) -> tuple[float, str]:
+    """Sampling rate from a time column; the unit from its name, else from the step (< 0.1 -> s, else ms)."""
+    dt = np.diff(np.asarray(t, np.float64))
+    if len(dt) < 2:
+        raise DataFormatError(f"{path}: too few samples to read a sampling rate from the time column")
+    step = float(np.median(dt))
+    if not step > 0 or np.any(dt <= 0):
+        i = int(np.flatnonzero(dt <= 0)[0]) if np.any(dt <= 0) else 0
+        raise DataFormatError(f"{path}: the time column must increase strictly (row {i + 2} is not after row {i + 1}; "
+                              "written with too few digits?)")
+    t = np.asarray(t, np.float64)
+    step = (t[-1] - t[0]) / (len(t) - 1)  # the whole span: robust to times written with few digits
+    dev = np.abs(t - (t[0] + step * np.arange(len(t))))
+    if dev.max() > 0.5 * step:
+        i = int(np.argmax(dev))
+        raise DataFormatError(f"{path}: the time column is not uniformly sampled (row {i + 1} is {dev[i]:.6g} away "
+                              f"from a uniform grid of step {step:.6g}); resample the signal first")
+    low = (name or "").strip().lower()
+    if re.search(r"(^|[^a-z])(ms|msec|millisec)", low):
+        unit = "ms"
+    elif re.search(r"(^|[^a-z])(s|sec|secs|seconds?)([^a-z]|$)", low):
+        unit = "s"
+    else:
+        unit = "s" if step < 0.1 else "ms"
+    fs = (1.0 if unit == "s" else 1000.0) / step
+    if abs(fs - round(fs)) < 1e-4 * fs:
+        fs = float(round(fs))
+    return fs, f"time column {name!r} in {'seconds' if unit == 's' else 'milliseconds'} -> fs = {fs:.6g} Hz"
+
+

@@ -1,0 +1,156 @@
+"""Model registry (a leaf: the model modules import :func:`register_model` from here).
+
+Every model is built as ``create_model(name, n_leads, n_times, n_outputs, **hparams)``.
+
+Input is always a float tensor of shape (batch, n_leads, n_times). Output:
+
+* classifiers (``kind="classification"``): logits (batch, n_outputs);
+* ``out="vector"`` regressors: (batch, n_outputs), e.g. 75 activation times;
+* ``out="sequence"`` regressors: (batch, n_outputs, n_times), e.g. 75 x 500 Vm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import UsageError
+
+_REGISTRY: dict = {}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows about a model.
+
+    Attributes
+    ----------
+    name : str
+    builder : callable
+        ``builder(n_leads=, n_times=, n_outputs=, **hparams) -> nn.Module``.
+    kind : str
+        ``"classification"`` (logits) or ``"regression"`` (``out="vector"`` or ``"sequence"``).
+    outputs : tuple of str
+        Output forms a regressor supports: ``"vector"`` (batch, n_outputs) and/or
+        ``"sequence"`` (batch, n_outputs, n_times).
+    description : str
+    accepts : tuple of str
+        Input contract kinds it is built for (``"beat"``, ``"ecg12"``...; see
+        :class:`cardiacml.contracts.SignalContract`).
+    defaults : dict
+        Hyper-parameters per task name, applied before the user's (``{"task3": {"out": "vector"}}``).
+    raw_vector_output : bool
+        True when the model's ``out="vector"`` output is already in target units (e.g. a
+        soft-argmax over time gives samples), so targets are not standardised for it.
+    reference : str
+        Where the architecture comes from (paper / code), shown by ``cardiacml models``.
+    params : dict
+        Trainable parameters per task with the default options (``{"task2": 55013}``): listed by
+        ``cardiacml models`` without building the model; a conformance test keeps them true.
+    """
+
+    name: str
+    builder: Callable
+    kind: str  # "classification" or "regression"
+    outputs: tuple  # supported output forms: "vector" and/or "sequence"
+    description: str
+    accepts: tuple = ()
+    defaults: dict = field(default_factory=dict)
+    raw_vector_output: bool = False
+    reference: str = ""
+    params: dict = field(default_factory=dict)
+
+    def tasks(self) -> list[str]:
+        """Registered tasks this model can serve (matching kind, output form and input contract)."""
+        from ..tasks import get_task, list_tasks
+
+        return [t for t in list_tasks() if self.serves(get_task(t))]
+
+    def serves(self, spec) -> bool:
+        """Whether this model can serve the task ``spec`` (see :meth:`cardiacml.tasks.TaskSpec.serves`)."""
+        return spec.serves(self.kind, self.outputs, self.accepts)
+
+    def standardise_targets(self, hparams: dict) -> bool:
+        """Whether regression targets are standardised (mean/std of the training set) for this model.
+
+        Not when the output is already in target units: a ``raw_vector_output`` model's vector output,
+        or any output mapped into physical ``bounds``.
+        """
+        if hparams.get("bounds") is not None:
+            return False
+        return not (self.raw_vector_output and hparams.get("out", "vector") == "vector")
+
+
+def register_model(name: str, kind: str, outputs=("vector",), description: str = "", *, accepts=(), defaults=None,
+                   raw_vector_output: bool = False, reference: str = "", params=None):
+    """Decorator adding a model class or factory to the registry (see :class:`ModelSpec` for the fields).
+
+    Keep the arguments literal (strings, numbers, tuples, dicts): :func:`cardiacml.catalog.model_catalog`
+    reads them from the source without importing PyTorch.
+    """
+
+    def deco(builder):
+        _REGISTRY[name] = ModelSpec(name, builder, kind, tuple(outputs),
+                                    description or (builder.__doc__ or "").strip().split("\n")[0],
+                                    tuple(accepts), dict(defaults or {}), raw_vector_output, reference, dict(params or {}))
+        return builder
+
+    return deco
+
+
+def list_models(kind: str | None = None) -> list[str]:
+    """Names of registered models (optionally only ``"classification"`` or ``"regression"`` ones)."""
+    return sorted(n for n, s in _REGISTRY.items() if kind is None or s.kind == kind)
+
+
+def get_spec(name: str) -> ModelSpec:
+    if name not in _REGISTRY:
+        raise UsageError(f"unknown model {name!r}; available: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def create_model(name: str, n_leads: int | None = None, n_times: int | None = None, n_outputs: int | None = None, *,
+                 contract=None, task: str | None = None, **hparams):
+    """Build a registered model.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (see :func:`list_models`).
+    n_leads : int
+        Input channels (1 for a single-lead beat, 12 for a 12-lead ECG).
+    n_times : int
+        Input samples (187 for beats at 125 Hz, 500 for the 12-lead ECG at 1 kHz).
+    n_outputs : int
+        Classes, or regression targets per time step (75 sites).
+    contract : SignalContract or dict, optional
+        Input contract; when given, it is checked against the model's ``accepts``
+        (a clear UsageError on mismatch) and supplies n_leads / n_times / n_outputs.
+    task : str, optional
+        Task name; the model's defaults for that task are applied first.
+    **hparams
+        Model-specific options (e.g. ``out="sequence"``, ``width=64``).
+    """
+    spec = get_spec(name)
+    if contract is not None:
+        from ..contracts import SignalContract
+
+        c = SignalContract.from_dict(contract) if isinstance(contract, dict) else contract
+        if spec.accepts and c.kind not in spec.accepts:
+            raise UsageError(f"model {name!r} takes {' or '.join(spec.accepts)} inputs, not {c.describe()}")
+        n_leads, n_times = c.n_leads, c.n_samples
+        n_outputs = n_outputs if n_outputs is not None else len(c.target_names)
+    if None in (n_leads, n_times, n_outputs):
+        raise UsageError("create_model needs n_leads, n_times and n_outputs, or a contract")
+    hp = {**spec.defaults.get(task, {}), **hparams} if task else dict(hparams)
+    try:
+        return spec.builder(n_leads=n_leads, n_times=n_times, n_outputs=n_outputs, **hp)
+    except (TypeError, ValueError) as exc:  # an unknown or malformed hyper-parameter (--hparam)
+        import inspect
+
+        known = [n for n in inspect.signature(spec.builder).parameters if n not in ("n_leads", "n_times", "n_outputs")]
+        raise UsageError(f"model {name!r} cannot be built with options {hp}: {exc} (its options: {', '.join(known)})") from exc
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,116 @@
+"""Tasks 1 and 2: single heartbeats (187 samples at 125 Hz, Kaggle format) -> class.
+
+Task 1: PTB Diagnostic healthy vs abnormal (myocardial infarction) beats, from the Kaggle
+``ptbdb_normal.csv`` / ``ptbdb_abnormal.csv``. Without those files it stops and says how to get
+them; ``protocol="mitbih"`` trains an explicit stand-in (MIT-BIH normal vs arrhythmic beats),
+which every output labels as such.
+
+Task 2: MIT-BIH N/S/V/F/Q beats, from the Kaggle CSVs (their random split) or rebuilt from
+raw records (random beat split, or de Chazal's inter-patient DS1 -> DS2 split with
+validation records held out of DS1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..contracts.beat import KAGGLE_BEAT, MITBIH_CLASSES, PTB_CLASSES
+from ..datasets.kaggle import BeatSet
+from ..errors import MissingDataError
+from .common import classification_summary, classification_task_metrics
+from .registry import TaskData, TaskSpec, register_task
+
+LIMITS = {
+    "random": "Beat-level random split: beats of the same patient are in both training and test sets, so these "
+              "figures overstate performance on new patients (see the inter-patient protocol).",
+    "kaggle": "Kaggle split: a random beat-level split, beats of one patient are on both sides; figures overstate "
+              "performance on new patients.",
+    "interpatient": "Inter-patient split (de Chazal DS1 -> DS2): test patients are unseen and validation records are held "
+                    "out of DS1 by record; this is the clinically honest figure.",
+    "mitbih": "Stand-in data (no PTB files): MIT-BIH normal vs arrhythmic beats, random beat split. The model does "
+              "not detect what PTB's 'abnormal' means (myocardial infarction).",
+}
+MITBIH_STANDIN = "MIT-BIH normal (N) vs arrhythmic (S/V/F/Q) beats; does not detect infarction (PTB's 'abnormal')"
+
+
+def _val_split(y, frac: float, seed: int, groups=None):
+    """Stratified random validation split, or (``groups`` given) whole records held out."""
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    idx = np.arange(len(y))
+    if groups is None:
+        tr, va = train_test_split(idx, test_size=frac, random_state=seed, stratify=y)
+        return np.sort(tr), np.sort(va)
+    # hold out ~frac of the records; among a few seeded draws keep the one whose validation set has most classes
+    best = None
+    for k in range(20):
+        tr, va = next(GroupShuffleSplit(1, test_size=max(frac, 0.15), random_state=seed + k).split(idx, groups=groups))
+        n_cls = len(np.unique(y[va]))
+        if best is None or n_cls > best[0]:
+            best = (n_cls, tr, va)
+    return np.sort(best[1]), np.sort(best[2])
+
+
+def _beats_loader(task: str):
+    def load(*, data_dir=None, mitdb=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None):
+        from ..datasets import kaggle as hb
+        from ..datasets.mitbih import split_interpatient, split_random
+        from .sources import find_mitdb, rebuilt_beats
+
+        train = test = source = None
+        if task == "task1" and protocol != "mitbih":
+            if data_dir is None:
+                raise MissingDataError(
+                    "Task 1 is PTB healthy vs abnormal (myocardial infarction) beats and needs the Kaggle files "
+                    "ptbdb_normal.csv and ptbdb_abnormal.csv: get them with `cardiacml data download heartbeat --dest DIR` "
+                    "and pass --data-dir DIR. To train the MIT-BIH stand-in instead (normal vs arrhythmic beats; it does "
+                    "not detect infarction), pass --protocol mitbih.")
+            beats = hb.load_ptbdb(data_dir)
+            train, test = split_random(beats, 0.2, seed)
+            source, protocol = f"Kaggle PTB CSVs in {data_dir}", "random"
+        elif task == "task2" and data_dir is not None and protocol in ("auto", "kaggle"):
+            train, test = hb.load_mitbih(data_dir)
+            source, protocol = f"Kaggle MIT-BIH CSVs in {data_dir}", "kaggle"
+        if source is None:  # raw records (the Kaggle CSVs carry no record ids, so interpatient always lands here)
+            beats = rebuilt_beats(mitdb)
+            if task == "task1":
+                beats = BeatSet(beats.X, (beats.y > 0).astype(np.int64), PTB_CLASSES, beats.groups)
+            if protocol == "interpatient":
+                train, test = split_interpatient(beats)
+            else:
+                protocol = "mitbih" if task == "task1" else "random"
+                train, test = split_random(beats, 0.2, seed)
+            what = MITBIH_STANDIN if task == "task1" else "MIT-BIH beats"
+            source = f"{what}, rebuilt from raw records ({find_mitdb(mitdb)})"
+        classes = PTB_CLASSES if task == "task1" else MITBIH_CLASSES
+        by_record = protocol == "interpatient"
+        tr, va = _val_split(train.y, val_fraction, seed, groups=np.asarray(train.groups) if by_record else None)
+        if max_train and len(tr) > max_train:
+            tr = np.sort(np.random.default_rng(seed).choice(tr, max_train, replace=False))
+        X = train.X[:, None, :]
+        target = "PTB normal vs abnormal" if task == "task1" else "AAMI beat class"
+        contract = KAGGLE_BEAT.with_targets(target, "class", classes)
+        return TaskData(task, X[tr], train.y[tr], X[va], train.y[va], test.X[:, None, :], test.y, contract, source, protocol,
+                        {"test_groups": None if test.groups is None else np.asarray(test.groups)})
+
+    return load
+
+
+def _task1_note(data) -> str:
+    return MITBIH_STANDIN if data.protocol == "mitbih" else ""
+
+
+COMMON = dict(kind="classification", contract_kind="beat", default_model="beatnet", model_output="logits",
+              loss="cross_entropy", score_key="macro_f1", higher_is_better=True, history_keys=("accuracy", "macro_f1"),
+              metrics=classification_task_metrics, summary=classification_summary, figures="classification", limits=LIMITS, augmentation="beat")
+
+register_task(TaskSpec(
+    name="task1", title="healthy vs abnormal beat (PTB Diagnostic, Kaggle format)", loader=_beats_loader("task1"),
+    protocols=("random", "mitbih"), data_note=_task1_note,
+    intended_use="Research and teaching: flag single heartbeats as normal or abnormal (PTB: myocardial infarction). "
+                 "Not a medical device.", **COMMON))
+register_task(TaskSpec(
+    name="task2", title="5-class beat type N/S/V/F/Q (MIT-BIH, Kaggle format)", loader=_beats_loader("task2"),
+    protocols=("random", "interpatient", "kaggle"),
+    intended_use="Research and teaching: classify single heartbeats into AAMI classes N/S/V/F/Q. Not a medical device.",
+    **COMMON))

@@ -1,0 +1,317 @@
+"""Checkpoints and run folders: the typed :class:`RunRecord`, saving, safe loading, pretrained names.
+
+A run folder holds ``model.pt`` (a checkpoint: tensors and plain data only, always loaded with
+``torch.load(..., weights_only=True)``: a file that carries anything else is refused, never
+unpickled), ``metrics.json``, ``history.json``, ``run.json``, ``figures/`` and ``examples.npz``
+(a few test examples with their predictions, for reports). Inference, export and reports read a
+checkpoint through this module alone; they never import the training loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import __version__
+from ..contracts import SignalContract
+from ..errors import CardiacMLError, DataFormatError, MissingDataError
+from ..models import create_model
+from ..tasks import get_task
+from ..utils import atomic_path
+
+CHECKPOINT_FORMAT = 2
+
+
+class TrainingError(CardiacMLError, RuntimeError):
+    """Training could not produce a usable model (e.g. the loss became NaN)."""
+
+
+@dataclass
+class TrainConfig:
+    """Training settings (all saved in the checkpoint).
+
+    ``threads``: PyTorch CPU threads; ``None`` applies :func:`cardiacml.utils.resolve_threads`'s policy
+    (divided among the processes of a distributed run on one machine).
+    ``workers``: DataLoader processes that read batches (0: in the training process).
+    ``amp``: mixed precision on CUDA (``auto`` = bf16 where the GPU supports it); never used on CPU.
+    """
+
+    task: str = "task2"
+    model: str = "beatnet"
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 6
+    seed: int = 0
+    device: str = "auto"
+    class_weighting: str = "sqrt"  # "none", "sqrt" (1/sqrt(freq)) or "inverse" (1/freq)
+    augment: bool = True
+    hparams: dict = field(default_factory=dict)
+    threads: int | None = None
+    workers: int = 0  # DataLoader worker processes fetching batches (useful with memory-mapped data)
+    amp: str = "auto"  # mixed precision on CUDA: auto (bf16 where supported) | bf16 | fp16 | off; always off on CPU
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class NormalizedModel(nn.Module):
+    """Wraps a model with fixed input/output standardisation (statistics of the training set).
+
+    ``forward`` takes raw inputs and returns outputs in physical units;
+    ``forward_std`` returns the network's standardised output (used for the loss).
+    """
+
+    def __init__(self, net: nn.Module, in_mean, in_std, out_mean=0.0, out_std=1.0):
+        super().__init__()
+        self.net = net
+        self.register_buffer("in_mean", torch.as_tensor(np.asarray(in_mean, np.float32)))
+        self.register_buffer("in_std", torch.as_tensor(np.asarray(in_std, np.float32)))
+        self.register_buffer("out_mean", torch.as_tensor(np.asarray(out_mean, np.float32)))
+        self.register_buffer("out_std", torch.as_tensor(np.asarray(out_std, np.float32)))
+
+    def forward_std(self, x):
+        return self.net((x - self.in_mean) / self.in_std)
+
+    def forward(self, x, standardised: bool = False):
+        """Outputs in physical units, or (``standardised=True``, for the loss) the network's standardised output.
+
+        The loss goes through ``forward`` so that a DistributedDataParallel wrapper synchronises gradients.
+        """
+        h = self.forward_std(x)
+        return h if standardised else h * self.out_std + self.out_mean
+
+
+# ------------------------------------------------------------------------------------------ run record
+@dataclass
+class RunRecord:
+    """A trained model and everything needed to use, evaluate and describe it.
+
+    This is the typed form of a checkpoint (``model.pt``), which holds
+    :meth:`to_checkpoint`'s plain dict. ``module`` (the trained network) and
+    ``test_prediction`` exist only in memory, right after training.
+    """
+
+    model: str
+    hparams: dict
+    task: str
+    contract: SignalContract
+    config: TrainConfig
+    state_dict: dict
+    data: dict
+    data_args: dict
+    n_parameters: int
+    best_epoch: int
+    train_time_s: float
+    history: list
+    metrics: dict
+    cardiacml_version: str = __version__
+    card: dict = field(default_factory=dict)
+    path: Path | None = None
+    module: nn.Module | None = field(default=None, repr=False, compare=False)
+    test_prediction: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def spec(self):
+        return get_task(self.task)
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.path.parent if self.path is not None else None
+
+    def to_checkpoint(self) -> dict:
+        """Plain data + tensors only (loadable with ``weights_only=True``)."""
+        return {
+            "format": CHECKPOINT_FORMAT, "model": self.model, "hparams": dict(self.hparams), "task": self.task,
+            "kind": self.kind, "contract": self.contract.to_dict(), "config": asdict(self.config),
+            "state_dict": {k: v.detach().cpu() for k, v in self.state_dict.items()},
+            "data": dict(self.data), "data_args": dict(self.data_args), "n_parameters": int(self.n_parameters),
+            "best_epoch": int(self.best_epoch), "train_time_s": float(self.train_time_s), "history": list(self.history),
+            "metrics": self.metrics, "cardiacml_version": self.cardiacml_version, "card": dict(self.card),
+        }
+
+    @classmethod
+    def from_checkpoint(cls, ck: dict, path: Path | None = None) -> "RunRecord":
+        """Read a checkpoint dict (format 2, or version 0.1's)."""
+        try:
+            return cls(model=ck["model"], hparams=dict(ck.get("hparams") or {}), task=ck["task"],
+                       contract=SignalContract.from_dict(ck["contract"]), config=TrainConfig.from_dict(ck.get("config") or {}),
+                       state_dict=ck["state_dict"], data=dict(ck.get("data") or {}), data_args=dict(ck.get("data_args") or {}),
+                       n_parameters=int(ck.get("n_parameters", 0)), best_epoch=int(ck.get("best_epoch", -1)),
+                       train_time_s=float(ck.get("train_time_s", 0.0)), history=list(ck.get("history") or []),
+                       metrics=dict(ck.get("metrics") or {}), cardiacml_version=str(ck.get("cardiacml_version", "?")),
+                       card=dict(ck.get("card") or {}), path=path)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataFormatError(f"{path or 'checkpoint'}: not a cardiacml checkpoint (missing or malformed {exc})") from exc
+
+    def __getitem__(self, key: str):
+        """Version 0.1 code read the checkpoint as a dict (``ckpt["metrics"]``): still works, prefer attributes."""
+        return self.to_checkpoint()[key]
+
+    def meta(self) -> dict:
+        """What run.json holds: everything but the weights and the metrics."""
+        ck = self.to_checkpoint()
+        return {k: ck[k] for k in ("model", "hparams", "task", "kind", "contract", "config", "data", "data_args",
+                                   "n_parameters", "best_epoch", "train_time_s", "cardiacml_version", "card")}
+
+    def build_model(self) -> NormalizedModel:
+        """The network with its trained weights (eval mode)."""
+        net = create_model(self.model, contract=self.contract, **self.hparams)
+        sd = self.state_dict
+        model = NormalizedModel(net, sd["in_mean"], sd["in_std"], sd["out_mean"], sd["out_std"])
+        try:
+            model.load_state_dict(sd)
+        except RuntimeError as exc:
+            raise DataFormatError(f"{self.path or 'checkpoint'}: weights do not fit model {self.model!r} "
+                                  f"({str(exc).splitlines()[0]})") from exc
+        return model.eval()
+
+
+# ------------------------------------------------------------------------------------------ saving / loading
+def save_run(record: RunRecord, out_dir: str | Path, extra=None) -> Path:
+    """Write a run folder whole or not at all: ``model.pt``, ``metrics.json``, ``history.json``, ``run.json``.
+
+    ``extra(tmp_dir)`` may add files (figures, examples) before the folder is moved into
+    place; any previous folder at ``out_dir`` is replaced only once everything is written.
+    Returns the path of ``model.pt``.
+    """
+    out = Path(out_dir)
+    with atomic_path(out) as tmp:
+        tmp.mkdir(parents=True)
+        torch.save(record.to_checkpoint(), tmp / "model.pt")
+        (tmp / "metrics.json").write_text(json.dumps(record.metrics, indent=1))
+        (tmp / "history.json").write_text(json.dumps(record.history, indent=1))
+        (tmp / "run.json").write_text(json.dumps(record.meta(), indent=1, default=str))
+        if extra is not None:
+            extra(tmp)
+    record.path = out / "model.pt"
+    return record.path
+
+
+def safe_load(path: Path) -> dict:
+    """``torch.load(weights_only=True)``: tensors and plain data only; anything else is refused, never run."""
+    import pickle
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise DataFormatError(
+            f"{path}: refused to load: the file holds Python objects other than tensors and plain data, and "
+            f"unpickling them could run code ({first}). cardiacml checkpoints never need that; retrain with "
+            "`cardiacml train` or get the file from a trusted source.") from None
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
+        raise DataFormatError(f"{path}: not a readable cardiacml checkpoint (damaged or truncated: {exc})") from None
+    if not isinstance(obj, dict):
+        raise DataFormatError(f"{path}: not a cardiacml checkpoint (holds a {type(obj).__name__})")
+    return obj
+
+
+def resolve_checkpoint(ref: str | os.PathLike) -> Path:
+    """``model.pt`` of a run folder, a checkpoint path, or a pretrained model's name (``cardiacml models``)."""
+    p = Path(ref)
+    if p.is_dir():
+        p = p / "model.pt"
+        if not p.is_file():
+            raise MissingDataError(f"{p}: no checkpoint in this folder (train one with `cardiacml train`)")
+        return p
+    if p.is_file():
+        return p
+    try:
+        from ..pretrained import list_pretrained, pretrained_path
+
+        if str(ref) in list_pretrained():
+            return pretrained_path(str(ref))
+        names = ", ".join(list_pretrained()) or "none installed"
+    except ImportError:
+        names = "none installed"
+    raise MissingDataError(f"{ref}: no such run folder, checkpoint or pretrained model (pretrained: {names})")
+
+
+def load_run(ref: str | os.PathLike) -> tuple[NormalizedModel, RunRecord]:
+    """Model and record of a run folder, a ``model.pt``, or a pretrained model's name."""
+    path = resolve_checkpoint(ref)
+    record = RunRecord.from_checkpoint(safe_load(path), path)
+    card = path.with_suffix(".json")
+    if path.parent.name == "pretrained":
+        record.card.setdefault("pretrained", path.stem)
+        if card.is_file():
+            try:
+                record.card = {**json.loads(card.read_text()), **record.card}
+            except ValueError:
+                pass
+    return record.build_model(), record
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> tuple[NormalizedModel, dict]:
+    """Model and checkpoint dict of a run folder, checkpoint or pretrained name (see :func:`load_run`)."""
+    model, record = load_run(path)
+    return model, record.to_checkpoint()
+
+
+# ------------------------------------------------------------------------------------------ examples kept for reports
+def save_examples(run_dir: str | os.PathLike, X: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, k: int = 24,
+                  name: str = "examples.npz") -> Path:
+    """Keep ``k`` test examples of a run for the interactive report: ``RUN/examples.npz`` (written atomically).
+
+    Arrays: ``X`` (k, leads, T) float32; ``y_true``: labels (k,) int for classification,
+    activation times (k, 75) ms (Task 3) or Vm (k, 75, T) mV (Task 4); ``y_pred``: class
+    probabilities (k, C), or arrays shaped like ``y_true``; ``index``: the examples' rows in the
+    test set. Classification keeps examples of every class present (one misclassified beat per
+    class where there is one); regression keeps the first ``k`` (Task 4: at most 8, 150 kB each).
+    """
+    X = np.asarray(X)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    n = len(X)
+    if y_pred.ndim == 2 and y_true.ndim == 1:  # classification
+        yt = y_true.astype(np.int64)
+        classes = np.unique(yt)
+        per = max(1, k // max(len(classes), 1))
+        idx = []
+        for c in classes:
+            rows = np.flatnonzero(yt == c)
+            wrong = rows[y_pred[rows].argmax(1) != c][:1]
+            right = rows[y_pred[rows].argmax(1) == c][: per - len(wrong)]
+            idx += list(right) + list(wrong)
+        idx = np.array(sorted(idx), np.int64)
+        y_t = yt[idx]
+    else:
+        k = min(k, 8) if y_true.ndim == 3 else k
+        idx = np.arange(min(k, n))
+        y_t = y_true[idx].astype(np.float32)
+    path = Path(run_dir) / name
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, X=X[idx].astype(np.float32), y_true=y_t, y_pred=y_pred[idx].astype(np.float32), index=idx)
+    return path
+
+
+def load_examples(run_dir: str | os.PathLike, name: str = "examples.npz") -> dict | None:
+    """``RUN/examples.npz`` as a dict of arrays, or None when the run has none (older runs)."""
+    path = Path(run_dir) / name
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            d = {key: z[key] for key in z.files}
+    except Exception as exc:
+        raise DataFormatError(f"{path}: unreadable examples file ({exc})") from exc
+    for key in ("X", "y_true", "y_pred"):
+        if key not in d:
+            raise DataFormatError(f"{path}: missing array {key!r} (has {sorted(d)})")
+    if len(d["X"]) == 0:
+        return None
+    return d

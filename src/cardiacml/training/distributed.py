@@ -1,0 +1,69 @@
+"""Distributed data parallel (``torchrun``) and mixed precision for the training loop.
+
+``torchrun`` sets WORLD_SIZE, RANK, LOCAL_RANK; :func:`init_distributed` joins the process group
+(gloo on CPU, NCCL on CUDA) and is a no-op in a single process. Only rank 0 logs and writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class DistContext:
+    """This process's place in a distributed run (``torchrun`` sets WORLD_SIZE, RANK, LOCAL_RANK)."""
+
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+    local_world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str = "auto") -> DistContext:
+    """Join the process group when started by ``torchrun`` (gloo on CPU, NCCL on CUDA); a no-op otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistContext()
+    import torch.distributed as dist
+
+    use_cuda = torch.cuda.is_available() and device != "cpu"
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    ctx = DistContext(world, int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")),
+                      int(os.environ.get("LOCAL_WORLD_SIZE", str(world))))
+    if use_cuda:
+        torch.cuda.set_device(ctx.local_rank)
+    return ctx
+
+
+def autocast_context(device: torch.device, amp: str):
+    """bf16 / fp16 autocast on CUDA; a no-op context on CPU or with amp="off". Returns (context, GradScaler or None)."""
+    import contextlib
+
+    if device.type != "cuda" or amp == "off":
+        return contextlib.nullcontext(), None
+    dtype = torch.float16 if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()) else torch.bfloat16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return torch.autocast("cuda", dtype=dtype), scaler
+
+
+
+
+def global_mean(total: float, norm: float, ctx: DistContext) -> float:
+    """Epoch training loss: the loss summed over every process's examples over the summed normalisers."""
+    if ctx.world > 1:
+        import torch.distributed as dist
+
+        t = torch.tensor([total, norm], dtype=torch.float64)
+        dist.all_reduce(t)
+        total, norm = float(t[0]), float(t[1])
+    return total / max(norm, 1e-12)
+
+

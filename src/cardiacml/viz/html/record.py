@@ -1,0 +1,340 @@
+"""Interactive page of a whole recording: every beat marked and coloured by its predicted class.
+
+:func:`record_page` draws a raw recording (up to 24 h) as a zoomable strip with a level-of-detail
+trace (min/max buckets that fit the page budget; the browser draws the finest level for the window
+shown), hover with probabilities, a per-class summary table.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .page import CLASS_COLOURS, PAGE_BUDGET, b64, colour, fig_html, section, table, write_page  # noqa: F401
+
+_EPOCH_MS = 946_684_800_000.0  # 2000-01-01T00:00:00Z in ms
+
+
+
+def _minmax(x: np.ndarray, bucket: int) -> np.ndarray:
+    """Min/max decimation: for every ``bucket`` samples, the min and the max in their order of occurrence.
+
+    Returns 2 * ceil(n / bucket) values; drawn at half-bucket spacing they keep every peak
+    (an R wave never disappears at any zoom, which plain subsampling does not guarantee).
+    """
+    n = len(x)
+    nb = -(-n // bucket)
+    pad = nb * bucket - n
+    xb = np.concatenate([x, np.full(pad, x[-1], x.dtype)]).reshape(nb, bucket)
+    imin, imax = xb.argmin(1), xb.argmax(1)
+    lo, hi = xb[np.arange(nb), imin], xb[np.arange(nb), imax]
+    first = np.where(imin <= imax, lo, hi)
+    second = np.where(imin <= imax, hi, lo)
+    return np.stack([first, second], 1).ravel()
+
+
+def _pack(v: np.ndarray) -> str:
+    """int16 values -> base64 of zlib-deflated little-endian deltas (ECG deltas deflate to ~1/3)."""
+    import zlib
+
+    d = np.diff(v.astype(np.int32), prepend=0).astype("<i2")  # wraps mod 2**16; the browser's Int16Array wraps back
+    return base64.b64encode(zlib.compress(d.tobytes(), 6)).decode()
+
+
+def _levels(q: np.ndarray, budget_bytes: float, min_points: int = 20_000) -> list[tuple[int, str]]:
+    """Level-of-detail pyramid of an int16 trace: [(bucket, packed values)], finest first.
+
+    bucket 1 = every sample; bucket b > 1 = min/max pairs of b samples. The finest level is the
+    finest whose packed size fits ``budget_bytes`` (less the coarser levels, ~15 %); coarser levels
+    follow in steps of 8 until one has fewer than ``min_points`` values.
+    """
+    n = len(q)
+    budget = 0.85 * budget_bytes
+    bucket = 1
+    while True:
+        packed = _pack(q if bucket == 1 else _minmax(q, bucket))
+        if len(packed) <= budget or bucket >= max(2, n // min_points):
+            break
+        bucket = max(bucket + 1, int(np.ceil(bucket * len(packed) / budget * 1.05)))
+    out = [(bucket, packed)]
+    while (n if bucket == 1 else 2 * n / bucket) > min_points:
+        bucket = max(bucket * 8, 8)
+        out.append((bucket, _pack(_minmax(q, bucket))))
+    return out
+
+
+def _quantum(sig: np.ndarray) -> float:
+    """Step of the signal's own grid (e.g. 5 uV for MIT-BIH's ADC), else 0."""
+    d = np.abs(np.diff(sig[: 200_000]))
+    d = d[d > 1e-9]
+    if not d.size:
+        return 0.0
+    step = float(d.min())
+    k = sig[: 200_000] / step
+    return step if np.allclose(k, np.round(k), atol=1e-3) else 0.0
+
+
+_LOD_JS = r"""
+(function(){
+  var gd = document.getElementById('{plot_id}');
+  var spec = JSON.parse(document.getElementById('{plot_id}-lod').textContent);
+  var total = spec.n / spec.fs * 1000, base = spec.base;   // times on the axis: ms from 2000-01-01 (see record_figure)
+  function unpack(b64){
+    var bin = atob(b64), u8 = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+    var stream = new Blob([u8]).stream().pipeThrough(new DecompressionStream('deflate'));
+    return new Response(stream).arrayBuffer().then(function(buf){
+      var v = new Int16Array(buf);
+      for (var i = 1; i < v.length; i++) v[i] = v[i - 1] + v[i];   // undo the deltas (mod 2**16, like the encoder)
+      return v;
+    });
+  }
+  function toMs(v){
+    if (typeof v === 'number') return v;
+    var m = /^(-?\d+)-(\d+)-(\d+)(?:[ T](\d+):(\d+)(?::(\d+(?:\.\d*)?))?)?/.exec(String(v));
+    if (!m) return NaN;
+    return Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0)) + 1000 * (+(m[6] || 0));
+  }
+  var levels = null, busy = false, again = false;
+  function update(){
+    if (!levels) return;
+    if (busy) { again = true; return; }
+    var r = gd.layout.xaxis.range, t0 = toMs(r[0]), t1 = toMs(r[1]);
+    if (!isFinite(t0) || !isFinite(t1)) return;
+    var span = t1 - t0;
+    // the visible window and half a window on each side, at the finest level with at most max_points values
+    var s0 = Math.max(0, Math.floor((t0 - base - span / 2) / 1000 * spec.fs)), s1 = Math.min(spec.n, Math.ceil((t1 - base + span / 2) / 1000 * spec.fs));
+    var L = levels[levels.length - 1];
+    for (var k = 0; k < levels.length; k++) {
+      if ((s1 - s0) / levels[k].bucket * (levels[k].bucket > 1 ? 2 : 1) <= spec.max_points) { L = levels[k]; break; }
+    }
+    var per = L.bucket > 1 ? 2 : 1, step = L.bucket / per, off = L.bucket > 1 ? step / 2 : 0;
+    var i0 = Math.floor(s0 / L.bucket) * per, i1 = Math.min(L.v.length, Math.ceil(s1 / L.bucket) * per);
+    var n = Math.max(0, i1 - i0), x = new Array(n), y = new Array(n);
+    for (var i = 0; i < n; i++) { x[i] = ((i0 + i) * step + off) / spec.fs * 1000 + base; y[i] = L.v[i0 + i] * spec.scale + spec.offset; }
+    busy = true;
+    gd.dataset.lodBucket = L.bucket;
+    var tr = gd.data[spec.trace];
+    tr.x = x; tr.y = y; tr.name = L.bucket > 1 ? spec.lead + ' (min/max of ' + L.bucket + ' samples)' : spec.lead;
+    var box = gd.layout.shapes[0]; box.x0 = t0; box.x1 = t1;
+    gd.layout.datarevision = (gd.layout.datarevision || 0) + 1;
+    // Plotly.react, not restyle: restyling x makes plotly re-guess the axis type (date -> linear)
+    Plotly.react(gd, gd.data, gd.layout).then(done, done);
+  }
+  function done(){ busy = false; gd.dataset.lodUpdates = (+gd.dataset.lodUpdates || 0) + 1; if (again) { again = false; update(); } }
+  gd.on('plotly_relayout', function(ev){
+    if (ev['xaxis.autorange']) {   // "all" button or double-click: the whole recording (autorange misreads typed dates)
+      Plotly.relayout(gd, {'xaxis.range': [base, base + total]});
+      return;
+    }
+    for (var key in ev) { if (key.indexOf('xaxis.') === 0) { update(); return; } }
+  });
+  gd.on('plotly_click', function(ev){   // a click on the overview strip centres the view there
+    var p = ev.points && ev.points[0];
+    if (!p || p.curveNumber !== spec.overview) return;
+    var r = gd.layout.xaxis.range, span = toMs(r[1]) - toMs(r[0]), c = toMs(p.x);
+    var a = Math.max(base, Math.min(base + total - span, c - span / 2));
+    Plotly.relayout(gd, {'xaxis.range': [a, a + span]});
+  });
+  Promise.all(spec.levels.map(function(L){ return unpack(L.data); })).then(function(vs){
+    levels = spec.levels.map(function(L, k){ return {bucket: L.bucket, v: vs[k]}; });
+    update();
+  });
+})();
+"""
+
+
+def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
+                  probabilities: np.ndarray, class_names, *, lead_name: str = "ECG", reference=None,
+                  detail_budget_bytes: float | None = None, view_points: int = 40_000, initial_window_s: float = 20.0,
+                  overview_points: int = 8_000):
+    """The strip figure of :func:`record_page` and the level-of-detail data its script needs.
+
+    Returns ``(fig, lod_spec, post_script)``. ``detail_budget_bytes``: room for the packed trace
+    (default: what is left of the 10 MB page after plotly.js and the beat markers).
+    """
+    import plotly.graph_objects as go
+
+    sig = np.asarray(signal, np.float64).ravel()
+    n = len(sig)
+    fs = float(fs)
+    times = np.asarray(beat_times_s, np.float64).ravel()
+    pred = np.asarray(predicted).astype(np.int64).ravel()
+    prob = np.asarray(probabilities, np.float32)
+    classes = [str(c) for c in class_names]
+    if prob.ndim != 2 or prob.shape != (len(times), len(classes)) or pred.shape != times.shape:
+        from ...errors import DataFormatError
+
+        raise DataFormatError(f"record page: {len(times)} beat times, predicted {pred.shape}, probabilities "
+                              f"{prob.shape} and {len(classes)} classes do not match")
+    ref = None if reference is None else np.asarray(reference).astype(np.int64).ravel()
+
+    lo, hi = np.percentile(sig, [0.05, 99.95])
+    pad = 0.15 * (hi - lo + 1e-6)
+    # sample -> ms on the date axis, counted from 2000-01-01 00:00:00 UTC: plotly reads a number of 4 digits or fewer
+    # on a date axis as a year, so times must never be small integers (the clock shown is the time into the record)
+    t_ms = lambda s: np.asarray(s, np.float64) / fs * 1000.0 + _EPOCH_MS  # noqa: E731
+    w0 = min(n, int(initial_window_s * fs))
+    ob = max(1, int(np.ceil(2 * n / overview_points)))
+    ov = _minmax(sig, ob) if ob > 1 else sig
+    fig = go.Figure()
+    # trace 0: the visible window (every sample at first; the page's script keeps it at the right level)
+    fig.add_trace(go.Scatter(x=t_ms(np.arange(w0)), y=sig[:w0].astype(np.float32), mode="lines",
+                             line=dict(color="black", width=1), name=lead_name, hoverinfo="skip", xaxis="x", yaxis="y"))
+    # trace 1: the whole recording, min/max overview in its own strip below (click it to jump there).
+    # Not plotly's rangeslider: that mirrors trace 0, which holds only the window.
+    fig.add_trace(go.Scatter(x=t_ms(np.arange(len(ov)) * (ob / 2) + (ob / 4 if ob > 1 else 0)), y=ov.astype(np.float32),
+                             mode="lines", line=dict(color="#888", width=0.6), name="whole recording", hoverinfo="none",
+                             showlegend=False, xaxis="x2", yaxis="y2"))
+    ridx = np.clip(np.round(times * fs).astype(np.int64), 0, n - 1)
+    yb = (sig[ridx] + pad * 0.35).astype(np.float32)
+    x_ms = np.round(times * 1000.0) + _EPOCH_MS
+    pct = np.clip(np.round(prob * 100), 0, 100).astype(np.uint8)  # probabilities in %, 1 byte each
+    prob_lines = "<br>".join(f"p({html.escape(c)}) = %{{customdata[{j}]}} %" for j, c in enumerate(classes))
+    for k, c in enumerate(classes):
+        m = pred == k
+        ref_line = "" if ref is None else "<br>reference: %{text}"
+        fig.add_trace(go.Scattergl(
+            x=x_ms[m], y=yb[m], mode="markers", name=f"{c} ({int(m.sum()):,})",
+            marker=dict(color=colour(k), size=8 if k else 6, symbol="triangle-down", line=dict(width=0)),
+            customdata=pct[m], text=None if ref is None else [classes[r] if 0 <= r < len(classes) else "?" for r in ref[m]],
+            hovertemplate=f"<b>%{{x|%H:%M:%S.%L}}</b><br>predicted: <b>{html.escape(c)}</b><br>{prob_lines}{ref_line}<extra></extra>"))
+    if ref is not None:
+        known = (ref >= 0) & (ref < len(classes))
+        bad = known & (ref != pred)
+        fig.add_trace(go.Scattergl(x=x_ms[bad], y=yb[bad], mode="markers",
+                                   name=f"prediction ≠ reference ({int(bad.sum()):,})", hoverinfo="skip",
+                                   marker=dict(size=15, color="rgba(0,0,0,0)", line=dict(color="black", width=1.5))))
+    total_ms = n / fs * 1000.0
+    buttons = [dict(count=5, label="5 s", step="second", stepmode="backward"),
+               dict(count=20, label="20 s", step="second", stepmode="backward"),
+               dict(count=2, label="2 min", step="minute", stepmode="backward"),
+               dict(count=30, label="30 min", step="minute", stepmode="backward"), dict(step="all", label="all")]
+    stops = [dict(dtickrange=[None, 1000], value="%H:%M:%S.%L"), dict(dtickrange=[1000, None], value="%H:%M:%S")]
+    fig.update_layout(
+        height=560, margin=dict(l=60, r=20, t=80, b=30), template="plotly_white", dragmode="pan", hovermode="closest",
+        legend=dict(orientation="h", y=1.01, yanchor="bottom", x=1, xanchor="right", title_text="predicted class:"),
+        xaxis=dict(type="date", range=[_EPOCH_MS, float(t_ms(w0))], tickformatstops=stops, anchor="y",
+                   rangeselector=dict(buttons=buttons, x=0, y=1.02, yanchor="bottom")),
+        yaxis=dict(title_text=f"{lead_name} (mV)", range=[lo - pad, hi + pad], domain=[0.25, 1.0], showgrid=True,
+                   gridcolor="#f0c8c8", zeroline=False),
+        xaxis2=dict(type="date", range=[_EPOCH_MS, _EPOCH_MS + total_ms], fixedrange=True, anchor="y2", tickformatstops=stops,
+                    title=dict(text="whole recording (hh:mm:ss): click to jump; the blue band is the view", font=dict(size=11))),
+        yaxis2=dict(domain=[0.0, 0.14], fixedrange=True, showticklabels=False, showgrid=False, zeroline=False),
+        shapes=[dict(type="rect", xref="x2", yref="y2 domain", x0=_EPOCH_MS, x1=float(t_ms(w0)), y0=0, y1=1,
+                     fillcolor="rgba(31,119,180,0.25)", line=dict(color="rgba(31,119,180,0.9)", width=1))],
+    )
+    # int16 quantisation of the trace on the signal's own grid (5 uV for MIT-BIH) or 1 uV when the range allows
+    offset = float(np.median(sig))
+    amp = float(np.max(np.abs(sig - offset)))
+    quantum = _quantum(sig)
+    scale = max(quantum or 1e-3, amp / 32000.0)
+    if quantum:
+        offset = round(offset / quantum) * quantum
+    q = np.round((sig - offset) / scale).astype(np.int16)
+    if detail_budget_bytes is None:
+        from plotly.offline import get_plotlyjs
+
+        fixed = len(get_plotlyjs()) + len(fig.to_json()) + 60_000
+        detail_budget_bytes = max(200_000, 0.97 * PAGE_BUDGET - fixed)
+    levels = _levels(q, detail_budget_bytes)
+    spec = {"fs": fs, "n": n, "base": _EPOCH_MS, "scale": scale, "offset": offset, "max_points": view_points, "lead": lead_name,
+            "trace": 0, "overview": 1, "levels": [{"bucket": b, "data": v} for b, v in levels]}
+    return fig, spec, _LOD_JS
+
+
+def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
+    hours = max(duration_s / 3600.0, 1e-9)
+    rows = []
+    for k, c in enumerate(classes):
+        m = pred == k
+        row = [c, int(m.sum()), 100.0 * m.mean() if len(m) else float("nan"), m.sum() / hours,
+               float(prob[m, k].mean()) if m.any() else float("nan")]
+        if ref is not None:
+            r = ref == k
+            row += [int(r.sum()), float((pred[r] == k).mean()) if r.any() else float("nan")]
+        rows.append(row)
+    header = ["predicted class", "beats", "% of beats", "per hour", "mean probability of the predicted class"]
+    if ref is not None:
+        header += ["reference beats", "recall vs reference (all: agreement)"]
+    rows.append(["all", len(pred), 100.0, len(pred) / hours, float(prob.max(1).mean()) if len(pred) else float("nan")]
+                + ([int(((ref >= 0) & (ref < len(classes))).sum()),
+                    float((pred == ref)[(ref >= 0) & (ref < len(classes))].mean()) if len(ref) else float("nan")]
+                   if ref is not None else []))
+    return table(rows, header)
+
+
+def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
+                probabilities: np.ndarray, class_names, path: str | os.PathLike, *, title: str = "cardiacml: recording",
+                lead_name: str = "ECG", reference=None) -> Path:
+    """Write an interactive page of a whole recording with every beat's predicted class.
+
+    Parameters
+    ----------
+    signal : ndarray, shape (n,), mV
+        The raw lead at its own sampling rate (e.g. 30 min or 24 h at 360 Hz).
+    fs : float
+        Sampling rate of ``signal`` (Hz).
+    beat_times_s : ndarray, shape (m,), s
+        Time of each classified beat (R peak) from the start of ``signal``.
+    predicted : ndarray, shape (m,), int
+        Predicted class index of each beat.
+    probabilities : ndarray, shape (m, C)
+        Predicted class probabilities.
+    class_names : sequence of str, length C
+    path : path of the ``.html`` page to write (atomically).
+    title, lead_name : str
+        Page title; the lead's name for the axis (e.g. ``"MLII"``).
+    reference : ndarray, shape (m,), int, optional
+        Reference labels (e.g. from annotations); negative or out-of-range = unknown.
+        Beats where the prediction disagrees are circled, recall is added to the table.
+
+    Notes
+    -----
+    The trace is kept in the page as int16 (on the signal's own ADC grid when it has one, else
+    1 uV steps), delta-coded and deflated (the browser inflates it with its built-in
+    ``DecompressionStream``). Every sample is kept when that fits the 10 MB page (MIT-BIH's
+    30-min records use ~1 MB); longer recordings keep min/max pairs of the smallest bucket that
+    fits (a 24-h Holter at 360 Hz: buckets of a few samples, see the page's note), so R waves
+    never vanish. For the visible window the browser draws the finest level with at most
+    40,000 points; an overview strip below always shows the whole recording.
+
+    Returns
+    -------
+    Path of the page.
+    """
+    sig = np.asarray(signal, np.float64).ravel()
+    if sig.size == 0 or not np.isfinite(sig).all():
+        from ...errors import DataFormatError
+
+        raise DataFormatError(f"record page {path}: the signal is empty or has NaN/infinite values")
+    fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
+                                  reference=reference)
+    times = np.asarray(beat_times_s, np.float64).ravel()
+    pred = np.asarray(predicted).astype(np.int64).ravel()
+    prob = np.asarray(probabilities, np.float32)
+    ref = None if reference is None else np.asarray(reference).astype(np.int64).ravel()
+    classes = [str(c) for c in class_names]
+    dur = len(sig) / float(fs)
+    div = "record-strip"
+    lod = f"<script type='application/json' id='{div}-lod'>{json.dumps(spec)}</script>"
+    detail = ("every sample" if spec["levels"][0]["bucket"] == 1 else
+              f"min/max of every {spec['levels'][0]['bucket']} samples at most ({spec['levels'][0]['bucket'] / fs * 1000:.0f} ms)")
+    note = (f"{len(sig):,} samples at {fs:g} Hz ({_hms(dur)}), {len(times):,} beats. Drag to pan, scroll or drag a box to "
+            f"zoom, click the overview strip at the bottom to jump, or use the buttons above; hover a marker for the beat's class "
+            f"probabilities; click a class in the legend to hide it. Detail kept in this page: {detail}.")
+    strip = fig_html(fig, div, js, height=520)
+    summary = _record_summary(times, pred, prob, classes, dur, ref)
+    return write_page(path, title, [section("Per-class summary", summary), section("Recording", lod + strip, note)])
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600:d} h {s % 3600 // 60:02d} min {s % 60:02d} s" if s >= 3600 else f"{s // 60:d} min {s % 60:02d} s"
+
+
