@@ -30,26 +30,22 @@ SHARED = Path(os.environ.get("CARDIACML_SHARED", REPO.parent / "shared" / "data"
 
 
 def build(d: Path) -> dict:
-    import wfdb
-
-    from cardiacml.datasets.intracardiac import activation_times
     from cardiacml.contracts.ecg12 import leads_from_electrodes
-    from cardiacml.ecg.aami import AAMI_MAP
+    from cardiacml.datasets.intracardiac import activation_times
     from cardiacml.datasets.mitbih import read_record_beats
+    from cardiacml.ecg.pipeline import beat_annotations
+    from cardiacml.io import open_record
     from cardiacml.simulate.simulator import HeartModel, simulate_one
     from cardiacml.viz.html import beats as hb, heart as hh, record as hr
 
     rng = np.random.default_rng(0)
-    rec = wfdb.rdrecord(str(SHARED / "mitdb" / "100"))
-    ann = wfdb.rdann(str(SHARED / "mitdb" / "100"), "atr")
-    sym = np.asarray(ann.symbol)
-    keep = np.isin(sym, list(AAMI_MAP))
-    lab = np.array([AAMI_MAP[s] for s in sym[keep]])
-    t = np.asarray(ann.sample)[keep] / rec.fs
+    rec = open_record(SHARED / "mitdb" / "100")
+    samples, lab = beat_annotations(rec)
+    t = samples / rec.fs
     logits = rng.normal(size=(len(lab), 5))
     logits[np.arange(len(lab)), lab] += 4
     prob = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    sig = rec.p_signal[:, 0]
+    sig = rec.read(lead=0)
     pages = {"record 30 min": hr.record_page(sig, rec.fs, t, prob.argmax(1), prob, list("NSVFQ"), d / "record.html",
                                              lead_name="MLII", reference=lab)}
     reps = 48

@@ -40,8 +40,8 @@ def main(repeat: int = 1):
     tmp = Path(tempfile.mkdtemp())
     pd.DataFrame({"time (s)": np.arange(n) / fs, "MLII": sig[:, 0], "V5": sig[:, 1]}).to_csv(
         tmp / "r.csv", index=False, float_format="%.8g")
-    edfio.Edf([edfio.EdfSignal(sig[:, i], fs, label=l, physical_dimension="mV", physical_range=(-10.24, 10.24))
-               for i, l in enumerate(wf.leads)]).write(tmp / "r.edf")
+    edfio.Edf([edfio.EdfSignal(sig[:, i], fs, label=name, physical_dimension="mV", physical_range=(-10.24, 10.24))
+               for i, name in enumerate(wf.leads)]).write(tmp / "r.edf")
     np.save(tmp / "r.npy", sig.astype(np.float32))
     del sig
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}; "

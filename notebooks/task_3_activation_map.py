@@ -8,7 +8,6 @@
 # %%
 import os
 
-import numpy as np
 
 from cardiacml.tasks import load_task
 from cardiacml.training.loop import predict_array

@@ -10,8 +10,6 @@
 # %%
 import os
 
-import numpy as np
-import matplotlib.pyplot as plt
 
 from cardiacml.tasks import load_task
 from cardiacml.viz import plots

@@ -14,6 +14,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     echo "chromium/chromedriver not found (apt-get install chromium chromium-driver): browser tests will be skipped"
   fi
 fi
+python -m ruff check src tests benchmarks notebooks  # the lint rules of pyproject.toml (cheap: under a second)
 if [ "${CI:-}" = "true" ] || [ "${CARDIACML_SLOW:-}" = "1" ]; then
   python -m pytest -q "$@"
 else

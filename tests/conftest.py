@@ -54,6 +54,17 @@ def sim_root(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mitdb):
+    """A one-epoch Task 2 run (kachuee, 600 beats): checkpoints, folders and predict are tested on it."""
+    from cardiacml.training.run import train_run
+
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    rec = train_run("task2", "kachuee", mitdb=mitdb, max_train=600, max_eval=300, out=out, log=lambda *a: None,
+                    epochs=1, batch_size=64, threads=1, figures=False)
+    return out, rec
+
+
 def write_fixture_pair(folder: Path, name: str, rng, ecg=None, vm=None):
     """A pECGData/VmData pair with the exact real names and shapes."""
     folder.mkdir(parents=True, exist_ok=True)

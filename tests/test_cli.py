@@ -86,3 +86,24 @@ def test_models_and_tasks_listings():
     assert r.exit_code == 0 and "55,013" in r.output and "task3" in r.output and "ecg12" in r.output
     r = runner.invoke(app, ["tasks"])
     assert r.exit_code == 0 and "interpatient" in r.output and "stimulus" in r.output
+
+
+def test_user_errors_are_one_line_and_bugs_show_a_traceback(monkeypatch):
+    """Only cardiacml's own errors are one-line user errors (exit 2); anything else is a bug: traceback, report request."""
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["train", "task9"])
+    assert r.exit_code == 2 and r.output.strip().startswith("error: unknown task 'task9'") and "Traceback" not in r.output
+    r = runner.invoke(app, ["train", "task2", "--hparam", "width"])
+    assert r.exit_code == 2 and "--hparam expects KEY=VALUE" in r.output
+
+    def bug(*a, **k):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("cardiacml.report.write_report", bug)
+    r = runner.invoke(app, ["report", "somewhere"])
+    assert r.exit_code == 1 and "Traceback" in r.output and "ZeroDivisionError: a bug" in r.output
+    assert "this is a bug in cardiacml" in r.output and "please report it" in r.output

@@ -1,4 +1,4 @@
-"""Issue 14: distributed data parallel training (torchrun, gloo on CPU) and streaming from memory-mapped data."""
+"""Distributed training gives the same run as one process (torchrun, gloo on CPU), and batches stream from memory-mapped data."""
 
 import json
 import os

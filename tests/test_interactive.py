@@ -43,18 +43,15 @@ def _synthetic_probs(labels, rng, n_classes=5, strength=4.0):
 @pytest.fixture(scope="module")
 def record100():
     """MIT-BIH record 100 (MLII, 360 Hz, 30 min) with its annotated beats."""
-    wfdb = pytest.importorskip("wfdb")
+    pytest.importorskip("wfdb")
     base = SHARED / "mitdb" / "100"
     if not Path(str(base) + ".hea").is_file():
         pytest.skip(f"real data not found at {base} (set CARDIACML_SHARED)")
-    from cardiacml.ecg.aami import AAMI_MAP
+    from cardiacml.ecg.pipeline import beat_annotations
 
-    rec = wfdb.rdrecord(str(base))
-    ann = wfdb.rdann(str(base), "atr")
-    sym = np.asarray(ann.symbol)
-    keep = np.isin(sym, list(AAMI_MAP))
-    labels = np.array([AAMI_MAP[s] for s in sym[keep]])
-    return rec.p_signal[:, 0], float(rec.fs), np.asarray(ann.sample)[keep] / rec.fs, labels
+    rec = open_record(base)
+    samples, labels = beat_annotations(rec)
+    return rec.read(lead=0), rec.fs, samples / rec.fs, labels
 
 
 @pytest.fixture(scope="module")

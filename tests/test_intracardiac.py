@@ -14,7 +14,7 @@ FOLDER = "data_hearts_dd_0p2_geo_act_1_bcl_gkr"
 def test_lead_formulas_match_dataset_readme():
     rng = np.random.default_rng(0)
     e = rng.normal(size=(500, 10))
-    RA, LA, LL, RL = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
+    RA, LA, LL = e[:, 0], e[:, 1], e[:, 2]
     V = e[:, 4:]
     W = (RA + LA + LL) / 3
     expected = np.stack([LA - RA, LL - RA, LL - LA, 1.5 * (RA - W), 1.5 * (LA - W), 1.5 * (LL - W)] + [V[:, i] - W for i in range(6)])

@@ -7,7 +7,6 @@ state its size budget, and then gets every check below for every task it serves.
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from cardiacml.errors import UsageError

@@ -1,6 +1,5 @@
 """The tutorials and task notebooks (jupytext percent files) run top to bottom in a Jupyter kernel."""
 
-import os
 from pathlib import Path
 
 import pytest

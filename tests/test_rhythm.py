@@ -36,7 +36,6 @@ def test_contract_layout_is_consistent():
 
 
 def _tiny_data(mitdb):
-    from cardiacml.contracts import SignalContract
     from cardiacml.datasets.mitbih import read_record_rhythm
     from cardiacml.tasks import TaskData
 

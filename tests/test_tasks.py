@@ -1,0 +1,53 @@
+"""Task registry: every task is complete and consistent, loaders take explicit options and refuse the others."""
+
+import pytest
+
+from cardiacml.errors import UsageError
+from cardiacml.tasks import get_task, list_tasks, load_task
+
+
+def test_every_task_names_things_that_exist():
+    from cardiacml.training.losses import LOSSES
+    from cardiacml.viz.figures import FIGURES
+
+    assert set(list_tasks()) == {"task1", "task2", "beats", "task3", "task4"}
+    for name in list_tasks():
+        s = get_task(name)
+        assert s.figures in FIGURES, name
+        assert s.loss in LOSSES, name
+        assert s.protocols and s.intended_use and s.default_model
+        assert set(s.loader_options()) <= {"data_dir", "mitdb", "n_sim", "lazy"}, name
+
+
+def test_unknown_names_and_options_are_usage_errors():
+    with pytest.raises(UsageError, match="unknown task 'task9'"):
+        get_task("task9")
+    with pytest.raises(UsageError, match="protocol 'stimulus' is not one of"):
+        load_task("task2", protocol="stimulus")
+    with pytest.raises(UsageError, match="task2 does not take --lazy"):
+        load_task("task2", lazy=True)
+    with pytest.raises(UsageError, match="beats does not take --data-dir"):
+        load_task("beats", data_dir="somewhere")
+    with pytest.raises(UsageError, match="task3 does not take --mitdb"):
+        load_task("task3", mitdb="somewhere")
+
+
+def test_old_runs_stored_every_option():
+    """cardiacml 0.2 stored n_sim and lazy for every task: they are dropped where the task does not take them."""
+    from cardiacml.training.run import stored_data_args
+
+    old = {"data_dir": None, "mitdb": "m", "protocol": "random", "seed": 0, "n_sim": 2000, "max_train": None,
+           "max_eval": None, "lazy": False, "task": "task2"}
+    assert stored_data_args("task2", old) == {"data_dir": None, "mitdb": "m", "protocol": "random", "seed": 0,
+                                              "max_train": None, "max_eval": None}
+    assert stored_data_args("task3", old)["n_sim"] == 2000
+
+
+def test_models_serve_the_tasks_their_contract_allows():
+    from cardiacml.catalog import model_catalog, tasks_served
+    from cardiacml.models import get_spec
+
+    for e in model_catalog():
+        assert tasks_served(e) == get_spec(e["name"]).tasks(), e["name"]
+    assert "beats" in get_spec("rhythmnet").tasks() and "task2" not in get_spec("rhythmnet").tasks()
+    assert set(get_spec("tcn").tasks()) == {"task3", "task4"}
