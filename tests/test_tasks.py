@@ -16,7 +16,7 @@ def test_every_task_names_things_that_exist():
         assert s.figures in FIGURES, name
         assert s.loss in LOSSES, name
         assert s.protocols and s.intended_use and s.default_model
-        assert set(s.loader_options()) <= {"data_dir", "mitdb", "n_sim", "lazy"}, name
+        assert set(s.loader_options()) <= {"data_dir", "mitdb", "n_sim", "lazy", "window_version"}, name
 
 
 def test_unknown_names_and_options_are_usage_errors():

@@ -23,12 +23,26 @@ ELECTRODES = ("RA", "LA", "LL", "RL", "V1", "V2", "V3", "V4", "V5", "V6")
 #: The 12 standard leads, in model input order.
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
-#: Input contract of the LLNL intracardiac dataset (Tasks 3-4): 12 standard leads, 500 ms at 1 kHz, mV.
+#: Version of the beat window models take (see :mod:`cardiacml.ecg.twelve_lead`): 2 from cardiacml 0.3; a
+#: checkpoint whose contract names none was trained on version 1 (cardiacml 0.2).
+WINDOW_VERSION = 2
+
+#: Input contract of Tasks 3-4: 12 standard leads, a 500 ms window at 1 kHz from 5 ms before the global QRS onset,
+#: band-passed and divided by its amplitude scale, the same for simulated hearts and recordings (window version 2).
 ECG12 = SignalContract(
-    kind="ecg12", n_leads=12, n_samples=N_TIMES, fs_hz=FS, units="mV", value_range=(-1e4, 1e4), leads=LEADS,
+    kind="ecg12", n_leads=12, n_samples=N_TIMES, fs_hz=FS, units="normalised", value_range=(-1e3, 1e3), leads=LEADS,
     target="activation time (ms) at 75 sites", target_units="ms",
-    normalisation="12 standard leads from electrodes RA, LA, LL, RL, V1..V6 (Wilson terminal); 500 ms from activation onset",
+    normalisation="12 standard leads (Wilson terminal); 0.5-40 Hz band-pass + 50/60 Hz notches; 500 ms from 5 ms before "
+                  "the 12-lead QRS onset of the median beat; PR level subtracted; divided by the median QRS peak-to-peak "
+                  "over the leads (cardiacml.ecg.twelve_lead, window version 2)",
+    extra={"window_version": WINDOW_VERSION},
 )
+
+
+def window_version(contract) -> int:
+    """The beat-window version a 12-lead model's contract was trained on (1 when it names none: cardiacml 0.2)."""
+    extra = getattr(contract, "extra", None) or {}
+    return int(extra.get("window_version", 1))
 
 
 def leads_from_electrodes(pecg: np.ndarray) -> np.ndarray:

@@ -54,6 +54,34 @@ class LazyRows:
         return np.asarray(self).copy()
 
 
+class ShiftedRows(LazyRows):
+    """Rows ``index`` of a time series array (n, channels, T), each moved in time by its own ``shift`` (samples).
+
+    Row ``i`` reads ``array[index[i], :, t + shift[i]]`` for ``t`` in ``0..T-1``, holding the first / last sample
+    beyond the ends. Training uses it for Vm targets that follow a window cut ``shift`` ms after the simulation's
+    time 0, without storing a moved copy of every (75 x 500) target.
+    """
+
+    def __init__(self, array, index, shift):
+        super().__init__(array, index)
+        self.shift = np.asarray(shift, np.int64)
+        if self.shift.shape != self.index.shape:
+            raise ValueError("one shift per row is needed")
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            rows, rest = key[0], key[1:]
+            return self[rows][(slice(None),) + rest] if not np.isscalar(rows) else self[rows][rest]
+        scalar = isinstance(key, (int, np.integer))
+        sel = np.arange(len(self.index))[key]
+        sel = np.atleast_1d(sel)
+        out = LazyRows.__getitem__(self, sel)
+        T = out.shape[-1]
+        t = np.clip(np.arange(T)[None, :] + self.shift[sel][:, None], 0, T - 1)
+        out = np.take_along_axis(out, t[:, None, :], axis=-1)
+        return out[0] if scalar else out
+
+
 def chunked_mean_std(X, axis=(0, 2), chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of ``X`` (n, c, t) over examples and time, per channel, reading ``chunk`` rows at a time.
 

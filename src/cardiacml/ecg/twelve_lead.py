@@ -7,8 +7,30 @@ names / derives the leads, :func:`beat_window` resamples to 1 kHz, finds the QRS
 onsets and cuts baseline-corrected windows. File adaptation (formats, layouts) is
 :mod:`cardiacml.inference.ecg12`'s job.
 
-Beat window (why these choices)
--------------------------------
+Beat window, version 2 (:data:`WINDOW_VERSION`; models trained from cardiacml 0.3 on)
+-------------------------------------------------------------------------------------
+One input path for real and simulated ECGs: :func:`beat_window` (a recording) and :func:`simulated_windows`
+(the simulator's 500 ms beats, which training turns into a multi-beat strip with recorder effects) run the same
+steps, so that what a model meets in use is what it was trained on:
+
+1. the 12 leads at 1 kHz are band-passed 0.5-40 Hz with 50/60 Hz notches (:func:`cardiacml.ecg.filters.clean_ecg`,
+   the beat pipeline's filter);
+2. the beats are aligned (R peaks from neurokit2 on lead II for a recording; the known beat positions of a
+   simulated strip) and their sample-wise median is taken;
+3. the QRS onset of the median beat is found on all 12 leads at once (:func:`qrs_onset`): the spatial velocity
+   (the norm over the leads of the first difference, smoothed over 9 ms) is walked back from its QRS maximum
+   to where it falls to :data:`ONSET_FRACTION` of the way from its baseline level to that maximum (the classic
+   global-QRS delineation idea: a multi-lead onset is earlier and steadier than any single lead's). Each beat's
+   onset is its fiducial plus the median beat's fiducial-to-onset offset;
+4. the window is 500 ms from ``pre_ms`` = 5 ms before the beat's onset; its PR level ([onset - 30, onset - 5] ms)
+   is subtracted and it is divided by its amplitude scale (:func:`amplitude_scale`: the median over the 12 leads
+   of the peak-to-peak over the 250 ms after the onset), so gains of recorders and patients do not matter.
+
+Measured on the 20 real recordings of ``shared/data`` (``benchmarks/heart_real.py``): this onset lies 17-45 ms
+before the R peak (neurokit2's single-lead delineation, version 1 below: 45-143 ms, often on the P wave).
+
+Beat window, version 1 (models of cardiacml 0.2, kept for their checkpoints)
+---------------------------------------------------------------------------
 R peaks and QRS onsets are found with neurokit2 (``ecg_clean``, ``ecg_peaks``,
 ``ecg_delineate(method="dwt")`` -> ``ECG_R_Onsets``) on lead II, the lead the simulated
 and real LLNL ECGs show the QRS best in. The window is 500 ms starting ``pre_ms`` = 5 ms
@@ -36,13 +58,21 @@ import numpy as np
 from ..contracts.ecg12 import ELECTRODES, LEADS, N_TIMES, leads_from_electrodes
 from ..errors import DataFormatError
 from .detect import require_neurokit
-from .filters import resample
+from .filters import clean_ecg, clean_isoelectric, resample
 
 FS_MODEL = 1000.0
 #: Default lead of the window start before the detected QRS onset (ms); see the module docstring.
 PRE_MS = 5.0
 #: PR-segment span used as the isoelectric level (ms before the QRS onset).
 BASELINE_MS = (30.0, 5.0)
+from ..contracts.ecg12 import WINDOW_VERSION  # noqa: E402  (the model's contract says which version it takes)
+#: Smoothing of the spatial velocity (ms) and the onset threshold, as a fraction of baseline-to-maximum.
+SV_SMOOTH_MS = 9
+ONSET_FRACTION = 0.12
+#: Extent of the median beat around its fiducial (ms).
+MB_PRE, MB_POST = 300, 400
+#: Span after the onset (ms) whose lead peak-to-peak amplitudes give the window's amplitude scale.
+SCALE_SPAN_MS = 250
 
 def canonical_lead(name: str) -> str | None:
     """Standard name of a lead or electrode label, or None.
@@ -150,6 +180,99 @@ def detect_qrs(x12: np.ndarray, fs: float = FS_MODEL, where: str = "") -> dict:
     return {"r_peaks": r, "onsets": np.round(onsets).astype(np.int64), "onset_estimated": ~ok}
 
 
+def spatial_velocity(beats: np.ndarray, fs: float = FS_MODEL) -> np.ndarray:
+    """Spatial velocity of 12-lead beats: the norm over leads of the first difference (mV/ms), smoothed.
+
+    ``beats`` (..., T, leads) at ``fs``; returns (..., T).
+    """
+    from scipy.ndimage import uniform_filter1d
+
+    d = np.diff(beats, axis=-2, prepend=beats[..., :1, :]) * (fs / 1000.0)
+    v = np.sqrt((d ** 2).sum(-1))
+    return uniform_filter1d(v, max(1, int(round(SV_SMOOTH_MS * fs / 1000.0))), axis=-1)
+
+
+def qrs_onset(beats: np.ndarray, peak_lo: int, peak_hi: int, fs: float = FS_MODEL) -> np.ndarray:
+    """Global QRS onset (sample index) of 12-lead beats: see step 3 of the module docstring.
+
+    Parameters
+    ----------
+    beats : ndarray, shape (..., T, leads), mV (band-passed)
+    peak_lo, peak_hi : int
+        Where the QRS maximum of the spatial velocity is searched (indices along T).
+
+    Returns
+    -------
+    ndarray of int, shape (...): the first sample above the threshold before the maximum.
+    """
+    v = spatial_velocity(np.asarray(beats, np.float64), fs)
+    T = v.shape[-1]
+    pk = peak_lo + np.argmax(v[..., peak_lo:peak_hi], axis=-1)
+    back = int(round(0.25 * fs))
+    ar = np.arange(T)
+    lo_b, hi_b = pk - back, pk - int(round(0.1 * fs))
+    in_base = (ar >= np.maximum(lo_b, 0)[..., None]) & (ar < np.maximum(hi_b, 1)[..., None])
+    base = np.nanpercentile(np.where(in_base, v, np.nan), 30, axis=-1)
+    base = np.nan_to_num(base)
+    vmax = np.take_along_axis(v, pk[..., None], -1)[..., 0]
+    thr = base + ONSET_FRACTION * (vmax - base)
+    below = (v <= thr[..., None]) & (ar < pk[..., None]) & (ar >= np.maximum(lo_b, 0)[..., None])
+    last = np.where(below, ar, -1).max(-1)
+    return np.where(last >= 0, last + 1, np.maximum(lo_b, 0)).astype(np.int64)
+
+
+def amplitude_scale(windows: np.ndarray, pre: int) -> np.ndarray:
+    """Amplitude scale (mV) of windows (..., 12, 500): median over leads of the peak-to-peak over the QRS span."""
+    w = windows[..., pre:pre + SCALE_SPAN_MS]
+    s = np.median(w.max(-1) - w.min(-1), axis=-1)
+    return np.maximum(s, 1e-3)
+
+
+def detect_r_peaks_12(x12: np.ndarray, fs: float = FS_MODEL, where: str = "") -> np.ndarray:
+    """R peaks (samples) of a (T, 12) ECG at ``fs``, with neurokit2 on lead II."""
+    import warnings
+
+    nk = require_neurokit()
+    lead = x12[:, LEADS.index("II")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            clean = nk.ecg_clean(lead, sampling_rate=int(round(fs)))
+            _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
+            r = np.asarray(info["ECG_R_Peaks"], np.int64)
+        except Exception as exc:  # neurokit2 raises many kinds on odd signals: report them as what they are
+            raise DataFormatError(f"{where}: QRS detection failed on lead II ({exc})") from None
+    if len(r) == 0:
+        raise DataFormatError(f"{where}: no QRS complex found in lead II ({len(lead) / fs:.2f} s)")
+    return r
+
+
+def global_onsets(f: np.ndarray, r: np.ndarray, fs: float = FS_MODEL) -> tuple[np.ndarray, float, int]:
+    """QRS onset of every beat from the median beat of the band-passed (T, 12) ECG ``f`` aligned on ``r``.
+
+    Returns (onsets (n,), the fiducial-to-onset offset in ms, number of beats in the median).
+    """
+    segs = [f[k - MB_PRE:k + MB_POST] for k in r if k - MB_PRE >= 0 and k + MB_POST <= len(f)]
+    if not segs:  # a record shorter than one median-beat span around any beat: use the beats as they are
+        segs = [np.pad(f, ((max(0, MB_PRE - k), 0), (0, 0)))[max(0, k - MB_PRE):max(0, k - MB_PRE) + MB_PRE + MB_POST]
+                for k in r[:1]]
+    mb = np.median(np.stack(segs), 0)
+    on = int(qrs_onset(mb, MB_PRE - 80, MB_PRE + 60, fs))
+    lag = MB_PRE - on
+    return r - lag, float(lag), len(segs)
+
+
+def _finish_window(f: np.ndarray, s: int, on: int) -> tuple[np.ndarray, float]:
+    """Window ``f[s:s+500]`` of a band-passed (T, 12) ECG as (12, 500): its PR level ([on - 30, on - 5] ms) subtracted,
+    divided by its amplitude scale. Returns (window float32, scale in mV)."""
+    b0, b1 = (int(round(v)) for v in BASELINE_MS)
+    lo = max(0, on - b0)
+    base = f[lo:max(lo + 1, on - b1)].mean(axis=0)
+    w = (f[s:s + N_TIMES] - base).T
+    scale = float(amplitude_scale(w, on - s))
+    return (w / scale).astype(np.float32), scale
+
+
 def _choose(cands: list[int], r: np.ndarray, n_total: int) -> int:
     """A typical beat: neighbouring R-R closest to the median, then nearest the middle."""
     if len(r) < 3:
@@ -169,7 +292,7 @@ def _choose(cands: list[int], r: np.ndarray, n_total: int) -> int:
 
 
 def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_MS, where: str = "",
-                t0_s: float = 0.0) -> tuple[np.ndarray, list[dict]]:
+                t0_s: float = 0.0, version: int = WINDOW_VERSION) -> tuple[np.ndarray, list[dict]]:
     """Cut 500 ms windows at 1 kHz from a (T, 12) ECG sampled at ``fs`` (mV).
 
     Parameters
@@ -184,10 +307,14 @@ def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_
         The window starts this many ms before the detected QRS onset.
     t0_s : float
         Time of ``x12[0]`` in the original recording (for the reported times).
+    version : int
+        Window version (module docstring): 2 (band-passed, global QRS onset, amplitude-normalised) or 1
+        (cardiacml 0.2: raw, neurokit2 onset, mV). A model's contract says which one it takes.
 
     Returns
     -------
-    windows : ndarray, shape (n, 12, 500), float32, mV, baseline-corrected
+    windows : ndarray, shape (n, 12, 500), float32, baseline-corrected; version 2: divided by the amplitude
+        scale (dimensionless), version 1: mV
     info : list of dict (one per window)
         ``beat``, ``n_beats``, ``start_s`` (window start in the recording), ``start_sample``
         (same, in samples at the input ``fs``), ``qrs_onset_s``, ``r_peak_s``, ``rr_ms``
@@ -203,8 +330,16 @@ def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_
     if T < N_TIMES:
         raise DataFormatError(f"{where}: too short for a 12-lead beat window: {T / FS_MODEL * 1000:.0f} ms, "
                               f"needs at least {N_TIMES} ms from the QRS onset")
-    det = detect_qrs(x, FS_MODEL, where)
-    r, on = det["r_peaks"], det["onsets"]
+    if version == 2:
+        f = clean_ecg(x, FS_MODEL, axis=0)
+        r = detect_r_peaks_12(x, FS_MODEL, where)
+        on, lag, n_med = global_onsets(f, r, FS_MODEL)
+        det = {"r_peaks": r, "onsets": on, "onset_estimated": np.zeros(len(r), bool)}
+    elif version == 1:
+        det = detect_qrs(x, FS_MODEL, where)
+        r, on = det["r_peaks"], det["onsets"]
+    else:
+        raise DataFormatError(f"{where}: unknown 12-lead window version {version!r} (this cardiacml knows 1 and 2)")
     starts = on - pre
     fits = [k for k in range(len(r)) if starts[k] >= 0 and starts[k] + N_TIMES <= T]
     if beat == "all":
@@ -232,6 +367,21 @@ def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_
     out, info = [], []
     for k in chosen:
         s = int(starts[k])
+        nxt = [int(on[j] - s) for j in range(k + 1, len(r)) if on[j] - s < N_TIMES]
+        common = {"beat": int(k), "n_beats": int(len(r)), "pre_ms": float(pre),
+                  "start_s": round(t0_s + s / FS_MODEL, 4), "start_sample": int(round((t0_s + s / FS_MODEL) * fs)),
+                  "qrs_onset_s": round(t0_s + on[k] / FS_MODEL, 4), "r_peak_s": round(t0_s + r[k] / FS_MODEL, 4),
+                  "r_peak_in_window_ms": int(r[k] - s), "rr_ms": rr, "next_qrs_in_window_ms": nxt[0] if nxt else None,
+                  "window_version": version}
+        if version == 2:
+            w, scale = _finish_window(f, s, int(on[k]))
+            out.append(w)
+            info.append({**common, "onset_estimated": False, "amplitude_scale_mv": round(scale, 4),
+                         "onset_to_r_ms": lag, "beats_in_median": n_med,
+                         "baseline": "0.5-40 Hz band-pass + 50/60 Hz notches; PR level subtracted",
+                         "detector": "R peaks: neurokit2 ecg_peaks on lead II; QRS onset: 12-lead spatial velocity of "
+                                     "the median beat"})
+            continue
         seg = x[s:s + N_TIMES].copy()
         lo0 = max(0, on[k] - b0)
         base0 = x[lo0:max(lo0 + 1, on[k] - b1)].mean(axis=0)
@@ -245,13 +395,91 @@ def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_
             how = "line through this and the next beat's PR-segment levels subtracted"
         seg = seg - base
         out.append(seg.T.astype(np.float32))
-        nxt = [int(on[j] - s) for j in range(k + 1, len(r)) if on[j] - s < N_TIMES]
-        info.append({
-            "beat": int(k), "n_beats": int(len(r)), "pre_ms": float(pre),
-            "start_s": round(t0_s + s / FS_MODEL, 4), "start_sample": int(round((t0_s + s / FS_MODEL) * fs)),
-            "qrs_onset_s": round(t0_s + on[k] / FS_MODEL, 4), "r_peak_s": round(t0_s + r[k] / FS_MODEL, 4),
-            "r_peak_in_window_ms": int(r[k] - s), "rr_ms": rr, "onset_estimated": bool(det["onset_estimated"][k]),
-            "baseline": how, "next_qrs_in_window_ms": nxt[0] if nxt else None,
-            "detector": "neurokit2 ecg_peaks + ecg_delineate(dwt) R onsets, lead II",
-        })
+        info.append({**common, "onset_estimated": bool(det["onset_estimated"][k]), "baseline": how,
+                     "detector": "neurokit2 ecg_peaks + ecg_delineate(dwt) R onsets, lead II"})
     return np.stack(out), info
+
+
+def repeat_beats(leads: np.ndarray, bcl: np.ndarray, copies: int, length: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """A strip of ``copies`` repeats of each simulated beat, ``bcl[i]`` ms apart, isoelectric between beats.
+
+    ``leads`` (n, 12, 500) mV from time 0; returns the strips (n, 12, length) and the beats' start samples (n, copies).
+    The last 40 ms of each beat are tapered to zero (a simulated window can end before the T wave does).
+    """
+    n = len(leads)
+    bcl = np.broadcast_to(np.asarray(bcl, np.int64), (n,))
+    lead_in = MB_PRE + 200
+    length = length or int(lead_in + copies * int(bcl.max()) + MB_POST + 200)
+    taper = np.ones(N_TIMES)
+    taper[-40:] = 0.5 * (1 + np.cos(np.linspace(0, np.pi, 40)))
+    starts = lead_in + np.arange(copies)[None, :] * bcl[:, None]
+    strip = np.zeros((n, leads.shape[1], length))
+    beat = np.asarray(leads, np.float64) * taper
+    for i in range(n):
+        for k in range(copies):
+            strip[i, :, starts[i, k]:starts[i, k] + N_TIMES] += beat[i]
+    return strip, starts
+
+
+def simulated_windows(leads: np.ndarray, rng: np.random.Generator | None = None, *, augment: bool = False,
+                      copies: int = 3, bcl_ms: tuple = (600, 1100), onset_jitter_ms: float = 4.0,
+                      pre_ms: float = PRE_MS, chunk: int = 200) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Model inputs of simulated beats through the same steps as a recording (version 2; module docstring).
+
+    Each simulated beat (500 ms from the first stimulus) is repeated ``copies`` times at a cycle length drawn from
+    ``bcl_ms`` into a strip that is isoelectric between beats; with ``augment`` the strip gets recorder effects
+    (:func:`cardiacml.ecg.augment.recorder_effects`: gain, electrode placement, noise, wander, mains, band-pass,
+    sampling rate) and the onset a detection error (normal, ``onset_jitter_ms`` sd, clipped to +-10 ms). The strip is
+    band-passed, the median beat's global QRS onset found, and the middle beat's window cut, PR level removed and
+    amplitude-normalised exactly as :func:`beat_window` does for a recording.
+
+    Parameters
+    ----------
+    leads : ndarray, shape (n, 12, 500), mV at 1 kHz
+        12-lead simulated beats (e.g. ``leads_from_electrodes(pECGData)``), time 0 = first stimulus.
+    rng : numpy Generator (needed with ``augment``)
+
+    Returns
+    -------
+    X : ndarray, shape (n, 12, 500), float32 - model inputs
+    offset : ndarray of int, shape (n,) - window start minus the simulation's time 0 (ms): targets (activation
+        times, Vm) are moved by it (activation in the window = activation - offset)
+    info : dict of arrays - ``onset_ms`` (detected QRS onset after time 0), ``scale_mv``, ``recorder`` (list of dicts)
+    """
+    leads = np.asarray(leads, np.float64)
+    n = len(leads)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    pre = int(round(pre_ms))
+    T = MB_PRE + 200 + copies * int(bcl_ms[1]) + MB_POST + 200
+    X = np.zeros((n, 12, N_TIMES), np.float32)
+    offset = np.zeros(n, np.int64)
+    onset = np.zeros(n, np.int64)
+    scale = np.zeros(n)
+    drawn: list = []
+    mid = copies // 2
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        m = b - a
+        bcl = rng.integers(int(bcl_ms[0]), int(bcl_ms[1]) + 1, size=m) if augment else np.full(m, int(np.mean(bcl_ms)))
+        strip, starts = repeat_beats(leads[a:b], bcl, copies, T)  # (m, 12, T), (m, copies)
+        if augment:
+            from .augment import recorder_effects
+
+            strip, d = recorder_effects(strip, rng)
+            drawn += d
+        else:
+            drawn += [{}] * m
+        f = clean_isoelectric(strip, FS_MODEL, axis=-1)
+        idx = starts[:, :, None] + np.arange(-MB_PRE, MB_POST)[None, None, :]  # (m, copies, 700)
+        segs = np.take_along_axis(f[:, None, :, :], idx[:, :, None, :], axis=-1)  # (m, copies, 12, 700)
+        mb = np.median(segs, axis=1).transpose(0, 2, 1)  # (m, 700, 12)
+        on = qrs_onset(mb, MB_PRE - 10, MB_PRE + 200, FS_MODEL) - MB_PRE  # onset after time 0 (ms)
+        jit = np.clip(np.round(rng.normal(0, onset_jitter_ms, m)), -10, 10).astype(np.int64) if augment else 0
+        s = starts[:, mid] + on - pre + jit
+        for i in range(m):
+            w, sc = _finish_window(f[i].T, int(s[i]), int(starts[i, mid] + on[i] + (jit[i] if augment else 0)))
+            X[a + i], scale[a + i] = w, sc
+        offset[a:b] = s - starts[:, mid]
+        onset[a:b] = on
+    return X, offset, {"onset_ms": onset, "scale_mv": scale, "recorder": drawn}

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contracts.ecg12 import ELECTRODES, LEADS, N_TIMES, leads_from_electrodes
-from ..ecg.twelve_lead import FS_MODEL, PRE_MS, beat_window, to_twelve_leads
+from ..contracts.ecg12 import ELECTRODES, LEADS, N_TIMES, WINDOW_VERSION, leads_from_electrodes
+from ..ecg.twelve_lead import FS_MODEL, PRE_MS, beat_window, simulated_windows, to_twelve_leads
 from ..errors import DataFormatError, MissingDataError
 
 #: At most this many seconds of a long recording are searched for beats (from ``start_s``).
@@ -35,9 +35,9 @@ def _is_model_ready(arr: np.ndarray, fs) -> bool:
 
 
 def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str | None = None, beat="auto",
-               pre_ms: float = PRE_MS, leads=None, start_s: float = 0.0, max_seconds: float = MAX_SECONDS
-               ) -> tuple[np.ndarray, dict]:
-    """A user's 12-lead ECG file -> model input (n, 12, 500) float32 mV and a description.
+               pre_ms: float = PRE_MS, leads=None, start_s: float = 0.0, max_seconds: float = MAX_SECONDS,
+               version: int = WINDOW_VERSION) -> tuple[np.ndarray, dict]:
+    """A user's 12-lead ECG file -> model input (n, 12, 500) float32 and a description.
 
     Parameters
     ----------
@@ -59,10 +59,14 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
         Lead names for a file without them (CSV without header, ``.npy`` with another order).
     start_s, max_seconds : float
         Part of a long recording searched for beats.
+    version : int
+        Beat-window version of the model (its contract's; :func:`cardiacml.contracts.ecg12.window_version`). Version 2
+        puts simulator-format beats (pECGData, 500 ms from activation onset) through the same path as training
+        (:func:`cardiacml.ecg.twelve_lead.simulated_windows`); version 1 uses them as they are.
 
     Returns
     -------
-    X : ndarray, shape (n, 12, 500), float32, mV
+    X : ndarray, shape (n, 12, 500), float32 (version 2: amplitude-normalised; version 1: mV)
     info : dict
         ``source``, ``input`` (layout read), ``fs_in``, ``derived`` (leads computed),
         ``windows`` (one dict per row of ``X``, see :func:`beat_window`; None for arrays
@@ -87,13 +91,19 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
             raise DataFormatError(f"{p}: NaN or infinite value at index {idx}; clean or interpolate the signal first")
         scale = unit_scale(units, str(p)) if units else 1.0
         if ready and arr.shape[-2:] == (N_TIMES, 10) and arr.ndim in (2, 3):
-            info.update(input="pECGData electrodes (500, 10) at 1 kHz, used as they are", fs_in=FS_MODEL, windows=None)
             X = leads_from_electrodes(arr * scale)
-            return (X if X.ndim == 3 else X[None]).astype(np.float32), info
+            X = X if X.ndim == 3 else X[None]
+            if version >= 2:
+                return _simulator_beats(X, info, "pECGData electrodes (500, 10) at 1 kHz")
+            info.update(input="pECGData electrodes (500, 10) at 1 kHz, used as they are", fs_in=FS_MODEL, windows=None)
+            return X.astype(np.float32), info
         if ready and ((arr.ndim in (2, 3) and arr.shape[-2:] == (12, N_TIMES)) or arr.shape == (N_TIMES, 12)):
             X = arr.T if arr.shape == (N_TIMES, 12) else arr
+            X = (X if X.ndim == 3 else X[None]).astype(np.float64) * scale
+            if version >= 2:
+                return _simulator_beats(X, info, "12-lead beat (12, 500) at 1 kHz")
             info.update(input="12-lead beat (12, 500) at 1 kHz, used as it is", fs_in=FS_MODEL, windows=None)
-            return (X if X.ndim == 3 else X[None]).astype(np.float32) * np.float32(scale), info
+            return X.astype(np.float32), info
         # a longer recording (or another fs): one record per item
         if arr.ndim == 2:
             items = [arr]
@@ -127,7 +137,7 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
             s, note = resolve_units(amp, units, Path(where))
             if i == 0:
                 info["notes"].append(note)
-            X, w, derived = _from_record(rec, s, beat, pre_ms, start_s, max_seconds, where)
+            X, w, derived = _from_record(rec, s, beat, pre_ms, start_s, max_seconds, where, version=version)
             Xs.append(X)
             wins += [dict(d, item=i) for d in w]
             info["derived"] = derived
@@ -135,13 +145,23 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
         return np.concatenate(Xs).astype(np.float32), info
     rec = open_record(p, fs=fs, units=units, leads=names) if wfdb_base(p) is None else open_record(p)
     info["notes"] += list(getattr(rec, "notes", []))
-    X, wins, derived = _from_record(rec, 1.0, beat, pre_ms, start_s, max_seconds, str(p), info["notes"])
+    X, wins, derived = _from_record(rec, 1.0, beat, pre_ms, start_s, max_seconds, str(p), info["notes"], version=version)
     info.update(input=f"{type(rec).__name__} {list(rec.leads)} at {rec.fs:g} Hz, {rec.duration_s:.1f} s",
                 fs_in=rec.fs, windows=wins, derived=derived)
     return X, info
 
 
-def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=None):
+def _simulator_beats(X: np.ndarray, info: dict, what: str) -> tuple[np.ndarray, dict]:
+    """Simulator-format beats (n, 12, 500) mV from activation onset -> version-2 windows, as training made them."""
+    W, off, d = simulated_windows(X, augment=False)
+    info.update(input=f"{what}: simulator-format beat(s) from activation onset, through the training input path",
+                fs_in=FS_MODEL,
+                windows=[{"window_version": 2, "start_ms_after_beat_start": int(o), "amplitude_scale_mv": round(float(s), 4)}
+                         for o, s in zip(off, d["scale_mv"])])
+    return W, info
+
+
+def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=None, version=WINDOW_VERSION):
     notes = [] if notes is None else notes
     a = int(round(start_s * rec.fs))
     if not 0 <= a < rec.n_samples:
@@ -153,5 +173,5 @@ def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=No
         names = list(LEADS if len(names) == 12 else ELECTRODES)
         notes.append(f"no lead names: the {len(names)} columns taken as {names}")
     x12, derived = to_twelve_leads(x, names, where)
-    X, wins = beat_window(x12, rec.fs, beat=beat, pre_ms=pre_ms, where=where, t0_s=a / rec.fs)
+    X, wins = beat_window(x12, rec.fs, beat=beat, pre_ms=pre_ms, where=where, t0_s=a / rec.fs, version=version)
     return X, wins, derived

@@ -173,7 +173,7 @@ def read_cut_beats(p: Path, fs: float | None) -> dict:
 
 
 def read_ecg12(path: str | os.PathLike, fs: float | None = None, *, units: str | None = None, beat="auto",
-               leads=None, return_info: bool = False):
+               leads=None, return_info: bool = False, version: int | None = None):
     """A 12-lead ECG for Tasks 3/4, (n, 12, 500) float32 mV at 1 kHz (see :mod:`cardiacml.inference.ecg12`).
 
     Model-format arrays (pECGData (500, 10) / (n, 500, 10), 12-lead (12, 500) / (n, 12, 500))
@@ -186,5 +186,8 @@ def read_ecg12(path: str | os.PathLike, fs: float | None = None, *, units: str |
     """
     from .ecg12 import load_ecg12
 
-    X, info = load_ecg12(path, fs=fs, units=units, beat=beat, leads=leads)
+    from ..contracts.ecg12 import WINDOW_VERSION
+
+    X, info = load_ecg12(path, fs=fs, units=units, beat=beat, leads=leads,
+                         version=WINDOW_VERSION if version is None else version)
     return (X, info) if return_info else X

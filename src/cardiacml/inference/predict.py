@@ -34,6 +34,14 @@ class TorchRunner:
 
         return predict_array(self.model, X, kind=self.kind)
 
+    def unfamiliarity(self, X) -> dict | None:
+        """The unfamiliarity score of inputs ``X`` (:mod:`cardiacml.training.unfamiliar`), or None when the model has none."""
+        if not self.record.unfamiliarity:
+            return None
+        from ..training.unfamiliar import unfamiliarity
+
+        return unfamiliarity(self.model, X, self.record.unfamiliarity)
+
 
 def load_runner(model_ref: str | Path):
     """A predictor for a run folder / .pt checkpoint / pretrained name (PyTorch) or a .onnx file (onnxruntime only).
@@ -141,9 +149,23 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
 
     from ..utils import atomic_path
 
+    from ..contracts.ecg12 import window_version
+
     c = runner.contract
-    X, info = read_ecg12(input_path, fs, units=units, beat=beat, return_info=True)
+    X, info = read_ecg12(input_path, fs, units=units, beat=beat, return_info=True, version=window_version(c))
     pred = run_checked(runner, X, str(input_path))
+    unf = runner.unfamiliarity(X) if hasattr(runner, "unfamiliarity") else None
+    unf_text = ""
+    if unf is not None:
+        flagged = int(np.sum(unf["unfamiliar"]))
+        unf_text = (f"; unfamiliarity {unf['score'][0]:.1f} (threshold {unf['threshold']:.1f}, higher than "
+                    f"{unf['percentile'][0]:.0f} % of held-out simulated inputs)" if len(X) == 1 else
+                    f"; {flagged} of {len(X)} input(s) unfamiliar (score above {unf['threshold']:.1f})")
+        if flagged:
+            unf_text += (" - WARNING: unlike every input the model was trained on (simulated hearts); do not trust "
+                         "this map")
+    elif str(getattr(runner, "kind", "")) and hasattr(runner, "session"):
+        unf_text = "; no unfamiliarity score (ONNX models carry none: use the .pt model)"
     if html:
         from ..viz.html.heart import prediction_heart_page
 
@@ -160,8 +182,9 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
         df.insert(0, "ecg", np.arange(len(pred)))
         if windows:
             df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
+        _add_unfamiliarity(df, unf)
         _write_csv(df, out_path)
-        return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}"
+        return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}{unf_text}"
     npy = out_path.with_suffix(".npy")
     with atomic_path(npy) as tmp:
         with open(tmp, "wb") as fh:
@@ -171,7 +194,19 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
     act = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
     df = pd.DataFrame(act, columns=names)
     df.insert(0, "ecg", np.arange(len(pred)))
+    _add_unfamiliarity(df, unf)
     _write_csv(df, out_path.with_suffix(".csv"))
     missed = int(np.isnan(act).sum())
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "
-            f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}{used}")
+            f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}"
+            f"{used}{unf_text}")
+
+
+def _add_unfamiliarity(df, unf) -> None:
+    """Columns ``unfamiliarity`` (score), ``unfamiliarity_percentile`` and ``unfamiliar`` (bool) after the first ones."""
+    if unf is None:
+        return
+    at = 2 if "window_start_s" in df else 1
+    df.insert(at, "unfamiliar", unf["unfamiliar"].astype(bool))
+    df.insert(at, "unfamiliarity_percentile", np.round(unf["percentile"], 1))
+    df.insert(at, "unfamiliarity", np.round(unf["score"], 3))

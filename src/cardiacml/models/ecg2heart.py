@@ -45,6 +45,10 @@ class SqueezeNet1D(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.final = nn.Conv1d(512, n_outputs, 1)
 
+    def embed(self, x):
+        """Features of the input, (batch, 512): the fire modules' output averaged over time (for the unfamiliarity score)."""
+        return self.features(x).mean(-1)
+
     def forward(self, x):
         h = self.final(self.drop(self.features(x)))
         if self.out == "vector":
@@ -97,6 +101,15 @@ class ECGTCN(nn.Module):
         self.blocks = nn.Sequential(*[_TCNBlock(width, 2 ** i, dropout) for i in range(n_blocks)])
         self.head = nn.Conv1d(width, n_outputs, 1)
         self.register_buffer("t", torch.arange(n_times, dtype=torch.float32), persistent=False)
+
+    def embed(self, x):
+        """Features of the input, (batch, 2 width): the last block's output averaged over time and its maximum.
+
+        The unfamiliarity score of a prediction is a distance in this space
+        (:mod:`cardiacml.training.unfamiliar`).
+        """
+        h = self.blocks(self.stem(x))
+        return torch.cat([h.mean(-1), h.amax(-1)], 1)
 
     def forward(self, x):
         h = self.blocks(self.stem(x))

@@ -3,14 +3,28 @@
 Data: the LLNL intracardiac dataset (``--data-dir``), or the built-in simulator's default set.
 Protocols: ``stimulus`` (test hearts paced from primary stimulus sites unseen in training; needs
 simulator metadata) or ``random``.
+
+Inputs go through the one 12-lead input path (:func:`cardiacml.ecg.twelve_lead.simulated_windows`, the steps
+``cardiacml predict`` applies to a recording): every heart gives a clean window (validation, test, and one training
+copy) and :data:`TRAIN_COPIES` more with recorder effects and onset-detection error for training. Targets move with
+the window: activation times are counted from the window's start, Vm is read from it (:class:`ShiftedRows`).
+The windows are computed once per dataset and kept beside its cache (:func:`input_windows`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..contracts.ecg12 import ECG12
+import os
+from pathlib import Path
+
+from ..contracts.ecg12 import ECG12, WINDOW_VERSION
 from .registry import TaskData, TaskSpec, register_task
+
+#: Augmented windows of every heart besides its clean one (recorder effects and onset error; training copies).
+TRAIN_COPIES = 2
+#: Hearts per work item when the windows are built (the draws of a chunk depend only on (seed, its first heart)).
+_CHUNK = 200
 
 LIMITS = {
     "stimulus": "Held out by primary stimulus site, on simulator data: performance on the real LLNL dataset or on "
@@ -20,7 +34,8 @@ LIMITS = {
 
 
 def _heart_loader(task: str):
-    def load(*, data_dir=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None, n_sim=None, lazy=False):
+    def load(*, data_dir=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None, n_sim=None, lazy=False,
+             window_version=None):
         from sklearn.model_selection import GroupShuffleSplit
 
         from ..datasets.geometry import load_geometry
@@ -60,21 +75,112 @@ def _heart_loader(task: str):
         tr, va, te = np.sort(tr), np.sort(va), np.sort(te)
         if max_train and len(tr) > max_train:
             tr = np.sort(np.random.default_rng(seed).choice(tr, max_train, replace=False))
-        Y = ds.act if task == "task3" else ds.vm
-        sites = load_geometry().site_names
-        if lazy:  # memory-mapped rows, read batch by batch (large datasets, DataLoader workers)
-            from ..datasets.lazy import LazyRows
+        from ..datasets.lazy import LazyRows, ShiftedRows
 
-            parts = [LazyRows(ds.ecg, tr), LazyRows(Y, tr), LazyRows(ds.ecg, va), LazyRows(Y, va),
-                     LazyRows(ds.ecg, te), LazyRows(Y, te)]
-        else:
-            parts = [np.asarray(ds.ecg[tr]), np.asarray(Y[tr]), np.asarray(ds.ecg[va]), np.asarray(Y[va]),
-                     np.asarray(ds.ecg[te]), np.asarray(Y[te])]
+        sites = load_geometry().site_names
+        if (window_version or WINDOW_VERSION) == 1:  # a cardiacml 0.2 model: the raw simulated windows it was trained on
+            Y = ds.act if task == "task3" else ds.vm
+            parts = []
+            for rows in (tr, va, te):
+                parts += [LazyRows(ds.ecg, rows), LazyRows(Y, rows)] if lazy else [np.asarray(ds.ecg[rows]), np.asarray(Y[rows])]
+            from ..contracts import SignalContract
+
+            c1 = SignalContract(kind="ecg12", n_leads=12, n_samples=500, fs_hz=1000.0, units="mV", value_range=(-1e4, 1e4),
+                                leads=ECG12.leads, target="", target_units="ms")
+            contract = (c1.with_targets("activation time (ms) at 75 sites", "ms", sites) if task == "task3"
+                        else c1.with_targets("Vm (mV) at 75 sites x 500 ms", "mV", sites))
+            return TaskData(task, *parts, contract, source + "; raw simulated windows (window version 1)", protocol,
+                            {"test_names": [ds.names[i] for i in te]})
+        if window_version not in (None, WINDOW_VERSION):
+            from ..errors import UsageError
+
+            raise UsageError(f"window version {window_version!r}: this cardiacml builds versions 1 and {WINDOW_VERSION}")
+        win = input_windows(ds)
+        X, off = win["X"], win["offset"]
+        per = 1 + TRAIN_COPIES
+        rows_tr = (tr[:, None] * per + np.arange(per)[None, :]).ravel()  # clean + augmented copies of training hearts
+        heart_tr = np.repeat(tr, per)
+        parts = []
+        for rows, hearts in ((rows_tr, heart_tr), (va * per, va), (te * per, te)):
+            x = LazyRows(X, rows) if lazy else np.asarray(X[rows])
+            if task == "task3":
+                y = (np.asarray(ds.act)[hearts] - off[rows][:, None]).astype(np.float32)
+            else:
+                y = ShiftedRows(ds.vm, hearts, off[rows])
+                y = y if lazy else np.asarray(y)
+            parts += [x, y]
         contract = (ECG12.with_targets("activation time (ms) at 75 sites", "ms", sites) if task == "task3"
                     else ECG12.with_targets("Vm (mV) at 75 sites x 500 ms", "mV", sites))
-        return TaskData(task, *parts, contract, source, protocol, {"test_names": [ds.names[i] for i in te]})
+        source += (f"; 12-lead windows v{WINDOW_VERSION} (the predict path) of each heart: 1 clean + {TRAIN_COPIES} with "
+                   "recorder effects for training")
+        return TaskData(task, *parts, contract, source, protocol,
+                        {"test_names": [ds.names[i] for i in te], "test_window_offset_ms": off[te * per]})
 
     return load
+
+
+def input_windows(ds, copies: int = TRAIN_COPIES, seed: int = 0, jobs: int | None = None) -> dict:
+    """Model inputs of every heart of an intracardiac dataset through the 12-lead input path, cached beside it.
+
+    Row ``i * (1 + copies)`` is heart ``i``'s clean window, the next ``copies`` rows its windows with recorder
+    effects. Returns ``X`` (n (1 + copies), 12, 500) float32 (memory-mapped) and ``offset`` (same rows, ms: window
+    start minus the simulation's time 0). Built once (about 15 ms a window on one core, ``jobs`` processes) into
+    ``DATASET_CACHE/windows_v{version}_c{copies}_s{seed}/``, atomically; the dataset's cache is rebuilt whole when
+    its data change, and this folder with it.
+    """
+    from ..utils import atomic_path, clean_stale_temps, progress
+
+    folder = Path(ds.path) / f"windows_v{WINDOW_VERSION}_c{copies}_s{seed}"
+    if not (folder / "X.npy").is_file():
+        from numpy.lib.format import open_memmap
+
+        n = len(ds)
+        per = 1 + copies
+        clean_stale_temps(folder.parent, folder.name)
+        starts = list(range(0, n, _CHUNK))
+        jobs = jobs or min(2, os.cpu_count() or 1)
+        with atomic_path(folder) as tmp:
+            tmp.mkdir(parents=True)
+            X = open_memmap(tmp / "X.npy", mode="w+", dtype=np.float32, shape=(n * per, 12, 500))
+            off = np.zeros(n * per, np.int64)
+            work = [(str(ds.path), a, min(n, a + _CHUNK), copies, seed) for a in starts]
+            bar = progress(total=n, desc="12-lead input windows", unit="heart")
+            if jobs > 1 and len(work) > 1:
+                import multiprocessing as mp
+
+                ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+                with ctx.Pool(jobs) as pool:
+                    for a, xb, ob in pool.imap_unordered(_windows_chunk, work):
+                        X[a * per:a * per + len(xb)], off[a * per:a * per + len(ob)] = xb, ob
+                        bar.update(len(xb) // per)
+            else:
+                for w in work:
+                    a, xb, ob = _windows_chunk(w)
+                    X[a * per:a * per + len(xb)], off[a * per:a * per + len(ob)] = xb, ob
+                    bar.update(len(xb) // per)
+            bar.close()
+            X.flush()
+            del X
+            np.save(tmp / "offset.npy", off)
+    return {"X": np.load(folder / "X.npy", mmap_mode="r", allow_pickle=False),
+            "offset": np.load(folder / "offset.npy", allow_pickle=False)}
+
+
+def _windows_chunk(args):
+    """Windows of hearts a..b: clean, then ``copies`` augmented; draws depend only on (seed, a)."""
+    from ..datasets.intracardiac import IntracardiacData
+    from ..ecg.twelve_lead import simulated_windows
+
+    path, a, b, copies, seed = args
+    ecg = np.asarray(IntracardiacData(path, verify=False).ecg[a:b], np.float64)
+    per = 1 + copies
+    X = np.zeros((b - a, per, 12, 500), np.float32)
+    off = np.zeros((b - a, per), np.int64)
+    X[:, 0], off[:, 0], _ = simulated_windows(ecg, augment=False)
+    rng = np.random.default_rng([seed, a])
+    for k in range(copies):
+        X[:, 1 + k], off[:, 1 + k], _ = simulated_windows(ecg, rng, augment=True)
+    return a, X.reshape(-1, 12, 500), off.ravel()
 
 
 def activation_summary(m: dict) -> str:

@@ -80,7 +80,7 @@ class TaskSpec:
         Kind of input contract (``"beat"``, ``"ecg12"``); models declare which they accept.
     loader : callable
         ``loader(*, protocol, seed, val_fraction, max_train, **options) -> TaskData``; the options it takes
-        (``data_dir``, ``mitdb``, ``n_sim``, ``lazy``) are its explicit keyword arguments, and
+        (``data_dir``, ``mitdb``, ``n_sim``, ``lazy``, ``window_version``) are its explicit keyword arguments, and
         :func:`load_task` refuses any other option given.
     protocols : tuple of str
         Accepted split protocols; ``"auto"`` is always accepted and lets the loader pick.
@@ -189,7 +189,7 @@ def _cap_eval(data: TaskData, max_eval: int | None, seed: int) -> TaskData:
 
 def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", seed: int = 0,
               val_fraction: float = 0.1, max_train: int | None = None, n_sim: int | None = None,
-              max_eval: int | None = None, lazy: bool = False) -> TaskData:
+              max_eval: int | None = None, lazy: bool = False, window_version: int | None = None) -> TaskData:
     """Load and split the data of a task.
 
     Parameters
@@ -210,6 +210,9 @@ def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", s
     lazy : bool
         Keep inputs and targets memory-mapped (:class:`cardiacml.datasets.lazy.LazyRows`) instead of
         reading them into RAM (Tasks 3-4).
+    window_version : int, optional
+        Tasks 3-4: the 12-lead window version of the inputs (default: the current one; 1 rebuilds what a
+        cardiacml 0.2 model was trained on, for evaluating it).
 
     Raises
     ------
@@ -219,8 +222,8 @@ def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", s
     spec = get_task(task)
     if protocol != "auto" and protocol not in spec.protocols:
         raise UsageError(f"protocol {protocol!r} is not one of {', '.join(spec.protocols)} for {task}")
-    given = {k: v for k, v in (("data_dir", data_dir), ("mitdb", mitdb), ("n_sim", n_sim), ("lazy", lazy))
-             if v is not None and v is not False}
+    given = {k: v for k, v in (("data_dir", data_dir), ("mitdb", mitdb), ("n_sim", n_sim), ("lazy", lazy),
+                               ("window_version", window_version)) if v is not None and v is not False}
     takes = spec.loader_options()
     bad = [k for k in given if k not in takes]
     if bad:

@@ -82,6 +82,10 @@ class NormalizedModel(nn.Module):
     def forward_std(self, x):
         return self.net((x - self.in_mean) / self.in_std)
 
+    def embed(self, x):
+        """The network's features of raw inputs (``net.embed`` on standardised inputs); AttributeError if it has none."""
+        return self.net.embed((x - self.in_mean) / self.in_std)
+
     def forward(self, x, standardised: bool = False):
         """Outputs in physical units, or (``standardised=True``, for the loss) the network's standardised output.
 
@@ -116,6 +120,7 @@ class RunRecord:
     metrics: dict
     cardiacml_version: str = __version__
     card: dict = field(default_factory=dict)
+    unfamiliarity: dict = field(default_factory=dict)
     path: Path | None = None
     module: nn.Module | None = field(default=None, repr=False, compare=False)
     test_prediction: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -141,6 +146,7 @@ class RunRecord:
             "data": dict(self.data), "data_args": dict(self.data_args), "n_parameters": int(self.n_parameters),
             "best_epoch": int(self.best_epoch), "train_time_s": float(self.train_time_s), "history": list(self.history),
             "metrics": self.metrics, "cardiacml_version": self.cardiacml_version, "card": dict(self.card),
+            "unfamiliarity": dict(self.unfamiliarity),
         }
 
     @classmethod
@@ -153,7 +159,7 @@ class RunRecord:
                        n_parameters=int(ck.get("n_parameters", 0)), best_epoch=int(ck.get("best_epoch", -1)),
                        train_time_s=float(ck.get("train_time_s", 0.0)), history=list(ck.get("history") or []),
                        metrics=dict(ck.get("metrics") or {}), cardiacml_version=str(ck.get("cardiacml_version", "?")),
-                       card=dict(ck.get("card") or {}), path=path)
+                       card=dict(ck.get("card") or {}), unfamiliarity=dict(ck.get("unfamiliarity") or {}), path=path)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataFormatError(f"{path or 'checkpoint'}: not a cardiacml checkpoint (missing or malformed {exc})") from exc
 

@@ -14,6 +14,8 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import CardiacMLError, MissingDataError
 from ..tasks import get_task, load_task
 from ..utils import silent
@@ -104,6 +106,15 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         where = "no epoch had finished" if not last.is_file() else "the last finished epoch is kept in " + str(last)
         raise Interrupted(f"training interrupted; {where}. Nothing was written to {out}. "
                           f"Resume with: cardiacml train {task} --resume --out {out}") from None
+    if main and record.module is not None and spec.contract_kind == "ecg12":
+        from .unfamiliar import fit_unfamiliarity, has_embedding, unfamiliarity
+
+        if has_embedding(record.module):  # how far a new input lies from the training data (predict reports it)
+            record.unfamiliarity = fit_unfamiliarity(record.module, data.X_train, data.X_val, seed)
+            u = unfamiliarity(record.module, data.X_test, record.unfamiliarity)
+            record.metrics["test"]["unfamiliar_rate"] = float(np.mean(u["unfamiliar"]))
+            log(f"unfamiliar-input warning fires on {100 * np.mean(u['unfamiliar']):.1f} % of the test inputs "
+                f"(threshold: the {100 * record.unfamiliarity['quantile']:g}th percentile of validation inputs)")
     if main:
         save_run(record, out, extra=(lambda tmp: save_run_extras(tmp, record, data)) if figures else None)
         shutil.rmtree(ckpt_dir, ignore_errors=True)
@@ -155,6 +166,10 @@ def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, f
 
     model, record = load_run(run)
     args = stored_data_args(record.task, record.data_args)
+    if record.spec.contract_kind == "ecg12":  # the inputs the model was trained on (0.2 models: window version 1)
+        from ..contracts.ecg12 import window_version
+
+        args["window_version"] = window_version(record.contract)
     if data_dir:
         args["data_dir"] = str(data_dir)
     if protocol:
