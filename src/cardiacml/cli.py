@@ -258,9 +258,7 @@ def export(
         dest = out or (Path(f"{run}.onnx") if ck.parent.name == "pretrained" else ck.parent / "model.onnx")
         rep = export_onnx(run, dest)
         typer.echo(f"{rep['path']}: max |torch - onnxruntime| = {rep['max_abs_diff']:.2e} "
-                   f"({'OK' if rep['parity_ok'] else 'MISMATCH'}, atol {rep['atol']:g})")
-        if not rep["parity_ok"]:
-            raise typer.Exit(1)
+                   f"(OK, tolerance {rep['atol']:.2g})")  # a failed parity check raises and writes nothing
 
     _run(go)
 

@@ -120,6 +120,84 @@ def seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
 
 
+#: a file every output folder written through :func:`atomic_path` holds: a folder with it may be replaced whole
+OUTPUT_MARKER = ".cardiacml-output"
+
+
+def _own_folder(folder: Path, new: Path) -> bool:
+    """True if ``folder`` may be replaced by ``new``: empty, written by cardiacml, or every file in it is rewritten."""
+    if (folder / OUTPUT_MARKER).exists():
+        return True
+    old = {p.relative_to(folder) for p in folder.rglob("*") if not p.is_dir()}
+    return old <= {p.relative_to(new) for p in new.rglob("*") if not p.is_dir()}
+
+
+def check_output(path: str | os.PathLike, inputs=(), *, what: str = "output") -> Path:
+    """Refuse an output path that would destroy something of the user's; returns it as a Path.
+
+    The one guard of every write (also applied by :func:`atomic_path`): an output that is a symbolic link,
+    a device or other non-regular file, a read-only file (no write permission bit: checked on the mode, so also
+    as root), or that resolves to one of ``inputs`` (files the command reads; a WFDB record ``DIR/100`` also
+    covers its ``.hea``/``.dat``/``.atr`` files) raises :class:`~cardiacml.errors.OutputError`.
+    """
+    import stat
+
+    from .errors import OutputError
+
+    path = Path(path)
+    if path.is_symlink():
+        raise OutputError(f"{what} {path} is a symbolic link: refusing to replace it (give a plain file name)")
+    if path.exists():
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise OutputError(f"{what} {path} is a device or special file, not a regular file: refusing to write it")
+        if stat.S_ISREG(mode) and not mode & 0o222:
+            raise OutputError(f"{what} {path} is read-only: refusing to replace it (make it writable or choose "
+                              "another name)")
+    target = path.resolve()
+    for inp in inputs:
+        if inp is None:
+            continue
+        inp = Path(inp)
+        candidates = [inp] + [inp.with_name(inp.name + ext) for ext in (".hea", ".dat", ".atr")]
+        for c in candidates:
+            if c.exists() and c.resolve() == target:
+                raise OutputError(f"{what} {path} is the input file {c}: refusing to overwrite it (choose another "
+                                  "output name)")
+    return path
+
+
+def check_output_folder(path: str | os.PathLike, ours=("run.json", "metrics.json"), *, what: str = "--out") -> Path:
+    """Refuse, before any work, an output folder that holds files cardiacml did not write.
+
+    A missing or empty folder, one with the :data:`OUTPUT_MARKER`, or one of an earlier cardiacml (holding one
+    of ``ours``) passes; :func:`atomic_path` checks again, file by file, before replacing it.
+    """
+    from .errors import OutputError
+
+    path = check_output(path, what=what)
+    if path.is_dir() and any(path.iterdir()) and not any((path / n).exists() for n in (OUTPUT_MARKER, *ours)):
+        raise OutputError(f"{what} {path} is a folder holding files cardiacml did not write: refusing to replace it "
+                          "(move them away or choose another folder)")
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{what} {path} is a file, not a folder: choose another output folder")
+    return path
+
+
+def check_distinct_outputs(**outputs) -> None:
+    """Refuse two options naming the same output file (``--out X --html X``)."""
+    from .errors import OutputError
+
+    seen = {}
+    for opt, p in outputs.items():
+        if p is None:
+            continue
+        r = Path(p).resolve()
+        if r in seen:
+            raise OutputError(f"--{seen[r]} and --{opt} both name {p}: give them different files")
+        seen[r] = opt.replace("_", "-")
+
+
 @contextmanager
 def atomic_path(final: str | os.PathLike):
     """Yield a temporary sibling path; move it onto ``final`` only if the block succeeds.
@@ -133,17 +211,29 @@ def atomic_path(final: str | os.PathLike):
     """
     import shutil
 
-    final = Path(final)
+    from .errors import OutputError
+
+    final = check_output(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(final.parent, final.name)
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
     try:
         yield tmp
         if tmp.is_dir() and final.is_dir():
+            if not _own_folder(final, tmp):
+                raise OutputError(f"{final} is a folder holding files cardiacml did not write: refusing to replace it "
+                                  "(move them away or choose another output folder)")
+            (tmp / OUTPUT_MARKER).touch()
             old = final.with_name(f".{final.name}.old{os.getpid()}")
             os.replace(final, old)
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
         else:
+            if tmp.is_dir():
+                (tmp / OUTPUT_MARKER).touch()
+            if final.exists() and tmp.is_dir() != final.is_dir():
+                raise OutputError(f"{final} exists and is a {'folder' if final.is_dir() else 'file'}: refusing to "
+                                  "replace it (choose another output name)")
             os.replace(tmp, final)
     finally:
         if tmp.exists():

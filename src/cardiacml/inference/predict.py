@@ -90,9 +90,17 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
     (``"auto"``, an index or ``"all"``). ``html``: also write an interactive page there (the recording
     with every beat coloured by class, or the predicted activation map / Vm movie on the 3-D heart).
     """
+    from ..utils import check_distinct_outputs, check_output
+
+    check_distinct_outputs(out=out_path, html=html)
+    inputs = (input_path, model_path)
+    out_path = check_output(out_path, inputs, what="--out")
+    for extra in (out_path.with_suffix(".npy"), out_path.with_suffix(".csv")):
+        check_output(extra, inputs, what="output")
+    if html is not None:
+        check_output(html, inputs, what="--html")
     runner = load_runner(model_path)
     c = runner.contract
-    out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if c.kind in ("beat", "beat-rhythm"):
         if c.kind == "beat" and looks_like_beats(input_path):

@@ -69,11 +69,11 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     Interrupted
         On Ctrl-C / SIGTERM; the epoch checkpoint is kept and the message gives the resume command.
     """
-    from ..utils import sigterm_as_interrupt
+    from ..utils import check_output_folder, sigterm_as_interrupt
 
     spec = get_task(task)
     name = model or spec.default_model
-    out = Path(out) if out else Path("runs") / f"{task}-{name}"
+    out = check_output_folder(Path(out) if out else Path("runs") / f"{task}-{name}")
     ckpt_dir = partial_dir(out)
     main = int(os.environ.get("RANK", "0")) == 0
     if not main:
@@ -162,8 +162,10 @@ def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, f
     Writes ``metrics.json`` (and figures) into ``out`` (default ``RUN/eval``; for a pretrained
     model, ``./eval-NAME``) and returns (metrics, out).
     """
-    from ..utils import atomic_path
+    from ..utils import atomic_path, check_output_folder
 
+    if out is not None:
+        check_output_folder(out)
     model, record = load_run(run)
     args = stored_data_args(record.task, record.data_args)
     if record.spec.contract_kind == "ecg12":  # the inputs the model was trained on (0.2 models: window version 1)
@@ -179,7 +181,7 @@ def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, f
     if out is None:
         pre = record.card.get("pretrained")
         out = Path(f"eval-{pre}") if pre else record.path.parent / "eval"
-    out = Path(out)
+    out = check_output_folder(out)
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)
         (tmp / "metrics.json").write_text(json.dumps({"data": data.source, "protocol": data.protocol,

@@ -96,17 +96,38 @@ _CONFIG = {"displaylogo": False, "scrollZoom": True, "responsive": True,
            "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def json_text(obj_or_json) -> str:
+    """JSON safe inside a ``<script type="application/json">`` block: ``<``, ``>``, ``&`` (and the JS line
+    separators) become ``\\u003c``-style escapes, so no string from a user's file (``</script>``, ``<!--``)
+    can end the block or start markup; ``JSON.parse`` reads the same values back. Takes an object or JSON text."""
+    text = obj_or_json if isinstance(obj_or_json, str) else json.dumps(obj_or_json)
+    return text.translate(_JSON_ESCAPES)
+
+
+def json_script(obj_or_json, element_id: str) -> str:
+    """A ``<script type='application/json'>`` block holding ``obj_or_json`` escaped by :func:`json_text`."""
+    return f"<script type='application/json' id='{html.escape(element_id, quote=True)}'>{json_text(obj_or_json)}</script>"
+
+
+def esc(text) -> str:
+    """HTML text or attribute value from any string (quotes included)."""
+    return html.escape(str(text), quote=True)
+
+
 def fig_html(fig, div_id: str, post_script: str | list | None = None, height: int | None = None) -> str:
     """One figure as a ``<div>`` + its JSON + a script registering it for drawing (no plotly.js).
 
     ``post_script`` (JavaScript, may use ``{plot_id}``) runs once the figure is drawn.
     """
     scripts = [post_script] if isinstance(post_script, str) else list(post_script or [])
-    spec = fig.to_json().replace("</", "<\\/")  # plotly's encoder also escapes "/"; never end the script early
     post = "\n".join(s.replace("{plot_id}", div_id) for s in scripts)
     h = height or fig.layout.height or 500
     return (f"<div id='{div_id}' class='plotly-graph-div cm-pending' style='height:{h}px;width:100%'></div>"
-            f"<script type='application/json' id='{div_id}-json'>{spec}</script>"
+            + json_script(fig.to_json(), f"{div_id}-json") +
             f"<script>cardiacmlRegister('{div_id}', {json.dumps(_CONFIG)}, function(gd){{{post}}});</script>")
 
 

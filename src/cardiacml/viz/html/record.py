@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .page import CLASS_COLOURS, PAGE_BUDGET, b64, colour, fig_html, section, table, write_page  # noqa: F401
+from .page import CLASS_COLOURS, PAGE_BUDGET, b64, colour, fig_html, json_script, section, table, write_page  # noqa: F401
 
 _EPOCH_MS = 946_684_800_000.0  # 2000-01-01T00:00:00Z in ms
 
@@ -185,7 +184,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
     fig = go.Figure()
     # trace 0: the visible window (every sample at first; the page's script keeps it at the right level)
     fig.add_trace(go.Scatter(x=t_ms(np.arange(w0)), y=sig[:w0].astype(np.float32), mode="lines",
-                             line=dict(color="black", width=1), name=lead_name, hoverinfo="skip", xaxis="x", yaxis="y"))
+                             line=dict(color="black", width=1), name=html.escape(str(lead_name)), hoverinfo="skip", xaxis="x", yaxis="y"))
     # trace 1: the whole recording, min/max overview in its own strip below (click it to jump there).
     # Not plotly's rangeslider: that mirrors trace 0, which holds only the window.
     fig.add_trace(go.Scatter(x=t_ms(np.arange(len(ov)) * (ob / 2) + (ob / 4 if ob > 1 else 0)), y=ov.astype(np.float32),
@@ -221,7 +220,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
         legend=dict(orientation="h", y=1.01, yanchor="bottom", x=1, xanchor="right", title_text="predicted class:"),
         xaxis=dict(type="date", range=[_EPOCH_MS, float(t_ms(w0))], tickformatstops=stops, anchor="y",
                    rangeselector=dict(buttons=buttons, x=0, y=1.02, yanchor="bottom")),
-        yaxis=dict(title_text=f"{lead_name} (mV)", range=[lo - pad, hi + pad], domain=[0.25, 1.0], showgrid=True,
+        yaxis=dict(title_text=f"{html.escape(str(lead_name))} (mV)", range=[lo - pad, hi + pad], domain=[0.25, 1.0], showgrid=True,
                    gridcolor="#f0c8c8", zeroline=False),
         xaxis2=dict(type="date", range=[_EPOCH_MS, _EPOCH_MS + total_ms], fixedrange=True, anchor="y2", tickformatstops=stops,
                     title=dict(text="whole recording (hh:mm:ss): click to jump; the blue band is the view", font=dict(size=11))),
@@ -322,7 +321,7 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     classes = [str(c) for c in class_names]
     dur = len(sig) / float(fs)
     div = "record-strip"
-    lod = f"<script type='application/json' id='{div}-lod'>{json.dumps(spec)}</script>"
+    lod = json_script(spec, f"{div}-lod")
     detail = ("every sample" if spec["levels"][0]["bucket"] == 1 else
               f"min/max of every {spec['levels'][0]['bucket']} samples at most ({spec['levels'][0]['bucket'] / fs * 1000:.0f} ms)")
     note = (f"{len(sig):,} samples at {fs:g} Hz ({_hms(dur)}), {len(times):,} beats. Drag to pan, scroll or drag a box to "
