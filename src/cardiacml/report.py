@@ -24,6 +24,47 @@ def _captions(folder: Path) -> dict:
         return {}
 
 
+def _read_json(path: Path, what: str = "object"):
+    """A JSON file of a run folder, or a one-line DataFormatError naming it."""
+    from .errors import DataFormatError
+
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{path}: not valid JSON ({exc}); re-create the run with `cardiacml train`") from None
+    if not isinstance(obj, dict):
+        raise DataFormatError(f"{path}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+#: what run.json must hold (name -> accepted types); anything else is shown as given
+_META_TYPES = {"task": (str,), "kind": (str,), "model": (str,), "n_parameters": (int,), "cardiacml_version": (str,),
+               "train_time_s": (int, float, type(None))}
+
+
+def _check_meta(meta: dict, path) -> dict:
+    from .errors import DataFormatError
+
+    for key, types in _META_TYPES.items():
+        v = meta.get(key)
+        if key not in meta and type(None) not in types:
+            raise DataFormatError(f"{path}: missing {key!r}; re-create the run with `cardiacml train`")
+        if isinstance(v, bool) or not isinstance(v, types):
+            raise DataFormatError(f"{path}: {key!r} should be {' or '.join(t.__name__ for t in types)}, got {v!r}")
+    for key in ("data", "config", "data_args", "card", "hparams"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise DataFormatError(f"{path}: {key!r} should be an object, got {type(meta[key]).__name__}")
+    return meta
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """True if ``path`` is a regular file reached without leaving ``folder`` (no symlink out of the run)."""
+    try:
+        return path.is_file() and not path.is_symlink() and path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
 def _img(path: Path, caption: str | None = None) -> str:
     b64 = base64.b64encode(path.read_bytes()).decode()
     mime = "gif" if path.suffix == ".gif" else "png"
@@ -78,9 +119,8 @@ def _settings(meta: dict) -> str:
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write ``RUN_DIR/report.html`` (model card, data, metrics, figures, configuration); returns its path."""
-    from .errors import MissingDataError
+    from .errors import DataFormatError, MissingDataError
     from .tasks import get_task
-    from .utils import atomic_path
 
     run = Path(run_dir)
     if not (run / "run.json").is_file():
@@ -95,14 +135,20 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         meta, metrics = record.meta(), record.metrics
         out = out or Path(f"{run.name}-report.html")
     else:
-        meta = json.loads((run / "run.json").read_text())
-        metrics = json.loads((run / "metrics.json").read_text())
+        meta = _check_meta(_read_json(run / "run.json"), run / "run.json")
+        if not (run / "metrics.json").is_file():
+            raise MissingDataError(f"{run / 'metrics.json'}: missing; re-create the run with `cardiacml train`")
+        metrics = _read_json(run / "metrics.json")
+    if not isinstance(metrics.get("test"), dict):
+        raise DataFormatError(f"{run / 'metrics.json'}: no test metrics ('test' object); re-create the run")
     evals = {}
-    if (run / "eval" / "metrics.json").is_file():
-        evals = json.loads((run / "eval" / "metrics.json").read_text())
+    if _inside(run / "eval" / "metrics.json", run):
+        evals = _read_json(run / "eval" / "metrics.json")
     task, kind = meta["task"], meta["kind"]
     spec = get_task(task)
     data = meta.get("data") or {}
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{run}: 'data' of the run should be an object, got {type(data).__name__}")
     protocol = data.get("protocol", "?")
     note = data.get("note") or ""
     card = [["intended use", spec.intended_use],
@@ -121,7 +167,20 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             card.append([label, str(extra_card[key])])
     card += [["evaluation protocol", protocol], ["limits", spec.limits.get(protocol, "")],
              ["training settings", _settings(meta)],
-             ["trained", f"{meta['train_time_s']:.0f} s, cardiacml {meta['cardiacml_version']}"]]
+             ["trained", (f"{meta['train_time_s']:.0f} s" if meta.get("train_time_s") is not None else "time unknown")
+              + f", cardiacml {meta['cardiacml_version']}"]]
+    try:
+        return _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, protocol, note)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, DataFormatError):
+            raise
+        raise DataFormatError(f"{run}: run.json / metrics.json hold malformed values ({type(exc).__name__}: {exc}); "
+                              "re-create the run with `cardiacml train`") from None
+
+
+def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, protocol, note) -> Path:
+    from .utils import atomic_path, check_output
+
     parts = [f"<h1>cardiacml run: {html.escape(task)} ({html.escape(spec.title)}) / {html.escape(meta['model'])}</h1>"]
     if note:
         parts.append(f"<p class='note'><b>Note:</b> {html.escape(note)}</p>")
@@ -140,7 +199,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     for folder in (run / "figures", run / "eval" / "figures"):
         caps = _captions(folder)
         for f in sorted(folder.glob("*.png")) + sorted(folder.glob("*.gif")):
-            parts.append(_img(f, caps.get(f.name)))
+            if _inside(f, run):  # never embed a file reached through a symlink (it may leave the run folder)
+                parts.append(_img(f, str(caps.get(f.name) or "") or None))
     parts += ["<h2>Configuration</h2>", f"<pre>{html.escape(json.dumps(meta, indent=1, default=str))}</pre>"]
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0}"
              "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f0f0f0}"
@@ -148,7 +208,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
              "figcaption{font-size:.85em;color:#444}img{max-width:520px}pre{background:#f6f6f6;padding:8px;overflow:auto}"
              ".note{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px}")
     head = ""
-    path = Path(out) if out else run / "report.html"
+    path = check_output(Path(out) if out else run / "report.html", [run / "run.json", run / "metrics.json",
+                                                                      run / "model.pt"], what="--out")
     if inter:
         from .viz.html.page import PAGE_BUDGET, SECTION_CSS, page_scripts, write_page
 
@@ -161,7 +222,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             parts[n_static] = (f"<h2>Interactive views</h2><p>In <a href='{html.escape(side.name)}'>{html.escape(side.name)}</a> "
                                f"(one page would exceed {PAGE_BUDGET / 1e6:.0f} MB).</p>")
             head = ""
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>cardiacml {task}</title><style>{style}</style>{head}"
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>cardiacml {html.escape(task)}</title><style>{style}</style>{head}"
             f"</head><body>{''.join(parts)}</body></html>")
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -109,6 +109,40 @@ def get_spec(name: str) -> ModelSpec:
     return _REGISTRY[name]
 
 
+def check_hparams(name: str, hparams: dict) -> None:
+    """Refuse, before any data is loaded, a ``--hparam`` the model does not take or of the wrong type.
+
+    A value must be of the type of the option's default (an int or float default takes a number; a bool
+    default true/false); options without a default accept anything the model accepts.
+    """
+    import inspect
+
+    spec = get_spec(name)
+    params = {n: p for n, p in inspect.signature(spec.builder).parameters.items()
+              if n not in ("n_leads", "n_times", "n_outputs", "self")}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for k, v in hparams.items():
+        if k not in params:
+            if takes_any:
+                continue
+            raise UsageError(f"--hparam {k}={v!r}: model {name!r} has no option {k!r} (its options: "
+                             f"{', '.join(n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD)})")
+        d = params[k].default
+        if d is inspect.Parameter.empty or d is None:
+            continue
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if isinstance(d, bool):
+            ok = isinstance(v, bool)
+        elif isinstance(d, int):
+            ok = number and float(v) == int(v)
+        elif isinstance(d, float):
+            ok = number and v == v and abs(v) != float("inf")
+        else:
+            ok = isinstance(v, type(d))
+        if not ok:
+            raise UsageError(f"--hparam {k}={v!r}: model {name!r} expects {type(d).__name__} for {k!r} (default {d!r})")
+
+
 def create_model(name: str, n_leads: int | None = None, n_times: int | None = None, n_outputs: int | None = None, *,
                  contract=None, task: str | None = None, **hparams):
     """Build a registered model.

@@ -58,6 +58,28 @@ class TrainConfig:
     workers: int = 0  # DataLoader worker processes fetching batches (useful with memory-mapped data)
     amp: str = "auto"  # mixed precision on CUDA: auto (bf16 where supported) | bf16 | fp16 | off; always off on CPU
 
+    def __post_init__(self):
+        """Refuse impossible settings before any data is loaded (one-line errors naming the option)."""
+        import math
+
+        from ..errors import UsageError
+
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "patience": self.patience}
+        for name, v in positive.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be a whole number of at least 1, got {v!r}")
+        for name, v in {"lr": self.lr, "weight_decay": self.weight_decay}.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (
+                    name == "lr" and v == 0):
+                raise UsageError(f"--{name.replace('_', '-')} must be a finite {'positive' if name == 'lr' else 'non-negative'}"
+                                 f" number, got {v!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise UsageError(f"--workers must be 0 or more, got {self.workers!r}")
+        if self.class_weighting not in ("none", "sqrt", "inverse"):
+            raise UsageError(f"--class-weighting must be none, sqrt or inverse, got {self.class_weighting!r}")
+        if not isinstance(self.hparams, dict):
+            raise UsageError(f"model options (--hparam) must be KEY=VALUE pairs, got {self.hparams!r}")
+
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         names = {f.name for f in fields(cls)}

@@ -88,6 +88,9 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         saved = json.loads(state.read_text())
         data_args, config, name = stored_data_args(task, saved["data_args"]), saved["config"], saved["config"]["model"]
     cfg = TrainConfig.from_dict({**config, "task": task, "model": name, "seed": seed} if not resume else config)
+    from ..models.registry import check_hparams
+
+    check_hparams(cfg.model, cfg.hparams)
     data = load_task(task, **{k: v for k, v in data_args.items()})
     log(f"data: {data.source} [{data.protocol} split]")
     note = spec.note(data)
