@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import socket
 import tarfile
 import zipfile
@@ -79,10 +80,22 @@ def load_manifest(path: str | os.PathLike) -> list[RemoteFile]:
     path = Path(path)
     try:
         items = json.loads(path.read_text())
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise TypeError("expected a list of objects")
         files = [RemoteFile(**item) for item in items]
     except (OSError, ValueError, TypeError) as exc:
         raise DownloadError(f"{path}: not a valid manifest (a JSON list of {{url, filename, sha256?, size?, extract?}}): {exc}") from exc
-    for f in files:
+    for i, f in enumerate(files):
+        where = f"{path}: entry {i}"
+        for key, types in (("url", (str,)), ("filename", (str,)), ("sha256", (str, type(None))),
+                           ("size", (int, type(None))), ("extract", (bool,))):
+            v = getattr(f, key)
+            if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):
+                raise DownloadError(f"{where}: {key!r} should be {' or '.join(t.__name__ for t in types)}, got {v!r}")
+        if f.size is not None and f.size < 0:
+            raise DownloadError(f"{where}: 'size' should be a number of bytes >= 0, got {f.size}")
+        if f.sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", f.sha256):
+            raise DownloadError(f"{where}: 'sha256' should be 64 hex digits, got {f.sha256!r}")
         safe_filename(f.filename, str(path))
     return files
 
@@ -142,7 +155,12 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
         if have:
             headers["Range"] = f"bytes={have}-"
         try:
-            resp = urlopen(Request(rf.url, headers=headers), timeout=timeout)
+            req = Request(rf.url, headers=headers)
+        except ValueError as exc:
+            raise DownloadError(f"{rf.filename}: unusable url {rf.url!r} ({exc}); give a full http(s):// address "
+                                "or --base-url") from None
+        try:
+            resp = urlopen(req, timeout=timeout)
         except HTTPError as exc:
             if exc.code == 416 and have:  # nothing left to send: the .part is complete
                 break

@@ -199,6 +199,10 @@ class RunRecord:
         """The network with its trained weights (eval mode)."""
         net = create_model(self.model, contract=self.contract, **self.hparams)
         sd = self.state_dict
+        missing = [k for k in ("in_mean", "in_std", "out_mean", "out_std") if not isinstance(sd, dict) or k not in sd]
+        if missing:
+            raise DataFormatError(f"{self.path or 'checkpoint'}: the weights lack the normalisation buffers {missing}; "
+                                  "not a checkpoint written by `cardiacml train`")
         model = NormalizedModel(net, sd["in_mean"], sd["in_std"], sd["out_mean"], sd["out_std"])
         try:
             model.load_state_dict(sd)
