@@ -83,6 +83,30 @@ class SimulatorConfig:
     noise_mv: float = 0.0  # Gaussian noise on the electrode potentials
     wander_mv: float = 0.0  # baseline wander amplitude (0.1-0.5 Hz sinusoids per electrode)
 
+    def __post_init__(self):
+        """Refuse impossible settings up front (one-line UsageError naming the option): every range a pair of
+        finite numbers, low <= high; velocities, sizes and cycle lengths positive; noise and wander finite, >= 0."""
+        import math
+
+        positive = {"cv_range": "--cv-min/--cv-max", "scale_range": "scale", "bcl_range": "bcl", "apd_range": "apd",
+                    "gkr_range": "gkr", "gain_range": "gain"}
+        for name, value in asdict(self).items():
+            opt = positive.get(name, name)
+            if name.endswith("_range") or name in ("n_lv_roots", "n_rv_roots"):
+                try:
+                    lo, hi = (float(v) for v in value)
+                except (TypeError, ValueError):
+                    raise UsageError(f"{opt}: expected a (low, high) pair of numbers, got {value!r}") from None
+                if not (math.isfinite(lo) and math.isfinite(hi)):
+                    raise UsageError(f"{opt}: the range ({lo:g}, {hi:g}) must be finite numbers")
+                if lo > hi:
+                    raise UsageError(f"{opt}: low {lo:g} is above high {hi:g}")
+                if name in positive and lo <= 0:
+                    raise UsageError(f"{opt}: values must be positive, got {lo:g}")
+            elif name in ("noise_mv", "wander_mv", "jitter"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                    raise UsageError(f"--{name.replace('_', '-')}: must be a finite number >= 0, got {value!r}")
+
 
 def load_tables(path: Path = TABLES) -> dict:
     """The precomputed tables (see :mod:`.build_tables`) as float32 arrays."""
@@ -266,6 +290,12 @@ def _init_worker(model):
     # the parent handles Ctrl-C / SIGTERM and terminates the pool; workers just die
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:  # Linux: die with the parent (a SIGKILLed parent leaves no worker printing BrokenPipe tracebacks)
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def simulate_one(model: HeartModel, seed: int, index: int) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -345,7 +375,9 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
     from ..utils import atomic_path, progress
 
     if n < 1:
-        raise UsageError(f"n must be >= 1, got {n}")
+        raise UsageError(f"--n must be >= 1, got {n}")
+    if jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {jobs}")
     si, sk = parse_shard(shard)
     cfg = cfg or SimulatorConfig()
     model = model or HeartModel(cfg, seed=0)
@@ -407,6 +439,9 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
               f"run the same command again to resume", file=sys.stderr)
         raise
     finally:
+        if pool is not None:  # any error in a worker: stop the others at once (never wait on a half-dead pool)
+            pool.terminate()
+            pool.join()
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
     bar.close()
