@@ -70,17 +70,25 @@ def test_predict_record_streams_and_interrupt_leaves_valid_partial(mitdb, tmp_pa
     full = predict_record(_Fake(), open_record(mitdb / "100"), tmp_path / "full.csv", block_beats=500).summary
     assert full["complete"] and full["beats"] == 2273
     out = tmp_path / "part.csv"
-    with pytest.raises(KeyboardInterrupt):
+    out.write_text("earlier,complete\n1,2\n")  # a re-run interrupted must not replace the earlier output
+    with pytest.raises(KeyboardInterrupt, match="1000 of 2273 beats.*part.partial.csv.*left as it was"):
         predict_record(_Fake(stop_after=2), open_record(mitdb / "100"), out, block_beats=500)
-    lines = out.read_text().splitlines()
-    assert lines[-1].startswith("# INCOMPLETE: interrupted after beat 999")
-    df = pd.read_csv(out, comment="#")
+    assert out.read_text() == "earlier,complete\n1,2\n"
+    df = pd.read_csv(tmp_path / "part.partial.csv")  # a plain CSV: no comment line to skip
     ref = pd.read_csv(tmp_path / "full.csv")
     assert len(df) == 1000
     pd.testing.assert_frame_equal(df, ref.iloc[:1000])
-    summ = json.loads((tmp_path / "part.summary.json").read_text())
+    summ = json.loads((tmp_path / "part.partial.summary.json").read_text())
     assert summ["complete"] is False and summ["beats"] == 1000 and summ["stopped_at_s"] == pytest.approx(df["time_s"].iloc[-1], abs=1e-3)
+    # rates per hour divide by the analysed time, not the whole recording
+    assert summ["analysed_s"] == pytest.approx(summ["stopped_at_s"], abs=1e-3)
+    assert summ["analysed_s"] < summ["duration_s"]
+    n_beats = sum(summ["counts"].values())
+    assert sum(summ["per_hour"].values()) == pytest.approx(n_beats / (summ["analysed_s"] / 3600), rel=1e-2)
     assert not list(tmp_path.glob(".*tmp*"))
+    # a complete run of the same output supersedes the partial files
+    predict_record(_Fake(), open_record(mitdb / "100"), out, block_beats=500)
+    assert not (tmp_path / "part.partial.csv").exists() and not (tmp_path / "part.partial.summary.json").exists()
     # interrupted before the first block: no output at all
     out2 = tmp_path / "none.csv"
     with pytest.raises(KeyboardInterrupt):

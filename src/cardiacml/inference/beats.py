@@ -13,9 +13,12 @@ times, probabilities, reference labels and, on request, the raw lead), so an int
 drawn from memory, never by reading the CSV or the recording again.
 
 Output is atomic: rows go to a hidden temporary sibling that is renamed at the end, so an error
-leaves nothing. Ctrl-C during the classification pass leaves a valid CSV of the beats done so far
-whose last line (a ``#`` comment, skipped by ``pandas.read_csv(..., comment="#")``) says where it
-stopped, and a summary with ``"complete": false``; Ctrl-C before any beat was classified leaves nothing.
+leaves nothing. Ctrl-C during the classification pass never touches the requested output (an earlier
+complete CSV stays as it was): the beats done so far go to ``<stem>.partial.csv``, a plain CSV that
+``pandas.read_csv`` reads as is (completeness is not a comment line in the data but the file's name
+and its summary ``<stem>.partial.summary.json``: ``"complete": false``, ``stopped_at_s``, ``analysed_s``;
+rates per hour there divide by the analysed time). Ctrl-C before any beat was classified leaves nothing.
+A later complete run removes the ``.partial`` files of the same output.
 """
 
 from __future__ import annotations
@@ -30,12 +33,23 @@ import numpy as np
 
 from ..contracts import SignalContract, check_contract
 from ..ecg.pipeline import BLOCK_BEATS, CHUNK_S, iter_rhythm_blocks, kachuee_beats, scan_record
-from ..errors import DataFormatError
+from ..errors import CardiacMLError, DataFormatError
 from ..io import Record
 from ..utils import progress
 
 #: Columns of every per-beat CSV (``<class>`` stands for each class name; ``reference`` only for annotated records).
 CSV_COLUMNS = ("beat", "time_s", "predicted", "p_<class>", "reference")
+
+
+class PredictionInterrupted(CardiacMLError, KeyboardInterrupt):
+    """Ctrl-C / SIGTERM during classification; the message says what was kept where (the CLI exits 130)."""
+
+
+def partial_paths(out_csv) -> tuple[Path, Path]:
+    """Where an interrupted :func:`predict_record` puts its rows and summary: ``<stem>.partial.csv`` / ``.summary.json``."""
+    out_csv = Path(out_csv)
+    part = out_csv.with_name(out_csv.stem + ".partial.csv")
+    return part, part.with_name(part.stem + ".summary.json")
 
 
 @dataclass
@@ -153,6 +167,10 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     out_csv = Path(out_csv)
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     summary_path = out_csv.with_name(out_csv.stem + ".summary.json")
+    from ..utils import check_output, clean_stale_temps
+
+    check_output(out_csv, what="output")
+    clean_stale_temps(out_csv.parent, out_csv.name)  # left by a SIGKILLed run (only if its process is gone)
     tmp = out_csv.with_name(f".{out_csv.name}.tmp{os.getpid()}")
     if c.kind == "beat-rhythm":
         bar1 = progress(total=round(record.duration_s), desc="R peaks", unit="s of ECG", every_s=10.0,
@@ -195,19 +213,29 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             complete = True
         except KeyboardInterrupt:
             if done == 0:
-                raise
+                raise PredictionInterrupted(f"interrupted before any beat was classified; nothing was written"
+                                            f"{' and ' + str(out_csv) + ' was left as it was' if out_csv.exists() else ''}"
+                                            ) from None
             stop_s = float(times[done - 1])
-            fh.write(f"# INCOMPLETE: interrupted after beat {done - 1} (t = {stop_s:.3f} s of {record.duration_s:.3f} s); "
-                     f"{done} of {n_total} beats classified, rows above are complete\n")
             fh.close()
-            os.replace(tmp, out_csv)
+            part_csv, part_json = partial_paths(out_csv)
+            from ..utils import check_output
+
+            check_output(part_csv, what="output")
+            os.replace(tmp, part_csv)
             summ = _summary(record, source, lead_name, classes, counts, probs[:done].argmax(1),
                             None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
-                            stopped_at_s=stop_s, out_csv=out_csv)
-            _write_json(summary_path, summ)
-            raise
+                            stopped_at_s=stop_s, out_csv=part_csv)
+            _write_json(part_json, summ)
+            kept = f"{out_csv} was left as it was" if out_csv.exists() else f"{out_csv} was not written"
+            raise PredictionInterrupted(
+                f"interrupted after {done} of {n_total} beats (t = {stop_s:.1f} s of {record.duration_s:.1f} s): the "
+                f"beats classified so far are in {part_csv} (summary {part_json.name}, \"complete\": false); {kept}; "
+                "run the same command again for the whole recording") from None
         fh.close()
         os.replace(tmp, out_csv)
+        for stale in partial_paths(out_csv):  # an earlier interrupted run of this output: superseded
+            stale.unlink(missing_ok=True)
     finally:
         bar.close()
         if not fh.closed:
@@ -230,11 +258,13 @@ def _write_json(path: Path, obj: dict) -> None:
 
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
              stopped_at_s, out_csv) -> dict:
-    hours = record.duration_s / 3600.0
+    # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped
+    analysed_s = record.duration_s if stopped_at_s is None else min(float(stopped_at_s), record.duration_s)
+    hours = analysed_s / 3600.0
     el = time.time() - t_start
     s = {
         "complete": complete, "record": str(record.path), "source": source, "lead": lead_name, "fs_hz": record.fs,
-        "duration_s": record.duration_s, "beats": int(done), "beats_found": int(n_total),
+        "duration_s": record.duration_s, "analysed_s": round(analysed_s, 3), "beats": int(done), "beats_found": int(n_total),
         "counts": {k: int(v) for k, v in zip(classes, counts)},
         "per_hour": {k: round(float(v) / hours, 1) if hours > 0 else None for k, v in zip(classes, counts)},
         "skipped": {k: int(v) for k, v in skipped.items()}, "skipped_total": int(sum(skipped.values())),
