@@ -190,6 +190,14 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         n_total, times, labels = len(d["X"]), d["time_s"], d.get("label")
         source, skipped, lead_name, signal = d["source"], dict(d["skipped"]), d["lead"], d.get("signal")
         blocks = iter([(np.arange(n_total), d["X"][:, None, :])])
+    quality = _quality(record, lead if c.kind != "beat-rhythm" else scan.lead, times)
+    if n_total and not (~quality["low_quality"]).any():  # no plausible ECG anywhere: no classes at all
+        blocks, n_total, times = iter(()), 0, np.zeros(0)
+        labels = None if labels is None else labels[:0]
+        quality["warning"] = ("no reliable beats: no 10 s window of the recording looks like an ECG "
+                              f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
+                              "nothing was classified")
+        quality["low_quality"] = quality["low_quality"][:0]
     counts = np.zeros(len(classes), np.int64)
     probs = np.zeros((n_total, len(classes)), np.float32)
     done = 0
@@ -225,7 +233,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             os.replace(tmp, part_csv)
             summ = _summary(record, source, lead_name, classes, counts, probs[:done].argmax(1),
                             None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
-                            stopped_at_s=stop_s, out_csv=part_csv)
+                            stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done])
             _write_json(part_json, summ)
             kept = f"{out_csv} was left as it was" if out_csv.exists() else f"{out_csv} was not written"
             raise PredictionInterrupted(
@@ -243,7 +251,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         if tmp.exists():
             tmp.unlink()
     summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
-                    t_start, complete=complete, stopped_at_s=None, out_csv=out_csv)
+                    t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
                             str(lead_name))
@@ -256,8 +264,29 @@ def _write_json(path: Path, obj: dict) -> None:
         Path(tmp).write_text(json.dumps(obj, indent=1))
 
 
+def _quality(record, lead, times) -> dict:
+    """The signal-quality check (:mod:`cardiacml.ecg.quality`) of the classified lead around the detected beats."""
+    from ..ecg.quality import record_quality
+
+    li = lead if isinstance(lead, (int, np.integer)) else record.lead_index(lead)
+    peaks = np.round(np.asarray(times, np.float64) * record.fs).astype(np.int64)
+    return record_quality(lambda a, b: record.read(a, b, lead=int(li)), int(record.n_samples), float(record.fs), peaks)
+
+
+def _quality_summary(quality: dict, done_times) -> dict:
+    low = np.asarray(quality["low_quality"])[:len(done_times)]
+    q = {"criterion": quality["criterion"], "windows": quality["windows"],
+         "low_quality_windows": quality["low_quality_windows"], "low_quality_beats": int(low.sum()),
+         "low_quality_stretches_s": quality["stretches"][:200]}
+    if len(quality["stretches"]) > 200:
+        q["low_quality_stretches_truncated"] = len(quality["stretches"])
+    if quality.get("warning"):
+        q["warning"] = quality["warning"]
+    return q
+
+
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
-             stopped_at_s, out_csv) -> dict:
+             stopped_at_s, out_csv, quality=None, done_times=()) -> dict:
     # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped
     analysed_s = record.duration_s if stopped_at_s is None else min(float(stopped_at_s), record.duration_s)
     hours = analysed_s / 3600.0
@@ -272,6 +301,9 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     }
     if stopped_at_s is not None:
         s["stopped_at_s"] = stopped_at_s
+    if quality is not None:
+        s["quality"] = _quality_summary(quality, done_times)
+        s["reliable"] = not quality.get("warning")
     if labels is not None:
         from ..ecg.aami import aami_report
 
@@ -292,4 +324,10 @@ def summary_text(summ: dict) -> str:
         msg += f"; agreement with reference labels {summ['reference']['agreement']:.4f}"
     if not summ["complete"]:
         msg += f"; INCOMPLETE (stopped at {summ.get('stopped_at_s', 0):.1f} s)"
+    q = summ.get("quality") or {}
+    if q.get("warning"):
+        msg += f"\nWARNING: {q['warning']}"
+    elif q.get("low_quality_beats"):
+        msg += (f"\nnote: {q['low_quality_beats']} beat(s) in {q['low_quality_windows']} low-quality 10 s window(s) "
+                "(signal-quality check; see 'quality' in the summary JSON): their classes are less reliable")
     return msg

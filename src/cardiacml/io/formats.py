@@ -59,6 +59,10 @@ def _sniff(path: Path, head: str) -> tuple[str | None, str]:
                           f"number of fields. First line: {lines[0][:120]!r}")
 
 
+#: the most columns a text recording may have (leads + a time column); wider files are refused before parsing
+MAX_CSV_COLUMNS = 1024
+
+
 def _is_number(s: str) -> bool:
     try:
         float(s.replace(",", ".") if s.count(",") == 1 and "." not in s else s)
@@ -107,12 +111,18 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
         raise MissingDataError(f"{path}: no such file")
     with open(path, "r", encoding="utf-8-sig", errors="replace") as fh:
         head = fh.read(65536)
+    if len(head) >= 65536 and "\n" not in head and "\r" not in head:  # refused at once, not after parsing megabytes
+        raise DataFormatError(f"{path}: the first line is longer than 64 kB: not a recording with one row per sample "
+                              "(write one line per sample, one column per lead)")
     if delimiter is None:
         sep, decimal = _sniff(path, head)
     else:
         sep, decimal = (None if delimiter.strip() == "" else delimiter), "."
     first = next((ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
     fields = first.split() if sep is None else next(csv.reader([first], delimiter=sep))
+    if len(fields) > MAX_CSV_COLUMNS:
+        raise DataFormatError(f"{path}: {len(fields)} columns in the first line; a recording has one column per lead "
+                              f"(at most {MAX_CSV_COLUMNS}): one row per sample, not one row per recording")
     has_header = any(not _is_number(f.strip()) for f in fields if f.strip() != "")
     notes = [f"{'whitespace' if sep is None else repr(sep)}-separated text"
              + (", decimal comma" if decimal == "," else "") + (", header row" if has_header else ", no header")]
