@@ -13,7 +13,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "cardiacml"
 FLOORS = {
-    "errors": 1, "utils": 1, "__init__": 1,
+    "errors": 0, "utils": 1, "__init__": 1,  # utils raises the error classes (OutputError from the output guard)
     "io": 2, "contracts": 2, "pretrained": 2,
     "ecg": 3,
     "datasets": 4,
