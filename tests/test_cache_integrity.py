@@ -71,3 +71,30 @@ def test_damaged_heartbeat_cache_is_rebuilt_with_a_message(tmp_path, shared):
     assert np.array_equal(b.X, ref.X)
     res = runner.invoke(app, ["data", "check", str(csv)])
     assert res.exit_code == 0 and "Aborted" not in res.output
+
+
+def test_edited_simulation_metadata_is_noticed(tmp_path):
+    """An edited simulations.csv (it decides the split) or cache meta.csv is noticed: the cache is rebuilt."""
+    import pandas as pd
+    from conftest import write_fixture_pair
+
+    from cardiacml.datasets.intracardiac import open_dataset
+
+    folder = tmp_path / "data_hearts_dd_0p2_a"
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_fixture_pair(folder, f"s{i}", rng)
+    pd.DataFrame({"name": ["s0", "s1", "s2"], "cv": [0.4, 0.5, 0.6]}).to_csv(folder / "simulations.csv", index=False)
+    ds = open_dataset(tmp_path)
+    assert list(ds.meta["cv"]) == [0.4, 0.5, 0.6]
+    # 1. the source metadata edited: same file names, sizes could match; its bytes are in the key
+    pd.DataFrame({"name": ["s0", "s1", "s2"], "cv": [0.9, 0.5, 0.6]}).to_csv(folder / "simulations.csv", index=False)
+    with pytest.warns(UserWarning, match="dataset changed"):
+        ds = open_dataset(tmp_path)
+    assert list(ds.meta["cv"]) == [0.9, 0.5, 0.6]
+    # 2. the cache's own meta.csv edited: its crc32 no longer matches
+    meta = ds.path / "meta.csv"
+    meta.write_text(meta.read_text().replace("0.9", "0.1"))
+    with pytest.warns(UserWarning, match="changed bytes"):
+        ds = open_dataset(tmp_path)
+    assert list(ds.meta["cv"]) == [0.9, 0.5, 0.6]

@@ -159,6 +159,9 @@ class IntracardiacData:
         if not (len(self.names) == len(self.ecg) == len(self.vm) == len(self.act)):
             raise DataFormatError(f"{d}: cache arrays disagree in length; rebuild it")
         self.meta = None
+        if (d / "meta.csv").is_file() and "meta.csv" not in (self.info.get("crc32") or {}) and verify:
+            raise DataFormatError(f"{d / 'meta.csv'}: not covered by the cache's checksums (added or from an older "
+                                  "cache); rebuild the cache")
         if (d / "meta.csv").is_file():
             import pandas as pd
 
@@ -180,6 +183,9 @@ def source_fingerprint(sims: list[SimulationFiles]) -> str:
         for p in (sim.ecg_path, sim.vm_path):
             st = p.stat()
             h.update(f"{p.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    # the simulator's metadata decides the training split (stimulus protocol): its bytes are part of the key
+    for f in sorted(p for folder in {s.ecg_path.parent for s in sims} for p in folder.glob("simulations*.csv")):
+        h.update(f"{f.name}|{file_checksum(f)}\n".encode())
     return h.hexdigest()
 
 
@@ -258,7 +264,8 @@ def build_cache(root: str | os.PathLike, cache_dir: str | os.PathLike, *, strict
         (tmp / "index.json").write_text(json.dumps({
             "source": str(Path(root).resolve()), "n_simulations": n, "leads": LEADS, "cache_version": CACHE_VERSION,
             "fingerprint": source_fingerprint(sims),
-            "crc32": {f: file_checksum(tmp / f) for f in ("ecg.npy", "vm.npy", "act.npy", "names.txt")},
+            "crc32": {f: file_checksum(tmp / f) for f in ("ecg.npy", "vm.npy", "act.npy", "names.txt", "meta.csv")
+                      if (tmp / f).is_file()},  # meta.csv decides the split: an edited one is noticed
             "never_activated_sites": never, "simulations_with_never_activated": int(np.isnan(act).any(1).sum()),
         }, indent=1))
     if never:
