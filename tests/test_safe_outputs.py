@@ -1,0 +1,189 @@
+"""Nothing of the user's is lost: outputs never replace inputs, devices, symlinks, read-only or foreign files."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cardiacml.cli import app
+from cardiacml.errors import DataFormatError, OutputError
+from cardiacml.utils import atomic_path, check_output, check_output_folder
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def rec_csv(tmp_path, mitdb):
+    from cardiacml.io import open_record
+
+    x = open_record(mitdb / "100").read(0, 360 * 20, lead=None)
+    p = tmp_path / "rec.csv"
+    p.write_text("MLII\n" + "\n".join(f"{v:.4f}" for v in x))
+    return p
+
+
+def _predict(*args):
+    return runner.invoke(app, ["predict", "beats-all", *map(str, args), "--fs", "360", "--units", "mV"])
+
+
+def test_output_onto_the_input_is_refused(tmp_path, rec_csv):
+    before = rec_csv.read_bytes()
+    for opts in (["--out", rec_csv], ["--out", tmp_path / "o.csv", "--html", rec_csv]):
+        res = _predict(rec_csv, *opts)
+        assert res.exit_code == 2 and "input file" in res.output and "Traceback" not in res.output
+        assert rec_csv.read_bytes() == before
+    res = _predict(rec_csv, "--out", tmp_path / "x.csv", "--html", tmp_path / "x.csv")
+    assert res.exit_code == 2 and "--out and --html both name" in res.output
+
+
+def test_symlink_device_and_read_only_outputs_are_refused(tmp_path, rec_csv):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    res = _predict(rec_csv, "--out", link)
+    assert res.exit_code == 2 and "symbolic link" in res.output
+    assert link.is_symlink() and target.read_text() == "keep"
+    with pytest.raises(OutputError, match="device or special"):
+        check_output("/dev/null")
+    ro = tmp_path / "ro.csv"
+    ro.write_text("old")
+    ro.chmod(0o444)
+    res = _predict(rec_csv, "--out", ro)
+    assert res.exit_code == 2 and "read-only" in res.output and ro.read_text() == "old"
+
+
+def test_foreign_folder_is_never_replaced(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "precious.txt").write_text("x")
+    with pytest.raises(OutputError, match="did not write"):
+        check_output_folder(d)
+    with pytest.raises(OutputError, match="did not write"):  # the late check of atomic_path, file by file
+        with atomic_path(d) as tmp:
+            tmp.mkdir()
+            (tmp / "metrics.json").write_text("{}")
+    assert (d / "precious.txt").read_text() == "x"
+    # a folder cardiacml wrote (marker) is replaced whole
+    out = tmp_path / "ours"
+    for k in range(2):
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            (tmp / f"f{k}.json").write_text("{}")
+    assert sorted(p.name for p in out.iterdir()) == [".cardiacml-output", "f1.json"]
+
+
+def test_evaluate_out_on_a_foreign_folder_is_refused(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "precious.txt").write_text("x")
+    res = runner.invoke(app, ["evaluate", "beats-ds1", "--out", str(d)])
+    assert res.exit_code == 2 and "did not write" in res.output and (d / "precious.txt").read_text() == "x"
+    res = runner.invoke(app, ["train", "task2", "--out", str(d)])
+    assert res.exit_code == 2 and "did not write" in res.output and (d / "precious.txt").read_text() == "x"
+
+
+def test_stale_temporary_of_a_killed_run_is_removed(tmp_path, rec_csv):
+    dead = 2 ** 22 + 12345  # above the default pid_max: no such process
+    stale = tmp_path / f".o.csv.tmp{dead}"
+    stale.write_text("half")
+    res = _predict(rec_csv, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 0, res.output
+    assert not stale.exists()
+
+
+def test_lead_index_works(tmp_path, mitdb):
+    from cardiacml.io import open_record
+
+    x = open_record(mitdb / "100").read(0, 360 * 20, lead="all")
+    p = tmp_path / "two.csv"
+    np.savetxt(p, x, delimiter=",", header="A,B", comments="", fmt="%.4f")
+    res = _predict(p, "--out", tmp_path / "o.csv", "--lead", "1")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "o.summary.json").read_text())["lead"] == "B"
+
+
+def test_one_line_20mb_csv_is_refused_fast(tmp_path):
+    from cardiacml.io import open_record
+
+    p = tmp_path / "one.csv"
+    p.write_text(",".join(["0.1"] * 5_000_000))
+    t = time.time()
+    with pytest.raises(DataFormatError, match="one.csv: the first line is longer"):
+        open_record(p, fs=360)
+    assert time.time() - t < 2.0
+
+
+def test_pure_noise_gives_no_reliable_beats(tmp_path):
+    p = tmp_path / "noise.csv"
+    np.savetxt(p, np.random.default_rng(0).normal(0, 1, (360 * 60, 1)), header="MLII", comments="", fmt="%.4f")
+    res = _predict(p, "--out", tmp_path / "n.csv")
+    assert res.exit_code == 0 and "no reliable beats" in res.output
+    summ = json.loads((tmp_path / "n.summary.json").read_text())
+    assert summ["beats"] == 0 and summ["reliable"] is False and "warning" in summ["quality"]
+
+
+@pytest.mark.parametrize("record,max_share", [("100", 0.01), ("105", 0.10), ("203", 0.25)])
+def test_real_records_pass_the_quality_check(mitdb, record, max_share):
+    from cardiacml.ecg.quality import record_quality
+    from cardiacml.io import open_record
+
+    rec = open_record(mitdb / record)
+    peaks = np.asarray(rec.annotations()[0])
+    li = rec.lead_index(None)
+    q = record_quality(lambda a, b: rec.read(a, b, lead=li), rec.n_samples, rec.fs, peaks)
+    assert q["low_quality"].mean() <= max_share
+    noisy_first = q["stretches"]
+    assert all(e > s for s, e in noisy_first)
+
+
+def test_export_is_atomic_verified_and_guarded(tmp_path, monkeypatch):
+    from cardiacml.inference import onnx_export
+    from cardiacml.training.checkpoint import resolve_checkpoint
+
+    ck = resolve_checkpoint("beats-ds1")
+    res = runner.invoke(app, ["export", "beats-ds1", "--out", str(ck)])
+    assert res.exit_code == 2 and "input file" in res.output
+    out = tmp_path / "m.onnx"
+    out.write_bytes(b"previous")
+    monkeypatch.setattr(onnx_export, "parity_tolerance", lambda ref, atol, rtol: -1.0)  # force a parity failure
+    res = runner.invoke(app, ["export", "beats-ds1", "--out", str(out)])
+    assert res.exit_code == 2 and "disagrees with PyTorch" in res.output and "Traceback" not in res.output
+    assert out.read_bytes() == b"previous" and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_parity_tolerance_scales_with_the_output():
+    from cardiacml.inference.onnx_export import parity_tolerance
+
+    # heart-act: outputs of ~150 ms; float32 differences of 1.37e-4 ms are a few ulps, not a mismatch
+    assert parity_tolerance(np.array([150.0])) > 1.37e-4
+    assert parity_tolerance(np.array([5.0])) < 2e-4  # logits: about the absolute 1e-4
+
+
+def test_report_never_embeds_symlinks_out_of_the_run(tmp_path):
+    from cardiacml.report import _inside
+
+    run = tmp_path / "run"
+    (run / "figures").mkdir(parents=True)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG secret")
+    (run / "figures" / "x.png").symlink_to(secret)
+    (run / "figures" / "ok.png").write_bytes(b"\x89PNG ok")
+    assert not _inside(run / "figures" / "x.png", run) and _inside(run / "figures" / "ok.png", run)
+
+
+def test_odd_run_json_is_one_line(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    meta = {"task": "task2", "kind": "classification", "model": "beatnet", "n_parameters": 10,
+            "cardiacml_version": "0.3", "train_time_s": None}
+    (run / "metrics.json").write_text(json.dumps({"test": {"n": "x"}}))
+    for bad in ({**meta, "n_parameters": "ten"}, {**meta, "task": None}, [1, 2], "{not json"):
+        (run / "run.json").write_text(bad if isinstance(bad, str) else json.dumps(bad))
+        res = runner.invoke(app, ["report", str(run)])
+        assert res.exit_code == 2 and "run.json" in res.output and "Traceback" not in res.output, res.output
+    (run / "run.json").write_text(json.dumps(meta))
+    res = runner.invoke(app, ["report", str(run)])
+    assert res.exit_code == 2 and "Traceback" not in res.output and str(run) in res.output, res.output
