@@ -120,6 +120,10 @@ def predict(
             from .utils import resolve_threads
 
             torch.set_num_threads(resolve_threads(threads))
+        from .errors import UsageError
+
+        if beat not in ("auto", "all") and not beat.strip().isdigit():
+            raise UsageError(f"--beat expects auto, all or a 0-based beat index, got {beat!r}")
         typer.echo(predict_file(model, input, out, fs=fs, lead=lead, use_annotations=annotations, units=units,
                                 beat=beat if beat in ("auto", "all") else int(beat), html=html))
 

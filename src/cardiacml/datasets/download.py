@@ -92,8 +92,8 @@ def load_manifest(path: str | os.PathLike) -> list[RemoteFile]:
             v = getattr(f, key)
             if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):
                 raise DownloadError(f"{where}: {key!r} should be {' or '.join(t.__name__ for t in types)}, got {v!r}")
-        if f.size is not None and f.size < 0:
-            raise DownloadError(f"{where}: 'size' should be a number of bytes >= 0, got {f.size}")
+        if f.size is not None and f.size < 1:
+            raise DownloadError(f"{where}: 'size' should be a number of bytes >= 1, got {f.size}")
         if f.sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", f.sha256):
             raise DownloadError(f"{where}: 'sha256' should be 64 hex digits, got {f.sha256!r}")
         safe_filename(f.filename, str(path))
