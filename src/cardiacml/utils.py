@@ -125,8 +125,9 @@ OUTPUT_MARKER = ".cardiacml-output"
 
 
 def _own_folder(folder: Path, new: Path) -> bool:
-    """True if ``folder`` may be replaced by ``new``: empty, written by cardiacml, or every file in it is rewritten."""
-    if (folder / OUTPUT_MARKER).exists():
+    """True if ``folder`` may be replaced by ``new``: empty, written by cardiacml (the marker, or the run.json /
+    metrics.json of a run or evaluation folder of an earlier version), or every file in it is rewritten."""
+    if any((folder / n).is_file() for n in (OUTPUT_MARKER, "run.json", "metrics.json")):
         return True
     old = {p.relative_to(folder) for p in folder.rglob("*") if not p.is_dir()}
     return old <= {p.relative_to(new) for p in new.rglob("*") if not p.is_dir()}
