@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 WINDOW = 32
-FEATURES = ("log_nrmssd", "log_nmsd", "log_cov", "tpr", "log_sd1sd2", "frac_big")
+FEATURES = ("log_nrmssd", "log_nmsd", "log_cov", "tpr", "log_sd1sd2", "frac_big", "log_nmsd_lag", "log_rr")
 _MODEL_PATH = Path(__file__).with_name("rhythm_af.json")
 
 
@@ -52,8 +52,11 @@ def rr_features(r_times_s, window: int = WINDOW) -> np.ndarray:
     sd1 = np.std(d, 1) / np.sqrt(2)
     sd2 = np.sqrt(np.maximum(2 * W.var(1) - sd1 ** 2, 0))
     frac_big = (np.abs(d) / med[:, None] > 0.1).mean(1)
+    # bigeminy / trigeminy are irregular but periodic: the best of lag 2 and lag 3 differences stays small
+    lag = np.minimum(np.median(np.abs(W[:, 2:] - W[:, :-2]), 1), np.median(np.abs(W[:, 3:] - W[:, :-3]), 1))
+    lag = np.minimum(lag, np.median(np.abs(d), 1)) / med
     return np.column_stack([np.log(nrmssd + eps), np.log(nmsd + eps), np.log(cov + eps), tpr,
-                            np.log((sd1 + eps) / (sd2 + eps)), frac_big])
+                            np.log((sd1 + eps) / (sd2 + eps)), frac_big, np.log(lag + eps), np.log(mean)])
 
 
 def load_model(path=None) -> dict:
