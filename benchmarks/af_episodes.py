@@ -152,7 +152,7 @@ def main():
     for r in rows:
         if float(r[1]) > 0 or max(float(x) for x in r[2:]) > 0:
             print("  " + "  ".join(r))
-    print(f"\n| method | dur Se | dur +P | ep Se | ep +P | burden err median / max (pp) |")
+    print("\n| method | dur Se | dur +P | ep Se | ep +P | burden err median / max (pp) |")
     print("|---|---|---|---|---|---|")
     for m in methods:
         tp, nr, nd, _ = tot[m]
