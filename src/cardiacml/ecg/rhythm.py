@@ -1,0 +1,188 @@
+"""Atrial fibrillation / flutter episodes from R-peak times alone (any sampling rate).
+
+Each beat gets R-R irregularity features over a centred window of ``WINDOW`` intervals (normalised RMSSD,
+robust median successive difference, coefficient of variation, turning-point ratio, Poincare SD1/SD2 and the
+fraction of large successive changes); a logistic regression shipped as plain JSON (``rhythm_af.json``, fitted on
+MIT-BIH rhythm annotations by ``benchmarks/af_episodes.py --fit``) turns them into a per-beat AF probability,
+which is smoothed (moving mean), thresholded with hysteresis, and turned into episodes of at least
+``min_episode_s`` seconds (gaps shorter than ``merge_gap_s`` are merged).
+
+Baselines for comparison (:func:`baseline_cov`, :func:`baseline_cosen`): coefficient of variation of R-R over
+16 beats, and COSEn (Lake & Moorman 2011, Am J Physiol Heart Circ Physiol 300:H319) over 16 beats, threshold -1.4.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+WINDOW = 32
+FEATURES = ("log_nrmssd", "log_nmsd", "log_cov", "tpr", "log_sd1sd2", "frac_big", "log_nmsd_lag", "log_rr")
+_MODEL_PATH = Path(__file__).with_name("rhythm_af.json")
+
+
+def _windows(x: np.ndarray, w: int) -> np.ndarray:
+    """(n, w) centred windows of ``x`` (edge-padded)."""
+    h = w // 2
+    xp = np.pad(x, (h, w - h), mode="edge")
+    return np.lib.stride_tricks.sliding_window_view(xp, w)[: len(x)]
+
+
+def rr_features(r_times_s, window: int = WINDOW) -> np.ndarray:
+    """Per-beat R-R irregularity features (n_beats, len(FEATURES)) for R-peak times in seconds."""
+    t = np.asarray(r_times_s, dtype=np.float64)
+    n = len(t)
+    if n < 3:
+        return np.zeros((n, len(FEATURES)))
+    rr = np.diff(t)
+    rr = np.clip(rr, 0.2, 3.0)
+    rr_b = np.concatenate([[rr[0]], rr])  # R-R preceding each beat
+    W = _windows(rr_b, window)
+    d = np.diff(W, axis=1)
+    mean = W.mean(1)
+    med = np.median(W, 1)
+    eps = 1e-3
+    nrmssd = np.sqrt((d ** 2).mean(1)) / mean
+    nmsd = np.median(np.abs(d), 1) / med
+    cov = W.std(1) / mean
+    s = np.sign(d)
+    tpr = (s[:, 1:] * s[:, :-1] < 0).mean(1)
+    sd1 = np.std(d, 1) / np.sqrt(2)
+    sd2 = np.sqrt(np.maximum(2 * W.var(1) - sd1 ** 2, 0))
+    frac_big = (np.abs(d) / med[:, None] > 0.1).mean(1)
+    # bigeminy / trigeminy are irregular but periodic: the best of lag 2 and lag 3 differences stays small
+    lag = np.minimum(np.median(np.abs(W[:, 2:] - W[:, :-2]), 1), np.median(np.abs(W[:, 3:] - W[:, :-3]), 1))
+    lag = np.minimum(lag, np.median(np.abs(d), 1)) / med
+    return np.column_stack([np.log(nrmssd + eps), np.log(nmsd + eps), np.log(cov + eps), tpr,
+                            np.log((sd1 + eps) / (sd2 + eps)), frac_big, np.log(lag + eps), np.log(mean)])
+
+
+def load_model(path=None) -> dict:
+    with open(path or _MODEL_PATH) as f:
+        m = json.load(f)
+    if tuple(m["features"]) != FEATURES:
+        raise ValueError(f"{path or _MODEL_PATH}: features {m['features']} differ from {FEATURES}")
+    return m
+
+
+def af_probability(r_times_s, model: dict | None = None) -> np.ndarray:
+    """Per-beat probability of AF/AFL (before smoothing)."""
+    m = model or load_model()
+    X = rr_features(r_times_s, m.get("window", WINDOW))
+    if len(X) == 0:
+        return np.zeros(0)
+    z = (X - np.asarray(m["mean"])) / np.asarray(m["scale"])
+    logit = z @ np.asarray(m["coef"]) + float(m["intercept"])
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _smooth(p: np.ndarray, w: int) -> np.ndarray:
+    if len(p) < 2 or w < 2:
+        return p
+    return _windows(p, w).mean(1)
+
+
+def beat_flags(p: np.ndarray, smooth: int = 31, on: float = 0.55, off: float = 0.45) -> np.ndarray:
+    """Boolean AF flag per beat from per-beat probabilities: moving mean, then hysteresis thresholds."""
+    ps = _smooth(np.asarray(p, dtype=np.float64), smooth)
+    flag = np.zeros(len(ps), bool)
+    state = False
+    for i, v in enumerate(ps):  # hysteresis (n beats: fast enough, ~1e5/s)
+        state = v >= on if not state else v > off
+        flag[i] = state
+    return flag
+
+
+def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30.0, merge_gap_s: float = 10.0,
+                      rhythm: str = "AF") -> list[dict]:
+    """Contiguous flagged beats -> [{"start_s", "end_s", "rhythm"}] (short gaps merged, short episodes dropped)."""
+    t = np.asarray(t, dtype=np.float64)
+    eps = []
+    i, n = 0, len(flag)
+    while i < n:
+        if flag[i]:
+            j = i
+            while j + 1 < n and flag[j + 1]:
+                j += 1
+            eps.append([float(t[i]), float(t[j])])
+            i = j + 1
+        else:
+            i += 1
+    merged: list[list[float]] = []
+    for e in eps:
+        if merged and e[0] - merged[-1][1] < merge_gap_s:
+            merged[-1][1] = e[1]
+        else:
+            merged.append(e)
+    return [{"start_s": round(a, 3), "end_s": round(b, 3), "rhythm": rhythm} for a, b in merged if b - a >= min_episode_s]
+
+
+def af_burden(episodes, start_s: float, end_s: float) -> float:
+    """Fraction of [start_s, end_s] inside AF/AFL episodes."""
+    total = max(float(end_s) - float(start_s), 1e-9)
+    af = sum(max(0.0, min(e["end_s"], end_s) - max(e["start_s"], start_s)) for e in episodes)
+    return float(min(1.0, af / total))
+
+
+def detect_af(r_times_s, model: dict | None = None, **kw) -> dict:
+    """AF/AFL episodes of a recording from its R-peak times (s).
+
+    Returns {"rhythm_episodes": [...], "af_burden": fraction, "analysed_s": seconds, "beat_af": bool per beat}.
+    """
+    t = np.asarray(r_times_s, dtype=np.float64)
+    m = model or load_model()
+    if len(t) < 2 * m.get("window", WINDOW):
+        return {"rhythm_episodes": [], "af_burden": 0.0, "analysed_s": float(t[-1] - t[0]) if len(t) > 1 else 0.0,
+                "beat_af": np.zeros(len(t), bool)}
+    p = af_probability(t, m)
+    flag = beat_flags(p, kw.pop("smooth", m.get("smooth", 31)), kw.pop("on", m.get("on", 0.55)),
+                      kw.pop("off", m.get("off", 0.45)))
+    eps = flags_to_episodes(t, flag, **{"min_episode_s": m.get("min_episode_s", 30.0), **kw})
+    inside = np.zeros(len(t), bool)
+    for e in eps:
+        inside |= (t >= e["start_s"]) & (t <= e["end_s"])
+    return {"rhythm_episodes": eps, "af_burden": af_burden(eps, t[0], t[-1]), "analysed_s": float(t[-1] - t[0]),
+            "beat_af": inside}
+
+
+# ---- published R-R baselines -------------------------------------------------------------------------------------
+
+def baseline_cov(r_times_s, window: int = 16, threshold: float = 0.1) -> np.ndarray:
+    """Per-beat AF flag: coefficient of variation of the surrounding ``window`` R-R intervals above ``threshold``."""
+    rr = np.clip(np.diff(np.asarray(r_times_s, float)), 0.2, 3.0)
+    rr_b = np.concatenate([[rr[0]], rr])
+    W = _windows(rr_b, window)
+    return W.std(1) / W.mean(1) > threshold
+
+
+def cosen(rr_window: np.ndarray, r_ms: float = 30.0) -> float:
+    """Coefficient of sample entropy (Lake & Moorman 2011): SampEn(m=1, r) + ln(2r) - ln(mean RR), r and RR in s."""
+    x = np.asarray(rr_window, float)
+    r = r_ms / 1000.0
+    n = len(x)
+    a = b = 0
+    for m_, acc in ((1, "b"), (2, "a")):
+        T = np.lib.stride_tricks.sliding_window_view(x, m_)[: n - 1]
+        D = np.abs(T[:, None, :] - T[None, :, :]).max(-1)
+        c = int(((D <= r).sum() - len(T)) // 2)
+        if acc == "a":
+            a = c
+        else:
+            b = c
+    if a == 0 or b == 0:  # undefined: treat as maximal entropy for this r (Lake & Moorman use the r growth rule)
+        se = -np.log(1.0 / max(1, (n - 1) * (n - 2) / 2))
+    else:
+        se = -np.log(a / b)
+    return float(se + np.log(2 * r) - np.log(x.mean()))
+
+
+def baseline_cosen(r_times_s, window: int = 16, threshold: float = -1.4) -> np.ndarray:
+    """Per-beat AF flag: COSEn of non-overlapping 16-beat segments above -1.4 (Lake & Moorman 2011)."""
+    rr = np.clip(np.diff(np.asarray(r_times_s, float)), 0.2, 3.0)
+    n = len(rr) + 1
+    flag = np.zeros(n, bool)
+    for s in range(0, len(rr) - window + 1, window):
+        flag[s:s + window + 1] = cosen(rr[s:s + window]) > threshold
+    return flag
