@@ -20,3 +20,54 @@ def test_unknown_or_incomplete_options_are_one_line_errors(tmp_path, args, needl
     assert res.exit_code == 2, res.output
     assert needle in res.output and "Traceback" not in res.output
     assert not (tmp_path / "run").exists()
+
+
+def test_version_option():
+    from cardiacml import __version__
+
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip() == f"cardiacml {__version__}"
+
+
+def test_train_help_lists_every_task_with_its_registered_default_model():
+    from cardiacml.tasks import get_task, list_tasks
+
+    out = " ".join(runner.invoke(app, ["train", "--help"], terminal_width=200).output.split())
+    for t in list_tasks():
+        assert f"{t} " in out and f"default model {get_task(t).default_model};" in out
+    assert "beats" in list_tasks() and "default model rhythmnet" in out
+
+
+def test_start_here_points_to_the_beats_task_for_unseen_patients():
+    out = runner.invoke(app, ["--help"]).output
+    assert "train beats" in out and "--protocol interpatient" not in out and "cache info" in out
+
+
+def test_models_listing_fits_the_terminal():
+    res = runner.invoke(app, ["models"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0 and "tcn" in res.output
+    assert max(len(line) for line in res.output.splitlines()) <= 80
+
+
+def test_cache_info_and_clear_stay_inside_the_cache(tmp_path, monkeypatch):
+    cache, outside = tmp_path / "cache", tmp_path / "outside"
+    (cache / "heartbeat").mkdir(parents=True)
+    (cache / "heartbeat" / "a.npy").write_bytes(b"x" * 3000)
+    (cache / "mitbih_beats.npz").write_bytes(b"y" * 10)
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    (cache / "link").symlink_to(outside, target_is_directory=True)
+    monkeypatch.setenv("CARDIACML_CACHE", str(cache))
+    res = runner.invoke(app, ["cache", "info"])
+    assert res.exit_code == 0 and str(cache) in res.output and "heartbeat/" in res.output and "2.9 KB" in res.output
+    res = runner.invoke(app, ["cache", "clear"], input="n\n")
+    assert "nothing deleted" in res.output and (cache / "mitbih_beats.npz").exists()
+    res = runner.invoke(app, ["cache", "clear", "--yes"])
+    assert res.exit_code == 0 and "freed" in res.output
+    assert cache.is_dir() and not any(cache.iterdir())
+    assert (outside / "keep.txt").read_text() == "mine"  # the link was removed, not followed
+    # a cache folder that is itself a link out is refused, nothing deleted
+    monkeypatch.setenv("CARDIACML_CACHE", str(tmp_path / "cachelink"))
+    (tmp_path / "cachelink").symlink_to(outside, target_is_directory=True)
+    res = runner.invoke(app, ["cache", "clear", "--yes"])
+    assert res.exit_code == 2 and "symbolic link" in res.output and (outside / "keep.txt").exists()

@@ -22,14 +22,51 @@ HELP = """cardiacml: machine learning for cardiac electrophysiology.
 Start here:
   cardiacml demo --quick              the whole pipeline on built-in data (about 3 min on 2 cores)
   cardiacml predict beats-ds1 RECORD  classify every beat of your own recording
-  cardiacml train task2 --protocol interpatient   train and test on unseen patients
+  cardiacml train beats               train on MIT-BIH records, test on unseen patients (DS1 -> DS2)
   cardiacml report RUN                one HTML page: model card, metrics, figures
   cardiacml tasks / cardiacml models  what can be trained, with which models
+
+Downloaded and built data is cached in ~/.cache/cardiacml ($CARDIACML_CACHE to move it):
+`cardiacml cache info` shows its size, `cardiacml cache clear` empties it.
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode=None)
 data_app = typer.Typer(help="Get, build, check and cache datasets.", no_args_is_help=True, rich_markup_mode=None)
+cache_app = typer.Typer(help="The cache folder (~/.cache/cardiacml, or $CARDIACML_CACHE): rebuilt beats, simulated "
+                        "hearts, parsed CSVs. Everything in it is rebuilt on demand.", no_args_is_help=True,
+                        rich_markup_mode=None)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"cardiacml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                       help="Print the version and exit.")):
+    pass
+
+
+class _TrainCommand(typer.core.TyperCommand):
+    """`train --help` ends with the tasks and their default models, read from the registries when help is shown."""
+
+    def format_epilog(self, ctx, formatter):
+        from .catalog import model_catalog, tasks_served
+        from .tasks import get_task
+
+        served = {}
+        for e in model_catalog():
+            for t in tasks_served(e):
+                served.setdefault(t, []).append(e["name"])
+        rows = [(t, f"{get_task(t).title}; default model {get_task(t).default_model}; protocols "
+                    f"{', '.join(get_task(t).protocols)}; models {', '.join(served.get(t, []))}") for t in _task_names()]
+        with formatter.section("Tasks (from the task registry)"):
+            formatter.write_dl(rows)
 
 
 class Dataset(str, Enum):
@@ -141,10 +178,10 @@ def _parse_hparams(items: List[str]) -> dict:
     return out
 
 
-@app.command()
+@app.command(cls=_TrainCommand)
 def train(
-    task: str = typer.Argument(..., help="A task of `cardiacml tasks`: task1 (PTB normal/abnormal), task2 (N/S/V/F/Q), task3 (activation map), task4 (Vm)."),
-    model: Optional[str] = typer.Option(None, help="Registry name (`cardiacml models`). Default: the task's default model (beatnet for beats, tcn for hearts)."),
+    task: str = typer.Argument(..., help="A task of `cardiacml tasks` (listed at the end of this help)."),
+    model: Optional[str] = typer.Option(None, help="Registry name (`cardiacml models`). Default: the task's default model (listed at the end of this help)."),
     data_dir: Optional[Path] = typer.Option(None, help="Kaggle CSV folder (tasks 1-2) or intracardiac data/cache (tasks 3-4). Default: the embedded data."),
     mitdb: Optional[Path] = typer.Option(None, help="Raw MIT-BIH records (default ../shared/data/mitdb or $CARDIACML_MITDB): beats rebuilt from them, and the inter-patient protocol."),
     protocol: str = typer.Option("auto", help="Split. task1: random | mitbih (MIT-BIH stand-in when no PTB files); task2: random | interpatient | kaggle; tasks 3-4: stimulus | random. auto picks the first possible."),
@@ -155,7 +192,7 @@ def train(
     patience: int = typer.Option(6, help="Epochs without validation improvement before stopping."),
     seed: int = typer.Option(0, help="Seed of the split, initialisation, batches and augmentation: the same seed gives the same run."),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
-    class_weighting: str = typer.Option("sqrt", help="Class-imbalance handling: none | sqrt | inverse."),
+    class_weighting: str = typer.Option("sqrt", help="Class-imbalance handling: none | sqrt | inverse (anything else is an error)."),
     augment: bool = typer.Option(True, help="Amplitude-scaling / noise augmentation."),
     max_train: Optional[int] = typer.Option(None, help="Use at most this many training examples (quick runs)."),
     max_eval: Optional[int] = typer.Option(None, help="Use at most this many validation and test examples (quick runs)."),
@@ -325,25 +362,33 @@ def tasks():
 @app.command()
 def models():
     """List the models (parameters per task, input contract, origin) and the pretrained models. Does not import PyTorch."""
+    import shutil
+    import textwrap
+
     from .catalog import model_catalog, tasks_served
 
-    typer.echo(f"{'model':<14}{'kind':<16}{'input':<10}{'tasks (parameters)':<44}origin")
+    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 160))
+    typer.echo(f"{'model':<14}{'kind':<16}{'input':<12}tasks (parameters)")
     for e in model_catalog():
         served = []
         for t in tasks_served(e):
             p = (e.get("params") or {}).get(t)
             served.append(f"{t} ({p:,})" if p else t)
-        typer.echo(f"{e['name']:<14}{e['kind']:<16}{'/'.join(e.get('accepts', ())):<10}{', '.join(served):<44}{e.get('reference', '')}")
-        typer.echo(f"{'':<14}{e['description']}")
+        head = f"{e['name']:<14}{e['kind']:<16}{'/'.join(e.get('accepts', ())):<12}"
+        typer.echo("\n".join(textwrap.wrap(", ".join(served), width, initial_indent=head, subsequent_indent=" " * 42)))
+        for text in (e["description"], "origin: " + e["reference"] if e.get("reference") else ""):
+            if text:
+                typer.echo("\n".join(textwrap.wrap(text, width, initial_indent=" " * 14, subsequent_indent=" " * 14)))
     try:
         from .pretrained import describe_pretrained
     except ImportError:
         return
     lines = describe_pretrained()
     if lines:
-        typer.echo("\npretrained (use the name wherever a run folder goes: predict, evaluate, export, report):")
+        typer.echo("\n" + "\n".join(textwrap.wrap("pretrained (use the name wherever a run folder goes: predict, "
+                                                  "evaluate, export, report):", width)))
         for line in lines:
-            typer.echo(line)
+            typer.echo("\n".join(textwrap.wrap(line, width, subsequent_indent=" " * 32)))
 
 
 @app.command()
@@ -455,7 +500,52 @@ def check_cmd(path: Path = typer.Argument(..., help="A Kaggle heartbeat CSV, or 
     _run(go)
 
 
+@cache_app.command("info")
+def cache_info_cmd():
+    """Where the cache is and how much each part of it takes."""
+
+    def go():
+        from .utils import cache_info
+
+        root, parts = cache_info()
+        if not parts:
+            typer.echo(f"cache: {root} (empty)")
+            return
+        typer.echo(f"cache: {root} ({_size(sum(n for _, n in parts))} in all)")
+        for name, n in parts:
+            typer.echo(f"  {_size(n):>10}  {name}")
+
+    _run(go)
+
+
+@cache_app.command("clear")
+def cache_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")):
+    """Delete everything inside the cache folder (it is rebuilt on demand); never follows links out of it."""
+
+    def go():
+        from .utils import cache_clear, cache_info
+
+        root, parts = cache_info()
+        if not parts:
+            typer.echo(f"cache: {root} is already empty")
+            return
+        if not yes and not typer.confirm(f"delete {_size(sum(n for _, n in parts))} in {root}?"):
+            typer.echo("nothing deleted")
+            return
+        typer.echo(f"freed {_size(cache_clear(root))} in {root}")
+
+    _run(go)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
 app.add_typer(data_app, name="data")
+app.add_typer(cache_app, name="cache")
 
 
 def main():  # entry point
