@@ -505,7 +505,7 @@ def cache_info_cmd():
     """Where the cache is and how much each part of it takes."""
 
     def go():
-        from .utils import cache_info
+        from .datasets.cache import cache_info
 
         root, parts = cache_info()
         if not parts:
@@ -523,7 +523,7 @@ def cache_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not 
     """Delete everything inside the cache folder (it is rebuilt on demand); never follows links out of it."""
 
     def go():
-        from .utils import cache_clear, cache_info
+        from .datasets.cache import cache_clear, cache_info
 
         root, parts = cache_info()
         if not parts:
