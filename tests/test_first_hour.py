@@ -71,3 +71,44 @@ def test_cache_info_and_clear_stay_inside_the_cache(tmp_path, monkeypatch):
     (tmp_path / "cachelink").symlink_to(outside, target_is_directory=True)
     res = runner.invoke(app, ["cache", "clear", "--yes"])
     assert res.exit_code == 2 and "symbolic link" in res.output and (outside / "keep.txt").exists()
+
+
+def test_default_output_names_derive_from_the_input():
+    from types import SimpleNamespace
+
+    from cardiacml.inference.predict import default_output
+
+    beats = SimpleNamespace(kind="beat-rhythm", target_units="")
+    act = SimpleNamespace(kind="ecg12", target_units="ms")
+    vm = SimpleNamespace(kind="ecg12", target_units="mV")
+    assert str(default_output("../shared/data/mitdb/100", beats)) == "100.beats.csv"
+    assert str(default_output("/x/my_holter.edf", beats)) == "my_holter.beats.csv"
+    assert str(default_output("signal.csv.gz", beats)) == "signal.beats.csv"
+    assert str(default_output("data/s0010_re", act)) == "s0010_re.heart-act.csv"
+    assert str(default_output("data/s0010_re", vm)) == "s0010_re.heart-vm.csv"
+
+
+def test_predict_without_out_writes_a_file_named_after_the_input_in_the_current_folder(tmp_path, monkeypatch, shared):
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["predict", "heart-act", str(shared / "wfdb_samples" / "s0010_re"), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "s0010_re.heart-act.csv").is_file() and not (tmp_path / "predictions.csv").exists()
+
+
+def test_readme_commands_write_distinct_outputs():
+    """Every predict command in README writes its own files: pasting the block whole replaces nothing."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    outputs = []
+    for line in re.findall(r"^cardiacml predict .*$", readme, flags=re.M):
+        args = shlex.split(line.split("#")[0])
+        kind = "beats" if args[2].startswith("beats") else args[2]
+        stem = Path(args[3]).name.split(".")[0]
+        out = args[args.index("--out") + 1] if "--out" in args else f"{stem}.{kind}.csv"
+        outputs.append(out)
+        if "--html" in args:
+            outputs.append(args[args.index("--html") + 1])
+    assert len(outputs) >= 4 and len(outputs) == len(set(outputs)), outputs

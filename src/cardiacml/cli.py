@@ -137,7 +137,7 @@ def demo(
 def predict(
     model: str = typer.Argument(..., help="Run folder, model.pt, exported .onnx (runs on onnxruntime alone), or a pretrained name (`cardiacml models`)."),
     input: Path = typer.Argument(..., help="A raw recording (WFDB record, CSV with lead names / time column, .npy/.npz, EDF/EDF+/BDF) or Kaggle-format beats (CSV, .npy (n, 187)); for Tasks 3-4 a 12-lead or 10-electrode recording at any rate, or pECGData / (12, 500) arrays."),
-    out: Path = typer.Option(Path("predictions.csv"), help="Output CSV (beats, Task 3) or .npy (Task 4 Vm; a CSV of activation times beside it)."),
+    out: Optional[Path] = typer.Option(None, help="Output CSV (beats, Task 3) or .npy (Task 4 Vm; a CSV of activation times beside it). Default: named after the input, in the current folder: INPUT.beats.csv, INPUT.heart-act.csv, INPUT.heart-vm.csv (+ .npy)."),
     fs: Optional[float] = typer.Option(None, help="Sampling rate (Hz) of a raw signal that has none in the file (.npy, CSV without a time column); already-cut beats must be 125 Hz."),
     lead: Optional[str] = typer.Option(None, help="Lead to use (name, case-insensitive, or 0-based column index); default MLII, else II, else the first."),
     units: Optional[str] = typer.Option(None, help="Unit of the signal values (mV, uV, V); default: from the file header, else guessed from the amplitude. Amplitudes implausible for the unit are refused."),

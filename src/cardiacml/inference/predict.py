@@ -81,9 +81,27 @@ def _write_csv(df, path: Path) -> None:
         df.to_csv(tmp, index=False)
 
 
-def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_annotations=True, units=None,
+def default_output(input_path, contract) -> Path:
+    """The output ``predict`` writes when none is given: named after the input, in the current directory.
+
+    ``100.beats.csv`` (beat classes), ``s0010_re.heart-act.csv`` (activation times), ``s0010_re.heart-vm.csv``
+    (activation times derived from Vm; the Vm array beside it as ``.npy``): two models or two inputs never
+    write the same file.
+    """
+    name = Path(str(input_path).rstrip("/\\")).name
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    for ext in (".csv", ".gz"):  # my.csv.gz -> my
+        stem = stem[: -len(ext)] if stem.lower().endswith(ext) else stem
+    if contract.kind in ("beat", "beat-rhythm"):
+        what = "beats"
+    else:
+        what = "heart-act" if contract.target_units == "ms" else "heart-vm"
+    return Path(f"{stem or 'input'}.{what}.csv")
+
+
+def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, use_annotations=True, units=None,
                  beat="auto", html=None) -> str:
-    """Predict on ``input_path`` and write ``out_path``; returns a one-line summary.
+    """Predict on ``input_path`` and write ``out_path`` (default: :func:`default_output`); returns a one-line summary.
 
     ``fs``, ``lead`` and ``units`` describe a raw recording (see :func:`cardiacml.io.open_record`);
     ``lead`` is a name or a 0-based index. ``beat`` picks the beat of a 12-lead recording for Tasks 3-4
@@ -92,7 +110,7 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
     """
     runner = load_runner(model_path)
     c = runner.contract
-    out_path = Path(out_path)
+    out_path = Path(out_path) if out_path is not None else default_output(input_path, c)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if c.kind in ("beat", "beat-rhythm"):
         if c.kind == "beat" and looks_like_beats(input_path):
