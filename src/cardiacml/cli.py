@@ -33,6 +33,8 @@ Downloaded and built data is cached in ~/.cache/cardiacml ($CARDIACML_CACHE to m
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode=None)
 data_app = typer.Typer(help="Get, build, check and cache datasets.", no_args_is_help=True, rich_markup_mode=None)
+nb_app = typer.Typer(help="The tutorials and task notebooks (notebooks/*.py): list them, run them in a Jupyter kernel "
+                     "(needs pip install -e \".[notebooks]\").", no_args_is_help=True, rich_markup_mode=None)
 cache_app = typer.Typer(help="The cache folder (~/.cache/cardiacml, or $CARDIACML_CACHE): rebuilt beats, simulated "
                         "hearts, parsed CSVs. Everything in it is rebuilt on demand.", no_args_is_help=True,
                         rich_markup_mode=None)
@@ -544,7 +546,44 @@ def _size(n: int) -> str:
         n /= 1024
 
 
+@nb_app.command("list")
+def notebooks_list_cmd(folder: Optional[Path] = typer.Option(None, "--dir", help="Notebooks folder (default: notebooks/ of the source checkout).")):
+    """The notebooks, their titles and the run time each states."""
+
+    def go():
+        from .notebooks import list_notebooks
+
+        for nb in list_notebooks(folder):
+            typer.echo(f"{nb['name']:<34}{nb['title']}")
+            typer.echo(f"{'':<34}run time: {nb['run_time']}")
+
+    _run(go)
+
+
+@nb_app.command("run")
+def notebooks_run_cmd(
+    names: Optional[List[str]] = typer.Argument(None, help="Notebooks to run (names of `cardiacml notebooks list`, a unique prefix is enough). Default: all six."),
+    quick: bool = typer.Option(False, help="Smaller data and fewer epochs (CARDIACML_QUICK=1): under 2 minutes per notebook on 2 cores."),
+    out: Path = typer.Option(Path("notebooks_out"), help="Folder for the executed notebooks (NAME.ipynb, with outputs)."),
+    folder: Optional[Path] = typer.Option(None, "--dir", help="Notebooks folder (default: notebooks/ of the source checkout)."),
+    timeout: int = typer.Option(1200, help="Seconds one cell may run."),
+):
+    """Execute notebooks top to bottom in a fresh Jupyter kernel and save them with their outputs; prints each run time."""
+
+    def go():
+        from .notebooks import run_notebook, select
+
+        chosen = select(names, folder)
+        for nb in chosen:
+            typer.echo(f"{nb['name']}: running{' (quick)' if quick else ''}...")
+            dest, seconds = run_notebook(nb["path"], out, quick=quick, timeout_s=timeout)
+            typer.echo(f"{nb['name']}: {seconds:.0f} s -> {dest}")
+
+    _run(go)
+
+
 app.add_typer(data_app, name="data")
+app.add_typer(nb_app, name="notebooks")
 app.add_typer(cache_app, name="cache")
 
 

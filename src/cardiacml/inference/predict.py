@@ -117,7 +117,7 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
             return _predict_cut_beats(runner, input_path, out_path, fs=fs, html=html)
         return _predict_recording(runner, input_path, out_path, fs=fs, lead=lead, use_annotations=use_annotations,
                                   units=units, html=html)
-    return _predict_heart(runner, input_path, out_path, fs=fs, units=units, beat=beat, html=html)
+    return _predict_heart(runner, input_path, out_path, fs=fs, units=units, beat=beat, html=html, model_name=str(model_path))
 
 
 def _predict_cut_beats(runner, input_path, out_path: Path, *, fs, html) -> str:
@@ -162,7 +162,7 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
     return text
 
 
-def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html) -> str:
+def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html, model_name=None) -> str:
     import pandas as pd
 
     from ..utils import atomic_path
@@ -187,7 +187,8 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
     if html:
         from ..viz.html.heart import prediction_heart_page
 
-        prediction_heart_page(html, X, pred)
+        prediction_heart_page(html, X, pred, model=model_name, source=str(input_path), windows=info.get("windows") or None,
+                              window_version=window_version(c), unfamiliarity=unf)
     names = list(c.target_names)
     windows = info.get("windows") or []
     used = ""
@@ -201,6 +202,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
         if windows:
             df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
         _add_unfamiliarity(df, unf)
+        df["activation_definition"] = "first Vm > 0 mV (LLNL convention, the training target)"
         _write_csv(df, out_path)
         return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}{unf_text}"
     npy = out_path.with_suffix(".npy")
@@ -213,6 +215,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
     df = pd.DataFrame(act, columns=names)
     df.insert(0, "ecg", np.arange(len(pred)))
     _add_unfamiliarity(df, unf)
+    df["activation_definition"] = f"first Vm > {UPSTROKE_THRESHOLD_MV:g} mV (mid-upstroke), from the predicted Vm"
     _write_csv(df, out_path.with_suffix(".csv"))
     missed = int(np.isnan(act).sum())
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "

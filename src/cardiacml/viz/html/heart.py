@@ -155,9 +155,9 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
     if vmax <= vmin:
         vmax = vmin + 1
     codes = [_vm_u8(f, vmin, vmax) for f in fields]
-    from ...datasets.intracardiac import activation_times
+    from ...datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
 
-    act0 = activation_times(vms[0][1], time_axis=-1)
+    act0 = activation_times(vms[0][1], UPSTROKE_THRESHOLD_MV, time_axis=-1)
     start = int(np.argmin(np.abs(t_idx - np.nanmedian(act0) * fs / 1000.0))) if np.isfinite(act0).any() else 0
     ticks = np.arange(np.ceil(vmin / 20) * 20, vmax + 1e-9, 20)
     fig = go.Figure()
@@ -242,17 +242,21 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
 
 
 def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, ecg=None, fs_ecg: float = 1000.0,
-                   fs_vm: float = 1000.0, step_ms: int = 10, id_prefix: str = "heart", caption: str = "", geometry=None) -> list[str]:
+                   fs_vm: float = 1000.0, step_ms: int = 10, id_prefix: str = "heart", caption: str = "", geometry=None,
+                   activation_definition: str | None = None) -> list[str]:
     """The HTML sections of :func:`heart_page` (no plotly.js), for embedding in a larger page."""
     out = []
     if act_true is None and act_pred is None and (vm_true is not None or vm_pred is not None):
-        from ...datasets.intracardiac import activation_times
+        from ...datasets.intracardiac import UPSTROKE_THRESHOLD_MV, VM_ACTIVATION_DEFINITION, activation_times
 
-        act_true = None if vm_true is None else activation_times(np.asarray(vm_true), time_axis=-1)
-        act_pred = None if vm_pred is None else activation_times(np.asarray(vm_pred), time_axis=-1)
-        derived = " (derived from Vm: first time each site's Vm rises above 0 mV)"
+        act_true = None if vm_true is None else activation_times(np.asarray(vm_true), UPSTROKE_THRESHOLD_MV, time_axis=-1)
+        act_pred = None if vm_pred is None else activation_times(np.asarray(vm_pred), UPSTROKE_THRESHOLD_MV, time_axis=-1)
+        derived = f" (derived from Vm: first time each site's Vm rises above {UPSTROKE_THRESHOLD_MV:g} mV)"
+        definition = VM_ACTIVATION_DEFINITION
     else:
-        derived = ""
+        from ...datasets.intracardiac import ACTIVATION_DEFINITION
+
+        derived, definition = "", activation_definition or ACTIVATION_DEFINITION
     missing = []
     for name, v in (("true", act_true), ("predicted", act_pred)):
         if v is not None and not np.isfinite(np.asarray(v, np.float64)).any():
@@ -263,7 +267,7 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         act_pred = None
     if missing:
         caption += (f" No {' or '.join(missing)} activation map: no site activates"
-                    + (" (Vm never rises above 0 mV)." if derived else "."))
+                    + (" (Vm never rises above -40 mV)." if derived else "."))
     surface = _Surface(geometry) if any(v is not None for v in (act_true, act_pred, vm_true, vm_pred)) else None
     for name, v in (("act_true", act_true), ("act_pred", act_pred)):
         if v is not None and np.shape(v) != (len(surface.g.site_names),):
@@ -282,7 +286,7 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         out.append(section(what + derived, fig_html(fig, f"{id_prefix}-activation"),
                             "Values at the 75 sites (black dots; hover for name and value) interpolated over the heart's "
                             "surface with the Shepard kernel (inverse squared distance, as the static renders and "
-                            "ParaView's ShepardKernel). " + ("One colour scale for both views; drag to rotate (both views "
+                            f"ParaView's ShepardKernel). Definition: {definition}. " + ("One colour scale for both views; drag to rotate (both views "
                             "turn together), scroll to zoom." if act_true is not None and act_pred is not None else
                             "Drag to rotate, scroll to zoom.") + caption))
     if act_true is None and act_pred is None and missing:
@@ -315,7 +319,7 @@ def heart_page(path: str | os.PathLike, *, act_true=None, act_pred=None, vm_true
     act_true, act_pred : ndarray, shape (75,), ms, optional
         Activation time at each site (NaN = never activates). Shown side by side with one
         colour scale when both are given. When both are absent and Vm is given, they are
-        derived from Vm (first crossing of 0 mV).
+        derived from Vm (first crossing of -40 mV upward: ``VM_ACTIVATION_DEFINITION``).
     vm_true, vm_pred : ndarray, shape (75, T), mV, optional
         Transmembrane potential at each site, sampled at ``fs_vm`` (1 kHz: T = 500). Shown as
         an animation (frames every ``step_ms`` ms) with a slider and a play button.
@@ -336,18 +340,67 @@ def heart_page(path: str | os.PathLike, *, act_true=None, act_pred=None, vm_true
 
 
 
-def prediction_heart_page(path, ecg: np.ndarray, pred: np.ndarray, *, index: int = 0, title: str | None = None) -> Path:
+def provenance_note(*, model: str | None = None, source: str | None = None, window: dict | None = None,
+                    window_version: int | None = None, unfamiliarity: dict | None = None, index: int = 0,
+                    definition: str | None = None) -> str:
+    """The caveat at the top of every predicted-heart page: model, input, window, training domain, unfamiliarity."""
+    from html import escape
+
+    rows = []
+    if model:
+        rows.append(f"<b>Model</b>: {escape(str(model))}, <b>trained on simulated hearts only</b> (cardiacml simulator); "
+                    "its accuracy on real patients is not measured.")
+    else:
+        rows.append("<b>Trained on simulated hearts only</b> (cardiacml simulator); accuracy on real patients is not measured.")
+    if source:
+        rows.append(f"<b>Input</b>: {escape(str(source))}")
+    if window:
+        w = window
+        beat = f"beat {w.get('beat')} of {w.get('n_beats')}, " if w.get("beat") is not None else ""
+        onset = f" (QRS onset at {w['qrs_onset_s']:.3f} s)" if w.get("qrs_onset_s") is not None else ""
+        version = f", window version {window_version}" if window_version is not None else ""
+        rows.append(f"<b>Window</b>: {beat}{w.get('length_ms', 500):g} ms from {float(w.get('start_s', 0.0)):.3f} s"
+                    f"{onset}{version}")
+    elif window_version is not None:
+        rows.append(f"<b>Window</b>: the input as given (500 ms), window version {window_version}")
+    if unfamiliarity is not None:
+        score = float(np.asarray(unfamiliarity["score"])[index])
+        pct = float(np.asarray(unfamiliarity["percentile"])[index])
+        flag = bool(np.asarray(unfamiliarity["unfamiliar"])[index])
+        rows.append(f"<b>Unfamiliar-input score</b>: {score:.1f} (threshold {float(unfamiliarity['threshold']):.1f}; higher "
+                    f"than {pct:.0f} % of held-out simulated inputs) - "
+                    + ("<b style='color:#b00'>UNFAMILIAR: unlike every input the model was trained on; do not trust this "
+                       "map</b>" if flag else "within the range of the training inputs"))
+    else:
+        rows.append("<b>Unfamiliar-input score</b>: not available for this model (ONNX, or a run trained before the score "
+                    "existed)")
+    if definition:
+        rows.append(f"<b>Definition</b>: {escape(definition)}")
+    return "<p class='note'>" + "<br>".join(rows) + "</p>"
+
+
+def prediction_heart_page(path, ecg: np.ndarray, pred: np.ndarray, *, index: int = 0, title: str | None = None,
+                          model: str | None = None, source: str | None = None, windows: list | None = None,
+                          window_version: int | None = None, unfamiliarity: dict | None = None) -> Path:
     """:func:`heart_page` for ``cardiacml predict`` on 12-lead ECGs.
 
     ``ecg`` (n, 12, 500) mV as read by ``read_ecg12``; ``pred`` (n, 75) activation times (Task 3)
-    or (n, 75, 500) Vm (Task 4; the activation map is derived from it). Shows ECG ``index``.
+    or (n, 75, 500) Vm (Task 4; the activation map is derived from it). Shows ECG ``index``. The page opens
+    with :func:`provenance_note`: the model, the input, the window cut from it, "trained on simulated hearts
+    only", the unfamiliar-input score and the definition of the activation time shown.
     """
+    from ...datasets.intracardiac import ACTIVATION_DEFINITION, VM_ACTIVATION_DEFINITION
+
     ecg, pred = np.asarray(ecg), np.asarray(pred)
     if not 0 <= index < len(pred):
         from ...errors import DataFormatError
 
         raise DataFormatError(f"heart page {path}: ECG index {index} out of range (0..{len(pred) - 1})")
-    note = f"<p class='note'>Prediction for ECG #{index} of {len(pred)}.</p>" if len(pred) > 1 else ""
+    note = provenance_note(model=model, source=source, window=(windows or [None] * len(pred))[index] if windows else None,
+                           window_version=window_version, unfamiliarity=unfamiliarity, index=index,
+                           definition=ACTIVATION_DEFINITION if pred.ndim == 2 else VM_ACTIVATION_DEFINITION)
+    if len(pred) > 1:
+        note += f"<p class='note'>Prediction for ECG #{index} of {len(pred)}.</p>"
     if pred.ndim == 2:
         return heart_page(path, act_pred=pred[index], ecg=ecg[index], title=title or "cardiacml: predicted activation map",
                           intro=note)

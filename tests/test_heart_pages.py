@@ -1,0 +1,62 @@
+"""Heart pages state what they are (issue 24): model, input, window, training domain, unfamiliar-input score, and
+one activation definition per output, the same in the CSV, the page and the model card."""
+
+import re
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from cardiacml.cli import app
+
+runner = CliRunner()
+
+
+def _text(path):
+    return re.sub(r"<[^>]+>", "", path.read_text())
+
+
+def test_predicted_heart_pages_name_model_input_window_domain_and_definition(tmp_path, shared):
+    rec = shared / "wfdb_samples" / "s0010_re"
+    for model, thr in (("heart-act", "0 mV"), ("heart-vm", "-40 mV")):
+        page, csv = tmp_path / f"{model}.html", tmp_path / f"{model}.csv"
+        res = runner.invoke(app, ["predict", model, str(rec), "--out", str(csv), "--html", str(page), "--threads", "1"])
+        assert res.exit_code == 0, res.output
+        text = _text(page)
+        assert f"Model: {model}" in text and "trained on simulated hearts only" in text
+        assert f"Input: {rec}" in text and re.search(r"Window: beat \d+ of \d+, 500 ms from [\d.]+ s", text)
+        assert "window version" in text and "Unfamiliar-input score" in text
+        assert f"first time Vm rises above {thr}" in text
+        other = "-40 mV" if thr == "0 mV" else "rises above 0 mV"
+        assert other not in text, f"{model}: a second activation definition on the page"
+        df = pd.read_csv(csv)
+        assert df["activation_definition"].str.contains(f"Vm > {thr}").all()
+
+
+def test_unfamiliarity_is_shown_when_the_model_has_it(tmp_path):
+    from cardiacml.viz.html.heart import prediction_heart_page
+
+    unf = {"score": np.array([12.5]), "percentile": np.array([99.6]), "unfamiliar": np.array([True]), "threshold": 9.0}
+    page = prediction_heart_page(tmp_path / "p.html", np.zeros((1, 12, 500)), np.full((1, 75), 40.0), model="m",
+                                 source="x.csv", unfamiliarity=unf, window_version=2)
+    text = _text(page)
+    assert "Unfamiliar-input score: 12.5 (threshold 9.0" in text and "UNFAMILIAR" in text
+
+
+def test_activation_derived_from_vm_uses_the_csv_definition_on_the_map(tmp_path):
+    """A smooth predicted Vm whose plateau stays below 0 mV still activates (-40 mV), on the page as in the CSV."""
+    from cardiacml.datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from cardiacml.viz.html.heart import heart_sections
+
+    t = np.arange(500)
+    vm = np.where(t[None, :] >= 100 + np.arange(75)[:, None], -10.0, -85.0)  # peaks at -10 mV: never above 0 mV
+    assert np.isfinite(activation_times(vm, UPSTROKE_THRESHOLD_MV, time_axis=-1)).all()
+    html = "".join(heart_sections(vm_pred=vm))
+    assert "no site activates" not in html and "-40 mV" in html
+
+
+def test_model_cards_name_the_activation_definition():
+    from cardiacml.tasks import get_task
+
+    assert "above 0 mV" in get_task("task3").intended_use
+    assert "above -40 mV" in get_task("task4").intended_use
