@@ -246,6 +246,11 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
                    activation_definition: str | None = None) -> list[str]:
     """The HTML sections of :func:`heart_page` (no plotly.js), for embedding in a larger page."""
     out = []
+    for name, v in (("vm_true", vm_true), ("vm_pred", vm_pred)):
+        if v is not None and (np.ndim(v) != 2 or np.shape(v)[0] != 75):
+            from ...errors import DataFormatError
+
+            raise DataFormatError(f"heart page: {name} must be (75, T) mV, got shape {np.shape(v)}")
     if act_true is None and act_pred is None and (vm_true is not None or vm_pred is not None):
         from ...datasets.intracardiac import UPSTROKE_THRESHOLD_MV, VM_ACTIVATION_DEFINITION, activation_times
 
@@ -274,11 +279,6 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
             from ...errors import DataFormatError
 
             raise DataFormatError(f"heart page: {name} must have one value per site (75,), got shape {np.shape(v)}")
-    for name, v in (("vm_true", vm_true), ("vm_pred", vm_pred)):
-        if v is not None and (np.ndim(v) != 2 or np.shape(v)[0] != len(surface.g.site_names)):
-            from ...errors import DataFormatError
-
-            raise DataFormatError(f"heart page: {name} must be (75, T) mV, got shape {np.shape(v)}")
     if act_true is not None or act_pred is not None:
         fig = activation_figure(surface, act_true, act_pred)
         what = "True vs predicted activation maps" if act_true is not None and act_pred is not None else \
