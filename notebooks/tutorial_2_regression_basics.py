@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Tutorial 2: regression basics with cardiacml
 #
-# **Run time**: QUICK_TIME quick (`cardiacml notebooks run tutorial_2 --quick`: 600 hearts, 8 epochs), FULL_TIME full
+# **Run time**: 22 s quick (`cardiacml notebooks run tutorial_2 --quick`: 600 hearts, 8 epochs), about 2.5 min full
 # (1,500 hearts, 20 epochs); measured on 2 shared CPU cores.
 #
 # Predict a continuous quantity from a signal. We use cardiacml's built-in heart simulator:

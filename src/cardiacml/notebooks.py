@@ -38,7 +38,7 @@ def list_notebooks(folder: str | os.PathLike | None = None) -> list[dict]:
         title = re.search(r"^# #\s+(.+)$", text, flags=re.M)
         runtime = re.search(r"^# \*\*Run time\*\*:?\s*(.+)$", text, flags=re.M)
         out.append({"name": path.stem, "path": path, "title": title.group(1).strip() if title else path.stem,
-                    "run_time": runtime.group(1).strip() if runtime else "not measured"})
+                    "run_time": re.split(r"[(;]", runtime.group(1))[0].strip() if runtime else "not measured"})
     return out
 
 
