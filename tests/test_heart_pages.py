@@ -60,3 +60,16 @@ def test_model_cards_name_the_activation_definition():
 
     assert "above 0 mV" in get_task("task3").intended_use
     assert "above -40 mV" in get_task("task4").intended_use
+
+
+def test_true_and_predicted_hearts_are_seen_from_the_same_direction():
+    """One scene, orthographic camera: the same region sits in the same place on both copies (issue 24 item 5)."""
+    from cardiacml.viz.html.heart import _Surface, activation_figure, vm_figure
+
+    surface = _Surface()
+    act = np.linspace(10, 80, 75)
+    vm = np.where(np.arange(500)[None, :] >= act[:, None], 20.0, -85.0)
+    for fig in (activation_figure(surface, act, act + 1), vm_figure(surface, vm, vm, step_ms=100)):
+        scenes = {t.scene for t in fig.data}
+        assert scenes == {"scene"}, "true and predicted share one scene (one camera)"
+        assert fig.layout.scene.camera.projection.type == "orthographic"

@@ -64,7 +64,10 @@ class _Surface:
                     text=f"<b>{t}</b>", showarrow=False, font=dict(size=15, color="#222"))
                for t, dx in zip(titles, self.offsets(len(titles)))]
         d = 1.05 if len(titles) > 1 else 1.5  # camera distance: the pair fills the width
-        camera = dict(eye=dict(x=0.0, y=-d, z=0.25 * d), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05))
+        # orthographic: every copy is seen from exactly the same direction (a perspective camera between two copies
+        # shows the left one from its right side and the right one from its left: two different-looking hearts)
+        camera = dict(eye=dict(x=0.0, y=-d, z=0.25 * d), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05),
+                      projection=dict(type="orthographic"))
         return dict(_SCENE, domain=dict(x=[0, 1], y=list(domain_y)), annotations=ann, camera=camera)
 
     def interpolate(self, site_values: np.ndarray) -> np.ndarray:
@@ -286,8 +289,9 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         out.append(section(what + derived, fig_html(fig, f"{id_prefix}-activation"),
                             "Values at the 75 sites (black dots; hover for name and value) interpolated over the heart's "
                             "surface with the Shepard kernel (inverse squared distance, as the static renders and "
-                            f"ParaView's ShepardKernel). Definition: {definition}. " + ("One colour scale for both views; drag to rotate (both views "
-                            "turn together), scroll to zoom." if act_true is not None and act_pred is not None else
+                            f"ParaView's ShepardKernel). Definition: {definition}. " + ("One colour scale for both views, both seen from exactly the "
+                            "same direction (orthographic view: the same region is in the same place on each heart); drag "
+                            "to rotate (both views turn together), scroll to zoom." if act_true is not None and act_pred is not None else
                             "Drag to rotate, scroll to zoom.") + caption))
     if act_true is None and act_pred is None and missing:
         out.append(section("Activation map", "", caption.strip()))
