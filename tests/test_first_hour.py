@@ -112,3 +112,20 @@ def test_readme_commands_write_distinct_outputs():
         if "--html" in args:
             outputs.append(args[args.index("--html") + 1])
     assert len(outputs) >= 4 and len(outputs) == len(set(outputs)), outputs
+
+
+@pytest.mark.parametrize("name", ["beats-ds1", "heart-act"])
+def test_report_of_a_pretrained_name_has_no_empty_section_no_build_path_no_json_dump(tmp_path, monkeypatch, name):
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["report", name])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / f"{name}-report.html").read_text()
+    figures = page.split("<h2>Figures</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<img" in figures or "No static figures" in figures
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert not re.search(r"(?<![\w.:/])/(work|home|root|tmp|Users)/", text), "a build-machine path in the report"
+    assert "<pre>{" not in page and "<th>setting</th>" in page
+    if name == "heart-act":
+        assert "first time Vm rises above 0 mV" in text
