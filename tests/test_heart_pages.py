@@ -73,3 +73,21 @@ def test_true_and_predicted_hearts_are_seen_from_the_same_direction():
         scenes = {t.scene for t in fig.data}
         assert scenes == {"scene"}, "true and predicted share one scene (one camera)"
         assert fig.layout.scene.camera.projection.type == "orthographic"
+
+
+def test_twelve_lead_viewer_gives_each_lead_its_own_range_with_few_labels():
+    from cardiacml.viz.html.heart import ecg_figure, lead_range
+
+    ecg = np.zeros((12, 500))
+    ecg[1] = np.sin(np.linspace(0, 6, 500)) * 0.8  # II: +-0.8 mV
+    ecg[7] = np.linspace(-8, 2.5, 500)  # V2: -8..2.5 mV, the range that crowded every panel before
+    fig = ecg_figure(ecg)
+    ranges = {}
+    for tr in fig.data:
+        ax = fig.layout["yaxis" + tr.yaxis[1:]]
+        ranges[tr.name] = (ax.range, ax.dtick)
+        assert ax.range[0] <= np.min(tr.y) and ax.range[1] >= np.max(tr.y), f"{tr.name} clipped"
+        assert (ax.range[1] - ax.range[0]) / ax.dtick <= 7, f"{tr.name}: too many tick labels"
+    assert ranges["II"][0][1] - ranges["II"][0][0] < 3 and ranges["II"][1] == 0.5
+    assert ranges["V2"][0][0] < -8 and ranges["V2"][1] >= 2
+    assert lead_range(np.array([np.nan]))[2] == 0.5

@@ -197,12 +197,26 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
     return fig
 
 
+def lead_range(x: np.ndarray, max_ticks: int = 6) -> tuple[float, float, float]:
+    """(low, high, tick step) in mV for one lead: the whole trace visible, the step 0.5 mV (the paper's large square)
+    unless that would label more than ``max_ticks`` lines, then 1, 2 or 5 mV."""
+    finite = np.asarray(x, np.float64)[np.isfinite(x)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-0.5, 0.5)
+    lo, hi = min(lo, -0.25), max(hi, 0.25)
+    for dtick in (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0):
+        if (hi - lo) / dtick <= max_ticks:
+            break
+    pad = 0.25 * dtick
+    return float(np.floor(lo / dtick) * dtick - pad), float(np.ceil(hi / dtick) * dtick + pad), dtick
+
+
 def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = ""):
     """12-lead viewer on a calibrated grid: 3 x 4 panels (I, II, III / aVR, aVL, aVF / V1-V3 / V4-V6).
 
     Axes are in ms and mV with the paper grid: minor lines every 40 ms and 0.1 mV (1 mm at
-    25 mm/s and 10 mm/mV), major lines every 200 ms and 0.5 mV (5 mm). All panels share their
-    time and voltage axes, so zooming or panning one lead moves all twelve together.
+    25 mm/s and 10 mm/mV), major lines every 200 ms and 0.5 mV (5 mm; wider on a lead whose range would
+    otherwise carry more than 6 labels, see :func:`lead_range`). Each lead has its own voltage range (the whole
+    trace visible, labels never overlap); all panels share the time axis, so zooming one lead in time moves all twelve.
     """
     from plotly.subplots import make_subplots
     import plotly.graph_objects as go
@@ -217,7 +231,7 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
 
         raise DataFormatError(f"ECG viewer: expected ({len(leads)}, n) mV, got shape {ecg.shape}")
     order_rows = [LEAD_GRID[r][c] for r in range(3) for c in range(4)]
-    fig = make_subplots(rows=3, cols=4, shared_xaxes="all", shared_yaxes="all", horizontal_spacing=0.025,
+    fig = make_subplots(rows=3, cols=4, shared_xaxes="all", shared_yaxes=False, horizontal_spacing=0.045,
                         vertical_spacing=0.06, subplot_titles=order_rows)
     t = np.arange(ecg.shape[1]) / fs * 1000.0
     for n, name in enumerate(order_rows):
@@ -228,12 +242,15 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
                                  line=dict(color="black", width=1.3), name=name,
                                  hovertemplate=f"{name}<br>%{{x:.0f}} ms<br>%{{y:.3f}} mV<extra></extra>"),
                       row=r + 1, col=c + 1)
-    lo, hi = float(ecg.min()), float(ecg.max())
-    lo, hi = np.floor(lo / 0.5) * 0.5 - 0.25, np.ceil(hi / 0.5) * 0.5 + 0.25
     grid = dict(showgrid=True, gridcolor="#e38b8b", gridwidth=1, zeroline=False, showline=False, ticks="",
                 minor=dict(showgrid=True, gridcolor="#f7d4d4", gridwidth=0.5))
     fig.update_xaxes(**grid, dtick=200, minor_dtick=40, range=[t[0], t[-1]], tickfont=dict(size=10))
-    fig.update_yaxes(**grid, dtick=0.5, minor_dtick=0.1, range=[lo, hi], tickfont=dict(size=10))
+    for n, name in enumerate(order_rows):  # each lead its own voltage range, at most 6 labelled ticks
+        if name not in leads:
+            continue
+        lo, hi, dtick = lead_range(ecg[leads.index(name)])
+        fig.update_yaxes(**grid, dtick=dtick, minor_dtick=dtick / 5, range=[lo, hi], tickfont=dict(size=9),
+                         row=n // 4 + 1, col=n % 4 + 1)
     for c in range(4):
         fig.update_xaxes(title_text="time (ms)", title_font=dict(size=11), row=3, col=c + 1)
     for r in range(3):
@@ -307,8 +324,9 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         fig = ecg_figure(np.asarray(ecg), fs_ecg)
         out.append(section("12-lead ECG", fig_html(fig, f"{id_prefix}-ecg"),
                             "Grid as on ECG paper: small squares 40 ms x 0.1 mV, large squares 200 ms x 0.5 mV (1 mm and "
-                            "5 mm at 25 mm/s, 10 mm/mV); the panels are stretched to fit the screen, not drawn to paper "
-                            "scale. Drag a box to zoom (all leads follow), double-click to reset, shift-drag to pan."))
+                            "5 mm at 25 mm/s, 10 mm/mV; a lead with a range over 3 mV gets wider squares: read its "
+                            "labels); each lead has its own voltage range; the panels are stretched to fit the screen, not drawn to paper "
+                            "scale. Drag a box to zoom (all leads follow in time), double-click to reset, shift-drag to pan."))
     return out
 
 
