@@ -91,3 +91,22 @@ def test_twelve_lead_viewer_gives_each_lead_its_own_range_with_few_labels():
     assert ranges["II"][0][1] - ranges["II"][0][0] < 3 and ranges["II"][1] == 0.5
     assert ranges["V2"][0][0] < -8 and ranges["V2"][1] >= 2
     assert lead_range(np.array([np.nan]))[2] == 0.5
+
+
+def test_static_calibrated_ecg_draws_every_trace_inside_the_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cardiacml.viz.plots import plot_ecg12
+
+    ecg = np.zeros((12, 500))
+    ecg[8] = np.concatenate([np.linspace(0, -8, 250), np.linspace(-8, 2.5, 250)])  # V3 (bottom row) reaches -8 mV
+    ecg[0] = np.sin(np.linspace(0, 6, 500)) * 0.5
+    fig = plot_ecg12(ecg)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    traces = [ln for ln in ax.get_lines() if len(ln.get_ydata()) == 500]
+    assert len(traces) == 12
+    for ln in traces:
+        y = np.asarray(ln.get_ydata())
+        assert lo <= y.min() and y.max() <= hi, "a trace runs out of the figure"
