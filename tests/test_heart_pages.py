@@ -110,3 +110,19 @@ def test_static_calibrated_ecg_draws_every_trace_inside_the_figure():
     for ln in traces:
         y = np.asarray(ln.get_ydata())
         assert lo <= y.min() and y.max() <= hi, "a trace runs out of the figure"
+
+
+def test_report_figures_are_captioned_by_what_they_show_and_pairs_are_wide(tmp_path):
+    from cardiacml.report import _img
+    from cardiacml.viz.figures import caption_figure
+    from cardiacml.viz.heart import bar_fonts
+
+    gif = tmp_path / "vm_true_vs_predicted.gif"
+    gif.write_bytes(b"GIF89a")
+    caption_figure(gif, "Vm of the first test heart over time")
+    import json
+
+    assert json.loads((tmp_path / "captions.json").read_text())[gif.name] == "Vm of the first test heart over time"
+    fig = _img(gif)
+    assert "vm true vs predicted" not in fig and "class='wide'" in fig  # no file name as a caption
+    assert bar_fonts((600, 500))["label_font_size"] >= 16 and bar_fonts((1200, 1000))["label_font_size"] > 40

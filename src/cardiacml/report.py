@@ -27,8 +27,9 @@ def _captions(folder: Path) -> dict:
 def _img(path: Path, caption: str | None = None) -> str:
     b64 = base64.b64encode(path.read_bytes()).decode()
     mime = "gif" if path.suffix == ".gif" else "png"
-    cap = caption or path.stem.replace("_", " ")
-    return (f'<figure><img src="data:image/{mime};base64,{b64}" alt="{html.escape(cap)}">'
+    cap = caption or "Figure without a recorded caption."
+    wide = " class='wide'" if "true_vs" in path.stem else ""  # side-by-side pairs at full width: readable colour bar
+    return (f'<figure{wide}><img src="data:image/{mime};base64,{b64}" alt="{html.escape(cap)}">'
             f'<figcaption>{html.escape(cap)}</figcaption></figure>')
 
 
@@ -170,7 +171,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0}"
              "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f0f0f0}"
              "figure{display:inline-block;margin:6px;max-width:540px;vertical-align:top}"
-             "figcaption{font-size:.85em;color:#444}img{max-width:520px}pre{background:#f6f6f6;padding:8px;overflow:auto}"
+             "figcaption{font-size:.85em;color:#444}img{max-width:520px}figure.wide{max-width:1080px}figure.wide img{max-width:1060px}pre{background:#f6f6f6;padding:8px;overflow:auto}"
              ".note{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px}")
     head = ""
     path = Path(out) if out else run / "report.html"
