@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Task 1: healthy vs abnormal heartbeat
 #
+# **Run time**: 13 s quick (`cardiacml notebooks run task_1_healthy_vs_abnormal --quick`, CARDIACML_QUICK=1), measured on 2 shared CPU cores;
+# full mode takes several minutes (up to about 10, not re-measured for this version).
+#
 # The challenge uses the Kaggle PTB files (`ptbdb_normal.csv`, `ptbdb_abnormal.csv`): normal beats
 # against beats of patients with myocardial infarction. When they are in `CARDIACML_DATA` they are
 # used. Otherwise this notebook trains the MIT-BIH **stand-in** (`protocol="mitbih"`): normal (N) vs

@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Task 3: activation map from the 12-lead ECG
 #
+# **Run time**: 22 s quick (`cardiacml notebooks run task_3_activation_map --quick`, CARDIACML_QUICK=1), measured on 2 shared CPU cores;
+# full mode takes several minutes (up to about 10, not re-measured for this version).
+#
 # Input: 12 x 500 ECG (1 kHz). Output: activation time (ms) at 75 heart sites.
 # Data: the LLNL dataset when `CARDIACML_INTRACARDIAC` points to it, otherwise cardiacml's
 # built-in simulator, split by stimulus site (test hearts are paced from unseen sites).

@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Task 4: transmembrane potentials from the 12-lead ECG
 #
+# **Run time**: 21 s quick (`cardiacml notebooks run task_4_transmembrane_potential --quick`, CARDIACML_QUICK=1), measured on 2 shared CPU cores;
+# full mode takes several minutes (up to about 10, not re-measured for this version).
+#
 # Input: 12 x 500 ECG. Output: Vm (mV) at 75 sites over 500 ms (75 x 500). The activation map of
 # Task 3 can be derived from the predicted Vm: the upstroke's crossing of -40 mV (a smooth prediction
 # may never reach 0 mV, the dataset's own definition, so that threshold would lose sites).

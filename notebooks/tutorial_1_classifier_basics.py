@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Tutorial 1: classifier basics with cardiacml
 #
+# **Run time**: 23 s quick (`cardiacml notebooks run tutorial_1_classifier_basics --quick`, CARDIACML_QUICK=1), measured on 2 shared CPU cores;
+# full mode takes several minutes (up to about 10, not re-measured for this version).
+#
 # The challenge's first tutorial trains an image classifier. Here we learn the same ideas
 # (data, train/test split, a model, a training loop, accuracy and confusion) on real
 # heartbeats from the MIT-BIH Arrhythmia Database, rebuilt by cardiacml from the raw records.

@@ -22,7 +22,7 @@ FLOORS = {
     "models": 7, "catalog": 7,
     "training": 8,
     "inference": 9, "report": 9,
-    "demo": 10,
+    "demo": 10, "notebooks": 10,
     "cli": 11,
     "data": 12,  # deprecated 0.2 names, re-exported from the floors below; nothing imports it
 }

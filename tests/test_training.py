@@ -152,7 +152,10 @@ def test_task4_metrics_and_predict(heart_runs, sim_root, tmp_path):
     assert res.exit_code == 0, res.output
     import pandas as pd
 
-    assert pd.read_csv(tmp_path / "act.csv").shape == (1, 76)
+    act = pd.read_csv(tmp_path / "act.csv")
+    assert len(act) == 1 and act.shape[1] == 1 + 75 + 3 + 1  # ecg, 75 sites, unfamiliarity (3), definition
+    assert act.columns[0] == "ecg" and act["activation_definition"].iloc[0].startswith("first Vm > 0 mV")
+    assert {"unfamiliarity", "unfamiliarity_percentile", "unfamiliar"} <= set(act.columns)
     np.save(tmp_path / "bad.npy", np.zeros((11, 500)))
     res = runner.invoke(app, ["predict", str(heart_runs["task3"]), str(tmp_path / "bad.npy")])
     assert res.exit_code == 2 and "12-lead" in res.output

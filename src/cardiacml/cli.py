@@ -22,14 +22,53 @@ HELP = """cardiacml: machine learning for cardiac electrophysiology.
 Start here:
   cardiacml demo --quick              the whole pipeline on built-in data (about 3 min on 2 cores)
   cardiacml predict beats-ds1 RECORD  classify every beat of your own recording
-  cardiacml train task2 --protocol interpatient   train and test on unseen patients
+  cardiacml train beats               train on MIT-BIH records, test on unseen patients (DS1 -> DS2)
   cardiacml report RUN                one HTML page: model card, metrics, figures
   cardiacml tasks / cardiacml models  what can be trained, with which models
+
+Downloaded and built data is cached in ~/.cache/cardiacml ($CARDIACML_CACHE to move it):
+`cardiacml cache info` shows its size, `cardiacml cache clear` empties it.
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode=None)
 data_app = typer.Typer(help="Get, build, check and cache datasets.", no_args_is_help=True, rich_markup_mode=None)
+nb_app = typer.Typer(help="The tutorials and task notebooks (notebooks/*.py): list them, run them in a Jupyter kernel "
+                     "(needs pip install -e \".[notebooks]\").", no_args_is_help=True, rich_markup_mode=None)
+cache_app = typer.Typer(help="The cache folder (~/.cache/cardiacml, or $CARDIACML_CACHE): rebuilt beats, simulated "
+                        "hearts, parsed CSVs. Everything in it is rebuilt on demand.", no_args_is_help=True,
+                        rich_markup_mode=None)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"cardiacml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                       help="Print the version and exit.")):
+    pass
+
+
+class _TrainCommand(typer.core.TyperCommand):
+    """`train --help` ends with the tasks and their default models, read from the registries when help is shown."""
+
+    def format_epilog(self, ctx, formatter):
+        from .catalog import model_catalog, tasks_served
+        from .tasks import get_task
+
+        served = {}
+        for e in model_catalog():
+            for t in tasks_served(e):
+                served.setdefault(t, []).append(e["name"])
+        rows = [(t, f"{get_task(t).title}; default model {get_task(t).default_model}; protocols "
+                    f"{', '.join(get_task(t).protocols)}; models {', '.join(served.get(t, []))}") for t in _task_names()]
+        with formatter.section("Tasks (from the task registry)"):
+            formatter.write_dl(rows)
 
 
 class Dataset(str, Enum):
@@ -100,7 +139,7 @@ def demo(
 def predict(
     model: str = typer.Argument(..., help="Run folder, model.pt, exported .onnx (runs on onnxruntime alone), or a pretrained name (`cardiacml models`)."),
     input: Path = typer.Argument(..., help="A raw recording (WFDB record, CSV with lead names / time column, .npy/.npz, EDF/EDF+/BDF) or Kaggle-format beats (CSV, .npy (n, 187)); for Tasks 3-4 a 12-lead or 10-electrode recording at any rate, or pECGData / (12, 500) arrays."),
-    out: Path = typer.Option(Path("predictions.csv"), help="Output CSV (beats, Task 3) or .npy (Task 4 Vm; a CSV of activation times beside it)."),
+    out: Optional[Path] = typer.Option(None, help="Output CSV (beats, Task 3) or .npy (Task 4 Vm; a CSV of activation times beside it). Default: named after the input, in the current folder: INPUT.beats.csv, INPUT.heart-act.csv, INPUT.heart-vm.csv (+ .npy)."),
     fs: Optional[float] = typer.Option(None, help="Sampling rate (Hz) of a raw signal that has none in the file (.npy, CSV without a time column); already-cut beats must be 125 Hz."),
     lead: Optional[str] = typer.Option(None, help="Lead to use (name, case-insensitive, or 0-based column index); default MLII, else II, else the first."),
     units: Optional[str] = typer.Option(None, help="Unit of the signal values (mV, uV, V); default: from the file header, else guessed from the amplitude. Amplitudes implausible for the unit are refused."),
@@ -145,10 +184,10 @@ def _parse_hparams(items: List[str]) -> dict:
     return out
 
 
-@app.command()
+@app.command(cls=_TrainCommand)
 def train(
-    task: str = typer.Argument(..., help="A task of `cardiacml tasks`: task1 (PTB normal/abnormal), task2 (N/S/V/F/Q), task3 (activation map), task4 (Vm)."),
-    model: Optional[str] = typer.Option(None, help="Registry name (`cardiacml models`). Default: the task's default model (beatnet for beats, tcn for hearts)."),
+    task: str = typer.Argument(..., help="A task of `cardiacml tasks` (listed at the end of this help)."),
+    model: Optional[str] = typer.Option(None, help="Registry name (`cardiacml models`). Default: the task's default model (listed at the end of this help)."),
     data_dir: Optional[Path] = typer.Option(None, help="Kaggle CSV folder (tasks 1-2) or intracardiac data/cache (tasks 3-4). Default: the embedded data."),
     mitdb: Optional[Path] = typer.Option(None, help="Raw MIT-BIH records (default ../shared/data/mitdb or $CARDIACML_MITDB): beats rebuilt from them, and the inter-patient protocol."),
     protocol: str = typer.Option("auto", help="Split. task1: random | mitbih (MIT-BIH stand-in when no PTB files); task2: random | interpatient | kaggle; tasks 3-4: stimulus | random. auto picks the first possible."),
@@ -159,7 +198,7 @@ def train(
     patience: int = typer.Option(6, help="Epochs without validation improvement before stopping."),
     seed: int = typer.Option(0, help="Seed of the split, initialisation, batches and augmentation: the same seed gives the same run."),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
-    class_weighting: str = typer.Option("sqrt", help="Class-imbalance handling: none | sqrt | inverse."),
+    class_weighting: str = typer.Option("sqrt", help="Class-imbalance handling: none | sqrt | inverse (anything else is an error)."),
     augment: bool = typer.Option(True, help="Amplitude-scaling / noise augmentation."),
     max_train: Optional[int] = typer.Option(None, help="Use at most this many training examples (quick runs)."),
     max_eval: Optional[int] = typer.Option(None, help="Use at most this many validation and test examples (quick runs)."),
@@ -327,25 +366,33 @@ def tasks():
 @app.command()
 def models():
     """List the models (parameters per task, input contract, origin) and the pretrained models. Does not import PyTorch."""
+    import shutil
+    import textwrap
+
     from .catalog import model_catalog, tasks_served
 
-    typer.echo(f"{'model':<14}{'kind':<16}{'input':<10}{'tasks (parameters)':<44}origin")
+    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 160))
+    typer.echo(f"{'model':<14}{'kind':<16}{'input':<12}tasks (parameters)")
     for e in model_catalog():
         served = []
         for t in tasks_served(e):
             p = (e.get("params") or {}).get(t)
             served.append(f"{t} ({p:,})" if p else t)
-        typer.echo(f"{e['name']:<14}{e['kind']:<16}{'/'.join(e.get('accepts', ())):<10}{', '.join(served):<44}{e.get('reference', '')}")
-        typer.echo(f"{'':<14}{e['description']}")
+        head = f"{e['name']:<14}{e['kind']:<16}{'/'.join(e.get('accepts', ())):<12}"
+        typer.echo("\n".join(textwrap.wrap(", ".join(served), width, initial_indent=head, subsequent_indent=" " * 42)))
+        for text in (e["description"], "origin: " + e["reference"] if e.get("reference") else ""):
+            if text:
+                typer.echo("\n".join(textwrap.wrap(text, width, initial_indent=" " * 14, subsequent_indent=" " * 14)))
     try:
         from .pretrained import describe_pretrained
     except ImportError:
         return
     lines = describe_pretrained()
     if lines:
-        typer.echo("\npretrained (use the name wherever a run folder goes: predict, evaluate, export, report):")
+        typer.echo("\n" + "\n".join(textwrap.wrap("pretrained (use the name wherever a run folder goes: predict, "
+                                                  "evaluate, export, report):", width)))
         for line in lines:
-            typer.echo(line)
+            typer.echo("\n".join(textwrap.wrap(line, width, subsequent_indent=" " * 32)))
 
 
 @app.command()
@@ -457,7 +504,89 @@ def check_cmd(path: Path = typer.Argument(..., help="A Kaggle heartbeat CSV, or 
     _run(go)
 
 
+@cache_app.command("info")
+def cache_info_cmd():
+    """Where the cache is and how much each part of it takes."""
+
+    def go():
+        from .datasets.cache import cache_info
+
+        root, parts = cache_info()
+        if not parts:
+            typer.echo(f"cache: {root} (empty)")
+            return
+        typer.echo(f"cache: {root} ({_size(sum(n for _, n in parts))} in all)")
+        for name, n in parts:
+            typer.echo(f"  {_size(n):>10}  {name}")
+
+    _run(go)
+
+
+@cache_app.command("clear")
+def cache_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")):
+    """Delete everything inside the cache folder (it is rebuilt on demand); never follows links out of it."""
+
+    def go():
+        from .datasets.cache import cache_clear, cache_info
+
+        root, parts = cache_info()
+        if not parts:
+            typer.echo(f"cache: {root} is already empty")
+            return
+        if not yes and not typer.confirm(f"delete {_size(sum(n for _, n in parts))} in {root}?"):
+            typer.echo("nothing deleted")
+            return
+        typer.echo(f"freed {_size(cache_clear(root))} in {root}")
+
+    _run(go)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+@nb_app.command("list")
+def notebooks_list_cmd(folder: Optional[Path] = typer.Option(None, "--dir", help="Notebooks folder (default: notebooks/ of the source checkout).")):
+    """The notebooks, their titles and the run time each states."""
+
+    def go():
+        from .notebooks import list_notebooks
+
+        for nb in list_notebooks(folder):
+            typer.echo(f"{nb['name']:<34}{nb['title']}")
+            typer.echo(f"{'':<34}run time: {nb['run_time']}")
+
+    _run(go)
+
+
+@nb_app.command("run")
+def notebooks_run_cmd(
+    names: Optional[List[str]] = typer.Argument(None, help="Notebooks to run (names of `cardiacml notebooks list`, a unique prefix is enough). Default: all six."),
+    quick: bool = typer.Option(False, help="Smaller data and fewer epochs (CARDIACML_QUICK=1): under 2 minutes per notebook on 2 cores."),
+    out: Path = typer.Option(Path("notebooks_out"), help="Folder for the executed notebooks (NAME.ipynb, with outputs)."),
+    folder: Optional[Path] = typer.Option(None, "--dir", help="Notebooks folder (default: notebooks/ of the source checkout)."),
+    timeout: int = typer.Option(1200, help="Seconds one cell may run."),
+):
+    """Execute notebooks top to bottom in a fresh Jupyter kernel and save them with their outputs; prints each run time."""
+
+    def go():
+        from .notebooks import run_notebook, select
+
+        chosen = select(names, folder)
+        for nb in chosen:
+            typer.echo(f"{nb['name']}: running{' (quick)' if quick else ''}...")
+            dest, seconds = run_notebook(nb["path"], out, quick=quick, timeout_s=timeout)
+            typer.echo(f"{nb['name']}: {seconds:.0f} s -> {dest}")
+
+    _run(go)
+
+
 app.add_typer(data_app, name="data")
+app.add_typer(nb_app, name="notebooks")
+app.add_typer(cache_app, name="cache")
 
 
 def main():  # entry point

@@ -21,6 +21,7 @@ def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threa
     from .errors import MissingDataError
     from .training.run import train_run
     from .utils import resolve_threads
+    from .viz.figures import caption_figure
     from .viz.heart import animate_vm_comparison
     from .report import write_report
 
@@ -39,8 +40,10 @@ def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threa
             import numpy as np
 
             with np.load(run / "examples.npz") as ex:
-                animate_vm_comparison(ex["y_true"][0], ex["y_pred"][0], run / "figures" / "vm_true_vs_predicted.gif",
-                                      step_ms=20)
+                gif = animate_vm_comparison(ex["y_true"][0], ex["y_pred"][0], run / "figures" / "vm_true_vs_predicted.gif",
+                                            step_ms=20)
+                caption_figure(gif, "Vm of the first test heart over time, true (left) and predicted (right) on the real "
+                                    "mesh, one colour scale (-90..30 mV); one frame every 20 ms.")
         runs[task] = rec
         rows.append((task, rec, write_report(run)))
     try:

@@ -68,8 +68,9 @@ def _inside(path: Path, folder: Path) -> bool:
 def _img(path: Path, caption: str | None = None) -> str:
     b64 = base64.b64encode(path.read_bytes()).decode()
     mime = "gif" if path.suffix == ".gif" else "png"
-    cap = caption or path.stem.replace("_", " ")
-    return (f'<figure><img src="data:image/{mime};base64,{b64}" alt="{html.escape(cap)}">'
+    cap = caption or "Figure without a recorded caption."
+    wide = " class='wide'" if "true_vs" in path.stem else ""  # side-by-side pairs at full width: readable colour bar
+    return (f'<figure{wide}><img src="data:image/{mime};base64,{b64}" alt="{html.escape(cap)}">'
             f'<figcaption>{html.escape(cap)}</figcaption></figure>')
 
 
@@ -81,6 +82,27 @@ def _table(rows, header) -> str:
     from .viz.html.page import table
 
     return table(rows, header, fmt=_fmt)
+
+
+def _strip_build_paths(text: str) -> str:
+    """Absolute paths (of the machine a pretrained model was built on) reduced to their last part."""
+    import re
+
+    return re.sub(r"(?<![\w.:/])/(?:[^\s/\"',()]+/)+([^\s/\"',()]+)", r"\1", text)
+
+
+def _config_rows(meta: dict, prefix: str = "") -> list[list[str]]:
+    """The run's settings as (name, value) rows: nested settings flattened with dots, lists and values compact."""
+    rows = []
+    for k, v in meta.items():
+        if k == "card":  # already in the model card
+            continue
+        if isinstance(v, dict) and v and len(v) <= 30:
+            rows += _config_rows(v, f"{prefix}{k}.")
+        else:
+            rows.append([f"{prefix}{k}", v if isinstance(v, (int, float, str)) and not isinstance(v, bool)
+                         else json.dumps(v, default=str)])
+    return rows
 
 
 def _metric_tables(kind: str, m: dict) -> str:
@@ -133,6 +155,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         except MissingDataError as exc:
             raise MissingDataError(f"{run}: not a run folder (no run.json) nor a pretrained model ({exc})") from None
         meta, metrics = record.meta(), record.metrics
+        meta = json.loads(_strip_build_paths(json.dumps(meta, default=str)))  # no path of the machine it was built on
         out = out or Path(f"{run.name}-report.html")
     else:
         meta = _check_meta(_read_json(run / "run.json"), run / "run.json")
@@ -195,17 +218,20 @@ def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, 
         parts += ["<div class='cm-interactive'><h2>Interactive views</h2><p class='note'>Drawn with plotly, embedded in this "
                   "file (works offline). Hidden when printed: the static figures below are the print version.</p>"
                   + "".join(inter) + "</div>"]
-    parts.append("<h2>Figures</h2>")
+    figs = []
     for folder in (run / "figures", run / "eval" / "figures"):
         caps = _captions(folder)
         for f in sorted(folder.glob("*.png")) + sorted(folder.glob("*.gif")):
             if _inside(f, run):  # never embed a file reached through a symlink (it may leave the run folder)
-                parts.append(_img(f, str(caps.get(f.name) or "") or None))
-    parts += ["<h2>Configuration</h2>", f"<pre>{html.escape(json.dumps(meta, indent=1, default=str))}</pre>"]
+                figs.append(_img(f, str(caps.get(f.name) or "") or None))
+    parts.append("<h2>Figures</h2>")
+    parts += figs or [f"<p>No static figures: {'a pretrained model ships without them' if not (run / 'run.json').is_file() else 'this run has none'}"
+                      f". <code>cardiacml evaluate {html.escape(str(run))}</code> draws them on its test split.</p>"]
+    parts += ["<h2>Configuration</h2>", _table(_config_rows(meta), ["setting", "value"])]
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0}"
              "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f0f0f0}"
              "figure{display:inline-block;margin:6px;max-width:540px;vertical-align:top}"
-             "figcaption{font-size:.85em;color:#444}img{max-width:520px}pre{background:#f6f6f6;padding:8px;overflow:auto}"
+             "figcaption{font-size:.85em;color:#444}img{max-width:520px}figure.wide{max-width:1080px}figure.wide img{max-width:1060px}pre{background:#f6f6f6;padding:8px;overflow:auto}"
              ".note{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px}")
     head = ""
     path = check_output(Path(out) if out else run / "report.html", [run / "run.json", run / "metrics.json",

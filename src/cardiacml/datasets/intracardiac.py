@@ -29,6 +29,11 @@ ACTIVATION_THRESHOLD_MV = 0.0
 #: Threshold used for activation derived from *predicted* Vm: the middle of the upstroke (rest about -85 mV,
 #: peak +20..+30 mV). A smooth prediction whose plateau stays below 0 mV still crosses it, so no site is lost.
 UPSTROKE_THRESHOLD_MV = -40.0
+#: The one definition of each activation output, named on every page, CSV and model card that shows it.
+ACTIVATION_DEFINITION = ("activation time = first time Vm rises above 0 mV (the LLNL dataset's convention, the "
+                         "training target of task3 / heart-act)")
+VM_ACTIVATION_DEFINITION = ("activation time derived from Vm = first time Vm rises above -40 mV (mid-upstroke; used "
+                            "for true and predicted Vm alike by task4 / heart-vm: CSV, maps, metrics)")
 #: Colour range (mV) used to draw Vm everywhere (static and interactive figures).
 VM_RANGE_MV = (-90.0, 30.0)
 

@@ -81,9 +81,27 @@ def _write_csv(df, path: Path) -> None:
         df.to_csv(tmp, index=False)
 
 
-def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_annotations=True, units=None,
+def default_output(input_path, contract) -> Path:
+    """The output ``predict`` writes when none is given: named after the input, in the current directory.
+
+    ``100.beats.csv`` (beat classes), ``s0010_re.heart-act.csv`` (activation times), ``s0010_re.heart-vm.csv``
+    (activation times derived from Vm; the Vm array beside it as ``.npy``): two models or two inputs never
+    write the same file.
+    """
+    name = Path(str(input_path).rstrip("/\\")).name
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    for ext in (".csv", ".gz"):  # my.csv.gz -> my
+        stem = stem[: -len(ext)] if stem.lower().endswith(ext) else stem
+    if contract.kind in ("beat", "beat-rhythm"):
+        what = "beats"
+    else:
+        what = "heart-act" if contract.target_units == "ms" else "heart-vm"
+    return Path(f"{stem or 'input'}.{what}.csv")
+
+
+def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, use_annotations=True, units=None,
                  beat="auto", html=None) -> str:
-    """Predict on ``input_path`` and write ``out_path``; returns a one-line summary.
+    """Predict on ``input_path`` and write ``out_path`` (default: :func:`default_output`); returns a one-line summary.
 
     ``fs``, ``lead`` and ``units`` describe a raw recording (see :func:`cardiacml.io.open_record`);
     ``lead`` is a name or a 0-based index. ``beat`` picks the beat of a 12-lead recording for Tasks 3-4
@@ -92,6 +110,9 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
     """
     from ..utils import check_distinct_outputs, check_output
 
+    runner = load_runner(model_path)
+    c = runner.contract
+    out_path = Path(out_path) if out_path is not None else default_output(input_path, c)
     check_distinct_outputs(out=out_path, html=html)
     inputs = (input_path, model_path)
     out_path = check_output(out_path, inputs, what="--out")
@@ -99,15 +120,13 @@ def predict_file(model_path, input_path, out_path, *, fs=None, lead=None, use_an
         check_output(extra, inputs, what="output")
     if html is not None:
         check_output(html, inputs, what="--html")
-    runner = load_runner(model_path)
-    c = runner.contract
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if c.kind in ("beat", "beat-rhythm"):
         if c.kind == "beat" and looks_like_beats(input_path):
             return _predict_cut_beats(runner, input_path, out_path, fs=fs, html=html)
         return _predict_recording(runner, input_path, out_path, fs=fs, lead=lead, use_annotations=use_annotations,
                                   units=units, html=html)
-    return _predict_heart(runner, input_path, out_path, fs=fs, units=units, beat=beat, html=html)
+    return _predict_heart(runner, input_path, out_path, fs=fs, units=units, beat=beat, html=html, model_name=str(model_path))
 
 
 def _predict_cut_beats(runner, input_path, out_path: Path, *, fs, html) -> str:
@@ -152,7 +171,7 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
     return text
 
 
-def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html) -> str:
+def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html, model_name=None) -> str:
     import pandas as pd
 
     from ..utils import atomic_path
@@ -177,7 +196,8 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
     if html:
         from ..viz.html.heart import prediction_heart_page
 
-        prediction_heart_page(html, X, pred)
+        prediction_heart_page(html, X, pred, model=model_name, source=str(input_path), windows=info.get("windows") or None,
+                              window_version=window_version(c), unfamiliarity=unf)
     names = list(c.target_names)
     windows = info.get("windows") or []
     used = ""
@@ -191,6 +211,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
         if windows:
             df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
         _add_unfamiliarity(df, unf)
+        df["activation_definition"] = "first Vm > 0 mV (LLNL convention, the training target)"
         _write_csv(df, out_path)
         return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}{unf_text}"
     npy = out_path.with_suffix(".npy")
@@ -203,6 +224,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html)
     df = pd.DataFrame(act, columns=names)
     df.insert(0, "ecg", np.arange(len(pred)))
     _add_unfamiliarity(df, unf)
+    df["activation_definition"] = f"first Vm > {UPSTROKE_THRESHOLD_MV:g} mV (mid-upstroke), from the predicted Vm"
     _write_csv(df, out_path.with_suffix(".csv"))
     missed = int(np.isnan(act).sum())
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "

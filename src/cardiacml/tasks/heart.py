@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from ..contracts.ecg12 import ECG12, WINDOW_VERSION
+from ..datasets.intracardiac import ACTIVATION_DEFINITION, VM_ACTIVATION_DEFINITION
 from .registry import TaskData, TaskSpec, register_task
 
 #: Augmented windows of every heart besides its clean one (recorder effects and onset error; training copies).
@@ -213,11 +214,12 @@ register_task(TaskSpec(
     name="task3", title="activation map: 12-lead ECG -> activation time at 75 sites (ms)", kind="regression",
     loader=_heart_loader("task3"), model_output="vector", loss="masked_l1", score_key="mae_ms", higher_is_better=False,
     history_keys=("mae_ms",), metrics=_act_metrics, summary=activation_summary, figures="activation",
-    intended_use="Research: estimate activation times at 75 heart sites from a 12-lead ECG, on simulated hearts.",
+    intended_use="Research: estimate activation times at 75 heart sites from a 12-lead ECG, on simulated hearts. "
+                 + ACTIVATION_DEFINITION + ".",
     **COMMON))
 register_task(TaskSpec(
     name="task4", title="transmembrane potential: 12-lead ECG -> Vm at 75 sites x 500 ms (mV)", kind="sequence",
     loader=_heart_loader("task4"), model_output="sequence", loss="mse_tv", score_key="rmse_mv", higher_is_better=False,
     history_keys=("rmse_mv", "pearson_r_mean"), metrics=_vm_metrics, summary=vm_summary, figures="vm",
     intended_use="Research: estimate transmembrane potentials at 75 sites over 500 ms from a 12-lead ECG, on simulated "
-                 "hearts.", **COMMON))
+                 "hearts. " + VM_ACTIVATION_DEFINITION + ".", **COMMON))

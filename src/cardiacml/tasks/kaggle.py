@@ -16,7 +16,7 @@ import numpy as np
 
 from ..contracts.beat import KAGGLE_BEAT, MITBIH_CLASSES, PTB_CLASSES
 from ..datasets.kaggle import BeatSet
-from ..errors import MissingDataError
+from ..errors import MissingDataError, UsageError
 from .common import classification_summary, classification_task_metrics
 from .registry import TaskData, TaskSpec, register_task
 
@@ -68,6 +68,11 @@ def _beats_loader(task: str):
             beats = hb.load_ptbdb(data_dir)
             train, test = split_random(beats, 0.2, seed)
             source, protocol = f"Kaggle PTB CSVs in {data_dir}", "random"
+        elif task == "task2" and data_dir is None and protocol == "kaggle":
+            raise UsageError(
+                "--protocol kaggle trains and tests on the Kaggle MIT-BIH CSVs (mitbih_train.csv, mitbih_test.csv) and "
+                "needs --data-dir DIR: get them with `cardiacml data download heartbeat --dest DIR`; without them use "
+                "--protocol random or interpatient (beats rebuilt from the raw MIT-BIH records)")
         elif task == "task2" and data_dir is not None and protocol in ("auto", "kaggle"):
             train, test = hb.load_mitbih(data_dir)
             source, protocol = f"Kaggle MIT-BIH CSVs in {data_dir}", "kaggle"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CardiacMLError, MissingDataError
+from ..errors import CardiacMLError, MissingDataError, UsageError
 from ..tasks import get_task, load_task
 from ..utils import silent
 from .checkpoint import RunRecord, TrainConfig, load_run, save_examples, save_run
@@ -73,6 +73,10 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
 
     spec = get_task(task)
     name = model or spec.default_model
+    from .losses import CLASS_WEIGHTINGS
+
+    if config.get("class_weighting", "sqrt") not in CLASS_WEIGHTINGS:  # refused before any data is loaded
+        raise UsageError(f"--class-weighting {config['class_weighting']!r} is not one of {', '.join(CLASS_WEIGHTINGS)}")
     out = check_output_folder(Path(out) if out else Path("runs") / f"{task}-{name}")
     ckpt_dir = partial_dir(out)
     main = int(os.environ.get("RANK", "0")) == 0

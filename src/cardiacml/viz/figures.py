@@ -24,6 +24,10 @@ def _caption(path: Path, caption: str) -> Path:
     return path
 
 
+#: Public name: record a caption for a figure written outside the figure sets (e.g. the demo's Vm GIF).
+caption_figure = _caption
+
+
 def _save(fig, path: Path, caption: str) -> Path:
     import matplotlib.pyplot as plt
 

@@ -107,6 +107,13 @@ def render_heart(point_values: np.ndarray, path: str | Path | None = None, *, ge
     return img
 
 
+def bar_fonts(window_size) -> dict:
+    """Colour-bar text sizes (px) for a render of ``window_size``: a report shows a side-by-side pair at about
+    half its width, so the text is sized to stay about 10 px or more there."""
+    w = int(window_size[0])
+    return {"title_font_size": max(18, w // 22), "label_font_size": max(16, w // 26)}
+
+
 def _render_vtk(g, values, title, clim, cmap, label, azimuth, window_size, show_sites):
     import os
 
@@ -126,7 +133,7 @@ def _render_vtk(g, values, title, clim, cmap, label, azimuth, window_size, show_
     pl.add_mesh(surf, scalars="value", cmap=cmap, clim=clim, smooth_shading=True,
                 scalar_bar_args={"title": (label or "value") + "\n", "color": "black", "vertical": False, "fmt": "%.0f",
                                  "n_labels": 5, "position_x": 0.15, "position_y": 0.02, "width": 0.7, "height": 0.1,
-                                 "title_font_size": 14, "label_font_size": 12})
+                                 **bar_fonts(window_size)})
     if show_sites:
         pl.add_points(g.site_xyz, color="black", point_size=5, render_points_as_spheres=True)
     if title:
@@ -161,7 +168,10 @@ def _render_mpl(g, values, title, clim, cmap, label, azimuth, window_size, show_
     ax.view_init(elev=15, azim=-90 + azimuth)
     ax.set_axis_off()
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=ax, shrink=0.6, label=label, format="%.0f", pad=0.08)
+    cb = fig.colorbar(sm, ax=ax, shrink=0.6, format="%.0f", pad=0.08)
+    fonts = bar_fonts(window_size)  # px -> pt at this figure's dpi
+    cb.set_label(label, fontsize=fonts["title_font_size"] * 72 / dpi)
+    cb.ax.tick_params(labelsize=fonts["label_font_size"] * 72 / dpi)
     if title:
         ax.set_title(title)
     fig.canvas.draw()

@@ -64,8 +64,17 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
     n = ecg.shape[1]
     col_mm = n / fs * speed_mm_s
     pulse_mm = 5.0
-    row_mm = max(30.0, (np.ptp(ecg) if ecg.size else 1) * gain_mm_mv * 0.6 + 10)
-    width_mm, height_mm = 4 * col_mm + pulse_mm + 10, 3 * row_mm
+    # each row as tall as its leads reach above and below their medians (nothing clipped, no overlap), >= 30 mm
+    centred = ecg - np.median(ecg, axis=1, keepdims=True) if ecg.size else ecg
+    up, down = [], []
+    for row in LEAD_GRID:
+        rows = [centred[leads.index(nm)] for nm in row if nm in leads]
+        up.append(max([float(np.nanmax(x)) for x in rows] + [1.0]) * gain_mm_mv + 6)  # >= the 1 mV pulse
+        down.append(max([float(-np.nanmin(x)) for x in rows] + [0.0]) * gain_mm_mv + 3)
+        if up[-1] + down[-1] < 30:
+            down[-1] = 30 - up[-1]
+    row_mm = [u + d for u, d in zip(up, down)]
+    width_mm, height_mm = 4 * col_mm + pulse_mm + 10, float(np.ceil(sum(row_mm)))
     fig = plt.figure(figsize=(width_mm / 25.4 + 0.6, height_mm / 25.4 + 0.8))
     ax = fig.add_axes([0.3 / (width_mm / 25.4 + 0.6), 0.5 / (height_mm / 25.4 + 0.8),
                        (width_mm / 25.4) / (width_mm / 25.4 + 0.6), (height_mm / 25.4) / (height_mm / 25.4 + 0.8)])
@@ -75,7 +84,7 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
         ax.axhline(y, color="#f4b6b6" if y % 5 else "#e06666", lw=0.3 if y % 5 else 0.7, zorder=0)
     t_mm = np.arange(n) / fs * speed_mm_s
     for r, row in enumerate(LEAD_GRID):
-        base = height_mm - (r + 0.5) * row_mm
+        base = height_mm - sum(row_mm[:r]) - up[r]
         ax.plot([2, 2, 2 + pulse_mm / 2, 2 + pulse_mm / 2, 2 + pulse_mm], [base, base + gain_mm_mv, base + gain_mm_mv, base, base], color="k", lw=1)
         for c, name in enumerate(row):
             if name not in leads:
@@ -83,7 +92,7 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
             x0 = pulse_mm + 5 + c * col_mm
             sig = ecg[leads.index(name)]
             ax.plot(x0 + t_mm, base + (sig - np.median(sig)) * gain_mm_mv, color="k", lw=0.9)
-            ax.text(x0 + 1, base + row_mm * 0.35, name, fontsize=9, weight="bold")
+            ax.text(x0 + 1, base + up[r] - 4, name, fontsize=9, weight="bold")
     ax.set_xlim(0, width_mm)
     ax.set_ylim(0, height_mm)
     ax.set_aspect("equal")

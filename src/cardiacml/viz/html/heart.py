@@ -64,7 +64,10 @@ class _Surface:
                     text=f"<b>{t}</b>", showarrow=False, font=dict(size=15, color="#222"))
                for t, dx in zip(titles, self.offsets(len(titles)))]
         d = 1.05 if len(titles) > 1 else 1.5  # camera distance: the pair fills the width
-        camera = dict(eye=dict(x=0.0, y=-d, z=0.25 * d), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05))
+        # orthographic: every copy is seen from exactly the same direction (a perspective camera between two copies
+        # shows the left one from its right side and the right one from its left: two different-looking hearts)
+        camera = dict(eye=dict(x=0.0, y=-d, z=0.25 * d), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05),
+                      projection=dict(type="orthographic"))
         return dict(_SCENE, domain=dict(x=[0, 1], y=list(domain_y)), annotations=ann, camera=camera)
 
     def interpolate(self, site_values: np.ndarray) -> np.ndarray:
@@ -155,9 +158,9 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
     if vmax <= vmin:
         vmax = vmin + 1
     codes = [_vm_u8(f, vmin, vmax) for f in fields]
-    from ...datasets.intracardiac import activation_times
+    from ...datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
 
-    act0 = activation_times(vms[0][1], time_axis=-1)
+    act0 = activation_times(vms[0][1], UPSTROKE_THRESHOLD_MV, time_axis=-1)
     start = int(np.argmin(np.abs(t_idx - np.nanmedian(act0) * fs / 1000.0))) if np.isfinite(act0).any() else 0
     ticks = np.arange(np.ceil(vmin / 20) * 20, vmax + 1e-9, 20)
     fig = go.Figure()
@@ -194,12 +197,26 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
     return fig
 
 
+def lead_range(x: np.ndarray, max_ticks: int = 6) -> tuple[float, float, float]:
+    """(low, high, tick step) in mV for one lead: the whole trace visible, the step 0.5 mV (the paper's large square)
+    unless that would label more than ``max_ticks`` lines, then 1, 2 or 5 mV."""
+    finite = np.asarray(x, np.float64)[np.isfinite(x)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-0.5, 0.5)
+    lo, hi = min(lo, -0.25), max(hi, 0.25)
+    for dtick in (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0):
+        if (hi - lo) / dtick <= max_ticks:
+            break
+    pad = 0.25 * dtick
+    return float(np.floor(lo / dtick) * dtick - pad), float(np.ceil(hi / dtick) * dtick + pad), dtick
+
+
 def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = ""):
     """12-lead viewer on a calibrated grid: 3 x 4 panels (I, II, III / aVR, aVL, aVF / V1-V3 / V4-V6).
 
     Axes are in ms and mV with the paper grid: minor lines every 40 ms and 0.1 mV (1 mm at
-    25 mm/s and 10 mm/mV), major lines every 200 ms and 0.5 mV (5 mm). All panels share their
-    time and voltage axes, so zooming or panning one lead moves all twelve together.
+    25 mm/s and 10 mm/mV), major lines every 200 ms and 0.5 mV (5 mm; wider on a lead whose range would
+    otherwise carry more than 6 labels, see :func:`lead_range`). Each lead has its own voltage range (the whole
+    trace visible, labels never overlap); all panels share the time axis, so zooming one lead in time moves all twelve.
     """
     from plotly.subplots import make_subplots
     import plotly.graph_objects as go
@@ -214,7 +231,7 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
 
         raise DataFormatError(f"ECG viewer: expected ({len(leads)}, n) mV, got shape {ecg.shape}")
     order_rows = [LEAD_GRID[r][c] for r in range(3) for c in range(4)]
-    fig = make_subplots(rows=3, cols=4, shared_xaxes="all", shared_yaxes="all", horizontal_spacing=0.025,
+    fig = make_subplots(rows=3, cols=4, shared_xaxes="all", shared_yaxes=False, horizontal_spacing=0.045,
                         vertical_spacing=0.06, subplot_titles=order_rows)
     t = np.arange(ecg.shape[1]) / fs * 1000.0
     for n, name in enumerate(order_rows):
@@ -225,12 +242,15 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
                                  line=dict(color="black", width=1.3), name=name,
                                  hovertemplate=f"{name}<br>%{{x:.0f}} ms<br>%{{y:.3f}} mV<extra></extra>"),
                       row=r + 1, col=c + 1)
-    lo, hi = float(ecg.min()), float(ecg.max())
-    lo, hi = np.floor(lo / 0.5) * 0.5 - 0.25, np.ceil(hi / 0.5) * 0.5 + 0.25
     grid = dict(showgrid=True, gridcolor="#e38b8b", gridwidth=1, zeroline=False, showline=False, ticks="",
                 minor=dict(showgrid=True, gridcolor="#f7d4d4", gridwidth=0.5))
     fig.update_xaxes(**grid, dtick=200, minor_dtick=40, range=[t[0], t[-1]], tickfont=dict(size=10))
-    fig.update_yaxes(**grid, dtick=0.5, minor_dtick=0.1, range=[lo, hi], tickfont=dict(size=10))
+    for n, name in enumerate(order_rows):  # each lead its own voltage range, at most 6 labelled ticks
+        if name not in leads:
+            continue
+        lo, hi, dtick = lead_range(ecg[leads.index(name)])
+        fig.update_yaxes(**grid, dtick=dtick, minor_dtick=dtick / 5, range=[lo, hi], tickfont=dict(size=9),
+                         row=n // 4 + 1, col=n % 4 + 1)
     for c in range(4):
         fig.update_xaxes(title_text="time (ms)", title_font=dict(size=11), row=3, col=c + 1)
     for r in range(3):
@@ -242,17 +262,26 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
 
 
 def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, ecg=None, fs_ecg: float = 1000.0,
-                   fs_vm: float = 1000.0, step_ms: int = 10, id_prefix: str = "heart", caption: str = "", geometry=None) -> list[str]:
+                   fs_vm: float = 1000.0, step_ms: int = 10, id_prefix: str = "heart", caption: str = "", geometry=None,
+                   activation_definition: str | None = None) -> list[str]:
     """The HTML sections of :func:`heart_page` (no plotly.js), for embedding in a larger page."""
     out = []
-    if act_true is None and act_pred is None and (vm_true is not None or vm_pred is not None):
-        from ...datasets.intracardiac import activation_times
+    for name, v in (("vm_true", vm_true), ("vm_pred", vm_pred)):
+        if v is not None and (np.ndim(v) != 2 or np.shape(v)[0] != 75):
+            from ...errors import DataFormatError
 
-        act_true = None if vm_true is None else activation_times(np.asarray(vm_true), time_axis=-1)
-        act_pred = None if vm_pred is None else activation_times(np.asarray(vm_pred), time_axis=-1)
-        derived = " (derived from Vm: first time each site's Vm rises above 0 mV)"
+            raise DataFormatError(f"heart page: {name} must be (75, T) mV, got shape {np.shape(v)}")
+    if act_true is None and act_pred is None and (vm_true is not None or vm_pred is not None):
+        from ...datasets.intracardiac import UPSTROKE_THRESHOLD_MV, VM_ACTIVATION_DEFINITION, activation_times
+
+        act_true = None if vm_true is None else activation_times(np.asarray(vm_true), UPSTROKE_THRESHOLD_MV, time_axis=-1)
+        act_pred = None if vm_pred is None else activation_times(np.asarray(vm_pred), UPSTROKE_THRESHOLD_MV, time_axis=-1)
+        derived = f" (derived from Vm: first time each site's Vm rises above {UPSTROKE_THRESHOLD_MV:g} mV)"
+        definition = VM_ACTIVATION_DEFINITION
     else:
-        derived = ""
+        from ...datasets.intracardiac import ACTIVATION_DEFINITION
+
+        derived, definition = "", activation_definition or ACTIVATION_DEFINITION
     missing = []
     for name, v in (("true", act_true), ("predicted", act_pred)):
         if v is not None and not np.isfinite(np.asarray(v, np.float64)).any():
@@ -263,18 +292,13 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         act_pred = None
     if missing:
         caption += (f" No {' or '.join(missing)} activation map: no site activates"
-                    + (" (Vm never rises above 0 mV)." if derived else "."))
+                    + (" (Vm never rises above -40 mV)." if derived else "."))
     surface = _Surface(geometry) if any(v is not None for v in (act_true, act_pred, vm_true, vm_pred)) else None
     for name, v in (("act_true", act_true), ("act_pred", act_pred)):
         if v is not None and np.shape(v) != (len(surface.g.site_names),):
             from ...errors import DataFormatError
 
             raise DataFormatError(f"heart page: {name} must have one value per site (75,), got shape {np.shape(v)}")
-    for name, v in (("vm_true", vm_true), ("vm_pred", vm_pred)):
-        if v is not None and (np.ndim(v) != 2 or np.shape(v)[0] != len(surface.g.site_names)):
-            from ...errors import DataFormatError
-
-            raise DataFormatError(f"heart page: {name} must be (75, T) mV, got shape {np.shape(v)}")
     if act_true is not None or act_pred is not None:
         fig = activation_figure(surface, act_true, act_pred)
         what = "True vs predicted activation maps" if act_true is not None and act_pred is not None else \
@@ -282,8 +306,9 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         out.append(section(what + derived, fig_html(fig, f"{id_prefix}-activation"),
                             "Values at the 75 sites (black dots; hover for name and value) interpolated over the heart's "
                             "surface with the Shepard kernel (inverse squared distance, as the static renders and "
-                            "ParaView's ShepardKernel). " + ("One colour scale for both views; drag to rotate (both views "
-                            "turn together), scroll to zoom." if act_true is not None and act_pred is not None else
+                            f"ParaView's ShepardKernel). Definition: {definition}. " + ("One colour scale for both views, both seen from exactly the "
+                            "same direction (orthographic view: the same region is in the same place on each heart); drag "
+                            "to rotate (both views turn together), scroll to zoom." if act_true is not None and act_pred is not None else
                             "Drag to rotate, scroll to zoom.") + caption))
     if act_true is None and act_pred is None and missing:
         out.append(section("Activation map", "", caption.strip()))
@@ -299,8 +324,9 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
         fig = ecg_figure(np.asarray(ecg), fs_ecg)
         out.append(section("12-lead ECG", fig_html(fig, f"{id_prefix}-ecg"),
                             "Grid as on ECG paper: small squares 40 ms x 0.1 mV, large squares 200 ms x 0.5 mV (1 mm and "
-                            "5 mm at 25 mm/s, 10 mm/mV); the panels are stretched to fit the screen, not drawn to paper "
-                            "scale. Drag a box to zoom (all leads follow), double-click to reset, shift-drag to pan."))
+                            "5 mm at 25 mm/s, 10 mm/mV; a lead with a range over 3 mV gets wider squares: read its "
+                            "labels); each lead has its own voltage range; the panels are stretched to fit the screen, not drawn to paper "
+                            "scale. Drag a box to zoom (all leads follow in time), double-click to reset, shift-drag to pan."))
     return out
 
 
@@ -315,7 +341,7 @@ def heart_page(path: str | os.PathLike, *, act_true=None, act_pred=None, vm_true
     act_true, act_pred : ndarray, shape (75,), ms, optional
         Activation time at each site (NaN = never activates). Shown side by side with one
         colour scale when both are given. When both are absent and Vm is given, they are
-        derived from Vm (first crossing of 0 mV).
+        derived from Vm (first crossing of -40 mV upward: ``VM_ACTIVATION_DEFINITION``).
     vm_true, vm_pred : ndarray, shape (75, T), mV, optional
         Transmembrane potential at each site, sampled at ``fs_vm`` (1 kHz: T = 500). Shown as
         an animation (frames every ``step_ms`` ms) with a slider and a play button.
@@ -336,18 +362,67 @@ def heart_page(path: str | os.PathLike, *, act_true=None, act_pred=None, vm_true
 
 
 
-def prediction_heart_page(path, ecg: np.ndarray, pred: np.ndarray, *, index: int = 0, title: str | None = None) -> Path:
+def provenance_note(*, model: str | None = None, source: str | None = None, window: dict | None = None,
+                    window_version: int | None = None, unfamiliarity: dict | None = None, index: int = 0,
+                    definition: str | None = None) -> str:
+    """The caveat at the top of every predicted-heart page: model, input, window, training domain, unfamiliarity."""
+    from html import escape
+
+    rows = []
+    if model:
+        rows.append(f"<b>Model</b>: {escape(str(model))}, <b>trained on simulated hearts only</b> (cardiacml simulator); "
+                    "its accuracy on real patients is not measured.")
+    else:
+        rows.append("<b>Trained on simulated hearts only</b> (cardiacml simulator); accuracy on real patients is not measured.")
+    if source:
+        rows.append(f"<b>Input</b>: {escape(str(source))}")
+    if window:
+        w = window
+        beat = f"beat {w.get('beat')} of {w.get('n_beats')}, " if w.get("beat") is not None else ""
+        onset = f" (QRS onset at {w['qrs_onset_s']:.3f} s)" if w.get("qrs_onset_s") is not None else ""
+        version = f", window version {window_version}" if window_version is not None else ""
+        rows.append(f"<b>Window</b>: {beat}{w.get('length_ms', 500):g} ms from {float(w.get('start_s', 0.0)):.3f} s"
+                    f"{onset}{version}")
+    elif window_version is not None:
+        rows.append(f"<b>Window</b>: the input as given (500 ms), window version {window_version}")
+    if unfamiliarity is not None:
+        score = float(np.asarray(unfamiliarity["score"])[index])
+        pct = float(np.asarray(unfamiliarity["percentile"])[index])
+        flag = bool(np.asarray(unfamiliarity["unfamiliar"])[index])
+        rows.append(f"<b>Unfamiliar-input score</b>: {score:.1f} (threshold {float(unfamiliarity['threshold']):.1f}; higher "
+                    f"than {pct:.0f} % of held-out simulated inputs) - "
+                    + ("<b style='color:#b00'>UNFAMILIAR: unlike every input the model was trained on; do not trust this "
+                       "map</b>" if flag else "within the range of the training inputs"))
+    else:
+        rows.append("<b>Unfamiliar-input score</b>: not available for this model (ONNX, or a run trained before the score "
+                    "existed)")
+    if definition:
+        rows.append(f"<b>Definition</b>: {escape(definition)}")
+    return "<p class='note'>" + "<br>".join(rows) + "</p>"
+
+
+def prediction_heart_page(path, ecg: np.ndarray, pred: np.ndarray, *, index: int = 0, title: str | None = None,
+                          model: str | None = None, source: str | None = None, windows: list | None = None,
+                          window_version: int | None = None, unfamiliarity: dict | None = None) -> Path:
     """:func:`heart_page` for ``cardiacml predict`` on 12-lead ECGs.
 
     ``ecg`` (n, 12, 500) mV as read by ``read_ecg12``; ``pred`` (n, 75) activation times (Task 3)
-    or (n, 75, 500) Vm (Task 4; the activation map is derived from it). Shows ECG ``index``.
+    or (n, 75, 500) Vm (Task 4; the activation map is derived from it). Shows ECG ``index``. The page opens
+    with :func:`provenance_note`: the model, the input, the window cut from it, "trained on simulated hearts
+    only", the unfamiliar-input score and the definition of the activation time shown.
     """
+    from ...datasets.intracardiac import ACTIVATION_DEFINITION, VM_ACTIVATION_DEFINITION
+
     ecg, pred = np.asarray(ecg), np.asarray(pred)
     if not 0 <= index < len(pred):
         from ...errors import DataFormatError
 
         raise DataFormatError(f"heart page {path}: ECG index {index} out of range (0..{len(pred) - 1})")
-    note = f"<p class='note'>Prediction for ECG #{index} of {len(pred)}.</p>" if len(pred) > 1 else ""
+    note = provenance_note(model=model, source=source, window=(windows or [None] * len(pred))[index] if windows else None,
+                           window_version=window_version, unfamiliarity=unfamiliarity, index=index,
+                           definition=ACTIVATION_DEFINITION if pred.ndim == 2 else VM_ACTIVATION_DEFINITION)
+    if len(pred) > 1:
+        note += f"<p class='note'>Prediction for ECG #{index} of {len(pred)}.</p>"
     if pred.ndim == 2:
         return heart_page(path, act_pred=pred[index], ecg=ecg[index], title=title or "cardiacml: predicted activation map",
                           intro=note)

@@ -1,0 +1,56 @@
+"""The user's cache folder as a whole (``cardiacml cache info|clear``): what is in it, and emptying it safely.
+
+Its location is :func:`cardiacml.utils.default_cache_dir` (``$CARDIACML_CACHE``, else ``$XDG_CACHE_HOME/cardiacml``,
+else ``~/.cache/cardiacml``); everything in it (rebuilt MIT-BIH beats, simulated hearts, parsed CSVs) is rebuilt on
+demand.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ..errors import UsageError
+from ..utils import default_cache_dir
+
+
+def _tree_size(path: Path) -> int:
+    """Bytes under ``path`` (symbolic links counted as links, never followed)."""
+    if path.is_symlink() or not path.is_dir():
+        return path.lstat().st_size
+    return sum(_tree_size(p) for p in path.iterdir())
+
+
+def cache_info(root: str | os.PathLike | None = None) -> tuple[Path, list[tuple[str, int]]]:
+    """The cache folder and the size in bytes of each of its top-level parts (largest first)."""
+    root = Path(root) if root else default_cache_dir()
+    if not root.is_dir():
+        return root, []
+    parts = [(p.name + ("/" if p.is_dir() and not p.is_symlink() else ""), _tree_size(p)) for p in root.iterdir()]
+    return root, sorted(parts, key=lambda x: -x[1])
+
+
+def cache_clear(root: str | os.PathLike | None = None) -> int:
+    """Delete everything inside the cache folder (not the folder itself); returns the bytes freed.
+
+    Refuses a cache folder that is a symbolic link or the home directory / filesystem root; links inside it
+    are removed as links, never followed, so nothing outside the folder is deleted.
+    """
+    root = Path(root) if root else default_cache_dir()
+    if root.is_symlink():
+        raise UsageError(f"cache folder {root} is a symbolic link (to {os.readlink(root)}); refusing to delete through it "
+                         "(remove the link yourself or point $CARDIACML_CACHE at a real folder)")
+    if not root.is_dir():
+        return 0
+    resolved = root.resolve()
+    if resolved in (Path(resolved.anchor), Path.home().resolve()):
+        raise UsageError(f"cache folder {root} is {resolved}; refusing to empty it (set $CARDIACML_CACHE to a folder of its own)")
+    freed = 0
+    for p in root.iterdir():
+        freed += _tree_size(p)
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    return freed
