@@ -153,7 +153,8 @@ def test_task4_metrics_and_predict(heart_runs, sim_root, tmp_path):
     import pandas as pd
 
     act = pd.read_csv(tmp_path / "act.csv")
-    assert len(act) == 1 and act.shape[1] == 1 + 75 + 3 + 1  # ecg, 75 sites, unfamiliarity (3), definition
+    # ecg, window start, 75 sites, unfamiliarity (3), definition
+    assert len(act) == 1 and act.shape[1] == 1 + 1 + 75 + 3 + 1 and "window_start_s" in act
     assert act.columns[0] == "ecg" and act["activation_definition"].iloc[0].startswith("first Vm > 0 mV")
     assert {"unfamiliarity", "unfamiliarity_percentile", "unfamiliar"} <= set(act.columns)
     np.save(tmp_path / "bad.npy", np.zeros((11, 500)))

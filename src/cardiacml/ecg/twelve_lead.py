@@ -221,6 +221,54 @@ def qrs_onset(beats: np.ndarray, peak_lo: int, peak_hi: int, fs: float = FS_MODE
     return np.where(last >= 0, last + 1, np.maximum(lo_b, 0)).astype(np.int64)
 
 
+OFFSET_FRACTION = 0.12
+
+
+def qrs_offset(beats: np.ndarray, peak_lo: int, peak_hi: int, fs: float = FS_MODEL) -> np.ndarray:
+    """Global QRS offset (sample index) of 12-lead beats, the mirror of :func:`qrs_onset`.
+
+    The spatial velocity is walked forward from its QRS maximum to where it stays at or below
+    :data:`OFFSET_FRACTION` of the way from its ST-segment level (30th percentile over 100-300 ms after the
+    maximum) to that maximum. ``beats`` (..., T, leads); returns (...).
+    """
+    v = spatial_velocity(np.asarray(beats, np.float64), fs)
+    T = v.shape[-1]
+    pk = peak_lo + np.argmax(v[..., peak_lo:peak_hi], axis=-1)
+    ar = np.arange(T)
+    lo_s, hi_s = pk + int(round(0.1 * fs)), np.minimum(pk + int(round(0.3 * fs)), T)
+    in_st = (ar >= lo_s[..., None]) & (ar < hi_s[..., None])
+    base = np.nan_to_num(np.nanpercentile(np.where(in_st, v, np.nan), 30, axis=-1))
+    vmax = np.take_along_axis(v, pk[..., None], -1)[..., 0]
+    thr = base + OFFSET_FRACTION * (vmax - base)
+    above = (v > thr[..., None]) & (ar > pk[..., None]) & (ar < hi_s[..., None])
+    last = np.where(above, ar, -1).max(-1)  # the last sample above the threshold within 300 ms of the maximum
+    return np.where(last >= 0, last + 1, pk + 1).astype(np.int64)
+
+
+def qrs_duration(x12: np.ndarray, fs: float, where: str = "") -> dict:
+    """QRS duration (ms) of a (T, 12) recording, measured on its median beat from all 12 leads.
+
+    The leads are resampled to 1 kHz and band-passed as for the beat window, R peaks found on lead II, the
+    beats' sample-wise median taken, and the global QRS onset (:func:`qrs_onset`) and offset
+    (:func:`qrs_offset`) found on its spatial velocity.
+
+    Returns
+    -------
+    dict: ``qrs_ms``, ``onset_to_r_ms``, ``r_to_offset_ms``, ``beats_in_median``.
+    """
+    x = resample(np.asarray(x12, np.float64), fs, FS_MODEL, axis=0)
+    f = clean_ecg(x, FS_MODEL, axis=0)
+    r = detect_r_peaks_12(x, FS_MODEL, where)
+    segs = [f[k - MB_PRE:k + MB_POST] for k in r if k - MB_PRE >= 0 and k + MB_POST <= len(f)]
+    if not segs:
+        raise DataFormatError(f"{where}: no beat with {MB_PRE} ms before and {MB_POST} ms after its R peak")
+    mb = np.median(np.stack(segs), 0)
+    on = int(qrs_onset(mb, MB_PRE - 80, MB_PRE + 60, FS_MODEL))
+    off = int(qrs_offset(mb, MB_PRE - 80, MB_PRE + 60, FS_MODEL))
+    return {"qrs_ms": float(off - on), "onset_to_r_ms": float(MB_PRE - on), "r_to_offset_ms": float(off - MB_PRE),
+            "beats_in_median": len(segs)}
+
+
 def amplitude_scale(windows: np.ndarray, pre: int) -> np.ndarray:
     """Amplitude scale (mV) of windows (..., 12, 500): median over leads of the peak-to-peak over the QRS span."""
     w = windows[..., pre:pre + SCALE_SPAN_MS]

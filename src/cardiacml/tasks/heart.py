@@ -114,8 +114,10 @@ def _heart_loader(task: str):
                     else ECG12.with_targets("Vm (mV) at 75 sites x 500 ms", "mV", sites))
         source += (f"; 12-lead windows v{WINDOW_VERSION} (the predict path) of each heart: 1 clean + {TRAIN_COPIES} with "
                    "recorder effects for training")
-        return TaskData(task, *parts, contract, source, protocol,
-                        {"test_names": [ds.names[i] for i in te], "test_window_offset_ms": off[te * per]})
+        extra = {"test_names": [ds.names[i] for i in te], "test_window_offset_ms": off[te * per]}
+        if ds.meta is not None and "conduction" in ds.meta:  # simulator v4: metrics per conduction kind too
+            extra["test_conduction"] = ds.meta["conduction"].astype(str).to_numpy()[te]
+        return TaskData(task, *parts, contract, source, protocol, extra)
 
     return load
 
@@ -184,27 +186,52 @@ def _windows_chunk(args):
     return a, X.reshape(-1, 12, 500), off.ravel()
 
 
+def _groups(m: dict, key: str, fmt: str) -> str:
+    g = m.get("by_conduction")
+    return ("; by conduction: " + ", ".join(f"{k} {v[key]:{fmt}} (n={v['n']})" for k, v in g.items())) if g else ""
+
+
 def activation_summary(m: dict) -> str:
     return (f"test: MAE {m['mae_ms']:.2f} ms (constant-mean baseline {m['constant_baseline_mae_ms']:.2f} ms, "
-            f"target std {m['target_std_ms']:.2f} ms)  (n={m['n']})")
+            f"target std {m['target_std_ms']:.2f} ms)  (n={m['n']})" + _groups(m, "mae_ms", ".2f"))
 
 
 def vm_summary(m: dict) -> str:
     return (f"test: RMSE {m['rmse_mv']:.2f} mV  relative error {m['relative_error']:.3f}  mean per-site r "
             f"{m['pearson_r_mean']:.3f}  activation MAE from Vm {m['activation_mae_ms_from_vm']:.2f} ms "
-            f"({m['activation_missed']} site(s) never activated in the prediction)  (n={m['n']})")
+            f"({m['activation_missed']} site(s) never activated in the prediction)  (n={m['n']})"
+            + _groups(m, "rmse_mv", ".2f"))
+
+
+def _by_conduction(m: dict, y, pred, data, fn, keys) -> dict:
+    """Add ``by_conduction``: the headline metrics on each conduction kind of the test hearts (simulator v4), so the
+    normal hearts (comparable with simulator v3) and the wider physiology are reported apart."""
+    kinds = (getattr(data, "extra", None) or {}).get("test_conduction")
+    if kinds is None or len(kinds) != len(y):
+        return m
+    m["by_conduction"] = {}
+    for k in sorted(set(kinds)):
+        sel = kinds == k
+        sub = fn(y[sel], pred[sel])
+        m["by_conduction"][str(k)] = {"n": int(sel.sum()), **{key: sub[key] for key in keys}}
+    return m
 
 
 def _act_metrics(y, pred, data):
     from .metrics import activation_metrics
 
-    return activation_metrics(y, pred, list(data.contract.target_names), baseline=np.nanmean(data.y_train, 0))
+    names = list(data.contract.target_names)
+    m = activation_metrics(y, pred, names, baseline=np.nanmean(data.y_train, 0))
+    return _by_conduction(m, y, pred, data, lambda a, b: activation_metrics(a, b, names), ("mae_ms",))
 
 
 def _vm_metrics(y, pred, data):
     from .metrics import vm_metrics
 
-    return vm_metrics(y, pred, list(data.contract.target_names))
+    names = list(data.contract.target_names)
+    m = vm_metrics(y, pred, names)
+    return _by_conduction(m, y, pred, data, lambda a, b: vm_metrics(np.asarray(a), b, names),
+                          ("rmse_mv", "activation_mae_ms_from_vm"))
 
 
 COMMON = dict(contract_kind="ecg12", default_model="tcn", protocols=("stimulus", "random"), limits=LIMITS,

@@ -1,0 +1,36 @@
+"""Heart models on real 12-lead ECGs (issue 21): QRS duration from 12 leads, and the shipped activation model's
+physiology on a few real recordings (a normal sinus beat, the complete right bundle branch block E07509)."""
+
+import numpy as np
+import pytest
+
+from cardiacml.inference.physiology import measure_qrs, physiology_checks
+
+
+@pytest.fixture(scope="module")
+def real12(shared):
+    d = shared / "real_12lead"
+    if not (d / "E07509.hea").is_file():
+        pytest.skip(f"real 12-lead recordings not found in {d}")
+    return d
+
+
+def test_qrs_duration_separates_bundle_branch_block(real12):
+    normal = [measure_qrs(real12 / r) for r in ("E07506", "E07511", "E07513", "E07515", "E07518")]
+    rbbb = measure_qrs(real12 / "E07509")
+    assert all(55 <= q <= 110 for q in normal), normal  # sinus rhythm, no conduction finding: a normal QRS
+    assert rbbb >= 120 and rbbb > max(normal) + 30, (rbbb, normal)  # complete RBBB: QRS >= 120 ms
+
+
+def test_shipped_activation_model_obeys_physiology_on_real_beats(real12):
+    res = physiology_checks("heart-act", [real12 / "E07506", real12 / "E07513", real12 / "E07509"])
+    rows = {r["record"]: r for r in res["rows"]}
+    assert set(rows) == {"E07506", "E07513", "E07509"}
+    for r in rows.values():
+        assert np.isfinite([r["earliest_ms"], r["tat_ms"], r["qrs_ms"]]).all()
+        assert 0 <= r["earliest_ms"] <= 30, r  # activation starts at the QRS onset, not 50-100 ms later (0.2 model)
+        assert r["unfamiliarity"] is not None and r["threshold"] > 0
+    # right bundle branch block: the RV free wall activates after the LV endocardium, and later than in normal beats
+    assert rows["E07509"]["rv_minus_lv_ms"] >= 15, rows["E07509"]
+    assert rows["E07509"]["rv_minus_lv_ms"] > max(rows[k]["rv_minus_lv_ms"] for k in ("E07506", "E07513")) + 5
+    assert rows["E07509"]["tat_ms"] > min(rows[k]["tat_ms"] for k in ("E07506", "E07513"))
