@@ -34,3 +34,47 @@ def test_irregular_middle_is_one_af_episode():
 def test_model_is_plain_json():
     m = json.loads(R._MODEL_PATH.read_text())
     assert tuple(m["features"]) == R.FEATURES and len(m["coef"]) == len(R.FEATURES)
+
+
+def test_in_rhythm_context_moves_s_to_n_only_inside_af():
+    from cardiacml.inference.beats import in_rhythm_context
+
+    prob = np.array([[0.2, 0.7, 0.1, 0, 0], [0.2, 0.7, 0.1, 0, 0], [0.1, 0.2, 0.7, 0, 0]])
+    out, moved = in_rhythm_context(prob, np.array([True, False, True]), ("N", "S", "V", "F", "Q"))
+    assert moved == 1
+    assert out.argmax(1).tolist() == [0, 1, 2]  # in AF: S -> N; outside: S stays; V (shape) is never touched
+    np.testing.assert_allclose(out.sum(1), 1.0)
+    assert out[0, 1] == 0 and out[2, 2] == 0.7
+
+
+def test_atrial_features_tell_sinus_p_waves_from_fibrillation(mitdb):
+    from cardiacml.io import open_record
+
+    corr = {}
+    for name, (a, b) in (("100", (0, 300)), ("203", (0, 300))):  # 100: sinus rhythm; 203: AF from the start
+        rec = open_record(mitdb / name)
+        import wfdb
+
+        ann = wfdb.rdann(str(mitdb / name), "atr", sampfrom=int(a * rec.fs), sampto=int(b * rec.fs))
+        peaks = ann.sample[np.isin(ann.symbol, list("NLRAaJSVFejE/fQ"))]
+        f = R.atrial_features(lambda s, e: rec.read(s, e, lead=0), rec.n_samples, rec.fs, peaks, chunk_s=60.0)
+        assert f.shape == (len(peaks), len(R.ATRIAL_FEATURES)) and np.isfinite(f).all()
+        corr[name] = float(np.median(f[:, 0]))
+    assert corr["100"] > 0.8 > 0.5 > corr["203"], corr  # a repeating P wave vs fibrillatory waves
+
+
+def test_predict_writes_af_episodes_and_burden(mitdb, tmp_path):
+    import json
+
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import open_record
+
+    runner = load_runner("beats-ds1")
+    res = predict_record(runner, open_record(mitdb / "203"), tmp_path / "203.csv", show_progress=False)
+    s = json.loads((tmp_path / "203.summary.json").read_text())
+    assert s["af_burden"] > 0.8 and s["rhythm_episodes"] and s["rhythm_episodes"][0]["rhythm"] == "AF"
+    assert s["af_minutes_per_hour"] > 48 and s["rhythm"]["s_reassigned_to_n_in_af"] >= 0
+    assert res.summary["af_burden"] == s["af_burden"]
+    sinus = predict_record(runner, open_record(mitdb / "100"), tmp_path / "100.csv", show_progress=False)
+    assert sinus.summary["rhythm_episodes"] == [] and sinus.summary["af_burden"] == 0.0

@@ -466,6 +466,11 @@ def test_predict_helpers(tmp_path, hearts, record100):
                           reference=labels)
     text = page.read_text()
     assert "id='record-strip'" in text and "MLII (mV)" in text and "recall vs reference" in text
+    assert "fibrillation / flutter episodes" not in text
+    eps = [{"start_s": 60.0, "end_s": 300.0, "rhythm": "AF"}]
+    text = hr.record_page(sig, fs, times, prob.argmax(1), prob, CLASSES, tmp_path / "af.html", episodes=eps).read_text()
+    assert "fibrillation / flutter episodes" in text and "5 min 00 s" in text  # the table; and the bands on the strip:
+    assert text.count("rgba(255,140,0,0.16)") == 2
     with pytest.raises(DataFormatError, match="lead 'V9'"):
         rec.read(lead="V9")
     t4 = hh.prediction_heart_page(tmp_path / "t4.html", ecg[None], vm[None])

@@ -124,7 +124,8 @@ def _contract(predictor, contract) -> SignalContract:
 
 def predict_record(predictor, record: Record, out_csv, *, contract: SignalContract | None = None, lead=None,
                    use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
-                   show_progress: bool | None = None, on_block=None, keep_signal: bool = False) -> RecordPrediction:
+                   show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
+                   rhythm: bool = True) -> RecordPrediction:
     """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
 
     Parameters
@@ -147,6 +148,10 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         Called with every block of model inputs (tests use it to compare with training's arrays).
     keep_signal : bool
         Keep the raw lead in the result (for an interactive page): 4 bytes a sample.
+    rhythm : bool
+        Find atrial fibrillation / flutter episodes from the R-R series (:func:`cardiacml.ecg.rhythm.detect_af`;
+        summary keys ``rhythm_episodes``, ``af_burden``) and classify the beats inside them in that context
+        (:func:`in_rhythm_context`: an irregular beat in AF is not called S for its prematurity).
 
     Returns
     -------
@@ -198,6 +203,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
                               "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
+    af = _rhythm(record, lead if c.kind != "beat-rhythm" else scan.lead, times, classes) if rhythm and n_total else None
     counts = np.zeros(len(classes), np.int64)
     probs = np.zeros((n_total, len(classes)), np.float32)
     done = 0
@@ -213,6 +219,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                 prob = np.asarray(predictor.predict(X), np.float64)
                 if prob.shape != (len(idx), len(classes)):
                     raise DataFormatError(f"model returned shape {prob.shape} for {len(idx)} beats and {len(classes)} classes")
+                if af is not None and af["beat_af"][idx].any():
+                    prob, moved = in_rhythm_context(prob, af["beat_af"][idx], classes)
+                    af["s_to_n"] += moved
                 fh.write(format_rows(int(idx[0]), times[idx], prob, classes, None if labels is None else labels[idx]))
                 probs[idx] = prob
                 counts += np.bincount(prob.argmax(1), minlength=len(classes))
@@ -233,7 +242,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             os.replace(tmp, part_csv)
             summ = _summary(record, source, lead_name, classes, counts, probs[:done].argmax(1),
                             None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
-                            stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done])
+                            stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done], af=af)
             _write_json(part_json, summ)
             kept = f"{out_csv} was left as it was" if out_csv.exists() else f"{out_csv} was not written"
             raise PredictionInterrupted(
@@ -251,10 +260,44 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         if tmp.exists():
             tmp.unlink()
     summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
-                    t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times)
+                    t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times,
+                    af=af)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
                             str(lead_name))
+
+
+def _rhythm(record, lead, times, classes) -> dict | None:
+    """AF / flutter episodes from the beats' R-R series and the classified lead's atrial activity
+    (:func:`cardiacml.ecg.rhythm.detect_af`), or None when the model has no N and S classes."""
+    if not {"N", "S"} <= set(classes):
+        return None
+    from ..ecg.rhythm import atrial_features, detect_af
+
+    li = int(lead if isinstance(lead, (int, np.integer)) else record.lead_index(lead))
+    t = np.asarray(times, np.float64)
+    peaks = np.round(t * record.fs).astype(np.int64)
+    atrial = atrial_features(lambda a, b: record.read(a, b, lead=li), int(record.n_samples), float(record.fs), peaks)
+    out = detect_af(t, atrial=atrial)
+    out["s_to_n"] = 0
+    return out
+
+
+def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.ndarray, int]:
+    """Condition beat-class probabilities on the rhythm: inside atrial fibrillation / flutter, S becomes N.
+
+    In AAMI EC57 terms beats conducted during AF are N: an irregular R-R, which is all that makes a beat "premature",
+    is the rhythm itself there. So for beats with ``in_af`` the S probability is added to N's (V, F and Q, which
+    the beat's shape decides, are left as they are). Returns (probabilities, number of beats whose argmax moved from
+    S to N).
+    """
+    classes = list(classes)
+    n, s = classes.index("N"), classes.index("S")
+    prob = np.array(prob, np.float64, copy=True)
+    was_s = (prob.argmax(1) == s) & in_af
+    prob[in_af, n] += prob[in_af, s]
+    prob[in_af, s] = 0.0
+    return prob, int(was_s.sum())
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -286,7 +329,7 @@ def _quality_summary(quality: dict, done_times) -> dict:
 
 
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
-             stopped_at_s, out_csv, quality=None, done_times=()) -> dict:
+             stopped_at_s, out_csv, quality=None, done_times=(), af=None) -> dict:
     # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped
     analysed_s = record.duration_s if stopped_at_s is None else min(float(stopped_at_s), record.duration_s)
     hours = analysed_s / 3600.0
@@ -301,6 +344,15 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     }
     if stopped_at_s is not None:
         s["stopped_at_s"] = stopped_at_s
+    if af is not None:
+        eps = [e for e in af["rhythm_episodes"] if stopped_at_s is None or e["start_s"] < stopped_at_s]
+        af_s = sum(e["end_s"] - e["start_s"] for e in eps)
+        s["rhythm_episodes"] = eps
+        s["af_burden"] = round(float(af["af_burden"]), 4)
+        s["af_minutes_per_hour"] = round(af_s / 60.0 / hours, 2) if hours > 0 else None
+        s["rhythm"] = {"method": "R-R irregularity and atrial activity (cardiacml.ecg.rhythm: 8 R-R and 3 P-region "
+                                 "features over 32 beats, logistic regression fitted on MIT-BIH, episodes >= 30 s)",
+                       "s_reassigned_to_n_in_af": int(af["s_to_n"])}
     if quality is not None:
         s["quality"] = _quality_summary(quality, done_times)
         s["reliable"] = not quality.get("warning")
@@ -322,6 +374,10 @@ def summary_text(summ: dict) -> str:
            f"{summ['skipped_total']} skipped" + (f" ({summ['skipped']})" if summ["skipped"] else ""))
     if "reference" in summ and summ["reference"]["agreement"] is not None:
         msg += f"; agreement with reference labels {summ['reference']['agreement']:.4f}"
+    if summ.get("rhythm_episodes"):
+        n_ep = len(summ["rhythm_episodes"])
+        msg += (f"; atrial fibrillation/flutter {summ['af_minutes_per_hour']} min/h ({100 * summ['af_burden']:.1f} % "
+                f"of the time, {n_ep} episode{'s' if n_ep > 1 else ''})")
     if not summ["complete"]:
         msg += f"; INCOMPLETE (stopped at {summ.get('stopped_at_s', 0):.1f} s)"
     q = summ.get("quality") or {}

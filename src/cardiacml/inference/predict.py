@@ -166,7 +166,8 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
         from ..viz.html.record import record_page
 
         record_page(res.signal, res.fs, res.times_s, res.predicted, res.probabilities, res.classes, html,
-                    title=f"cardiacml: {Path(str(record.path)).name}", lead_name=res.lead, reference=res.reference)
+                    title=f"cardiacml: {Path(str(record.path)).name}", lead_name=res.lead, reference=res.reference,
+                    episodes=res.summary.get("rhythm_episodes") or ())
         text += f"\ninteractive page: {html}"
     return text
 

@@ -151,7 +151,7 @@ _LOD_JS = r"""
 def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                   probabilities: np.ndarray, class_names, *, lead_name: str = "ECG", reference=None,
                   detail_budget_bytes: float | None = None, view_points: int = 40_000, initial_window_s: float = 20.0,
-                  overview_points: int = 8_000):
+                  overview_points: int = 8_000, episodes=()):
     """The strip figure of :func:`record_page` and the level-of-detail data its script needs.
 
     Returns ``(fig, lod_spec, post_script)``. ``detail_budget_bytes``: room for the packed trace
@@ -226,7 +226,8 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
                     title=dict(text="whole recording (hh:mm:ss): click to jump; the blue band is the view", font=dict(size=11))),
         yaxis2=dict(domain=[0.0, 0.14], fixedrange=True, showticklabels=False, showgrid=False, zeroline=False),
         shapes=[dict(type="rect", xref="x2", yref="y2 domain", x0=_EPOCH_MS, x1=float(t_ms(w0)), y0=0, y1=1,
-                     fillcolor="rgba(31,119,180,0.25)", line=dict(color="rgba(31,119,180,0.9)", width=1))],
+                     fillcolor="rgba(31,119,180,0.25)", line=dict(color="rgba(31,119,180,0.9)", width=1))]
+        + _episode_bands(episodes),
     )
     # int16 quantisation of the trace on the signal's own grid (5 uV for MIT-BIH) or 1 uV when the range allows
     offset = float(np.median(sig))
@@ -245,6 +246,18 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
     spec = {"fs": fs, "n": n, "base": _EPOCH_MS, "scale": scale, "offset": offset, "max_points": view_points, "lead": lead_name,
             "trace": 0, "overview": 1, "levels": [{"bucket": b, "data": v} for b, v in levels]}
     return fig, spec, _LOD_JS
+
+
+def _episode_bands(episodes) -> list[dict]:
+    """Rhythm episodes (AF / flutter) as orange bands behind the strip and on the overview (layer below the traces)."""
+    bands = []
+    for e in episodes or ():
+        x0, x1 = float(e["start_s"]) * 1000.0 + _EPOCH_MS, float(e["end_s"]) * 1000.0 + _EPOCH_MS
+        for xref, yref in (("x", "y domain"), ("x2", "y2 domain")):
+            bands.append(dict(type="rect", xref=xref, yref=yref, x0=x0, x1=x1, y0=0, y1=1, layer="below",
+                              fillcolor="rgba(255,140,0,0.16)", line=dict(width=0),
+                              name=f"{e.get('rhythm', 'AF')} {e['start_s']:.0f}-{e['end_s']:.0f} s"))
+    return bands
 
 
 def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
@@ -270,7 +283,7 @@ def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
 
 def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                 probabilities: np.ndarray, class_names, path: str | os.PathLike, *, title: str = "cardiacml: recording",
-                lead_name: str = "ECG", reference=None) -> Path:
+                lead_name: str = "ECG", reference=None, episodes=()) -> Path:
     """Write an interactive page of a whole recording with every beat's predicted class.
 
     Parameters
@@ -292,6 +305,9 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     reference : ndarray, shape (m,), int, optional
         Reference labels (e.g. from annotations); negative or out-of-range = unknown.
         Beats where the prediction disagrees are circled, recall is added to the table.
+    episodes : sequence of dict, optional
+        Rhythm episodes (``start_s``, ``end_s``, ``rhythm``; e.g. the summary's ``rhythm_episodes``), drawn as
+        orange bands on the strip and the overview, and listed under the summary.
 
     Notes
     -----
@@ -313,7 +329,7 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
 
         raise DataFormatError(f"record page {path}: the signal is empty or has NaN/infinite values")
     fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
-                                  reference=reference)
+                                  reference=reference, episodes=episodes)
     times = np.asarray(beat_times_s, np.float64).ravel()
     pred = np.asarray(predicted).astype(np.int64).ravel()
     prob = np.asarray(probabilities, np.float32)
@@ -329,7 +345,17 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
             f"probabilities; click a class in the legend to hide it. Detail kept in this page: {detail}.")
     strip = fig_html(fig, div, js, height=520)
     summary = _record_summary(times, pred, prob, classes, dur, ref)
-    return write_page(path, title, [section("Per-class summary", summary), section("Recording", lod + strip, note)])
+    sections = [section("Per-class summary", summary)]
+    if episodes:
+        af_s = sum(float(e["end_s"]) - float(e["start_s"]) for e in episodes)
+        rows = [[str(e.get("rhythm", "AF")), _hms(float(e["start_s"])), _hms(float(e["end_s"])),
+                 float(e["end_s"]) - float(e["start_s"])] for e in episodes[:500]]
+        sections.append(section("Rhythm: atrial fibrillation / flutter episodes", table(
+            rows, ["rhythm", "start", "end", "duration (s)"]),
+            f"{len(episodes)} episode(s), {_hms(af_s)} in all ({100 * af_s / max(dur, 1e-9):.1f} % of the recording), "
+            "orange bands on the strip. Found from the R-R intervals (cardiacml.ecg.rhythm); inside an episode a "
+            "beat is never called S for its irregularity alone."))
+    return write_page(path, title, sections + [section("Recording", lod + strip, note)])
 
 
 def _hms(seconds: float) -> str:

@@ -1,0 +1,136 @@
+"""Beats in rhythm context (issue 22): false S / V per hour in AF and in sinus rhythm, DS2 per class, before/after.
+
+Model: ``beats-ds1`` (trained on DS1 only). Data: MIT-BIH Arrhythmia DB, DS2 (the 22 de Chazal test records, unseen
+patients; ``../shared/data/mitdb``), R peaks and beat labels from the reference annotations (the AAMI evaluation
+convention), rhythm from the .atr aux notes. Compared on the same beats and the same model outputs:
+
+- ``beat only``: the model's class per beat (cardiacml 0.2);
+- ``in context``: the same probabilities conditioned on the rhythm found from the R-R series
+  (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode S -> N). The AF
+  detector (R-R + atrial activity) is refitted leaving the record's patient out (201 and 202 are one patient), so the record's own rhythm
+  labels never choose its episodes;
+- ``oracle``: the same rule with the reference AF episodes (what a perfect AF detector would give).
+
+Reported: per-class Se / +P / F1 and macro-F1 (N, S, V, F) over DS2; false S and false V per hour in reference AF /
+flutter stretches and in reference sinus-rhythm ``(N`` stretches (a false S is a beat called S whose reference is
+not S).
+
+    python benchmarks/beats_in_context.py [--records 202 203 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import af_episodes as AFB  # noqa: E402  (the AF benchmark's reference parsing and LOPO fit)
+
+from cardiacml.ecg import rhythm as R  # noqa: E402
+
+CLASSES = ("N", "S", "V", "F", "Q")
+
+
+def record_beats(runner, name: str):
+    """(times s, probabilities, reference labels) of one MIT-BIH record through cardiacml's predict path."""
+    import tempfile
+
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.io import open_record
+
+    with tempfile.TemporaryDirectory() as d:
+        res = predict_record(runner, open_record(AFB.MITDB / name), Path(d) / "b.csv", show_progress=False,
+                             rhythm=False)
+    return res.times_s, np.asarray(res.probabilities, np.float64), res.reference
+
+
+def lopo_af_model(name: str, feats: dict) -> dict:
+    """The AF detector refitted on every record except ``name``'s patient."""
+    held = {name, AFB.PATIENT.get(name, name)} | {k for k, v in AFB.PATIENT.items() if v == name}
+    X = np.concatenate([f for k, (f, y) in feats.items() if k not in held])
+    y = np.concatenate([y for k, (f, y) in feats.items() if k not in held])
+    return AFB.fit(X, y)
+
+
+def prf(y, p, k):
+    tp = int(((p == k) & (y == k)).sum())
+    se = tp / max(int((y == k).sum()), 1)
+    pp = tp / max(int((p == k).sum()), 1)
+    return se, pp, (2 * se * pp / (se + pp) if se + pp else 0.0)
+
+
+def main() -> None:
+    from cardiacml.datasets.mitbih import DS2
+    from cardiacml.inference.beats import in_rhythm_context
+    from cardiacml.inference.predict import load_runner
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", nargs="*", default=[str(r) for r in DS2])
+    a = ap.parse_args()
+    t_start = time.perf_counter()
+    # AF-detector training data of all 48 records (features + per-beat reference AF), for the leave-one-out refits
+    feats, atr = {}, {}
+    for f in sorted(AFB.MITDB.glob("*.atr")):
+        t, ivals, _ = AFB.reference(f.stem)
+        atr[f.stem] = AFB.atrial(f.stem, t)
+        feats[f.stem] = (np.hstack([R.rr_features(t), atr[f.stem]]), AFB.beat_labels(t, ivals))
+    runner = load_runner("beats-ds1")
+    modes = ("beat only", "in context", "oracle")
+    Y, P = [], {m: [] for m in modes}
+    fs_af = {m: [0, 0] for m in modes}  # false S, false V in AF
+    fs_n = {m: [0, 0] for m in modes}
+    hours_af = hours_n = 0.0
+    for name in a.records:
+        t, prob, ref = record_beats(runner, name)
+        _, ivals, length = AFB.reference(name)
+        ok = (ref >= 0) & (ref < len(CLASSES))
+        ref_af = AFB.beat_labels(t, ivals)
+        ref_n = np.zeros(len(t), bool)
+        for t0, t1, lab in ivals:
+            if lab == "(N":
+                ref_n |= (t >= t0) & (t < t1)
+            if lab in AFB.AF:
+                hours_af += (min(t1, length) - t0) / 3600.0
+            elif lab == "(N":
+                hours_n += (min(t1, length) - t0) / 3600.0
+        t_ref, _, _ = AFB.reference(name)
+        det_ref = R.detect_af(t_ref, lopo_af_model(name, feats), atrial=atr[name])["beat_af"]
+        j = np.clip(np.searchsorted(t_ref, t), 0, len(t_ref) - 1)  # the predict path skips a few edge beats
+        j = np.where(np.abs(t_ref[np.maximum(j - 1, 0)] - t) < np.abs(t_ref[j] - t), np.maximum(j - 1, 0), j)
+        det = det_ref[j]
+        out = {"beat only": prob, "in context": in_rhythm_context(prob, det, CLASSES)[0],
+               "oracle": in_rhythm_context(prob, ref_af, CLASSES)[0]}
+        Y.append(ref[ok])
+        for m in modes:
+            p = out[m].argmax(1)
+            P[m].append(p[ok])
+            for where, acc in ((ref_af, fs_af), (ref_n, fs_n)):
+                w = where & ok
+                acc[m][0] += int(((p == 1) & (ref != 1))[w].sum())
+                acc[m][1] += int(((p == 2) & (ref != 2))[w].sum())
+    y = np.concatenate(Y)
+    print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model beats-ds1; "
+          f"AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
+          f"python {platform.python_version()}")
+    print(f"{'mode':12s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4])
+          + f" {'macroF1':>8s} {'falseS/h AF':>11s} {'falseV/h AF':>11s} {'falseS/h N':>10s} {'falseV/h N':>10s}")
+    for m in modes:
+        p = np.concatenate(P[m])
+        cells, f1s = [], []
+        for k in range(4):
+            se, pp, f1 = prf(y, p, k)
+            cells.append(f"{se:.2f}/{pp:.2f}/{f1:.2f}")
+            f1s.append(f1)
+        print(f"{m:12s} " + " ".join(f"{c:>18s}" for c in cells) + f" {np.mean(f1s):8.3f} "
+              f"{fs_af[m][0] / max(hours_af, 1e-9):11.1f} {fs_af[m][1] / max(hours_af, 1e-9):11.1f} "
+              f"{fs_n[m][0] / max(hours_n, 1e-9):10.1f} {fs_n[m][1] / max(hours_n, 1e-9):10.1f}")
+    print(f"({time.perf_counter() - t_start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
