@@ -87,3 +87,33 @@ def test_shifted_rows():
     np.testing.assert_array_equal(s[[0, 1]][:, 0], [[8, 9, 10, 11, 11, 11], [0, 0, 1, 2, 3, 4]])
     np.testing.assert_array_equal(np.asarray(s), s[[0, 1]])
     assert s.shape == (2, 1, 6) and s[1].shape == (1, 6)
+
+
+def test_atrial_waves_put_a_p_wave_before_every_beat():
+    from cardiacml.contracts.ecg12 import LEADS
+    from cardiacml.ecg.augment import AtrialRanges, atrial_waves
+    from cardiacml.ecg.twelve_lead import repeat_beats
+
+    beat = np.zeros((1, 12, 500))
+    strip, starts = repeat_beats(beat, np.array([800]), 3)
+    x, drawn = atrial_waves(strip, starts, np.random.default_rng(0), ranges=AtrialRanges(fibrillation_share=0.0))
+    ii, avr = x[0, LEADS.index("II")], x[0, LEADS.index("aVR")]
+    pr = drawn[0]["pr_ms"]
+    for s in starts[0]:
+        before = ii[int(s - pr):int(s)]
+        assert before.max() > 0.02 and avr[int(s - pr):int(s)].min() < 0  # upright in II, inverted in aVR
+        assert np.abs(ii[int(s):int(s) + 400]).max() < 1e-12  # nothing added after the ventricular onset
+    fib, d = atrial_waves(strip, starts, np.random.default_rng(1), ranges=AtrialRanges(fibrillation_share=1.0))
+    assert d[0]["atrial"] == "fibrillation" and np.abs(fib[0]).max() > 0.01
+
+
+def test_qrs_duration_of_a_synthetic_beat():
+    from cardiacml.ecg.twelve_lead import qrs_duration
+
+    fs, t = 500.0, np.arange(5000) / 500.0
+    x = np.zeros((5000, 12))
+    for r in np.arange(0.5, 9.5, 0.8):  # QRS: one cycle of a 100 ms sine around each R, 1 mV
+        m = (t >= r - 0.05) & (t < r + 0.05)
+        x[m, :] += np.sin(2 * np.pi * (t[m] - r + 0.05) / 0.1)[:, None] * np.linspace(0.5, 1.5, 12)
+    d = qrs_duration(x, fs)
+    assert 85 <= d["qrs_ms"] <= 125, d  # a 100 ms QRS, widened a little by the 0.5-40 Hz band-pass

@@ -471,12 +471,13 @@ def repeat_beats(leads: np.ndarray, bcl: np.ndarray, copies: int, length: int | 
 
 
 def simulated_windows(leads: np.ndarray, rng: np.random.Generator | None = None, *, augment: bool = False,
-                      copies: int = 3, bcl_ms: tuple = (600, 1100), onset_jitter_ms: float = 4.0,
+                      copies: int = 3, bcl_ms: tuple = (450, 1200), onset_jitter_ms: float = 4.0,
                       pre_ms: float = PRE_MS, chunk: int = 200) -> tuple[np.ndarray, np.ndarray, dict]:
     """Model inputs of simulated beats through the same steps as a recording (version 2; module docstring).
 
     Each simulated beat (500 ms from the first stimulus) is repeated ``copies`` times at a cycle length drawn from
-    ``bcl_ms`` into a strip that is isoelectric between beats; with ``augment`` the strip gets recorder effects
+    ``bcl_ms`` into a strip that is isoelectric between beats; with ``augment`` the strip gets atrial activity
+    (:func:`cardiacml.ecg.augment.atrial_waves`: a P wave before every beat, or fibrillatory waves) and recorder effects
     (:func:`cardiacml.ecg.augment.recorder_effects`: gain, electrode placement, noise, wander, mains, band-pass,
     sampling rate) and the onset a detection error (normal, ``onset_jitter_ms`` sd, clipped to +-10 ms). The strip is
     band-passed, the median beat's global QRS onset found, and the middle beat's window cut, PR level removed and
@@ -512,10 +513,11 @@ def simulated_windows(leads: np.ndarray, rng: np.random.Generator | None = None,
         bcl = rng.integers(int(bcl_ms[0]), int(bcl_ms[1]) + 1, size=m) if augment else np.full(m, int(np.mean(bcl_ms)))
         strip, starts = repeat_beats(leads[a:b], bcl, copies, T)  # (m, 12, T), (m, copies)
         if augment:
-            from .augment import recorder_effects
+            from .augment import atrial_waves, recorder_effects
 
+            strip, d_atrial = atrial_waves(strip, starts, rng)
             strip, d = recorder_effects(strip, rng)
-            drawn += d
+            drawn += [{**u, **v} for u, v in zip(d, d_atrial)]
         else:
             drawn += [{}] * m
         f = clean_isoelectric(strip, FS_MODEL, axis=-1)

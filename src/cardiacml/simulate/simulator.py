@@ -10,7 +10,7 @@ Model (SIM_VERSION 4: version 3 + conduction disease)
   roots (Durrer et al. 1970: LV septal / paraseptal sites first, RV 5-10 ms later) with
   onset delays; with velocities scaled by one factor and the heart by another, the
   activation time is ``min_r (s / f) T_r(x) + delay_r`` (exact for the eikonal equation).
-* **Conduction disease** (version 4; ``SimulatorConfig.conduction``; ``conduction`` column of ``simulations.csv``):
+* **Conduction disease** (version 4; ``SimulatorConfig.conduction_shares``; ``conduction`` column of ``simulations.csv``):
   45 % of hearts get one of: right / left bundle branch block (``rbbb`` / ``lbbb``, 10 % each: no root in the
   blocked ventricle, which is reached through the septum; its activation after its first node is stretched by
   ``bbb_slowing`` 1.3-1.9 because the stored travel times carry the fast endocardial layer everywhere, and a
@@ -98,9 +98,10 @@ class SimulatorConfig:
     jitter: float = 1.0  # electrode displacement, in units of 15 mm (uniform -1..1 per direction)
     noise_mv: float = 0.0  # Gaussian noise on the electrode potentials
     wander_mv: float = 0.0  # baseline wander amplitude (0.1-0.5 Hz sinusoids per electrode)
-    # Conduction disease (SIM_VERSION 4): share of simulations per kind; the rest are "normal". See
+    # Conduction disease (SIM_VERSION 4): share of simulations per kind; the rest are "normal" (the per-heart kind is
+    # the "conduction" column of simulations.csv). See
     # HeartModel.draw_params and the module docstring.
-    conduction: tuple = (("rbbb", 0.1), ("lbbb", 0.1), ("lafb", 0.07), ("scar", 0.08), ("lvh", 0.08))
+    conduction_shares: tuple = (("rbbb", 0.1), ("lbbb", 0.1), ("lafb", 0.07), ("scar", 0.08), ("lvh", 0.08))
 
     def __post_init__(self):
         """Refuse impossible settings up front (one-line UsageError naming the option): every range a pair of
@@ -122,14 +123,14 @@ class SimulatorConfig:
                     raise UsageError(f"{opt}: low {lo:g} is above high {hi:g}")
                 if name in positive and lo <= 0:
                     raise UsageError(f"{opt}: values must be positive, got {lo:g}")
-            elif name == "conduction":
+            elif name == "conduction_shares":
                 try:
                     shares = {str(k): float(v) for k, v in value}
                 except (TypeError, ValueError):
-                    raise UsageError(f"conduction: expected (kind, share) pairs, got {value!r}") from None
+                    raise UsageError(f"conduction_shares: expected (kind, share) pairs, got {value!r}") from None
                 if set(shares) - set(CONDUCTION_KINDS) or any(not 0 <= v <= 1 for v in shares.values()) \
                         or sum(shares.values()) > 1:
-                    raise UsageError(f"conduction: kinds among {', '.join(CONDUCTION_KINDS)} with shares in [0, 1] "
+                    raise UsageError(f"conduction_shares: kinds among {', '.join(CONDUCTION_KINDS)} with shares in [0, 1] "
                                      f"summing to <= 1, got {value!r}")
             elif name in ("noise_mv", "wander_mv", "jitter"):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
@@ -202,8 +203,8 @@ class HeartModel:
         """Draw one simulation's parameters (see :class:`SimulatorConfig`)."""
         c = self.cfg
         u = lambda r: float(rng.uniform(*r))  # noqa: E731
-        kinds = [k for k, _ in c.conduction]
-        shares = np.array([v for _, v in c.conduction], float)
+        kinds = [k for k, _ in c.conduction_shares]
+        shares = np.array([v for _, v in c.conduction_shares], float)
         pick = rng.random()
         cum = np.cumsum(shares)
         kind = kinds[int(np.searchsorted(cum, pick, side="right"))] if pick < (cum[-1] if len(cum) else 0) else "normal"

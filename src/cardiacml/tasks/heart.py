@@ -24,6 +24,7 @@ from .registry import TaskData, TaskSpec, register_task
 
 #: Augmented windows of every heart besides its clean one (recorder effects and onset error; training copies).
 TRAIN_COPIES = 2
+AUGMENT_VERSION = 2  # 1: recorder effects; 2: + atrial activity (P waves / fibrillatory waves), heart rate 50-133/min
 #: Hearts per work item when the windows are built (the draws of a chunk depend only on (seed, its first heart)).
 _CHUNK = 200
 
@@ -113,8 +114,10 @@ def _heart_loader(task: str):
         contract = (ECG12.with_targets("activation time (ms) at 75 sites", "ms", sites) if task == "task3"
                     else ECG12.with_targets("Vm (mV) at 75 sites x 500 ms", "mV", sites))
         source += (f"; 12-lead windows v{WINDOW_VERSION} (the predict path) of each heart: 1 clean + {TRAIN_COPIES} with "
-                   "recorder effects for training")
-        extra = {"test_names": [ds.names[i] for i in te], "test_window_offset_ms": off[te * per]}
+                   f"atrial activity and recorder effects for training (augmentation v{AUGMENT_VERSION})")
+        extra = {"test_names": [ds.names[i] for i in te], "test_window_offset_ms": off[te * per],
+                 # the unfamiliarity threshold is calibrated on validation hearts both clean and with recorder effects
+                 "X_calibration": LazyRows(X, (va[:, None] * per + np.arange(per)[None, :]).ravel())}
         if ds.meta is not None and "conduction" in ds.meta:  # simulator v4: metrics per conduction kind too
             extra["test_conduction"] = ds.meta["conduction"].astype(str).to_numpy()[te]
         return TaskData(task, *parts, contract, source, protocol, extra)
@@ -128,12 +131,12 @@ def input_windows(ds, copies: int = TRAIN_COPIES, seed: int = 0, jobs: int | Non
     Row ``i * (1 + copies)`` is heart ``i``'s clean window, the next ``copies`` rows its windows with recorder
     effects. Returns ``X`` (n (1 + copies), 12, 500) float32 (memory-mapped) and ``offset`` (same rows, ms: window
     start minus the simulation's time 0). Built once (about 15 ms a window on one core, ``jobs`` processes) into
-    ``DATASET_CACHE/windows_v{version}_c{copies}_s{seed}/``, atomically; the dataset's cache is rebuilt whole when
+    ``DATASET_CACHE/windows_v{version}_a{augmentation version}_c{copies}_s{seed}/``, atomically; the dataset's cache is rebuilt whole when
     its data change, and this folder with it.
     """
     from ..utils import atomic_path, clean_stale_temps, progress
 
-    folder = Path(ds.path) / f"windows_v{WINDOW_VERSION}_c{copies}_s{seed}"
+    folder = Path(ds.path) / f"windows_v{WINDOW_VERSION}_a{AUGMENT_VERSION}_c{copies}_s{seed}"
     if not (folder / "X.npy").is_file():
         from numpy.lib.format import open_memmap
 

@@ -117,11 +117,14 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         from .unfamiliar import fit_unfamiliarity, has_embedding, unfamiliarity
 
         if has_embedding(record.module):  # how far a new input lies from the training data (predict reports it)
-            record.unfamiliarity = fit_unfamiliarity(record.module, data.X_train, data.X_val, seed)
+            calib = (data.extra or {}).get("X_calibration")  # validation hearts as the model meets them in use
+            record.unfamiliarity = fit_unfamiliarity(record.module, data.X_train, data.X_val if calib is None else calib,
+                                                     seed)
             u = unfamiliarity(record.module, data.X_test, record.unfamiliarity)
             record.metrics["test"]["unfamiliar_rate"] = float(np.mean(u["unfamiliar"]))
             log(f"unfamiliar-input warning fires on {100 * np.mean(u['unfamiliar']):.1f} % of the test inputs "
-                f"(threshold: the {100 * record.unfamiliarity['quantile']:g}th percentile of validation inputs)")
+                f"(threshold: the {100 * record.unfamiliarity['quantile']:g}th percentile of "
+                f"{'clean and augmented ' if calib is not None else ''}validation inputs)")
     if main:
         save_run(record, out, extra=(lambda tmp: save_run_extras(tmp, record, data)) if figures else None)
         shutil.rmtree(ckpt_dir, ignore_errors=True)
