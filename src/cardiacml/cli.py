@@ -314,11 +314,12 @@ def simulate(
     seed: int = typer.Option(0, help="Random seed; simulation i depends only on (seed, i)."),
     jobs: int = typer.Option(2, help="Worker processes."),
     shard: Optional[str] = typer.Option(None, help="i/K: write only indices [i*n//K, (i+1)*n//K) and simulations_shard{i}of{K}.csv."),
-    cv_min: float = typer.Option(0.4, help="Lowest along-fibre conduction velocity (m/s); cross-fibre and Purkinje scale with it."),
+    cv_min: float = typer.Option(0.3, help="Lowest along-fibre conduction velocity (m/s); cross-fibre and Purkinje scale with it."),
     cv_max: float = typer.Option(0.6, help="Highest along-fibre conduction velocity (m/s)."),
     noise_mv: float = typer.Option(0.0, help="Gaussian noise added to electrode potentials (mV)."),
     wander_mv: float = typer.Option(0.0, help="Baseline wander amplitude on the electrodes (mV, 0.1-0.5 Hz)."),
     compare_real: bool = typer.Option(False, "--compare-real", help="Afterwards, print the real-vs-simulated statistics of up to 100 hearts and draw plots into <folder>/compare_real/."),
+    conduction_disease: bool = typer.Option(True, "--conduction-disease/--normal-only", help="Include hearts with bundle branch block, fascicular block, scar and hypertrophy (45 %, the 'conduction' column of simulations.csv says which), or normal conduction only."),
 ):
     """Simulate hearts (eikonal activation, Mitchell-Schaeffer APs, BEM torso ECG) in the real dataset's format.
 
@@ -330,7 +331,8 @@ def simulate(
 
         from .simulate import SimulatorConfig, simulate_dataset
 
-        cfg = SimulatorConfig(cv_range=(cv_min, cv_max), noise_mv=noise_mv, wander_mv=wander_mv)
+        extra = {} if conduction_disease else {"conduction_shares": ()}
+        cfg = SimulatorConfig(cv_range=(cv_min, cv_max), noise_mv=noise_mv, wander_mv=wander_mv, **extra)
         t = time.time()
         folder = simulate_dataset(n, out, seed=seed, jobs=jobs, cfg=cfg, shard=shard)
         dt = time.time() - t
