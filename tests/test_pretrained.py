@@ -57,7 +57,10 @@ def test_heart_models_on_a_12_lead_recording(tmp_path, shared):
     res = runner.invoke(app, ["predict", "heart-act", str(rec), "--out", str(tmp_path / "a.csv"),
                               "--html", str(tmp_path / "a.html")])
     assert res.exit_code == 0 and "window: beat" in res.output, res.output
-    act = pd.read_csv(tmp_path / "a.csv").drop(columns=["ecg", "window_start_s", "activation_definition"]).to_numpy()
+    df = pd.read_csv(tmp_path / "a.csv")
+    assert "unfamiliarity" in res.output and df["unfamiliarity"].iloc[0] > 0 and df["unfamiliar"].dtype == bool
+    act = df.drop(columns=["ecg", "window_start_s", "activation_definition", "unfamiliarity", "unfamiliarity_percentile",
+                           "unfamiliar"]).to_numpy()
     assert act.shape == (1, 75) and np.isfinite(act).all() and (act >= 0).all() and (act < 500).all()
     res = runner.invoke(app, ["predict", "heart-vm", str(rec), "--out", str(tmp_path / "v.csv")])
     assert res.exit_code == 0, res.output

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 #: Quantile of the validation scores used as the warning threshold.
-QUANTILE = 0.975
+QUANTILE = 0.98
 #: At most this many training rows are embedded for the fit; validation scores kept for percentiles.
 MAX_FIT_ROWS = 6000
 KEEP_VAL = 400
