@@ -146,6 +146,8 @@ def predict(
     beat: str = typer.Option("auto", help="Tasks 3-4: beat to cut from a 12-lead recording: auto (a typical beat near the middle), a 0-based index, or all."),
     annotations: bool = typer.Option(True, help="Use the record's .atr beat annotations when present (else detect R peaks)."),
     html: Optional[Path] = typer.Option(None, help="Also write an interactive page (offline HTML): the recording with every beat coloured by class, or the predicted activation map and Vm movie on the 3-D heart."),
+    adapt_minutes: Optional[float] = typer.Option(None, help="Beat models: adapt the model to this patient on the labelled beats of the first N minutes (the record's reference annotations, or --adapt-labels) before classifying; the AAMI patient-specific protocol uses 5."),
+    adapt_labels: Optional[Path] = typer.Option(None, help="CSV of beats you labelled (columns time_s, label with N/S/V/F/Q) for --adapt-minutes (default 5 min when only this is given)."),
     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
 ):
     """Predict on your own ECG: every beat's class and probabilities, or activation times / Vm at 75 heart sites."""
@@ -164,7 +166,8 @@ def predict(
         if beat not in ("auto", "all") and not beat.strip().isdigit():
             raise UsageError(f"--beat expects auto, all or a 0-based beat index, got {beat!r}")
         typer.echo(predict_file(model, input, out, fs=fs, lead=lead, use_annotations=annotations, units=units,
-                                beat=beat if beat in ("auto", "all") else int(beat), html=html))
+                                beat=beat if beat in ("auto", "all") else int(beat), html=html,
+                                adapt_minutes=adapt_minutes, adapt_labels=adapt_labels))
 
     _run(go)
 

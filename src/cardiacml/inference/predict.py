@@ -100,13 +100,16 @@ def default_output(input_path, contract) -> Path:
 
 
 def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, use_annotations=True, units=None,
-                 beat="auto", html=None) -> str:
+                 beat="auto", html=None, adapt_minutes: float | None = None, adapt_labels=None) -> str:
     """Predict on ``input_path`` and write ``out_path`` (default: :func:`default_output`); returns a one-line summary.
 
     ``fs``, ``lead`` and ``units`` describe a raw recording (see :func:`cardiacml.io.open_record`);
     ``lead`` is a name or a 0-based index. ``beat`` picks the beat of a 12-lead recording for Tasks 3-4
     (``"auto"``, an index or ``"all"``). ``html``: also write an interactive page there (the recording
     with every beat coloured by class, or the predicted activation map / Vm movie on the 3-D heart).
+    ``adapt_minutes`` (beat models): adapt the model to this patient on the labelled beats of the record's first minutes
+    (its reference annotations, or ``adapt_labels``: a CSV with columns ``time_s`` and ``label`` (N/S/V/F/Q)) before
+    classifying (:mod:`cardiacml.training.adapt`).
     """
     from ..utils import check_distinct_outputs, check_output
 
@@ -125,7 +128,11 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
         if c.kind == "beat" and looks_like_beats(input_path):
             return _predict_cut_beats(runner, input_path, out_path, fs=fs, html=html)
         return _predict_recording(runner, input_path, out_path, fs=fs, lead=lead, use_annotations=use_annotations,
-                                  units=units, html=html)
+                                  units=units, html=html, adapt_minutes=adapt_minutes, adapt_labels=adapt_labels)
+    if adapt_minutes or adapt_labels:
+        from ..errors import UsageError
+
+        raise UsageError("--adapt-minutes / --adapt-labels adapt a beat classifier to a patient; this is a heart model")
     return _predict_heart(runner, input_path, out_path, fs=fs, units=units, beat=beat, html=html, model_name=str(model_path))
 
 
@@ -150,7 +157,8 @@ def _predict_cut_beats(runner, input_path, out_path: Path, *, fs, html) -> str:
     return f"{len(prob)} beats from {input_path} -> {out_path}; predicted {counts}{extra}{page}"
 
 
-def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_annotations, units, html) -> str:
+def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_annotations, units, html,
+                       adapt_minutes=None, adapt_labels=None) -> str:
     """Every beat of a recording, any format, through the one streamed path (both beat contracts)."""
     from ..io import open_record
     from .beats import predict_record, summary_text
@@ -159,9 +167,20 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
     if runner.contract.kind == "beat":
         check_raw_npy(input_path, fs)
     record = open_record(input_path, fs=fs, units=units)
+    adapted = None
+    if adapt_minutes or adapt_labels:
+        runner, adapted = _adapted_runner(runner, record, resolve_lead(record, lead), adapt_minutes, adapt_labels,
+                                          use_annotations)
     res = predict_record(_Checked(runner, str(input_path)), record, out_path, lead=resolve_lead(record, lead),
                          use_annotations=use_annotations, keep_signal=bool(html))
+    if adapted is not None:
+        _add_adaptation(res, adapted, out_path)
     text = summary_text(res.summary)
+    if adapted is not None:
+        text += (f"\nadapted to this patient on {adapted['labelled_beats']} labelled beats of the first "
+                 f"{adapted['minutes']:g} min ({adapted['labels_from']}; {adapted['per_class']})"
+                 + (f"; agreement with the reference after them {adapted['agreement_after']:.4f}"
+                    if adapted.get("agreement_after") is not None else ""))
     if html:
         from ..viz.html.record import record_page
 
@@ -170,6 +189,74 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
                     episodes=res.summary.get("rhythm_episodes") or ())
         text += f"\ninteractive page: {html}"
     return text
+
+
+def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
+    """A copy of a beat runner adapted on the record's first ``minutes`` of labelled beats; and what was done."""
+    import copy
+
+    from ..ecg.pipeline import kachuee_beats, rhythm_beats
+    from ..errors import DataFormatError, UsageError
+    from ..training.adapt import adapt_model
+
+    if not hasattr(runner, "model"):
+        raise UsageError("--adapt-minutes needs a PyTorch model (run folder, .pt or pretrained name), not an .onnx file")
+    minutes = float(minutes or 5.0)
+    if not 0 < minutes * 60 < record.duration_s:
+        raise UsageError(f"--adapt-minutes {minutes:g}: must be positive and shorter than the recording "
+                         f"({record.duration_s / 60:.1f} min)")
+    classes = list(runner.contract.target_names)
+    build = rhythm_beats if runner.contract.kind == "beat-rhythm" else kachuee_beats
+    if labels_csv is None:
+        if not use_annotations or record.annotations() is None:
+            raise UsageError(f"{record.path}: --adapt-minutes uses the record's beat annotations for its first minutes, "
+                             "and it has none; give your labels with --adapt-labels FILE.csv (columns time_s, label)")
+        d = build(record, lead, use_annotations=True)
+        y, src = d["label"], "the record's reference annotations"
+    else:
+        import pandas as pd
+
+        try:
+            lab = pd.read_csv(labels_csv)
+            t_lab, names = lab["time_s"].to_numpy(float), lab["label"].astype(str).str.strip().to_numpy()
+        except (OSError, KeyError, ValueError) as exc:
+            raise DataFormatError(f"{labels_csv}: a CSV with columns time_s and label (N/S/V/F/Q) is needed ({exc})") from None
+        bad = sorted(set(names) - set(classes))
+        if bad:
+            raise DataFormatError(f"{labels_csv}: labels {bad[:5]} are not classes of this model ({', '.join(classes)})")
+        d = build(record, lead, use_annotations=use_annotations)
+        j = np.clip(np.searchsorted(t_lab, d["time_s"]), 1, max(len(t_lab) - 1, 1)) if len(t_lab) > 1 else np.zeros(len(d["time_s"]), int)
+        near = np.where(np.abs(t_lab[j - 1] - d["time_s"]) < np.abs(t_lab[j] - d["time_s"]), j - 1, j) if len(t_lab) > 1 else j
+        close = np.abs(t_lab[near] - d["time_s"]) <= 0.15
+        y = np.where(close, np.array([classes.index(n) for n in names])[near], -1)
+        src = f"{labels_csv}"
+    first = (d["time_s"] < 60.0 * minutes) & (y >= 0)
+    if not first.any():
+        raise DataFormatError(f"{record.path}: no labelled beat in the first {minutes:g} min to adapt on")
+    new = copy.copy(runner)
+    X = d["X"] if d["X"].ndim == 3 else d["X"][:, None, :]
+    new.model = adapt_model(runner.model, X[first], y[first], len(classes))
+    counts = np.bincount(y[first], minlength=len(classes))
+    return new, {"minutes": minutes, "labelled_beats": int(first.sum()), "labels_from": src,
+                 "per_class": {c: int(n) for c, n in zip(classes, counts) if n},
+                 "method": "fine-tuned copy: class-balanced cross-entropy + L2-SP towards the pretrained weights"}
+
+
+def _add_adaptation(res, adapted: dict, out_path: Path) -> None:
+    """Record the adaptation in the summary (and its JSON); agreement with the reference after the adaptation minutes."""
+    import json
+
+    from .beats import _write_json
+
+    if res.reference is not None:
+        after = (res.times_s >= 60.0 * adapted["minutes"]) & (res.reference >= 0)
+        if after.any():
+            adapted["agreement_after"] = float((res.predicted[after] == res.reference[after]).mean())
+            adapted["beats_after"] = int(after.sum())
+    res.summary["adapted"] = adapted
+    path = Path(out_path).with_name(Path(out_path).stem + ".summary.json")
+    if path.is_file():
+        _write_json(path, {**json.loads(path.read_text()), "adapted": adapted})
 
 
 def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html, model_name=None) -> str:

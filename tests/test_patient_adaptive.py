@@ -1,0 +1,49 @@
+"""Patient-adaptive beat classification (issue 22): `predict --adapt-minutes`, labels from annotations or a CSV."""
+
+import json
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from cardiacml.cli import app
+
+runner = CliRunner()
+
+
+def test_adapting_on_the_first_minutes_fixes_a_patients_s_beats(mitdb, tmp_path):
+    # record 232: mostly S beats that the general model calls N (DS2, never trained on)
+    base = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "232"), "--out", str(tmp_path / "g.csv")])
+    assert base.exit_code == 0, base.output
+    res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "232"), "--out", str(tmp_path / "a.csv"),
+                              "--adapt-minutes", "5"])
+    assert res.exit_code == 0 and "adapted to this patient on" in res.output, res.output
+    s = json.loads((tmp_path / "a.summary.json").read_text())["adapted"]
+    assert s["minutes"] == 5 and s["labelled_beats"] > 200 and s["per_class"]["S"] > 100
+    g, a = pd.read_csv(tmp_path / "g.csv"), pd.read_csv(tmp_path / "a.csv")
+    after = a["time_s"] >= 300
+    acc = lambda df: float((df.loc[after, "predicted"] == df.loc[after, "reference"]).mean())  # noqa: E731
+    assert acc(a) > acc(g) + 0.2 and acc(a) > 0.95, (acc(g), acc(a))
+    assert s["agreement_after"] == np.float64(s["agreement_after"]) and abs(s["agreement_after"] - acc(a)) < 0.01
+
+
+def test_adaptation_from_a_csv_of_labelled_beats_and_clear_errors(mitdb, tmp_path):
+    import wfdb
+
+    from cardiacml.ecg.aami import AAMI_MAP
+    from cardiacml.io.symbols import BEAT_SYMBOLS
+
+    ann = wfdb.rdann(str(mitdb / "232"), "atr", sampto=360 * 300)
+    keep = np.isin(ann.symbol, list(BEAT_SYMBOLS))
+    pd.DataFrame({"time_s": ann.sample[keep] / 360.0,
+                  "label": ["NSVFQ"[AAMI_MAP[s]] for s in np.asarray(ann.symbol)[keep]]}).to_csv(tmp_path / "l.csv", index=False)
+    res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "232"), "--out", str(tmp_path / "c.csv"),
+                              "--adapt-labels", str(tmp_path / "l.csv")])
+    assert res.exit_code == 0 and "l.csv" in res.output, res.output
+    (tmp_path / "bad.csv").write_text("time_s,label\n1.0,X\n")
+    res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "232"), "--out", str(tmp_path / "d.csv"),
+                              "--adapt-labels", str(tmp_path / "bad.csv")])
+    assert res.exit_code == 2 and "not classes of this model" in res.output
+    res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "232"), "--out", str(tmp_path / "e.csv"),
+                              "--adapt-minutes", "5", "--no-annotations"])
+    assert res.exit_code == 2 and "--adapt-labels" in res.output
