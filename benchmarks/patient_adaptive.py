@@ -6,10 +6,10 @@ L2-SP towards the pretrained weights), which then classifies the remaining 25 mi
 the same beats. Reference R peaks and labels (the evaluation convention). Per-class Se / +P / F1 pooled over DS2's
 test minutes, N/S/V/F macro-F1.
 
-Published patient-specific results on the same protocol (MIT-BIH, first 5 min adapt; numbers as reported, beats of
-24 or 22 test records; see README): Kiranyaz, Ince & Gabbouj 2016 (IEEE TBME 63:664, 1-D CNN): S Se 64.6 / +P 62.1,
-V Se 93.9 / +P 90.6 (44 records); de Chazal & Reilly 2006 (IEEE TBME 53:2535, LDA with local expert): S Se 87.7 /
-+P 47.0, V Se 94.3 / +P 96.2.
+Published patient-specific results on the same protocol (MIT-BIH, first 5 min of each test record adapt; figures as
+they are usually quoted, not re-checked against the papers here, which this machine cannot reach): Kiranyaz, Ince &
+Gabbouj 2016 (IEEE TBME 63(3):664, 1-D CNN, 44 records): SVEB Se 64.6 / +P 62.1, VEB Se 95.0 / +P 89.5; de Chazal &
+Reilly 2006 (IEEE TBME 53(12):2535, patient-adaptable LDA): SVEB Se 87.7 / +P 47.0, VEB Se 94.3 / +P 96.2.
 
     python benchmarks/patient_adaptive.py [--minutes 5] [--epochs 30] [--records 100 103 ...]
 """
