@@ -388,7 +388,8 @@ def test_ecg_viewer_leads_zoom_together(browser, pages):
         return [gd.data.length, gd.data.map(t => t.name), gd._fullLayout.xaxis.dtick, gd._fullLayout.xaxis.minor.dtick,
                 gd._fullLayout.yaxis.dtick, gd._fullLayout.yaxis.minor.dtick];""")
     assert info[0] == 12 and sorted(info[1]) == sorted(["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"])
-    assert info[2:] == [200, 40, 0.5, 0.1]  # paper grid: 200 ms / 40 ms, 0.5 mV / 0.1 mV
+    # paper grid: 200 ms / 40 ms; each lead's own range with a 0.5, 1, 2 ... mV major step and a fifth of it minor
+    assert info[2:4] == [200, 40] and info[4] in (0.5, 1, 2, 5) and info[5] == pytest.approx(info[4] / 5)
     browser.execute_async_script("var done = arguments[arguments.length - 1]; "
                                  "Plotly.relayout('heart-ecg', {'xaxis5.range': [50, 150]}).then(done);")
     ranges = browser.execute_script("var L = document.getElementById('heart-ecg')._fullLayout; "
