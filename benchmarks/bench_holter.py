@@ -134,6 +134,7 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     out = Path(out_dir)
+    af = ""
     if mode == "before":
         import pandas as pd
 
@@ -173,13 +174,17 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
         else:
             pred = _Torch(model, contract)
         t0 = time.perf_counter()  # model loading/export is not part of the record's processing
-        s = predict_record(pred, record, out / f"{mode}.csv", use_annotations="detect" not in mode).summary
+        from cardiacml.io import open_record
+
+        s = predict_record(pred, open_record(record), out / f"{mode}.csv", use_annotations="detect" not in mode,
+                           show_progress=False).summary
         n, what = s["beats"], f"streamed predict_record, {name}, {'onnxruntime' if 'onnx' in mode else 'PyTorch'}, " \
                               f"R peaks from {'neurokit2' if 'detect' in mode else 'annotations'}"
+        af = f"AF burden {100 * s.get('af_burden', 0):.1f} %, {len(s.get('rhythm_episodes', []))} episodes"
     wall = time.perf_counter() - t0
     rss = _peak_rss_mib()
     return {"mode": mode, "what": what, "beats": int(n), "wall_s": round(wall, 1), "peak_rss_mib": round(rss),
-            "beats_per_s": round(n / wall)}
+            "beats_per_s": round(n / wall), "rhythm": af}
 
 
 def main():

@@ -110,17 +110,23 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray) -> dict:
     bounds = list(zip(edges, edges[1:] + [n_samples]))
     n_win = len(bounds)
     bad_windows = []
-    for a, b in bounds:
-        lo, hi = np.searchsorted(peaks, [a, b])
-        if hi == lo:
-            continue  # no beats here: nothing to flag
-        pad = int(round(1.0 * fs))  # filter settle margin
-        ra, rb = max(0, a - pad), min(n_samples, b + pad)
-        x = clean_ecg(np.asarray(read(ra, rb), np.float64), fs)[a - ra:a - ra + (b - a)]
-        ok, _, _ = window_quality(x, fs, peaks[lo:hi] - a)
-        if not ok:
-            low[lo:hi] = True
-            bad_windows.append([a / fs, b / fs])
+    pad = int(round(1.0 * fs))  # filter settle margin
+    per_chunk = 30  # windows read and band-passed together (5 min at 10 s): one filter call each, memory bounded
+    for c in range(0, n_win, per_chunk):
+        group = bounds[c:c + per_chunk]
+        ca, cb = group[0][0], group[-1][1]
+        if np.searchsorted(peaks, cb) == np.searchsorted(peaks, ca):
+            continue  # no beats in this stretch
+        ra, rb = max(0, ca - pad), min(n_samples, cb + pad)
+        xc = clean_ecg(np.asarray(read(ra, rb), np.float64), fs)
+        for a, b in group:
+            lo, hi = np.searchsorted(peaks, [a, b])
+            if hi == lo:
+                continue  # no beats here: nothing to flag
+            ok, _, _ = window_quality(xc[a - ra:b - ra], fs, peaks[lo:hi] - a)
+            if not ok:
+                low[lo:hi] = True
+                bad_windows.append([a / fs, b / fs])
     stretches = []
     for s, e in bad_windows:
         if stretches and abs(stretches[-1][1] - s) < 1e-9:

@@ -103,12 +103,12 @@ def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW
             continue
         r0, r1 = max(0, c0 - margin), min(int(n_samples), c1 + margin)
         x = clean_ecg(np.asarray(read(r0, r1), np.float64), fs)
-        for i in sel:
-            r = peaks[i] - r0
-            if r - a0 >= 0 and r - a1 <= len(x):
-                seg[i] = x[r - a0:r - a1][:L]
-            if r - q >= 0 and r + q <= len(x):
-                qrs_amp[i] = np.ptp(x[r - q:r + q]) + 1e-6
+        r = peaks[sel] - r0
+        ok = (r - a0 >= 0) & (r - a0 + L <= len(x))
+        seg[sel[ok]] = x[(r[ok] - a0)[:, None] + np.arange(L)[None, :]]
+        ok = (r - q >= 0) & (r + q <= len(x))
+        win = x[(r[ok] - q)[:, None] + np.arange(2 * q)[None, :]]
+        qrs_amp[sel[ok]] = win.max(1) - win.min(1) + 1e-6
     seg = seg - seg.mean(1, keepdims=True)
     nrm = np.linalg.norm(seg, axis=1) + 1e-9
     z = seg / nrm[:, None]
