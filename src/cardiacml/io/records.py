@@ -165,7 +165,14 @@ def wfdb_base(path: str | os.PathLike) -> Path | None:
 
 
 class WfdbRecord(Record):
-    """A PhysioNet WFDB record (``.hea`` header + signal files, optional ``.atr`` annotations)."""
+    """A PhysioNet WFDB record (``.hea`` header + signal files, optional ``.atr`` annotations).
+
+    A record of at most :attr:`WHOLE_READ_SAMPLES` samples (all leads together; a 30-min two-lead MIT-BIH record is
+    1.3 M) is read whole on first use and sliced afterwards: ``wfdb.rdrecord`` parses the header again on every call,
+    which cost more than the samples on the prediction path's many chunk reads. Longer records (Holters) stay lazy.
+    """
+
+    WHOLE_READ_SAMPLES = 8_000_000
 
     def __init__(self, path: str | os.PathLike, annotator: str = "atr"):
         wfdb = _require_wfdb()
@@ -186,8 +193,17 @@ class WfdbRecord(Record):
         self.leads = tuple(hdr.sig_name or [])
         self._units = [unit_scale(u or "mV", f"{base}.hea") for u in (hdr.units or ["mV"] * len(self.leads))]
         self._annotator = annotator
+        self._whole = None
+        self._ann = None
 
     def _read(self, start, stop, channels):
+        if self.n_samples * max(1, len(self.leads)) <= self.WHOLE_READ_SAMPLES:
+            if self._whole is None:
+                self._whole = self._read_wfdb(0, self.n_samples, range(len(self.leads)))
+            return self._whole[start:stop, list(channels)]
+        return self._read_wfdb(start, stop, channels)
+
+    def _read_wfdb(self, start, stop, channels):
         wfdb = _require_wfdb()
         try:
             rec = wfdb.rdrecord(str(self.path), sampfrom=start, sampto=stop, channels=list(channels))
@@ -200,9 +216,11 @@ class WfdbRecord(Record):
         ann_path = Path(f"{self.path}.{self._annotator}")
         if not ann_path.is_file():
             return None
-        wfdb = _require_wfdb()
-        try:
-            ann = wfdb.rdann(str(self.path), self._annotator)
-        except Exception as exc:
-            raise DataFormatError(f"{ann_path}: unreadable annotation file ({exc})") from exc
-        return np.asarray(ann.sample, np.int64), np.asarray(ann.symbol)
+        if self._ann is None:  # read once per Record (the prediction path asks more than once)
+            wfdb = _require_wfdb()
+            try:
+                ann = wfdb.rdann(str(self.path), self._annotator)
+            except Exception as exc:
+                raise DataFormatError(f"{ann_path}: unreadable annotation file ({exc})") from exc
+            self._ann = (np.asarray(ann.sample, np.int64), np.asarray(ann.symbol))
+        return self._ann[0].copy(), self._ann[1].copy()
