@@ -34,10 +34,9 @@ from sklearn.linear_model import LogisticRegression
 
 from cardiacml.ecg import rhythm as R
 from cardiacml.io.symbols import BEAT_SYMBOLS
+from cardiacml.tasks.sources import find_mitdb
 
-MITDB = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mitdb"
-if not MITDB.is_dir():
-    MITDB = Path("/work/shared/data/mitdb")
+MITDB = find_mitdb()  # --mitdb is not an option here: $CARDIACML_MITDB or ../shared/data/mitdb
 AF = ("(AFIB", "(AFL")
 PATIENT = {"202": "201"}
 

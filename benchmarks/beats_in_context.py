@@ -57,15 +57,9 @@ def lopo_af_model(name: str, feats: dict) -> dict:
     return AFB.fit(X, y)
 
 
-def prf(y, p, k):
-    tp = int(((p == k) & (y == k)).sum())
-    se = tp / max(int((y == k).sum()), 1)
-    pp = tp / max(int((p == k).sum()), 1)
-    return se, pp, (2 * se * pp / (se + pp) if se + pp else 0.0)
-
-
 def main() -> None:
     from cardiacml.datasets.mitbih import DS2
+    from cardiacml.ecg.aami import aami_report
     from cardiacml.inference.beats import in_rhythm_context
     from cardiacml.inference.predict import load_runner
 
@@ -121,12 +115,9 @@ def main() -> None:
           + f" {'macroF1':>8s} {'falseS/h AF':>11s} {'falseV/h AF':>11s} {'falseS/h N':>10s} {'falseV/h N':>10s}")
     for m in modes:
         p = np.concatenate(P[m])
-        cells, f1s = [], []
-        for k in range(4):
-            se, pp, f1 = prf(y, p, k)
-            cells.append(f"{se:.2f}/{pp:.2f}/{f1:.2f}")
-            f1s.append(f1)
-        print(f"{m:12s} " + " ".join(f"{c:>18s}" for c in cells) + f" {np.mean(f1s):8.3f} "
+        rep = aami_report(y, p, CLASSES)  # EC57: per-class Se / +P / F1 of N, S, V, F; reference Q beats apart
+        cells = [f"{v['se']:.2f}/{v['ppv']:.2f}/{v['f1']:.2f}" for v in rep["per_class"].values()]
+        print(f"{m:12s} " + " ".join(f"{c:>18s}" for c in cells) + f" {rep['macro_f1_nsvf']:8.3f} "
               f"{fs_af[m][0] / max(hours_af, 1e-9):11.1f} {fs_af[m][1] / max(hours_af, 1e-9):11.1f} "
               f"{fs_n[m][0] / max(hours_n, 1e-9):10.1f} {fs_n[m][1] / max(hours_n, 1e-9):10.1f}")
     print(f"({time.perf_counter() - t_start:.0f} s)")

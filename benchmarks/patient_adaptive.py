@@ -19,28 +19,19 @@ from __future__ import annotations
 import argparse
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-MITDB = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mitdb"
-if not MITDB.is_dir():
-    MITDB = Path("/work/shared/data/mitdb")
 CLASSES = ("N", "S", "V", "F", "Q")
-
-
-def prf(y, p, k):
-    tp = int(((p == k) & (y == k)).sum())
-    se = tp / max(int((y == k).sum()), 1)
-    pp = tp / max(int((p == k).sum()), 1)
-    return se, pp, (2 * se * pp / (se + pp) if se + pp else 0.0)
 
 
 def main() -> None:
     from cardiacml.datasets.mitbih import DS2
+    from cardiacml.ecg.aami import aami_report
     from cardiacml.ecg.pipeline import rhythm_beats
     from cardiacml.io import open_record
+    from cardiacml.tasks.sources import find_mitdb
     from cardiacml.training.adapt import adapt_model
     from cardiacml.training.checkpoint import load_run
     from cardiacml.training.loop import predict_array
@@ -56,7 +47,7 @@ def main() -> None:
     Y, P0, P1 = [], [], []
     t_adapt = 0.0
     for name in a.records:
-        d = rhythm_beats(open_record(MITDB / name), None, use_annotations=True)
+        d = rhythm_beats(open_record(find_mitdb() / name), None, use_annotations=True)
         X, y, t = d["X"], d["label"], d["time_s"]
         first = t < 60.0 * a.minutes
         test = ~first & (y >= 0) & (y < len(CLASSES))
@@ -74,12 +65,9 @@ def main() -> None:
     print(f"{'model':22s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4]) + f" {'macroF1':>8s}")
     for label, P in (("general (beats-ds1)", P0), ("patient-adapted", P1)):
         p = np.concatenate(P)
-        cells, f1s = [], []
-        for k in range(4):
-            se, pp, f1 = prf(y, p, k)
-            cells.append(f"{100 * se:.1f}/{100 * pp:.1f}/{f1:.2f}")
-            f1s.append(f1)
-        print(f"{label:22s} " + " ".join(f"{c:>18s}" for c in cells) + f" {np.mean(f1s):8.3f}")
+        rep = aami_report(y, p, CLASSES)  # EC57: per-class Se / +P / F1 of N, S, V, F; reference Q beats apart
+        cells = [f"{100 * v['se']:.1f}/{100 * v['ppv']:.1f}/{v['f1']:.2f}" for v in rep["per_class"].values()]
+        print(f"{label:22s} " + " ".join(f"{c:>18s}" for c in cells) + f" {rep['macro_f1_nsvf']:8.3f}")
 
 
 if __name__ == "__main__":

@@ -259,7 +259,7 @@ def qrs_duration(x12: np.ndarray, fs: float, where: str = "") -> dict:
     x = resample(np.asarray(x12, np.float64), fs, FS_MODEL, axis=0)
     f = clean_ecg(x, FS_MODEL, axis=0)
     r = detect_r_peaks_12(x, FS_MODEL, where)
-    segs = [f[k - MB_PRE:k + MB_POST] for k in r if k - MB_PRE >= 0 and k + MB_POST <= len(f)]
+    segs = _beat_segments(f, r)
     if not segs:
         raise DataFormatError(f"{where}: no beat with {MB_PRE} ms before and {MB_POST} ms after its R peak")
     mb = np.median(np.stack(segs), 0)
@@ -295,12 +295,17 @@ def detect_r_peaks_12(x12: np.ndarray, fs: float = FS_MODEL, where: str = "") ->
     return r
 
 
+def _beat_segments(f: np.ndarray, r: np.ndarray) -> list:
+    """The (MB_PRE + MB_POST, 12) stretches of ``f`` around each R peak that lie wholly inside it (median-beat input)."""
+    return [f[k - MB_PRE:k + MB_POST] for k in r if k - MB_PRE >= 0 and k + MB_POST <= len(f)]
+
+
 def global_onsets(f: np.ndarray, r: np.ndarray, fs: float = FS_MODEL) -> tuple[np.ndarray, float, int]:
     """QRS onset of every beat from the median beat of the band-passed (T, 12) ECG ``f`` aligned on ``r``.
 
     Returns (onsets (n,), the fiducial-to-onset offset in ms, number of beats in the median).
     """
-    segs = [f[k - MB_PRE:k + MB_POST] for k in r if k - MB_PRE >= 0 and k + MB_POST <= len(f)]
+    segs = _beat_segments(f, r)
     if not segs:  # a record shorter than one median-beat span around any beat: use the beats as they are
         segs = [np.pad(f, ((max(0, MB_PRE - k), 0), (0, 0)))[max(0, k - MB_PRE):max(0, k - MB_PRE) + MB_PRE + MB_POST]
                 for k in r[:1]]

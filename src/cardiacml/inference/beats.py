@@ -125,7 +125,7 @@ def _contract(predictor, contract) -> SignalContract:
 def predict_record(predictor, record: Record, out_csv, *, contract: SignalContract | None = None, lead=None,
                    use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
                    show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
-                   rhythm: bool = True) -> RecordPrediction:
+                   rhythm: bool = True, adapted: dict | None = None) -> RecordPrediction:
     """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
 
     Parameters
@@ -152,6 +152,10 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         Find atrial fibrillation / flutter episodes from the R-R series (:func:`cardiacml.ecg.rhythm.detect_af`;
         summary keys ``rhythm_episodes``, ``af_burden``) and classify the beats inside them in that context
         (:func:`in_rhythm_context`: an irregular beat in AF is not called S for its prematurity).
+    adapted : dict, optional
+        How the predictor was adapted to this patient (``minutes`` of labelled beats, ...; see
+        ``cardiacml.inference.predict``): written to the summary as ``adapted``, with the agreement with the reference
+        on the beats after those minutes when the record has reference labels.
 
     Returns
     -------
@@ -195,7 +199,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         n_total, times, labels = len(d["X"]), d["time_s"], d.get("label")
         source, skipped, lead_name, signal = d["source"], dict(d["skipped"]), d["lead"], d.get("signal")
         blocks = iter([(np.arange(n_total), d["X"][:, None, :])])
-    quality = _quality(record, lead if c.kind != "beat-rhythm" else scan.lead, times)
+    read_lead, peaks = _lead_reader(record, lead if c.kind != "beat-rhythm" else scan.lead, times)
+    quality = _quality(record, read_lead, peaks)
     if n_total and not (~quality["low_quality"]).any():  # no plausible ECG anywhere: no classes at all
         blocks, n_total, times = iter(()), 0, np.zeros(0)
         labels = None if labels is None else labels[:0]
@@ -203,7 +208,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
                               "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
-    af = _rhythm(record, lead if c.kind != "beat-rhythm" else scan.lead, times, classes) if rhythm and n_total else None
+    af = _rhythm(record, read_lead, peaks, times, classes) if rhythm and n_total else None
     counts = np.zeros(len(classes), np.int64)
     probs = np.zeros((n_total, len(classes)), np.float32)
     done = 0
@@ -242,7 +247,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             os.replace(tmp, part_csv)
             summ = _summary(record, source, lead_name, classes, counts, probs[:done].argmax(1),
                             None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
-                            stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done], af=af)
+                            stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done], af=af,
+                            adapted=adapted)
             _write_json(part_json, summ)
             kept = f"{out_csv} was left as it was" if out_csv.exists() else f"{out_csv} was not written"
             raise PredictionInterrupted(
@@ -261,24 +267,29 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             tmp.unlink()
     summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
                     t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times,
-                    af=af)
+                    af=af, adapted=adapted)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
                             str(lead_name))
 
 
-def _rhythm(record, lead, times, classes) -> dict | None:
+def _lead_reader(record, lead, times):
+    """``read(a, b)`` of the classified lead and the beats' R peaks (samples): what the quality check and the rhythm
+    analysis both read."""
+    li = int(lead if isinstance(lead, (int, np.integer)) else record.lead_index(lead))
+    peaks = np.round(np.asarray(times, np.float64) * record.fs).astype(np.int64)
+    return (lambda a, b: record.read(a, b, lead=li)), peaks
+
+
+def _rhythm(record, read_lead, peaks, times, classes) -> dict | None:
     """AF / flutter episodes from the beats' R-R series and the classified lead's atrial activity
     (:func:`cardiacml.ecg.rhythm.detect_af`), or None when the model has no N and S classes."""
     if not {"N", "S"} <= set(classes):
         return None
     from ..ecg.rhythm import atrial_features, detect_af
 
-    li = int(lead if isinstance(lead, (int, np.integer)) else record.lead_index(lead))
-    t = np.asarray(times, np.float64)
-    peaks = np.round(t * record.fs).astype(np.int64)
-    atrial = atrial_features(lambda a, b: record.read(a, b, lead=li), int(record.n_samples), float(record.fs), peaks)
-    out = detect_af(t, atrial=atrial)
+    atrial = atrial_features(read_lead, int(record.n_samples), float(record.fs), peaks)
+    out = detect_af(np.asarray(times, np.float64), atrial=atrial)
     out["s_to_n"] = 0
     return out
 
@@ -307,13 +318,11 @@ def _write_json(path: Path, obj: dict) -> None:
         Path(tmp).write_text(json.dumps(obj, indent=1))
 
 
-def _quality(record, lead, times) -> dict:
+def _quality(record, read_lead, peaks) -> dict:
     """The signal-quality check (:mod:`cardiacml.ecg.quality`) of the classified lead around the detected beats."""
     from ..ecg.quality import record_quality
 
-    li = lead if isinstance(lead, (int, np.integer)) else record.lead_index(lead)
-    peaks = np.round(np.asarray(times, np.float64) * record.fs).astype(np.int64)
-    return record_quality(lambda a, b: record.read(a, b, lead=int(li)), int(record.n_samples), float(record.fs), peaks)
+    return record_quality(read_lead, int(record.n_samples), float(record.fs), peaks)
 
 
 def _quality_summary(quality: dict, done_times) -> dict:
@@ -329,7 +338,7 @@ def _quality_summary(quality: dict, done_times) -> dict:
 
 
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
-             stopped_at_s, out_csv, quality=None, done_times=(), af=None) -> dict:
+             stopped_at_s, out_csv, quality=None, done_times=(), af=None, adapted=None) -> dict:
     # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped
     analysed_s = record.duration_s if stopped_at_s is None else min(float(stopped_at_s), record.duration_s)
     hours = analysed_s / 3600.0
@@ -364,6 +373,13 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                           "agreement": float((preds[ok] == labels[ok]).mean()) if ok.any() else None}
         if ok.any() and len(classes) == 5:
             s["reference"]["aami"] = aami_report(labels[ok], preds[ok], tuple(classes))
+    if adapted is not None:
+        s["adapted"] = dict(adapted)
+        if labels is not None:  # the honest figure: beats the adaptation never saw
+            after = (np.asarray(done_times)[:len(preds)] >= 60.0 * adapted["minutes"]) & (labels >= 0)
+            if after.any():
+                s["adapted"]["agreement_after"] = float((preds[after] == labels[after]).mean())
+                s["adapted"]["beats_after"] = int(after.sum())
     return s
 
 
@@ -378,6 +394,12 @@ def summary_text(summ: dict) -> str:
         n_ep = len(summ["rhythm_episodes"])
         msg += (f"; atrial fibrillation/flutter {summ['af_minutes_per_hour']} min/h ({100 * summ['af_burden']:.1f} % "
                 f"of the time, {n_ep} episode{'s' if n_ep > 1 else ''})")
+    ad = summ.get("adapted")
+    if ad:
+        msg += (f"; adapted to this patient on {ad['labelled_beats']} labelled beats of the first {ad['minutes']:g} min "
+                f"({ad['labels_from']}; {ad['per_class']})"
+                + (f", agreement with the reference after them {ad['agreement_after']:.4f}"
+                   if ad.get("agreement_after") is not None else ""))
     if not summ["complete"]:
         msg += f"; INCOMPLETE (stopped at {summ.get('stopped_at_s', 0):.1f} s)"
     q = summ.get("quality") or {}

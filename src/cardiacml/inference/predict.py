@@ -172,15 +172,8 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
         runner, adapted = _adapted_runner(runner, record, resolve_lead(record, lead), adapt_minutes, adapt_labels,
                                           use_annotations)
     res = predict_record(_Checked(runner, str(input_path)), record, out_path, lead=resolve_lead(record, lead),
-                         use_annotations=use_annotations, keep_signal=bool(html))
-    if adapted is not None:
-        _add_adaptation(res, adapted, out_path)
+                         use_annotations=use_annotations, keep_signal=bool(html), adapted=adapted)
     text = summary_text(res.summary)
-    if adapted is not None:
-        text += (f"\nadapted to this patient on {adapted['labelled_beats']} labelled beats of the first "
-                 f"{adapted['minutes']:g} min ({adapted['labels_from']}; {adapted['per_class']})"
-                 + (f"; agreement with the reference after them {adapted['agreement_after']:.4f}"
-                    if adapted.get("agreement_after") is not None else ""))
     if html:
         from ..viz.html.record import record_page
 
@@ -195,6 +188,7 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
     """A copy of a beat runner adapted on the record's first ``minutes`` of labelled beats; and what was done."""
     import copy
 
+    from ..ecg.detect import match_peaks
     from ..ecg.pipeline import kachuee_beats, rhythm_beats
     from ..errors import DataFormatError, UsageError
     from ..training.adapt import adapt_model
@@ -225,10 +219,11 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
         if bad:
             raise DataFormatError(f"{labels_csv}: labels {bad[:5]} are not classes of this model ({', '.join(classes)})")
         d = build(record, lead, use_annotations=use_annotations)
-        j = np.clip(np.searchsorted(t_lab, d["time_s"]), 1, max(len(t_lab) - 1, 1)) if len(t_lab) > 1 else np.zeros(len(d["time_s"]), int)
-        near = np.where(np.abs(t_lab[j - 1] - d["time_s"]) < np.abs(t_lab[j] - d["time_s"]), j - 1, j) if len(t_lab) > 1 else j
-        close = np.abs(t_lab[near] - d["time_s"]) <= 0.15
-        y = np.where(close, np.array([classes.index(n) for n in names])[near], -1)
+        order = np.argsort(t_lab, kind="stable")
+        ri, di = match_peaks(np.round(t_lab[order] * record.fs), np.round(d["time_s"] * record.fs),
+                             int(round(0.15 * record.fs)))
+        y = np.full(len(d["time_s"]), -1, np.int64)
+        y[di] = np.array([classes.index(n) for n in names], np.int64)[order][ri]
         src = f"{labels_csv}"
     first = (d["time_s"] < 60.0 * minutes) & (y >= 0)
     if not first.any():
@@ -240,23 +235,6 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
     return new, {"minutes": minutes, "labelled_beats": int(first.sum()), "labels_from": src,
                  "per_class": {c: int(n) for c, n in zip(classes, counts) if n},
                  "method": "fine-tuned copy: class-balanced cross-entropy + L2-SP towards the pretrained weights"}
-
-
-def _add_adaptation(res, adapted: dict, out_path: Path) -> None:
-    """Record the adaptation in the summary (and its JSON); agreement with the reference after the adaptation minutes."""
-    import json
-
-    from .beats import _write_json
-
-    if res.reference is not None:
-        after = (res.times_s >= 60.0 * adapted["minutes"]) & (res.reference >= 0)
-        if after.any():
-            adapted["agreement_after"] = float((res.predicted[after] == res.reference[after]).mean())
-            adapted["beats_after"] = int(after.sum())
-    res.summary["adapted"] = adapted
-    path = Path(out_path).with_name(Path(out_path).stem + ".summary.json")
-    if path.is_file():
-        _write_json(path, {**json.loads(path.read_text()), "adapted": adapted})
 
 
 def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html, model_name=None) -> str:
