@@ -23,7 +23,7 @@ from cardiacml.training.checkpoint import NormalizedModel
 torch.set_num_threads(2)
 
 
-def rate(fn, n, repeat=3):
+def rate(fn, n, repeat=7):
     fn()
     best = min(_timed(fn) for _ in range(repeat))
     return n / best
@@ -55,9 +55,10 @@ def beat_record_bench(tmp, record=None):
 
     Side by side in one run: the Kachuee reference (Kaggle contract) and rhythmnet (beat-rhythm
     contract), (a) model only, (b) including building the inputs from the record's R peaks
-    (rhythmnet: windows, local templates and R-R features = pass 2 of the pipeline, filtering
-    included; Kachuee: resampling and the 10 s-window cut), (c) the whole record from the file
-    (reading, filtering, R peaks from annotations).
+    (rhythmnet: windows, local templates and R-R features = pass 2 of the pipeline, from the band-passed
+    lead pass 1 kept; Kachuee: resampling and the 10 s-window cut), (c) the whole record from the file
+    (reading, filtering, R peaks from annotations, or detected by neurokit2), (d) all of ``predict_record``
+    (c plus the signal-quality check, AF episodes and the CSV).
     """
     from cardiacml.contracts.rhythm import rhythm_contract
     from cardiacml.ecg.pipeline import iter_rhythm_blocks, kachuee_beats, scan_record
@@ -82,8 +83,11 @@ def beat_record_bench(tmp, record=None):
         "kachuee incl. inputs": rate(lambda: run_k(kachuee_beats(open_record(rec))["X"][:, None, :]), len(Xk)),
         "rhythmnet incl. rhythm features": rate(lambda: run_r(np.concatenate([x for _, x in iter_rhythm_blocks(scan, block_beats=10**6)])), n),
         "rhythmnet whole record from file": rate(lambda: run_r(np.concatenate(
-            [x for _, x in iter_rhythm_blocks(scan_record(open_record(rec)), block_beats=10**6)])), n, repeat=2),
-        "predict_record (CSV, quality check, AF episodes)": rate(lambda: _predict_record(run_r, c, rec, tmp), n, repeat=2),
+            [x for _, x in iter_rhythm_blocks(scan_record(open_record(rec)), block_beats=10**6)])), n),
+        "rhythmnet whole record from file, R peaks detected": rate(lambda: run_r(np.concatenate(
+            [x for _, x in iter_rhythm_blocks(scan_record(open_record(rec), use_annotations=False), block_beats=10**6)])),
+            n),
+        "predict_record (CSV, quality check, AF episodes)": rate(lambda: _predict_record(run_r, c, rec, tmp), n),
     }
     for k, v in r.items():
         print(f"[beats] {k}: {v:,.0f} beats/s")

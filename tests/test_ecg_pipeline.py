@@ -222,3 +222,39 @@ def test_detection_is_polarity_invariant(mitdb):
     b = rhythm_beats(ArrayRecord(-x, rec.fs, ["MLII"]), use_annotations=False)
     np.testing.assert_array_equal(a["time_s"], b["time_s"])
     np.testing.assert_allclose(a["X"], b["X"], atol=1e-5)
+
+
+def test_filtered_lead_kept_by_pass_1_equals_refiltering(mitdb):
+    """Pass 2 from the band-passed lead pass 1 kept == pass 2 re-reading and re-filtering every block (a Holter)."""
+    from cardiacml.ecg.filters import clean_ecg
+    from cardiacml.ecg.pipeline import iter_rhythm_blocks
+
+    rec = open_record(mitdb / "208")
+    kept = scan_record(rec, chunk_s=100.0)
+    assert kept.filtered is not None and kept.filtered.shape == (rec.n_samples,)
+    # chunks filtered with the settling overlap give the samples of one whole-record pass
+    np.testing.assert_allclose(kept.filtered, clean_ecg(rec.read(lead=kept.lead), rec.fs), atol=1e-6)
+    lazy = scan_record(rec, chunk_s=100.0, keep_filtered=False)
+    assert lazy.filtered is None
+    a = np.concatenate([x for _, x in iter_rhythm_blocks(kept, block_beats=500)])
+    b = np.concatenate([x for _, x in iter_rhythm_blocks(lazy, block_beats=500)])
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_clean_ecg_cascade_equals_filters_one_after_another(mitdb):
+    """clean_ecg runs band-pass and notches as one cascade: the same samples as applying them one by one."""
+    from scipy.signal import sosfiltfilt
+
+    from cardiacml.ecg.filters import _bandpass_sos, _notch_sos, clean_ecg
+
+    rec = open_record(mitdb / "100")
+    x, fs = rec.read(0, 60 * 360, lead=0), rec.fs
+    pad = int(3 * fs)
+    ref = sosfiltfilt(_bandpass_sos(fs), x, padlen=pad)
+    for f0 in (50.0, 60.0):
+        ref = sosfiltfilt(_notch_sos(fs, f0), ref, padlen=pad)
+    y = clean_ecg(x, fs)
+    np.testing.assert_allclose(y, ref, atol=1e-5)
+    assert np.abs(y - ref).max() < 1e-3 * np.ptp(ref)
+    # at 100 Hz both notches lie above the low-pass: only the band-pass runs
+    np.testing.assert_allclose(clean_ecg(x[:6000], 100.0), sosfiltfilt(_bandpass_sos(100.0), x[:6000], padlen=300))

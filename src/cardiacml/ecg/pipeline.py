@@ -43,6 +43,10 @@ QRS_HALF_S = 0.06
 MIN_QRS_MV = 0.02
 #: Two detections closer than this (s) after refinement are one beat.
 MIN_BEAT_GAP_S = 0.12
+#: Records up to this many samples keep their band-passed lead from pass 1 (float64: 64 MB at most) so pass 2, the
+#: signal-quality check and the atrial features reuse it instead of filtering the lead again; longer ones (Holters)
+#: are re-read and re-filtered block by block, and memory stays bounded.
+KEEP_FILTERED_MAX_SAMPLES = 8_000_000
 
 
 def _check_record(record) -> Record:
@@ -202,6 +206,9 @@ class PeakScan:
     labels : (n,) int64 or None - reference AAMI class per beat (-1: detection matched no annotation).
     amp : (n,) float64 - band-passed value at the fiducial (mV, signed).
     qrs_ptp : (n,) float64 - QRS peak-to-peak within +-60 ms (mV).
+    filtered : (N,) float64 or None - the band-passed lead (:func:`~cardiacml.ecg.filters.clean_ecg`, mV), kept for
+        records of at most :data:`KEEP_FILTERED_MAX_SAMPLES` samples; each chunk was filtered with
+        :data:`~cardiacml.ecg.filters.SETTLE_S` of overlap, so it equals a whole-record pass (to 1e-6 mV).
     """
 
     record: Record
@@ -214,6 +221,7 @@ class PeakScan:
     skipped: dict = field(default_factory=dict)
     n_reference: int | None = None
     signal: np.ndarray | None = None
+    filtered: np.ndarray | None = None
 
     @property
     def fs(self) -> float:
@@ -255,7 +263,7 @@ def _dedupe(peaks: np.ndarray, strength: np.ndarray, fs: float) -> tuple[np.ndar
 
 
 def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: float = CHUNK_S, progress=None,
-                keep_signal: bool = False) -> PeakScan:
+                keep_signal: bool = False, keep_filtered: bool | None = None) -> PeakScan:
     """Pass 1: read the record in chunks, filter, find and refine the R peaks.
 
     Parameters
@@ -274,6 +282,9 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     progress : callable(samples_done), optional
     keep_signal : bool
         Also keep the raw lead as float32 (4 bytes a sample: 124 MB for 24 h at 360 Hz).
+    keep_filtered : bool or None
+        Keep the band-passed lead (``PeakScan.filtered``, 8 bytes a sample) for pass 2 and the record-level checks to
+        reuse; None: when the record has at most :data:`KEEP_FILTERED_MAX_SAMPLES` samples.
 
     Raises
     ------
@@ -291,6 +302,9 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     qh = max(1, int(round(QRS_HALF_S * fs)))
     P, A, Q = [], [], []
     kept = [] if keep_signal else None
+    if keep_filtered is None:
+        keep_filtered = N <= KEEP_FILTERED_MAX_SAMPLES
+    filt = [] if keep_filtered else None
     vmin, vmax = np.inf, -np.inf
     for s in range(0, N, chunk):
         e = min(N, s + chunk)
@@ -305,6 +319,8 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
             kept.append(core.astype(np.float32))
         vmin, vmax = min(vmin, float(core.min())), max(vmax, float(core.max()))
         f = clean_ecg(raw, fs)
+        if filt is not None:
+            filt.append(f[s - lo: e - lo])
         if annotated:
             p = ann[0][(ann[0] >= s) & (ann[0] < e)]
         else:
@@ -345,7 +361,9 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         raise DataFormatError(f"{where}: no detectable beats ({len(peaks)} R peak(s) found in {record.duration_s:.0f} s); "
                               "is this an ECG lead? choose another with --lead")
     signal = np.concatenate(kept) if kept is not None else None
-    return PeakScan(record, li, peaks, labels, amp, qrs, how, skipped, None if ann is None else len(ann[0]), signal)
+    filtered = np.concatenate(filt) if filt is not None else None
+    return PeakScan(record, li, peaks, labels, amp, qrs, how, skipped, None if ann is None else len(ann[0]), signal,
+                    filtered)
 
 
 def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None, scale: float = 1.0) -> np.ndarray:
@@ -460,8 +478,9 @@ def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int,
 def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_span_s: float = MAX_SPAN_S):
     """Pass 2: yield ``(beat_index, X)`` blocks in the ``beat-rhythm`` contract.
 
-    ``beat_index`` (b,) indexes ``scan.peaks``; ``X`` (b, 1, 2W+F) float32. Each block reads
-    only the samples its beats, their template neighbours and the filter settling need.
+    ``beat_index`` (b,) indexes ``scan.peaks``; ``X`` (b, 1, 2W+F) float32. Each block takes its samples from the
+    band-passed lead pass 1 kept (``scan.filtered``) or, for long records, reads and filters only the samples its
+    beats, their template neighbours and the filter settling need.
     """
     rec, fs, li = scan.record, scan.fs, scan.lead
     N, n = rec.n_samples, len(scan.peaks)
@@ -486,7 +505,7 @@ def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_sp
             j1 -= 1
         lo = max(0, int(peaks[j0]) - pre - settle)
         hi = min(N, int(peaks[j1 - 1]) + post + settle)
-        f = clean_ecg(rec.read(lo, hi, li), fs)
+        f = scan.filtered[lo:hi] if scan.filtered is not None else clean_ecg(rec.read(lo, hi, li), fs)
         w = _windows(f, peaks[j0:j1] - lo, fs)
         # outside the record there is no signal: the windows' zero padding is the baseline
         w = np.clip(w * np.float32(pol / scale), -C.AMP_CLIP, C.AMP_CLIP)

@@ -71,7 +71,7 @@ def window_quality(x: np.ndarray, fs: float, peaks: np.ndarray) -> tuple[bool, f
     keep = peaks[(peaks - half >= 0) & (peaks + half < len(x))]
     if len(keep) < 2:
         return True, float("nan"), ""  # too short to cut whole beats: the rate rules above decide
-    seg = np.stack([x[p - half:p + half] for p in keep]).astype(np.float64)
+    seg = np.asarray(x, np.float64)[keep[:, None] + np.arange(-half, half)[None, :]]
     tmpl = seg.mean(0)
     s = seg - seg.mean(1, keepdims=True)
     t = tmpl - tmpl.mean()
@@ -81,7 +81,7 @@ def window_quality(x: np.ndarray, fs: float, peaks: np.ndarray) -> tuple[bool, f
     return c >= MIN_TEMPLATE_CORR, c, "" if c >= MIN_TEMPLATE_CORR else f"template correlation {c:.2f}"
 
 
-def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray) -> dict:
+def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filtered: bool = False) -> dict:
     """Orphanidou's rule over consecutive 10 s windows of a recording.
 
     Parameters
@@ -92,6 +92,9 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray) -> dict:
     fs : float
     peaks : ndarray of int
         R-peak sample indices of the whole record (sorted).
+    filtered : bool
+        ``read`` returns band-passed samples already (:func:`~cardiacml.ecg.filters.clean_ecg`, e.g. from
+        ``PeakScan.filtered``): they are not filtered again.
 
     Returns
     -------
@@ -118,7 +121,9 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray) -> dict:
         if np.searchsorted(peaks, cb) == np.searchsorted(peaks, ca):
             continue  # no beats in this stretch
         ra, rb = max(0, ca - pad), min(n_samples, cb + pad)
-        xc = clean_ecg(np.asarray(read(ra, rb), np.float64), fs)
+        xc = np.asarray(read(ra, rb), np.float64)
+        if not filtered:
+            xc = clean_ecg(xc, fs)
         for a, b in group:
             lo, hi = np.searchsorted(peaks, [a, b])
             if hi == lo:

@@ -70,8 +70,8 @@ def rr_features(r_times_s, window: int = WINDOW) -> np.ndarray:
                             np.log((sd1 + eps) / (sd2 + eps)), frac_big, np.log(lag + eps), np.log(mean)])
 
 
-def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW, chunk_s: float = CHUNK_S
-                    ) -> np.ndarray:
+def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW, chunk_s: float = CHUNK_S, *,
+                    filtered: bool = False) -> np.ndarray:
     """Per-beat atrial-activity features (n_beats, len(ATRIAL_FEATURES)); see the module docstring.
 
     Parameters
@@ -84,6 +84,8 @@ def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW
         Sampling rate (Hz).
     peaks : ndarray of int (n_beats,)
         R peaks (samples).
+    filtered : bool
+        ``read`` returns band-passed samples already (e.g. ``PeakScan.filtered``): they are not filtered again.
     """
     from .filters import clean_ecg
 
@@ -102,7 +104,9 @@ def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW
         if not len(sel):
             continue
         r0, r1 = max(0, c0 - margin), min(int(n_samples), c1 + margin)
-        x = clean_ecg(np.asarray(read(r0, r1), np.float64), fs)
+        x = np.asarray(read(r0, r1), np.float64)
+        if not filtered:
+            x = clean_ecg(x, fs)
         r = peaks[sel] - r0
         ok = (r - a0 >= 0) & (r - a0 + L <= len(x))
         seg[sel[ok]] = x[(r[ok] - a0)[:, None] + np.arange(L)[None, :]]

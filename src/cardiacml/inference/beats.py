@@ -91,19 +91,24 @@ class RecordPrediction:
 def format_rows(first: int, t: np.ndarray, prob: np.ndarray, classes, ref: np.ndarray | None) -> str:
     """CSV rows (``beat, time_s, predicted, p_<class>..., [reference]``) of a block of beats numbered from ``first``.
 
-    ``t`` may hold NaN (already-cut beats have no time): written as an empty field.
+    ``t`` may hold NaN (already-cut beats have no time): written as an empty field. One ``%`` formatting of the whole
+    block (a row format repeated n times) rather than per-column string arrays: 3-4x faster.
     """
-    pred = np.asarray(classes, dtype=object)[prob.argmax(1)]
-    times = np.where(np.isfinite(t), np.char.mod("%.4f", np.nan_to_num(t)), "")
-    cols = [np.arange(first, first + len(t)).astype(str), times, pred.astype(str)]
-    cols += [np.char.mod("%.5f", prob[:, j]) for j in range(prob.shape[1])]
+    n = len(t)
+    if n == 0:
+        return ""
+    t = np.asarray(t, np.float64)
+    finite = np.isfinite(t)
+    cols = [range(first, first + n),
+            t.tolist() if finite.all() else np.where(finite, np.char.mod("%.4f", np.nan_to_num(t)), "").tolist(),
+            np.asarray(classes, dtype=object)[prob.argmax(1)].tolist()]
+    fmt = ["%d", "%.4f" if finite.all() else "%s", "%s"] + ["%.5f"] * prob.shape[1]
+    cols += [prob[:, j].astype(np.float64).tolist() for j in range(prob.shape[1])]
     if ref is not None:
         names = np.asarray(list(classes) + ["-"], dtype=object)
-        cols.append(names[np.where((ref >= 0) & (ref < len(classes)), ref, len(classes))].astype(str))
-    rows = cols[0]
-    for c in cols[1:]:
-        rows = np.char.add(np.char.add(rows, ","), c)
-    return "\n".join(rows.tolist()) + ("\n" if len(t) else "")
+        cols.append(names[np.where((ref >= 0) & (ref < len(classes)), ref, len(classes))].tolist())
+        fmt.append("%s")
+    return ((",".join(fmt) + "\n") * n) % tuple(v for row in zip(*cols) for v in row)
 
 
 def csv_header(classes, with_reference: bool) -> str:
@@ -199,8 +204,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         n_total, times, labels = len(d["X"]), d["time_s"], d.get("label")
         source, skipped, lead_name, signal = d["source"], dict(d["skipped"]), d["lead"], d.get("signal")
         blocks = iter([(np.arange(n_total), d["X"][:, None, :])])
-    read_lead, peaks = _lead_reader(record, lead if c.kind != "beat-rhythm" else scan.lead, times)
-    quality = _quality(record, read_lead, peaks)
+    read_lead, peaks, filtered = _lead_reader(record, lead if c.kind != "beat-rhythm" else scan.lead, times,
+                                              scan.filtered if c.kind == "beat-rhythm" else None)
+    quality = _quality(record, read_lead, peaks, filtered)
     if n_total and not (~quality["low_quality"]).any():  # no plausible ECG anywhere: no classes at all
         blocks, n_total, times = iter(()), 0, np.zeros(0)
         labels = None if labels is None else labels[:0]
@@ -208,7 +214,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
                               "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
-    af = _rhythm(record, read_lead, peaks, times, classes) if rhythm and n_total else None
+    af = _rhythm(record, read_lead, peaks, times, classes, filtered) if rhythm and n_total else None
     counts = np.zeros(len(classes), np.int64)
     probs = np.zeros((n_total, len(classes)), np.float32)
     done = 0
@@ -273,22 +279,25 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                             str(lead_name))
 
 
-def _lead_reader(record, lead, times):
-    """``read(a, b)`` of the classified lead and the beats' R peaks (samples): what the quality check and the rhythm
-    analysis both read."""
-    li = int(lead if isinstance(lead, (int, np.integer)) else record.lead_index(lead))
+def _lead_reader(record, lead, times, filtered=None):
+    """``read(a, b)`` of the classified lead, the beats' R peaks (samples) and whether ``read`` gives band-passed
+    samples (from the scan's ``filtered`` lead, when it kept one): what the quality check and the rhythm analysis
+    both read."""
     peaks = np.round(np.asarray(times, np.float64) * record.fs).astype(np.int64)
-    return (lambda a, b: record.read(a, b, lead=li)), peaks
+    if filtered is not None:
+        return (lambda a, b: filtered[a:b]), peaks, True
+    li = int(lead if isinstance(lead, (int, np.integer)) else record.lead_index(lead))
+    return (lambda a, b: record.read(a, b, lead=li)), peaks, False
 
 
-def _rhythm(record, read_lead, peaks, times, classes) -> dict | None:
+def _rhythm(record, read_lead, peaks, times, classes, filtered=False) -> dict | None:
     """AF / flutter episodes from the beats' R-R series and the classified lead's atrial activity
     (:func:`cardiacml.ecg.rhythm.detect_af`), or None when the model has no N and S classes."""
     if not {"N", "S"} <= set(classes):
         return None
     from ..ecg.rhythm import atrial_features, detect_af
 
-    atrial = atrial_features(read_lead, int(record.n_samples), float(record.fs), peaks)
+    atrial = atrial_features(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered)
     out = detect_af(np.asarray(times, np.float64), atrial=atrial)
     out["s_to_n"] = 0
     return out
@@ -318,11 +327,11 @@ def _write_json(path: Path, obj: dict) -> None:
         Path(tmp).write_text(json.dumps(obj, indent=1))
 
 
-def _quality(record, read_lead, peaks) -> dict:
+def _quality(record, read_lead, peaks, filtered=False) -> dict:
     """The signal-quality check (:mod:`cardiacml.ecg.quality`) of the classified lead around the detected beats."""
     from ..ecg.quality import record_quality
 
-    return record_quality(read_lead, int(record.n_samples), float(record.fs), peaks)
+    return record_quality(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered)
 
 
 def _quality_summary(quality: dict, done_times) -> dict:

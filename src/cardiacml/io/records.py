@@ -168,7 +168,7 @@ class WfdbRecord(Record):
     """A PhysioNet WFDB record (``.hea`` header + signal files, optional ``.atr`` annotations).
 
     A record of at most :attr:`WHOLE_READ_SAMPLES` samples (all leads together; a 30-min two-lead MIT-BIH record is
-    1.3 M) is read whole on first use and sliced afterwards: ``wfdb.rdrecord`` parses the header again on every call,
+    1.3 M) is read whole on first use (the leads asked for) and sliced afterwards: ``wfdb.rdrecord`` parses the header again on every call,
     which cost more than the samples on the prediction path's many chunk reads. Longer records (Holters) stay lazy.
     """
 
@@ -199,8 +199,13 @@ class WfdbRecord(Record):
     def _read(self, start, stop, channels):
         if self.n_samples * max(1, len(self.leads)) <= self.WHOLE_READ_SAMPLES:
             if self._whole is None:
-                self._whole = self._read_wfdb(0, self.n_samples, range(len(self.leads)))
-            return self._whole[start:stop, list(channels)]
+                self._whole = {}
+            channels = list(channels)
+            missing = [c for c in channels if c not in self._whole]
+            if missing:  # only the leads asked for (prediction reads one): each converted to mV once
+                sig = self._read_wfdb(0, self.n_samples, missing)
+                self._whole.update({c: np.ascontiguousarray(sig[:, k]) for k, c in enumerate(missing)})
+            return np.stack([self._whole[c][start:stop] for c in channels], 1)
         return self._read_wfdb(start, stop, channels)
 
     def _read_wfdb(self, start, stop, channels):
