@@ -78,3 +78,26 @@ def test_predict_writes_af_episodes_and_burden(mitdb, tmp_path):
     assert res.summary["af_burden"] == s["af_burden"]
     sinus = predict_record(runner, open_record(mitdb / "100"), tmp_path / "100.csv", show_progress=False)
     assert sinus.summary["rhythm_episodes"] == [] and sinus.summary["af_burden"] == 0.0
+
+
+def test_ectopy_features_count_pvcs_not_sinus_beats(mitdb):
+    """The QRS-likeness flag behind the ectopy features finds the PVCs of 119 (bigeminy) and nothing in 100."""
+    import wfdb
+
+    from cardiacml.io import open_record
+
+    frac = {}
+    for name in ("100", "119"):
+        rec = open_record(mitdb / name)
+        ann = wfdb.rdann(str(mitdb / name), "atr")
+        ok = np.isin(ann.symbol, list("NLRAaJSVFejE/fQ"))
+        f = R.atrial_features(lambda s, e: rec.read(s, e, lead=0), rec.n_samples, rec.fs, ann.sample[ok])
+        i = R.ATRIAL_FEATURES.index("frac_ectopic")
+        frac[name] = (float(f[:, i].mean()), float(np.mean(np.asarray(ann.symbol)[ok] == "V")))
+    assert frac["100"][0] < 0.01
+    assert abs(frac["119"][0] - frac["119"][1]) < 0.05, frac  # 22 % of 119's beats are PVCs
+
+
+def test_atrial_model_is_plain_json_with_the_ectopy_features():
+    m = json.loads(R._ATRIAL_MODEL_PATH.read_text())
+    assert tuple(m["features"]) == R.FEATURES + R.ATRIAL_FEATURES and len(m["coef"]) == len(m["features"])

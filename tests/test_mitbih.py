@@ -80,7 +80,7 @@ def test_rhythm_beats_of_a_record_keep_every_annotated_beat(mitdb):
     assert np.bincount(d["y"], minlength=5).tolist() == [2239, 33, 1, 0, 0]
 
 
-@pytest.mark.parametrize("kind", ["rate", "lead2"])
+@pytest.mark.parametrize("kind", ["rate", "recorder", "lead2"])
 def test_augmented_records_look_like_other_recorders(mitdb, kind):
     from cardiacml.datasets.mitbih import augmented_record, read_record_rhythm
     from cardiacml.io import open_record
@@ -94,3 +94,17 @@ def test_augmented_records_look_like_other_recorders(mitdb, kind):
     np.testing.assert_array_equal(a["y"], o["y"])  # every annotated beat survives resampling / another lead
     v = a["y"] == 2
     assert np.abs(a["X"][v, 0, :150] - a["X"][v, 0, 150:300]).mean() > np.abs(a["X"][~v, 0, :150] - a["X"][~v, 0, 150:300]).mean()
+
+
+def test_recorder_effects_add_muscle_bursts_and_motion_to_a_flat_lead():
+    from scipy.signal import butter, sosfiltfilt
+
+    from cardiacml.datasets.mitbih import _recorder_effects
+
+    fs, n = 360.0, int(360 * 300)
+    y = _recorder_effects(np.zeros(n), fs, np.random.default_rng(5))
+    hf = sosfiltfilt(butter(4, 25.0, btype="highpass", fs=fs, output="sos"), y)
+    rms = np.sqrt(np.convolve(hf ** 2, np.ones(int(fs)) / fs, "same"))
+    busy = rms > 0.5 * np.percentile(rms, 99)
+    assert 0.02 < busy.mean() < 0.6  # muscle noise comes in bursts, not everywhere
+    assert np.isfinite(y).all() and np.abs(y).max() < 5.0  # artefacts of a few mV at most, drained by the high-pass

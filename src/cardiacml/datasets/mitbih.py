@@ -133,9 +133,10 @@ def split_interpatient(beats: BeatSet) -> tuple[BeatSet, BeatSet]:
 # Rhythm-aware beats (beat-rhythm contract) for the inter-patient task
 # ---------------------------------------------------------------------------------------------
 #: Recording-level augmentations applied to training records (one extra copy each): "rate" (another
-#: recorder: rate, gain, polarity, noise, wander, mains), "lead2" (the other lead), "detect" (R peaks
+#: recorder: rate, gain, polarity, noise, wander, mains), "recorder" (the same plus the recorder's own band-pass,
+#: muscle-noise bursts and electrode-motion artefacts), "lead2" (the other lead), "detect" (R peaks
 #: detected as on unannotated records, beats labelled where they match an annotation).
-AUGMENTATIONS = ("rate", "lead2")
+AUGMENTATIONS = ("rate", "recorder", "lead2")
 _RATES = (128.0, 200.0, 250.0, 257.0, 500.0, 1000.0)
 
 
@@ -144,8 +145,11 @@ def augmented_record(rec, kind: str, seed: int):
 
     ``kind="rate"``: the preferred lead resampled to a random rate of 128-1000 Hz, gain x0.3-3,
     random polarity, white noise 5-60 uV, baseline wander (0.05-0.5 Hz, up to 0.6 mV) and
-    mains (50 or 60 Hz, up to 0.1 mV). ``kind="lead2"``: the record's other lead (V1, V2,
-    V4 or V5) with the same treatment. Annotations move with the resampling.
+    mains (50 or 60 Hz, up to 0.1 mV). ``kind="recorder"``: the same, then what recorders and
+    ambulatory wear add (:func:`_recorder_effects`): the recorder's own causal band-pass (high-pass
+    0.05-0.67 Hz, low-pass 25-150 Hz, as monitors, Holters and diagnostic carts differ), muscle-noise
+    bursts and electrode-motion artefacts. ``kind="lead2"``: the record's other lead (V1, V2,
+    V4 or V5) with the same treatment as "rate". Annotations move with the resampling.
     """
     from ..ecg.filters import resample
     from ..io import ArrayRecord
@@ -164,9 +168,60 @@ def augmented_record(rec, kind: str, seed: int):
         y = y + rng.uniform(0.0, 0.3) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * t + rng.uniform(0, 6.3))
     if 0.48 * fs > 50:
         y = y + rng.uniform(0.0, 0.1) * np.sin(2 * np.pi * float(rng.choice([50.0, 60.0])) * t)
+    if kind == "recorder":
+        y = _recorder_effects(y, fs, rng)
     samples, symbols = rec.annotations()
     s = np.clip(np.round(np.asarray(samples) * fs / rec.fs).astype(np.int64), 0, len(y) - 1)
     return ArrayRecord(y, fs, [f"{rec.leads[li]}"], path=f"{rec.path}[{kind}@{fs:g}Hz]", annotations=(s, np.asarray(symbols)))
+
+
+def _recorder_effects(y: np.ndarray, fs: float, rng) -> np.ndarray:
+    """A recorder's band-pass, muscle noise and electrode motion on a lead ``y`` (mV) at ``fs`` Hz.
+
+    * band-pass: causal Butterworth (order 1-2) high-pass at 0.05-0.67 Hz (AHA diagnostic 0.05 Hz to monitor 0.67 Hz)
+      and low-pass at 25-150 Hz (below 0.45 fs), applied forward only, as an analogue front end does (it shifts and
+      rounds the ST segment and the QRS a little, which zero-phase filters would not);
+    * muscle noise (EMG): white noise band-limited to 20 Hz-0.45 fs, 20-200 uV RMS, in bursts of 1-10 s over
+      about a fifth of the record;
+    * electrode motion: 0.5-8 Hz noise transients of 0.1-1.5 mV lasting 0.3-3 s, 0-6 a minute, and rare baseline
+      steps (electrode pops) that the high-pass then drains.
+
+    The NSTDB's recorded noise would be closer to life; it is not on these machines, so its kinds are synthesised.
+    """
+    from scipy.signal import butter, sosfilt
+
+    n = len(y)
+    hp = float(rng.uniform(0.05, 0.67))
+    lp = float(min(rng.uniform(25.0, 150.0), 0.45 * fs))
+    order = int(rng.integers(1, 3))
+    y = sosfilt(butter(order, hp, btype="highpass", fs=fs, output="sos"), y)
+    y = sosfilt(butter(order, lp, btype="lowpass", fs=fs, output="sos"), y)
+    # muscle bursts
+    hi = min(150.0, 0.45 * fs)
+    if hi > 25.0:
+        emg = sosfilt(butter(2, [20.0, hi], btype="bandpass", fs=fs, output="sos"), rng.standard_normal(n))
+        emg *= rng.uniform(0.02, 0.2) / (emg.std() + 1e-12)
+        gate = np.zeros(n)
+        covered, target = 0, rng.uniform(0.05, 0.35) * n
+        while covered < target:
+            a, d = int(rng.integers(0, n)), int(rng.uniform(1.0, 10.0) * fs)
+            gate[a:a + d] = 1.0
+            covered += d
+        y = y + emg * gate
+    # electrode motion: low-frequency transients and baseline steps
+    slow = sosfilt(butter(2, [0.5, 8.0], btype="bandpass", fs=fs, output="sos"), rng.standard_normal(n))
+    slow /= slow.std() + 1e-12
+    minutes = n / fs / 60.0
+    for _ in range(int(rng.poisson(rng.uniform(0.0, 6.0) * minutes))):
+        a, d = int(rng.integers(0, n)), int(rng.uniform(0.3, 3.0) * fs)
+        seg = slice(a, min(n, a + d))
+        w = np.hanning(seg.stop - seg.start) if seg.stop - seg.start > 2 else 1.0
+        y[seg] += rng.uniform(0.1, 1.5) * slow[seg] * w
+    steps = np.zeros(n)
+    for _ in range(int(rng.poisson(0.2 * minutes))):
+        steps[int(rng.integers(0, n)):] += rng.uniform(-1.0, 1.0)
+    y = y + sosfilt(butter(1, hp, btype="highpass", fs=fs, output="sos"), steps)
+    return y
 
 
 def read_record_rhythm(record_path, variant: str = "orig", seed: int = 0) -> dict:

@@ -368,8 +368,9 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         s["rhythm_episodes"] = eps
         s["af_burden"] = round(float(af["af_burden"]), 4)
         s["af_minutes_per_hour"] = round(af_s / 60.0 / hours, 2) if hours > 0 else None
-        s["rhythm"] = {"method": "R-R irregularity and atrial activity (cardiacml.ecg.rhythm: 8 R-R and 3 P-region "
-                                 "features over 32 beats, logistic regression fitted on MIT-BIH, episodes >= 30 s)",
+        s["rhythm"] = {"method": "R-R irregularity, atrial activity and ectopy (cardiacml.ecg.rhythm: 8 R-R, 3 P-region "
+                                 "and 2 ectopy features over 32 beats, logistic regression fitted on MIT-BIH, episodes "
+                                 ">= 30 s)",
                        "s_reassigned_to_n_in_af": int(af["s_to_n"])}
     if quality is not None:
         s["quality"] = _quality_summary(quality, done_times)
