@@ -35,10 +35,10 @@ LIMITS = {
 
 
 def _load(*, mitdb=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None):
-    # the recipe of the shipped models (benchmarks/train_beats.py): "rate" and "recorder" copies of training records,
+    # the recipe of the shipped models (benchmarks/train_beats.py): rate-resampled copies of training records,
     # 30 % of the redundant N training beats; validation and test records are never augmented or subsampled
     return load_beats_rhythm(mitdb, protocol="interpatient" if protocol == "auto" else protocol, seed=seed,
-                             max_train=max_train, augment=("rate", "recorder"), n_keep=0.3)
+                             max_train=max_train, augment=("rate",), n_keep=0.3)
 
 
 #: DS1 records held out (by record) for early stopping / model selection of DS1 models:
