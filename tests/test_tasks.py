@@ -51,3 +51,22 @@ def test_models_serve_the_tasks_their_contract_allows():
         assert tasks_served(e) == get_spec(e["name"]).tasks(), e["name"]
     assert "beats" in get_spec("rhythmnet").tasks() and "task2" not in get_spec("rhythmnet").tasks()
     assert set(get_spec("tcn").tasks()) == {"task3", "task4"}
+
+
+def test_heart_input_windows_same_with_worker_processes_and_without(tmp_path, monkeypatch):
+    """The 12-lead training windows built by 2 worker processes (fork server / spawn, never a fork of this threaded
+    process) equal the ones built in this process."""
+    import numpy as np
+
+    from cardiacml.datasets.intracardiac import open_dataset
+    from cardiacml.simulate import simulate_dataset
+    from cardiacml.tasks import heart
+
+    monkeypatch.setattr(heart, "_CHUNK", 4)  # 3 chunks of work
+    got = []
+    for name, jobs in (("a", 1), ("b", 2)):
+        folder = simulate_dataset(11, tmp_path / name, seed=1, jobs=1, show_progress=False)
+        got.append(heart.input_windows(open_dataset(folder), copies=1, jobs=jobs))
+    np.testing.assert_array_equal(np.asarray(got[0]["X"]), np.asarray(got[1]["X"]))
+    np.testing.assert_array_equal(got[0]["offset"], got[1]["offset"])
+    assert np.asarray(got[0]["X"]).shape == (22, 12, 500)
