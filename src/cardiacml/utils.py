@@ -83,6 +83,16 @@ def progress(iterable=None, *, total=None, desc=None, unit="it", disable=None, e
     return _LogLines(iterable, total=total, desc=desc, unit=unit, every=every, initial=kw.get("initial", 0))
 
 
+def worker_context():
+    """The multiprocessing context for cardiacml's worker pools: a fork server (spawn where there is none), never a
+    fork of the calling process. A caller may have torch's or BLAS's threads running (training, a notebook, the test
+    suite), and a forked child of a threaded process can deadlock or die (a ``multiprocessing.Pool`` then waits for the
+    lost work forever)."""
+    import multiprocessing as mp
+
+    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+
+
 def resolve_threads(threads: int | None = None) -> int:
     """PyTorch CPU threads to use.
 

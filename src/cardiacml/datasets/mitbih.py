@@ -76,12 +76,11 @@ def build_beats(mitdb_dir: str | os.PathLike, records=None, n_jobs: int = 1) -> 
     names = list(records) if records else list_records(mitdb_dir)
     paths = [str(Path(mitdb_dir) / n) for n in names]
     if n_jobs > 1:
-        import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        # a fork server (or spawn), never a fork of a caller whose torch / BLAS threads are running
-        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(n_jobs, mp_context=ctx) as ex:
+        from ..utils import worker_context
+
+        with ProcessPoolExecutor(n_jobs, mp_context=worker_context()) as ex:
             parts = list(progress(ex.map(read_record_beats, paths), total=len(paths), desc="records", unit="rec"))
     else:
         parts = [read_record_beats(p) for p in progress(paths, desc="records", unit="rec")]

@@ -47,13 +47,19 @@ def _windows(x: np.ndarray, w: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(xp, w)[: len(x)]
 
 
+def _preceding_rr(t: np.ndarray) -> np.ndarray:
+    """The R-R interval (s, clipped to 0.2-3 s) before each beat of ``t`` (>= 2 beats); the first beat takes the
+    first interval."""
+    rr = np.clip(np.diff(t), 0.2, 3.0)
+    return np.concatenate([[rr[0]], rr])
+
+
 def rr_features(r_times_s, window: int = WINDOW) -> np.ndarray:
     """Per-beat R-R irregularity features (n_beats, len(FEATURES)) for R-peak times in seconds."""
     t = np.asarray(r_times_s, dtype=np.float64)
     if len(t) < 3:
         return np.zeros((len(t), len(FEATURES)))
-    rr = np.clip(np.diff(t), 0.2, 3.0)
-    return _interval_features(np.concatenate([[rr[0]], rr]), window)
+    return _interval_features(_preceding_rr(t), window)
 
 
 def _ectopy_features(r_times_s, ectopic: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -64,8 +70,7 @@ def _ectopy_features(r_times_s, ectopic: np.ndarray, window: int = WINDOW) -> np
     ex = np.asarray(ectopic, bool)
     if len(t) < 3:
         return np.zeros((len(t), 2))
-    rr = np.clip(np.diff(t), 0.2, 3.0)
-    rr_b = np.concatenate([[rr[0]], rr])
+    rr_b = _preceding_rr(t)
     keep = np.r_[False, ~(ex[:-1] | ex[1:])]  # the interval before beat i joins two normal beats
     W, K = _windows(rr_b, window), _windows(keep, window)
     d, dk = np.diff(W, axis=1), K[:, 1:] & K[:, :-1]
@@ -284,9 +289,7 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
 
 def baseline_cov(r_times_s, window: int = 16, threshold: float = 0.1) -> np.ndarray:
     """Per-beat AF flag: coefficient of variation of the surrounding ``window`` R-R intervals above ``threshold``."""
-    rr = np.clip(np.diff(np.asarray(r_times_s, float)), 0.2, 3.0)
-    rr_b = np.concatenate([[rr[0]], rr])
-    W = _windows(rr_b, window)
+    W = _windows(_preceding_rr(np.asarray(r_times_s, float)), window)
     return W.std(1) / W.mean(1) > threshold
 
 

@@ -489,13 +489,10 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
     pool = None
     try:
         if jobs > 1 and len(tasks) > 1:
-            import multiprocessing as mp
+            from ..utils import worker_context
 
-            # workers from a fork server (spawn where there is none), never a fork of this process: a caller that has
-            # torch's or BLAS's threads running (a notebook, a training script, the test suite) could deadlock in a
-            # forked child; the heart model travels to each worker once, pickled (about 70 MB, 0.1 s)
-            ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-            pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(model,))
+            # the heart model travels to each worker once, pickled (about 70 MB, 0.1 s)
+            pool = worker_context().Pool(jobs, initializer=_init_worker, initargs=(model,))
             for part in pool.imap_unordered(_work, tasks):
                 rows += part
                 bar.update(len(part))

@@ -152,15 +152,12 @@ def input_windows(ds, copies: int = TRAIN_COPIES, seed: int = 0, jobs: int | Non
             work = [(str(ds.path), a, min(n, a + _CHUNK), copies, seed) for a in starts]
             bar = progress(total=n, desc="12-lead input windows", unit="heart")
             if jobs > 1 and len(work) > 1:
-                import multiprocessing as mp
                 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-                # workers come from a fork server (or spawn), never forked from this process: training has torch's and
-                # BLAS's thread pools running here, and a fork of a threaded process can deadlock or die in the child
-                # (a multiprocessing.Pool then waits for the lost chunk forever; the executor raises instead)
-                methods = mp.get_all_start_methods()
-                ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-                with ProcessPoolExecutor(jobs, mp_context=ctx) as ex:
+                from ..utils import worker_context
+
+                # an executor, not a multiprocessing.Pool: a worker that dies raises here instead of hanging the build
+                with ProcessPoolExecutor(jobs, mp_context=worker_context()) as ex:
                     for fut in as_completed([ex.submit(_windows_chunk, w) for w in work]):
                         a, xb, ob = fut.result()
                         X[a * per:a * per + len(xb)], off[a * per:a * per + len(ob)] = xb, ob
