@@ -1,9 +1,18 @@
 """R-peak detection for records without beat annotations, and its scoring against references.
 
-Detection uses neurokit2's ``ecg_findpeaks`` (the default ``"neurokit"`` method: steepness
-of the band-passed QRS, moving-average thresholds, minimum 0.3 s between beats; a
-maintained implementation, preferred to a hand-written Pan-Tompkins), run on the
-0.5-40 Hz band-passed lead. Its ``minlenweight`` rule (drop QRS regions shorter than 0.4 x
+Detection uses neurokit2's ``"neurokit"`` method of ``ecg_findpeaks`` (steepness of the
+band-passed QRS, moving-average thresholds, the most prominent maximum in each QRS region,
+minimum 0.3 s between beats; a maintained, published method, preferred to a hand-written
+Pan-Tompkins), run on the 0.5-40 Hz band-passed lead. neurokit2 picks the peak of each QRS
+region in a Python loop that calls ``scipy.signal.find_peaks`` once per region: that loop was
+two thirds of the detector's time and kept the record -> beats path below its 20,000 beats/s
+goal. :func:`_neurokit_peaks` therefore runs the same method with the per-region loop
+vectorised (all regions in one ``find_peaks`` / ``peak_prominences`` call, regions separated
+by a sentinel higher than any sample so that each search stops at its region's edge, as the
+slice does in neurokit2). It returns exactly neurokit2's peaks (all 48 MIT-BIH records,
+both polarities, are identical; ``tests/test_detect.py`` checks it against the installed
+neurokit2) about 9x faster, and the region search, identical for a lead and its inverse, is
+done once for both polarities. Other methods call neurokit2 itself. Its ``minlenweight`` rule (drop QRS regions shorter than 0.4 x
 the mean region length of the whole input) is switched off: it makes detection depend on
 how long the input is, so a record read in chunks would not give the same beats as the
 whole record; over the 48 MIT-BIH records this costs 0.03 % Se and 0.3 % +P. It works at any sampling rate from 100 Hz up (it is given
@@ -57,10 +66,14 @@ def detect_r_peaks(filtered: np.ndarray, fs: float, method: str = "neurokit", bo
     -------
     ndarray of int64, sorted, unique.
     """
-    nk = require_neurokit()
     x = np.asarray(filtered, np.float64)
     if len(x) < int(2 * fs) or not np.any(x):
         return np.zeros(0, np.int64)
+    if method == "neurokit":
+        beg, end = _qrs_regions(x, fs)
+        found = [_neurokit_peaks(s, beg, end, fs) for s in ((x, -x) if both_polarities else (x,))]
+        return np.unique(np.concatenate(found))
+    nk = require_neurokit()
     import warnings
 
     kw = {"minlenweight": 0.0} if method == "neurokit" else {}
@@ -77,6 +90,69 @@ def detect_r_peaks(filtered: np.ndarray, fs: float, method: str = "neurokit", bo
     p = p[np.isfinite(p)].astype(np.int64)
     p = p[(p >= 0) & (p < len(x))]
     return np.unique(p)
+
+
+def _qrs_regions(x: np.ndarray, fs: float, smoothwindow: float = 0.1, avgwindow: float = 0.75,
+                 gradthreshweight: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """QRS regions of neurokit2's ``"neurokit"`` method: where the 0.1 s boxcar of |gradient| exceeds 1.5x its 0.75 s
+    boxcar. The same for a lead and its inverse. Returns paired (begin, end) sample indices."""
+    from scipy.ndimage import uniform_filter1d
+
+    absgrad = np.abs(np.gradient(x))
+    smooth = uniform_filter1d(absgrad, int(np.rint(smoothwindow * fs)), mode="nearest")
+    avg = uniform_filter1d(smooth, int(np.rint(avgwindow * fs)), mode="nearest")
+    qrs = smooth > gradthreshweight * avg
+    beg = np.flatnonzero(~qrs[:-1] & qrs[1:])
+    end = np.flatnonzero(qrs[:-1] & ~qrs[1:])
+    if beg.size == 0:
+        return beg, beg
+    end = end[end > beg[0]]
+    n = min(beg.size, end.size)
+    return beg[:n], end[:n]
+
+
+def _neurokit_peaks(x: np.ndarray, beg: np.ndarray, end: np.ndarray, fs: float, mindelay: float = 0.3) -> np.ndarray:
+    """neurokit2's peak choice, vectorised: the most prominent local maximum of ``x[beg:end]`` in each region (first one
+    on ties, none where the region has no interior maximum), then its rule that a peak more than ``mindelay`` s after the
+    previous kept peak (the first after sample 0) is kept. ``minlenweight`` is 0 (see :func:`detect_r_peaks`)."""
+    import warnings
+
+    from scipy.signal import find_peaks, peak_prominences
+
+    lens = end - beg
+    ok = lens > 0
+    beg, lens = beg[ok], lens[ok]
+    if beg.size == 0:
+        return np.zeros(0, np.int64)
+    # the regions one after another, each followed by a sentinel above every sample: a local-maximum or prominence
+    # search stops at a region's edge exactly as it does on neurokit2's slice of it
+    total = int(lens.sum()) + len(lens)
+    starts = np.r_[0, np.cumsum(lens + 1)[:-1]]
+    src = np.repeat(beg - starts, lens + 1) + np.arange(total)
+    sentinel = starts + lens
+    src[sentinel] = 0
+    y = x[src]
+    y[sentinel] = float(np.max(x)) + 1.0
+    loc = find_peaks(y)[0]
+    is_sentinel = np.zeros(total, bool)
+    is_sentinel[sentinel] = True
+    loc = loc[~is_sentinel[loc]]
+    if loc.size == 0:
+        return np.zeros(0, np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "some peaks have a prominence of 0": neurokit2 keeps them too
+        prom = peak_prominences(y, loc)[0]
+    region = np.searchsorted(starts, loc, "right") - 1
+    order = np.lexsort((np.arange(len(loc)), -prom, region))
+    first = np.r_[True, region[order][1:] != region[order][:-1]]
+    candidates = src[loc[order][first]]
+    gap = int(np.rint(fs * mindelay))
+    kept, last = [], 0
+    for p in candidates.tolist():  # sequential by nature (each test depends on the last kept peak); ~1 ms per record
+        if p - last > gap:
+            kept.append(p)
+            last = p
+    return np.asarray(kept, np.int64)
 
 
 def refine_peaks(filtered: np.ndarray, peaks: np.ndarray, fs: float, half_s: float = REFINE_S,
