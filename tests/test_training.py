@@ -62,6 +62,38 @@ def test_seeded_training_is_reproducible(mitdb):
     np.testing.assert_array_equal(predict_array(m1, data.X_test[:50]), predict_array(m2, data.X_test[:50]))
 
 
+def test_seeded_training_does_not_depend_on_the_progress_display(mitdb, monkeypatch):
+    """The same seed gives the same weights whether progress is a tqdm bar or a plain generator (log lines): the data
+    loader must not draw from the global RNG that dropout uses (it did, and the shipped recipe's weights depended on
+    whether stderr was a terminal)."""
+    import cardiacml.training.loop as L
+
+    data = load_task("task2", mitdb=mitdb, max_train=800)
+    data.X_test, data.y_test = data.X_test[:200], data.y_test[:200]
+    data.X_val, data.y_val = data.X_val[:200], data.y_val[:200]
+    cfg = dict(model="beatnet", epochs=2, batch_size=64, seed=5, threads=1)
+    m1, _ = fit(data, TrainConfig(**cfg), log=lambda *a: None)
+
+    class Lines:
+        def __init__(self, it=None, **_):
+            self.it = it
+
+        def __iter__(self):
+            for x in self.it:
+                yield x
+
+        def set_postfix(self, **_):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(L, "progress", Lines)
+    m2, _ = fit(data, TrainConfig(**cfg), log=lambda *a: None)
+    for (k, a), b in zip(m1.state_dict().items(), m2.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
 def test_predict_raw_wfdb_record(task2_run, shared, tmp_path):
     out = tmp_path / "pred.csv"
     res = runner.invoke(app, ["predict", str(task2_run), str(shared / "wfdb_samples" / "100"), "--out", str(out)])

@@ -221,8 +221,12 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
         perm = torch.randperm(n, generator=gen).numpy()
         global_batches = [perm[b * cfg.batch_size:(b + 1) * cfg.batch_size] for b in range(steps_per_epoch)]
         batches.batches = [gb[dist_ctx.rank::dist_ctx.world] for gb in global_batches]
+        # the loader draws its workers' base seed from its own generator: from the global one it would shift the
+        # dropout masks by when the progress wrapper happens to start the iteration (a log-line progress and tqdm gave
+        # different weights from the same seed)
         loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=cfg.workers,
-                                             pin_memory=device.type == "cuda")
+                                             pin_memory=device.type == "cuda",
+                                             generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         total, total_norm = 0.0, 0.0
         bar = progress(loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
         for b, (xb, yb) in enumerate(bar):
