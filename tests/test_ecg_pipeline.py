@@ -8,7 +8,7 @@ import pytest
 from cardiacml.io import ArrayRecord, Record, open_record
 from cardiacml.contracts import rhythm as C
 from cardiacml.contracts.beat import kaggle_contract
-from cardiacml.ecg.pipeline import kachuee_beats, rhythm_beats, rr_features, scan_record
+from cardiacml.ecg.pipeline import kachuee_beats, long_reference, rhythm_beats, rr_features, scan_record
 from cardiacml.errors import DataFormatError, MissingDataError
 
 
@@ -66,8 +66,8 @@ def test_rhythm_beats_layout_and_normalisation(mitdb):
     # PVCs differ more from their local template than normal beats do
     dist = np.abs(beat - tmpl).mean(1)
     assert np.median(dist[v]) > 2 * np.median(dist[n])
-    # R-R: PVCs are premature relative to the record's rhythm
-    i = C.FEATURES.index("log_pre_over_record")
+    # R-R: PVCs are premature relative to the patient's rhythm
+    i = C.FEATURES.index("log_pre_over_reference")
     assert np.median(feats[v, i]) < np.median(feats[n, i]) - 0.1
     assert np.all(np.isfinite(X))
 
@@ -89,9 +89,47 @@ def test_rr_features():
     names = list(C.FEATURES)
     assert f[3, names.index("pre_rr_s")] == pytest.approx(0.6)
     assert f[3, names.index("post_rr_s")] == pytest.approx(1.4)
-    assert f[0, names.index("record_rr_s")] == pytest.approx(1.0)
-    assert f[3, names.index("log_pre_over_record")] == pytest.approx(np.log(0.6))
+    assert f[0, names.index("reference_rr_s")] == pytest.approx(1.0)
+    assert f[3, names.index("log_pre_over_reference")] == pytest.approx(np.log(0.6))
     assert f[0, names.index("pre_rr_s")] == pytest.approx(1.0)  # first beat borrows its next interval
+
+
+def test_references_follow_a_rate_change():
+    """A 2-hour recording at 60 bpm, then 100 bpm with the QRS doubled (a Holter's night and day; posture, an electrode
+    re-placed): on it the R-R and amplitude references are the rhythm around each beat, so the steady faster beats are
+    not 'premature'; a premature beat in either half still is. A record no longer than the span keeps the whole-record
+    medians (contract v2's inputs, on which the models were trained)."""
+    fs = 100.0
+    rr = np.r_[np.full(3600, 1.0), np.full(6000, 0.6)]
+    rr[1800] = 0.6  # one premature beat at 60 bpm
+    rr[7000] = 0.36  # and one at 100 bpm
+    peaks = np.round(np.r_[0.0, np.cumsum(rr)] * fs).astype(np.int64)
+    amp = np.r_[np.full(3601, 1.0), np.full(6000, 2.0)]
+    t = peaks / fs
+    f = rr_features(peaks, fs, amp, long_reference(amp, t))
+    i = list(C.FEATURES).index("log_pre_over_reference")
+    a = list(C.FEATURES).index("log_qrs_amp_over_reference")
+    far = np.abs(t - 3600.0) > C.REFERENCE_SPAN_S / 2 + 60  # beats whose span lies within one rate
+    far[[1801, 1802, 7001, 7002]] = False
+    assert far.sum() > 3000 and np.abs(f[far, i]).max() < 1e-6 and np.abs(f[far, a]).max() < 1e-6
+    assert f[1801, i] == pytest.approx(np.log(0.6), abs=1e-3) and f[7001, i] == pytest.approx(np.log(0.6), abs=1e-3)
+    # a span longer than the recording is the whole-record median (contract v2): the slow hour is then all "late"
+    whole = long_reference(rr, t[1:], span_s=1e9)
+    assert np.all(np.log(rr[:1700] / whole[:1700]) > 0.4)
+    # no longer than the span: one whole-record median, exactly
+    short = rr_features(peaks[:2000], fs)
+    assert np.all(short[:, list(C.FEATURES).index("reference_rr_s")] == np.float32(np.median(np.diff(peaks[:2000]) / fs)))
+
+
+def test_mitbih_records_keep_the_whole_record_references(mitdb):
+    """Every MIT-BIH record (30 min) is shorter than the reference span: its inputs are contract v2's."""
+    rec = open_record(mitdb / "202")  # its rate changes within the record
+    scan = scan_record(rec)
+    assert scan.peaks[-1] / rec.fs <= C.REFERENCE_SPAN_S
+    np.testing.assert_array_equal(scan.beat_scale, np.full(len(scan.peaks), scan.scale))
+    f = rr_features(scan.peaks, rec.fs, scan.qrs_ptp, scan.beat_scale)
+    rr = np.clip(np.diff(scan.peaks) / rec.fs, *C.RR_CLIP_S)
+    assert np.all(f[:, list(C.FEATURES).index("reference_rr_s")] == np.float32(np.median(rr)))
 
 
 @pytest.mark.parametrize("fs", [128, 200, 250, 257, 500, 1000])

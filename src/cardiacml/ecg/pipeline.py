@@ -238,6 +238,16 @@ class PeakScan:
         return s if s > 1e-6 else 1.0
 
     @property
+    def beat_scale(self) -> np.ndarray:
+        """Per-beat amplitude reference (n,): the median QRS peak-to-peak of the reference span
+        (:func:`long_reference`; the whole record's, :attr:`scale`, when it is no longer than the span)."""
+        t = self.peaks / self.fs
+        if len(t) < 2 or t[-1] - t[0] <= C.REFERENCE_SPAN_S:
+            return np.full(len(self.qrs_ptp), self.scale)
+        s = long_reference(self.qrs_ptp, t)
+        return np.where(s > 1e-6, s, 1.0)
+
+    @property
     def source(self) -> str:
         r = self.record
         return f"{r.path} ({r.leads[self.lead]}, {r.fs:g} Hz, R peaks from {self.how})"
@@ -366,7 +376,8 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
                     filtered)
 
 
-def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None, scale: float = 1.0) -> np.ndarray:
+def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
+                scale: float | np.ndarray = 1.0) -> np.ndarray:
     """R-R features of every beat (see :data:`cardiacml.contracts.rhythm.FEATURES`), shape (n, F) float32.
 
     The first beat has no previous interval and the last no next one: each borrows the
@@ -381,7 +392,9 @@ def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
         rr = np.clip(np.diff(np.asarray(peaks, np.float64)) / fs, lo, hi)
         pre = np.r_[rr[0], rr]
         post = np.r_[rr, rr[-1]]
-    rec = float(np.median(rr)) if len(rr) else 1.0
+    # the patient's rhythm: the median R-R of the whole record, or of the reference span around each beat on a longer one
+    t = np.asarray(peaks, np.float64) / fs
+    ref = np.full(n, float(np.median(rr))) if n < 2 or t[-1] - t[0] <= C.REFERENCE_SPAN_S else long_reference(pre, t)
     k = C.LOCAL_RR_BEATS
     cs = np.r_[0.0, np.cumsum(pre)]
     i = np.arange(n)
@@ -399,9 +412,33 @@ def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
         irr = np.r_[irr[0], irr][:n]
     else:
         irr = np.zeros(n)
-    feats = np.stack([pre, post, local, np.full(n, rec), np.log(pre / rec), np.log(post / rec), np.log(local / rec),
+    feats = np.stack([pre, post, local, ref, np.log(pre / ref), np.log(post / ref), np.log(local / ref),
                       np.log(pre / post), np.log(pre / local), np.log(amp), irr], 1)
     return feats.astype(np.float32)
+
+
+def long_reference(values: np.ndarray, times_s: np.ndarray, span_s: float | None = None,
+                   step: int = 32) -> np.ndarray:
+    """Per-beat long-term reference (n,) of a per-beat series: its median over the reference span.
+
+    The span is the whole record when ``times_s`` covers at most ``span_s`` (default
+    :data:`~cardiacml.contracts.rhythm.REFERENCE_SPAN_S`): one median, exactly as version 2 of the contract. On longer
+    recordings it is the ``span_s`` centred on the beat, shifted to stay inside the record; the median is taken every
+    ``step`` beats and held in between (a 40-minute span moves by a few seconds per step), so a 24-hour Holter costs
+    about 0.1 s.
+    """
+    v = np.asarray(values, np.float64)
+    t = np.asarray(times_s, np.float64)
+    n = len(v)
+    span = C.REFERENCE_SPAN_S if span_s is None else float(span_s)
+    if n == 0 or t[-1] - t[0] <= span:
+        return np.full(n, float(np.median(v)) if n else 1.0)
+    starts = np.clip(t - span / 2, t[0], t[-1] - span)
+    lo = np.searchsorted(t, starts, "left")
+    hi = np.searchsorted(t, starts + span, "right")
+    at = np.arange(0, n, step)
+    med = np.array([np.median(v[lo[i]:hi[i]]) for i in at])
+    return med[np.arange(n) // step]
 
 
 def _windows(f: np.ndarray, peaks_local: np.ndarray, fs: float) -> np.ndarray:
@@ -485,8 +522,9 @@ def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_sp
     rec, fs, li = scan.record, scan.fs, scan.lead
     N, n = rec.n_samples, len(scan.peaks)
     peaks = scan.peaks
-    feats = rr_features(peaks, fs, scan.qrs_ptp, scan.scale)
-    pol, scale = scan.polarity, scan.scale
+    scale = scan.beat_scale
+    feats = rr_features(peaks, fs, scan.qrs_ptp, scale)
+    pol = scan.polarity
     K = C.TEMPLATE_K
     pre = int(np.ceil(C.PRE_S * fs)) + 2
     post = int(np.ceil(C.POST_S * fs)) + 2
@@ -508,7 +546,7 @@ def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_sp
         f = scan.filtered[lo:hi] if scan.filtered is not None else clean_ecg(rec.read(lo, hi, li), fs)
         w = _windows(f, peaks[j0:j1] - lo, fs)
         # outside the record there is no signal: the windows' zero padding is the baseline
-        w = np.clip(w * np.float32(pol / scale), -C.AMP_CLIP, C.AMP_CLIP)
+        w = np.clip(w * (pol / scale[j0:j1]).astype(np.float32)[:, None], -C.AMP_CLIP, C.AMP_CLIP)
         tmpl = _local_templates(w, peaks[j0:j1], i0 - j0, i1 - i0, fs)
         X = np.concatenate([w[i0 - j0: i1 - j0], tmpl, feats[i0:i1]], 1).astype(np.float32)[:, None, :]
         yield np.arange(i0, i1), X
