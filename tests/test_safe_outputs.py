@@ -139,6 +139,30 @@ def test_real_records_pass_the_quality_check(mitdb, record, max_share):
     assert all(e > s for s, e in noisy_first)
 
 
+@pytest.mark.parametrize("record", ["105", "203", "207", "232"])
+def test_many_windows_at_once_give_each_window_s_verdict(mitdb, record):
+    """record_quality judges all windows of a 5-minute chunk at once; each verdict must be window_quality's on that
+    window alone (noisy 105, multiform 203, flutter and blocks in 207, long pauses in 232, and noise detections)."""
+    from cardiacml.ecg.filters import clean_ecg
+    from cardiacml.ecg.quality import _windows_ok, window_quality
+    from cardiacml.io import open_record
+
+    rec = open_record(mitdb / record)
+    x = clean_ecg(rec.read(0, rec.n_samples, rec.lead_index(None)), rec.fs)
+    rng = np.random.default_rng(1)
+    ann = np.asarray(rec.annotations()[0])
+    noise = np.sort(rng.choice(rec.n_samples, 3000, replace=False))  # detections in anything: rejected windows
+    for peaks in (ann, noise, np.union1d(ann[ann < rec.n_samples // 2], noise[noise >= rec.n_samples // 2])):
+        w = int(10 * rec.fs)
+        starts = np.arange(0, rec.n_samples - w, w)
+        ends = starts + w
+        lo, hi = np.searchsorted(peaks, starts), np.searchsorted(peaks, ends)
+        got = _windows_ok(x, 0, rec.fs, peaks[lo[0]:hi[-1]], starts, ends, lo - lo[0], hi - lo[0])
+        want = np.array([window_quality(x[a:b], rec.fs, peaks[i:j] - a)[0] for a, b, i, j in zip(starts, ends, lo, hi)])
+        np.testing.assert_array_equal(got, want)
+        assert want.any() if peaks is ann else (~want).any()
+
+
 def test_export_is_atomic_verified_and_guarded(tmp_path, monkeypatch):
     from cardiacml.inference import onnx_export
     from cardiacml.training.checkpoint import resolve_checkpoint
