@@ -19,20 +19,15 @@ import numpy as np
 
 from cardiacml.datasets.mitbih import list_records
 from cardiacml.ecg.filters import clean_ecg
-from cardiacml.ecg.quality import WINDOW_S, record_quality, window_quality
+from cardiacml.ecg.quality import record_quality, window_bounds, window_quality
 from cardiacml.io import open_record
 from cardiacml.tasks.sources import find_mitdb
 
 
 def per_window(x: np.ndarray, fs: float, peaks: np.ndarray) -> np.ndarray:
     """Low-quality flag per beat from one window_quality call per window (record_quality's windows)."""
-    n = len(x)
-    w = int(round(WINDOW_S * fs))
-    edges = list(range(0, max(1, n), w))
-    if len(edges) > 1 and n - edges[-1] < w // 2:
-        edges.pop()
     low = np.zeros(len(peaks), bool)
-    for a, b in zip(edges, edges[1:] + [n]):
+    for a, b in window_bounds(len(x), fs):
         lo, hi = np.searchsorted(peaks, [a, b])
         if hi > lo and not window_quality(x[a:b], fs, peaks[lo:hi] - a)[0]:
             low[lo:hi] = True

@@ -22,8 +22,9 @@ every MIT-BIH record, 30 min, so the training inputs are those of version 2), an
 ``REFERENCE_SPAN_S`` centred on the beat (kept inside the record). Version 2 took the whole
 record whatever its length: on a long recording whose rate or amplitude drifts (a Holter's day
 and night, posture, an electrode re-placed) every beat of the faster stretches looked premature.
-beats-ds1 on the DS2 records joined into a 24-hour Holter lost 0.07 in S F1 and 0.04 in V F1
-against the same records alone (``benchmarks/bench_holter_drift.py``).
+On the DS2 records joined into a 24-hour Holter, whole-day vs v3 references: V F1 0.871 vs 0.910
+and S F1 0.337 vs 0.449 for 0.3.0's beats-ds1, V F1 0.876 vs 0.905 for 0.3.2's
+(``benchmarks/bench_holter_drift.py``).
 
 The contract travels in checkpoints (``ckpt["contract"]``, as :meth:`SignalContract.to_dict`) and
 ONNX metadata; :func:`check_contract` refuses a model built under another layout.

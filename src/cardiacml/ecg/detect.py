@@ -10,9 +10,11 @@ goal. :func:`_neurokit_peaks` therefore runs the same method with the per-region
 vectorised (all regions in one ``find_peaks`` / ``peak_prominences`` call, regions separated
 by a sentinel higher than any sample so that each search stops at its region's edge, as the
 slice does in neurokit2). It returns exactly neurokit2's peaks (all 48 MIT-BIH records,
-both polarities, are identical; ``tests/test_detect.py`` checks it against the installed
+both polarities, are identical; ``tests/test_ecg_pipeline.py`` checks it against the installed
 neurokit2) about 9x faster, and the region search, identical for a lead and its inverse, is
-done once for both polarities. Other methods call neurokit2 itself. Its ``minlenweight`` rule (drop QRS regions shorter than 0.4 x
+done once for both polarities. Other methods call neurokit2 itself.
+
+neurokit2's ``minlenweight`` rule (drop QRS regions shorter than 0.4 x
 the mean region length of the whole input) is switched off: it makes detection depend on
 how long the input is, so a record read in chunks would not give the same beats as the
 whole record; over the 48 MIT-BIH records this costs 0.03 % Se and 0.3 % +P. It works at any sampling rate from 100 Hz up (it is given

@@ -241,10 +241,7 @@ class PeakScan:
     def beat_scale(self) -> np.ndarray:
         """Per-beat amplitude reference (n,): the median QRS peak-to-peak of the reference span
         (:func:`long_reference`; the whole record's, :attr:`scale`, when it is no longer than the span)."""
-        t = self.peaks / self.fs
-        if len(t) < 2 or t[-1] - t[0] <= C.REFERENCE_SPAN_S:
-            return np.full(len(self.qrs_ptp), self.scale)
-        s = long_reference(self.qrs_ptp, t)
+        s = long_reference(self.qrs_ptp, self.peaks / self.fs)
         return np.where(s > 1e-6, s, 1.0)
 
     @property
@@ -393,8 +390,7 @@ def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
         pre = np.r_[rr[0], rr]
         post = np.r_[rr, rr[-1]]
     # the patient's rhythm: the median R-R of the whole record, or of the reference span around each beat on a longer one
-    t = np.asarray(peaks, np.float64) / fs
-    ref = np.full(n, float(np.median(rr))) if n < 2 or t[-1] - t[0] <= C.REFERENCE_SPAN_S else long_reference(pre, t)
+    ref = long_reference(pre, np.asarray(peaks, np.float64) / fs, whole=rr)
     k = C.LOCAL_RR_BEATS
     cs = np.r_[0.0, np.cumsum(pre)]
     i = np.arange(n)
@@ -417,22 +413,24 @@ def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
     return feats.astype(np.float32)
 
 
-def long_reference(values: np.ndarray, times_s: np.ndarray, span_s: float | None = None,
-                   step: int = 32) -> np.ndarray:
+def long_reference(values: np.ndarray, times_s: np.ndarray, span_s: float | None = None, step: int = 32, *,
+                   whole: np.ndarray | None = None) -> np.ndarray:
     """Per-beat long-term reference (n,) of a per-beat series: its median over the reference span.
 
     The span is the whole record when ``times_s`` covers at most ``span_s`` (default
-    :data:`~cardiacml.contracts.rhythm.REFERENCE_SPAN_S`): one median, exactly as version 2 of the contract. On longer
-    recordings it is the ``span_s`` centred on the beat, shifted to stay inside the record; the median is taken every
-    ``step`` beats and held in between (a 40-minute span moves by a few seconds per step), so a 24-hour Holter costs
-    about 0.1 s.
+    :data:`~cardiacml.contracts.rhythm.REFERENCE_SPAN_S`): one median, exactly as version 2 of the contract, of
+    ``whole`` when given (the R-R intervals themselves rather than the per-beat series made from them), 1.0 when
+    there is nothing to take it of. On longer recordings it is the ``span_s`` centred on the beat, shifted to stay
+    inside the record; the median is taken every ``step`` beats and held in between (a 40-minute span moves by a few
+    seconds per step), so a 24-hour Holter costs about 0.1 s.
     """
     v = np.asarray(values, np.float64)
     t = np.asarray(times_s, np.float64)
     n = len(v)
     span = C.REFERENCE_SPAN_S if span_s is None else float(span_s)
-    if n == 0 or t[-1] - t[0] <= span:
-        return np.full(n, float(np.median(v)) if n else 1.0)
+    if n < 2 or t[-1] - t[0] <= span:
+        w = v if whole is None else np.asarray(whole, np.float64)
+        return np.full(n, float(np.median(w)) if len(w) else 1.0)
     starts = np.clip(t - span / 2, t[0], t[-1] - span)
     lo = np.searchsorted(t, starts, "left")
     hi = np.searchsorted(t, starts + span, "right")

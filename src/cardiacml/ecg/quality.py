@@ -81,6 +81,16 @@ def window_quality(x: np.ndarray, fs: float, peaks: np.ndarray) -> tuple[bool, f
     return c >= MIN_TEMPLATE_CORR, c, "" if c >= MIN_TEMPLATE_CORR else f"template correlation {c:.2f}"
 
 
+def window_bounds(n_samples: int, fs: float) -> list[tuple[int, int]]:
+    """The [start, stop) samples of the consecutive :data:`WINDOW_S` windows the rule is applied to (a tail shorter
+    than half a window joins the window before it)."""
+    w = int(round(WINDOW_S * fs))
+    edges = list(range(0, max(1, n_samples), w))
+    if len(edges) > 1 and n_samples - edges[-1] < w // 2:
+        edges.pop()
+    return list(zip(edges, edges[1:] + [n_samples]))
+
+
 def _group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Median of ``values`` per group id (n_groups,), NaN for an empty group (what np.median gives, per group)."""
     order = np.lexsort((values, group))
@@ -99,7 +109,7 @@ def _windows_ok(xc: np.ndarray, offset: int, fs: float, peaks: np.ndarray, start
 
     ``xc`` holds band-passed samples from ``offset`` on; window k is samples ``[starts[k], ends[k])`` and holds
     ``peaks[lo[k]:hi[k]]`` (sorted, record indices). The same rule, without a Python call per window: on record 208
-    the per-window calls were about a tenth of ``predict_record``; ``tests/test_signal_quality.py`` checks that the
+    the per-window calls were about a tenth of ``predict_record``; ``tests/test_safe_outputs.py`` checks that the
     verdicts equal :func:`window_quality`'s on every window of MIT-BIH records.
     """
     n_win = len(starts)
@@ -178,11 +188,7 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filter
 
     peaks = np.asarray(peaks, np.int64)
     low = np.zeros(len(peaks), bool)
-    w = int(round(WINDOW_S * fs))
-    edges = list(range(0, max(1, n_samples), w))
-    if len(edges) > 1 and n_samples - edges[-1] < w // 2:
-        edges.pop()  # a short tail joins the window before it
-    bounds = list(zip(edges, edges[1:] + [n_samples]))
+    bounds = window_bounds(n_samples, fs)
     n_win = len(bounds)
     bad_windows = []
     pad = int(round(1.0 * fs))  # filter settle margin
