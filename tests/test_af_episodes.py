@@ -101,3 +101,32 @@ def test_ectopy_features_count_pvcs_not_sinus_beats(mitdb):
 def test_atrial_model_is_plain_json_with_the_ectopy_features():
     m = json.loads(R._ATRIAL_MODEL_PATH.read_text())
     assert tuple(m["features"]) == R.FEATURES + R.ATRIAL_FEATURES and len(m["coef"]) == len(m["features"])
+
+
+def test_median_of_equals_numpy_median_and_refuses_other_counts():
+    """The sorting-network median shared by the beat templates and the AF detector's neighbour QRS gives numpy's
+    median exactly (float32 and float64, ties included), and refuses counts that are not a power of 2."""
+    import pytest
+
+    from cardiacml.ecg.median import median_of
+
+    rng = np.random.default_rng(3)
+    for n in (2, 4, 8, 16):
+        for dtype in (np.float32, np.float64):
+            a = rng.standard_normal((n, 40, 9)).astype(dtype)
+            a[:, :5] = np.round(a[:, :5])  # ties
+            assert np.array_equal(median_of([x.copy() for x in a]), np.median(a, axis=0))
+    with pytest.raises(ValueError, match="power of 2"):
+        median_of([np.zeros(3)] * 6)
+
+
+def test_qrs_corr_uses_the_neighbours_median():
+    """_qrs_corr: each beat's QRS against the sample-wise median of its 8 neighbours (edges repeat the nearest)."""
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((30, 20)).astype(np.float32)
+    k = R.QRS_NEIGHBOURS
+    offs = np.r_[np.arange(-k, 0), np.arange(1, k + 1)]
+    got = R._qrs_corr(q, block=7)  # blocks smaller than the record
+    for i in range(30):
+        t = np.median(q[np.clip(i + offs, 0, 29)], axis=0)
+        assert abs(got[i] - np.corrcoef(q[i], t)[0, 1]) < 1e-5

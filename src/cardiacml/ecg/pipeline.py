@@ -21,7 +21,6 @@ Two contracts (see :mod:`cardiacml.contracts`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
@@ -32,6 +31,7 @@ from ..io import Record
 from .aami import AAMI_MAP
 from .detect import check_signal, detect_r_peaks, match_peaks, refine_peaks
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
+from .median import median_of
 
 #: Pass-1 chunk length (s) and pass-2 block size (beats) / maximum sample span (s).
 CHUNK_S = 300.0
@@ -452,29 +452,6 @@ def _windows(f: np.ndarray, peaks_local: np.ndarray, fs: float) -> np.ndarray:
     return (fp[a] * (1.0 - w) + fp[b] * w).astype(np.float32)
 
 
-@lru_cache(maxsize=4)
-def _median_network(n: int) -> tuple:
-    """Comparators of Batcher's odd-even merge sort of ``n`` (a power of 2) wires, pruned to those that
-    decide the two middle outputs: a vectorised median of n arrays with ~50 np.minimum/np.maximum calls,
-    2-3x faster than np.partition over a gathered (beats, n, W) copy."""
-    pairs, p = [], 1
-    while p < n:
-        k = p
-        while k >= 1:
-            for j in range(k % p, n - k, 2 * k):
-                for i in range(min(k, n - j - k)):
-                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
-                        pairs.append((i + j, i + j + k))
-            k //= 2
-        p *= 2
-    need, keep = {n // 2 - 1, n // 2}, []
-    for i, j in reversed(pairs):
-        if i in need or j in need:
-            keep.append((i, j))
-            need |= {i, j}
-    return tuple(keep[::-1])
-
-
 def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int, fs: float) -> np.ndarray:
     """Sample-wise median of each beat's neighbours' windows (up to K per side, within TEMPLATE_MAX_S).
 
@@ -492,12 +469,7 @@ def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int,
     full = valid.all(1)
     if full.any():  # the usual case: all 2K neighbours present -> median by a selection network (elementwise min/max)
         t = tgt[full]
-        v = [win[t + o] for o in offs]
-        for i, j in _median_network(2 * K):
-            lo = np.minimum(v[i], v[j])
-            np.maximum(v[i], v[j], out=v[j])
-            v[i] = lo
-        out[full] = 0.5 * (v[K - 1] + v[K])
+        out[full] = median_of([win[t + o] for o in offs])
     part = ~full
     if part.any():  # record edges and gaps: median over the valid neighbours only (invalid ones sort last)
         st = np.where(valid[part][:, :, None], win[nbc[part]], np.inf)

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .median import median_of
+
 WINDOW = 32
 FEATURES = ("log_nrmssd", "log_nmsd", "log_cov", "tpr", "log_sd1sd2", "frac_big", "log_nmsd_lag", "log_rr")
 ATRIAL_FEATURES = ("p_region_corr", "log_p_region_rel_rms", "p_region_hf", "log_nn_nrmssd", "frac_ectopic")
@@ -181,7 +183,7 @@ def _qrs_corr(qseg: np.ndarray, block: int = 4096) -> np.ndarray:
     for b0 in range(0, n, block):
         i = np.arange(b0, min(n, b0 + block))
         nb = np.clip(i[:, None] + offs[None, :], 0, n - 1)  # edges: the nearest beats, repeated
-        tmpl = np.median(qseg[nb], axis=1)
+        tmpl = median_of([qseg[j] for j in nb.T])
         x = qseg[i] - qseg[i].mean(1, keepdims=True)
         y = tmpl - tmpl.mean(1, keepdims=True)
         den = np.sqrt((x * x).sum(1) * (y * y).sum(1))
