@@ -74,12 +74,16 @@ def beat_labels(t, ivals):
 
 
 def fit(X, y) -> dict:
-    """Logistic regression on R-R features (8 columns) or R-R + atrial features (11 columns)."""
+    """Logistic regression on R-R features (8 columns) or R-R + atrial features (13 columns, plus the products
+    ``R.ATRIAL_INTERACTIONS``)."""
     atrial = X.shape[1] > len(R.FEATURES)
+    pairs = [list(p) for p in R.ATRIAL_INTERACTIONS] if atrial else []
+    X = R.model_inputs(X, {"interactions": pairs})
     mean, scale = X.mean(0), X.std(0) + 1e-9
     lr = LogisticRegression(C=1.0, max_iter=1000).fit((X - mean) / scale, y)
     on, off = (0.45, 0.35) if atrial else (0.55, 0.45)
-    return {"features": list(R.FEATURES) + (list(R.ATRIAL_FEATURES) if atrial else []), "window": R.WINDOW,
+    return {"features": list(R.FEATURES) + (list(R.ATRIAL_FEATURES) if atrial else []) + [f"{a}*{b}" for a, b in pairs],
+            "interactions": pairs, "window": R.WINDOW,
             "mean": mean.tolist(), "scale": scale.tolist(), "coef": lr.coef_[0].tolist(),
             "intercept": float(lr.intercept_[0]), "smooth": 31, "on": on, "off": off, "min_episode_s": 30.0}
 

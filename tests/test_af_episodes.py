@@ -100,7 +100,37 @@ def test_ectopy_features_count_pvcs_not_sinus_beats(mitdb):
 
 def test_atrial_model_is_plain_json_with_the_ectopy_features():
     m = json.loads(R._ATRIAL_MODEL_PATH.read_text())
-    assert tuple(m["features"]) == R.FEATURES + R.ATRIAL_FEATURES and len(m["coef"]) == len(m["features"])
+    inter = tuple(f"{a}*{b}" for a, b in R.ATRIAL_INTERACTIONS)
+    assert tuple(m["features"]) == R.FEATURES + R.ATRIAL_FEATURES + inter and len(m["coef"]) == len(m["features"])
+    assert [tuple(p) for p in m["interactions"]] == list(R.ATRIAL_INTERACTIONS)
+    assert R.load_model(atrial=True)["features"] == m["features"]
+
+
+def test_interaction_columns_are_products_and_bad_models_are_refused(tmp_path):
+    """model_inputs appends one product column per interaction; af_probability uses them (a model whose only weight
+    is on the product gives sigmoid(product)); load_model refuses an interaction of unknown features and a feature
+    list that does not name the products."""
+    import pytest
+
+    names = R.FEATURES + R.ATRIAL_FEATURES
+    X = np.random.default_rng(0).standard_normal((5, len(names)))
+    out = R.model_inputs(X, {"interactions": [["log_rr", "log_nrmssd"]]})
+    assert out.shape == (5, len(names) + 1)
+    assert np.allclose(out[:, -1], X[:, names.index("log_rr")] * X[:, names.index("log_nrmssd")])
+    assert R.model_inputs(X, {}) is X
+    t = np.cumsum(np.full(80, 0.8))
+    m = {"features": list(R.FEATURES) + ["log_rr*log_nrmssd"], "interactions": [["log_rr", "log_nrmssd"]],
+         "mean": [0.0] * 9, "scale": [1.0] * 9, "coef": [0.0] * 8 + [1.0], "intercept": 0.0}
+    f = R.rr_features(t)
+    prod = f[:, R.FEATURES.index("log_rr")] * f[:, R.FEATURES.index("log_nrmssd")]
+    assert np.allclose(R.af_probability(t, m), 1 / (1 + np.exp(-prod)))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(dict(m, interactions=[["log_rr", "no_such_feature"]])))
+    with pytest.raises(ValueError, match="interactions"):
+        R.load_model(bad)
+    bad.write_text(json.dumps(dict(m, features=list(R.FEATURES) + ["log_rr*log_cov"])))
+    with pytest.raises(ValueError, match="differ"):
+        R.load_model(bad)
 
 
 def test_median_of_equals_numpy_median_and_refuses_other_counts():

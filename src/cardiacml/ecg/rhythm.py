@@ -14,7 +14,9 @@ P-region RMS relative to the QRS amplitude, and its high-frequency content (mean
 features of ectopy: the normalised RMSSD of normal-to-normal intervals only and the fraction of ectopic beats (a
 beat whose QRS is unlike its neighbours' median QRS), so that frequent PVCs (bigeminy, couplets) are not taken for an
 irregular rhythm. On MIT-BIH (leave one patient out, ``benchmarks/af_episodes.py``, reference R peaks) duration
-Se / +P go from 69 / 74 % (R-R only) to 90 / 92 % with the atrial features and 92 / 93 % with the ectopy features.
+Se / +P go from 69 / 74 % (R-R only) to 90 / 92 % with the atrial features, 92.1 / 92.9 % with the ectopy features
+and 92.9 / 93.0 % with the product of mean R-R and irregularity (:data:`ATRIAL_INTERACTIONS`; AF at a fast rate is
+less irregular).
 
 Baselines for comparison (:func:`baseline_cov`, :func:`baseline_cosen`): coefficient of variation of R-R over
 16 beats, and COSEn (Lake & Moorman 2011, Am J Physiol Heart Circ Physiol 300:H319) over 16 beats, threshold -1.4.
@@ -40,6 +42,10 @@ QRS_NEIGHBOURS = 4  # neighbours on each side that make a beat's QRS template
 #: A beat whose QRS correlates below this with its neighbours' median QRS is ectopic for the R-R features.
 ECTOPIC_CORR = 0.8
 CHUNK_S = 300.0
+#: Products of two features the R-R + atrial model also takes: R-R irregularity in AF falls as the rate rises, so the
+#: irregularity that tells AF from sinus rhythm depends on the rate (chosen on the leave-one-patient-out results of
+#: ``benchmarks/af_episodes.py`` among four candidates, see RESULTS.md).
+ATRIAL_INTERACTIONS = (("log_rr", "log_nrmssd"),)
 
 
 def _windows(x: np.ndarray, w: int) -> np.ndarray:
@@ -191,27 +197,56 @@ def _qrs_corr(qseg: np.ndarray, block: int = 4096) -> np.ndarray:
     return out
 
 
+def needs_atrial(m: dict) -> bool:
+    """Whether AF model ``m`` takes the atrial features (more base features than :data:`FEATURES`)."""
+    return len(m["features"]) - len(m.get("interactions", [])) > len(FEATURES)
+
+
+def _interaction_names(m: dict) -> tuple:
+    return tuple(f"{a}*{b}" for a, b in m.get("interactions", []))
+
+
 def load_model(path=None, atrial: bool = False) -> dict:
-    """The shipped AF model (R-R only, or R-R + atrial activity with ``atrial``), or one at ``path``."""
+    """The shipped AF model (R-R only, or R-R + atrial activity with ``atrial``), or one at ``path``.
+
+    A model's ``features`` are :data:`FEATURES`, then :data:`ATRIAL_FEATURES` for an atrial model, then one
+    ``"a*b"`` column per pair of its ``interactions`` (products of two of those features, e.g. ``log_rr*log_nrmssd``:
+    how irregular the R-R series must be to be AF depends on the rate).
+    """
     path = path or (_ATRIAL_MODEL_PATH if atrial else _MODEL_PATH)
     with open(path) as f:
         m = json.load(f)
-    want = FEATURES + (ATRIAL_FEATURES if len(m["features"]) > len(FEATURES) else ())
+    base = FEATURES + (ATRIAL_FEATURES if needs_atrial(m) else ())
+    pairs = m.get("interactions", [])
+    if any(len(p) != 2 or p[0] not in base or p[1] not in base for p in pairs):
+        raise ValueError(f"{path}: interactions {pairs} must be pairs of its features {list(base)}")
+    want = base + _interaction_names(m)
     if tuple(m["features"]) != want:
         raise ValueError(f"{path}: features {m['features']} differ from {want}")
     return m
+
+
+def model_inputs(X: np.ndarray, model: dict) -> np.ndarray:
+    """The model's input columns from the base features ``X`` (FEATURES [+ ATRIAL_FEATURES]): its interaction
+    products appended."""
+    pairs = model.get("interactions", [])
+    if not pairs:
+        return X
+    names = FEATURES + ATRIAL_FEATURES
+    return np.hstack([X, np.column_stack([X[:, names.index(a)] * X[:, names.index(b)] for a, b in pairs])])
 
 
 def af_probability(r_times_s, model: dict | None = None, atrial: np.ndarray | None = None) -> np.ndarray:
     """Per-beat probability of AF/AFL (before smoothing); ``atrial``: :func:`atrial_features` for an atrial model."""
     m = model or load_model(atrial=atrial is not None)
     X = rr_features(r_times_s, m.get("window", WINDOW))
-    if len(m["features"]) > len(FEATURES):
+    if needs_atrial(m):
         if atrial is None or len(atrial) != len(X):
             raise ValueError("this AF model needs the atrial features of every beat (atrial_features)")
         X = np.hstack([X, atrial])
     if len(X) == 0:
         return np.zeros(0)
+    X = model_inputs(X, m)
     z = (X - np.asarray(m["mean"])) / np.asarray(m["scale"])
     logit = z @ np.asarray(m["coef"]) + float(m["intercept"])
     return 1.0 / (1.0 + np.exp(-logit))
@@ -276,7 +311,7 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
     if len(t) < 2 * m.get("window", WINDOW):
         return {"rhythm_episodes": [], "af_burden": 0.0, "analysed_s": float(t[-1] - t[0]) if len(t) > 1 else 0.0,
                 "beat_af": np.zeros(len(t), bool)}
-    p = af_probability(t, m, atrial if len(m["features"]) > len(FEATURES) else None)
+    p = af_probability(t, m, atrial if needs_atrial(m) else None)
     flag = beat_flags(p, kw.pop("smooth", m.get("smooth", 31)), kw.pop("on", m.get("on", 0.55)),
                       kw.pop("off", m.get("off", 0.45)))
     eps = flags_to_episodes(t, flag, **{"min_episode_s": m.get("min_episode_s", 30.0), **kw})
