@@ -13,7 +13,8 @@ cases, each timed both ways in the same run (best of 7), with the results compar
 from __future__ import annotations
 
 import platform
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import wfdb
@@ -26,15 +27,14 @@ from cardiacml.io import open_record
 from cardiacml.io.symbols import BEAT_SYMBOLS
 from cardiacml.tasks.sources import find_mitdb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_data import best_of  # noqa: E402  (the benchmarks' timing helper)
+
 
 def best(fn, repeat=7):
+    """Best of ``repeat`` timed calls, after one untimed warm-up call."""
     fn()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+    return best_of(fn, repeat)
 
 
 def main():
