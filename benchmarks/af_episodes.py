@@ -82,7 +82,7 @@ def fit(X, y) -> dict:
     mean, scale = X.mean(0), X.std(0) + 1e-9
     lr = LogisticRegression(C=1.0, max_iter=1000).fit((X - mean) / scale, y)
     on, off = (0.45, 0.35) if atrial else (0.55, 0.45)
-    return {"features": list(R.FEATURES) + (list(R.ATRIAL_FEATURES) if atrial else []) + [f"{a}*{b}" for a, b in pairs],
+    return {"features": list(R.FEATURES) + (list(R.ATRIAL_FEATURES) if atrial else []) + list(R.interaction_names(pairs)),
             "interactions": pairs, "window": R.WINDOW,
             "mean": mean.tolist(), "scale": scale.tolist(), "coef": lr.coef_[0].tolist(),
             "intercept": float(lr.intercept_[0]), "smooth": 31, "on": on, "off": off, "min_episode_s": 30.0}

@@ -79,7 +79,7 @@ def main() -> None:
     fs_af = {m: [0, 0] for m in modes}  # false S, false V in AF
     fs_n = {m: [0, 0] for m in modes}
     hours_af = hours_n = 0.0
-    per_rec = {}  # record -> false S in reference AF: in context / beat only
+    per_rec = {}  # record -> false S in reference AF, per mode
     for name in a.records:
         t, prob, ref = record_beats(runner, name)
         _, ivals, length = AFB.reference(name)
@@ -108,9 +108,8 @@ def main() -> None:
                 w = where & ok
                 acc[m][0] += int(((p == 1) & (ref != 1))[w].sum())
                 acc[m][1] += int(((p == 2) & (ref != 2))[w].sum())
-        w = ref_af & ok
-        if w.any():
-            per_rec[name] = [int(((out[m].argmax(1) == 1) & (ref != 1))[w].sum()) for m in ("beat only", "in context")]
+                if where is ref_af and w.any():
+                    per_rec.setdefault(name, {})[m] = int(((p == 1) & (ref != 1))[w].sum())
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model beats-ds1; "
           f"AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
@@ -125,7 +124,7 @@ def main() -> None:
               f"{fs_af[m][0] / max(hours_af, 1e-9):11.1f} {fs_af[m][1] / max(hours_af, 1e-9):11.1f} "
               f"{fs_n[m][0] / max(hours_n, 1e-9):10.1f} {fs_n[m][1] / max(hours_n, 1e-9):10.1f}")
     print("false S in reference AF per record (beat only -> in context): "
-          + ", ".join(f"{k} {v[0]} -> {v[1]}" for k, v in per_rec.items()))
+          + ", ".join(f"{k} {v['beat only']} -> {v['in context']}" for k, v in per_rec.items()))
     print(f"({time.perf_counter() - t_start:.0f} s)")
 
 

@@ -40,8 +40,8 @@ def best(fn, repeat=7):
 def main():
     rec = open_record(find_mitdb() / "208")
     x = clean_ecg(np.asarray(rec.read(0, rec.n_samples, lead=0), np.float64), rec.fs).astype(np.float32)
-    a = wfdb.rdann(str(find_mitdb() / "208"), "atr")
-    peaks = a.sample[np.isin(a.symbol, list(BEAT_SYMBOLS))].astype(np.int64)
+    ann = wfdb.rdann(str(find_mitdb() / "208"), "atr")
+    peaks = ann.sample[np.isin(ann.symbol, list(BEAT_SYMBOLS))].astype(np.int64)
     fs = rec.fs
     print(f"record 208: {len(peaks)} beats; machine {platform.machine()}, python {platform.python_version()}")
     for name, (pre, post), k in (("AF detector neighbour QRS", (0.05, 0.08), R.QRS_NEIGHBOURS),

@@ -202,8 +202,9 @@ def needs_atrial(m: dict) -> bool:
     return len(m["features"]) - len(m.get("interactions", [])) > len(FEATURES)
 
 
-def _interaction_names(m: dict) -> tuple:
-    return tuple(f"{a}*{b}" for a, b in m.get("interactions", []))
+def interaction_names(pairs) -> tuple:
+    """The feature names of interaction ``pairs`` (``[["log_rr", "log_nrmssd"]]`` -> ``("log_rr*log_nrmssd",)``)."""
+    return tuple(f"{a}*{b}" for a, b in pairs)
 
 
 def load_model(path=None, atrial: bool = False) -> dict:
@@ -220,7 +221,7 @@ def load_model(path=None, atrial: bool = False) -> dict:
     pairs = m.get("interactions", [])
     if any(len(p) != 2 or p[0] not in base or p[1] not in base for p in pairs):
         raise ValueError(f"{path}: interactions {pairs} must be pairs of its features {list(base)}")
-    want = base + _interaction_names(m)
+    want = base + interaction_names(pairs)
     if tuple(m["features"]) != want:
         raise ValueError(f"{path}: features {m['features']} differ from {want}")
     return m
