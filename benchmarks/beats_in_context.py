@@ -1,6 +1,6 @@
 """Beats in rhythm context (issue 22): false S / V per hour in AF and in sinus rhythm, DS2 per class, before/after.
 
-Model: ``beats-ds1`` (trained on DS1 only). Data: MIT-BIH Arrhythmia DB, DS2 (the 22 de Chazal test records, unseen
+Model: ``beats-ds1`` (trained on DS1 only; ``--model`` for another). Data: MIT-BIH Arrhythmia DB, DS2 (the 22 de Chazal test records, unseen
 patients; ``../shared/data/mitdb``), R peaks and beat labels from the reference annotations (the AAMI evaluation
 convention), rhythm from the .atr aux notes. Compared on the same beats and the same model outputs:
 
@@ -65,6 +65,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", nargs="*", default=[str(r) for r in DS2])
+    ap.add_argument("--model", default="beats-ds1", help="pretrained name, run folder or .pt (default beats-ds1)")
     a = ap.parse_args()
     t_start = time.perf_counter()
     # AF-detector training data of all 48 records (features + per-beat reference AF), for the leave-one-out refits
@@ -73,13 +74,14 @@ def main() -> None:
         t, ivals, _ = AFB.reference(f.stem)
         atr[f.stem] = AFB.atrial(f.stem, t)
         feats[f.stem] = (np.hstack([R.rr_features(t), atr[f.stem]]), AFB.beat_labels(t, ivals))
-    runner = load_runner("beats-ds1")
+    runner = load_runner(a.model)
     modes = ("beat only", "in context", "oracle")
     Y, P = [], {m: [] for m in modes}
     fs_af = {m: [0, 0] for m in modes}  # false S, false V in AF
     fs_n = {m: [0, 0] for m in modes}
     hours_af = hours_n = 0.0
     per_rec = {}  # record -> false S in reference AF, per mode
+    sinus_rec = {}  # record -> false S in reference sinus rhythm, in context
     for name in a.records:
         t, prob, ref = record_beats(runner, name)
         _, ivals, length = AFB.reference(name)
@@ -110,8 +112,10 @@ def main() -> None:
                 acc[m][1] += int(((p == 2) & (ref != 2))[w].sum())
                 if where is ref_af and w.any():
                     per_rec.setdefault(name, {})[m] = int(((p == 1) & (ref != 1))[w].sum())
+                if where is ref_n and m == "in context":
+                    sinus_rec[name] = int(((p == 1) & (ref != 1))[w].sum())
     y = np.concatenate(Y)
-    print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model beats-ds1; "
+    print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model {a.model}; "
           f"AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
           f"python {platform.python_version()}")
     print(f"{'mode':12s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4])
@@ -125,6 +129,8 @@ def main() -> None:
               f"{fs_n[m][0] / max(hours_n, 1e-9):10.1f} {fs_n[m][1] / max(hours_n, 1e-9):10.1f}")
     print("false S in reference AF per record (beat only -> in context): "
           + ", ".join(f"{k} {v['beat only']} -> {v['in context']}" for k, v in per_rec.items()))
+    print("false S in reference sinus rhythm per record (in context, records with 10 or more): "
+          + ", ".join(f"{k} {v}" for k, v in sorted(sinus_rec.items(), key=lambda kv: -kv[1]) if v >= 10))
     print(f"({time.perf_counter() - t_start:.0f} s)")
 
 

@@ -89,9 +89,26 @@ def test_rr_features():
     names = list(C.FEATURES)
     assert f[3, names.index("pre_rr_s")] == pytest.approx(0.6)
     assert f[3, names.index("post_rr_s")] == pytest.approx(1.4)
-    assert f[0, names.index("reference_rr_s")] == pytest.approx(1.0)
-    assert f[3, names.index("log_pre_over_reference")] == pytest.approx(np.log(0.6))
+    ref = np.percentile([1.0, 1.0, 0.6, 1.4, 1.0], C.REFERENCE_RR_PERCENTILE)  # contract v4: a high percentile
+    assert f[0, names.index("reference_rr_s")] == pytest.approx(ref)
+    assert f[3, names.index("log_pre_over_reference")] == pytest.approx(np.log(0.6 / ref))
     assert f[0, names.index("pre_rr_s")] == pytest.approx(1.0)  # first beat borrows its next interval
+
+
+def test_reference_rr_is_the_underlying_cycle_when_most_beats_are_premature():
+    """Runs of atrial premature beats between sinus pauses (MIT-BIH 232's pattern): 70 % of the intervals are the
+    ectopic one, so their median is the ectopic interval and nothing looks premature; contract v4's 90th percentile
+    is the sinus cycle, against which the ectopic beats are 40 % early and the sinus beats on time."""
+    fs = 250.0
+    rr = np.tile(np.r_[np.full(7, 0.8), np.full(3, 2.0)], 120)  # 7 ectopic intervals, then 3 sinus cycles
+    peaks = np.round(np.r_[0.0, np.cumsum(rr)] * fs).astype(np.int64)
+    f = rr_features(peaks, fs)
+    i = list(C.FEATURES).index("log_pre_over_reference")
+    ectopic = np.r_[False, rr == 0.8]
+    assert np.median(f[ectopic, i]) == pytest.approx(np.log(0.4), abs=1e-3)
+    assert np.abs(f[~ectopic, i][1:]).max() < 1e-3
+    # the median reference (contract v3) would have made the ectopic beats look on time
+    assert np.log(0.8 / np.median(rr)) == pytest.approx(0.0)
 
 
 def test_references_follow_a_rate_change():
@@ -116,20 +133,22 @@ def test_references_follow_a_rate_change():
     # a span longer than the recording is the whole-record median (contract v2): the slow hour is then all "late"
     whole = long_reference(rr, t[1:], span_s=1e9)
     assert np.all(np.log(rr[:1700] / whole[:1700]) > 0.4)
-    # no longer than the span: one whole-record median, exactly
+    # no longer than the span: one whole-record percentile, exactly
     short = rr_features(peaks[:2000], fs)
-    assert np.all(short[:, list(C.FEATURES).index("reference_rr_s")] == np.float32(np.median(np.diff(peaks[:2000]) / fs)))
+    rr_short = np.diff(peaks[:2000]) / fs
+    assert np.all(short[:, list(C.FEATURES).index("reference_rr_s")]
+                  == np.float32(np.percentile(rr_short, C.REFERENCE_RR_PERCENTILE)))
 
 
 def test_mitbih_records_keep_the_whole_record_references(mitdb):
-    """Every MIT-BIH record (30 min) is shorter than the reference span: its inputs are contract v2's."""
+    """Every MIT-BIH record (30 min) is shorter than the reference span: one whole-record reference, as in contract v2."""
     rec = open_record(mitdb / "202")  # its rate changes within the record
     scan = scan_record(rec)
     assert scan.peaks[-1] / rec.fs <= C.REFERENCE_SPAN_S
     np.testing.assert_array_equal(scan.beat_scale, np.full(len(scan.peaks), scan.scale))
     f = rr_features(scan.peaks, rec.fs, scan.qrs_ptp, scan.beat_scale)
     rr = np.clip(np.diff(scan.peaks) / rec.fs, *C.RR_CLIP_S)
-    assert np.all(f[:, list(C.FEATURES).index("reference_rr_s")] == np.float32(np.median(rr)))
+    assert np.all(f[:, list(C.FEATURES).index("reference_rr_s")] == np.float32(np.percentile(rr, C.REFERENCE_RR_PERCENTILE)))
 
 
 @pytest.mark.parametrize("fs", [128, 200, 250, 257, 500, 1000])

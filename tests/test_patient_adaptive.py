@@ -11,19 +11,20 @@ from cardiacml.cli import app
 runner = CliRunner()
 
 
-def test_adapting_on_the_first_minutes_fixes_a_patients_s_beats(mitdb, tmp_path):
-    # record 232: mostly S beats that the general model calls N (DS2, never trained on)
-    base = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "232"), "--out", str(tmp_path / "g.csv")])
+def test_adapting_on_the_first_minutes_fixes_a_patients_false_s_beats(mitdb, tmp_path):
+    # record 231 (DS2, never trained on): stretches of 2:1 AV block make a pause the patient's R-R reference
+    # (contract v4), and the general model calls about 6 % of its conducted sinus beats S; 5 labelled minutes fix them
+    base = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "231"), "--out", str(tmp_path / "g.csv")])
     assert base.exit_code == 0, base.output
-    res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "232"), "--out", str(tmp_path / "a.csv"),
+    res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "231"), "--out", str(tmp_path / "a.csv"),
                               "--adapt-minutes", "5"])
     assert res.exit_code == 0 and "adapted to this patient on" in res.output, res.output
     s = json.loads((tmp_path / "a.summary.json").read_text())["adapted"]
-    assert s["minutes"] == 5 and s["labelled_beats"] > 200 and s["per_class"]["S"] > 100
+    assert s["minutes"] == 5 and s["labelled_beats"] > 200 and s["per_class"]["N"] > 200
     g, a = pd.read_csv(tmp_path / "g.csv"), pd.read_csv(tmp_path / "a.csv")
     after = a["time_s"] >= 300
     acc = lambda df: float((df.loc[after, "predicted"] == df.loc[after, "reference"]).mean())  # noqa: E731
-    assert acc(a) > acc(g) + 0.2 and acc(a) > 0.95, (acc(g), acc(a))
+    assert acc(g) < 0.96 and acc(a) > acc(g) + 0.03 and acc(a) > 0.99, (acc(g), acc(a))
     assert s["agreement_after"] == np.float64(s["agreement_after"]) and abs(s["agreement_after"] - acc(a)) < 0.01
 
 

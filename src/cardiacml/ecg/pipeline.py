@@ -14,7 +14,7 @@ Two contracts (see :mod:`cardiacml.contracts`):
   (position, amplitude); pass 2 walks the beats in blocks, re-reads just the samples
   those beats need, and yields model inputs. Signal memory is bounded by the chunk /
   block size whatever the record length; per-beat scalars cost ~40 bytes a beat.
-  Record-level statistics (median R-R, QRS amplitude, polarity) are exact whole-record
+  Record-level statistics (R-R reference, QRS amplitude, polarity) are exact whole-record
   values because pass 1 ends before pass 2 starts.
 """
 
@@ -389,8 +389,9 @@ def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
         rr = np.clip(np.diff(np.asarray(peaks, np.float64)) / fs, lo, hi)
         pre = np.r_[rr[0], rr]
         post = np.r_[rr, rr[-1]]
-    # the patient's rhythm: the median R-R of the whole record, or of the reference span around each beat on a longer one
-    ref = long_reference(pre, np.asarray(peaks, np.float64) / fs, whole=rr)
+    # the patient's rhythm: the REFERENCE_RR_PERCENTILE-th percentile of the R-R of the whole record, or of the reference
+    # span around each beat on a longer one (contract v4; the median before: see cardiacml.contracts.rhythm)
+    ref = long_reference(pre, np.asarray(peaks, np.float64) / fs, whole=rr, percentile=C.REFERENCE_RR_PERCENTILE)
     k = C.LOCAL_RR_BEATS
     cs = np.r_[0.0, np.cumsum(pre)]
     i = np.arange(n)
@@ -414,28 +415,32 @@ def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
 
 
 def long_reference(values: np.ndarray, times_s: np.ndarray, span_s: float | None = None, step: int = 32, *,
-                   whole: np.ndarray | None = None) -> np.ndarray:
-    """Per-beat long-term reference (n,) of a per-beat series: its median over the reference span.
+                   whole: np.ndarray | None = None, percentile: float = 50.0) -> np.ndarray:
+    """Per-beat long-term reference (n,) of a per-beat series: its median (or ``percentile``) over the reference span.
 
     The span is the whole record when ``times_s`` covers at most ``span_s`` (default
-    :data:`~cardiacml.contracts.rhythm.REFERENCE_SPAN_S`): one median, exactly as version 2 of the contract, of
+    :data:`~cardiacml.contracts.rhythm.REFERENCE_SPAN_S`): one value, as in version 2 of the contract, of
     ``whole`` when given (the R-R intervals themselves rather than the per-beat series made from them), 1.0 when
     there is nothing to take it of. On longer recordings it is the ``span_s`` centred on the beat, shifted to stay
-    inside the record; the median is taken every ``step`` beats and held in between (a 40-minute span moves by a few
-    seconds per step), so a 24-hour Holter costs about 0.1 s.
+    inside the record; it is taken every ``step`` beats and held in between (a 40-minute span moves by a few
+    seconds per step), so a 24-hour Holter costs about 0.1 s. ``percentile`` 50 is ``np.median`` exactly.
     """
     v = np.asarray(values, np.float64)
     t = np.asarray(times_s, np.float64)
     n = len(v)
     span = C.REFERENCE_SPAN_S if span_s is None else float(span_s)
+
+    def stat(a: np.ndarray) -> float:
+        return float(np.median(a)) if percentile == 50.0 else float(np.percentile(a, percentile))
+
     if n < 2 or t[-1] - t[0] <= span:
         w = v if whole is None else np.asarray(whole, np.float64)
-        return np.full(n, float(np.median(w)) if len(w) else 1.0)
+        return np.full(n, stat(w) if len(w) else 1.0)
     starts = np.clip(t - span / 2, t[0], t[-1] - span)
     lo = np.searchsorted(t, starts, "left")
     hi = np.searchsorted(t, starts + span, "right")
     at = np.arange(0, n, step)
-    med = np.array([np.median(v[lo[i]:hi[i]]) for i in at])
+    med = np.array([stat(v[lo[i]:hi[i]]) for i in at])
     return med[np.arange(n) // step]
 
 
