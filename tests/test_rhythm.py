@@ -124,3 +124,24 @@ def test_loader_holds_out_records(mitdb):
     assert set(d.extra["val_groups"]) == set(VAL_RECORDS_DS1) and set(d.extra["test_groups"]) == set(DS2)
     assert not (tr | set(d.extra["val_groups"])) & set(DS2) and not set(PACED) & set(d.extra["test_groups"])
     assert d.X_train.shape[1:] == (1, 2 * C.W + C.F) and d.kind == "classification"
+
+
+def test_a_model_of_an_earlier_contract_is_refused_in_one_line(mitdb, tmp_path):
+    """A 0.3 run folder (contract v3: median R-R reference) would get inputs it never saw: predict refuses it, naming
+    the version, instead of classifying with the wrong reference."""
+    import torch
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+    from cardiacml.errors import DataFormatError
+    from cardiacml.pretrained import pretrained_path
+
+    ck = torch.load(pretrained_path("beats-ds1"), weights_only=True)
+    assert ck["contract"]["version"] == C.VERSION == 4
+    ck["contract"] = {k: v for k, v in ck["contract"].items() if k != "reference_rr_percentile"} | {"version": 3}
+    torch.save(ck, tmp_path / "v3.pt")
+    with pytest.raises(DataFormatError, match="version"):
+        C.check_contract(ck["contract"])
+    res = CliRunner().invoke(app, ["predict", str(tmp_path / "v3.pt"), str(mitdb / "100"), "--out", str(tmp_path / "b.csv")])
+    assert res.exit_code == 2 and "version" in res.output and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "b.csv").exists()
