@@ -8,7 +8,7 @@ reference R peaks and rhythm context off (the model alone). Reported: AAMI per-c
 the 22 DS2 records, both ways, with the contract's references (since contract v3: the R-R reference (median; since v4 the 90th
 percentile) and the QRS-amplitude median of the whole record up to ``REFERENCE_SPAN_S``, 40 min, else of the 40 min
 centred on the beat) and, with the same weights,
-with whole-record references however long the record (contract v2). A record alone is shorter than the span, so its
+with references over the whole record however long (contract v2's span, this contract's statistics). A record alone is shorter than the span, so its
 inputs, and its rows, are the same both ways.
 
     python benchmarks/bench_holter_drift.py [--model beats-ds1]
@@ -56,7 +56,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as d:
         for label, span in ((f"v{C.VERSION}: whole record up to {own / 60:g} min, else {own / 60:g} min around the beat", own),
-                            ("whole record however long (v2)", float("inf"))):
+                            ("whole-record references (v2's span)", float("inf"))):
             C.REFERENCE_SPAN_S = span
             # the same weights, told that their references are this span (the contract check compares the two)
             as_span = C.rhythm_contract(runner.contract.target_names)

@@ -100,13 +100,15 @@ def test_reference_rr_is_the_underlying_cycle_when_most_beats_are_premature():
     ectopic one, so their median is the ectopic interval and nothing looks premature; contract v4's 90th percentile
     is the sinus cycle, against which the ectopic beats are 40 % early and the sinus beats on time."""
     fs = 250.0
-    rr = np.tile(np.r_[np.full(7, 0.8), np.full(3, 2.0)], 120)  # 7 ectopic intervals, then 3 sinus cycles
-    peaks = np.round(np.r_[0.0, np.cumsum(rr)] * fs).astype(np.int64)
-    f = rr_features(peaks, fs)
     i = list(C.FEATURES).index("log_pre_over_reference")
-    ectopic = np.r_[False, rr == 0.8]
-    assert np.median(f[ectopic, i]) == pytest.approx(np.log(0.4), abs=1e-3)
-    assert np.abs(f[~ectopic, i][1:]).max() < 1e-3
+    for tiles in (120, 720):  # 23 min (one whole-record reference) and 2.3 h (the reference span around each beat)
+        rr = np.tile(np.r_[np.full(7, 0.8), np.full(3, 2.0)], tiles)  # 7 ectopic intervals, then 3 sinus cycles
+        peaks = np.round(np.r_[0.0, np.cumsum(rr)] * fs).astype(np.int64)
+        assert (peaks[-1] / fs > C.REFERENCE_SPAN_S) == (tiles == 720)
+        f = rr_features(peaks, fs)
+        ectopic = np.r_[False, rr == 0.8]
+        assert np.abs(f[ectopic, i] - np.log(0.4)).max() < 1e-3
+        assert np.abs(f[~ectopic, i][1:]).max() < 1e-3
     # the median reference (contract v3) would have made the ectopic beats look on time
     assert np.log(0.8 / np.median(rr)) == pytest.approx(0.0)
 
@@ -114,8 +116,8 @@ def test_reference_rr_is_the_underlying_cycle_when_most_beats_are_premature():
 def test_references_follow_a_rate_change():
     """A 2-hour recording at 60 bpm, then 100 bpm with the QRS doubled (a Holter's night and day; posture, an electrode
     re-placed): on it the R-R and amplitude references are the rhythm around each beat, so the steady faster beats are
-    not 'premature'; a premature beat in either half still is. A record no longer than the span keeps the whole-record
-    medians (contract v2's inputs, on which the models were trained)."""
+    not 'premature'; a premature beat in either half still is. A record no longer than the span keeps one whole-record
+    reference, as contract v2 did."""
     fs = 100.0
     rr = np.r_[np.full(3600, 1.0), np.full(6000, 0.6)]
     rr[1800] = 0.6  # one premature beat at 60 bpm
@@ -130,7 +132,7 @@ def test_references_follow_a_rate_change():
     far[[1801, 1802, 7001, 7002]] = False
     assert far.sum() > 3000 and np.abs(f[far, i]).max() < 1e-6 and np.abs(f[far, a]).max() < 1e-6
     assert f[1801, i] == pytest.approx(np.log(0.6), abs=1e-3) and f[7001, i] == pytest.approx(np.log(0.6), abs=1e-3)
-    # a span longer than the recording is the whole-record median (contract v2): the slow hour is then all "late"
+    # a span longer than the recording: one whole-record median of the series (v2's span): the slow hour is all "late"
     whole = long_reference(rr, t[1:], span_s=1e9)
     assert np.all(np.log(rr[:1700] / whole[:1700]) > 0.4)
     # no longer than the span: one whole-record percentile, exactly

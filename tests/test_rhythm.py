@@ -142,6 +142,28 @@ def test_a_model_of_an_earlier_contract_is_refused_in_one_line(mitdb, tmp_path):
     torch.save(ck, tmp_path / "v3.pt")
     with pytest.raises(DataFormatError, match="version"):
         C.check_contract(ck["contract"])
-    res = CliRunner().invoke(app, ["predict", str(tmp_path / "v3.pt"), str(mitdb / "100"), "--out", str(tmp_path / "b.csv")])
-    assert res.exit_code == 2 and "version" in res.output and "Traceback" not in res.output, res.output
-    assert not (tmp_path / "b.csv").exists()
+    v3 = str(tmp_path / "v3.pt")
+    for args in (["predict", v3, str(mitdb / "100"), "--out", str(tmp_path / "b.csv")],
+                 ["predict", v3, str(mitdb / "100"), "--out", str(tmp_path / "b.csv"), "--adapt-minutes", "1"],
+                 ["evaluate", v3, "--out", str(tmp_path / "eval")],
+                 ["export", v3, "--out", str(tmp_path / "v3.onnx")]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2 and "'version'" in res.output and "v3.pt" in res.output, (args, res.output)
+        assert "Traceback" not in res.output, res.output
+    assert not any((tmp_path / f).exists() for f in ("b.csv", "eval", "v3.onnx"))
+    # an ONNX file of the earlier contract (exported by 0.3) is refused on opening, naming the file
+    from cardiacml.errors import DataFormatError as DFE
+    from cardiacml.inference.onnx_export import export_onnx
+    from cardiacml.inference.predict import load_runner
+
+    export_onnx("beats-ds1", tmp_path / "v4.onnx")
+    import onnx
+
+    m = onnx.load(tmp_path / "v4.onnx")
+    meta = {p.key: p for p in m.metadata_props}["cardiacml"]
+    d = json.loads(meta.value)
+    d["contract"]["version"] = 3
+    meta.value = json.dumps(d)
+    onnx.save(m, tmp_path / "old.onnx")
+    with pytest.raises(DFE, match=r"old\.onnx: model input contract differs .*'version'"):
+        load_runner(tmp_path / "old.onnx")

@@ -44,6 +44,9 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, atol: float = 1e-4, 
     from ..training.checkpoint import load_run
 
     model, record = load_run(checkpoint)
+    from ..contracts import check_contract
+
+    check_contract(record.contract, checkpoint)  # never write an ONNX file whose inputs this cardiacml cannot build
     c = record.contract
     x = torch.rand(2, c.n_leads, c.n_samples)
 
@@ -119,6 +122,9 @@ class OnnxPredictor:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DataFormatError(f"{path}: the cardiacml metadata of this ONNX model is damaged ({type(exc).__name__}: "
                                   f"{exc}); export the model again with `cardiacml export`") from None
+        from ..contracts import check_contract
+
+        check_contract(self.contract, path)  # an ONNX file of another beat-rhythm contract version: refused on opening
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shape = list(inputs[0].shape) if len(inputs) == 1 else []
         want = (self.contract.n_leads, self.contract.n_samples)
