@@ -113,6 +113,20 @@ def test_reference_rr_is_the_underlying_cycle_when_most_beats_are_premature():
     assert np.log(0.8 / np.median(rr)) == pytest.approx(0.0)
 
 
+def test_pauses_are_counted_and_noted_only_when_they_move_the_reference():
+    from cardiacml.inference.beats import PAUSE_NOTE_FRACTION, _pauses
+
+    rng = np.random.default_rng(0)
+    sinus = np.cumsum(rng.normal(0.8, 0.03, 600))  # sinus rhythm with some variability: no pauses
+    assert _pauses(sinus) == {"fraction_of_intervals": 0.0, "pause": "R-R > 1.6 x the record's median"}
+    rr = np.tile(np.r_[np.full(5, 0.8), 1.6 * 0.8 + 0.1], 100)  # every 6th interval a pause: 17 %
+    p = _pauses(np.cumsum(rr))
+    assert p["fraction_of_intervals"] == pytest.approx(1 / 6, abs=1e-3) and 1 / 6 > PAUSE_NOTE_FRACTION
+    assert "17 %" in p["note"]
+    rr = np.tile(np.r_[np.full(19, 0.8), 2.0], 30)  # 5 %: counted, no note
+    assert "note" not in _pauses(np.cumsum(rr)) and _pauses(np.arange(5.0)) is None
+
+
 def test_references_follow_a_rate_change():
     """A 2-hour recording at 60 bpm, then 100 bpm with the QRS doubled (a Holter's night and day; posture, an electrode
     re-placed): on it the R-R and amplitude references are the rhythm around each beat, so the steady faster beats are

@@ -16,6 +16,10 @@ def test_adapting_on_the_first_minutes_fixes_a_patients_false_s_beats(mitdb, tmp
     # (contract v4), and the general model calls about 6 % of its conducted sinus beats S; 5 labelled minutes fix them
     base = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "231"), "--out", str(tmp_path / "g.csv")])
     assert base.exit_code == 0, base.output
+    # the summary and the console say why S calls are less certain here, and what to do
+    assert "are pauses" in base.output and "--adapt-minutes" in base.output, base.output
+    pauses = json.loads((tmp_path / "g.summary.json").read_text())["rr_pauses"]
+    assert 0.2 < pauses["fraction_of_intervals"] < 0.35 and "note" in pauses
     res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "231"), "--out", str(tmp_path / "a.csv"),
                               "--adapt-minutes", "5"])
     assert res.exit_code == 0 and "adapted to this patient on" in res.output, res.output
