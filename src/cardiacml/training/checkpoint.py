@@ -274,9 +274,16 @@ def resolve_checkpoint(ref: str | os.PathLike) -> Path:
 
 
 def load_run(ref: str | os.PathLike) -> tuple[NormalizedModel, RunRecord]:
-    """Model and record of a run folder, a ``model.pt``, or a pretrained model's name."""
+    """Model and record of a run folder, a ``model.pt``, or a pretrained model's name.
+
+    A ``beat-rhythm`` model of another contract version is refused here (one line naming the file): every user of
+    the model (predict, adaptation, evaluate, export, fine-tuning) would feed it inputs it never saw.
+    """
+    from ..contracts import check_contract
+
     path = resolve_checkpoint(ref)
     record = RunRecord.from_checkpoint(safe_load(path), path)
+    check_contract(record.contract, path)
     card = path.with_suffix(".json")
     if path.parent.name == "pretrained":
         record.card.setdefault("pretrained", path.stem)
