@@ -16,8 +16,9 @@ per record in percentage points.
 Baselines on the same beats: CoV of 16 R-R > 0.1, and COSEn (Lake & Moorman 2011, Am J Physiol Heart Circ Physiol
 300:H319-H325; 16-beat segments, r = 30 ms, threshold -1.4), each with the same 30 s minimum episode rule.
 
-    python benchmarks/af_episodes.py [--peaks ref|det] [--fit]   (--fit writes src/cardiacml/ecg/rhythm_af.json
-    from all records)
+    python benchmarks/af_episodes.py [--peaks ref|det] [--fit] [--scan]   (--fit writes src/cardiacml/ecg/rhythm_af.json
+    from all records; --scan also varies the R-R + atrial model's moving mean, hysteresis, minimum episode and merge gap
+    on the same out-of-patient probabilities)
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--peaks", default="ref", choices=("ref", "det"))
     ap.add_argument("--fit", action="store_true")
+    ap.add_argument("--scan", action="store_true", help="also vary the episode rules of the R-R + atrial model")
     args = ap.parse_args()
     names = sorted(p.stem for p in MITDB.glob("*.atr"))
     t_start = time.time()
@@ -146,6 +148,7 @@ def main():
     ep = {m: np.zeros(4) for m in methods}  # ref found, n ref, det true, n det
     burden_err = {m: [] for m in methods}
     rows = []
+    probs = {}  # out-of-patient per-beat probabilities of the R-R + atrial model (for --scan)
     for n in names:
         pat = PATIENT.get(n, n)
         train = [k for k in names if PATIENT.get(k, k) != pat]
@@ -154,6 +157,7 @@ def main():
         model_a = fit(np.concatenate([feats_a[k] for k in train]), y_tr)
         t, ivals, _ = data[n]
         t0, t1 = t[0], t[-1]
+        probs[n] = R.af_probability(t, model_a, atrial=feats_a[n][:, len(R.FEATURES):])
         refe = ref_episodes(ivals, t0, t1)
         g, rm = grid_mask(refe, t0, t1)
         res = {"cardiacml R-R only": R.detect_af(t, model)["rhythm_episodes"],
@@ -182,6 +186,30 @@ def main():
         be = np.array(burden_err[m])
         print(f"| {m} | {100 * tp / max(nr, 1):.1f} | {100 * tp / max(nd, 1):.1f} | {f:.0f}/{nre:.0f} | "
               f"{tr:.0f}/{nde:.0f} | {np.median(be):.2f} / {be.max():.1f} |")
+    if args.scan:
+        scan(data, probs, names)
+
+
+def scan(data, probs, names):
+    """Episode rules of the R-R + atrial model on its out-of-patient probabilities: duration Se / +P, per-record burden."""
+    import itertools
+
+    print("\nepisode rules of the R-R + atrial model (same out-of-patient probabilities):")
+    for smooth, (on, off), min_s, gap_s in itertools.product((15, 21, 31, 45), ((0.45, 0.35), (0.5, 0.4)), (15, 30),
+                                                             (10, 20)):
+        tp = nr = nd = 0
+        errs = {}
+        for n in names:
+            t, ivals, _ = data[n]
+            eps = R.flags_to_episodes(t, R.beat_flags(probs[n], smooth, on, off), min_s, gap_s)
+            g, rm = grid_mask(ref_episodes(ivals, t[0], t[-1]), t[0], t[-1])
+            _, dm = grid_mask(eps, t[0], t[-1])
+            tp, nr, nd = tp + (dm & rm).sum(), nr + rm.sum(), nd + dm.sum()
+            errs[n] = 100 * abs(dm.mean() - rm.mean())
+        bad = " ".join(f"{k} {v:.1f}" for k, v in errs.items() if v > 5)
+        shipped = "  <- shipped" if (smooth, on, off, min_s, gap_s) == (31, 0.45, 0.35, 30, 10) else ""
+        print(f"smooth {smooth:2d}  on/off {on:.2f}/{off:.2f}  min {min_s:2d} s  gap {gap_s:2d} s:  Se {100 * tp / nr:.1f} "
+              f"+P {100 * tp / nd:.1f}  max {max(errs.values()):4.1f}  > 5 pp: {bad}{shipped}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ PRETRAINED = {
     # vs 0.622 with rate + other-lead copies, 0.600 with sqrt class weights, 0.633 with rate + detected-peak copies.
     # 0.3.1 tried rate + "recorder" copies (recorder band-pass, muscle noise, electrode motion): better on DS1 (4-fold
     # cross-validation 0.527 vs 0.507, held-out records 0.655 vs 0.635) but it calls 5 % of record 100's normal beats F,
-    # which the acceptance tests refuse, and it was worse on DS2; not shipped (see README). 1 thread: bit-reproducible
+    # which the acceptance tests refuse, and it was worse on DS2; not shipped (see README). 1 thread: bit-reproducible on one machine
     # (since 0.3.2 also whatever the progress display). Seeds spread widely, so 0.4.0 (contract v4) trained seeds 0-3 of
     # each and kept the one with the best macro-F1 on its own held-out records (DS1: 0.676 / 0.606 / 0.571 / 0.631;
     # all: 0.621 / 0.592 / 0.582 / 0.644); DS2 was read only afterwards (README).
