@@ -5,7 +5,11 @@ Data: MIT-BIH Arrhythmia DB, all 48 records (../shared/data/mitdb), reference rh
 (``--peaks det``); atrial-activity features from the first lead (MLII). The hysteresis thresholds of the R-R + atrial
 model (on 0.45 / off 0.35) were chosen among three pairs on these leave-one-patient-out results (the weights never
 see the held-out record). Split: leave one patient out (201 and 202 are one patient and are held out together); the
-logistic regression is refitted on the other records for each held-out record.
+logistic regression is refitted on the other records for each held-out record. Since 0.4.1 the R-R + atrial model
+is fitted on each training record's MLII and on four copies of it as other recorders would give it (``COPIES``: two
+"rate" draws, MLII at 128-1000 Hz with gain, polarity, noise, wander and mains, and two of the other lead); the
+atrial features are taken at 250 Hz whatever the record's rate (``cardiacml.ecg.rhythm.ATRIAL_FS``). ``--no-copies``
+fits on MLII alone.
 
 Metrics (seconds-level, over the analysed span first R .. last R of each record, 0.1 s grid, pooled over records):
 duration Se = AF time detected / reference AF time, duration +P = detected time that is reference AF / detected time.
@@ -16,7 +20,12 @@ per record in percentage points.
 Baselines on the same beats: CoV of 16 R-R > 0.1, and COSEn (Lake & Moorman 2011, Am J Physiol Heart Circ Physiol
 300:H319-H325; 16-beat segments, r = 30 ms, threshold -1.4), each with the same 30 s minimum episode rule.
 
-    python benchmarks/af_episodes.py [--peaks ref|det] [--fit] [--scan]   (--fit writes src/cardiacml/ecg/rhythm_af.json
+Other recorders (``--signal``): the held-out record's atrial features (and, with ``--peaks det``, its R peaks) come
+from MLII resampled to 128 Hz with gain 0.4, noise, wander and mains (``128Hz-noisy``), to 500 Hz inverted x2.5
+(``500Hz-inverted``) or from the record's other lead at 250 Hz (``other-lead-250Hz``: V1, V2, V4 or V5), made as
+``bench_beats_recorders.py`` makes them; the models are still fitted on the other records' MLII, as the shipped one is.
+
+    python benchmarks/af_episodes.py [--peaks ref|det] [--fit] [--scan] [--signal MLII|128Hz-noisy|...]   (--fit writes src/cardiacml/ecg/rhythm_af.json
     from all records; --scan also varies the R-R + atrial model's moving mean, hysteresis, minimum episode and merge gap
     on the same out-of-patient probabilities)
 """
@@ -42,8 +51,25 @@ AF = ("(AFIB", "(AFL")
 PATIENT = {"202": "201"}
 
 
-def reference(name: str, peaks: str = "ref"):
-    """R times (s), reference rhythm intervals [(start_s, end_s, label)], and record length (s)."""
+SIGNALS = {"MLII": None, "128Hz-noisy": "detected-128Hz-noisy", "500Hz-inverted": "detected-500Hz-inverted",
+           "other-lead-250Hz": "detected-V1-250Hz"}
+
+
+def signal(name: str, which: str = "MLII"):
+    """The record as another recorder would give it (``SIGNALS``), one lead."""
+    from cardiacml.io import open_record
+
+    rec = open_record(MITDB / name)
+    if SIGNALS[which] is None:
+        return rec
+    from bench_beats_recorders import variant
+
+    return variant(rec, SIGNALS[which], np.random.default_rng(int(name)))
+
+
+def reference(name: str, peaks: str = "ref", which: str = "MLII"):
+    """R times (s), reference rhythm intervals [(start_s, end_s, label)], and record length (s); detected R peaks
+    (``peaks="det"``) on the ``which`` version of the signal."""
     a = wfdb.rdann(str(MITDB / name), "atr")
     h = wfdb.rdheader(str(MITDB / name))
     fs = float(a.fs or h.fs)
@@ -59,10 +85,10 @@ def reference(name: str, peaks: str = "ref"):
         t = a.sample[ok] / fs
     else:
         from cardiacml.ecg.pipeline import scan_record
-        from cardiacml.io import open_record
 
-        sc = scan_record(open_record(MITDB / name), None, use_annotations=False)
-        t = np.asarray(sc.peaks) / fs
+        rec = signal(name, which)
+        sc = scan_record(rec, None, use_annotations=False)
+        t = np.asarray(sc.peaks) / rec.fs
     return np.asarray(t, float), ivals, length
 
 
@@ -83,19 +109,41 @@ def fit(X, y) -> dict:
     mean, scale = X.mean(0), X.std(0) + 1e-9
     lr = LogisticRegression(C=1.0, max_iter=1000).fit((X - mean) / scale, y)
     on, off = (0.45, 0.35) if atrial else (0.55, 0.45)
-    return {"features": list(R.FEATURES) + (list(R.ATRIAL_FEATURES) if atrial else []) + list(R.interaction_names(pairs)),
+    return {**({"atrial_version": R.ATRIAL_VERSION} if atrial else {}),
+            "features": list(R.FEATURES) + (list(R.ATRIAL_FEATURES) if atrial else []) + list(R.interaction_names(pairs)),
             "interactions": pairs, "window": R.WINDOW,
             "mean": mean.tolist(), "scale": scale.tolist(), "coef": lr.coef_[0].tolist(),
             "intercept": float(lr.intercept_[0]), "smooth": 31, "on": on, "off": off, "min_episode_s": 30.0}
 
 
-def atrial(name: str, t) -> np.ndarray:
-    """Atrial-activity features of the beats at times ``t`` on the record's first lead."""
+def atrial(name: str, t, which: str = "MLII") -> np.ndarray:
+    """Atrial-activity features of the beats at times ``t`` on the record's first lead (MLII), or on the ``which``
+    version of the signal."""
+    rec = signal(name, which)
+    return R.atrial_features(lambda a, b: rec.read(a, b, lead=0), rec.n_samples, rec.fs,
+                             np.round(np.asarray(t) * rec.fs).astype(np.int64))
+
+
+#: Copies of every training record, as other recorders would give it, that the R-R + atrial model is also fitted on
+#: (``cardiacml.datasets.mitbih.augmented_record``: "rate" = MLII at a random rate of 128-1000 Hz with random gain,
+#: polarity, noise, wander and mains; "lead2" = the other lead, treated the same); two draws of each.
+COPIES = (("rate", 0), ("rate", 1), ("lead2", 0), ("lead2", 1))
+
+
+def atrial_copies(name: str, t) -> list[np.ndarray]:
+    """R-R + atrial features of the beats at times ``t`` on each of ``COPIES`` of the record (R peaks: the reference
+    beats, moved with the resampling)."""
+    from cardiacml.datasets.mitbih import augmented_record
     from cardiacml.io import open_record
 
     rec = open_record(MITDB / name)
-    return R.atrial_features(lambda a, b: rec.read(a, b, lead=0), rec.n_samples, rec.fs,
-                             np.round(np.asarray(t) * rec.fs).astype(np.int64))
+    rr = R.rr_features(t)
+    out = []
+    for kind, draw in COPIES:
+        cp = augmented_record(rec, kind, 1000 * draw + int(name) + (500 if kind == "lead2" else 0))
+        out.append(np.hstack([rr, R.atrial_features(lambda a, b: cp.read(a, b, lead=0), cp.n_samples, cp.fs,
+                                                    np.round(np.asarray(t) * cp.fs).astype(np.int64))]))
+    return out
 
 
 def grid_mask(eps, t0, t1, dt=0.1):
@@ -130,16 +178,42 @@ def main():
     ap.add_argument("--peaks", default="ref", choices=("ref", "det"))
     ap.add_argument("--fit", action="store_true")
     ap.add_argument("--scan", action="store_true", help="also vary the episode rules of the R-R + atrial model")
+    ap.add_argument("--no-copies", action="store_true",
+                    help="fit the R-R + atrial model on MLII alone (without the other-recorder copies, as 0.4.0 did)")
+    ap.add_argument("--signal", default="MLII", choices=sorted(SIGNALS),
+                    help="the held-out record's signal as another recorder would give it (models fit on the others' MLII "
+                         "and copies)")
     args = ap.parse_args()
     names = sorted(p.stem for p in MITDB.glob("*.atr"))
     t_start = time.time()
+    if args.fit and args.signal != "MLII":
+        ap.error("--fit fits on MLII and its copies: leave --signal out")
     data = {n: reference(n, args.peaks) for n in names}
     feats = {n: R.rr_features(d[0]) for n, d in data.items()}
     feats_a = {n: np.hstack([feats[n], atrial(n, d[0])]) for n, d in data.items()}
     labels = {n: beat_labels(d[0], d[1]) for n, d in data.items()}
+    # the atrial model's training rows of each record, (X, y) pairs: its lead as scored, then its other-recorder
+    # copies (reference R peaks, labelled by the reference rhythm)
+    train_a = {n: [(feats_a[n], labels[n])] for n in names}
+    if not args.no_copies:
+        from cardiacml.utils import progress
+
+        ref = data if args.peaks == "ref" else {n: reference(n, "ref") for n in names}
+        for n in progress(names, desc="copies", unit="rec"):
+            y_ref = beat_labels(ref[n][0], ref[n][1])
+            train_a[n] += [(X, y_ref) for X in atrial_copies(n, ref[n][0])]
+    # what is scored: the held-out record as the chosen recorder gives it (the training records stay MLII)
+    test = data
+    test_feats, test_feats_a = feats, feats_a
+    if args.signal != "MLII":
+        test = {n: reference(n, args.peaks, args.signal) for n in names}
+        test_feats = {n: R.rr_features(d[0]) for n, d in test.items()}
+        test_feats_a = {n: np.hstack([test_feats[n], atrial(n, d[0], args.signal)]) for n, d in test.items()}
     if args.fit:
-        for fe, fname in ((feats, "rhythm_af.json"), (feats_a, "rhythm_af_atrial.json")):
-            model = fit(np.concatenate(list(fe.values())), np.concatenate(list(labels.values())))
+        rows_rr = {n: [(feats[n], labels[n])] for n in names}
+        for rows_of, fname in ((rows_rr, "rhythm_af.json"), (train_a, "rhythm_af_atrial.json")):
+            model = fit(np.concatenate([X for n in names for X, _ in rows_of[n]]),
+                        np.concatenate([y for n in names for _, y in rows_of[n]]))
             out = Path(R.__file__).with_name(fname)
             out.write_text(json.dumps(model, indent=1) + "\n")
             print("wrote", out)
@@ -154,14 +228,15 @@ def main():
         train = [k for k in names if PATIENT.get(k, k) != pat]
         y_tr = np.concatenate([labels[k] for k in train])
         model = fit(np.concatenate([feats[k] for k in train]), y_tr)
-        model_a = fit(np.concatenate([feats_a[k] for k in train]), y_tr)
-        t, ivals, _ = data[n]
+        model_a = fit(np.concatenate([X for k in train for X, _ in train_a[k]]),
+                      np.concatenate([y for k in train for _, y in train_a[k]]))
+        t, ivals, _ = test[n]
         t0, t1 = t[0], t[-1]
-        probs[n] = R.af_probability(t, model_a, atrial=feats_a[n][:, len(R.FEATURES):])
+        probs[n] = R.af_probability(t, model_a, atrial=test_feats_a[n][:, len(R.FEATURES):])
         refe = ref_episodes(ivals, t0, t1)
         g, rm = grid_mask(refe, t0, t1)
         res = {"cardiacml R-R only": R.detect_af(t, model)["rhythm_episodes"],
-               "cardiacml R-R + atrial": R.detect_af(t, model_a, atrial=feats_a[n][:, len(R.FEATURES):])["rhythm_episodes"]}
+               "cardiacml R-R + atrial": R.detect_af(t, model_a, atrial=test_feats_a[n][:, len(R.FEATURES):])["rhythm_episodes"]}
         for m, flag in (("CoV>0.1", R.baseline_cov(t)), ("COSEn>-1.4", R.baseline_cosen(t))):
             res[m] = R.flags_to_episodes(t, flag, 30.0, 10.0)
         line = [n, f"{100 * rm.mean():5.1f}"]
@@ -173,6 +248,7 @@ def main():
             line.append(f"{100 * dm.mean():5.1f}")
         rows.append(line)
     print(f"# AF/AFL episodes, MIT-BIH 48 records, leave-one-patient-out (201+202 together), R peaks: {args.peaks}; "
+          f"held-out signal: {args.signal}; "
           f"machine: {platform.node()} {platform.processor() or platform.machine()}, {time.time() - t_start:.0f} s")
     print("\nper-record AF burden (%): record ref " + " ".join(methods))
     for r in rows:
@@ -187,7 +263,7 @@ def main():
         print(f"| {m} | {100 * tp / max(nr, 1):.1f} | {100 * tp / max(nd, 1):.1f} | {f:.0f}/{nre:.0f} | "
               f"{tr:.0f}/{nde:.0f} | {np.median(be):.2f} / {be.max():.1f} |")
     if args.scan:
-        scan(data, probs, names)
+        scan(test, probs, names)
 
 
 def scan(data, probs, names):

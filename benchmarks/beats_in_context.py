@@ -50,10 +50,11 @@ def record_beats(runner, name: str):
 
 
 def lopo_af_model(name: str, feats: dict) -> dict:
-    """The AF detector refitted on every record except ``name``'s patient."""
+    """The AF detector refitted on every record except ``name``'s patient (their MLII and other-recorder copies, as
+    the shipped one is fitted: ``af_episodes.COPIES``)."""
     held = {name, AFB.PATIENT.get(name, name)} | {k for k, v in AFB.PATIENT.items() if v == name}
-    X = np.concatenate([f for k, (f, y) in feats.items() if k not in held])
-    y = np.concatenate([y for k, (f, y) in feats.items() if k not in held])
+    X = np.concatenate([f for k, rows in feats.items() if k not in held for f, _ in rows])
+    y = np.concatenate([y for k, rows in feats.items() if k not in held for _, y in rows])
     return AFB.fit(X, y)
 
 
@@ -73,7 +74,8 @@ def main() -> None:
     for f in sorted(AFB.MITDB.glob("*.atr")):
         t, ivals, _ = AFB.reference(f.stem)
         atr[f.stem] = AFB.atrial(f.stem, t)
-        feats[f.stem] = (np.hstack([R.rr_features(t), atr[f.stem]]), AFB.beat_labels(t, ivals))
+        y_af = AFB.beat_labels(t, ivals)
+        feats[f.stem] = [(np.hstack([R.rr_features(t), atr[f.stem]]), y_af)] + [(X, y_af) for X in AFB.atrial_copies(f.stem, t)]
     runner = load_runner(a.model)
     modes = ("beat only", "in context", "oracle")
     Y, P = [], {m: [] for m in modes}

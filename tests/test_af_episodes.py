@@ -63,6 +63,56 @@ def test_atrial_features_tell_sinus_p_waves_from_fibrillation(mitdb):
     assert corr["100"] > 0.8 > 0.5 > corr["203"], corr  # a repeating P wave vs fibrillatory waves
 
 
+def _first_minutes(mitdb, name, minutes=10.0):
+    import wfdb
+
+    from cardiacml.io import open_record
+
+    rec = open_record(mitdb / name)
+    ann = wfdb.rdann(str(mitdb / name), "atr", sampto=int(minutes * 60 * rec.fs))
+    peaks = ann.sample[np.isin(ann.symbol, list("NLRAaJSVFejE/fQ"))]
+    return rec.read(0, int(minutes * 60 * rec.fs), lead=0), rec.fs, peaks
+
+
+def _atrial(x, fs, peaks_360, fs_360):
+    p = np.round(np.asarray(peaks_360) * fs / fs_360).astype(np.int64)
+    return R.atrial_features(lambda a, b: x[a:b], len(x), fs, p)
+
+
+def test_atrial_features_mean_the_same_at_other_sampling_rates(mitdb):
+    """The atrial features are taken at ATRIAL_FS whatever the record's rate: 203 (AF) and 100 (sinus) at 360 Hz,
+    resampled to 128 Hz and to 1000 Hz, give the same per-record medians within small tolerances. (At the record's
+    own rate, as in 0.4.0, the high-frequency measure of 203 went from 0.05 at 360 Hz to 0.29 at 128 Hz.)"""
+    from cardiacml.ecg.filters import resample
+
+    for name in ("203", "100"):
+        x, fs, peaks = _first_minutes(mitdb, name, 5.0)
+        ref = np.median(_atrial(x, fs, peaks, fs)[:, :3], 0)
+        for fs2 in (128.0, 1000.0):
+            got = np.median(_atrial(resample(x, fs, fs2), fs2, peaks, fs), 0)[:3]
+            assert np.all(np.abs(got - ref) < [0.05, 0.1, 0.03]), (name, fs2, ref, got)
+
+
+def test_af_is_found_on_a_noisy_128_hz_copy_and_not_in_sinus_rhythm(mitdb):
+    """The shipped R-R + atrial model (fitted with other-recorder copies) on MLII resampled to 128 Hz, gain x0.4,
+    30 uV noise, baseline wander and 50 Hz mains (bench_beats_recorders' "128Hz-noisy"): AF through the first 10
+    minutes of 203, none in 100. (0.4.0's model found 14 % of MIT-BIH's AF time on such copies, and none of 203's.)
+    Both are records the model was fitted on: this checks the features' robustness, not generalisation."""
+    from cardiacml.ecg.filters import resample
+
+    rng = np.random.default_rng(0)
+    burden = {}
+    for name in ("203", "100"):
+        x, fs, peaks = _first_minutes(mitdb, name)
+        y = resample(x, fs, 128.0)
+        t = np.arange(len(y)) / 128.0
+        y = 0.4 * y + 0.03 * rng.standard_normal(len(y)) + 0.3 * np.sin(2 * np.pi * 0.3 * t) \
+            + 0.05 * np.sin(2 * np.pi * 50 * t)
+        out = R.detect_af(peaks / fs, atrial=_atrial(y, 128.0, peaks, fs))
+        burden[name] = out["af_burden"]
+    assert burden["203"] > 0.8 and burden["100"] == 0.0, burden
+
+
 def test_predict_writes_af_episodes_and_burden(mitdb, tmp_path):
     import json
 
@@ -130,6 +180,12 @@ def test_interaction_columns_are_products_and_bad_models_are_refused(tmp_path):
         R.load_model(bad)
     bad.write_text(json.dumps(dict(m, features=list(R.FEATURES) + ["log_rr*log_cov"])))
     with pytest.raises(ValueError, match="differ"):
+        R.load_model(bad)
+    # an atrial model must name the version of the atrial features it was fitted on (0.4.0's files did not)
+    shipped = json.loads(R._ATRIAL_MODEL_PATH.read_text())
+    assert shipped["atrial_version"] == R.ATRIAL_VERSION
+    bad.write_text(json.dumps({k: v for k, v in shipped.items() if k != "atrial_version"}))
+    with pytest.raises(ValueError, match="atrial_version"):
         R.load_model(bad)
 
 

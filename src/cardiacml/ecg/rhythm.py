@@ -9,14 +9,17 @@ which is smoothed (moving mean), thresholded with hysteresis, and turned into ep
 
 With the signal (:func:`atrial_features`, model ``rhythm_af_atrial.json``), three features of the atrial activity
 are added per beat, each the median over the same window: how alike the P-wave regions ([R - 240, R - 60] ms of the
-0.5-40 Hz band-passed lead) of neighbouring beats are (a sinus P wave repeats; fibrillatory waves do not), the
+0.5-40 Hz band-passed lead, resampled to :data:`ATRIAL_FS`) of neighbouring beats are (a sinus P wave repeats; fibrillatory waves do not), the
 P-region RMS relative to the QRS amplitude, and its high-frequency content (mean |second difference| / SD); and two
 features of ectopy: the normalised RMSSD of normal-to-normal intervals only and the fraction of ectopic beats (a
 beat whose QRS is unlike its neighbours' median QRS), so that frequent PVCs (bigeminy, couplets) are not taken for an
 irregular rhythm. On MIT-BIH (leave one patient out, ``benchmarks/af_episodes.py``, reference R peaks) duration
 Se / +P go from 69 / 74 % (R-R only) to 90 / 92 % with the atrial features, 92.1 / 92.9 % with the ectopy features
 and 92.9 / 93.0 % with the product of mean R-R and irregularity (:data:`ATRIAL_INTERACTIONS`; AF at a fast rate is
-less irregular).
+less irregular). Since 0.4.1 the atrial features are taken at :data:`ATRIAL_FS` whatever the record's rate and the
+model is also fitted on copies of each training record as other recorders would give it (random rate, gain,
+polarity, noise, wander, mains; the other lead): 90.4 / 92.8 % on MLII, and on MLII at 128 Hz with noise 95.5 / 85.0 %
+where 0.4.0 found 14 % of the AF time (other lead at 250 Hz: 82.1 / 90.4 %, 0.4.0 51.3 / 90.8 %).
 
 Baselines for comparison (:func:`baseline_cov`, :func:`baseline_cosen`): coefficient of variation of R-R over
 16 beats, and COSEn (Lake & Moorman 2011, Am J Physiol Heart Circ Physiol 300:H319) over 16 beats, threshold -1.4.
@@ -42,6 +45,13 @@ QRS_NEIGHBOURS = 4  # neighbours on each side that make a beat's QRS template
 #: A beat whose QRS correlates below this with its neighbours' median QRS is ectopic for the R-R features.
 ECTOPIC_CORR = 0.8
 CHUNK_S = 300.0
+#: The atrial features are computed on the lead resampled to this rate (after the 0.5-40 Hz band-pass, which every
+#: rate from 100 Hz holds whole), so that they mean the same at 128 Hz as at 360 or 1000 Hz: at the record's own rate
+#: the high-frequency measure moved by some ten training SDs between 360 and 128 Hz and the 0.4.0 model found 14 % of
+#: MIT-BIH's AF time on 128-Hz copies (RESULTS.md, "sixth").
+ATRIAL_FS = 250.0
+#: Version of the atrial features' definition; an atrial model file must name it (``"atrial_version"``).
+ATRIAL_VERSION = 2
 #: Products of two features the R-R + atrial model also takes: R-R irregularity in AF falls as the rate rises, so the
 #: irregularity that tells AF from sinus rhythm depends on the rate (chosen on the leave-one-patient-out results of
 #: ``benchmarks/af_episodes.py`` among four candidates, see RESULTS.md).
@@ -136,19 +146,20 @@ def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW
         its QRS ([R - 50, R + 80] ms) correlates below :data:`ECTOPIC_CORR` with the sample-wise median QRS of its
         ``2 * QRS_NEIGHBOURS`` neighbours.
     """
-    from .filters import clean_ecg
+    from .filters import clean_ecg, resample
 
     peaks = np.asarray(peaks, np.int64)
     n = len(peaks)
-    a0, a1 = int(round(P_REGION_MS[0] * fs / 1000)), int(round(P_REGION_MS[1] * fs / 1000))
+    fa = ATRIAL_FS  # every window below is taken at this rate
+    a0, a1 = int(round(P_REGION_MS[0] * fa / 1000)), int(round(P_REGION_MS[1] * fa / 1000))
     L = max(a0 - a1, 4)
-    q = max(1, int(round(0.05 * fs)))
-    qa, qb = int(round(QRS_MS[0] * fs / 1000)), int(round(QRS_MS[1] * fs / 1000))
+    q = max(1, int(round(0.05 * fa)))
+    qa, qb = int(round(QRS_MS[0] * fa / 1000)), int(round(QRS_MS[1] * fa / 1000))
     seg = np.zeros((n, L))
     qseg = np.zeros((n, qa + qb), np.float32)
     qrs_amp = np.ones(n)
     margin = int(2 * fs)
-    step = max(int(chunk_s * fs), 10 * a0)
+    step = max(int(chunk_s * fs), int(10 * P_REGION_MS[0] * fs / 1000))
     for c0 in range(0, int(n_samples), step):
         c1 = min(int(n_samples), c0 + step)
         sel = np.flatnonzero((peaks >= c0) & (peaks < c1))
@@ -158,7 +169,8 @@ def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW
         x = np.asarray(read(r0, r1), np.float64)
         if not filtered:
             x = clean_ecg(x, fs)
-        r = peaks[sel] - r0
+        x = resample(x, fs, fa)
+        r = np.round((peaks[sel] - r0) * (fa / fs)).astype(np.int64)
         ok = (r - a0 >= 0) & (r - a0 + L <= len(x))
         seg[sel[ok]] = x[(r[ok] - a0)[:, None] + np.arange(L)[None, :]]
         ok = (r - q >= 0) & (r + q <= len(x))
@@ -222,6 +234,9 @@ def load_model(path=None, atrial: bool = False) -> dict:
     if any(len(p) != 2 or p[0] not in base or p[1] not in base for p in pairs):
         raise ValueError(f"{path}: interactions {pairs} must be pairs of its features {list(base)}")
     want = base + interaction_names(pairs)
+    if needs_atrial(m) and m.get("atrial_version") != ATRIAL_VERSION:
+        raise ValueError(f"{path}: atrial_version {m.get('atrial_version')!r}, but this cardiacml computes version "
+                         f"{ATRIAL_VERSION} of the atrial features (refit it with benchmarks/af_episodes.py --fit)")
     if tuple(m["features"]) != want:
         raise ValueError(f"{path}: features {m['features']} differ from {want}")
     return m
