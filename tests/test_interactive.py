@@ -305,10 +305,16 @@ def _open(driver, path: Path, timeout=60.0):
     driver.get_log("browser")  # drop what earlier pages logged
     t0 = time.perf_counter()
     driver.get(path.resolve().as_uri())
-    n = driver.execute_script("return document.querySelectorAll('.plotly-graph-div').length")
-    while driver.execute_script("return window.cardiacmlReady || 0") < n:
+    # wait for this page (not the one before it, whose counters can still answer right after get()) to have loaded,
+    # laid out its figures and drawn them all
+    state = ("return [document.URL, document.readyState, document.querySelectorAll('.plotly-graph-div').length, "
+             "window.cardiacmlReady || 0, (window.cardiacmlTimes || []).length]")
+    while True:
+        url, ready_state, n, ready, n_times = driver.execute_script(state)
+        if url.endswith(path.name) and ready_state == "complete" and n > 0 and ready >= n and n_times > n:
+            break
         if time.perf_counter() - t0 > timeout:
-            raise AssertionError(f"{path.name}: not all {n} figures drawn after {timeout} s")
+            raise AssertionError(f"{path.name}: not all {n} figures drawn after {timeout} s ({ready} drawn, {ready_state})")
         time.sleep(0.02)
     times = dict(driver.execute_script("return window.cardiacmlTimes"))
     drawn = [v / 1000 for k, v in times.items() if k != "plotly.js"]
