@@ -67,9 +67,9 @@ def signal(name: str, which: str = "MLII"):
     return variant(rec, SIGNALS[which], np.random.default_rng(int(name)))
 
 
-def reference(name: str, peaks: str = "ref", which: str = "MLII"):
-    """R times (s), reference rhythm intervals [(start_s, end_s, label)], and record length (s); detected R peaks
-    (``peaks="det"``) on the ``which`` version of the signal."""
+def reference(name: str, peaks: str = "ref", rec=None):
+    """R times (s), reference rhythm intervals [(start_s, end_s, label)], and record length (s); ``peaks="det"``:
+    R peaks detected on ``rec`` (default: the record as stored, MLII)."""
     a = wfdb.rdann(str(MITDB / name), "atr")
     h = wfdb.rdheader(str(MITDB / name))
     fs = float(a.fs or h.fs)
@@ -86,7 +86,7 @@ def reference(name: str, peaks: str = "ref", which: str = "MLII"):
     else:
         from cardiacml.ecg.pipeline import scan_record
 
-        rec = signal(name, which)
+        rec = rec if rec is not None else signal(name)
         sc = scan_record(rec, None, use_annotations=False)
         t = np.asarray(sc.peaks) / rec.fs
     return np.asarray(t, float), ivals, length
@@ -116,12 +116,15 @@ def fit(X, y) -> dict:
             "intercept": float(lr.intercept_[0]), "smooth": 31, "on": on, "off": off, "min_episode_s": 30.0}
 
 
-def atrial(name: str, t, which: str = "MLII") -> np.ndarray:
-    """Atrial-activity features of the beats at times ``t`` on the record's first lead (MLII), or on the ``which``
-    version of the signal."""
-    rec = signal(name, which)
+def atrial_on(rec, t) -> np.ndarray:
+    """Atrial-activity features of the beats at times ``t`` (s) on the first lead of ``rec``."""
     return R.atrial_features(lambda a, b: rec.read(a, b, lead=0), rec.n_samples, rec.fs,
                              np.round(np.asarray(t) * rec.fs).astype(np.int64))
+
+
+def atrial(name: str, t) -> np.ndarray:
+    """Atrial-activity features of the beats at times ``t`` on the record's first lead (MLII)."""
+    return atrial_on(signal(name), t)
 
 
 #: Copies of every training record, as other recorders would give it, that the R-R + atrial model is also fitted on
@@ -130,20 +133,15 @@ def atrial(name: str, t, which: str = "MLII") -> np.ndarray:
 COPIES = (("rate", 0), ("rate", 1), ("lead2", 0), ("lead2", 1))
 
 
-def atrial_copies(name: str, t) -> list[np.ndarray]:
+def atrial_copies(name: str, t, rr: np.ndarray | None = None) -> list[np.ndarray]:
     """R-R + atrial features of the beats at times ``t`` on each of ``COPIES`` of the record (R peaks: the reference
-    beats, moved with the resampling)."""
+    beats, moved with the resampling); ``rr``: ``R.rr_features(t)`` when the caller has it."""
     from cardiacml.datasets.mitbih import augmented_record
-    from cardiacml.io import open_record
 
-    rec = open_record(MITDB / name)
-    rr = R.rr_features(t)
-    out = []
-    for kind, draw in COPIES:
-        cp = augmented_record(rec, kind, 1000 * draw + int(name) + (500 if kind == "lead2" else 0))
-        out.append(np.hstack([rr, R.atrial_features(lambda a, b: cp.read(a, b, lead=0), cp.n_samples, cp.fs,
-                                                    np.round(np.asarray(t) * cp.fs).astype(np.int64))]))
-    return out
+    rec = signal(name)
+    rr = R.rr_features(t) if rr is None else rr
+    return [np.hstack([rr, atrial_on(augmented_record(rec, kind, 1000 * draw + int(name) + (500 if kind == "lead2" else 0)),
+                                     t)]) for kind, draw in COPIES]
 
 
 def grid_mask(eps, t0, t1, dt=0.1):
@@ -198,17 +196,21 @@ def main():
     if not args.no_copies:
         from cardiacml.utils import progress
 
-        ref = data if args.peaks == "ref" else {n: reference(n, "ref") for n in names}
         for n in progress(names, desc="copies", unit="rec"):
-            y_ref = beat_labels(ref[n][0], ref[n][1])
-            train_a[n] += [(X, y_ref) for X in atrial_copies(n, ref[n][0])]
-    # what is scored: the held-out record as the chosen recorder gives it (the training records stay MLII)
-    test = data
-    test_feats, test_feats_a = feats, feats_a
+            if args.peaks == "ref":
+                train_a[n] += [(X, labels[n]) for X in atrial_copies(n, data[n][0], feats[n])]
+            else:
+                t_ref, ivals, _ = reference(n, "ref")
+                train_a[n] += [(X, beat_labels(t_ref, ivals)) for X in atrial_copies(n, t_ref)]
+    # what is scored: the held-out record as the chosen recorder gives it (the training records stay MLII); the
+    # other recorder's signal is built once per record, for its detected R peaks and its atrial features
+    test, test_feats_a = data, feats_a
     if args.signal != "MLII":
-        test = {n: reference(n, args.peaks, args.signal) for n in names}
-        test_feats = {n: R.rr_features(d[0]) for n, d in test.items()}
-        test_feats_a = {n: np.hstack([test_feats[n], atrial(n, d[0], args.signal)]) for n, d in test.items()}
+        test, test_feats_a = {}, {}
+        for n in names:
+            rec = signal(n, args.signal)
+            test[n] = data[n] if args.peaks == "ref" else reference(n, "det", rec)
+            test_feats_a[n] = np.hstack([R.rr_features(test[n][0]), atrial_on(rec, test[n][0])])
     if args.fit:
         rows_rr = {n: [(feats[n], labels[n])] for n in names}
         for rows_of, fname in ((rows_rr, "rhythm_af.json"), (train_a, "rhythm_af_atrial.json")):
@@ -232,7 +234,8 @@ def main():
                       np.concatenate([y for k in train for _, y in train_a[k]]))
         t, ivals, _ = test[n]
         t0, t1 = t[0], t[-1]
-        probs[n] = R.af_probability(t, model_a, atrial=test_feats_a[n][:, len(R.FEATURES):])
+        if args.scan:
+            probs[n] = R.af_probability(t, model_a, atrial=test_feats_a[n][:, len(R.FEATURES):])
         refe = ref_episodes(ivals, t0, t1)
         g, rm = grid_mask(refe, t0, t1)
         res = {"cardiacml R-R only": R.detect_af(t, model)["rhythm_episodes"],
@@ -271,14 +274,15 @@ def scan(data, probs, names):
     import itertools
 
     print("\nepisode rules of the R-R + atrial model (same out-of-patient probabilities):")
+    ref_masks = {n: grid_mask(ref_episodes(data[n][1], data[n][0][0], data[n][0][-1]), data[n][0][0], data[n][0][-1])[1]
+                 for n in names}  # the reference AF of each record on the 0.1 s grid: the same for every rule
     for smooth, (on, off), min_s, gap_s in itertools.product((15, 21, 31, 45), ((0.45, 0.35), (0.5, 0.4)), (15, 30),
                                                              (10, 20)):
         tp = nr = nd = 0
         errs = {}
         for n in names:
-            t, ivals, _ = data[n]
+            t, rm = data[n][0], ref_masks[n]
             eps = R.flags_to_episodes(t, R.beat_flags(probs[n], smooth, on, off), min_s, gap_s)
-            g, rm = grid_mask(ref_episodes(ivals, t[0], t[-1]), t[0], t[-1])
             _, dm = grid_mask(eps, t[0], t[-1])
             tp, nr, nd = tp + (dm & rm).sum(), nr + rm.sum(), nd + dm.sum()
             errs[n] = 100 * abs(dm.mean() - rm.mean())

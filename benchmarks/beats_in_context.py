@@ -74,8 +74,8 @@ def main() -> None:
     for f in sorted(AFB.MITDB.glob("*.atr")):
         t, ivals, _ = AFB.reference(f.stem)
         atr[f.stem] = AFB.atrial(f.stem, t)
-        y_af = AFB.beat_labels(t, ivals)
-        feats[f.stem] = [(np.hstack([R.rr_features(t), atr[f.stem]]), y_af)] + [(X, y_af) for X in AFB.atrial_copies(f.stem, t)]
+        y_af, rr = AFB.beat_labels(t, ivals), R.rr_features(t)
+        feats[f.stem] = [(np.hstack([rr, atr[f.stem]]), y_af)] + [(X, y_af) for X in AFB.atrial_copies(f.stem, t, rr)]
     runner = load_runner(a.model)
     modes = ("beat only", "in context", "oracle")
     Y, P = [], {m: [] for m in modes}
