@@ -9,7 +9,8 @@ logistic regression is refitted on the other records for each held-out record. S
 is fitted on each training record's MLII and on four copies of it as other recorders would give it (``COPIES``: two
 "rate" draws, MLII at 128-1000 Hz with gain, polarity, noise, wander and mains, and two of the other lead); the
 atrial features are taken at 250 Hz whatever the record's rate (``cardiacml.ecg.rhythm.ATRIAL_FS``). ``--no-copies``
-fits on MLII alone.
+fits on MLII alone; ``--copy-peaks det`` fits on the copies with R peaks detected on each copy (measured, not shipped:
+RESULTS "seventh").
 
 Metrics (seconds-level, over the analysed span first R .. last R of each record, 0.1 s grid, pooled over records):
 duration Se = AF time detected / reference AF time, duration +P = detected time that is reference AF / detected time.
@@ -134,14 +135,31 @@ COPIES = (("rate", 0), ("rate", 1), ("lead2", 0), ("lead2", 1))
 
 
 def atrial_copies(name: str, t, rr: np.ndarray | None = None) -> list[np.ndarray]:
-    """R-R + atrial features of the beats at times ``t`` on each of ``COPIES`` of the record (R peaks: the reference
-    beats, moved with the resampling); ``rr``: ``R.rr_features(t)`` when the caller has it."""
+    """R-R + atrial features of the beats at times ``t`` (s) on each of ``COPIES`` of the record (R peaks: the
+    reference beats, moved with the resampling); ``rr``: ``R.rr_features(t)`` when the caller has it."""
+    rr = R.rr_features(t) if rr is None else rr
+    return [np.hstack([rr, atrial_on(c, t)]) for c in copies(name)]
+
+
+def copies(name: str) -> list:
+    """The record's ``COPIES`` (in-memory records), as other recorders would give it."""
     from cardiacml.datasets.mitbih import augmented_record
 
     rec = signal(name)
-    rr = R.rr_features(t) if rr is None else rr
-    return [np.hstack([rr, atrial_on(augmented_record(rec, kind, 1000 * draw + int(name) + (500 if kind == "lead2" else 0)),
-                                     t)]) for kind, draw in COPIES]
+    return [augmented_record(rec, kind, 1000 * draw + int(name) + (500 if kind == "lead2" else 0)) for kind, draw in COPIES]
+
+
+def detected_copies(name: str, ivals) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(R-R + atrial features, AF label) per beat of each of ``COPIES`` of the record, the R peaks detected on the
+    copy by cardiacml's detector (as ``predict`` finds them: missed and extra beats included), labelled by the
+    reference rhythm ``ivals`` at their times."""
+    from cardiacml.ecg.pipeline import scan_record
+
+    out = []
+    for c in copies(name):
+        t = np.asarray(scan_record(c, None, use_annotations=False).peaks) / c.fs
+        out.append((np.hstack([R.rr_features(t), atrial_on(c, t)]), beat_labels(t, ivals)))
+    return out
 
 
 def grid_mask(eps, t0, t1, dt=0.1):
@@ -178,6 +196,9 @@ def main():
     ap.add_argument("--scan", action="store_true", help="also vary the episode rules of the R-R + atrial model")
     ap.add_argument("--no-copies", action="store_true",
                     help="fit the R-R + atrial model on MLII alone (without the other-recorder copies, as 0.4.0 did)")
+    ap.add_argument("--copy-peaks", default="ref", choices=("ref", "det"),
+                    help="R peaks of the other-recorder copies the model is fitted on: the reference beats moved with the "
+                         "resampling (ref) or detected on each copy (det)")
     ap.add_argument("--signal", default="MLII", choices=sorted(SIGNALS),
                     help="the held-out record's signal as another recorder would give it (models fit on the others' MLII "
                          "and copies)")
@@ -197,7 +218,9 @@ def main():
         from cardiacml.utils import progress
 
         for n in progress(names, desc="copies", unit="rec"):
-            if args.peaks == "ref":
+            if args.copy_peaks == "det":
+                train_a[n] += detected_copies(n, data[n][1])
+            elif args.peaks == "ref":
                 train_a[n] += [(X, labels[n]) for X in atrial_copies(n, data[n][0], feats[n])]
             else:
                 t_ref, ivals, _ = reference(n, "ref")
