@@ -85,12 +85,15 @@ def reference(name: str, peaks: str = "ref", rec=None):
         ok = np.isin(a.symbol, list(BEAT_SYMBOLS))
         t = a.sample[ok] / fs
     else:
-        from cardiacml.ecg.pipeline import scan_record
-
-        rec = rec if rec is not None else signal(name)
-        sc = scan_record(rec, None, use_annotations=False)
-        t = np.asarray(sc.peaks) / rec.fs
+        t = detected_times(rec if rec is not None else signal(name))
     return np.asarray(t, float), ivals, length
+
+
+def detected_times(rec) -> np.ndarray:
+    """R times (s) that cardiacml's detector finds on ``rec`` (its annotations unused), as ``predict`` finds them."""
+    from cardiacml.ecg.pipeline import scan_record
+
+    return np.asarray(scan_record(rec, None, use_annotations=False).peaks) / rec.fs
 
 
 def beat_labels(t, ivals):
@@ -153,11 +156,9 @@ def detected_copies(name: str, ivals) -> list[tuple[np.ndarray, np.ndarray]]:
     """(R-R + atrial features, AF label) per beat of each of ``COPIES`` of the record, the R peaks detected on the
     copy by cardiacml's detector (as ``predict`` finds them: missed and extra beats included), labelled by the
     reference rhythm ``ivals`` at their times."""
-    from cardiacml.ecg.pipeline import scan_record
-
     out = []
     for c in copies(name):
-        t = np.asarray(scan_record(c, None, use_annotations=False).peaks) / c.fs
+        t = detected_times(c)
         out.append((np.hstack([R.rr_features(t), atrial_on(c, t)]), beat_labels(t, ivals)))
     return out
 
