@@ -4,7 +4,8 @@ Model: ``beats-ds1`` (trained on DS1 only; ``--model`` for another). Data: MIT-B
 patients; ``../shared/data/mitdb``), R peaks and beat labels from the reference annotations (the AAMI evaluation
 convention), rhythm from the .atr aux notes. Compared on the same beats and the same model outputs:
 
-- ``beat only``: the model's class per beat (cardiacml 0.2);
+- ``beat only``: the model's class per beat, with the morphology consensus (:mod:`cardiacml.inference.consensus`;
+  ``--no-consensus``: without, as cardiacml 0.4.1);
 - ``in context``: the same probabilities conditioned on the rhythm found from the R-R series
   (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode S -> N). The AF
   detector (R-R + atrial activity) is refitted leaving the record's patient out (201 and 202 are one patient), so the record's own rhythm
@@ -36,8 +37,9 @@ from cardiacml.ecg import rhythm as R  # noqa: E402
 CLASSES = ("N", "S", "V", "F", "Q")
 
 
-def record_beats(runner, name: str):
-    """(times s, probabilities, reference labels) of one MIT-BIH record through cardiacml's predict path."""
+def record_beats(runner, name: str, consensus: bool = True):
+    """(times s, probabilities, reference labels) of one MIT-BIH record through cardiacml's predict path (rhythm
+    context off; morphology consensus as ``consensus``)."""
     import tempfile
 
     from cardiacml.inference.beats import predict_record
@@ -45,7 +47,7 @@ def record_beats(runner, name: str):
 
     with tempfile.TemporaryDirectory() as d:
         res = predict_record(runner, open_record(AFB.MITDB / name), Path(d) / "b.csv", show_progress=False,
-                             rhythm=False)
+                             rhythm=False, consensus=consensus)
     return res.times_s, np.asarray(res.probabilities, np.float64), res.reference
 
 
@@ -67,6 +69,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", nargs="*", default=[str(r) for r in DS2])
     ap.add_argument("--model", default="beats-ds1", help="pretrained name, run folder or .pt (default beats-ds1)")
+    ap.add_argument("--no-consensus", action="store_true",
+                    help="without the morphology consensus (cardiacml.inference.consensus), as cardiacml 0.4.1")
     a = ap.parse_args()
     t_start = time.perf_counter()
     # AF-detector training data of all 48 records (features + per-beat reference AF), for the leave-one-out refits
@@ -85,7 +89,7 @@ def main() -> None:
     per_rec = {}  # record -> false S in reference AF, per mode
     sinus_rec = {}  # record -> false S in reference sinus rhythm, in context
     for name in a.records:
-        t, prob, ref = record_beats(runner, name)
+        t, prob, ref = record_beats(runner, name, not a.no_consensus)
         _, ivals, length = AFB.reference(name)
         ok = (ref >= 0) & (ref < len(CLASSES))
         ref_af = AFB.beat_labels(t, ivals)
@@ -118,7 +122,7 @@ def main() -> None:
                     sinus_rec[name] = int(((p == 1) & (ref != 1))[w].sum())
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model {a.model}; "
-          f"AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
+          f"{'no ' if a.no_consensus else ''}morphology consensus; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
           f"python {platform.python_version()}")
     print(f"{'mode':12s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4])
           + f" {'macroF1':>8s} {'falseS/h AF':>11s} {'falseV/h AF':>11s} {'falseS/h N':>10s} {'falseV/h N':>10s}")

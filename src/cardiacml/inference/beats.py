@@ -2,9 +2,11 @@
 
 :func:`predict_record` is what ``cardiacml predict MODEL RECORD`` calls for beat classifiers of both
 contracts. With a ``beat-rhythm`` model the record is streamed (two passes, see
-:mod:`cardiacml.ecg.pipeline`): memory stays bounded whatever the length, rows are written as
-blocks of beats are classified, a progress bar (or, when stderr is not a terminal, a log line every
-~10 s) shows beats done and time left. With a Kaggle ``beat`` model the record is cut whole with the
+:mod:`cardiacml.ecg.pipeline`): the signal is read and classified block by block, a progress bar (or,
+when stderr is not a terminal, a log line every ~10 s) shows beats done and time left, and memory holds
+per beat only its probabilities and a 75-sample copy of its shape (300 bytes: 33 MB for a 24-hour
+Holter), which the morphology consensus (:mod:`cardiacml.inference.consensus`) and the rhythm context
+need before the rows are written. With a Kaggle ``beat`` model the record is cut whole with the
 Kachuee rule (fine for recordings of an hour or so) and goes through the same writer.
 
 One CSV schema for every beat model: ``beat, time_s, predicted, p_<class>..., [reference]``
@@ -24,7 +26,6 @@ A later complete run removes the ``.partial`` files of the same output.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from ..contracts import SignalContract, check_contract
+from ..contracts import rhythm as C_RHYTHM
 from ..ecg.pipeline import BLOCK_BEATS, CHUNK_S, iter_rhythm_blocks, kachuee_beats, scan_record
 from ..errors import CardiacMLError, DataFormatError
 from ..io import Record
 from ..utils import progress
+from .consensus import STEP as CONSENSUS_STEP
 
 #: Columns of every per-beat CSV (``<class>`` stands for each class name; ``reference`` only for annotated records).
 CSV_COLUMNS = ("beat", "time_s", "predicted", "p_<class>", "reference")
@@ -130,7 +133,7 @@ def _contract(predictor, contract) -> SignalContract:
 def predict_record(predictor, record: Record, out_csv, *, contract: SignalContract | None = None, lead=None,
                    use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
                    show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
-                   rhythm: bool = True, adapted: dict | None = None) -> RecordPrediction:
+                   rhythm: bool = True, consensus: bool = True, adapted: dict | None = None) -> RecordPrediction:
     """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
 
     Parameters
@@ -157,6 +160,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         Find atrial fibrillation / flutter episodes from the R-R series (:func:`cardiacml.ecg.rhythm.detect_af`;
         summary keys ``rhythm_episodes``, ``af_burden``) and classify the beats inside them in that context
         (:func:`in_rhythm_context`: an irregular beat in AF is not called S for its prematurity).
+    consensus : bool
+        ``beat-rhythm`` models: pool each beat's V probability with its nearest neighbours in shape in the same
+        recording (:func:`cardiacml.inference.consensus.morphology_consensus`; summary key ``consensus``).
     adapted : dict, optional
         How the predictor was adapted to this patient (``minutes`` of labelled beats, ...; see
         ``cardiacml.inference.predict``): written to the summary as ``adapted``, with the agreement with the reference
@@ -181,11 +187,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     out_csv = Path(out_csv)
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     summary_path = out_csv.with_name(out_csv.stem + ".summary.json")
-    from ..utils import check_output, clean_stale_temps
+    from ..utils import check_output
 
     check_output(out_csv, what="output")
-    clean_stale_temps(out_csv.parent, out_csv.name)  # left by a SIGKILLed run (only if its process is gone)
-    tmp = out_csv.with_name(f".{out_csv.name}.tmp{os.getpid()}")
     if c.kind == "beat-rhythm":
         bar1 = progress(total=round(record.duration_s), desc="R peaks", unit="s of ECG", every_s=10.0,
                         disable=True if show_progress is False else None)
@@ -215,65 +219,62 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
     af = _rhythm(record, read_lead, peaks, times, classes, filtered) if rhythm and n_total else None
-    counts = np.zeros(len(classes), np.int64)
     probs = np.zeros((n_total, len(classes)), np.float32)
+    # consensus needs every beat's neighbours in shape: the model runs block by block, the rows are written at the end
+    shapes = (np.zeros((n_total, len(range(0, C_RHYTHM.W, CONSENSUS_STEP))), np.float32)
+              if consensus and c.kind == "beat-rhythm" and "V" in classes else None)
     done = 0
     complete = False
     bar = progress(total=n_total, desc="classify", unit="beats", every_s=10.0, disable=True if show_progress is False else None)
-    fh = open(tmp, "w", newline="")
     try:
-        fh.write(csv_header(classes, labels is not None))
-        try:
-            for idx, X in blocks:
-                if on_block is not None:
-                    on_block(X)
-                prob = np.asarray(predictor.predict(X), np.float64)
-                if prob.shape != (len(idx), len(classes)):
-                    raise DataFormatError(f"model returned shape {prob.shape} for {len(idx)} beats and {len(classes)} classes")
-                if af is not None and af["beat_af"][idx].any():
-                    prob, moved = in_rhythm_context(prob, af["beat_af"][idx], classes)
-                    af["s_to_n"] += moved
-                fh.write(format_rows(int(idx[0]), times[idx], prob, classes, None if labels is None else labels[idx]))
-                probs[idx] = prob
-                counts += np.bincount(prob.argmax(1), minlength=len(classes))
-                done = int(idx[-1]) + 1
-                bar.update(len(idx))
-            complete = True
-        except KeyboardInterrupt:
-            if done == 0:
-                raise PredictionInterrupted(f"interrupted before any beat was classified; nothing was written"
-                                            f"{' and ' + str(out_csv) + ' was left as it was' if out_csv.exists() else ''}"
-                                            ) from None
-            stop_s = float(times[done - 1])
-            fh.close()
-            part_csv, part_json = partial_paths(out_csv)
-            from ..utils import check_output
-
-            check_output(part_csv, what="output")
-            os.replace(tmp, part_csv)
-            summ = _summary(record, source, lead_name, classes, counts, probs[:done].argmax(1),
-                            None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
-                            stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done], af=af,
-                            adapted=adapted, pauses=c.kind == "beat-rhythm")
-            _write_json(part_json, summ)
-            kept = f"{out_csv} was left as it was" if out_csv.exists() else f"{out_csv} was not written"
-            raise PredictionInterrupted(
-                f"interrupted after {done} of {n_total} beats (t = {stop_s:.1f} s of {record.duration_s:.1f} s): the "
-                f"beats classified so far are in {part_csv} (summary {part_json.name}, \"complete\": false); {kept}; "
-                "run the same command again for the whole recording") from None
-        fh.close()
-        os.replace(tmp, out_csv)
-        for stale in partial_paths(out_csv):  # an earlier interrupted run of this output: superseded
-            stale.unlink(missing_ok=True)
+        for idx, X in blocks:
+            if on_block is not None:
+                on_block(X)
+            prob = np.asarray(predictor.predict(X), np.float64)
+            if prob.shape != (len(idx), len(classes)):
+                raise DataFormatError(f"model returned shape {prob.shape} for {len(idx)} beats and {len(classes)} classes")
+            probs[idx] = prob
+            if shapes is not None:
+                shapes[idx] = X[:, 0, :C_RHYTHM.W:CONSENSUS_STEP]
+            done = int(idx[-1]) + 1
+            bar.update(len(idx))
+        complete = True
+    except KeyboardInterrupt:
+        if done == 0:
+            raise PredictionInterrupted(f"interrupted before any beat was classified; nothing was written"
+                                        f"{' and ' + str(out_csv) + ' was left as it was' if out_csv.exists() else ''}"
+                                        ) from None
     finally:
         bar.close()
-        if not fh.closed:
-            fh.close()
-        if tmp.exists():
-            tmp.unlink()
+    merged = _in_context(probs, done, shapes, times, classes, af)
+    counts = np.bincount(probs[:done].argmax(1), minlength=len(classes))
+    rows = csv_header(classes, labels is not None) + format_rows(0, times[:done], probs[:done], classes,
+                                                                   None if labels is None else labels[:done])
+    from ..utils import atomic_path, check_output
+
+    if not complete:
+        stop_s = float(times[done - 1])
+        part_csv, part_json = partial_paths(out_csv)
+        check_output(part_csv, what="output")
+        with atomic_path(part_csv) as t:
+            Path(t).write_text(rows)
+        summ = _summary(record, source, lead_name, classes, counts, probs[:done].argmax(1),
+                        None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
+                        stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done], af=af,
+                        adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged)
+        _write_json(part_json, summ)
+        kept = f"{out_csv} was left as it was" if out_csv.exists() else f"{out_csv} was not written"
+        raise PredictionInterrupted(
+            f"interrupted after {done} of {n_total} beats (t = {stop_s:.1f} s of {record.duration_s:.1f} s): the "
+            f"beats classified so far are in {part_csv} (summary {part_json.name}, \"complete\": false); {kept}; "
+            "run the same command again for the whole recording")
+    with atomic_path(out_csv) as t:
+        Path(t).write_text(rows)
+    for stale in partial_paths(out_csv):  # an earlier interrupted run of this output: superseded
+        stale.unlink(missing_ok=True)
     summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
                     t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times,
-                    af=af, adapted=adapted, pauses=c.kind == "beat-rhythm")
+                    af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
                             str(lead_name))
@@ -318,6 +319,20 @@ def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.
     prob[in_af, n] += prob[in_af, s]
     prob[in_af, s] = 0.0
     return prob, int(was_s.sum())
+
+
+def _in_context(probs: np.ndarray, n: int, shapes, times, classes, af) -> int | None:
+    """Put the first ``n`` beats' probabilities in context, in place: morphology consensus over the beats' shapes
+    (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes, counted in ``af["s_to_n"]``).
+    Returns the number of beats whose class the consensus changed (None when not applied)."""
+    changed = None
+    if shapes is not None and n:
+        from .consensus import morphology_consensus
+
+        probs[:n], changed = morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
+    if af is not None and af["beat_af"][:n].any():
+        probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_af"][:n], classes)
+    return changed
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -375,7 +390,8 @@ def _pauses(times) -> dict | None:
 
 
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
-             stopped_at_s, out_csv, quality=None, done_times=(), af=None, adapted=None, pauses=False) -> dict:
+             stopped_at_s, out_csv, quality=None, done_times=(), af=None, adapted=None, pauses=False,
+             consensus=None) -> dict:
     # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped
     analysed_s = record.duration_s if stopped_at_s is None else min(float(stopped_at_s), record.duration_s)
     hours = analysed_s / 3600.0
@@ -400,6 +416,12 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                  "and 2 ectopy features over 32 beats, logistic regression fitted on MIT-BIH, episodes "
                                  ">= 30 s)",
                        "s_reassigned_to_n_in_af": int(af["s_to_n"])}
+    if consensus is not None:
+        from . import consensus as CO
+
+        s["consensus"] = {"method": f"V probability pooled with the {CO.K} beats nearest in shape within "
+                                    f"{CO.SPAN_S / 120:.0f} min (weight {CO.WEIGHT}; cardiacml.inference.consensus)",
+                          "beats_changed": int(consensus)}
     if quality is not None:
         s["quality"] = _quality_summary(quality, done_times)
         s["reliable"] = not quality.get("warning")
