@@ -58,7 +58,7 @@ def beat_record_bench(tmp, record=None):
     (rhythmnet: windows, local templates and R-R features = pass 2 of the pipeline, from the band-passed
     lead pass 1 kept; Kachuee: resampling and the 10 s-window cut), (c) the whole record from the file
     (reading, filtering, R peaks from annotations, or detected by neurokit2), (d) all of ``predict_record``
-    (c plus the signal-quality check, AF episodes and the CSV).
+    (c plus the signal-quality check, AF episodes, the morphology consensus and the CSV; and without the consensus).
     """
     from cardiacml.contracts.rhythm import rhythm_contract
     from cardiacml.ecg.pipeline import iter_rhythm_blocks, kachuee_beats, scan_record
@@ -68,7 +68,10 @@ def beat_record_bench(tmp, record=None):
     rec = str(Path(record) if record else find_mitdb() / "208")
     c = rhythm_contract()
     kach = NormalizedModel(create_model("kachuee", 1, 187, 5), 0.0, 1.0).eval()
-    rhy = NormalizedModel(create_model("rhythmnet", 1, c.n_samples, 5), 0.0, 1.0).eval()
+    # the shipped rhythmnet (beats-ds1): the morphology consensus's work depends on how many beats it calls V-probable
+    from cardiacml.training.checkpoint import load_run
+
+    rhy = load_run("beats-ds1")[0].eval()
     run_k = _ort_from(kach, 187, os.path.join(tmp, "k.onnx"))
     run_r = _ort_from(rhy, c.n_samples, os.path.join(tmp, "r.onnx"))
     kb = kachuee_beats(open_record(rec))
@@ -87,8 +90,21 @@ def beat_record_bench(tmp, record=None):
         "rhythmnet whole record from file, R peaks detected": rate(lambda: run_r(np.concatenate(
             [x for _, x in iter_rhythm_blocks(scan_record(open_record(rec), use_annotations=False), block_beats=10**6)])),
             n),
-        "predict_record (CSV, quality check, AF episodes)": rate(lambda: _predict_record(run_r, c, rec, tmp), n),
+        "predict_record (CSV, quality check, AF episodes, morphology consensus)": rate(
+            lambda: _predict_record(run_r, c, rec, tmp), n),
+        "predict_record without the morphology consensus (0.4.1)": rate(
+            lambda: _predict_record(run_r, c, rec, tmp, consensus=False), n),
     }
+    # the consensus only works on V-probable beats and their twins (here beats-ds1's)
+    from cardiacml.contracts.rhythm import W
+    from cardiacml.inference.consensus import MIN_V, morphology_consensus
+
+    z = run_r(Xr)
+    prob = np.exp(z - z.max(1, keepdims=True))
+    prob /= prob.sum(1, keepdims=True)
+    hot = int((prob[:, 2] >= MIN_V).sum())
+    r[f"morphology consensus alone ({hot} V-probable beats)"] = rate(
+        lambda: morphology_consensus(Xr[:, 0, :W], prob, ("N", "S", "V", "F", "Q"), scan.peaks / scan.fs), n)
     for k, v in r.items():
         print(f"[beats] {k}: {v:,.0f} beats/s")
     print(f"[beats] rhythmnet/kachuee model-only speed ratio {r['rhythmnet model'] / r['kachuee model']:.2f}x; "
@@ -96,7 +112,7 @@ def beat_record_bench(tmp, record=None):
     return r
 
 
-def _predict_record(run, contract, rec, tmp):
+def _predict_record(run, contract, rec, tmp, consensus=True):
     """The whole streamed predict path of cardiacml (what `cardiacml predict` runs), with an onnxruntime model."""
     from cardiacml.inference.beats import predict_record
     from cardiacml.io import open_record
@@ -110,7 +126,7 @@ def _predict_record(run, contract, rec, tmp):
             e = np.exp(z - z.max(1, keepdims=True))
             return e / e.sum(1, keepdims=True)
 
-    predict_record(P(), open_record(rec), Path(tmp) / "p.csv", show_progress=False)
+    predict_record(P(), open_record(rec), Path(tmp) / "p.csv", show_progress=False, consensus=consensus)
 
 
 def main():

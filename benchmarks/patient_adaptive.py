@@ -4,7 +4,8 @@ Model: ``beats-ds1`` (trained on DS1 only). For each of the 22 DS2 records: the 
 5 minutes adapt a copy of the model (:func:`cardiacml.training.adapt.adapt_model`: class-balanced cross-entropy +
 L2-SP towards the pretrained weights), which then classifies the remaining 25 minutes; the general model classifies
 the same beats. Reference R peaks and labels (the evaluation convention). Per-class Se / +P / F1 pooled over DS2's
-test minutes, N/S/V/F macro-F1.
+test minutes, N/S/V/F macro-F1; each model alone and with the morphology consensus over the record
+(:mod:`cardiacml.inference.consensus`, what ``predict`` outputs).
 
 Published patient-specific results on the same protocol (MIT-BIH, first 5 min of each test record adapt; figures as
 they are usually quoted, not re-checked against the papers here, which this machine cannot reach): Kiranyaz, Ince &
@@ -29,7 +30,9 @@ CLASSES = ("N", "S", "V", "F", "Q")
 def main() -> None:
     from cardiacml.datasets.mitbih import DS2
     from cardiacml.ecg.aami import aami_report
+    from cardiacml.contracts.rhythm import W
     from cardiacml.ecg.pipeline import rhythm_beats
+    from cardiacml.inference.consensus import morphology_consensus
     from cardiacml.io import open_record
     from cardiacml.tasks.sources import find_mitdb
     from cardiacml.training.adapt import adapt_model
@@ -44,7 +47,7 @@ def main() -> None:
     torch.manual_seed(0)
     model, rec = load_run("beats-ds1")
     t0 = time.perf_counter()
-    Y, P0, P1 = [], [], []
+    Y, P0, P1 = [], {"alone": [], "consensus": []}, {"alone": [], "consensus": []}
     t_adapt = 0.0
     for name in a.records:
         d = rhythm_beats(open_record(find_mitdb() / name), None, use_annotations=True)
@@ -55,15 +58,20 @@ def main() -> None:
         adapted = adapt_model(model, X[first], y[first], len(CLASSES), epochs=a.epochs)
         t_adapt += time.perf_counter() - ta
         Y.append(y[test])
-        P0.append(predict_array(model, X[test]).argmax(1))
-        P1.append(predict_array(adapted, X[test]).argmax(1))
+        for P, m in ((P0, model), (P1, adapted)):
+            prob = predict_array(m, X)
+            # predict's output: the morphology consensus over the whole record's beats, the adapting minutes too
+            P["alone"].append(prob[test].argmax(1))
+            P["consensus"].append(morphology_consensus(X[:, 0, :W], prob, CLASSES, t)[0][test].argmax(1))
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records), adapt on the first {a.minutes:g} min (reference labels), test on the "
           f"rest: {len(y)} beats; beats-ds1; {a.epochs} epochs; machine {platform.machine()}, python "
           f"{platform.python_version()}; adaptation {t_adapt / len(a.records):.1f} s per record, total "
           f"{time.perf_counter() - t0:.0f} s")
     print(f"{'model':22s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4]) + f" {'macroF1':>8s}")
-    for label, P in (("general (beats-ds1)", P0), ("patient-adapted", P1)):
+    rows = (("general (beats-ds1)", P0["alone"]), ("general + consensus", P0["consensus"]),
+            ("patient-adapted", P1["alone"]), ("adapted + consensus", P1["consensus"]))
+    for label, P in rows:
         p = np.concatenate(P)
         rep = aami_report(y, p, CLASSES)  # EC57: per-class Se / +P / F1 of N, S, V, F; reference Q beats apart
         cells = [f"{100 * v['se']:.1f}/{100 * v['ppv']:.1f}/{v['f1']:.2f}" for v in rep["per_class"].values()]

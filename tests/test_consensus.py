@@ -37,6 +37,12 @@ def test_beats_of_one_shape_are_pooled_to_one_ventricular_class():
     assert np.isclose(out[310, 1] / out[310, 0], p[310, 1] / p[310, 0])
     # unchanged beats keep their class; nothing without a V class, or with weight 0
     assert (out.argmax(1)[[i for i in range(360) if i not in (5, 310, 320)]] == p.argmax(1)[[i for i in range(360) if i not in (5, 310, 320)]]).all()
+    # a shape of its own (one PVC among normal beats) has no twins: it keeps the model's call, even when weakly V
+    lone = np.vstack([w[:300], np.roll(w[300:301], 20, axis=1)])
+    p_lone = np.vstack([p[:300], _prob([[0.35, 0.25, 0.40, 0.0, 0.0]])])
+    kept, n_kept = morphology_consensus(lone, p_lone, CLASSES)
+    assert n_kept == 1 and kept[300].argmax() == 2 and np.allclose(kept[300], p_lone[300])  # (the 1: beat 5)
+    assert morphology_consensus(lone, p_lone, CLASSES, max_distance=np.inf)[0][300].argmax() != 2  # without the rule
     same, n = morphology_consensus(w, p[:, [0, 1, 3, 4]], ("N", "S", "F", "Q"))
     assert n == 0 and np.array_equal(same, p[:, [0, 1, 3, 4]])
     assert morphology_consensus(w, p, CLASSES, weight=0.0)[1] == 0

@@ -6,6 +6,9 @@ N or S (a noisy stretch, a slightly different coupling interval, a fiducial a fe
 :func:`morphology_consensus` pools the V probability over each beat's nearest neighbours in shape within the same
 recording: ``p_V <- (1 - weight) p_V + weight * mean(p_V of the k most similar other beats)``, the other classes
 rescaled to keep their proportions (N vs S, which timing decides, is left to the model and the rhythm context).
+Only twins count: a neighbour whose relative squared distance ``|a - b|^2 / mean(|a|^2, |b|^2)`` exceeds
+:data:`MAX_DISTANCE` is left out, so a shape of its own (one PVC among normal beats, a 10-s recording's only
+ectopic beat) keeps the model's call.
 
 Neighbours are found among the beats within :data:`SPAN_S` / 2 of each beat (the whole record up to 40 min, the
 beat-rhythm contract's reference span), by Euclidean distance between the beat-rhythm windows (``x[0, :W]``:
@@ -13,10 +16,9 @@ beat-rhythm contract's reference span), by Euclidean distance between the beat-r
 :data:`STEP`-th sample.
 
 Chosen on the four DS1 records held out of ``beats-ds1``'s training (106, 119, 220, 223; k 5/10/20, weight
-0.3/0.5/0.8, whole window or QRS part, V alone or V and F): k = 5, weight 0.8, whole window, V alone; then read once on
-DS2 (benchmarks/RESULTS.md, session of 2026-12-05, eighth). On DS2 with ``beats-ds1`` it removes 39 % of the false V
-(443 -> 270) and lifts V F1 0.908 -> 0.926 with reference R peaks, by 0.017-0.035 under every other-recorder
-condition; S and F F1 lose 0.004-0.02 (fusion beats sit between an N and a V cluster).
+0.3/0.5/0.8, whole window or QRS part, V alone or V and F; then the twin distance 0.02-0.5 or none, under five
+recorder conditions): k = 5, weight 0.8, whole window, V alone, distance 0.2; DS2 read after (benchmarks/RESULTS.md,
+session of 2026-12-05, eighth, with the figures).
 """
 
 from __future__ import annotations
@@ -31,13 +33,21 @@ WEIGHT = 0.8
 STEP = 2
 #: A beat's neighbours are searched among the beats within SPAN_S / 2 of it (s).
 SPAN_S = 2400.0
+#: A neighbour counts only if its relative squared distance |a - b|^2 / mean(|a|^2, |b|^2) is at most this.
+MAX_DISTANCE = 0.2
 #: Query beats per distance block (bounds memory: a block x its candidates float32).
 QUERY_BLOCK = 1024
+#: Beats are taken a segment of this many seconds at a time (with their candidates within SPAN_S / 2).
+SEGMENT_S = 300.0
+#: A beat is V-probable from this V probability on. Only V-probable beats and beats with a V-probable twin are
+#: pooled: any other beat's pooled V probability would stay under 0.2 x its own + 0.8 x 0.2 = 1/5, so (with at most
+#: five classes) it could not become V, and the other classes keep their order: it keeps the model's probabilities.
+MIN_V = 0.2
 
 
 def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s: np.ndarray | None = None, *,
-                         k: int = K, weight: float = WEIGHT, step: int = STEP, span_s: float = SPAN_S
-                         ) -> tuple[np.ndarray, int]:
+                         k: int = K, weight: float = WEIGHT, step: int = STEP, span_s: float = SPAN_S,
+                         max_distance: float = MAX_DISTANCE) -> tuple[np.ndarray, int]:
     """Pool each beat's V probability with its nearest neighbours in shape (see the module docstring).
 
     Parameters
@@ -51,8 +61,9 @@ def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s
     times_s : ndarray, shape (n,), optional
         Beat times (s, increasing); a beat's neighbours are searched among the beats within ``span_s`` / 2 of it.
         None: among all beats.
-    k, weight, step, span_s
-        Neighbours, their weight, window subsampling, neighbour time span (s).
+    k, weight, step, span_s, max_distance
+        Neighbours, their weight, window subsampling, neighbour time span (s), largest relative squared distance of
+        a neighbour (``|a - b|^2 / mean(|a|^2, |b|^2)``).
 
     Returns
     -------
@@ -70,23 +81,48 @@ def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s
     sq = np.einsum("ij,ij->i", w, w)
     pv = prob[:, v]
     pooled = np.empty(n)
-    t = None if times_s is None else np.asarray(times_s, np.float64)
-    for q0 in range(0, n, QUERY_BLOCK):
-        q1 = min(n, q0 + QUERY_BLOCK)
-        c0, c1 = 0, n
-        if t is not None:
-            c0 = int(np.searchsorted(t, t[q0] - span_s / 2, "left"))
-            c1 = int(np.searchsorted(t, t[q1 - 1] + span_s / 2, "right"))
-        d = sq[q0:q1, None] + sq[None, c0:c1] - 2.0 * (w[q0:q1] @ w[c0:c1].T)
-        d[np.arange(q1 - q0), np.arange(q0, q1) - c0] = np.inf  # a beat is not its own neighbour
-        if t is not None:
-            d[np.abs(t[q0:q1, None] - t[None, c0:c1]) > span_s / 2] = np.inf
-        kk = min(k, c1 - c0 - 1)
-        kth = np.partition(d, kk - 1, axis=1)[:, kk - 1:kk]
-        near = (d <= kth) & np.isfinite(d)  # the kk nearest (more only on exact ties; fewer if the span holds fewer)
-        count = near.sum(1)
-        pooled[q0:q1] = np.where(count > 0, (near @ pv[c0:c1]) / np.maximum(count, 1), pv[q0:q1])
-    new_v = (1.0 - weight) * pv + weight * pooled
+    t = np.zeros(n) if times_s is None else np.asarray(times_s, np.float64)
+    half = np.inf if times_s is None else span_s / 2
+    hot = pv >= MIN_V
+    pooled = pv.copy()  # beats that are not V-probable and have no V-probable twin keep theirs (they cannot become V)
+    if not hot.any():
+        return prob, 0
+    cuts = np.searchsorted(t, t[0] + SEGMENT_S * np.arange(1, int((t[-1] - t[0]) // SEGMENT_S) + 1), "left")
+    for s0, s1 in zip(np.r_[0, cuts], np.r_[cuts, n]):
+        if s1 <= s0:
+            continue
+        c0 = int(np.searchsorted(t, t[s0] - half, "left"))
+        c1 = int(np.searchsorted(t, t[s1 - 1] + half, "right"))
+        hc = c0 + np.flatnonzero(hot[c0:c1])
+        if hc.size == 0:
+            continue
+        # the queries: the segment's V-probable beats and the beats with a V-probable twin within their span
+        dh = _sqdist(w, sq, np.arange(s0, s1), hc)
+        twin_h = (dh <= max_distance * 0.5 * (sq[s0:s1, None] + sq[None, hc])) & (
+            np.abs(t[s0:s1, None] - t[None, hc]) <= half)
+        queries = s0 + np.flatnonzero(twin_h.any(1) | hot[s0:s1])
+        for b0 in range(0, len(queries), QUERY_BLOCK):
+            q = queries[b0:b0 + QUERY_BLOCK]
+            d = _sqdist(w, sq, q, np.arange(c0, c1))
+            rows = np.arange(len(q))
+            d[rows, q - c0] = np.inf  # a beat is not its own neighbour
+            lo = np.searchsorted(t, t[q] - half, "left") - c0  # each beat's own time span: a contiguous range
+            hi = np.searchsorted(t, t[q] + half, "right") - c0
+            for r in np.flatnonzero((lo > 0) | (hi < c1 - c0)):
+                d[r, :lo[r]] = np.inf
+                d[r, hi[r]:] = np.inf
+            kk = min(k, c1 - c0 - 1)
+            kth = np.partition(d, kk - 1, axis=1)[:, kk - 1]
+            # the kk nearest (more only on exact ties; fewer if the span holds fewer), and only twins: a shape of its
+            # own (one PVC among normal beats) has no neighbours to agree with
+            r, c = np.nonzero(d <= kth[:, None])
+            dist = d[r, c]
+            twin = np.isfinite(dist) & (dist <= max_distance * 0.5 * (sq[q[r]] + sq[c0 + c]))
+            r, c = r[twin], c[twin]
+            count = np.bincount(r, minlength=len(q))
+            total = np.bincount(r, weights=pv[c0 + c], minlength=len(q))
+            pooled[q] = np.where(count > 0, total / np.maximum(count, 1), pv[q])
+    new_v = np.where(pooled != pv, (1.0 - weight) * pv + weight * pooled, pv)
     rest = np.ones(len(classes), bool)
     rest[v] = False
     mass = prob[:, rest].sum(1)
@@ -100,3 +136,12 @@ def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s
         out[lost, other] += 1.0 - new_v[lost]
     changed = int((out.argmax(1) != prob.argmax(1)).sum())
     return out, changed
+
+
+def _sqdist(w: np.ndarray, sq: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (len(rows), len(cols)) float32 between the windows ``w[rows]`` and ``w[cols]``."""
+    d = w[rows] @ w[cols].T
+    d *= -2.0
+    d += sq[rows, None]
+    d += sq[None, cols]
+    return d
