@@ -419,7 +419,8 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     if consensus is not None:
         from . import consensus as CO
 
-        s["consensus"] = {"method": f"V probability pooled with the {CO.K} beats nearest in shape within "
+        s["consensus"] = {"method": f"V probability pooled with the twins (relative squared distance <= "
+                                    f"{CO.MAX_DISTANCE}) among the {CO.K} beats nearest in shape within "
                                     f"{CO.SPAN_S / 120:.0f} min (weight {CO.WEIGHT}; cardiacml.inference.consensus)",
                           "beats_changed": int(consensus)}
     if quality is not None:
