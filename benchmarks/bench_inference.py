@@ -99,9 +99,7 @@ def beat_record_bench(tmp, record=None):
     from cardiacml.contracts.rhythm import W
     from cardiacml.inference.consensus import MIN_V, morphology_consensus
 
-    z = run_r(Xr)
-    prob = np.exp(z - z.max(1, keepdims=True))
-    prob /= prob.sum(1, keepdims=True)
+    prob = _softmax(run_r(Xr))
     hot = int((prob[:, 2] >= MIN_V).sum())
     r[f"morphology consensus alone ({hot} V-probable beats)"] = rate(
         lambda: morphology_consensus(Xr[:, 0, :W], prob, ("N", "S", "V", "F", "Q"), scan.peaks / scan.fs), n)
@@ -110,6 +108,11 @@ def beat_record_bench(tmp, record=None):
     print(f"[beats] rhythmnet/kachuee model-only speed ratio {r['rhythmnet model'] / r['kachuee model']:.2f}x; "
           f"incl. inputs {r['rhythmnet incl. rhythm features'] / r['kachuee incl. inputs']:.2f}x")
     return r
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
 
 
 def _predict_record(run, contract, rec, tmp, consensus=True):
@@ -122,9 +125,7 @@ def _predict_record(run, contract, rec, tmp, consensus=True):
             self.contract = contract
 
         def predict(self, X):
-            z = run(X)
-            e = np.exp(z - z.max(1, keepdims=True))
-            return e / e.sum(1, keepdims=True)
+            return _softmax(run(X))
 
     predict_record(P(), open_record(rec), Path(tmp) / "p.csv", show_progress=False, consensus=consensus)
 

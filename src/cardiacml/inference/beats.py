@@ -38,7 +38,7 @@ from ..ecg.pipeline import BLOCK_BEATS, CHUNK_S, iter_rhythm_blocks, kachuee_bea
 from ..errors import CardiacMLError, DataFormatError
 from ..io import Record
 from ..utils import progress
-from .consensus import STEP as CONSENSUS_STEP
+from . import consensus as CO
 
 #: Columns of every per-beat CSV (``<class>`` stands for each class name; ``reference`` only for annotated records).
 CSV_COLUMNS = ("beat", "time_s", "predicted", "p_<class>", "reference")
@@ -221,7 +221,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     af = _rhythm(record, read_lead, peaks, times, classes, filtered) if rhythm and n_total else None
     probs = np.zeros((n_total, len(classes)), np.float32)
     # consensus needs every beat's neighbours in shape: the model runs block by block, the rows are written at the end
-    shapes = (np.zeros((n_total, len(range(0, C_RHYTHM.W, CONSENSUS_STEP))), np.float32)
+    shapes = (np.zeros((n_total, len(range(0, C_RHYTHM.W, CO.STEP))), np.float32)
               if consensus and c.kind == "beat-rhythm" and "V" in classes else None)
     done = 0
     complete = False
@@ -235,7 +235,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                 raise DataFormatError(f"model returned shape {prob.shape} for {len(idx)} beats and {len(classes)} classes")
             probs[idx] = prob
             if shapes is not None:
-                shapes[idx] = X[:, 0, :C_RHYTHM.W:CONSENSUS_STEP]
+                shapes[idx] = X[:, 0, :C_RHYTHM.W:CO.STEP]
             done = int(idx[-1]) + 1
             bar.update(len(idx))
         complete = True
@@ -327,9 +327,7 @@ def _in_context(probs: np.ndarray, n: int, shapes, times, classes, af) -> int | 
     Returns the number of beats whose class the consensus changed (None when not applied)."""
     changed = None
     if shapes is not None and n:
-        from .consensus import morphology_consensus
-
-        probs[:n], changed = morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
+        probs[:n], changed = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
     if af is not None and af["beat_af"][:n].any():
         probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_af"][:n], classes)
     return changed
@@ -417,8 +415,6 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                  ">= 30 s)",
                        "s_reassigned_to_n_in_af": int(af["s_to_n"])}
     if consensus is not None:
-        from . import consensus as CO
-
         s["consensus"] = {"method": f"V probability pooled with the twins (relative squared distance <= "
                                     f"{CO.MAX_DISTANCE}) among the {CO.K} beats nearest in shape within "
                                     f"{CO.SPAN_S / 120:.0f} min (weight {CO.WEIGHT}; cardiacml.inference.consensus)",

@@ -76,11 +76,9 @@ def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s
     if "V" not in classes or n < 2 or weight <= 0:
         return prob, 0
     v = classes.index("V")
-    k = int(min(k, n - 1))
     w = np.ascontiguousarray(np.asarray(windows)[:, ::step], np.float32)
     sq = np.einsum("ij,ij->i", w, w)
     pv = prob[:, v]
-    pooled = np.empty(n)
     t = np.zeros(n) if times_s is None else np.asarray(times_s, np.float64)
     half = np.inf if times_s is None else span_s / 2
     hot = pv >= MIN_V
@@ -112,6 +110,8 @@ def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s
                 d[r, :lo[r]] = np.inf
                 d[r, hi[r]:] = np.inf
             kk = min(k, c1 - c0 - 1)
+            if kk < 1:  # the span holds these beats alone: no neighbours
+                continue
             kth = np.partition(d, kk - 1, axis=1)[:, kk - 1]
             # the kk nearest (more only on exact ties; fewer if the span holds fewer), and only twins: a shape of its
             # own (one PVC among normal beats) has no neighbours to agree with
