@@ -208,6 +208,8 @@ def main():
     t_start = time.time()
     if args.fit and args.signal != "MLII":
         ap.error("--fit fits on MLII and its copies: leave --signal out")
+    if args.no_copies and args.copy_peaks != "ref":
+        ap.error("--copy-peaks chooses the R peaks of the copies, and --no-copies fits without copies: use one")
     data = {n: reference(n, args.peaks) for n in names}
     feats = {n: R.rr_features(d[0]) for n, d in data.items()}
     feats_a = {n: np.hstack([feats[n], atrial(n, d[0])]) for n, d in data.items()}

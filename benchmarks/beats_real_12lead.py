@@ -7,11 +7,12 @@ the beats called N / S / V / F / Q per lead over the 19 recordings. There are no
 is a suspect, not an error (a short record may hold a real ectopic beat), but a model that flags many on
 recordings without ectopy diagnoses raises false alarms on other recorders.
 
-    python benchmarks/beats_real_12lead.py [MODEL=beats-ds1]
+    python benchmarks/beats_real_12lead.py [MODEL=beats-ds1] [--no-consensus]
 """
 
 from __future__ import annotations
 
+import argparse
 import collections
 import platform
 import sys
@@ -33,13 +34,17 @@ def main() -> None:
     from cardiacml.inference.predict import load_runner
     from cardiacml.io import open_record
 
-    model = sys.argv[1] if len(sys.argv) > 1 else "beats-ds1"
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", nargs="?", default="beats-ds1", help="a registered model name or a checkpoint path")
+    ap.add_argument("--no-consensus", action="store_true", help="classify without the morphology consensus")
+    args = ap.parse_args()
+    model = args.model
     runner = load_runner(model)
     heads = sorted(DATA.glob("*.hea"))
     if not heads:
         sys.exit(f"no recordings in {DATA}")
     print(f"{len(heads)} real 12-lead recordings ({DATA}), model {model}, cardiacml {cardiacml.__version__}; "
-          f"machine {platform.machine()}, python {platform.python_version()}")
+          f"consensus {'off' if args.no_consensus else 'on'}; machine {platform.machine()}, python {platform.python_version()}")
     print(f"{'lead':5s} {'beats':>6s}  N / S / V / F / Q called   records with S or V")
     total = collections.Counter()
     for lead in LEADS:
@@ -47,7 +52,7 @@ def main() -> None:
         for h in heads:
             with tempfile.TemporaryDirectory() as d:
                 res = predict_record(runner, open_record(h.with_suffix("")), Path(d) / "b.csv", lead=lead,
-                                     show_progress=False)
+                                     show_progress=False, consensus=not args.no_consensus)
             cls = np.asarray(res.probabilities).argmax(1)
             k = collections.Counter("NSVFQ"[i] for i in cls)
             c.update(k)

@@ -10,7 +10,9 @@ its own process so peak RSS is that run's alone:
   PyTorch, pandas CSV (the legacy reader is reproduced verbatim below);
 * ``after``: :func:`cardiacml.inference.beats.predict_record` streamed with a beat-rhythm model
   (``beats-ds1`` when shipped, else an untrained rhythmnet: same cost), PyTorch and
-  onnxruntime, with annotations and with neurokit2 R-peak detection.
+  onnxruntime, with annotations and with neurokit2 R-peak detection. A mode ending in ``-noconsensus``
+  (e.g. ``after-onnx-detect-noconsensus``) runs the same path without the morphology consensus, to time what the
+  consensus costs side by side.
 
 Usage: python benchmarks/bench_holter.py [--hours 24] [--hours72] [--only before,after-onnx,...] [--threads 2]
 """
@@ -176,10 +178,12 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
         t0 = time.perf_counter()  # model loading/export is not part of the record's processing
         from cardiacml.io import open_record
 
+        consensus = not mode.endswith("-noconsensus")
         s = predict_record(pred, open_record(record), out / f"{mode}.csv", use_annotations="detect" not in mode,
-                           show_progress=False).summary
+                           show_progress=False, consensus=consensus).summary
         n, what = s["beats"], f"streamed predict_record, {name}, {'onnxruntime' if 'onnx' in mode else 'PyTorch'}, " \
-                              f"R peaks from {'neurokit2' if 'detect' in mode else 'annotations'}"
+                              f"R peaks from {'neurokit2' if 'detect' in mode else 'annotations'}" \
+                              f"{'' if consensus else ', no morphology consensus'}"
         af = f"AF burden {100 * s.get('af_burden', 0):.1f} %, {len(s.get('rhythm_episodes', []))} episodes"
     wall = time.perf_counter() - t0
     rss = _peak_rss_mib()
@@ -190,7 +194,9 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hours", type=float, default=24.0)
-    ap.add_argument("--only", default="before,after-torch,after-onnx,after-onnx-detect")
+    ap.add_argument("--only", default="before,after-torch,after-onnx,after-onnx-detect",
+                    help="comma-separated runs: before, after-torch, after-onnx, after-onnx-detect; add -noconsensus to "
+                         "an after-* run to leave the morphology consensus out")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--child", nargs=3, metavar=("MODE", "RECORD", "OUT"))
     args = ap.parse_args()
