@@ -5,9 +5,11 @@ patients; ``../shared/data/mitdb``), R peaks and beat labels from the reference 
 convention), rhythm from the .atr aux notes. Compared on the same beats and the same model outputs:
 
 - ``beat only``: the model's class per beat, with the morphology consensus (:mod:`cardiacml.inference.consensus`;
-  ``--no-consensus``: without, as cardiacml 0.4.1);
-- ``in context``: the same probabilities conditioned on the rhythm found from the R-R series
-  (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode S -> N). The AF
+  ``--no-consensus``: without, as cardiacml 0.4.1) and the QRS check (:func:`cardiacml.inference.consensus.qrs_check`:
+  a beat called S with a QRS unlike its template is V; ``--no-qrs-check``: without, as cardiacml 0.4.2);
+- ``in context``: the consensus's probabilities conditioned on the rhythm found from the R-R series
+  (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode S -> N), then the QRS
+  check, in ``predict``'s order. The AF
   detector (R-R + atrial activity) is refitted leaving the record's patient out (201 and 202 are one patient), so the record's own rhythm
   labels never choose its episodes;
 - ``oracle``: the same rule with the reference AF episodes (what a perfect AF detector would give).
@@ -38,17 +40,20 @@ CLASSES = ("N", "S", "V", "F", "Q")
 
 
 def record_beats(runner, name: str, consensus: bool = True):
-    """(times s, probabilities, reference labels) of one MIT-BIH record through cardiacml's predict path (rhythm
-    context off; morphology consensus as ``consensus``)."""
+    """(times s, probabilities, reference labels, QRS distances) of one MIT-BIH record through cardiacml's predict
+    path (rhythm context and QRS check off; morphology consensus as ``consensus``)."""
     import tempfile
 
     from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.consensus import qrs_distance
     from cardiacml.io import open_record
 
+    qrs = []
     with tempfile.TemporaryDirectory() as d:
         res = predict_record(runner, open_record(AFB.MITDB / name), Path(d) / "b.csv", show_progress=False,
-                             rhythm=False, consensus=consensus)
-    return res.times_s, np.asarray(res.probabilities, np.float64), res.reference
+                             rhythm=False, consensus=consensus, qrs_check=False,
+                             on_block=lambda X: qrs.append(qrs_distance(X)))
+    return res.times_s, np.asarray(res.probabilities, np.float64), res.reference, np.concatenate(qrs)
 
 
 def lopo_af_model(name: str, feats: dict) -> dict:
@@ -64,6 +69,7 @@ def main() -> None:
     from cardiacml.datasets.mitbih import DS2
     from cardiacml.ecg.aami import aami_report
     from cardiacml.inference.beats import in_rhythm_context
+    from cardiacml.inference.consensus import qrs_check
     from cardiacml.inference.predict import load_runner
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -71,6 +77,8 @@ def main() -> None:
     ap.add_argument("--model", default="beats-ds1", help="pretrained name, run folder or .pt (default beats-ds1)")
     ap.add_argument("--no-consensus", action="store_true",
                     help="without the morphology consensus (cardiacml.inference.consensus), as cardiacml 0.4.1")
+    ap.add_argument("--no-qrs-check", action="store_true",
+                    help="without the QRS check (cardiacml.inference.consensus.qrs_check), as cardiacml 0.4.2")
     a = ap.parse_args()
     t_start = time.perf_counter()
     # AF-detector training data of all 48 records (features + per-beat reference AF), for the leave-one-out refits
@@ -89,7 +97,8 @@ def main() -> None:
     per_rec = {}  # record -> false S in reference AF, per mode
     sinus_rec = {}  # record -> false S in reference sinus rhythm, in context
     for name in a.records:
-        t, prob, ref = record_beats(runner, name, not a.no_consensus)
+        t, prob, ref, qrs = record_beats(runner, name, not a.no_consensus)
+        check = (lambda q: q) if a.no_qrs_check else (lambda q: qrs_check(q, qrs, CLASSES)[0])
         _, ivals, length = AFB.reference(name)
         ok = (ref >= 0) & (ref < len(CLASSES))
         ref_af = AFB.beat_labels(t, ivals)
@@ -106,8 +115,8 @@ def main() -> None:
         j = np.clip(np.searchsorted(t_ref, t), 0, len(t_ref) - 1)  # the predict path skips a few edge beats
         j = np.where(np.abs(t_ref[np.maximum(j - 1, 0)] - t) < np.abs(t_ref[j] - t), np.maximum(j - 1, 0), j)
         det = det_ref[j]
-        out = {"beat only": prob, "in context": in_rhythm_context(prob, det, CLASSES)[0],
-               "oracle": in_rhythm_context(prob, ref_af, CLASSES)[0]}
+        out = {"beat only": check(prob), "in context": check(in_rhythm_context(prob, det, CLASSES)[0]),
+               "oracle": check(in_rhythm_context(prob, ref_af, CLASSES)[0])}
         Y.append(ref[ok])
         for m in modes:
             p = out[m].argmax(1)
@@ -122,14 +131,14 @@ def main() -> None:
                     sinus_rec[name] = int(((p == 1) & (ref != 1))[w].sum())
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model {a.model}; "
-          f"{'no ' if a.no_consensus else ''}morphology consensus; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
+          f"{'no ' if a.no_consensus else ''}morphology consensus, {'no ' if a.no_qrs_check else ''}QRS check; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
           f"python {platform.python_version()}")
     print(f"{'mode':12s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4])
           + f" {'macroF1':>8s} {'falseS/h AF':>11s} {'falseV/h AF':>11s} {'falseS/h N':>10s} {'falseV/h N':>10s}")
     for m in modes:
         p = np.concatenate(P[m])
         rep = aami_report(y, p, CLASSES)  # EC57: per-class Se / +P / F1 of N, S, V, F; reference Q beats apart
-        cells = [f"{v['se']:.2f}/{v['ppv']:.2f}/{v['f1']:.2f}" for v in rep["per_class"].values()]
+        cells = [f"{v['se']:.2f}/{v['ppv']:.2f}/{v['f1']:.3f}" for v in rep["per_class"].values()]
         print(f"{m:12s} " + " ".join(f"{c:>18s}" for c in cells) + f" {rep['macro_f1_nsvf']:8.3f} "
               f"{fs_af[m][0] / max(hours_af, 1e-9):11.1f} {fs_af[m][1] / max(hours_af, 1e-9):11.1f} "
               f"{fs_n[m][0] / max(hours_n, 1e-9):10.1f} {fs_n[m][1] / max(hours_n, 1e-9):10.1f}")

@@ -5,7 +5,9 @@ Model: ``beats-ds1`` (trained on DS1 only). For each of the 22 DS2 records: the 
 L2-SP towards the pretrained weights), which then classifies the remaining 25 minutes; the general model classifies
 the same beats. Reference R peaks and labels (the evaluation convention). Per-class Se / +P / F1 pooled over DS2's
 test minutes, N/S/V/F macro-F1; each model alone and with the morphology consensus over the record
-(:mod:`cardiacml.inference.consensus`, what ``predict`` outputs).
+(:mod:`cardiacml.inference.consensus`) and then the QRS check (:func:`cardiacml.inference.consensus.qrs_check`),
+what ``predict`` outputs for the general model (the rhythm context aside); ``predict`` leaves the QRS check out for an
+adapted model (it has learnt the patient's own S beats), its row says what the check would do.
 
 Published patient-specific results on the same protocol (MIT-BIH, first 5 min of each test record adapt; figures as
 they are usually quoted, not re-checked against the papers here, which this machine cannot reach): Kiranyaz, Ince &
@@ -32,7 +34,7 @@ def main() -> None:
     from cardiacml.ecg.aami import aami_report
     from cardiacml.contracts.rhythm import W
     from cardiacml.ecg.pipeline import rhythm_beats
-    from cardiacml.inference.consensus import morphology_consensus
+    from cardiacml.inference.consensus import morphology_consensus, qrs_check, qrs_distance
     from cardiacml.io import open_record
     from cardiacml.tasks.sources import find_mitdb
     from cardiacml.training.adapt import adapt_model
@@ -47,7 +49,7 @@ def main() -> None:
     torch.manual_seed(0)
     model, rec = load_run("beats-ds1")
     t0 = time.perf_counter()
-    Y, P0, P1 = [], {"alone": [], "consensus": []}, {"alone": [], "consensus": []}
+    Y, P0, P1 = [], {"alone": [], "consensus": [], "qrs": []}, {"alone": [], "consensus": [], "qrs": []}
     t_adapt = 0.0
     for name in a.records:
         d = rhythm_beats(open_record(find_mitdb() / name), None, use_annotations=True)
@@ -62,20 +64,23 @@ def main() -> None:
             prob = predict_array(m, X)
             # predict's output: the morphology consensus over the whole record's beats, the adapting minutes too
             P["alone"].append(prob[test].argmax(1))
-            P["consensus"].append(morphology_consensus(X[:, 0, :W], prob, CLASSES, t)[0][test].argmax(1))
+            pooled = morphology_consensus(X[:, 0, :W], prob, CLASSES, t)[0]
+            P["consensus"].append(pooled[test].argmax(1))
+            P["qrs"].append(qrs_check(pooled, qrs_distance(X), CLASSES)[0][test].argmax(1))
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records), adapt on the first {a.minutes:g} min (reference labels), test on the "
           f"rest: {len(y)} beats; beats-ds1; {a.epochs} epochs; machine {platform.machine()}, python "
           f"{platform.python_version()}; adaptation {t_adapt / len(a.records):.1f} s per record, total "
           f"{time.perf_counter() - t0:.0f} s")
-    print(f"{'model':22s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4]) + f" {'macroF1':>8s}")
+    print(f"{'model':26s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4]) + f" {'macroF1':>8s}")
     rows = (("general (beats-ds1)", P0["alone"]), ("general + consensus", P0["consensus"]),
-            ("patient-adapted", P1["alone"]), ("adapted + consensus", P1["consensus"]))
+            ("  + QRS check", P0["qrs"]), ("patient-adapted", P1["alone"]), ("adapted + consensus", P1["consensus"]),
+            ("  + QRS check (unused)", P1["qrs"]))
     for label, P in rows:
         p = np.concatenate(P)
         rep = aami_report(y, p, CLASSES)  # EC57: per-class Se / +P / F1 of N, S, V, F; reference Q beats apart
         cells = [f"{100 * v['se']:.1f}/{100 * v['ppv']:.1f}/{v['f1']:.2f}" for v in rep["per_class"].values()]
-        print(f"{label:22s} " + " ".join(f"{c:>18s}" for c in cells) + f" {rep['macro_f1_nsvf']:8.3f}")
+        print(f"{label:26s} " + " ".join(f"{c:>18s}" for c in cells) + f" {rep['macro_f1_nsvf']:8.3f}")
 
 
 if __name__ == "__main__":

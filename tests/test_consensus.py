@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from cardiacml.inference.consensus import morphology_consensus
+from cardiacml.inference.consensus import QRS, morphology_consensus, qrs_check, qrs_distance
 
 CLASSES = ("N", "S", "V", "F", "Q")
 
@@ -72,9 +72,10 @@ def test_predict_applies_the_consensus_and_says_so(mitdb, tmp_path):
     from cardiacml.io import open_record
 
     runner = load_runner("beats-ds1")
-    on = predict_record(runner, open_record(mitdb / "223"), tmp_path / "on.csv", show_progress=False)
+    on = predict_record(runner, open_record(mitdb / "223"), tmp_path / "on.csv", show_progress=False,
+                        qrs_check=False)
     off = predict_record(runner, open_record(mitdb / "223"), tmp_path / "off.csv", show_progress=False,
-                         consensus=False)
+                         consensus=False, qrs_check=False)
     s_on = json.loads((tmp_path / "on.summary.json").read_text())
     assert "consensus" not in json.loads((tmp_path / "off.summary.json").read_text())
     assert s_on["consensus"]["beats_changed"] == int((on.predicted != off.predicted).sum()) > 5
@@ -87,3 +88,64 @@ def test_predict_applies_the_consensus_and_says_so(mitdb, tmp_path):
         return 2 * tp / (((pred == 2) & ok).sum() + ((on.reference == 2) & ok).sum())
 
     assert v_f1(on.predicted) > v_f1(off.predicted), (v_f1(on.predicted), v_f1(off.predicted))
+
+
+def _rhythm_windows(beat_qrs, template_qrs):
+    """Beat-rhythm inputs (n, 1, 311) whose QRS parts are ``beat_qrs`` / ``template_qrs`` (n, 28); the rest is a
+    shared T wave, which the QRS distance must ignore."""
+    n = len(beat_qrs)
+    x = np.zeros((n, 1, 311), np.float32)
+    x[:, 0, 90:140] = x[:, 0, 240:290] = 0.3  # T waves, beat and template alike
+    x[:, 0, QRS[0]:QRS[1]] = beat_qrs
+    x[:, 0, 150 + QRS[0]:150 + QRS[1]] = template_qrs
+    return x
+
+
+def test_qrs_distance_compares_the_qrs_with_the_template_only():
+    t = np.linspace(-1, 1, QRS[1] - QRS[0])
+    narrow = np.exp(-(t / 0.15) ** 2)
+    x = _rhythm_windows(np.vstack([narrow, -narrow, 0.5 * narrow, np.roll(narrow, 6)]), np.vstack([narrow] * 4))
+    x[0, 0, 100] = 5.0  # a big difference outside the QRS does not count
+    d = qrs_distance(x)
+    assert d.shape == (4,) and d.dtype == np.float32
+    assert np.isclose(d[0], 0.0) and np.isclose(d[1], 4.0)  # the same QRS; the inverted one
+    assert np.isclose(d[2], 0.25 / 0.625, rtol=1e-5)  # half the amplitude: |0.5 q|^2 / mean(0.25, 1) |q|^2
+    assert 0.5 < d[3] < 2.0 and np.allclose(qrs_distance(x[:, 0]), d)  # shifted by 48 ms; (n, 311) is accepted
+    assert qrs_distance(np.zeros((2, 1, 311), np.float32)).tolist() == [0.0, 0.0]  # flat: 0, not NaN
+
+
+def test_qrs_check_moves_only_s_calls_whose_qrs_stands_out_of_the_recordings_own_variation():
+    p = _prob([[0.2, 0.7, 0.05, 0.03, 0.02]] * 4 + [[0.9, 0.05, 0.03, 0.01, 0.01]] * 16)
+    d = np.r_[0.5, 0.1, 0.16, 0.02, [0.5] * 2, [0.01] * 14]
+    out, n = qrs_check(p, d, CLASSES)
+    # S with a QRS of its own (0.5, 0.16 > 0.15) -> V, its S probability moved to V; S like its template stays S;
+    # an N beat with an odd QRS stays N (the check only asks whether an S call has a supraventricular QRS)
+    assert n == 2 and out.argmax(1)[:6].tolist() == [2, 1, 2, 1, 0, 0]
+    assert np.isclose(out[0, 2], p[0, 1] + p[0, 2]) and out[0, 1] == 0 and np.allclose(out.sum(1), 1.0)
+    # a recording whose beats all differ from their templates (noise, flutter waves): the floor is 3 x its median
+    noisy, n_noisy = qrs_check(p, np.r_[0.5, 0.1, 0.16, 0.02, [0.2] * 16], CLASSES)
+    assert n_noisy == 0 and np.allclose(noisy, p)
+    assert qrs_check(p, d, CLASSES, floor=40.0)[1] == 1  # 0.5 > 40 x 0.01 only
+    same, n0 = qrs_check(p[:, [0, 2, 3, 4]], d, ("N", "V", "F", "Q"))  # no S class: nothing to check
+    assert n0 == 0 and np.allclose(same, p[:, [0, 2, 3, 4]])
+
+
+def test_predict_applies_the_qrs_check_and_says_so(mitdb, tmp_path):
+    # record 106 is held out of beats-ds1's training (the check's selection set): PVCs the model calls S for their
+    # prematurity have a QRS unlike their template; the check calls them V
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import open_record
+
+    runner = load_runner("beats-ds1")
+    on = predict_record(runner, open_record(mitdb / "106"), tmp_path / "on.csv", show_progress=False)
+    off = predict_record(runner, open_record(mitdb / "106"), tmp_path / "off.csv", show_progress=False,
+                         qrs_check=False)
+    s_on = json.loads((tmp_path / "on.summary.json").read_text())
+    assert "qrs_check" not in json.loads((tmp_path / "off.summary.json").read_text())
+    moved = on.predicted != off.predicted
+    assert s_on["qrs_check"]["s_reassigned_to_v"] == int(moved.sum()) > 10
+    assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 2).all()
+    ok = on.reference >= 0
+    assert ((on.reference[moved & ok] == 2).mean()) > 0.9  # they are PVCs
+    assert s_on["counts"]["V"] == int((on.predicted == 2).sum())

@@ -133,7 +133,8 @@ def _contract(predictor, contract) -> SignalContract:
 def predict_record(predictor, record: Record, out_csv, *, contract: SignalContract | None = None, lead=None,
                    use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
                    show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
-                   rhythm: bool = True, consensus: bool = True, adapted: dict | None = None) -> RecordPrediction:
+                   rhythm: bool = True, consensus: bool = True, qrs_check: bool = True,
+                   adapted: dict | None = None) -> RecordPrediction:
     """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
 
     Parameters
@@ -163,6 +164,10 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     consensus : bool
         ``beat-rhythm`` models: pool each beat's V probability with its nearest neighbours in shape in the same
         recording (:func:`cardiacml.inference.consensus.morphology_consensus`; summary key ``consensus``).
+    qrs_check : bool
+        ``beat-rhythm`` models: a beat called S (after the rhythm context) whose QRS differs from its local template
+        is called V (:func:`cardiacml.inference.consensus.qrs_check`; summary key ``qrs_check``). Not applied to a
+        patient-adapted model (``adapted``): it has learnt this patient's own S beats, aberrant ones included.
     adapted : dict, optional
         How the predictor was adapted to this patient (``minutes`` of labelled beats, ...; see
         ``cardiacml.inference.predict``): written to the summary as ``adapted``, with the agreement with the reference
@@ -223,6 +228,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     # consensus needs every beat's neighbours in shape: the model runs block by block, the rows are written at the end
     shapes = (np.zeros((n_total, len(range(0, C_RHYTHM.W, CO.STEP))), np.float32)
               if consensus and c.kind == "beat-rhythm" and "V" in classes else None)
+    qrs = (np.zeros(n_total, np.float32) if qrs_check and adapted is None and c.kind == "beat-rhythm"
+           and {"S", "V"} <= set(classes) else None)
     done = 0
     complete = False
     bar = progress(total=n_total, desc="classify", unit="beats", every_s=10.0, disable=True if show_progress is False else None)
@@ -236,6 +243,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             probs[idx] = prob
             if shapes is not None:
                 shapes[idx] = X[:, 0, :C_RHYTHM.W:CO.STEP]
+            if qrs is not None:
+                qrs[idx] = CO.qrs_distance(X)
             done = int(idx[-1]) + 1
             bar.update(len(idx))
         complete = True
@@ -246,7 +255,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                                         ) from None
     finally:
         bar.close()
-    merged = _in_context(probs, done, shapes, times, classes, af)
+    merged = _in_context(probs, done, shapes, qrs, times, classes, af)
     counts = np.bincount(probs[:done].argmax(1), minlength=len(classes))
     rows = csv_header(classes, labels is not None) + format_rows(0, times[:done], probs[:done], classes,
                                                                    None if labels is None else labels[:done])
@@ -321,16 +330,19 @@ def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.
     return prob, int(was_s.sum())
 
 
-def _in_context(probs: np.ndarray, n: int, shapes, times, classes, af) -> int | None:
+def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af) -> dict:
     """Put the first ``n`` beats' probabilities in context, in place: morphology consensus over the beats' shapes
-    (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes, counted in ``af["s_to_n"]``).
-    Returns the number of beats whose class the consensus changed (None when not applied)."""
-    changed = None
+    (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes, counted in ``af["s_to_n"]``), then
+    the QRS check on the beats still called S (``qrs`` None: not applied). Returns ``{"consensus": beats whose class
+    the consensus changed, "qrs_check": beats moved from S to V}``, each None when not applied."""
+    out = {"consensus": None, "qrs_check": None}
     if shapes is not None and n:
-        probs[:n], changed = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
+        probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
     if af is not None and af["beat_af"][:n].any():
         probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_af"][:n], classes)
-    return changed
+    if qrs is not None and n:
+        probs[:n], out["qrs_check"] = CO.qrs_check(probs[:n], qrs[:n], classes)
+    return out
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -414,11 +426,17 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                  "and 2 ectopy features over 32 beats, logistic regression fitted on MIT-BIH, episodes "
                                  ">= 30 s)",
                        "s_reassigned_to_n_in_af": int(af["s_to_n"])}
-    if consensus is not None:
+    consensus = consensus or {}
+    if consensus.get("consensus") is not None:
         s["consensus"] = {"method": f"V probability pooled with the twins (relative squared distance <= "
                                     f"{CO.MAX_DISTANCE}) among the {CO.K} beats nearest in shape within "
                                     f"{CO.SPAN_S / 120:.0f} min (weight {CO.WEIGHT}; cardiacml.inference.consensus)",
-                          "beats_changed": int(consensus)}
+                          "beats_changed": int(consensus["consensus"])}
+    if consensus.get("qrs_check") is not None:
+        s["qrs_check"] = {"method": f"a beat called S whose QRS differs from its local template (relative squared "
+                                    f"distance > {CO.QRS_DISTANCE} and > {CO.QRS_FLOOR:g} x the recording's median) "
+                                    "is called V (cardiacml.inference.consensus.qrs_check)",
+                          "s_reassigned_to_v": int(consensus["qrs_check"])}
     if quality is not None:
         s["quality"] = _quality_summary(quality, done_times)
         s["reliable"] = not quality.get("warning")
