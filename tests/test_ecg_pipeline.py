@@ -369,3 +369,65 @@ def test_clean_ecg_cascade_equals_filters_one_after_another(mitdb):
     assert np.abs(y - ref).max() < 1e-3 * np.ptp(ref)
     # at 100 Hz both notches lie above the low-pass: only the band-pass runs
     np.testing.assert_allclose(clean_ecg(x[:6000], 100.0), sosfiltfilt(_bandpass_sos(100.0), x[:6000], padlen=300))
+
+
+def _train(rr=0.8, n=30, fs=250.0):
+    """A regular R-peak train (samples) and QRS amplitudes of 1 mV."""
+    t = np.arange(1, n + 1) * rr
+    return np.round(t * fs).astype(np.int64), np.ones(n)
+
+
+def test_extra_detection_inside_a_normal_interval_is_dropped():
+    from cardiacml.ecg.detect import extra_detections
+
+    fs = 250.0
+    peaks, qrs = _train(fs=fs)
+    # a small deflection halfway through an interval (a T wave found as a beat): extra
+    p = np.sort(np.r_[peaks, peaks[10] + int(0.4 * fs)])
+    q = np.ones(len(p))
+    q[11] = 0.2
+    assert np.flatnonzero(extra_detections(p, q, fs)).tolist() == [11]
+    # the same place but as large as the beats (an interpolated PVC): a beat
+    assert not extra_detections(p, np.ones(len(p)), fs).any()
+    # a small premature beat followed by a compensatory pause: a beat (its neighbours are two intervals apart)
+    p2 = peaks.copy()
+    p2[11] = p2[10] + int(0.45 * fs)
+    q2 = np.ones(len(p2))
+    q2[11] = 0.2
+    assert not extra_detections(p2, q2, fs).any()
+    # small first / last detections close to their one neighbour: extra; far from it: a beat
+    p3 = np.r_[peaks[0] - int(0.3 * fs), peaks, peaks[-1] + int(0.3 * fs)]
+    q3 = np.r_[0.2, qrs, 0.2]
+    assert np.flatnonzero(extra_detections(p3, q3, fs)).tolist() == [0, len(p3) - 1]
+    p4 = np.r_[peaks[0] - int(0.8 * fs), peaks]
+    assert not extra_detections(p4, np.r_[0.2, qrs], fs).any()
+    # a whole recording of small beats is not extra: small is relative to the neighbours
+    assert not extra_detections(peaks, 0.05 * qrs, fs).any()
+    assert not extra_detections(peaks[:3], qrs[:3] * [1, 0.1, 1], fs).any()
+
+
+def test_predict_path_drops_extra_and_cut_detections_of_real_ecgs(shared):
+    """Real 10-s 12-lead ECGs (sinus rhythm, no ectopy in their diagnoses): a T wave detected between two beats and a
+    beat the recording's end cuts are not classified (they were called V), and ``skipped`` says why."""
+    from cardiacml.ecg.pipeline import SKIP_EDGE, SKIP_EXTRA
+
+    from conftest import need
+
+    d = need(shared / "real_12lead")
+    rec = open_record(d / "E07516")
+    scan, raw = scan_record(rec, "I"), scan_record(rec, "I", drop_extra=False)
+    assert len(raw.peaks) - len(scan.peaks) == scan.skipped[SKIP_EXTRA] == 1
+    gone = np.setdiff1d(raw.peaks, scan.peaks) / rec.fs
+    assert abs(gone[0] - 8.70) < 0.05
+    rec = open_record(d / "E07515")
+    scan, raw = scan_record(rec, "I"), scan_record(rec, "I", drop_extra=False)
+    assert scan.skipped == {SKIP_EDGE: 1}
+    assert raw.peaks[-1] / rec.fs > rec.duration_s - 0.1 > scan.peaks[-1] / rec.fs
+    # annotated beats are the reference's: none dropped (MIT-BIH 100's last one is 0.03 s before the end)
+    from cardiacml.ecg.pipeline import beat_annotations
+
+    m = open_record(need(shared / "mitdb") / "100")
+    ann = beat_annotations(m)[0]
+    assert ann[-1] > m.n_samples - 0.1 * m.fs
+    s = scan_record(m)
+    assert len(s.peaks) == len(ann) and not s.skipped

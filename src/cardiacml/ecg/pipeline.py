@@ -29,7 +29,7 @@ from ..contracts import rhythm as C
 from ..errors import DataFormatError
 from ..io import Record
 from .aami import AAMI_MAP
-from .detect import check_signal, detect_r_peaks, match_peaks, refine_peaks
+from .detect import check_signal, detect_r_peaks, extra_detections, match_peaks, refine_peaks
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
 from .median import median_of
 
@@ -43,6 +43,13 @@ QRS_HALF_S = 0.06
 MIN_QRS_MV = 0.02
 #: Two detections closer than this (s) after refinement are one beat.
 MIN_BEAT_GAP_S = 0.12
+#: A beat whose R fiducial is closer than this (s) to the recording's start or end has a QRS the recording cuts: its
+#: window is mostly padding and its shape cannot be read (a 10-s ECG's last beat at 9.95 s was called V in 5 of 12
+#: leads of a real sinus-rhythm recording); a detected one is skipped (annotated beats are the reference's: all kept).
+EDGE_S = 0.1
+#: ``skipped`` reasons of pass 1.
+SKIP_EXTRA = "not a beat: a small deflection inside a normal R-R interval (T wave or artifact)"
+SKIP_EDGE = "QRS cut by the start or end of the recording"
 #: Records up to this many samples keep their band-passed lead from pass 1 (float64: 64 MB at most) so pass 2, the
 #: signal-quality check and the atrial features reuse it instead of filtering the lead again; longer ones (Holters)
 #: are re-read and re-filtered block by block, and memory stays bounded.
@@ -166,6 +173,7 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
         raise DataFormatError(f"{where}: NaN or infinite value at sample {int(np.argmax(bad))} ({int(bad.sum())} in all)")
     ann = beat_annotations(record)
     labels = None
+    n_extra = 0
     if use_annotations and ann is not None:
         r, labels = ann
         how = "annotations"
@@ -173,6 +181,11 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
         f = clean_ecg(x, record.fs)
         r = detect_r_peaks(f, record.fs)
         r = _dedupe(refine_peaks(f, r, record.fs), np.abs(f[r] if r.size else r), record.fs)[0] if r.size else r
+        if r.size:
+            qh = max(1, int(round(QRS_HALF_S * record.fs)))
+            seg = f[np.clip(r[:, None] + np.arange(-qh, qh + 1)[None, :], 0, len(f) - 1)]
+            extra = extra_detections(r, seg.max(1) - seg.min(1), record.fs)
+            r, n_extra = r[~extra], int(extra.sum())
         how = "neurokit2 detector"
         if ann is not None:
             ri, di = match_peaks(ann[0], r, int(round(0.15 * record.fs)))
@@ -184,6 +197,8 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
     out = {"X": beats, "kept": kept, "time_s": r[kept] / record.fs, "lead": record.leads[li], "fs": record.fs,
            "source": f"{record.path} ({record.leads[li]}, {record.fs:g} Hz, R peaks from {how})",
            "skipped": {"no R-R period in the 10 s window": int(len(r) - len(kept))} if len(r) > len(kept) else {}}
+    if n_extra:
+        out["skipped"][SKIP_EXTRA] = n_extra
     if labels is not None:
         out["label"] = labels[kept]
     if keep_signal:
@@ -270,7 +285,7 @@ def _dedupe(peaks: np.ndarray, strength: np.ndarray, fs: float) -> tuple[np.ndar
 
 
 def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: float = CHUNK_S, progress=None,
-                keep_signal: bool = False, keep_filtered: bool | None = None) -> PeakScan:
+                keep_signal: bool = False, keep_filtered: bool | None = None, drop_extra: bool = True) -> PeakScan:
     """Pass 1: read the record in chunks, filter, find and refine the R peaks.
 
     Parameters
@@ -292,6 +307,10 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     keep_filtered : bool or None
         Keep the band-passed lead (``PeakScan.filtered``, 8 bytes a sample) for pass 2 and the record-level checks to
         reuse; None: when the record has at most :data:`KEEP_FILTERED_MAX_SAMPLES` samples.
+    drop_extra : bool
+        Detected peaks only: drop the detections that are not beats
+        (:func:`cardiacml.ecg.detect.extra_detections`: a small deflection inside a normal R-R interval) and the beats
+        within :data:`EDGE_S` of the recording's start or end; both are counted in ``skipped``.
 
     Raises
     ------
@@ -355,11 +374,22 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         # as skipped)
         peaks, keep = _dedupe(peaks, np.abs(amp), fs)
         amp, qrs = amp[keep], qrs[keep]
+        extra = extra_detections(peaks, qrs, fs) if drop_extra else np.zeros(len(peaks), bool)
+        if extra.any():
+            skipped[SKIP_EXTRA] = int(extra.sum())
+            peaks, amp, qrs = peaks[~extra], amp[~extra], qrs[~extra]
         how = "neurokit2 detector"
         if ann is not None:
             ri, di = match_peaks(ann[0], peaks, int(round(0.15 * fs)))
             labels = np.full(len(peaks), -1, np.int64)
             labels[di] = ann[1][ri]
+    edge = max(1, int(round(EDGE_S * fs)))
+    cut = ((peaks < edge) | (peaks >= N - edge)) if drop_extra and not annotated else np.zeros(len(peaks), bool)
+    if cut.any() and len(peaks) > cut.sum():  # detected beats only: annotated ones are the reference's, all scored
+        skipped[SKIP_EDGE] = int(cut.sum())
+        peaks, amp, qrs = peaks[~cut], amp[~cut], qrs[~cut]
+        if labels is not None:
+            labels = labels[~cut]
     if not annotated and len(peaks) >= 2 and float(np.median(qrs)) < MIN_QRS_MV:
         raise DataFormatError(f"{where}: no detectable beats: the {len(peaks)} candidate R peaks have a median QRS amplitude of "
                               f"{float(np.median(qrs)) * 1000:.1f} uV, at noise level (< {MIN_QRS_MV * 1000:.0f} uV); "
