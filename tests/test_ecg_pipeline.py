@@ -406,6 +406,16 @@ def test_extra_detection_inside_a_normal_interval_is_dropped():
     assert not extra_detections(peaks[:3], qrs[:3] * [1, 0.1, 1], fs).any()
 
 
+def test_detections_within_the_refractory_period_are_one_beat():
+    from cardiacml.ecg.pipeline import MIN_BEAT_GAP_S, _dedupe
+
+    fs = 500.0
+    peaks = np.array([1000, 1075, 1500, 1600 + int(MIN_BEAT_GAP_S * fs) + 1])  # 0.15 s apart: one complex
+    kept, idx = _dedupe(peaks, np.array([1.0, 2.0, 1.0, 1.0]), fs)
+    assert kept.tolist() == [1075, 1500, 1600 + int(MIN_BEAT_GAP_S * fs) + 1] and idx.tolist() == [1, 2, 3]
+    assert MIN_BEAT_GAP_S >= 0.2
+
+
 def test_predict_path_drops_extra_and_cut_detections_of_real_ecgs(shared):
     """Real 10-s 12-lead ECGs (sinus rhythm, no ectopy in their diagnoses): a T wave detected between two beats and a
     beat the recording's end cuts are not classified (they were called V), and ``skipped`` says why."""
@@ -423,6 +433,10 @@ def test_predict_path_drops_extra_and_cut_detections_of_real_ecgs(shared):
     scan, raw = scan_record(rec, "I"), scan_record(rec, "I", drop_extra=False)
     assert scan.skipped == {SKIP_EDGE: 1}
     assert raw.peaks[-1] / rec.fs > rec.duration_s - 0.1 > scan.peaks[-1] / rec.fs
+    # the R and the S wave of one complex (found on the two polarities 0.15 s apart) are one beat
+    rec = open_record(d / "E07500")
+    assert np.diff(scan_record(rec, "aVF").peaks).min() > 0.2 * rec.fs
+    assert np.diff(scan_record(rec, "aVF", drop_extra=False).peaks).min() > 0.2 * rec.fs
     # annotated beats are the reference's: none dropped (MIT-BIH 100's last one is 0.03 s before the end)
     from cardiacml.ecg.pipeline import beat_annotations
 

@@ -175,7 +175,7 @@ def refine_peaks(filtered: np.ndarray, peaks: np.ndarray, fs: float, half_s: flo
 
 
 #: A detection whose QRS peak-to-peak is under this fraction of its neighbours' median can be a T wave or an artifact.
-EXTRA_AMPLITUDE = 0.3
+EXTRA_AMPLITUDE = 0.4
 #: ... when the interval its neighbours span is within this relative distance of the local R-R interval.
 EXTRA_INTERVAL_TOL = 0.2
 #: ... or, for the first and last detection, when its one interval is under this fraction of the local R-R interval.
@@ -199,10 +199,11 @@ def extra_detections(peaks: np.ndarray, qrs_ptp: np.ndarray, fs: float, *, ampli
     own correction (``signal_fixpeaks``) works on the R-R series alone, so it also moves or removes the ectopic beats
     a beat classifier must keep.
 
-    Chosen on the 48 MIT-BIH records with cardiacml's detected peaks (``benchmarks/bench_rpeaks.py --extra``):
-    amplitude 0.3 removes 121 of 1,568 false detections on MLII at 360 Hz for 2 real beats, 970 of 2,152 at 128 Hz
-    with noise for 1, 277 of 3,800 on the other lead at 250 Hz for 19 (17 in the paced record 107); 0.4 removed 180
-    of 107's paced beats on that lead.
+    Chosen on the 48 MIT-BIH records with cardiacml's detected peaks (0.2-s merging of
+    :data:`cardiacml.ecg.pipeline.MIN_BEAT_GAP_S`; ``benchmarks/bench_rpeaks.py`` prints the detection with and without
+    this step): amplitude 0.4 drops 140 of 1,166 false detections on MLII at 360 Hz for 4 real beats, 1,081 of 2,119
+    at 128 Hz with noise for none, 348 of 2,139 on the other lead at 250 Hz for 1; 0.3 drops 114 / 968 / 277 for
+    2 / 0 / 1, 0.5 195 / 1,152 / 412 for 12 / 5 / 10.
 
     Parameters
     ----------
