@@ -445,3 +445,32 @@ def test_predict_path_drops_extra_and_cut_detections_of_real_ecgs(shared):
     assert ann[-1] > m.n_samples - 0.1 * m.fs
     s = scan_record(m)
     assert len(s.peaks) == len(ann) and not s.skipped
+
+
+def test_window_outside_the_recording_is_the_beats_template(shared, monkeypatch, tmp_path):
+    """A beat 0.2 s before a 10-s ECG's end: its window's last 0.5 s lie outside the recording and come from its local
+    template (what its neighbours show there), not zeros; on a real ECG that beat was called V and is N."""
+    from conftest import need
+
+    import cardiacml.ecg.pipeline as PL
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+
+    rec = open_record(need(shared / "real_12lead") / "E07502")
+    scan = scan_record(rec, "aVL")
+    X = np.concatenate([b[1] for b in PL.iter_rhythm_blocks(scan)])[:, 0]
+    t_end = rec.duration_s - scan.peaks[-1] / rec.fs
+    assert 0.1 < t_end < C.POST_S
+    outside = np.arange(C.W) / C.FS - C.PRE_S > t_end + 1.0 / C.FS
+    assert outside.sum() > 0.3 * C.FS
+    own, tmpl = X[-1, :C.W], X[-1, C.W:2 * C.W]
+    np.testing.assert_array_equal(own[outside], tmpl[outside])
+    assert np.abs(tmpl[outside]).max() > 0.01  # the template has signal there (a T wave), not the zero padding
+    runner = load_runner("beats-ds1")
+    last = predict_record(runner, rec, tmp_path / "a.csv", lead="aVL", show_progress=False).probabilities[-1]
+    monkeypatch.setattr(PL, "EDGE_FILL", False)
+    X0 = np.concatenate([b[1] for b in PL.iter_rhythm_blocks(scan)])[:, 0]
+    assert not X0[-1, :C.W][outside].any()
+    np.testing.assert_array_equal(X0[1:-1], X[1:-1])  # the first beat (0.39 s) is filled too, the others untouched
+    before = predict_record(runner, rec, tmp_path / "b.csv", lead="aVL", show_progress=False).probabilities[-1]
+    assert before.argmax() != 0 and last.argmax() == 0

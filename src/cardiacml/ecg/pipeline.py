@@ -521,6 +521,21 @@ def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int,
     return out
 
 
+#: Fill the part of a beat's window that lies outside the recording with its local template (else zeros).
+EDGE_FILL = True
+
+
+def _fill_outside(own: np.ndarray, tmpl: np.ndarray, peaks: np.ndarray, n_samples: int, fs: float) -> np.ndarray:
+    """The beats' windows with the samples that fall outside the recording (before its start, after its end) taken
+    from their local templates: what the patient's neighbouring beats show there, instead of a flat zero line that no
+    beat has. A 10-s ECG has a beat within 0.7 s of its end in most recordings: its window would otherwise end in
+    padding where its template has a T wave."""
+    offs = (np.arange(C.W) - C.PRE_S * C.FS) / C.FS * fs
+    pos = np.asarray(peaks, np.float64)[:, None] + offs[None, :]
+    outside = (pos < 0) | (pos > n_samples - 1)
+    return np.where(outside, tmpl, own) if outside.any() else own
+
+
 def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_span_s: float = MAX_SPAN_S):
     """Pass 2: yield ``(beat_index, X)`` blocks in the ``beat-rhythm`` contract.
 
@@ -557,7 +572,10 @@ def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_sp
         # outside the record there is no signal: the windows' zero padding is the baseline
         w = np.clip(w * (pol / scale[j0:j1]).astype(np.float32)[:, None], -C.AMP_CLIP, C.AMP_CLIP)
         tmpl = _local_templates(w, peaks[j0:j1], i0 - j0, i1 - i0, fs)
-        X = np.concatenate([w[i0 - j0: i1 - j0], tmpl, feats[i0:i1]], 1).astype(np.float32)[:, None, :]
+        own = w[i0 - j0: i1 - j0]
+        if EDGE_FILL and (peaks[i0] < pre or peaks[i1 - 1] > N - post):
+            own = _fill_outside(own, tmpl, peaks[i0:i1], N, fs)
+        X = np.concatenate([own, tmpl, feats[i0:i1]], 1).astype(np.float32)[:, None, :]
         yield np.arange(i0, i1), X
         i0 = i1
 
