@@ -474,3 +474,25 @@ def test_window_outside_the_recording_is_the_beats_template(shared, monkeypatch,
     np.testing.assert_array_equal(X0[1:-1], X[1:-1])  # the first beat (0.39 s) is filled too, the others untouched
     before = predict_record(runner, rec, tmp_path / "b.csv", lead="aVL", show_progress=False).probabilities[-1]
     assert before.argmax() != 0 and last.argmax() == 0
+
+
+def test_mostly_v_recording_gets_a_note(shared, tmp_path):
+    """Every beat of a real sinus-rhythm ECG's lead III is called V (a QRS unlike MLII's): the summary and the console
+    line say what that can mean; lead II (all N) and MIT-BIH 200 (the most V calls of MIT-BIH: 34 %) get no note."""
+    from conftest import need
+
+    from cardiacml.inference.beats import _mostly_v, predict_record, summary_text
+    from cardiacml.inference.predict import load_runner
+
+    assert _mostly_v(np.array([2, 2, 2, 0, 0]), "NSVFQ")["fraction"] == 0.6
+    assert _mostly_v(np.array([2, 2, 0, 0, 0]), "NSVFQ") is None
+    assert _mostly_v(np.array([2, 2, 2]), "NSVFQ") is None
+    assert _mostly_v(np.array([1, 1, 1, 1, 1]), "NS") is None
+    runner = load_runner("beats-ds1")
+    rec = open_record(need(shared / "real_12lead") / "E07512")
+    s3 = predict_record(runner, rec, tmp_path / "iii.csv", lead="III", show_progress=False).summary
+    assert s3["mostly_v"]["fraction"] > 0.8 and "--lead II" in summary_text(s3)
+    s2 = predict_record(runner, rec, tmp_path / "ii.csv", lead="II", show_progress=False).summary
+    assert "mostly_v" not in s2 and "called V" not in summary_text(s2)
+    m = predict_record(runner, open_record(need(shared / "mitdb") / "200"), tmp_path / "m.csv", show_progress=False)
+    assert "mostly_v" not in m.summary and m.summary["counts"]["V"] > 0.25 * m.summary["beats"]
