@@ -429,6 +429,9 @@ def test_predict_path_drops_extra_and_cut_detections_of_real_ecgs(shared):
     assert len(raw.peaks) - len(scan.peaks) == scan.skipped[SKIP_EXTRA] == 1
     gone = np.setdiff1d(raw.peaks, scan.peaks) / rec.fs
     assert abs(gone[0] - 8.70) < 0.05
+    # the Kaggle single-beat path drops the same detection
+    kb = kachuee_beats(rec, "I", use_annotations=False)
+    assert kb["skipped"].get(SKIP_EXTRA) == 1 and np.abs(kb["time_s"] - gone[0]).min() > 0.1
     rec = open_record(d / "E07515")
     scan, raw = scan_record(rec, "I"), scan_record(rec, "I", drop_extra=False)
     assert scan.skipped == {SKIP_EDGE: 1}
