@@ -250,8 +250,9 @@ def read_record_rhythm(record_path, variant: str = "orig", seed: int = 0) -> dic
 
 def _rhythm_cached(mitdb: Path, name: str, variant: str, seed: int, cache: Path | None) -> dict:
     from ..contracts.rhythm import VERSION
+    from ..ecg.pipeline import PIPELINE_REVISION
 
-    f = None if cache is None else cache / f"rhythm_v{VERSION}_{name}_{variant}_s{seed}.npz"
+    f = None if cache is None else cache / f"rhythm_v{VERSION}r{PIPELINE_REVISION}_{name}_{variant}_s{seed}.npz"
     if f is not None and f.is_file():
         with np.load(f, allow_pickle=False) as z:
             return {"X": z["X"], "y": z["y"], "record": name}

@@ -227,12 +227,16 @@ def extra_detections(peaks: np.ndarray, qrs_ptp: np.ndarray, fs: float, *, ampli
         return extra
     from numpy.lib.stride_tricks import sliding_window_view
 
-    # candidates first, vectorised: under twice the bound against a median that counts the detection itself in (that
-    # can only lower it, by one rank of 2k + 1); the few candidates are then checked one by one
-    local = np.median(sliding_window_view(np.pad(qrs, k, mode="reflect"), 2 * k + 1), axis=1)
+    # the bound, vectorised: the median of the k neighbours on each side (the detection itself left out); the first and
+    # last k detections have fewer neighbours and are checked one by one with the same rule
+    bound = np.full(n, np.inf)
+    if n > 2 * k:
+        win = sliding_window_view(qrs, 2 * k + 1)
+        bound[k:n - k] = amplitude * np.median(np.delete(win, k, axis=1), axis=1)
     t = peaks / float(fs)
     rr = np.diff(t)
-    for i in np.flatnonzero(qrs < 2.0 * amplitude * local):
+    edge = np.r_[np.arange(min(k, n)), np.arange(max(k, n - k), n)]
+    for i in np.union1d(np.flatnonzero(qrs < bound), edge):
         own = np.r_[qrs[max(0, i - k):i], qrs[i + 1:i + k + 1]]
         if qrs[i] >= amplitude * np.median(own):
             continue

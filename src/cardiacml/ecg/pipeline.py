@@ -523,6 +523,9 @@ def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int,
 
 #: Fill the part of a beat's window that lies outside the recording with its local template (else zeros).
 EDGE_FILL = True
+#: Revision of what pass 1 / pass 2 produce for a given contract VERSION (training caches are keyed by both): 2 since
+#: 0.4.4 (detections merged within 0.2 s, extra and edge detections dropped, windows past the ends filled).
+PIPELINE_REVISION = 2
 
 
 def _fill_outside(own: np.ndarray, tmpl: np.ndarray, peaks: np.ndarray, n_samples: int, fs: float) -> np.ndarray:
@@ -569,7 +572,8 @@ def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_sp
         hi = min(N, int(peaks[j1 - 1]) + post + settle)
         f = scan.filtered[lo:hi] if scan.filtered is not None else clean_ecg(rec.read(lo, hi, li), fs)
         w = _windows(f, peaks[j0:j1] - lo, fs)
-        # outside the record there is no signal: the windows' zero padding is the baseline
+        # outside the record the windows hold zeros here; a beat's own window takes its template's samples there
+        # below (EDGE_FILL), the neighbours' zeros only sort into the template's median
         w = np.clip(w * (pol / scale[j0:j1]).astype(np.float32)[:, None], -C.AMP_CLIP, C.AMP_CLIP)
         tmpl = _local_templates(w, peaks[j0:j1], i0 - j0, i1 - i0, fs)
         own = w[i0 - j0: i1 - j0]

@@ -418,7 +418,8 @@ def _mostly_v(preds, classes) -> dict | None:
     return {"fraction": round(frac, 4),
             "note": (f"{100 * frac:.0f} % of the beats are called V: a ventricular rhythm, or a lead whose QRS the model "
                      "does not know (it learnt on MLII mostly); if the rhythm looks regular and the rate normal, "
-                     "classify another lead (--lead II) before trusting these calls")}
+                     "classify another lead (--lead; II or MLII where the recording has it) before trusting these "
+                     "calls")}
 
 
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
