@@ -186,9 +186,7 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
         r = detect_r_peaks(f, record.fs)
         r = _dedupe(refine_peaks(f, r, record.fs), np.abs(f[r] if r.size else r), record.fs)[0] if r.size else r
         if r.size:
-            qh = max(1, int(round(QRS_HALF_S * record.fs)))
-            seg = f[np.clip(r[:, None] + np.arange(-qh, qh + 1)[None, :], 0, len(f) - 1)]
-            extra = extra_detections(r, seg.max(1) - seg.min(1), record.fs)
+            extra = extra_detections(r, _qrs_ptp(f, r, record.fs), record.fs)
             r, n_extra = r[~extra], int(extra.sum())
         how = "neurokit2 detector"
         if ann is not None:
@@ -269,6 +267,29 @@ class PeakScan:
         return f"{r.path} ({r.leads[self.lead]}, {r.fs:g} Hz, R peaks from {self.how})"
 
 
+def _qrs_ptp(f: np.ndarray, loc: np.ndarray, fs: float) -> np.ndarray:
+    """Peak-to-peak of ``f`` within +-:data:`QRS_HALF_S` of each index ``loc`` (clipped to ``f``): a beat's QRS
+    amplitude."""
+    if len(loc) == 0:
+        return np.zeros(0)
+    qh = max(1, int(round(QRS_HALF_S * fs)))
+    seg = f[np.clip(np.asarray(loc)[:, None] + np.arange(-qh, qh + 1)[None, :], 0, len(f) - 1)]
+    return seg.max(1) - seg.min(1)
+
+
+def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: int) -> tuple[np.ndarray, dict]:
+    """Detected peaks that are not beats to classify: extra detections (:func:`cardiacml.ecg.detect.extra_detections`)
+    and, of the rest, beats within :data:`EDGE_S` of the recording's start or end (unless that would leave none).
+    Returns (keep mask, ``skipped`` counts by reason)."""
+    extra = extra_detections(peaks, qrs, fs)
+    edge = max(1, int(round(EDGE_S * fs)))
+    cut = ~extra & ((peaks < edge) | (peaks >= n_samples - edge))
+    if cut.sum() >= len(peaks) - extra.sum():
+        cut[:] = False
+    skipped = {k: int(m.sum()) for k, m in ((SKIP_EXTRA, extra), (SKIP_EDGE, cut)) if m.any()}
+    return ~(extra | cut), skipped
+
+
 def _dedupe(peaks: np.ndarray, strength: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """Sort peaks and merge those closer than MIN_BEAT_GAP_S (the stronger one stays); returns (peaks, kept index)."""
     order = np.argsort(peaks, kind="stable")
@@ -329,7 +350,6 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     annotated = use_annotations and ann is not None
     chunk = max(int(chunk_s * fs), int(10 * fs))
     settle = int(SETTLE_S * fs)
-    qh = max(1, int(round(QRS_HALF_S * fs)))
     P, A, Q = [], [], []
     kept = [] if keep_signal else None
     if keep_filtered is None:
@@ -358,11 +378,9 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
             p = p[(p >= s) & (p < e)]
         p = refine_peaks(f, p, fs, offset=lo)
         loc = p - lo
-        idx = np.clip(loc[:, None] + np.arange(-qh, qh + 1)[None, :], 0, len(f) - 1)
-        seg = f[idx] if len(p) else np.zeros((0, 1))
         P.append(p)
         A.append(f[loc] if len(p) else np.zeros(0))
-        Q.append(seg.max(1) - seg.min(1) if len(p) else np.zeros(0))
+        Q.append(_qrs_ptp(f, loc, fs))
         if progress is not None:
             progress(e - s)
     if vmax - vmin < 1e-3:
@@ -378,22 +396,14 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         # as skipped)
         peaks, keep = _dedupe(peaks, np.abs(amp), fs)
         amp, qrs = amp[keep], qrs[keep]
-        extra = extra_detections(peaks, qrs, fs) if drop_extra else np.zeros(len(peaks), bool)
-        if extra.any():
-            skipped[SKIP_EXTRA] = int(extra.sum())
-            peaks, amp, qrs = peaks[~extra], amp[~extra], qrs[~extra]
+        if drop_extra and len(peaks):
+            keep, skipped = _drop_non_beats(peaks, qrs, fs, N)
+            peaks, amp, qrs = peaks[keep], amp[keep], qrs[keep]
         how = "neurokit2 detector"
         if ann is not None:
             ri, di = match_peaks(ann[0], peaks, int(round(0.15 * fs)))
             labels = np.full(len(peaks), -1, np.int64)
             labels[di] = ann[1][ri]
-    edge = max(1, int(round(EDGE_S * fs)))
-    cut = ((peaks < edge) | (peaks >= N - edge)) if drop_extra and not annotated else np.zeros(len(peaks), bool)
-    if cut.any() and len(peaks) > cut.sum():  # detected beats only: annotated ones are the reference's, all scored
-        skipped[SKIP_EDGE] = int(cut.sum())
-        peaks, amp, qrs = peaks[~cut], amp[~cut], qrs[~cut]
-        if labels is not None:
-            labels = labels[~cut]
     if not annotated and len(peaks) >= 2 and float(np.median(qrs)) < MIN_QRS_MV:
         raise DataFormatError(f"{where}: no detectable beats: the {len(peaks)} candidate R peaks have a median QRS amplitude of "
                               f"{float(np.median(qrs)) * 1000:.1f} uV, at noise level (< {MIN_QRS_MV * 1000:.0f} uV); "
@@ -478,10 +488,15 @@ def long_reference(values: np.ndarray, times_s: np.ndarray, span_s: float | None
     return med[np.arange(n) // step]
 
 
+def _window_positions(peaks: np.ndarray, fs: float) -> np.ndarray:
+    """(m, W) sample positions (at ``fs``, fractional) of the contract's window samples around each fiducial."""
+    offs = (np.arange(C.W) - C.PRE_S * C.FS) / C.FS * fs
+    return np.asarray(peaks, np.float64)[:, None] + offs[None, :]
+
+
 def _windows(f: np.ndarray, peaks_local: np.ndarray, fs: float) -> np.ndarray:
     """(m, W) windows at contract rate, linear interpolation of ``f`` around each fiducial; 0 outside ``f``."""
-    offs = (np.arange(C.W) - C.PRE_S * C.FS) / C.FS * fs
-    pos = peaks_local[:, None].astype(np.float64) + offs[None, :]
+    pos = _window_positions(peaks_local, fs)
     i0 = np.floor(pos).astype(np.int64)
     w = pos - i0
     n = len(f)
@@ -533,8 +548,7 @@ def _fill_outside(own: np.ndarray, tmpl: np.ndarray, peaks: np.ndarray, n_sample
     from their local templates: what the patient's neighbouring beats show there, instead of a flat zero line that no
     beat has. A 10-s ECG has a beat within 0.7 s of its end in most recordings: its window would otherwise end in
     padding where its template has a T wave."""
-    offs = (np.arange(C.W) - C.PRE_S * C.FS) / C.FS * fs
-    pos = np.asarray(peaks, np.float64)[:, None] + offs[None, :]
+    pos = _window_positions(peaks, fs)
     outside = (pos < 0) | (pos > n_samples - 1)
     return np.where(outside, tmpl, own) if outside.any() else own
 
