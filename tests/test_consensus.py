@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from cardiacml.inference.consensus import QRS, morphology_consensus, qrs_check, qrs_distance
+from cardiacml.inference.consensus import (QRS, conducted_check, morphology_consensus, qrs_check, qrs_distance,
+                                          qrs_waves)
 
 CLASSES = ("N", "S", "V", "F", "Q")
 
@@ -148,4 +149,68 @@ def test_predict_applies_the_qrs_check_and_says_so(mitdb, tmp_path):
     assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 2).all()
     ok = on.reference >= 0
     assert ((on.reference[moved & ok] == 2).mean()) > 0.9  # they are PVCs
+    assert s_on["counts"]["V"] == int((on.predicted == 2).sum())
+
+
+def _waves(kinds, seed=0):
+    """QRS waves (n, 28): 'n' a narrow upright QRS, 'v' a wide inverted one, with a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(-1, 1, QRS[1] - QRS[0])
+    shape = {"n": np.exp(-(t / 0.2) ** 2), "v": -1.2 * np.exp(-(t / 0.6) ** 2)}
+    return np.stack([shape[k] + 0.03 * rng.standard_normal(len(t)) for k in kinds]).astype(np.float32)
+
+
+def test_qrs_waves_are_the_qrs_part_of_the_window():
+    x = np.arange(2 * 311, dtype=np.float32).reshape(2, 1, 311)
+    w = qrs_waves(x)
+    assert w.shape == (2, QRS[1] - QRS[0]) and w.dtype == np.float32 and w[1, 0] == 311 + QRS[0]
+
+
+def test_conducted_check_takes_back_v_calls_whose_qrs_is_the_patients_conducted_one():
+    pn, pv = [0.9, 0.04, 0.03, 0.02, 0.01], [0.1, 0.3, 0.55, 0.03, 0.02]
+    kinds = ["n"] * 30 + ["v", "n", "v"] + ["n"] * 30
+    calls = [pn] * 30 + [pv, pv, pv] + [pn] * 30  # beat 31: a conducted QRS the model called V
+    out, n = conducted_check(_prob(calls), _waves(kinds), CLASSES)
+    assert n == 1 and out.argmax(1)[30:33].tolist() == [2, 1, 2]  # V back, its mass renormalised: S (0.3) > N
+    assert out[31, 2] == 0 and np.isclose(out[31, 1] / out[31, 0], 3.0) and np.allclose(out.sum(1), 1.0)
+    # ventricular bigeminy: every other beat a PVC of one shape (the local template would be the PVC itself); they
+    # are compared with the beats called N, so they stay V
+    kinds = ["n", "v"] * 40
+    out, n = conducted_check(_prob([pn, pv] * 40), _waves(kinds), CLASSES)
+    assert n == 0 and (out.argmax(1)[1::2] == 2).all()
+    # a ventricular rhythm (fewer than min_n beats called N): nothing to compare with; no N or V class: unchanged
+    few = _prob([pn] * 3 + [pv] * 40)
+    assert conducted_check(few, _waves(["n"] * 43), CLASSES)[1] == 0
+    assert conducted_check(few[:, 1:], _waves(["n"] * 43), CLASSES[1:])[1] == 0
+    # certain V (nothing left to renormalise) goes to N
+    certain = _prob([pn] * 10 + [[0, 0, 1, 0, 0]])
+    out, n = conducted_check(certain, _waves(["n"] * 11), CLASSES)
+    assert n == 1 and out[10].tolist() == [1, 0, 0, 0, 0]
+    # the threshold: the conducted QRS at 1.3 x its amplitude (relative squared distance 0.07) is taken back, at
+    # 1.6 x (0.20) it stays V unless the distance allowed is larger
+    w = _waves(["n"] * 21)
+    p = _prob([pn] * 20 + [pv])
+    w[20] = 1.3 * w[20]
+    assert conducted_check(p, w, CLASSES)[1] == 1
+    w[20] = 1.6 / 1.3 * w[20]
+    assert conducted_check(p, w, CLASSES)[1] == 0 and conducted_check(p, w, CLASSES, distance=0.25)[1] == 1
+
+
+def test_predict_applies_the_conducted_check_and_says_so(mitdb, tmp_path):
+    # DS2 record 200 (noisy, ventricular bigeminy): beats the model calls V whose QRS is the patient's conducted one;
+    # the check takes them back and keeps every true PVC
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import open_record
+
+    runner = load_runner("beats-ds1")
+    on = predict_record(runner, open_record(mitdb / "200"), tmp_path / "on.csv", show_progress=False)
+    off = predict_record(runner, open_record(mitdb / "200"), tmp_path / "off.csv", show_progress=False,
+                         conducted_check=False)
+    s_on = json.loads((tmp_path / "on.summary.json").read_text())
+    assert "conducted_check" not in json.loads((tmp_path / "off.summary.json").read_text())
+    moved = on.predicted != off.predicted
+    assert s_on["conducted_check"]["v_taken_back"] == int(moved.sum()) > 30
+    assert (off.predicted[moved] == 2).all() and (on.predicted[moved] != 2).all()
+    assert (on.reference[moved] != 2).all()  # no true PVC lost
     assert s_on["counts"]["V"] == int((on.predicted == 2).sum())

@@ -134,6 +134,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                    use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
                    show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
                    rhythm: bool = True, consensus: bool = True, qrs_check: bool = True,
+                   conducted_check: bool = True,
                    adapted: dict | None = None) -> RecordPrediction:
     """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
 
@@ -168,6 +169,10 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         ``beat-rhythm`` models: a beat called S (after the rhythm context) whose QRS differs from its local template
         is called V (:func:`cardiacml.inference.consensus.qrs_check`; summary key ``qrs_check``). Not applied to a
         patient-adapted model (``adapted``): it has learnt this patient's own S beats, aberrant ones included.
+    conducted_check : bool
+        ``beat-rhythm`` models: then a beat called V whose QRS matches the nearby beats called N loses its V call
+        (:func:`cardiacml.inference.consensus.conducted_check`; summary key ``conducted_check``). Not applied to a
+        patient-adapted model either.
     adapted : dict, optional
         How the predictor was adapted to this patient (``minutes`` of labelled beats, ...; see
         ``cardiacml.inference.predict``): written to the summary as ``adapted``, with the agreement with the reference
@@ -230,6 +235,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
               if consensus and c.kind == "beat-rhythm" and "V" in classes else None)
     qrs = (np.zeros(n_total, np.float32) if qrs_check and adapted is None and c.kind == "beat-rhythm"
            and {"S", "V"} <= set(classes) else None)
+    waves = (np.zeros((n_total, CO.QRS[1] - CO.QRS[0]), np.float32) if conducted_check and adapted is None
+             and c.kind == "beat-rhythm" and {"N", "V"} <= set(classes) else None)
     done = 0
     complete = False
     bar = progress(total=n_total, desc="classify", unit="beats", every_s=10.0, disable=True if show_progress is False else None)
@@ -245,6 +252,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                 shapes[idx] = X[:, 0, :C_RHYTHM.W:CO.STEP]
             if qrs is not None:
                 qrs[idx] = CO.qrs_distance(X)
+            if waves is not None:
+                waves[idx] = CO.qrs_waves(X)
             done = int(idx[-1]) + 1
             bar.update(len(idx))
         complete = True
@@ -255,7 +264,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                                         ) from None
     finally:
         bar.close()
-    merged = _in_context(probs, done, shapes, qrs, times, classes, af)
+    merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves)
     counts = np.bincount(probs[:done].argmax(1), minlength=len(classes))
     rows = csv_header(classes, labels is not None) + format_rows(0, times[:done], probs[:done], classes,
                                                                    None if labels is None else labels[:done])
@@ -330,18 +339,22 @@ def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.
     return prob, int(was_s.sum())
 
 
-def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af) -> dict:
+def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, waves=None) -> dict:
     """Put the first ``n`` beats' probabilities in context, in place: morphology consensus over the beats' shapes
     (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes, counted in ``af["s_to_n"]``), then
-    the QRS check on the beats still called S (``qrs`` None: not applied). Returns ``{"consensus": beats whose class
-    the consensus changed, "qrs_check": beats moved from S to V}``, each None when not applied."""
-    out = {"consensus": None, "qrs_check": None}
+    the QRS check on the beats still called S (``qrs`` None: not applied), then the conducted check on the beats
+    called V (``waves`` None: not applied). Returns ``{"consensus": beats whose class the consensus changed,
+    "qrs_check": beats moved from S to V, "conducted_check": beats whose V call was taken back}``, each None when not
+    applied."""
+    out = {"consensus": None, "qrs_check": None, "conducted_check": None}
     if shapes is not None and n:
         probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
     if af is not None and af["beat_af"][:n].any():
         probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_af"][:n], classes)
     if qrs is not None and n:
         probs[:n], out["qrs_check"] = CO.qrs_check(probs[:n], qrs[:n], classes)
+    if waves is not None and n:
+        probs[:n], out["conducted_check"] = CO.conducted_check(probs[:n], waves[:n], classes)
     return out
 
 
@@ -460,6 +473,11 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                     f"distance > {CO.QRS_DISTANCE} and > {CO.QRS_FLOOR:g} x the recording's median) "
                                     "is called V (cardiacml.inference.consensus.qrs_check)",
                           "s_reassigned_to_v": int(consensus["qrs_check"])}
+    if consensus.get("conducted_check") is not None:
+        s["conducted_check"] = {"method": f"a beat called V whose QRS is within {CO.CONDUCTED_DISTANCE} (relative "
+                                          f"squared distance) of the median QRS of the {CO.CONDUCTED_K} nearest beats "
+                                          "called N is not V (cardiacml.inference.consensus.conducted_check)",
+                                "v_taken_back": int(consensus["conducted_check"])}
     if quality is not None:
         s["quality"] = _quality_summary(quality, done_times)
         s["reliable"] = not quality.get("warning")

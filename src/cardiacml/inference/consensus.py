@@ -30,6 +30,17 @@ were called S. The threshold was chosen on the held-out DS1 records among 0.05-0
 0.1 and 0.15 tied, the larger taken); the noise floor was added after a DS2 read (record 222, whose N beats' median
 distance is 0.155), with the one factor tried (3). Aberrantly conducted atrial beats (MIT-BIH ``a``) are S with a
 QRS of their own: the check calls them V (benchmarks/RESULTS.md, ninth session).
+
+:func:`conducted_check` is the other side of the same physiology: a ventricular beat activates the ventricles outside
+the conduction system, so its QRS cannot look like the patient's conducted beats. A beat called V whose QRS is within
+:data:`CONDUCTED_DISTANCE` (relative squared distance) of the median QRS of the :data:`CONDUCTED_K` nearest beats
+called N (in beat order) loses its V probability (the other classes renormalised). The comparison is with beats called
+N, not with the local template, because in bigeminy or a ventricular run the local template (a median of the
+neighbours) is the PVC itself. Diagnosis on DS2 (0.4.4): of the 414 beats called V that are not, record 200's noisy N
+beats (55) and 213's (21) have QRS within 0.1 of their N neighbours'; true PVCs are not. Threshold chosen on DS1 only
+(0.05 / 0.1 / 0.15 / 0.2; k 10 / 20 / 40): on the four held-out DS1 records 0.1 and below change nothing and 0.15
+loses true PVCs (223), so the largest threshold that loses no true V on any DS1 record (closest: 0.112) was taken,
+k = 20 (10 lost a held-out PVC); DS2 read after (benchmarks/RESULTS.md, eleventh session).
 """
 
 from __future__ import annotations
@@ -62,6 +73,12 @@ QRS = (50, 78)
 QRS_DISTANCE = 0.15
 #: ... and by more than this many times the recording's median beat-to-template QRS distance gives its S to V.
 QRS_FLOOR = 3.0
+#: A beat called V whose QRS is within this relative squared distance of its N neighbours' median QRS is not V ...
+CONDUCTED_DISTANCE = 0.1
+#: ... the median over this many nearest beats called N (in beat order; all of them when fewer) ...
+CONDUCTED_K = 20
+#: ... and only in a recording with at least this many beats called N (a ventricular rhythm has no conducted beat).
+CONDUCTED_MIN_N = 5
 
 
 def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s: np.ndarray | None = None, *,
@@ -189,6 +206,70 @@ def qrs_distance(windows: np.ndarray) -> np.ndarray:
     num = np.einsum("ij,ij->i", q - t, q - t)
     den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", t, t))
     return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0.0).astype(np.float32)
+
+
+def qrs_waves(windows: np.ndarray) -> np.ndarray:
+    """The :data:`QRS` samples of each beat's window (n, 28) float32, from beat-rhythm inputs (n, 2W+F) or
+    (n, 1, 2W+F): what :func:`conducted_check` compares."""
+    x = np.asarray(windows, np.float32)
+    if x.ndim == 3:
+        x = x[:, 0]
+    return np.ascontiguousarray(x[:, QRS[0]:QRS[1]])
+
+
+def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = CONDUCTED_DISTANCE,
+                    k: int = CONDUCTED_K, min_n: int = CONDUCTED_MIN_N) -> tuple[np.ndarray, int]:
+    """A beat is V only with a QRS of its own: beats called V whose QRS matches the nearby N beats' lose V.
+
+    Parameters
+    ----------
+    prob : ndarray, shape (n, n_classes)
+        Class probabilities of one recording's beats (after the consensus, the rhythm context and :func:`qrs_check`).
+    waves : ndarray, shape (n, m)
+        :func:`qrs_waves` of the same beats.
+    classes : sequence of str
+        Class names; without ``"N"`` and ``"V"`` the probabilities are returned unchanged.
+    distance, k, min_n
+        A beat called V whose relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` to ``t``, the
+        sample-wise median QRS of the ``k`` beats called N nearest to it in beat order, is below ``distance`` loses
+        its V probability; nothing changes in a recording with fewer than ``min_n`` beats called N.
+
+    Returns
+    -------
+    (ndarray, int)
+        Probabilities (n, n_classes) float64 (a moved beat's other classes renormalised to sum 1; all to N when the
+        model gave V everything), and the number of beats whose V call was taken back.
+    """
+    prob = np.array(prob, np.float64, copy=True)
+    classes = list(classes)
+    if not {"N", "V"} <= set(classes) or len(prob) == 0:
+        return prob, 0
+    n_cls, v_cls = classes.index("N"), classes.index("V")
+    call = prob.argmax(1)
+    normal = np.flatnonzero(call == n_cls)
+    cand = np.flatnonzero(call == v_cls)
+    if len(normal) < max(min_n, 1) or len(cand) == 0:
+        return prob, 0
+    w = np.asarray(waves, np.float32)
+    k = min(int(k), len(normal))
+    # the k beats called N nearest in beat order: a window of k consecutive N beats centred on the candidate's place
+    lo = np.clip(np.searchsorted(normal, cand) - k // 2, 0, len(normal) - k)
+    moved = np.zeros(len(cand), bool)
+    for a in range(0, len(cand), QUERY_BLOCK):  # bounds memory: a block x k x m float32
+        rows = slice(a, a + QUERY_BLOCK)
+        tpl = np.median(w[normal[lo[rows, None] + np.arange(k)]], axis=1)
+        q = w[cand[rows]]
+        num = np.einsum("ij,ij->i", q - tpl, q - tpl)
+        den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", tpl, tpl))
+        moved[rows] = (den > 1e-12) & (num < distance * den)
+    idx = cand[moved]
+    if len(idx):
+        prob[idx, v_cls] = 0.0
+        rest = prob[idx].sum(1)
+        empty = rest <= 1e-12
+        prob[idx[empty], n_cls] = 1.0
+        prob[idx[~empty]] /= rest[~empty, None]
+    return prob, int(len(idx))
 
 
 def qrs_check(prob: np.ndarray, qrs_dist: np.ndarray, classes, *, distance: float = QRS_DISTANCE,
