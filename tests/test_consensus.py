@@ -171,34 +171,47 @@ def test_conducted_check_takes_back_v_calls_whose_qrs_is_the_patients_conducted_
     kinds = ["n"] * 30 + ["v", "n", "v"] + ["n"] * 30
     calls = [pn] * 30 + [pv, pv, pv] + [pn] * 30  # beat 31: a conducted QRS the model called V
     out, n = conducted_check(_prob(calls), _waves(kinds), CLASSES)
-    assert n == 1 and out.argmax(1)[30:33].tolist() == [2, 1, 2]  # V back, its mass renormalised: S (0.3) > N
-    assert out[31, 2] == 0 and np.isclose(out[31, 1] / out[31, 0], 3.0) and np.allclose(out.sum(1), 1.0)
+    assert n == {"V": 1, "F": 0} and out.argmax(1)[30:33].tolist() == [2, 1, 2]  # V and F to 0, S (0.3) > N (0.1)
+    assert out[31, 2] == out[31, 3] == 0 and np.isclose(out[31, 1] / out[31, 0], 3.0) and np.allclose(out.sum(1), 1)
     # ventricular bigeminy: every other beat a PVC of one shape (the local template would be the PVC itself); they
     # are compared with the beats called N, so they stay V
     kinds = ["n", "v"] * 40
     out, n = conducted_check(_prob([pn, pv] * 40), _waves(kinds), CLASSES)
-    assert n == 0 and (out.argmax(1)[1::2] == 2).all()
-    # a ventricular rhythm (fewer than min_n beats called N): nothing to compare with; no N or V class: unchanged
+    assert n["V"] == 0 and (out.argmax(1)[1::2] == 2).all()
+    # a ventricular rhythm (fewer than min_n beats called N): nothing to compare with; no N class: unchanged
     few = _prob([pn] * 3 + [pv] * 40)
-    assert conducted_check(few, _waves(["n"] * 43), CLASSES)[1] == 0
-    assert conducted_check(few[:, 1:], _waves(["n"] * 43), CLASSES[1:])[1] == 0
+    assert conducted_check(few, _waves(["n"] * 43), CLASSES)[1] == {"V": 0, "F": 0}
+    assert np.allclose(conducted_check(few[:, 1:], _waves(["n"] * 43), CLASSES[1:])[0], few[:, 1:])
     # certain V (nothing left to renormalise) goes to N
-    certain = _prob([pn] * 10 + [[0, 0, 1, 0, 0]])
+    certain = _prob([pn] * 10 + [[0, 0, 0.5, 0.5 - 1e-9, 0]])
     out, n = conducted_check(certain, _waves(["n"] * 11), CLASSES)
-    assert n == 1 and out[10].tolist() == [1, 0, 0, 0, 0]
+    assert n["V"] == 1 and np.allclose(out[10], [1, 0, 0, 0, 0])
     # the threshold: the conducted QRS at 1.3 x its amplitude (relative squared distance 0.07) is taken back, at
     # 1.6 x (0.20) it stays V unless the distance allowed is larger
     w = _waves(["n"] * 21)
     p = _prob([pn] * 20 + [pv])
     w[20] = 1.3 * w[20]
-    assert conducted_check(p, w, CLASSES)[1] == 1
+    assert conducted_check(p, w, CLASSES)[1]["V"] == 1
     w[20] = 1.6 / 1.3 * w[20]
-    assert conducted_check(p, w, CLASSES)[1] == 0 and conducted_check(p, w, CLASSES, distance=0.25)[1] == 1
+    assert conducted_check(p, w, CLASSES)[1]["V"] == 0 and conducted_check(p, w, CLASSES, distance=0.25)[1]["V"] == 1
+
+
+def test_conducted_check_takes_back_f_calls_only_nearer_the_conducted_qrs():
+    # a fusion QRS is partly conducted: an F call is taken back only within CONDUCTED_DISTANCE_F (0.03), stricter
+    pn, pf = [0.9, 0.04, 0.03, 0.02, 0.01], [0.3, 0.05, 0.05, 0.6, 0.0]
+    w = _waves(["n"] * 22, seed=1)
+    p = _prob([pn] * 20 + [pf, pf])
+    w[20] = 1.1 * w[20]  # relative squared distance ~0.01: the conducted QRS itself
+    w[21] = 1.3 * w[21]  # ~0.07: would be taken back from a V call, stays F
+    out, n = conducted_check(p, w, CLASSES)
+    assert n == {"V": 0, "F": 1} and out.argmax(1)[20:].tolist() == [0, 3] and out[20, 3] == 0
+    assert conducted_check(p, w, CLASSES, distance_f=0.1)[1]["F"] == 2
+    assert conducted_check(p[:, [0, 1, 2, 4]], w, ("N", "S", "V", "Q"))[1] == {"V": 0}  # no F class
 
 
 def test_predict_applies_the_conducted_check_and_says_so(mitdb, tmp_path):
     # DS2 record 200 (noisy, ventricular bigeminy): beats the model calls V whose QRS is the patient's conducted one;
-    # the check takes them back and keeps every true PVC
+    # the check takes them back and keeps every true PVC (and F calls nearer still)
     from cardiacml.inference.beats import predict_record
     from cardiacml.inference.predict import load_runner
     from cardiacml.io import open_record
@@ -210,7 +223,8 @@ def test_predict_applies_the_conducted_check_and_says_so(mitdb, tmp_path):
     s_on = json.loads((tmp_path / "on.summary.json").read_text())
     assert "conducted_check" not in json.loads((tmp_path / "off.summary.json").read_text())
     moved = on.predicted != off.predicted
-    assert s_on["conducted_check"]["v_taken_back"] == int(moved.sum()) > 30
-    assert (off.predicted[moved] == 2).all() and (on.predicted[moved] != 2).all()
+    c = s_on["conducted_check"]
+    assert c["v_taken_back"] > 30 and c["v_taken_back"] + c["f_taken_back"] == int(moved.sum())
+    assert np.isin(off.predicted[moved], [2, 3]).all() and np.isin(on.predicted[moved], [0, 1, 4]).all()
     assert (on.reference[moved] != 2).all()  # no true PVC lost
     assert s_on["counts"]["V"] == int((on.predicted == 2).sum())

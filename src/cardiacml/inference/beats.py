@@ -170,9 +170,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         is called V (:func:`cardiacml.inference.consensus.qrs_check`; summary key ``qrs_check``). Not applied to a
         patient-adapted model (``adapted``): it has learnt this patient's own S beats, aberrant ones included.
     conducted_check : bool
-        ``beat-rhythm`` models: then a beat called V whose QRS matches the nearby beats called N loses its V call
-        (:func:`cardiacml.inference.consensus.conducted_check`; summary key ``conducted_check``). Not applied to a
-        patient-adapted model either.
+        ``beat-rhythm`` models: then a beat called V or F whose QRS is that of the nearby beats called N loses its V
+        and F probabilities (:func:`cardiacml.inference.consensus.conducted_check`; summary key
+        ``conducted_check``). Not applied to a patient-adapted model either.
     adapted : dict, optional
         How the predictor was adapted to this patient (``minutes`` of labelled beats, ...; see
         ``cardiacml.inference.predict``): written to the summary as ``adapted``, with the agreement with the reference
@@ -343,9 +343,9 @@ def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, wave
     """Put the first ``n`` beats' probabilities in context, in place: morphology consensus over the beats' shapes
     (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes, counted in ``af["s_to_n"]``), then
     the QRS check on the beats still called S (``qrs`` None: not applied), then the conducted check on the beats
-    called V (``waves`` None: not applied). Returns ``{"consensus": beats whose class the consensus changed,
-    "qrs_check": beats moved from S to V, "conducted_check": beats whose V call was taken back}``, each None when not
-    applied."""
+    called V or F (``waves`` None: not applied). Returns ``{"consensus": beats whose class the consensus changed,
+    "qrs_check": beats moved from S to V, "conducted_check": {"V": .., "F": ..} beats whose call was taken back}``,
+    each None when not applied."""
     out = {"consensus": None, "qrs_check": None, "conducted_check": None}
     if shapes is not None and n:
         probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
@@ -474,10 +474,13 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                     "is called V (cardiacml.inference.consensus.qrs_check)",
                           "s_reassigned_to_v": int(consensus["qrs_check"])}
     if consensus.get("conducted_check") is not None:
-        s["conducted_check"] = {"method": f"a beat called V whose QRS is within {CO.CONDUCTED_DISTANCE} (relative "
-                                          f"squared distance) of the median QRS of the {CO.CONDUCTED_K} nearest beats "
-                                          "called N is not V (cardiacml.inference.consensus.conducted_check)",
-                                "v_taken_back": int(consensus["conducted_check"])}
+        s["conducted_check"] = {"method": f"a beat called V (F) whose QRS is within {CO.CONDUCTED_DISTANCE} "
+                                          f"({CO.CONDUCTED_DISTANCE_F}) relative squared distance of the median QRS of "
+                                          f"the {CO.CONDUCTED_K} nearest beats called N is supraventricular: its V and F "
+                                          "probabilities go to the other classes (cardiacml.inference.consensus."
+                                          "conducted_check)",
+                                "v_taken_back": int(consensus["conducted_check"].get("V", 0)),
+                                "f_taken_back": int(consensus["conducted_check"].get("F", 0))}
     if quality is not None:
         s["quality"] = _quality_summary(quality, done_times)
         s["reliable"] = not quality.get("warning")

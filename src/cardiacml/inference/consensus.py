@@ -79,6 +79,8 @@ CONDUCTED_DISTANCE = 0.1
 CONDUCTED_K = 20
 #: ... and only in a recording with at least this many beats called N (a ventricular rhythm has no conducted beat).
 CONDUCTED_MIN_N = 5
+#: A beat called F within this distance of its N neighbours' median QRS is not F (a fusion QRS is partly conducted).
+CONDUCTED_DISTANCE_F = 0.03
 
 
 def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s: np.ndarray | None = None, *,
@@ -218,8 +220,9 @@ def qrs_waves(windows: np.ndarray) -> np.ndarray:
 
 
 def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = CONDUCTED_DISTANCE,
-                    k: int = CONDUCTED_K, min_n: int = CONDUCTED_MIN_N) -> tuple[np.ndarray, int]:
-    """A beat is V only with a QRS of its own: beats called V whose QRS matches the nearby N beats' lose V.
+                    distance_f: float = CONDUCTED_DISTANCE_F, k: int = CONDUCTED_K,
+                    min_n: int = CONDUCTED_MIN_N) -> tuple[np.ndarray, dict]:
+    """A beat is V (or F) only with a QRS of its own: beats called V or F whose QRS is the nearby N beats' are not.
 
     Parameters
     ----------
@@ -228,28 +231,34 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     waves : ndarray, shape (n, m)
         :func:`qrs_waves` of the same beats.
     classes : sequence of str
-        Class names; without ``"N"`` and ``"V"`` the probabilities are returned unchanged.
-    distance, k, min_n
-        A beat called V whose relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` to ``t``, the
-        sample-wise median QRS of the ``k`` beats called N nearest to it in beat order, is below ``distance`` loses
-        its V probability; nothing changes in a recording with fewer than ``min_n`` beats called N.
+        Class names; without ``"N"`` the probabilities are returned unchanged (and a class not there is not checked).
+    distance, distance_f, k, min_n
+        A beat called V (F) whose relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` to ``t``, the
+        sample-wise median QRS of the ``k`` beats called N nearest to it in beat order, is below ``distance``
+        (``distance_f``: a fusion QRS is partly conducted, so it can be nearer) is supraventricular: its V and F
+        probabilities are set to 0. Nothing changes in a recording with fewer than ``min_n`` beats called N.
 
     Returns
     -------
-    (ndarray, int)
-        Probabilities (n, n_classes) float64 (a moved beat's other classes renormalised to sum 1; all to N when the
-        model gave V everything), and the number of beats whose V call was taken back.
+    (ndarray, dict)
+        Probabilities (n, n_classes) float64 (a moved beat's remaining classes renormalised to sum 1; all to N when
+        nothing remains), and ``{"V": beats whose V call was taken back, "F": beats whose F call was}``.
     """
     prob = np.array(prob, np.float64, copy=True)
     classes = list(classes)
-    if not {"N", "V"} <= set(classes) or len(prob) == 0:
-        return prob, 0
-    n_cls, v_cls = classes.index("N"), classes.index("V")
+    limits = {c: d for c, d in (("V", distance), ("F", distance_f)) if c in classes}
+    counts = {c: 0 for c in limits}
+    if "N" not in classes or not limits or len(prob) == 0:
+        return prob, counts
+    n_cls = classes.index("N")
     call = prob.argmax(1)
     normal = np.flatnonzero(call == n_cls)
-    cand = np.flatnonzero(call == v_cls)
+    limit = np.full(len(classes), -np.inf)
+    for c, d in limits.items():
+        limit[classes.index(c)] = d
+    cand = np.flatnonzero(np.isfinite(limit[call]))
     if len(normal) < max(min_n, 1) or len(cand) == 0:
-        return prob, 0
+        return prob, counts
     w = np.asarray(waves, np.float32)
     k = min(int(k), len(normal))
     # the k beats called N nearest in beat order: a window of k consecutive N beats centred on the candidate's place
@@ -261,15 +270,17 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
         q = w[cand[rows]]
         num = np.einsum("ij,ij->i", q - tpl, q - tpl)
         den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", tpl, tpl))
-        moved[rows] = (den > 1e-12) & (num < distance * den)
+        moved[rows] = (den > 1e-12) & (num < limit[call[cand[rows]]] * den)
     idx = cand[moved]
+    for c in counts:
+        counts[c] = int((call[idx] == classes.index(c)).sum())
     if len(idx):
-        prob[idx, v_cls] = 0.0
+        prob[np.ix_(idx, [classes.index(c) for c in limits])] = 0.0
         rest = prob[idx].sum(1)
         empty = rest <= 1e-12
         prob[idx[empty], n_cls] = 1.0
         prob[idx[~empty]] /= rest[~empty, None]
-    return prob, int(len(idx))
+    return prob, counts
 
 
 def qrs_check(prob: np.ndarray, qrs_dist: np.ndarray, classes, *, distance: float = QRS_DISTANCE,
