@@ -8,10 +8,12 @@ convention), rhythm from the .atr aux notes. Compared on the same beats and the 
   ``--no-consensus``: without, as cardiacml 0.4.1) and the QRS check (:func:`cardiacml.inference.consensus.qrs_check`:
   a beat called S with a QRS unlike its template is V; ``--no-qrs-check``: without, as cardiacml 0.4.2) and the
   conducted check (:func:`cardiacml.inference.consensus.conducted_check`: a beat called V whose QRS matches the nearby
-  N beats' is not V; ``--no-conducted-check``: without, as cardiacml 0.4.4);
+  N beats' is not V; ``--no-conducted-check``: without, as cardiacml 0.4.4) and the sinus check
+  (:func:`cardiacml.inference.consensus.sinus_check`: a beat called S with the nearby N beats' P wave is N;
+  ``--no-sinus-check``: without);
 - ``in context``: the consensus's probabilities conditioned on the rhythm found from the R-R series
   (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode S -> N), then the QRS
-  check and the conducted check, in ``predict``'s order. The AF
+  check, the conducted check and the sinus check, in ``predict``'s order. The AF
   detector (R-R + atrial activity) is refitted leaving the record's patient out (201 and 202 are one patient), so the record's own rhythm
   labels never choose its episodes;
 - ``oracle``: the same rule with the reference AF episodes (what a perfect AF detector would give).
@@ -42,21 +44,22 @@ CLASSES = ("N", "S", "V", "F", "Q")
 
 
 def record_beats(runner, name: str, consensus: bool = True):
-    """(times s, probabilities, reference labels, QRS distances, QRS waves) of one MIT-BIH record through cardiacml's
-    predict path (rhythm context, QRS and conducted checks off; morphology consensus as ``consensus``)."""
+    """(times s, probabilities, reference labels, QRS distances, QRS waves, P waves) of one MIT-BIH record through
+    cardiacml's predict path (rhythm context and the checks off; morphology consensus as ``consensus``)."""
     import tempfile
 
     from cardiacml.inference.beats import predict_record
-    from cardiacml.inference.consensus import qrs_distance, qrs_waves
+    from cardiacml.inference.consensus import p_waves, qrs_distance, qrs_waves
     from cardiacml.io import open_record
 
-    qrs, waves = [], []
+    qrs, waves, pw = [], [], []
     with tempfile.TemporaryDirectory() as d:
         res = predict_record(runner, open_record(AFB.MITDB / name), Path(d) / "b.csv", show_progress=False,
                              rhythm=False, consensus=consensus, qrs_check=False, conducted_check=False,
-                             on_block=lambda X: (qrs.append(qrs_distance(X)), waves.append(qrs_waves(X))))
+                             sinus_check=False, on_block=lambda X: (qrs.append(qrs_distance(X)),
+                                                                    waves.append(qrs_waves(X)), pw.append(p_waves(X))))
     return (res.times_s, np.asarray(res.probabilities, np.float64), res.reference, np.concatenate(qrs),
-            np.concatenate(waves))
+            np.concatenate(waves), np.concatenate(pw))
 
 
 def lopo_af_model(name: str, feats: dict) -> dict:
@@ -72,7 +75,7 @@ def main() -> None:
     from cardiacml.datasets.mitbih import DS2
     from cardiacml.ecg.aami import aami_report
     from cardiacml.inference.beats import in_rhythm_context
-    from cardiacml.inference.consensus import conducted_check, qrs_check
+    from cardiacml.inference.consensus import conducted_check, qrs_check, sinus_check
     from cardiacml.inference.predict import load_runner
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -84,6 +87,8 @@ def main() -> None:
                     help="without the QRS check (cardiacml.inference.consensus.qrs_check), as cardiacml 0.4.2")
     ap.add_argument("--no-conducted-check", action="store_true",
                     help="without the conducted check (cardiacml.inference.consensus.conducted_check), as cardiacml 0.4.4")
+    ap.add_argument("--no-sinus-check", action="store_true",
+                    help="without the sinus check (cardiacml.inference.consensus.sinus_check)")
     a = ap.parse_args()
     t_start = time.perf_counter()
     # AF-detector training data of all 48 records (features + per-beat reference AF), for the leave-one-out refits
@@ -102,12 +107,13 @@ def main() -> None:
     per_rec = {}  # record -> false S in reference AF, per mode
     sinus_rec = {}  # record -> false S in reference sinus rhythm, in context
     for name in a.records:
-        t, prob, ref, qrs, waves = record_beats(runner, name, not a.no_consensus)
+        t, prob, ref, qrs, waves, pw = record_beats(runner, name, not a.no_consensus)
         check_s = (lambda q: q) if a.no_qrs_check else (lambda q: qrs_check(q, qrs, CLASSES)[0])
         check_v = (lambda q: q) if a.no_conducted_check else (lambda q: conducted_check(q, waves, CLASSES)[0])
+        check_p = (lambda q: q) if a.no_sinus_check else (lambda q: sinus_check(q, pw, CLASSES)[0])
 
         def check(q):
-            return check_v(check_s(q))
+            return check_p(check_v(check_s(q)))
         _, ivals, length = AFB.reference(name)
         ok = (ref >= 0) & (ref < len(CLASSES))
         ref_af = AFB.beat_labels(t, ivals)
@@ -140,7 +146,7 @@ def main() -> None:
                     sinus_rec[name] = int(((p == 1) & (ref != 1))[w].sum())
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model {a.model}; "
-          f"{'no ' if a.no_consensus else ''}morphology consensus, {'no ' if a.no_qrs_check else ''}QRS check, {'no ' if a.no_conducted_check else ''}conducted check; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
+          f"{'no ' if a.no_consensus else ''}morphology consensus, {'no ' if a.no_qrs_check else ''}QRS check, {'no ' if a.no_conducted_check else ''}conducted check, {'no ' if a.no_sinus_check else ''}sinus check; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
           f"python {platform.python_version()}")
     print(f"{'mode':12s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4])
           + f" {'macroF1':>8s} {'falseS/h AF':>11s} {'falseV/h AF':>11s} {'falseS/h N':>10s} {'falseV/h N':>10s}")

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from cardiacml.inference.consensus import (QRS, conducted_check, morphology_consensus, qrs_check, qrs_distance,
-                                          qrs_waves)
+from cardiacml.inference.consensus import (PWAVE, QRS, conducted_check, morphology_consensus, p_waves, qrs_check,
+                                          qrs_distance, qrs_waves, sinus_check)
 
 CLASSES = ("N", "S", "V", "F", "Q")
 
@@ -228,3 +228,54 @@ def test_predict_applies_the_conducted_check_and_says_so(mitdb, tmp_path):
     assert np.isin(off.predicted[moved], [2, 3]).all() and np.isin(on.predicted[moved], [0, 1, 4]).all()
     assert (on.reference[moved] != 2).all()  # no true PVC lost
     assert s_on["counts"]["V"] == int((on.predicted == 2).sum())
+
+
+def _pw(kinds, seed=0):
+    """P-wave regions (n, 23) as p_waves gives them: 's' a sinus P (a bump), 'a' an ectopic one (inverted, earlier)."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, PWAVE[1] - PWAVE[0])
+    shape = {"s": np.exp(-((t - 0.5) / 0.12) ** 2), "a": -0.8 * np.exp(-((t - 0.3) / 0.1) ** 2)}
+    w = np.stack([shape[k] + 0.03 * rng.standard_normal(len(t)) for k in kinds]).astype(np.float32)
+    return w - w.mean(1, keepdims=True)
+
+
+def test_p_waves_are_the_p_region_less_its_mean():
+    x = np.arange(311, dtype=np.float32)[None, None, :] + 5.0
+    w = p_waves(x)
+    assert w.shape == (1, PWAVE[1] - PWAVE[0]) and np.isclose(w.mean(), 0) and np.allclose(np.diff(w[0]), 1)
+
+
+def test_sinus_check_calls_n_a_beat_called_s_with_the_sinus_p_wave():
+    pn, ps = [0.9, 0.05, 0.03, 0.01, 0.01], [0.3, 0.6, 0.05, 0.03, 0.02]
+    kinds = ["s"] * 30 + ["s", "a"] + ["s"] * 30  # beat 30: a sinus beat called S (early, sinus arrhythmia / block)
+    out, n = sinus_check(_prob([pn] * 30 + [ps, ps] + [pn] * 30), _pw(kinds), CLASSES)
+    assert n == 1 and out.argmax(1)[30:32].tolist() == [0, 1]  # the ectopic P stays S
+    assert out[30, 1] == 0 and np.isclose(out[30, 0], 0.9) and np.allclose(out.sum(1), 1.0)
+    # too few beats called N to know the sinus P; no S class: unchanged
+    few = _prob([pn] * 3 + [ps] * 10)
+    assert sinus_check(few, _pw(["s"] * 13), CLASSES)[1] == 0
+    assert sinus_check(few[:, [0, 2, 3, 4]], _pw(["s"] * 13), ("N", "V", "F", "Q"))[1] == 0
+    # the distance: a sinus P at 1.6 x its amplitude (0.20) stays S at 0.1, moves at 0.25
+    w = _pw(["s"] * 21)
+    w[20] *= 1.6
+    p = _prob([pn] * 20 + [ps])
+    assert sinus_check(p, w, CLASSES)[1] == 0 and sinus_check(p, w, CLASSES, distance=0.25)[1] == 1
+
+
+def test_predict_applies_the_sinus_check_and_says_so(mitdb, tmp_path):
+    # DS2 record 231 (2:1 AV block): the R-R reference is a blocked pause, so conducted sinus beats look premature
+    # and are called S; their P wave is the sinus one, so the check calls them N
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import open_record
+
+    runner = load_runner("beats-ds1")
+    on = predict_record(runner, open_record(mitdb / "231"), tmp_path / "on.csv", show_progress=False)
+    off = predict_record(runner, open_record(mitdb / "231"), tmp_path / "off.csv", show_progress=False,
+                         sinus_check=False)
+    s_on = json.loads((tmp_path / "on.summary.json").read_text())
+    assert "sinus_check" not in json.loads((tmp_path / "off.summary.json").read_text())
+    moved = on.predicted != off.predicted
+    assert s_on["sinus_check"]["s_reassigned_to_n"] == int(moved.sum()) > 30
+    assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 0).all()
+    assert (on.reference[moved] == 0).mean() > 0.9

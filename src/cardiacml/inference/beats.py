@@ -134,7 +134,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                    use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
                    show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
                    rhythm: bool = True, consensus: bool = True, qrs_check: bool = True,
-                   conducted_check: bool = True,
+                   conducted_check: bool = True, sinus_check: bool = True,
                    adapted: dict | None = None) -> RecordPrediction:
     """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
 
@@ -173,6 +173,10 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         ``beat-rhythm`` models: then a beat called V or F whose QRS is that of the nearby beats called N loses its V
         and F probabilities (:func:`cardiacml.inference.consensus.conducted_check`; summary key
         ``conducted_check``). Not applied to a patient-adapted model either.
+    sinus_check : bool
+        ``beat-rhythm`` models: then a beat called S whose P-wave region is that of the nearby beats called N (the
+        sinus P wave at the sinus PR) is called N (:func:`cardiacml.inference.consensus.sinus_check`; summary key
+        ``sinus_check``). Not applied to a patient-adapted model either.
     adapted : dict, optional
         How the predictor was adapted to this patient (``minutes`` of labelled beats, ...; see
         ``cardiacml.inference.predict``): written to the summary as ``adapted``, with the agreement with the reference
@@ -237,6 +241,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
            and {"S", "V"} <= set(classes) else None)
     waves = (np.zeros((n_total, CO.QRS[1] - CO.QRS[0]), np.float32) if conducted_check and adapted is None
              and c.kind == "beat-rhythm" and {"N", "V"} <= set(classes) else None)
+    pw = (np.zeros((n_total, CO.PWAVE[1] - CO.PWAVE[0]), np.float32) if sinus_check and adapted is None
+          and c.kind == "beat-rhythm" and {"N", "S"} <= set(classes) else None)
     done = 0
     complete = False
     bar = progress(total=n_total, desc="classify", unit="beats", every_s=10.0, disable=True if show_progress is False else None)
@@ -254,6 +260,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                 qrs[idx] = CO.qrs_distance(X)
             if waves is not None:
                 waves[idx] = CO.qrs_waves(X)
+            if pw is not None:
+                pw[idx] = CO.p_waves(X)
             done = int(idx[-1]) + 1
             bar.update(len(idx))
         complete = True
@@ -264,7 +272,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                                         ) from None
     finally:
         bar.close()
-    merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves)
+    merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves, pw)
     counts = np.bincount(probs[:done].argmax(1), minlength=len(classes))
     rows = csv_header(classes, labels is not None) + format_rows(0, times[:done], probs[:done], classes,
                                                                    None if labels is None else labels[:done])
@@ -339,14 +347,15 @@ def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.
     return prob, int(was_s.sum())
 
 
-def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, waves=None) -> dict:
+def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, waves=None, pw=None) -> dict:
     """Put the first ``n`` beats' probabilities in context, in place: morphology consensus over the beats' shapes
     (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes, counted in ``af["s_to_n"]``), then
     the QRS check on the beats still called S (``qrs`` None: not applied), then the conducted check on the beats
-    called V or F (``waves`` None: not applied). Returns ``{"consensus": beats whose class the consensus changed,
-    "qrs_check": beats moved from S to V, "conducted_check": {"V": .., "F": ..} beats whose call was taken back}``,
+    called V or F (``waves`` None: not applied), then the sinus check on the beats called S (``pw`` None: not
+    applied). Returns ``{"consensus": beats whose class the consensus changed, "qrs_check": beats moved from S to V,
+    "conducted_check": {"V": .., "F": ..} beats whose call was taken back, "sinus_check": beats moved from S to N}``,
     each None when not applied."""
-    out = {"consensus": None, "qrs_check": None, "conducted_check": None}
+    out = {"consensus": None, "qrs_check": None, "conducted_check": None, "sinus_check": None}
     if shapes is not None and n:
         probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
     if af is not None and af["beat_af"][:n].any():
@@ -355,6 +364,8 @@ def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, wave
         probs[:n], out["qrs_check"] = CO.qrs_check(probs[:n], qrs[:n], classes)
     if waves is not None and n:
         probs[:n], out["conducted_check"] = CO.conducted_check(probs[:n], waves[:n], classes)
+    if pw is not None and n:
+        probs[:n], out["sinus_check"] = CO.sinus_check(probs[:n], pw[:n], classes)
     return out
 
 
@@ -481,6 +492,12 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                           "conducted_check)",
                                 "v_taken_back": int(consensus["conducted_check"].get("V", 0)),
                                 "f_taken_back": int(consensus["conducted_check"].get("F", 0))}
+    if consensus.get("sinus_check") is not None:
+        s["sinus_check"] = {"method": f"a beat called S whose P-wave region (-0.24 to -0.06 s) is within "
+                                      f"{CO.SINUS_DISTANCE} relative squared distance of the median of the "
+                                      f"{CO.CONDUCTED_K} nearest beats called N is N (cardiacml.inference.consensus."
+                                      "sinus_check)",
+                            "s_reassigned_to_n": int(consensus["sinus_check"])}
     if quality is not None:
         s["quality"] = _quality_summary(quality, done_times)
         s["reliable"] = not quality.get("warning")

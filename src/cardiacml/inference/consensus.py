@@ -81,6 +81,11 @@ CONDUCTED_K = 20
 CONDUCTED_MIN_N = 5
 #: A beat called F within this distance of its N neighbours' median QRS is not F (a fusion QRS is partly conducted).
 CONDUCTED_DISTANCE_F = 0.03
+#: P-wave region of the beat-rhythm window (samples at 125 Hz from the window start: -0.244 to -0.06 s around R, the
+#: atrial features' [R - 240, R - 60] ms).
+PWAVE = (32, 55)
+#: A beat called S whose P-wave region is within this relative squared distance of its N neighbours' median is N.
+SINUS_DISTANCE = 0.1
 
 
 def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s: np.ndarray | None = None, *,
@@ -219,6 +224,25 @@ def qrs_waves(windows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x[:, QRS[0]:QRS[1]])
 
 
+def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int) -> np.ndarray:
+    """Relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` (len(cand),) float64 of each candidate beat's
+    ``waves`` row to ``t``, the sample-wise median of the rows of the ``k`` beats of ``normal`` (sorted indices,
+    the candidate not among them) nearest to it in beat order (all of them when fewer); inf where both are flat."""
+    w = np.asarray(waves, np.float32)
+    k = min(int(k), len(normal))
+    # a window of k consecutive N beats centred on the candidate's place
+    lo = np.clip(np.searchsorted(normal, cand) - k // 2, 0, len(normal) - k)
+    dist = np.full(len(cand), np.inf)
+    for a in range(0, len(cand), QUERY_BLOCK):  # bounds memory: a block x k x m float32
+        rows = slice(a, a + QUERY_BLOCK)
+        tpl = np.median(w[normal[lo[rows, None] + np.arange(k)]], axis=1)
+        q = w[cand[rows]]
+        num = np.einsum("ij,ij->i", q - tpl, q - tpl)
+        den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", tpl, tpl))
+        dist[rows] = np.where(den > 1e-12, num / np.maximum(den, 1e-12), np.inf)
+    return dist
+
+
 def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = CONDUCTED_DISTANCE,
                     distance_f: float = CONDUCTED_DISTANCE_F, k: int = CONDUCTED_K,
                     min_n: int = CONDUCTED_MIN_N) -> tuple[np.ndarray, dict]:
@@ -259,19 +283,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     cand = np.flatnonzero(np.isfinite(limit[call]))
     if len(normal) < max(min_n, 1) or len(cand) == 0:
         return prob, counts
-    w = np.asarray(waves, np.float32)
-    k = min(int(k), len(normal))
-    # the k beats called N nearest in beat order: a window of k consecutive N beats centred on the candidate's place
-    lo = np.clip(np.searchsorted(normal, cand) - k // 2, 0, len(normal) - k)
-    moved = np.zeros(len(cand), bool)
-    for a in range(0, len(cand), QUERY_BLOCK):  # bounds memory: a block x k x m float32
-        rows = slice(a, a + QUERY_BLOCK)
-        tpl = np.median(w[normal[lo[rows, None] + np.arange(k)]], axis=1)
-        q = w[cand[rows]]
-        num = np.einsum("ij,ij->i", q - tpl, q - tpl)
-        den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", tpl, tpl))
-        moved[rows] = (den > 1e-12) & (num < limit[call[cand[rows]]] * den)
-    idx = cand[moved]
+    dist = _normal_distance(waves, normal, cand, k)
+    idx = cand[dist < limit[call[cand]]]
     for c in counts:
         counts[c] = int((call[idx] == classes.index(c)).sum())
     if len(idx):
@@ -281,6 +294,55 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
         prob[idx[empty], n_cls] = 1.0
         prob[idx[~empty]] /= rest[~empty, None]
     return prob, counts
+
+
+def p_waves(windows: np.ndarray) -> np.ndarray:
+    """The :data:`PWAVE` samples of each beat's window, less their mean (n, 23) float32, from beat-rhythm inputs
+    (n, 2W+F) or (n, 1, 2W+F): what :func:`sinus_check` compares (a baseline offset is not a different P wave)."""
+    x = np.asarray(windows, np.float32)
+    if x.ndim == 3:
+        x = x[:, 0]
+    p = x[:, PWAVE[0]:PWAVE[1]]
+    return np.ascontiguousarray(p - p.mean(1, keepdims=True))
+
+
+def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = SINUS_DISTANCE,
+                k: int = CONDUCTED_K, min_n: int = CONDUCTED_MIN_N) -> tuple[np.ndarray, int]:
+    """A beat is S only without the sinus P wave: beats called S whose P-wave region is that of the nearby N beats
+    are N.
+
+    Parameters
+    ----------
+    prob : ndarray, shape (n, n_classes)
+        Class probabilities of one recording's beats (after :func:`conducted_check`).
+    waves : ndarray, shape (n, m)
+        :func:`p_waves` of the same beats.
+    classes : sequence of str
+        Class names; without ``"N"`` and ``"S"`` the probabilities are returned unchanged.
+    distance, k, min_n
+        A beat called S whose relative squared distance to the sample-wise median P-wave region of the ``k`` beats
+        called N nearest to it in beat order is below ``distance`` gives its S probability to N; nothing changes in
+        a recording with fewer than ``min_n`` beats called N.
+
+    Returns
+    -------
+    (ndarray, int)
+        Probabilities (n, n_classes) float64, and the number of beats moved from S to N.
+    """
+    prob = np.array(prob, np.float64, copy=True)
+    classes = list(classes)
+    if not {"N", "S"} <= set(classes) or len(prob) == 0:
+        return prob, 0
+    n_cls, s_cls = classes.index("N"), classes.index("S")
+    call = prob.argmax(1)
+    normal = np.flatnonzero(call == n_cls)
+    cand = np.flatnonzero(call == s_cls)
+    if len(normal) < max(min_n, 1) or len(cand) == 0:
+        return prob, 0
+    idx = cand[_normal_distance(waves, normal, cand, k) < distance]
+    prob[idx, n_cls] += prob[idx, s_cls]
+    prob[idx, s_cls] = 0.0
+    return prob, int(len(idx))
 
 
 def qrs_check(prob: np.ndarray, qrs_dist: np.ndarray, classes, *, distance: float = QRS_DISTANCE,
