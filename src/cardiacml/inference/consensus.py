@@ -32,15 +32,24 @@ distance is 0.155), with the one factor tried (3). Aberrantly conducted atrial b
 QRS of their own: the check calls them V (benchmarks/RESULTS.md, ninth session).
 
 :func:`conducted_check` is the other side of the same physiology: a ventricular beat activates the ventricles outside
-the conduction system, so its QRS cannot look like the patient's conducted beats. A beat called V whose QRS is within
-:data:`CONDUCTED_DISTANCE` (relative squared distance) of the median QRS of the :data:`CONDUCTED_K` nearest beats
-called N (in beat order) loses its V probability (the other classes renormalised). The comparison is with beats called
-N, not with the local template, because in bigeminy or a ventricular run the local template (a median of the
-neighbours) is the PVC itself. Diagnosis on DS2 (0.4.4): of the 414 beats called V that are not, record 200's noisy N
-beats (55) and 213's (21) have QRS within 0.1 of their N neighbours'; true PVCs are not. Threshold chosen on DS1 only
-(0.05 / 0.1 / 0.15 / 0.2; k 10 / 20 / 40): on the four held-out DS1 records 0.1 and below change nothing and 0.15
-loses true PVCs (223), so the largest threshold that loses no true V on any DS1 record (closest: 0.112) was taken,
-k = 20 (10 lost a held-out PVC); DS2 read after (benchmarks/RESULTS.md, eleventh session).
+the conduction system, and a fusion beat partly so, so neither has the patient's conducted QRS. A beat called V (F)
+whose QRS is within :data:`CONDUCTED_DISTANCE` (:data:`CONDUCTED_DISTANCE_F`; relative squared distance) of the median
+QRS of the :data:`CONDUCTED_K` nearest beats called N (in beat order) loses its V and F probabilities (the other
+classes renormalised). The comparison is with beats called N, not with the local template, because in bigeminy or a
+ventricular run the local template (a median of the neighbours) is the PVC itself. Diagnosis on DS2 (0.4.4): of the
+414 beats called V that are not, record 200's noisy N beats (55) and 213's (21) have QRS within 0.1 of their N
+neighbours'; true PVCs are not. Both distances chosen on DS1 only, by one rule: the largest of 0.03 / 0.05 / 0.1 /
+0.15 / 0.2 at which no true beat of the class that the model calls so, on any DS1 record, is taken back (V: nearest
+0.112, so 0.1, and the held-out records lose PVCs at 0.15; F: 0.05 loses one of 208's, so 0.03); k = 20 (10 lost a
+held-out PVC); DS2 read after (benchmarks/RESULTS.md, eleventh session).
+
+:func:`sinus_check` asks the same of S: a supraventricular ectopic beat starts in another atrial focus or the
+junction, so its P wave (or its PR) is not the sinus one, while a sinus beat that only comes early (sinus
+arrhythmia, the conducted beats of a 2:1 AV block) has the sinus P at the sinus PR. A beat called S whose P-wave
+region (:data:`PWAVE`, mean removed) is within :data:`SINUS_DISTANCE` of the median P-wave region of its nearest
+beats called N gives its S probability to N; 0.1 by the same rule (nearest true S called S on DS1: 0.111). It trusts
+the beats called N to be sinus: a recording whose ectopic atrial beats are mostly called N (DS2 record 232 on its
+other lead) gets an ectopic P template.
 """
 
 from __future__ import annotations
