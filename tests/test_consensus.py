@@ -25,6 +25,19 @@ def _prob(rows):
     return p / p.sum(1, keepdims=True)
 
 
+def _on_off(mitdb, tmp_path, record, step, **both):
+    """``predict_record`` of a MIT-BIH record with ``step`` (a keyword of it) on and off, the other keywords ``both``
+    the same in the two runs: (on, off, on's summary, off's summary)."""
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import open_record
+
+    runner = load_runner("beats-ds1")
+    res = [predict_record(runner, open_record(mitdb / record), tmp_path / f"{name}.csv", show_progress=False,
+                          **{step: flag}, **both) for name, flag in (("on", True), ("off", False))]
+    return (*res, *(json.loads((tmp_path / f"{name}.summary.json").read_text()) for name in ("on", "off")))
+
+
 def test_beats_of_one_shape_are_pooled_to_one_ventricular_class():
     w = _shapes()
     p = _prob([[0.9, 0.07, 0.01, 0.01, 0.01]] * 300 + [[0.04, 0.01, 0.93, 0.01, 0.01]] * 60)
@@ -68,17 +81,9 @@ def test_neighbours_are_searched_within_the_span_and_certain_v_gives_its_mass_to
 def test_predict_applies_the_consensus_and_says_so(mitdb, tmp_path):
     # record 223 is one of the DS1 records held out of beats-ds1's training (its selection set): 12 of its V beats the
     # model alone misses are found by their twins (on 106, also held out, the consensus loses 3: V F1 0.957 -> 0.954)
-    from cardiacml.inference.beats import predict_record
-    from cardiacml.inference.predict import load_runner
-    from cardiacml.io import open_record
-
-    runner = load_runner("beats-ds1")
-    on = predict_record(runner, open_record(mitdb / "223"), tmp_path / "on.csv", show_progress=False,
-                        qrs_check=False)
-    off = predict_record(runner, open_record(mitdb / "223"), tmp_path / "off.csv", show_progress=False,
-                         consensus=False, qrs_check=False)
-    s_on = json.loads((tmp_path / "on.summary.json").read_text())
-    assert "consensus" not in json.loads((tmp_path / "off.summary.json").read_text())
+    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "223", "consensus", qrs_check=False, conducted_check=False,
+                                   sinus_check=False)
+    assert "consensus" not in s_off
     assert s_on["consensus"]["beats_changed"] == int((on.predicted != off.predicted).sum()) > 5
     csv = pd.read_csv(tmp_path / "on.csv")
     assert (csv["predicted"].to_numpy() == np.asarray(on.classes)[on.predicted]).all()
@@ -134,16 +139,9 @@ def test_qrs_check_moves_only_s_calls_whose_qrs_stands_out_of_the_recordings_own
 def test_predict_applies_the_qrs_check_and_says_so(mitdb, tmp_path):
     # record 106 is held out of beats-ds1's training (the check's selection set): PVCs the model calls S for their
     # prematurity have a QRS unlike their template; the check calls them V
-    from cardiacml.inference.beats import predict_record
-    from cardiacml.inference.predict import load_runner
-    from cardiacml.io import open_record
-
-    runner = load_runner("beats-ds1")
-    on = predict_record(runner, open_record(mitdb / "106"), tmp_path / "on.csv", show_progress=False)
-    off = predict_record(runner, open_record(mitdb / "106"), tmp_path / "off.csv", show_progress=False,
-                         qrs_check=False)
-    s_on = json.loads((tmp_path / "on.summary.json").read_text())
-    assert "qrs_check" not in json.loads((tmp_path / "off.summary.json").read_text())
+    # the later steps off in both runs, so that every difference is the QRS check's
+    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "106", "qrs_check", conducted_check=False, sinus_check=False)
+    assert "qrs_check" not in s_off
     moved = on.predicted != off.predicted
     assert s_on["qrs_check"]["s_reassigned_to_v"] == int(moved.sum()) > 10
     assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 2).all()
@@ -212,16 +210,8 @@ def test_conducted_check_takes_back_f_calls_only_nearer_the_conducted_qrs():
 def test_predict_applies_the_conducted_check_and_says_so(mitdb, tmp_path):
     # DS2 record 200 (noisy, ventricular bigeminy): beats the model calls V whose QRS is the patient's conducted one;
     # the check takes them back and keeps every true PVC (and F calls nearer still)
-    from cardiacml.inference.beats import predict_record
-    from cardiacml.inference.predict import load_runner
-    from cardiacml.io import open_record
-
-    runner = load_runner("beats-ds1")
-    on = predict_record(runner, open_record(mitdb / "200"), tmp_path / "on.csv", show_progress=False)
-    off = predict_record(runner, open_record(mitdb / "200"), tmp_path / "off.csv", show_progress=False,
-                         conducted_check=False)
-    s_on = json.loads((tmp_path / "on.summary.json").read_text())
-    assert "conducted_check" not in json.loads((tmp_path / "off.summary.json").read_text())
+    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "200", "conducted_check", sinus_check=False)  # sinus check: later
+    assert "conducted_check" not in s_off
     moved = on.predicted != off.predicted
     c = s_on["conducted_check"]
     assert c["v_taken_back"] > 30 and c["v_taken_back"] + c["f_taken_back"] == int(moved.sum())
@@ -265,16 +255,8 @@ def test_sinus_check_calls_n_a_beat_called_s_with_the_sinus_p_wave():
 def test_predict_applies_the_sinus_check_and_says_so(mitdb, tmp_path):
     # DS2 record 231 (2:1 AV block): the R-R reference is a blocked pause, so conducted sinus beats look premature
     # and are called S; their P wave is the sinus one, so the check calls them N
-    from cardiacml.inference.beats import predict_record
-    from cardiacml.inference.predict import load_runner
-    from cardiacml.io import open_record
-
-    runner = load_runner("beats-ds1")
-    on = predict_record(runner, open_record(mitdb / "231"), tmp_path / "on.csv", show_progress=False)
-    off = predict_record(runner, open_record(mitdb / "231"), tmp_path / "off.csv", show_progress=False,
-                         sinus_check=False)
-    s_on = json.loads((tmp_path / "on.summary.json").read_text())
-    assert "sinus_check" not in json.loads((tmp_path / "off.summary.json").read_text())
+    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "231", "sinus_check")
+    assert "sinus_check" not in s_off
     moved = on.predicted != off.predicted
     assert s_on["sinus_check"]["s_reassigned_to_n"] == int(moved.sum()) > 30
     assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 0).all()
