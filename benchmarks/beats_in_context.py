@@ -6,11 +6,11 @@ convention), rhythm from the .atr aux notes. Compared on the same beats and the 
 
 - ``beat only``: the model's class per beat, with the morphology consensus (:mod:`cardiacml.inference.consensus`;
   ``--no-consensus``: without, as cardiacml 0.4.1) and the QRS check (:func:`cardiacml.inference.consensus.qrs_check`:
-  a beat called S with a QRS unlike its template is V; ``--no-qrs-check``: without, as cardiacml 0.4.2) and the
-  conducted check (:func:`cardiacml.inference.consensus.conducted_check`: a beat called V whose QRS matches the nearby
-  N beats' is not V; ``--no-conducted-check``: without, as cardiacml 0.4.4) and the sinus check
+  a beat called S with a QRS unlike its template is V; ``--no-qrs-check``: without), the
+  conducted check (:func:`cardiacml.inference.consensus.conducted_check`: a beat called V or F whose QRS matches the
+  nearby N beats' is neither; ``--no-conducted-check``: without) and the sinus check
   (:func:`cardiacml.inference.consensus.sinus_check`: a beat called S with the nearby N beats' P wave is N;
-  ``--no-sinus-check``: without);
+  ``--no-sinus-check``: without; all three off: as cardiacml 0.4.2; the last two off: as 0.4.4);
 - ``in context``: the consensus's probabilities conditioned on the rhythm found from the R-R series
   (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode S -> N), then the QRS
   check, the conducted check and the sinus check, in ``predict``'s order. The AF
@@ -75,7 +75,7 @@ def main() -> None:
     from cardiacml.datasets.mitbih import DS2
     from cardiacml.ecg.aami import aami_report
     from cardiacml.inference.beats import in_rhythm_context
-    from cardiacml.inference.consensus import conducted_check, qrs_check, sinus_check
+    from cardiacml.inference.consensus import beat_checks
     from cardiacml.inference.predict import load_runner
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -84,9 +84,9 @@ def main() -> None:
     ap.add_argument("--no-consensus", action="store_true",
                     help="without the morphology consensus (cardiacml.inference.consensus), as cardiacml 0.4.1")
     ap.add_argument("--no-qrs-check", action="store_true",
-                    help="without the QRS check (cardiacml.inference.consensus.qrs_check), as cardiacml 0.4.2")
+                    help="without the QRS check (cardiacml.inference.consensus.qrs_check); with the two below: as 0.4.2")
     ap.add_argument("--no-conducted-check", action="store_true",
-                    help="without the conducted check (cardiacml.inference.consensus.conducted_check), as cardiacml 0.4.4")
+                    help="without the conducted check (cardiacml.inference.consensus.conducted_check); with the one below: as 0.4.4")
     ap.add_argument("--no-sinus-check", action="store_true",
                     help="without the sinus check (cardiacml.inference.consensus.sinus_check)")
     a = ap.parse_args()
@@ -108,12 +108,9 @@ def main() -> None:
     sinus_rec = {}  # record -> false S in reference sinus rhythm, in context
     for name in a.records:
         t, prob, ref, qrs, waves, pw = record_beats(runner, name, not a.no_consensus)
-        check_s = (lambda q: q) if a.no_qrs_check else (lambda q: qrs_check(q, qrs, CLASSES)[0])
-        check_v = (lambda q: q) if a.no_conducted_check else (lambda q: conducted_check(q, waves, CLASSES)[0])
-        check_p = (lambda q: q) if a.no_sinus_check else (lambda q: sinus_check(q, pw, CLASSES)[0])
-
-        def check(q):
-            return check_p(check_v(check_s(q)))
+        def check(q, qrs=None if a.no_qrs_check else qrs, waves=None if a.no_conducted_check else waves,
+                  pw=None if a.no_sinus_check else pw):
+            return beat_checks(q, CLASSES, qrs_dist=qrs, qrs_w=waves, p_w=pw)[0]
         _, ivals, length = AFB.reference(name)
         ok = (ref >= 0) & (ref < len(CLASSES))
         ref_af = AFB.beat_labels(t, ivals)

@@ -15,8 +15,9 @@ counted apart). Conditions:
 Usage: python benchmarks/bench_beats_recorders.py [--no-consensus] [--no-qrs-check] [--no-conducted-check] [--no-sinus-check] [MODEL=beats-ds1] [RECORD ...]
   RECORD: records to use instead of DS2 (e.g. the DS1 records held out of beats-ds1's training: 106 119 220 223).
   --no-consensus: without the morphology consensus (cardiacml.inference.consensus), as cardiacml 0.4.1 predicted.
-  --no-qrs-check: without the QRS check (cardiacml.inference.consensus.qrs_check), as cardiacml 0.4.2 predicted.
-  --no-conducted-check: without the conducted check (cardiacml.inference.consensus.conducted_check), as 0.4.4 predicted.
+  --no-qrs-check: without the QRS check (cardiacml.inference.consensus.qrs_check); with the two below, as 0.4.2 predicted.
+  --no-conducted-check: without the conducted check (cardiacml.inference.consensus.conducted_check); with the one below,
+    as 0.4.4 predicted.
   --no-sinus-check: without the sinus check (cardiacml.inference.consensus.sinus_check).
 """
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from cardiacml.inference.consensus import (PWAVE, QRS, conducted_check, morphology_consensus, p_waves, qrs_check,
-                                          qrs_distance, qrs_waves, sinus_check)
+from cardiacml.inference.consensus import (PWAVE, QRS, beat_checks, conducted_check, morphology_consensus, p_waves,
+                                          qrs_check, qrs_distance, qrs_waves, sinus_check)
 
 CLASSES = ("N", "S", "V", "F", "Q")
 
@@ -261,3 +261,48 @@ def test_predict_applies_the_sinus_check_and_says_so(mitdb, tmp_path):
     assert s_on["sinus_check"]["s_reassigned_to_n"] == int(moved.sum()) > 30
     assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 0).all()
     assert (on.reference[moved] == 0).mean() > 0.9
+
+
+def test_conducted_check_compares_with_the_n_beats_around_the_beat_not_the_whole_recording():
+    # the conducted QRS changes halfway (an axis shift): a V call shaped like the late N beats, late in the recording,
+    # is taken back; one shaped like the early N beats, late in the recording, stays V (not a whole-record median)
+    pn, pv = [0.9, 0.04, 0.03, 0.02, 0.01], [0.1, 0.3, 0.55, 0.03, 0.02]
+    early, late = _waves(["n"] * 40), -0.9 * _waves(["n"] * 41, seed=2)
+    w = np.vstack([early, late[:40], late[40:], early[:1]])
+    p = _prob([pn] * 80 + [pv, pv])
+    out, n = conducted_check(p, w, CLASSES)
+    assert n["V"] == 1 and out.argmax(1)[80:].tolist() == [1, 2]
+    try:
+        conducted_check(p, w, CLASSES, k=0)
+    except ValueError as e:
+        assert "k must be at least 1" in str(e)
+    else:
+        raise AssertionError("k=0 accepted")
+
+
+def test_beat_checks_apply_the_three_checks_in_predicts_order():
+    pn, ps = [0.9, 0.05, 0.03, 0.01, 0.01], [0.3, 0.6, 0.05, 0.03, 0.02]
+    n_n = 30
+    p = _prob([pn] * n_n + [ps, ps])
+    qw = _waves(["n"] * (n_n + 2))
+    pw = _pw(["s"] * n_n + ["a", "s"])
+    # beat 30: called S, its QRS unlike its local template (QRS check: V) but the conducted QRS of its N neighbours
+    # (conducted check: not V): the two disagree, the model's S stands and neither counts it; its P wave is ectopic,
+    # so the sinus check keeps it S. Beat 31: S with the sinus P wave -> N.
+    d = np.r_[[0.01] * n_n, 0.5, 0.01]
+    out, c = beat_checks(p, CLASSES, qrs_dist=d, qrs_w=qw, p_w=pw)
+    assert out.argmax(1)[n_n:].tolist() == [1, 0] and np.allclose(out[n_n], p[n_n])
+    assert c == {"qrs_check": 0, "conducted_check": {"V": 0, "F": 0}, "sinus_check": 1}
+    # without the conducted check the QRS check's V stands; a check without input is not applied
+    out, c = beat_checks(p, CLASSES, qrs_dist=d, p_w=pw)
+    assert out.argmax(1)[n_n:].tolist() == [2, 0] and c["qrs_check"] == 1 and c["conducted_check"] is None
+    out, c = beat_checks(p, CLASSES)
+    assert np.allclose(out, p) and c == {"qrs_check": None, "conducted_check": None, "sinus_check": None}
+    # a V call taken back to S by the conducted check then meets the sinus check: with the sinus P it ends N
+    pv = [0.1, 0.3, 0.55, 0.03, 0.02]
+    p2 = _prob([pn] * n_n + [pv])
+    out, c = beat_checks(p2, CLASSES, qrs_w=_waves(["n"] * (n_n + 1)), p_w=_pw(["s"] * (n_n + 1)))
+    assert out.argmax(1)[n_n] == 0 and c["conducted_check"]["V"] == 1 and c["sinus_check"] == 1
+    # classes without F: the count has no F key, the summary's f_taken_back is then 0
+    out, c = beat_checks(p2[:, [0, 1, 2, 4]], ("N", "S", "V", "Q"), qrs_w=_waves(["n"] * (n_n + 1)))
+    assert c["conducted_check"] == {"V": 1}

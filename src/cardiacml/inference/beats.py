@@ -360,12 +360,10 @@ def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, wave
         probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
     if af is not None and af["beat_af"][:n].any():
         probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_af"][:n], classes)
-    if qrs is not None and n:
-        probs[:n], out["qrs_check"] = CO.qrs_check(probs[:n], qrs[:n], classes)
-    if waves is not None and n:
-        probs[:n], out["conducted_check"] = CO.conducted_check(probs[:n], waves[:n], classes)
-    if pw is not None and n:
-        probs[:n], out["sinus_check"] = CO.sinus_check(probs[:n], pw[:n], classes)
+    if n and (qrs is not None or waves is not None or pw is not None):
+        probs[:n], checks = CO.beat_checks(probs[:n], classes, qrs_dist=None if qrs is None else qrs[:n],
+                                           qrs_w=None if waves is None else waves[:n], p_w=None if pw is None else pw[:n])
+        out.update(checks)
     return out
 
 
@@ -487,15 +485,16 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     if consensus.get("conducted_check") is not None:
         s["conducted_check"] = {"method": f"a beat called V (F) whose QRS is within {CO.CONDUCTED_DISTANCE} "
                                           f"({CO.CONDUCTED_DISTANCE_F}) relative squared distance of the median QRS of "
-                                          f"the {CO.CONDUCTED_K} nearest beats called N is supraventricular: its V and F "
+                                          f"the {CO.CONDUCTED_K} beats called N around it is supraventricular: its V and F "
                                           "probabilities go to the other classes (cardiacml.inference.consensus."
                                           "conducted_check)",
                                 "v_taken_back": int(consensus["conducted_check"].get("V", 0)),
                                 "f_taken_back": int(consensus["conducted_check"].get("F", 0))}
     if consensus.get("sinus_check") is not None:
-        s["sinus_check"] = {"method": f"a beat called S whose P-wave region (-0.24 to -0.06 s) is within "
+        p0, p1 = (round(i / C_RHYTHM.FS - C_RHYTHM.PRE_S, 3) for i in CO.PWAVE)
+        s["sinus_check"] = {"method": f"a beat called S whose P-wave region ({p0:g} to {p1:g} s) is within "
                                       f"{CO.SINUS_DISTANCE} relative squared distance of the median of the "
-                                      f"{CO.CONDUCTED_K} nearest beats called N is N (cardiacml.inference.consensus."
+                                      f"{CO.SINUS_K} beats called N around it is N (cardiacml.inference.consensus."
                                       "sinus_check)",
                             "s_reassigned_to_n": int(consensus["sinus_check"])}
     if quality is not None:

@@ -84,7 +84,7 @@ QRS_DISTANCE = 0.15
 QRS_FLOOR = 3.0
 #: A beat called V whose QRS is within this relative squared distance of its N neighbours' median QRS is not V ...
 CONDUCTED_DISTANCE = 0.1
-#: ... the median over this many nearest beats called N (in beat order; all of them when fewer) ...
+#: ... the median over this many beats called N around it in beat order (half before, half after; all when fewer) ...
 CONDUCTED_K = 20
 #: ... and only in a recording with at least this many beats called N (a ventricular rhythm has no conducted beat).
 CONDUCTED_MIN_N = 5
@@ -93,8 +93,11 @@ CONDUCTED_DISTANCE_F = 0.03
 #: P-wave region of the beat-rhythm window (samples at 125 Hz from the window start: -0.244 to -0.06 s around R, the
 #: atrial features' [R - 240, R - 60] ms).
 PWAVE = (32, 55)
-#: A beat called S whose P-wave region is within this relative squared distance of its N neighbours' median is N.
+#: A beat called S whose P-wave region is within this relative squared distance of its N neighbours' median is N
+#: (neighbours and minimum as the conducted check's, set apart so that one can change without the other).
 SINUS_DISTANCE = 0.1
+SINUS_K = CONDUCTED_K
+SINUS_MIN_N = CONDUCTED_MIN_N
 
 
 def morphology_consensus(windows: np.ndarray, prob: np.ndarray, classes, times_s: np.ndarray | None = None, *,
@@ -235,8 +238,12 @@ def qrs_waves(windows: np.ndarray) -> np.ndarray:
 
 def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int) -> np.ndarray:
     """Relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` (len(cand),) float64 of each candidate beat's
-    ``waves`` row to ``t``, the sample-wise median of the rows of the ``k`` beats of ``normal`` (sorted indices,
-    the candidate not among them) nearest to it in beat order (all of them when fewer); inf where both are flat."""
+    ``waves`` row to ``t``, the sample-wise median of the rows of ``k`` consecutive beats of ``normal`` (sorted
+    indices, the candidate not among them) around it in beat order: the ``k // 2`` before it and the rest after,
+    shifted inward at the recording's ends (all of them when fewer than ``k``; no limit in time); inf where both are
+    flat."""
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
     w = np.asarray(waves, np.float32)
     k = min(int(k), len(normal))
     # a window of k consecutive N beats centred on the candidate's place
@@ -267,7 +274,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
         Class names; without ``"N"`` the probabilities are returned unchanged (and a class not there is not checked).
     distance, distance_f, k, min_n
         A beat called V (F) whose relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` to ``t``, the
-        sample-wise median QRS of the ``k`` beats called N nearest to it in beat order, is below ``distance``
+        sample-wise median QRS of ``k`` beats called N around it in beat order (``k // 2`` before it), is below
+        ``distance``
         (``distance_f``: a fusion QRS is partly conducted, so it can be nearer) is supraventricular: its V and F
         probabilities are set to 0. Nothing changes in a recording with fewer than ``min_n`` beats called N.
 
@@ -275,7 +283,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     -------
     (ndarray, dict)
         Probabilities (n, n_classes) float64 (a moved beat's remaining classes renormalised to sum 1; all to N when
-        nothing remains), and ``{"V": beats whose V call was taken back, "F": beats whose F call was}``.
+        nothing remains), and ``{"V": beats whose V call was taken back, "F": beats whose F call was}`` (a key for
+        each of V and F that ``classes`` has).
     """
     prob = np.array(prob, np.float64, copy=True)
     classes = list(classes)
@@ -286,10 +295,10 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     n_cls = classes.index("N")
     call = prob.argmax(1)
     normal = np.flatnonzero(call == n_cls)
-    limit = np.full(len(classes), -np.inf)
+    limit, checked = np.zeros(len(classes)), np.zeros(len(classes), bool)
     for c, d in limits.items():
-        limit[classes.index(c)] = d
-    cand = np.flatnonzero(np.isfinite(limit[call]))
+        limit[classes.index(c)], checked[classes.index(c)] = d, True
+    cand = np.flatnonzero(checked[call])
     if len(normal) < max(min_n, 1) or len(cand) == 0:
         return prob, counts
     dist = _normal_distance(waves, normal, cand, k)
@@ -316,7 +325,7 @@ def p_waves(windows: np.ndarray) -> np.ndarray:
 
 
 def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = SINUS_DISTANCE,
-                k: int = CONDUCTED_K, min_n: int = CONDUCTED_MIN_N) -> tuple[np.ndarray, int]:
+                k: int = SINUS_K, min_n: int = SINUS_MIN_N) -> tuple[np.ndarray, int]:
     """A beat is S only without the sinus P wave: beats called S whose P-wave region is that of the nearby N beats
     are N.
 
@@ -327,10 +336,10 @@ def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float
     waves : ndarray, shape (n, m)
         :func:`p_waves` of the same beats.
     classes : sequence of str
-        Class names; without ``"N"`` and ``"S"`` the probabilities are returned unchanged.
+        Class names; without ``"N"`` or ``"S"`` the probabilities are returned unchanged.
     distance, k, min_n
-        A beat called S whose relative squared distance to the sample-wise median P-wave region of the ``k`` beats
-        called N nearest to it in beat order is below ``distance`` gives its S probability to N; nothing changes in
+        A beat called S whose relative squared distance to the sample-wise median P-wave region of ``k`` beats
+        called N around it in beat order (``k // 2`` before it) is below ``distance`` gives its S probability to N; nothing changes in
         a recording with fewer than ``min_n`` beats called N.
 
     Returns
@@ -352,6 +361,48 @@ def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float
     prob[idx, n_cls] += prob[idx, s_cls]
     prob[idx, s_cls] = 0.0
     return prob, int(len(idx))
+
+
+def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=None) -> tuple[np.ndarray, dict]:
+    """The QRS check, the conducted check and the sinus check in turn, as ``predict`` applies them after the
+    consensus and the rhythm context.
+
+    Parameters
+    ----------
+    prob : ndarray, shape (n, n_classes)
+        Class probabilities of one recording's beats.
+    classes : sequence of str
+    qrs_dist, qrs_w, p_w : ndarray or None
+        :func:`qrs_distance` (n,), :func:`qrs_waves` (n, 28) and :func:`p_waves` (n, 23) of the same beats; a check
+        whose input is None is not applied.
+
+    Returns
+    -------
+    (ndarray, dict)
+        Probabilities (n, n_classes) float64 and ``{"qrs_check": int, "conducted_check": {"V": int, "F": int},
+        "sinus_check": int}`` (None for a check not applied). A beat the QRS check moved from S to V whose QRS the
+        conducted check then finds conducted (the local template and the N neighbours disagree) keeps the model's
+        S call and is counted by neither.
+    """
+    prob = np.array(prob, np.float64, copy=True)
+    out = {"qrs_check": None, "conducted_check": None, "sinus_check": None}
+    before = moved = None
+    if qrs_dist is not None:
+        before = prob
+        prob, out["qrs_check"] = qrs_check(prob, qrs_dist, classes)
+        moved = before.argmax(1) != prob.argmax(1)
+    if qrs_w is not None:
+        call = prob.argmax(1)
+        prob, out["conducted_check"] = conducted_check(prob, qrs_w, classes)
+        if moved is not None:
+            back = moved & (prob.argmax(1) != call)
+            if back.any():
+                prob[back] = before[back]
+                out["qrs_check"] -= int(back.sum())
+                out["conducted_check"]["V"] -= int(back.sum())
+    if p_w is not None:
+        prob, out["sinus_check"] = sinus_check(prob, p_w, classes)
+    return prob, out
 
 
 def qrs_check(prob: np.ndarray, qrs_dist: np.ndarray, classes, *, distance: float = QRS_DISTANCE,
