@@ -13,7 +13,9 @@ runner = CliRunner()
 
 def test_adapting_on_the_first_minutes_fixes_a_patients_false_s_beats(mitdb, tmp_path):
     # record 231 (DS2, never trained on): stretches of 2:1 AV block make a pause the patient's R-R reference
-    # (contract v4), and the general model calls about 6 % of its conducted sinus beats S; 5 labelled minutes fix them
+    # (contract v4), and the general model calls about 6 % of its conducted sinus beats S (the sinus check, 0.4.5,
+    # gives back to N those whose P wave is the sinus one: 30 remain after the first 5 minutes); 5 labelled minutes
+    # fix most of the rest
     base = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "231"), "--out", str(tmp_path / "g.csv")])
     assert base.exit_code == 0, base.output
     # the summary and the console say why S calls are less certain here, and what to do
@@ -32,7 +34,7 @@ def test_adapting_on_the_first_minutes_fixes_a_patients_false_s_beats(mitdb, tmp
     after = a["time_s"] >= 300
     acc = lambda df: float((df.loc[after, "predicted"] == df.loc[after, "reference"]).mean())  # noqa: E731
     false_s = lambda df: int(((df.loc[after, "predicted"] == "S") & (df.loc[after, "reference"] == "N")).sum())  # noqa: E731
-    assert false_s(g) >= 30 and false_s(a) <= false_s(g) // 5, (false_s(g), false_s(a))
+    assert false_s(g) >= 20 and false_s(a) <= false_s(g) // 3, (false_s(g), false_s(a))
     assert acc(a) > acc(g) and acc(a) > 0.99, (acc(g), acc(a))
     assert s["agreement_after"] == np.float64(s["agreement_after"]) and abs(s["agreement_after"] - acc(a)) < 0.01
 
