@@ -110,7 +110,7 @@ def main() -> None:
         t, prob, ref, qrs, waves, pw = record_beats(runner, name, not a.no_consensus)
         def check(q, qrs=None if a.no_qrs_check else qrs, waves=None if a.no_conducted_check else waves,
                   pw=None if a.no_sinus_check else pw):
-            return beat_checks(q, CLASSES, qrs_dist=qrs, qrs_w=waves, p_w=pw)[0]
+            return beat_checks(q, CLASSES, qrs_dist=qrs, qrs_w=waves, p_w=pw, times_s=t)[0]
         _, ivals, length = AFB.reference(name)
         ok = (ref >= 0) & (ref < len(CLASSES))
         ref_af = AFB.beat_labels(t, ivals)

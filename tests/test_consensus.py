@@ -306,3 +306,18 @@ def test_beat_checks_apply_the_three_checks_in_predicts_order():
     # classes without F: the count has no F key, the summary's f_taken_back is then 0
     out, c = beat_checks(p2[:, [0, 1, 2, 4]], ("N", "S", "V", "Q"), qrs_w=_waves(["n"] * (n_n + 1)))
     assert c["conducted_check"] == {"V": 1}
+
+
+def test_checks_leave_a_beat_whose_n_neighbours_are_further_than_the_span():
+    # a Holter whose only beats called N are in its first minute: a V call with their QRS two hours later is not
+    # judged by them (the conducted QRS may have changed); one a minute later is
+    pn, pv = [0.9, 0.04, 0.03, 0.02, 0.01], [0.1, 0.3, 0.55, 0.03, 0.02]
+    p = _prob([pn] * 20 + [pv, pv])
+    w = _waves(["n"] * 22)
+    t = np.r_[np.arange(20) * 1.0, 80.0, 7200.0]
+    out, n = conducted_check(p, w, CLASSES, times_s=t)
+    assert n["V"] == 1 and out.argmax(1)[20:].tolist() == [1, 2]
+    assert conducted_check(p, w, CLASSES)[1]["V"] == 2  # without times: no bound
+    ps = [0.3, 0.6, 0.05, 0.03, 0.02]
+    out, n = sinus_check(_prob([pn] * 20 + [ps, ps]), _pw(["s"] * 22), CLASSES, times_s=t)
+    assert n == 1 and out.argmax(1)[20:].tolist() == [0, 1]

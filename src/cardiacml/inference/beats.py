@@ -362,7 +362,8 @@ def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, wave
         probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_af"][:n], classes)
     if n and (qrs is not None or waves is not None or pw is not None):
         probs[:n], checks = CO.beat_checks(probs[:n], classes, qrs_dist=None if qrs is None else qrs[:n],
-                                           qrs_w=None if waves is None else waves[:n], p_w=None if pw is None else pw[:n])
+                                           qrs_w=None if waves is None else waves[:n],
+                                           p_w=None if pw is None else pw[:n], times_s=times[:n])
         out.update(checks)
     return out
 

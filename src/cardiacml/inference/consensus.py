@@ -236,12 +236,14 @@ def qrs_waves(windows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x[:, QRS[0]:QRS[1]])
 
 
-def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int) -> np.ndarray:
+def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
+                     times_s: np.ndarray | None = None) -> np.ndarray:
     """Relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` (len(cand),) float64 of each candidate beat's
     ``waves`` row to ``t``, the sample-wise median of the rows of ``k`` consecutive beats of ``normal`` (sorted
     indices, the candidate not among them) around it in beat order: the ``k // 2`` before it and the rest after,
-    shifted inward at the recording's ends (all of them when fewer than ``k``; no limit in time); inf where both are
-    flat."""
+    shifted inward at the recording's ends (all of them when fewer than ``k``); inf where both are flat, and, with
+    ``times_s`` (s, every beat's), where a neighbour lies more than :data:`SPAN_S` / 2 (20 min) from the candidate
+    (a conducted QRS or sinus P wave may change over hours: a template from that far says nothing)."""
     if int(k) < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     w = np.asarray(waves, np.float32)
@@ -256,12 +258,16 @@ def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k:
         num = np.einsum("ij,ij->i", q - tpl, q - tpl)
         den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", tpl, tpl))
         dist[rows] = np.where(den > 1e-12, num / np.maximum(den, 1e-12), np.inf)
+    if times_s is not None and len(cand):
+        t = np.asarray(times_s, np.float64)
+        far = np.maximum(np.abs(t[normal[lo]] - t[cand]), np.abs(t[normal[lo + k - 1]] - t[cand]))
+        dist[far > SPAN_S / 2] = np.inf
     return dist
 
 
 def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = CONDUCTED_DISTANCE,
                     distance_f: float = CONDUCTED_DISTANCE_F, k: int = CONDUCTED_K,
-                    min_n: int = CONDUCTED_MIN_N) -> tuple[np.ndarray, dict]:
+                    min_n: int = CONDUCTED_MIN_N, times_s: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """A beat is V (or F) only with a QRS of its own: beats called V or F whose QRS is the nearby N beats' are not.
 
     Parameters
@@ -278,6 +284,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
         ``distance``
         (``distance_f``: a fusion QRS is partly conducted, so it can be nearer) is supraventricular: its V and F
         probabilities are set to 0. Nothing changes in a recording with fewer than ``min_n`` beats called N.
+    times_s : ndarray, shape (n,), optional
+        The beats' times (s): a beat whose N neighbours reach further than :data:`SPAN_S` / 2 is not checked.
 
     Returns
     -------
@@ -301,7 +309,7 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     cand = np.flatnonzero(checked[call])
     if len(normal) < max(min_n, 1) or len(cand) == 0:
         return prob, counts
-    dist = _normal_distance(waves, normal, cand, k)
+    dist = _normal_distance(waves, normal, cand, k, times_s)
     idx = cand[dist < limit[call[cand]]]
     for c in counts:
         counts[c] = int((call[idx] == classes.index(c)).sum())
@@ -325,7 +333,7 @@ def p_waves(windows: np.ndarray) -> np.ndarray:
 
 
 def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = SINUS_DISTANCE,
-                k: int = SINUS_K, min_n: int = SINUS_MIN_N) -> tuple[np.ndarray, int]:
+                k: int = SINUS_K, min_n: int = SINUS_MIN_N, times_s: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """A beat is S only without the sinus P wave: beats called S whose P-wave region is that of the nearby N beats
     are N.
 
@@ -341,6 +349,8 @@ def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float
         A beat called S whose relative squared distance to the sample-wise median P-wave region of ``k`` beats
         called N around it in beat order (``k // 2`` before it) is below ``distance`` gives its S probability to N; nothing changes in
         a recording with fewer than ``min_n`` beats called N.
+    times_s : ndarray, shape (n,), optional
+        The beats' times (s): a beat whose N neighbours reach further than :data:`SPAN_S` / 2 is not checked.
 
     Returns
     -------
@@ -357,13 +367,14 @@ def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float
     cand = np.flatnonzero(call == s_cls)
     if len(normal) < max(min_n, 1) or len(cand) == 0:
         return prob, 0
-    idx = cand[_normal_distance(waves, normal, cand, k) < distance]
+    idx = cand[_normal_distance(waves, normal, cand, k, times_s) < distance]
     prob[idx, n_cls] += prob[idx, s_cls]
     prob[idx, s_cls] = 0.0
     return prob, int(len(idx))
 
 
-def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=None) -> tuple[np.ndarray, dict]:
+def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=None,
+                times_s=None) -> tuple[np.ndarray, dict]:
     """The QRS check, the conducted check and the sinus check in turn, as ``predict`` applies them after the
     consensus and the rhythm context.
 
@@ -375,6 +386,8 @@ def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=Non
     qrs_dist, qrs_w, p_w : ndarray or None
         :func:`qrs_distance` (n,), :func:`qrs_waves` (n, 28) and :func:`p_waves` (n, 23) of the same beats; a check
         whose input is None is not applied.
+    times_s : ndarray, shape (n,), optional
+        The beats' times (s), for the conducted and sinus checks' 20-min bound on the N neighbours.
 
     Returns
     -------
@@ -393,7 +406,7 @@ def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=Non
         moved = before.argmax(1) != prob.argmax(1)
     if qrs_w is not None:
         call = prob.argmax(1)
-        prob, out["conducted_check"] = conducted_check(prob, qrs_w, classes)
+        prob, out["conducted_check"] = conducted_check(prob, qrs_w, classes, times_s=times_s)
         if moved is not None:
             back = moved & (prob.argmax(1) != call)
             if back.any():
@@ -401,7 +414,7 @@ def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=Non
                 out["qrs_check"] -= int(back.sum())
                 out["conducted_check"]["V"] -= int(back.sum())
     if p_w is not None:
-        prob, out["sinus_check"] = sinus_check(prob, p_w, classes)
+        prob, out["sinus_check"] = sinus_check(prob, p_w, classes, times_s=times_s)
     return prob, out
 
 
