@@ -222,9 +222,14 @@ def qrs_distance(windows: np.ndarray) -> np.ndarray:
         x = x[:, 0]
     a, b = QRS
     q, t = x[:, a:b], x[:, C_RHYTHM.W + a:C_RHYTHM.W + b]
+    return _relative_sqdist(q, t, flat=0.0).astype(np.float32)
+
+
+def _relative_sqdist(q: np.ndarray, t: np.ndarray, flat: float) -> np.ndarray:
+    """Row-wise ``|q - t|^2 / mean(|q|^2, |t|^2)`` of two (n, m) arrays; ``flat`` where both rows are flat."""
     num = np.einsum("ij,ij->i", q - t, q - t)
     den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", t, t))
-    return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0.0).astype(np.float32)
+    return np.where(den > 1e-12, num / np.maximum(den, 1e-12), flat)
 
 
 def qrs_waves(windows: np.ndarray) -> np.ndarray:
@@ -254,10 +259,7 @@ def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k:
     for a in range(0, len(cand), QUERY_BLOCK):  # bounds memory: a block x k x m float32
         rows = slice(a, a + QUERY_BLOCK)
         tpl = np.median(w[normal[lo[rows, None] + np.arange(k)]], axis=1)
-        q = w[cand[rows]]
-        num = np.einsum("ij,ij->i", q - tpl, q - tpl)
-        den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", tpl, tpl))
-        dist[rows] = np.where(den > 1e-12, num / np.maximum(den, 1e-12), np.inf)
+        dist[rows] = _relative_sqdist(w[cand[rows]], tpl, flat=np.inf)
     if times_s is not None and len(cand):
         t = np.asarray(times_s, np.float64)
         far = np.maximum(np.abs(t[normal[lo]] - t[cand]), np.abs(t[normal[lo + k - 1]] - t[cand]))
