@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from cardiacml.inference.consensus import (PWAVE, QRS, beat_checks, conducted_check, morphology_consensus, p_waves,
-                                          qrs_check, qrs_distance, qrs_waves, sinus_check)
+from cardiacml.inference.consensus import (PWAVE, QRS, beat_checks, conducted_check, morphology_consensus,
+                                          own_variation, p_waves, qrs_check, qrs_distance, qrs_waves, sinus_check)
 
 CLASSES = ("N", "S", "V", "F", "Q")
 
@@ -321,3 +321,23 @@ def test_checks_leave_a_beat_whose_n_neighbours_are_further_than_the_span():
     ps = [0.3, 0.6, 0.05, 0.03, 0.02]
     out, n = sinus_check(_prob([pn] * 20 + [ps, ps]), _pw(["s"] * 22), CLASSES, times_s=t)
     assert n == 1 and out.argmax(1)[20:].tolist() == [0, 1]
+
+
+def test_conducted_check_allows_for_a_noisy_recordings_own_variation():
+    rng = np.random.default_rng(3)
+    t = np.linspace(-1, 1, QRS[1] - QRS[0])
+    n_shape = np.exp(-(t / 0.2) ** 2)
+    noisy = (n_shape + 0.12 * rng.standard_normal((60, len(t)))).astype(np.float32)  # N beats, noisy recording
+    normal = np.arange(59)
+    var = own_variation(noisy, normal, 20)
+    # each beat against its neighbours' median, itself left out: about the noise energy over the QRS energy
+    assert 0.03 < var < 0.2 and own_variation(np.tile(n_shape, (40, 1)), np.arange(40), 20) == 0.0
+    assert own_variation(noisy, normal[:10], 20) == 0.0  # too few beats to say
+    pn, pv = [0.9, 0.04, 0.03, 0.02, 0.01], [0.1, 0.3, 0.55, 0.03, 0.02]
+    w = noisy.copy()
+    w[59] = n_shape * 1.45  # 0.13 from the template: over 0.1, within 2 x the recording's own variation
+    p = _prob([pn] * 59 + [pv])
+    d = ((w[59] - n_shape) ** 2).sum() / (0.5 * ((w[59] ** 2).sum() + (n_shape ** 2).sum()))
+    assert 0.1 < d < 2 * var
+    assert conducted_check(p, w, CLASSES, floor=0.0)[1]["V"] == 0
+    assert conducted_check(p, w, CLASSES)[1]["V"] == 1

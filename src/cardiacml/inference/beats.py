@@ -485,7 +485,8 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                           "s_reassigned_to_v": int(consensus["qrs_check"])}
     if consensus.get("conducted_check") is not None:
         s["conducted_check"] = {"method": f"a beat called V (F) whose QRS is within {CO.CONDUCTED_DISTANCE} "
-                                          f"({CO.CONDUCTED_DISTANCE_F}) relative squared distance of the median QRS of "
+                                          f"({CO.CONDUCTED_DISTANCE_F}; or {CO.CONDUCTED_FLOOR:g} x the recording's "
+                                          "own variation, if larger) relative squared distance of the median QRS of "
                                           f"the {CO.CONDUCTED_K} beats called N around it is supraventricular: its V and F "
                                           "probabilities go to the other classes (cardiacml.inference.consensus."
                                           "conducted_check)",

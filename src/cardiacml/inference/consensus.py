@@ -41,7 +41,11 @@ ventricular run the local template (a median of the neighbours) is the PVC itsel
 neighbours'; true PVCs are not. Both distances chosen on DS1 only, by one rule: the largest of 0.03 / 0.05 / 0.1 /
 0.15 / 0.2 at which no true beat of the class that the model calls so, on any DS1 record, is taken back (V: nearest
 0.112, so 0.1, and the held-out records lose PVCs at 0.15; F: 0.05 loses one of 208's, so 0.03); k = 20 (10 lost a
-held-out PVC); DS2 read after (benchmarks/RESULTS.md, eleventh session).
+held-out PVC); DS2 read after (benchmarks/RESULTS.md, eleventh session). Both distances are raised to
+:data:`CONDUCTED_FLOOR` (2) x the recording's own variation where that is larger (noise: DS2 record 222's beats
+called N differ from their neighbours by 0.14 in median), the factor by the same rule among 1 / 2 / 3 / 4 / 5 (at 3
+five of 208's true F are taken back). The same floor for the sinus check was rejected on DS1 (at 1 x, 15 of 201's
+true S are taken back).
 
 :func:`sinus_check` asks the same of S: a supraventricular ectopic beat starts in another atrial focus or the
 junction, so its P wave (or its PR) is not the sinus one, while a sinus beat that only comes early (sinus
@@ -90,6 +94,11 @@ CONDUCTED_K = 20
 CONDUCTED_MIN_N = 5
 #: A beat called F within this distance of its N neighbours' median QRS is not F (a fusion QRS is partly conducted).
 CONDUCTED_DISTANCE_F = 0.03
+#: ... and neither is one within this many times the recording's own variation (:func:`own_variation`: the median
+#: distance of its beats called N to their N neighbours), whichever is larger.
+CONDUCTED_FLOOR = 2.0
+#: :func:`own_variation` looks at this many beats called N at most, spread over the recording.
+VARIATION_BEATS = 2000
 #: P-wave region of the beat-rhythm window (samples at 125 Hz from the window start: -0.244 to -0.06 s around R, the
 #: atrial features' [R - 240, R - 60] ms).
 PWAVE = (32, 55)
@@ -267,9 +276,31 @@ def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k:
     return dist
 
 
+def own_variation(waves: np.ndarray, normal: np.ndarray, k: int, max_beats: int = VARIATION_BEATS) -> float:
+    """The median relative squared distance of the beats of ``normal`` (sorted indices) to the median of their
+    ``k`` neighbours in ``normal`` (themselves left out): the recording's own beat-to-beat variation (noise,
+    respiration, a wandering fiducial), over at most ``max_beats`` of them spread evenly. 0 with fewer than
+    ``k + 1`` beats."""
+    w = np.asarray(waves, np.float32)
+    n = len(normal)
+    k = int(k)
+    if n < k + 1 or k < 1:
+        return 0.0
+    pos = np.unique(np.linspace(0, n - 1, min(n, int(max_beats))).round().astype(np.int64))
+    lo = np.clip(pos - k // 2, 0, n - k - 1)
+    win = lo[:, None] + np.arange(k + 1)
+    others = win[win != pos[:, None]].reshape(len(pos), k)  # each window holds its own beat once
+    d = np.empty(len(pos))
+    for a in range(0, len(pos), QUERY_BLOCK):
+        rows = slice(a, a + QUERY_BLOCK)
+        d[rows] = _relative_sqdist(w[normal[pos[rows]]], np.median(w[normal[others[rows]]], axis=1), flat=0.0)
+    return float(np.median(d))
+
+
 def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = CONDUCTED_DISTANCE,
                     distance_f: float = CONDUCTED_DISTANCE_F, k: int = CONDUCTED_K,
-                    min_n: int = CONDUCTED_MIN_N, times_s: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+                    min_n: int = CONDUCTED_MIN_N, times_s: np.ndarray | None = None,
+                    floor: float = CONDUCTED_FLOOR) -> tuple[np.ndarray, dict]:
     """A beat is V (or F) only with a QRS of its own: beats called V or F whose QRS is the nearby N beats' are not.
 
     Parameters
@@ -288,6 +319,9 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
         probabilities are set to 0. Nothing changes in a recording with fewer than ``min_n`` beats called N.
     times_s : ndarray, shape (n,), optional
         The beats' times (s): a beat whose N neighbours reach further than :data:`SPAN_S` / 2 is not checked.
+    floor : float
+        Both distances are raised to ``floor`` x :func:`own_variation` of the recording's beats called N where that
+        is larger (a noisy recording's conducted beats differ from their neighbours by more; 0: no floor).
 
     Returns
     -------
@@ -312,6 +346,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     if len(normal) < max(min_n, 1) or len(cand) == 0:
         return prob, counts
     dist = _normal_distance(waves, normal, cand, k, times_s)
+    if floor > 0:  # within the recording's own variation, a beat is no less conducted than its N beats
+        limit = np.maximum(limit, floor * own_variation(waves, normal, k))
     idx = cand[dist < limit[call[cand]]]
     for c in counts:
         counts[c] = int((call[idx] == classes.index(c)).sum())
