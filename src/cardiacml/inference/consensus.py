@@ -226,12 +226,16 @@ def qrs_distance(windows: np.ndarray) -> np.ndarray:
         ``|q - t|^2 / mean(|q|^2, |t|^2)`` over the :data:`QRS` samples of the beat (q) and of the template (t):
         0 for a QRS like the template's, 2 for an unrelated one of the same energy, up to 4 for an inverted one.
     """
-    x = np.asarray(windows, np.float32)
-    if x.ndim == 3:
-        x = x[:, 0]
+    x = _first_channel(windows)
     a, b = QRS
     q, t = x[:, a:b], x[:, C_RHYTHM.W + a:C_RHYTHM.W + b]
     return _relative_sqdist(q, t, flat=0.0).astype(np.float32)
+
+
+def _first_channel(windows: np.ndarray) -> np.ndarray:
+    """Beat-rhythm inputs (n, 2W+F) or (n, 1, 2W+F) as (n, 2W+F) float32."""
+    x = np.asarray(windows, np.float32)
+    return x[:, 0] if x.ndim == 3 else x
 
 
 def _relative_sqdist(q: np.ndarray, t: np.ndarray, flat: float) -> np.ndarray:
@@ -244,10 +248,7 @@ def _relative_sqdist(q: np.ndarray, t: np.ndarray, flat: float) -> np.ndarray:
 def qrs_waves(windows: np.ndarray) -> np.ndarray:
     """The :data:`QRS` samples of each beat's window (n, 28) float32, from beat-rhythm inputs (n, 2W+F) or
     (n, 1, 2W+F): what :func:`conducted_check` compares."""
-    x = np.asarray(windows, np.float32)
-    if x.ndim == 3:
-        x = x[:, 0]
-    return np.ascontiguousarray(x[:, QRS[0]:QRS[1]])
+    return np.ascontiguousarray(_first_channel(windows)[:, QRS[0]:QRS[1]])
 
 
 def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
@@ -314,9 +315,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     distance, distance_f, k, min_n
         A beat called V (F) whose relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` to ``t``, the
         sample-wise median QRS of ``k`` beats called N around it in beat order (``k // 2`` before it), is below
-        ``distance``
-        (``distance_f``: a fusion QRS is partly conducted, so it can be nearer) is supraventricular: its V and F
-        probabilities are set to 0. Nothing changes in a recording with fewer than ``min_n`` beats called N.
+        ``distance`` (``distance_f``: a fusion QRS is partly conducted, so it can be nearer) is supraventricular: its
+        V and F probabilities are set to 0. Nothing changes in a recording with fewer than ``min_n`` beats called N.
     times_s : ndarray, shape (n,), optional
         The beats' times (s): a beat whose N neighbours reach further than :data:`SPAN_S` / 2 is not checked.
     floor : float
@@ -363,15 +363,13 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
 def p_waves(windows: np.ndarray) -> np.ndarray:
     """The :data:`PWAVE` samples of each beat's window, less their mean (n, 23) float32, from beat-rhythm inputs
     (n, 2W+F) or (n, 1, 2W+F): what :func:`sinus_check` compares (a baseline offset is not a different P wave)."""
-    x = np.asarray(windows, np.float32)
-    if x.ndim == 3:
-        x = x[:, 0]
-    p = x[:, PWAVE[0]:PWAVE[1]]
+    p = _first_channel(windows)[:, PWAVE[0]:PWAVE[1]]
     return np.ascontiguousarray(p - p.mean(1, keepdims=True))
 
 
 def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = SINUS_DISTANCE,
-                k: int = SINUS_K, min_n: int = SINUS_MIN_N, times_s: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+                k: int = SINUS_K, min_n: int = SINUS_MIN_N,
+                times_s: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """A beat is S only without the sinus P wave: beats called S whose P-wave region is that of the nearby N beats
     are N.
 
@@ -385,8 +383,8 @@ def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float
         Class names; without ``"N"`` or ``"S"`` the probabilities are returned unchanged.
     distance, k, min_n
         A beat called S whose relative squared distance to the sample-wise median P-wave region of ``k`` beats
-        called N around it in beat order (``k // 2`` before it) is below ``distance`` gives its S probability to N; nothing changes in
-        a recording with fewer than ``min_n`` beats called N.
+        called N around it in beat order (``k // 2`` before it) is below ``distance`` gives its S probability to N;
+        nothing changes in a recording with fewer than ``min_n`` beats called N.
     times_s : ndarray, shape (n,), optional
         The beats' times (s): a beat whose N neighbours reach further than :data:`SPAN_S` / 2 is not checked.
 
