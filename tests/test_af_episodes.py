@@ -216,3 +216,85 @@ def test_qrs_corr_uses_the_neighbours_median():
     for i in range(30):
         t = np.median(q[np.clip(i + offs, 0, 29)], axis=0)
         assert abs(got[i] - np.corrcoef(q[i], t)[0, 1]) < 1e-5
+
+
+def test_windows_hold_real_entries_and_a_short_series_is_one_window():
+    """The feature windows are shifted inward at the ends, never padded with copies of an end interval (which made
+    a 10-s strip look regular: 0.4.5 found no AF in any 10-s strip of MIT-BIH)."""
+    x = np.arange(100.0)
+    W = R._windows(x, 32)
+    assert W.shape == (100, 32)
+    assert np.array_equal(W[0], np.arange(32)) and np.array_equal(W[-1], np.arange(68, 100))
+    assert np.array_equal(W[50], np.arange(34, 66))  # centred where the series allows
+    short = R._windows(np.arange(5.0), 32)
+    assert short.shape == (5, 5) and all(np.array_equal(row, np.arange(5)) for row in short)
+    assert R._windows(np.zeros(0), 32).shape[0] == 0
+
+
+def test_a_short_irregular_strip_is_af_and_a_regular_one_is_not():
+    """A 10-s strip (15 beats) of an irregularly irregular rhythm is one AF episode from its first beat to its last
+    (shorter than the 30-s episode minimum, but the whole recording); a regular strip is not, nor a strip of fewer
+    than MIN_BEATS beats however irregular. R-R-only model, 40 random strips each."""
+    called, regular = [], []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        t = _times(rng.uniform(0.4, 1.0, 14))
+        out = R.detect_af(t)
+        called.append(out["af_burden"] > 0.99)
+        if out["rhythm_episodes"]:
+            e = out["rhythm_episodes"][0]
+            assert len(out["rhythm_episodes"]) == 1 and e["start_s"] == round(t[0], 3) and e["end_s"] == round(t[-1], 3)
+            assert out["beat_af"].all()
+        rr = 0.8 + 0.03 * np.sin(np.arange(12) / 2) + 0.01 * rng.standard_normal(12)
+        regular.append(R.detect_af(_times(rr))["af_burden"])
+        few = R.detect_af(_times(rng.uniform(0.4, 1.0, R.MIN_BEATS - 2)))
+        assert few["rhythm_episodes"] == [] and not few["beat_af"].any()
+    assert np.mean(called) >= 0.6, np.mean(called)
+    assert max(regular) == 0.0
+
+
+def test_an_episode_shorter_than_the_minimum_counts_only_when_it_is_the_whole_recording():
+    t = np.arange(0.0, 100.0, 0.8)
+    flag = np.zeros(len(t), bool)
+    flag[10:25] = True  # 11 s inside a 100-s recording: dropped
+    assert R.flags_to_episodes(t, flag, 30.0) == []
+    short = t[:15]
+    assert R.flags_to_episodes(short, np.ones(15, bool), 30.0) == [{"start_s": 0.0, "end_s": round(short[-1], 3),
+                                                                    "rhythm": "AF"}]
+    part = np.ones(15, bool)
+    part[0] = False  # not from the first beat: a short run inside a short recording is not called
+    assert R.flags_to_episodes(short, part, 30.0) == []
+
+
+def test_predict_finds_af_in_10_s_strips_and_not_in_sinus_strips(mitdb, tmp_path):
+    """10-s strips, each classified alone as a 10-s ECG is: AF in most of 203's (AF throughout; one strip a minute),
+    none in 100's or in 201's sinus stretch; in 219's AF (its first 800 s, every strip) the rhythm context removes
+    most of the S calls the model makes there without it. Records the AF model was fitted on: this checks that a
+    short recording gets a rhythm analysis at all (0.4.5 gave none under 64 beats), not generalisation
+    (``benchmarks/af_episodes.py --strips 10`` scores that, leaving each patient out)."""
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import ArrayRecord, open_record
+
+    runner = load_runner("beats-ds1")
+    found = {}
+    s_calls = {True: 0, False: 0}
+    for name, first_s, last_s, every in (("203", 0, 1790, 6), ("100", 0, 1790, 6), ("201", 540, 1560, 6),
+                                         ("219", 0, 800, 1)):
+        rec = open_record(mitdb / name)
+        x = rec.read(lead=0)
+        s, sym = (np.asarray(v) for v in rec.annotations())
+        step = int(10 * rec.fs)
+        found[name] = []
+        for a in range(int(first_s * rec.fs), int(last_s * rec.fs) - step + 1, every * step):
+            sel = (s >= a) & (s < a + step)
+            part = ArrayRecord(x[a:a + step], rec.fs, [rec.leads[0]], annotations=(s[sel] - a, sym[sel]))
+            for rhythm in (True, False) if name == "219" else (True,):
+                res = predict_record(runner, part, tmp_path / f"{name}_{a}.csv", show_progress=False, rhythm=rhythm)
+                if rhythm:
+                    found[name].append(res.summary.get("af_burden", 0.0))
+                if name == "219":
+                    s_calls[rhythm] += int((res.probabilities.argmax(1) == 1).sum())
+    assert len(found["203"]) == 30 and np.mean(np.array(found["203"]) > 0.99) >= 0.7, found["203"]
+    assert max(found["100"]) == 0.0 and max(found["201"]) == 0.0, found
+    assert s_calls[False] >= 30 and s_calls[True] <= 0.3 * s_calls[False], s_calls

@@ -5,7 +5,9 @@ robust median successive difference, coefficient of variation, turning-point rat
 fraction of large successive changes); a logistic regression shipped as plain JSON (``rhythm_af.json``, fitted on
 MIT-BIH rhythm annotations by ``benchmarks/af_episodes.py --fit``) turns them into a per-beat AF probability,
 which is smoothed (moving mean), thresholded with hysteresis, and turned into episodes of at least
-``min_episode_s`` seconds (gaps shorter than ``merge_gap_s`` are merged).
+``min_episode_s`` seconds (gaps shorter than ``merge_gap_s`` are merged). A recording shorter than the window (a 10-s
+ECG) is one window of its own beats, and is one episode when it is flagged from its first beat to its last; under
+:data:`MIN_BEATS` beats nothing is said.
 
 With the signal (:func:`atrial_features`, model ``rhythm_af_atrial.json``), three features of the atrial activity
 are added per beat, each the median over the same window: how alike the P-wave regions ([R - 240, R - 60] ms of the
@@ -35,6 +37,8 @@ import numpy as np
 from .median import median_of
 
 WINDOW = 32
+#: Fewer beats than this make no rhythm statement (7 intervals, 6 successive differences); a 10-s strip at 48 /min has 8.
+MIN_BEATS = 8
 FEATURES = ("log_nrmssd", "log_nmsd", "log_cov", "tpr", "log_sd1sd2", "frac_big", "log_nmsd_lag", "log_rr")
 ATRIAL_FEATURES = ("p_region_corr", "log_p_region_rel_rms", "p_region_hf", "log_nn_nrmssd", "frac_ectopic")
 _MODEL_PATH = Path(__file__).with_name("rhythm_af.json")
@@ -59,10 +63,24 @@ ATRIAL_INTERACTIONS = (("log_rr", "log_nrmssd"),)
 
 
 def _windows(x: np.ndarray, w: int) -> np.ndarray:
-    """(n, w) centred windows of ``x`` (edge-padded)."""
-    h = w // 2
-    xp = np.pad(x, (h, w - h), mode="edge")
-    return np.lib.stride_tricks.sliding_window_view(xp, w)[: len(x)]
+    """(n, min(w, n)) windows of consecutive entries of ``x``, centred on each entry and shifted inward at the ends
+    (every window holds real entries: a recording shorter than ``w`` beats is one window, its own). Padding the
+    ends with copies of the first or last entry instead, as cardiacml did before 0.4.6, made a short recording look
+    regular: a 10-s strip had 20 copies of one interval in each 32-beat window."""
+    view, idx = _window_view(x, w)
+    return view[idx]
+
+
+def _window_view(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct windows of :func:`_windows` as a view (n - min(w, n) + 1, min(w, n)), and which of them each
+    entry takes (n,): a statistic computed over the view's rows and indexed by the second is :func:`_windows`'s,
+    without copying n windows (a 72-hour Holter's 330,000 beats x 32 would be 84 MB per array)."""
+    x = np.asarray(x)
+    n = len(x)
+    w = max(1, min(int(w), n))
+    if n == 0:
+        return np.zeros((0, w), x.dtype), np.zeros(0, np.int64)
+    return np.lib.stride_tricks.sliding_window_view(x, w), np.clip(np.arange(n) - w // 2, 0, n - w)
 
 
 def _preceding_rr(t: np.ndarray) -> np.ndarray:
@@ -90,19 +108,19 @@ def _ectopy_features(r_times_s, ectopic: np.ndarray, window: int = WINDOW) -> np
         return np.zeros((len(t), 2))
     rr_b = _preceding_rr(t)
     keep = np.r_[False, ~(ex[:-1] | ex[1:])]  # the interval before beat i joins two normal beats
-    W, K = _windows(rr_b, window), _windows(keep, window)
+    (W, idx), (K, _) = _window_view(rr_b, window), _window_view(keep, window)
     d, dk = np.diff(W, axis=1), K[:, 1:] & K[:, :-1]
     cnt = dk.sum(1)
     nk = K.sum(1)
     mean_k = np.where(nk > 0, (W * K).sum(1) / np.maximum(nk, 1), W.mean(1))
     nn = np.sqrt((d ** 2 * dk).sum(1) / np.maximum(cnt, 1)) / mean_k
     nn = np.where(cnt >= 4, nn, np.sqrt((d ** 2).mean(1)) / W.mean(1))
-    return np.column_stack([np.log(nn + 1e-3), _windows(ex.astype(np.float64), window).mean(1)])
+    return np.column_stack([np.log(nn + 1e-3), _window_view(ex.astype(np.float64), window)[0].mean(1)])[idx]
 
 
 def _interval_features(rr_b: np.ndarray, window: int) -> np.ndarray:
     """FEATURES of each entry of an R-R series (s), over the centred ``window`` of entries around it."""
-    W = _windows(rr_b, window)
+    W, idx = _window_view(rr_b, window)
     d = np.diff(W, axis=1)
     mean = W.mean(1)
     med = np.median(W, 1)
@@ -119,7 +137,7 @@ def _interval_features(rr_b: np.ndarray, window: int) -> np.ndarray:
     lag = np.minimum(np.median(np.abs(W[:, 2:] - W[:, :-2]), 1), np.median(np.abs(W[:, 3:] - W[:, :-3]), 1))
     lag = np.minimum(lag, np.median(np.abs(d), 1)) / med
     return np.column_stack([np.log(nrmssd + eps), np.log(nmsd + eps), np.log(cov + eps), tpr,
-                            np.log((sd1 + eps) / (sd2 + eps)), frac_big, np.log(lag + eps), np.log(mean)])
+                            np.log((sd1 + eps) / (sd2 + eps)), frac_big, np.log(lag + eps), np.log(mean)])[idx]
 
 
 def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW, chunk_s: float = CHUNK_S, *,
@@ -187,7 +205,8 @@ def atrial_features(read, n_samples: int, fs: float, peaks, window: int = WINDOW
     hf = np.mean(np.abs(np.diff(seg, 2, axis=1)), 1) / (seg.std(1) + 1e-9)
     if not n:
         return np.zeros((0, len(ATRIAL_FEATURES)))
-    out = np.column_stack([np.median(_windows(v, window), 1) for v in (corr, rel, hf)])
+    idx = _window_view(corr, window)[1]
+    out = np.column_stack([np.median(_window_view(v, window)[0], 1)[idx] for v in (corr, rel, hf)])
     return np.hstack([out, _ectopy_features(peaks / float(fs), _qrs_corr(qseg) < ECTOPIC_CORR, window)])
 
 
@@ -271,7 +290,8 @@ def af_probability(r_times_s, model: dict | None = None, atrial: np.ndarray | No
 def _smooth(p: np.ndarray, w: int) -> np.ndarray:
     if len(p) < 2 or w < 2:
         return p
-    return _windows(p, w).mean(1)
+    view, idx = _window_view(p, w)
+    return view.mean(1)[idx]
 
 
 def beat_flags(p: np.ndarray, smooth: int = 31, on: float = 0.55, off: float = 0.45) -> np.ndarray:
@@ -287,7 +307,8 @@ def beat_flags(p: np.ndarray, smooth: int = 31, on: float = 0.55, off: float = 0
 
 def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30.0, merge_gap_s: float = 10.0,
                       rhythm: str = "AF") -> list[dict]:
-    """Contiguous flagged beats -> [{"start_s", "end_s", "rhythm"}] (short gaps merged, short episodes dropped)."""
+    """Contiguous flagged beats -> [{"start_s", "end_s", "rhythm"}] (short gaps merged, episodes shorter than
+    ``min_episode_s`` dropped unless one covers the whole recording, first beat to last: a short recording in AF)."""
     t = np.asarray(t, dtype=np.float64)
     eps = []
     i, n = 0, len(flag)
@@ -306,7 +327,10 @@ def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30
             merged[-1][1] = e[1]
         else:
             merged.append(e)
-    return [{"start_s": round(a, 3), "end_s": round(b, 3), "rhythm": rhythm} for a, b in merged if b - a >= min_episode_s]
+    # a recording flagged from its first beat to its last is in AF however short it is (a 10-s ECG in AF)
+    whole = len(merged) == 1 and merged[0][0] <= t[0] and merged[0][1] >= t[-1]
+    return [{"start_s": round(a, 3), "end_s": round(b, 3), "rhythm": rhythm} for a, b in merged
+            if b - a >= min_episode_s or whole]
 
 
 def af_burden(episodes, start_s: float, end_s: float) -> float:
@@ -321,10 +345,13 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
 
     ``atrial``: :func:`atrial_features` of the same beats (then the R-R + atrial model is used unless ``model``).
     Returns {"rhythm_episodes": [...], "af_burden": fraction, "analysed_s": seconds, "beat_af": bool per beat}.
+    A recording of fewer than :data:`MIN_BEATS` beats gets no episode; one shorter than the model's window (32 beats)
+    is one window, and one flagged from its first beat to its last is an episode however short (a 10-s ECG in AF;
+    ``benchmarks/af_episodes.py --strips 10``).
     """
     t = np.asarray(r_times_s, dtype=np.float64)
     m = model or load_model(atrial=atrial is not None)
-    if len(t) < 2 * m.get("window", WINDOW):
+    if len(t) < MIN_BEATS:
         return {"rhythm_episodes": [], "af_burden": 0.0, "analysed_s": float(t[-1] - t[0]) if len(t) > 1 else 0.0,
                 "beat_af": np.zeros(len(t), bool)}
     p = af_probability(t, m, atrial if needs_atrial(m) else None)
@@ -333,7 +360,7 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
     eps = flags_to_episodes(t, flag, **{"min_episode_s": m.get("min_episode_s", 30.0), **kw})
     inside = np.zeros(len(t), bool)
     for e in eps:
-        inside |= (t >= e["start_s"]) & (t <= e["end_s"])
+        inside |= (t >= e["start_s"] - 5e-4) & (t <= e["end_s"] + 5e-4)  # the episode's ends are rounded to 1 ms
     return {"rhythm_episodes": eps, "af_burden": af_burden(eps, t[0], t[-1]), "analysed_s": float(t[-1] - t[0]),
             "beat_af": inside}
 
@@ -342,8 +369,8 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
 
 def baseline_cov(r_times_s, window: int = 16, threshold: float = 0.1) -> np.ndarray:
     """Per-beat AF flag: coefficient of variation of the surrounding ``window`` R-R intervals above ``threshold``."""
-    W = _windows(_preceding_rr(np.asarray(r_times_s, float)), window)
-    return W.std(1) / W.mean(1) > threshold
+    W, idx = _window_view(_preceding_rr(np.asarray(r_times_s, float)), window)
+    return (W.std(1) / W.mean(1) > threshold)[idx]
 
 
 def cosen(rr_window: np.ndarray, r_ms: float = 30.0) -> float:
