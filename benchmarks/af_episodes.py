@@ -8,7 +8,8 @@ see the held-out record). Split: leave one patient out (201 and 202 are one pati
 logistic regression is refitted on the other records for each held-out record. Since 0.4.1 the R-R + atrial model
 is fitted on each training record's MLII and on four copies of it as other recorders would give it (``COPIES``: two
 "rate" draws, MLII at 128-1000 Hz with gain, polarity, noise, wander and mains, and two of the other lead); the
-atrial features are taken at 250 Hz whatever the record's rate (``cardiacml.ecg.rhythm.ATRIAL_FS``). ``--no-copies``
+atrial features are taken at 250 Hz whatever the record's rate (``cardiacml.ecg.rhythm.ATRIAL_FS``); since 0.4.6
+also on its MLII cut into 10-s strips, each analysed alone (``--fit-strips``, 0 to leave them out). ``--no-copies``
 fits on MLII alone; ``--copy-peaks det`` fits on the copies with R peaks detected on each copy (measured, not shipped:
 RESULTS "seventh").
 
@@ -21,12 +22,18 @@ per record in percentage points.
 Baselines on the same beats: CoV of 16 R-R > 0.1, and COSEn (Lake & Moorman 2011, Am J Physiol Heart Circ Physiol
 300:H319-H325; 16-beat segments, r = 30 ms, threshold -1.4), each with the same 30 s minimum episode rule.
 
+Short recordings (``--strips SECONDS``): every held-out record is also cut into strips of that length, each analysed
+alone with the same out-of-patient model (its own R peaks, its own signal for the atrial features), as a 10-s ECG
+or an event recording is. Scored: strips all in AF (>= 95 % of their beats) and strips without AF, by the share of
+their beats flagged and of strips called AF (half their beats flagged); the baselines take each strip's R-R intervals
+as one segment (at least 8 intervals).
+
 Other recorders (``--signal``): the held-out record's atrial features (and, with ``--peaks det``, its R peaks) come
 from MLII resampled to 128 Hz with gain 0.4, noise, wander and mains (``128Hz-noisy``), to 500 Hz inverted x2.5
 (``500Hz-inverted``) or from the record's other lead at 250 Hz (``other-lead-250Hz``: V1, V2, V4 or V5), made as
 ``bench_beats_recorders.py`` makes them; the models are still fitted on the other records' MLII, as the shipped one is.
 
-    python benchmarks/af_episodes.py [--peaks ref|det] [--fit] [--scan] [--signal MLII|128Hz-noisy|...]   (--fit writes src/cardiacml/ecg/rhythm_af.json
+    python benchmarks/af_episodes.py [--peaks ref|det] [--fit] [--scan] [--strips 10] [--signal MLII|128Hz-noisy|...]   (--fit writes src/cardiacml/ecg/rhythm_af.json
     from all records; --scan also varies the R-R + atrial model's moving mean, hysteresis, minimum episode and merge gap
     on the same out-of-patient probabilities)
 """
@@ -34,6 +41,7 @@ from MLII resampled to 128 Hz with gain 0.4, noise, wander and mains (``128Hz-no
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import platform
 import time
@@ -135,6 +143,9 @@ def atrial(name: str, t) -> np.ndarray:
 #: (``cardiacml.datasets.mitbih.augmented_record``: "rate" = MLII at a random rate of 128-1000 Hz with random gain,
 #: polarity, noise, wander and mains; "lead2" = the other lead, treated the same); two draws of each.
 COPIES = (("rate", 0), ("rate", 1), ("lead2", 0), ("lead2", 1))
+#: Since 0.4.6 the R-R + atrial model is also fitted on each training record's MLII cut into strips of this many
+#: seconds, each analysed alone (a 10-s ECG's features come from its own few beats: ``--strips``).
+FIT_STRIP_S = 10.0
 
 
 def atrial_copies(name: str, t, rr: np.ndarray | None = None) -> list[np.ndarray]:
@@ -200,6 +211,12 @@ def main():
     ap.add_argument("--copy-peaks", default="ref", choices=("ref", "det"),
                     help="R peaks of the other-recorder copies the model is fitted on: the reference beats moved with the "
                          "resampling (ref) or detected on each copy (det)")
+    ap.add_argument("--strips", type=float, default=None, metavar="SECONDS",
+                    help="also score recordings of this length: every held-out record cut into strips of SECONDS, each "
+                         "analysed alone (its own R peaks and signal), as a 10-s ECG or a short event recording is")
+    ap.add_argument("--fit-strips", type=float, default=FIT_STRIP_S, metavar="SECONDS",
+                    help=f"the R-R + atrial model is also fitted on every training record's MLII cut into strips of "
+                         f"SECONDS, each analysed alone (default {FIT_STRIP_S:g}, as 0.4.6 ships; 0: without, as 0.4.5)")
     ap.add_argument("--signal", default="MLII", choices=sorted(SIGNALS),
                     help="the held-out record's signal as another recorder would give it (models fit on the others' MLII "
                          "and copies)")
@@ -228,6 +245,9 @@ def main():
             else:
                 t_ref, ivals, _ = reference(n, "ref")
                 train_a[n] += [(X, beat_labels(t_ref, ivals)) for X in atrial_copies(n, t_ref)]
+    if args.fit_strips:
+        for n in names:
+            train_a[n].append(strip_training_rows(n, data[n][0], data[n][1], args.fit_strips))
     # what is scored: the held-out record as the chosen recorder gives it (the training records stay MLII); the
     # other recorder's signal is built once per record, for its detected R peaks and its atrial features
     test, test_feats_a = data, feats_a
@@ -251,6 +271,7 @@ def main():
     burden_err = {m: [] for m in methods}
     rows = []
     probs = {}  # out-of-patient per-beat probabilities of the R-R + atrial model (for --scan)
+    strip_rows = []  # (record, reference AF fraction, fraction flagged by each method) per strip (for --strips)
     for n in names:
         pat = PATIENT.get(n, n)
         train = [k for k in names if PATIENT.get(k, k) != pat]
@@ -268,6 +289,9 @@ def main():
                "cardiacml R-R + atrial": R.detect_af(t, model_a, atrial=test_feats_a[n][:, len(R.FEATURES):])["rhythm_episodes"]}
         for m, flag in (("CoV>0.1", R.baseline_cov(t)), ("COSEn>-1.4", R.baseline_cosen(t))):
             res[m] = R.flags_to_episodes(t, flag, 30.0, 10.0)
+        if args.strips:
+            rec = signal(n, args.signal) if args.peaks == "ref" else None
+            strip_rows += strips(n, rec, t, ivals, args.strips, model_a, args)
         line = [n, f"{100 * rm.mean():5.1f}"]
         for m in methods:
             _, dm = grid_mask(res[m], t0, t1)
@@ -293,6 +317,87 @@ def main():
               f"{tr:.0f}/{nde:.0f} | {np.median(be):.2f} / {be.max():.1f} |")
     if args.scan:
         scan(test, probs, names)
+    if args.strips:
+        report_strips(strip_rows, args.strips)
+
+
+STRIP_METHODS = ("cardiacml R-R + atrial", "CoV>0.1", "COSEn>-1.4")
+
+
+def strips(name: str, rec, t, ivals, seconds: float, model_a: dict, args) -> list:
+    """Each ``seconds``-long strip of the held-out record analysed alone: its R peaks (``t`` within it), its own
+    signal for the atrial features (nothing outside the strip is read), the out-of-patient model ``model_a``; the
+    baselines take the strip's R-R intervals as one segment (CoV > 0.1, COSEn > -1.4: Lake & Moorman's 16-beat
+    segments are about a 12-s strip). Returns (record, reference AF fraction of the strip's beats, fraction of its
+    beats flagged by each of ``STRIP_METHODS``) per strip with at least 2 beats."""
+    if rec is None:  # --peaks det: the strip's own detections
+        rec = signal(name, args.signal)
+    fs = float(rec.fs)
+    out = []
+    for s0 in np.arange(0.0, rec.n_samples / fs - seconds + 1e-9, seconds):
+        a0, a1 = int(round(s0 * fs)), int(round((s0 + seconds) * fs))
+        if args.peaks == "ref":
+            ts = t[(t >= s0) & (t < s0 + seconds)] - s0
+        else:
+            from cardiacml.errors import DataFormatError
+            from cardiacml.io import ArrayRecord
+
+            try:
+                ts = detected_times(ArrayRecord(rec.read(a0, a1, lead=0), fs, [rec.leads[0]]))
+            except DataFormatError:  # nothing like a beat in the strip (noise, a lead off): no rhythm to call
+                continue
+        if len(ts) < 2:
+            continue
+        lab = beat_labels(ts + s0, ivals)
+        x = rec.read(a0, a1, lead=0)
+        atr = R.atrial_features(lambda a, b: x[a:b], len(x), fs, np.round(ts * fs).astype(np.int64))
+        flagged = [R.detect_af(ts, model_a, atrial=atr)["beat_af"].mean()]
+        rr = np.clip(np.diff(ts), 0.2, 3.0)
+        whole = len(rr) >= 8  # the baselines need a few intervals; fewer: not AF
+        flagged.append(float(whole and rr.std() / rr.mean() > 0.1))
+        flagged.append(float(whole and R.cosen(rr) > -1.4))
+        out.append((name, float(lab.mean()), flagged))
+    return out
+
+
+def strip_training_rows(name: str, t, ivals, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """R-R + atrial features and AF labels of the beats of every ``seconds``-long strip of the record's MLII, each
+    strip analysed alone (training rows for short recordings)."""
+    rec = signal(name)
+    fs = float(rec.fs)
+    x_all = rec.read(lead=0)
+    Xs, ys = [], []
+    for s0 in np.arange(0.0, rec.n_samples / fs - seconds + 1e-9, seconds):
+        ts = t[(t >= s0) & (t < s0 + seconds)] - s0
+        if len(ts) < R.MIN_BEATS:
+            continue
+        a0, a1 = int(round(s0 * fs)), int(round((s0 + seconds) * fs))
+        x = x_all[a0:a1]
+        atr = R.atrial_features(lambda a, b: x[a:b], len(x), fs, np.round(ts * fs).astype(np.int64))
+        Xs.append(np.hstack([R.rr_features(ts), atr]))
+        ys.append(beat_labels(ts + s0, ivals))
+    if not Xs:
+        return np.zeros((0, len(R.FEATURES) + len(R.ATRIAL_FEATURES))), np.zeros(0, bool)
+    return np.concatenate(Xs), np.concatenate(ys)
+
+
+def report_strips(rows: list, seconds: float) -> None:
+    """Per method: on strips all in AF (>= 95 % of beats), the share of their beats flagged and of strips called AF
+    (half their beats flagged); on strips without AF, the same (false alarms)."""
+    af = [r for r in rows if r[1] >= 0.95]
+    no = [r for r in rows if r[1] == 0.0]
+    print(f"\n{seconds:g}-s strips, each analysed alone (out-of-patient models): {len(af)} in AF (>= 95 % of beats), "
+          f"{len(no)} without AF, {len(rows) - len(af) - len(no)} mixed (not scored)")
+    print("| method | AF strips: beats flagged | AF strips called AF | non-AF strips: beats flagged | non-AF strips called AF |")
+    print("|---|---|---|---|---|")
+    for i, m in enumerate(STRIP_METHODS):
+        fa = np.array([r[2][i] for r in af]) if af else np.zeros(0)
+        fn = np.array([r[2][i] for r in no]) if no else np.zeros(0)
+        print(f"| {m} | {100 * fa.mean():.1f} % | {(fa >= 0.5).sum()}/{len(fa)} | {100 * fn.mean():.2f} % | "
+              f"{(fn >= 0.5).sum()}/{len(fn)} |")
+    bad = collections.Counter(r[0] for r in no if r[2][0] >= 0.5)
+    miss = collections.Counter(r[0] for r in af if r[2][0] < 0.5)
+    print("non-AF strips called AF by record:", dict(bad.most_common()), "; AF strips missed:", dict(miss.most_common()))
 
 
 def scan(data, probs, names):

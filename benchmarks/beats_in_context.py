@@ -63,8 +63,8 @@ def record_beats(runner, name: str, consensus: bool = True):
 
 
 def lopo_af_model(name: str, feats: dict) -> dict:
-    """The AF detector refitted on every record except ``name``'s patient (their MLII and other-recorder copies, as
-    the shipped one is fitted: ``af_episodes.COPIES``)."""
+    """The AF detector refitted on every record except ``name``'s patient (their MLII, other-recorder copies and 10-s
+    strips, as the shipped one is fitted: ``af_episodes.COPIES``, ``af_episodes.FIT_STRIP_S``)."""
     held = {name, AFB.PATIENT.get(name, name)} | {k for k, v in AFB.PATIENT.items() if v == name}
     X = np.concatenate([f for k, rows in feats.items() if k not in held for f, _ in rows])
     y = np.concatenate([y for k, rows in feats.items() if k not in held for _, y in rows])
@@ -98,6 +98,8 @@ def main() -> None:
         atr[f.stem] = AFB.atrial(f.stem, t)
         y_af, rr = AFB.beat_labels(t, ivals), R.rr_features(t)
         feats[f.stem] = [(np.hstack([rr, atr[f.stem]]), y_af)] + [(X, y_af) for X in AFB.atrial_copies(f.stem, t, rr)]
+        if AFB.FIT_STRIP_S:  # and its 10-s strips, each analysed alone (0.4.6)
+            feats[f.stem].append(AFB.strip_training_rows(f.stem, t, ivals, AFB.FIT_STRIP_S))
     runner = load_runner(a.model)
     modes = ("beat only", "in context", "oracle")
     Y, P = [], {m: [] for m in modes}

@@ -45,10 +45,11 @@ def main() -> None:
         sys.exit(f"no recordings in {DATA}")
     print(f"{len(heads)} real 12-lead recordings ({DATA}), model {model}, cardiacml {cardiacml.__version__}; "
           f"consensus {'off' if args.no_consensus else 'on'}; machine {platform.machine()}, python {platform.python_version()}")
-    print(f"{'lead':5s} {'beats':>6s}  N / S / V / F / Q called   records with S or V")
+    print(f"{'lead':5s} {'beats':>6s}  N / S / V / F / Q called   records with S or V   [records called AF]")
     total = collections.Counter()
+    af_leads = 0
     for lead in LEADS:
-        c, flagged = collections.Counter(), []
+        c, flagged, af = collections.Counter(), [], []
         for h in heads:
             with tempfile.TemporaryDirectory() as d:
                 res = predict_record(runner, open_record(h.with_suffix("")), Path(d) / "b.csv", lead=lead,
@@ -58,11 +59,16 @@ def main() -> None:
             c.update(k)
             if k["S"] or k["V"]:
                 flagged.append(f"{h.stem}:{k['S']}S{k['V']}V")
+            if res.summary.get("rhythm_episodes"):  # none of these recordings has an AF / flutter diagnosis
+                af.append(h.stem)
         total.update(c)
-        print(f"{lead:5s} {sum(c.values()):6d}  " + " / ".join(str(c[x]) for x in "NSVFQ") + "   " + " ".join(flagged))
+        af_leads += len(af)
+        print(f"{lead:5s} {sum(c.values()):6d}  " + " / ".join(str(c[x]) for x in "NSVFQ") + "   " + " ".join(flagged)
+              + (f"   [AF: {' '.join(af)}]" if af else ""))
     n = sum(total.values())
     print(f"all   {n:6d}  " + " / ".join(str(total[x]) for x in "NSVFQ")
-          + f"   not N: {100 * (n - total['N']) / max(n, 1):.1f} %")
+          + f"   not N: {100 * (n - total['N']) / max(n, 1):.1f} %; AF episodes in {af_leads} of "
+          f"{len(heads) * len(LEADS)} leads (no recording has an AF / flutter diagnosis)")
 
 
 if __name__ == "__main__":
