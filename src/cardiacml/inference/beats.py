@@ -470,7 +470,7 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         s["af_minutes_per_hour"] = round(af_s / 60.0 / hours, 2) if hours > 0 else None
         s["rhythm"] = {"method": "R-R irregularity, atrial activity and ectopy (cardiacml.ecg.rhythm: 8 R-R, 3 P-region "
                                  "and 2 ectopy features over 32 beats, logistic regression fitted on MIT-BIH, episodes "
-                                 ">= 30 s)",
+                                 ">= 30 s, or the whole recording when it is shorter; none under 8 beats)",
                        "s_reassigned_to_n_in_af": int(af["s_to_n"])}
     consensus = consensus or {}
     if consensus.get("consensus") is not None:
