@@ -9,8 +9,8 @@ logistic regression is refitted on the other records for each held-out record. S
 is fitted on each training record's MLII and on four copies of it as other recorders would give it (``COPIES``: two
 "rate" draws, MLII at 128-1000 Hz with gain, polarity, noise, wander and mains, and two of the other lead); the
 atrial features are taken at 250 Hz whatever the record's rate (``cardiacml.ecg.rhythm.ATRIAL_FS``); since 0.4.6
-also on its MLII cut into 10-s strips, each analysed alone (``--fit-strips``, 0 to leave them out). ``--no-copies``
-fits on MLII alone; ``--copy-peaks det`` fits on the copies with R peaks detected on each copy (measured, not shipped:
+also on its MLII cut into 10-s strips, each analysed alone (``--fit-strips``, 0 to leave them out; the R-R-only
+model is fitted on MLII alone). ``--no-copies`` fits without the copies (with ``--fit-strips 0``: on MLII alone); ``--copy-peaks det`` fits on the copies with R peaks detected on each copy (measured, not shipped:
 RESULTS "seventh").
 
 Metrics (seconds-level, over the analysed span first R .. last R of each record, 0.1 s grid, pooled over records):
@@ -26,7 +26,7 @@ Short recordings (``--strips SECONDS``): every held-out record is also cut into 
 alone with the same out-of-patient model (its own R peaks, its own signal for the atrial features), as a 10-s ECG
 or an event recording is. Scored: strips all in AF (>= 95 % of their beats) and strips without AF, by the share of
 their beats flagged and of strips called AF (half their beats flagged); the baselines take each strip's R-R intervals
-as one segment (at least 8 intervals).
+as one segment (at least ``cardiacml.ecg.rhythm.MIN_BEATS`` beats).
 
 Other recorders (``--signal``): the held-out record's atrial features (and, with ``--peaks det``, its R peaks) come
 from MLII resampled to 128 Hz with gain 0.4, noise, wander and mains (``128Hz-noisy``), to 500 Hz inverted x2.5
@@ -207,7 +207,8 @@ def main():
     ap.add_argument("--fit", action="store_true")
     ap.add_argument("--scan", action="store_true", help="also vary the episode rules of the R-R + atrial model")
     ap.add_argument("--no-copies", action="store_true",
-                    help="fit the R-R + atrial model on MLII alone (without the other-recorder copies, as 0.4.0 did)")
+                    help="fit the R-R + atrial model without the other-recorder copies (with --fit-strips 0: on MLII "
+                         "alone, as 0.4.0 did)")
     ap.add_argument("--copy-peaks", default="ref", choices=("ref", "det"),
                     help="R peaks of the other-recorder copies the model is fitted on: the reference beats moved with the "
                          "resampling (ref) or detected on each copy (det)")
@@ -353,7 +354,7 @@ def strips(name: str, rec, t, ivals, seconds: float, model_a: dict, args) -> lis
         atr = R.atrial_features(lambda a, b: x[a:b], len(x), fs, np.round(ts * fs).astype(np.int64))
         flagged = [R.detect_af(ts, model_a, atrial=atr)["beat_af"].mean()]
         rr = np.clip(np.diff(ts), 0.2, 3.0)
-        whole = len(rr) >= 8  # the baselines need a few intervals; fewer: not AF
+        whole = len(ts) >= R.MIN_BEATS  # the baselines need as many beats as cardiacml does; fewer: not AF
         flagged.append(float(whole and rr.std() / rr.mean() > 0.1))
         flagged.append(float(whole and R.cosen(rr) > -1.4))
         out.append((name, float(lab.mean()), flagged))

@@ -96,7 +96,7 @@ def main() -> None:
                         sinus |= (t >= t0_) & (t < t1_)
                 found = np.zeros(len(t), bool)
                 for e in res.summary.get("rhythm_episodes", []):
-                    found |= (res.times_s >= e["start_s"]) & (res.times_s <= e["end_s"])
+                    found |= (res.times_s >= e["start_s"] - 5e-4) & (res.times_s <= e["end_s"] + 5e-4)  # ends: 1 ms
                 af_found += int((found & in_af).sum())
                 af_beats += int(in_af.sum())
                 for k, m in (("AF", in_af), ("sinus", sinus)):

@@ -219,6 +219,7 @@ def test_qrs_corr_uses_the_neighbours_median():
 
 
 def test_windows_hold_real_entries_and_a_short_series_is_one_window():
+    assert np.isfinite(R.rr_features([0.0, 0.8, 1.5])).all()  # 3 beats: no lag-3 difference, no NaN
     """The feature windows are shifted inward at the ends, never padded with copies of an end interval (which made
     a 10-s strip look regular: 0.4.5 found no AF in any 10-s strip of MIT-BIH)."""
     x = np.arange(100.0)
@@ -232,7 +233,7 @@ def test_windows_hold_real_entries_and_a_short_series_is_one_window():
 
 
 def test_a_short_irregular_strip_is_af_and_a_regular_one_is_not():
-    """A 10-s strip (15 beats) of an irregularly irregular rhythm is one AF episode from its first beat to its last
+    """A 10-s strip (15 beats) of an irregularly irregular rhythm is one AF episode, first beat to last
     (shorter than the 30-s episode minimum, but the whole recording); a regular strip is not, nor a strip of fewer
     than MIN_BEATS beats however irregular. R-R-only model, 40 random strips each."""
     called, regular = [], []
@@ -264,11 +265,14 @@ def test_an_episode_shorter_than_the_minimum_counts_only_when_it_is_the_whole_re
     part = np.ones(15, bool)
     part[0] = False  # not from the first beat: a short run inside a short recording is not called
     assert R.flags_to_episodes(short, part, 30.0) == []
+    gap = np.ones(15, bool)
+    gap[6:9] = False  # two runs that the merge gap would join: not every beat flagged, not an episode
+    assert R.flags_to_episodes(short, gap, 30.0, merge_gap_s=10.0) == []
 
 
 def test_predict_finds_af_in_10_s_strips_and_not_in_sinus_strips(mitdb, tmp_path):
     """10-s strips, each classified alone as a 10-s ECG is: AF in most of 203's (AF throughout; one strip a minute),
-    none in 100's or in 201's sinus stretch; in 219's AF (its first 800 s, every strip) the rhythm context removes
+    none in 100's or in 201's sinus stretch; in 219's first 800 s (AF but for 34 s; every strip) the rhythm context removes
     most of the S calls the model makes there without it. Records the AF model was fitted on: this checks that a
     short recording gets a rhythm analysis at all (0.4.5 gave none under 64 beats), not generalisation
     (``benchmarks/af_episodes.py --strips 10`` scores that, leaving each patient out)."""
@@ -293,6 +297,8 @@ def test_predict_finds_af_in_10_s_strips_and_not_in_sinus_strips(mitdb, tmp_path
                 res = predict_record(runner, part, tmp_path / f"{name}_{a}.csv", show_progress=False, rhythm=rhythm)
                 if rhythm:
                     found[name].append(res.summary.get("af_burden", 0.0))
+                    if res.summary.get("rhythm_episodes"):  # minutes per hour and burden over the same span
+                        assert abs(res.summary["af_minutes_per_hour"] - 60 * res.summary["af_burden"]) < 0.01
                 if name == "219":
                     s_calls[rhythm] += int((res.probabilities.argmax(1) == 1).sum())
     assert len(found["203"]) == 30 and np.mean(np.array(found["203"]) > 0.99) >= 0.7, found["203"]

@@ -6,7 +6,7 @@ fraction of large successive changes); a logistic regression shipped as plain JS
 MIT-BIH rhythm annotations by ``benchmarks/af_episodes.py --fit``) turns them into a per-beat AF probability,
 which is smoothed (moving mean), thresholded with hysteresis, and turned into episodes of at least
 ``min_episode_s`` seconds (gaps shorter than ``merge_gap_s`` are merged). A recording shorter than the window (a 10-s
-ECG) is one window of its own beats, and is one episode when it is flagged from its first beat to its last; under
+ECG) is one window of its own beats, and is one episode when every one of its beats is flagged; under
 :data:`MIN_BEATS` beats nothing is said.
 
 With the signal (:func:`atrial_features`, model ``rhythm_af_atrial.json``), three features of the atrial activity
@@ -134,8 +134,11 @@ def _interval_features(rr_b: np.ndarray, window: int) -> np.ndarray:
     sd2 = np.sqrt(np.maximum(2 * W.var(1) - sd1 ** 2, 0))
     frac_big = (np.abs(d) / med[:, None] > 0.1).mean(1)
     # bigeminy / trigeminy are irregular but periodic: the best of lag 2 and lag 3 differences stays small
-    lag = np.minimum(np.median(np.abs(W[:, 2:] - W[:, :-2]), 1), np.median(np.abs(W[:, 3:] - W[:, :-3]), 1))
-    lag = np.minimum(lag, np.median(np.abs(d), 1)) / med
+    lag = np.median(np.abs(d), 1)
+    for k in (2, 3):  # (a window of fewer than k + 1 intervals has no lag-k difference)
+        if W.shape[1] > k:
+            lag = np.minimum(lag, np.median(np.abs(W[:, k:] - W[:, :-k]), 1))
+    lag = lag / med
     return np.column_stack([np.log(nrmssd + eps), np.log(nmsd + eps), np.log(cov + eps), tpr,
                             np.log((sd1 + eps) / (sd2 + eps)), frac_big, np.log(lag + eps), np.log(mean)])[idx]
 
@@ -308,7 +311,7 @@ def beat_flags(p: np.ndarray, smooth: int = 31, on: float = 0.55, off: float = 0
 def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30.0, merge_gap_s: float = 10.0,
                       rhythm: str = "AF") -> list[dict]:
     """Contiguous flagged beats -> [{"start_s", "end_s", "rhythm"}] (short gaps merged, episodes shorter than
-    ``min_episode_s`` dropped unless one covers the whole recording, first beat to last: a short recording in AF)."""
+    ``min_episode_s`` dropped unless every beat of the recording is flagged: a short recording in AF)."""
     t = np.asarray(t, dtype=np.float64)
     eps = []
     i, n = 0, len(flag)
@@ -327,8 +330,9 @@ def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30
             merged[-1][1] = e[1]
         else:
             merged.append(e)
-    # a recording flagged from its first beat to its last is in AF however short it is (a 10-s ECG in AF)
-    whole = len(merged) == 1 and merged[0][0] <= t[0] and merged[0][1] >= t[-1]
+    # a recording whose every beat is flagged is in AF however short it is (a 10-s ECG in AF); two flagged runs merged
+    # across a gap are not (a short run inside a long recording would be dropped as well)
+    whole = n > 0 and bool(np.all(flag))
     return [{"start_s": round(a, 3), "end_s": round(b, 3), "rhythm": rhythm} for a, b in merged
             if b - a >= min_episode_s or whole]
 
@@ -346,7 +350,7 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
     ``atrial``: :func:`atrial_features` of the same beats (then the R-R + atrial model is used unless ``model``).
     Returns {"rhythm_episodes": [...], "af_burden": fraction, "analysed_s": seconds, "beat_af": bool per beat}.
     A recording of fewer than :data:`MIN_BEATS` beats gets no episode; one shorter than the model's window (32 beats)
-    is one window, and one flagged from its first beat to its last is an episode however short (a 10-s ECG in AF;
+    is one window, and one whose every beat is flagged is an episode however short (a 10-s ECG in AF;
     ``benchmarks/af_episodes.py --strips 10``).
     """
     t = np.asarray(r_times_s, dtype=np.float64)

@@ -467,10 +467,13 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         af_s = sum(e["end_s"] - e["start_s"] for e in eps)
         s["rhythm_episodes"] = eps
         s["af_burden"] = round(float(af["af_burden"]), 4)
-        s["af_minutes_per_hour"] = round(af_s / 60.0 / hours, 2) if hours > 0 else None
+        # per hour of the time the burden is measured over (first beat to last) when the run is complete, so that a
+        # 10-s ECG in AF reads 60 min/h and 100 %, not 56 min/h (an interrupted run: per hour analysed)
+        s["af_minutes_per_hour"] = (round(60.0 * float(af["af_burden"]), 2) if stopped_at_s is None
+                                    else round(af_s / 60.0 / hours, 2) if hours > 0 else None)
         s["rhythm"] = {"method": "R-R irregularity, atrial activity and ectopy (cardiacml.ecg.rhythm: 8 R-R, 3 P-region "
                                  "and 2 ectopy features over 32 beats, logistic regression fitted on MIT-BIH, episodes "
-                                 ">= 30 s, or the whole recording when it is shorter; none under 8 beats)",
+                                 ">= 30 s, or a shorter recording whose every beat is flagged; none under 8 beats)",
                        "s_reassigned_to_n_in_af": int(af["s_to_n"])}
     consensus = consensus or {}
     if consensus.get("consensus") is not None:

@@ -348,11 +348,13 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     sections = [section("Per-class summary", summary)]
     if episodes:
         af_s = sum(float(e["end_s"]) - float(e["start_s"]) for e in episodes)
+        span = float(times[-1] - times[0]) if len(times) > 1 else dur  # what the summary's af_burden is measured over
         rows = [[str(e.get("rhythm", "AF")), _hms(float(e["start_s"])), _hms(float(e["end_s"])),
                  float(e["end_s"]) - float(e["start_s"])] for e in episodes[:500]]
         sections.append(section("Rhythm: atrial fibrillation / flutter episodes", table(
             rows, ["rhythm", "start", "end", "duration (s)"]),
-            f"{len(episodes)} episode(s), {_hms(af_s)} in all ({100 * af_s / max(dur, 1e-9):.1f} % of the recording), "
+            f"{len(episodes)} episode(s), {_hms(af_s)} in all ({100 * min(1.0, af_s / max(span, 1e-9)):.1f} % of the "
+            "time from the first beat to the last), "
             "orange bands on the strip. Found from the R-R intervals (cardiacml.ecg.rhythm); inside an episode a "
             "beat is never called S for its irregularity alone."))
     return write_page(path, title, sections + [section("Recording", lod + strip, note)])
