@@ -325,33 +325,41 @@ def main():
 STRIP_METHODS = ("cardiacml R-R + atrial", "CoV>0.1", "COSEn>-1.4")
 
 
-def strips(name: str, rec, t, ivals, seconds: float, model_a: dict, args) -> list:
-    """Each ``seconds``-long strip of the held-out record analysed alone: its R peaks (``t`` within it), its own
-    signal for the atrial features (nothing outside the strip is read), the out-of-patient model ``model_a``; the
-    baselines take the strip's R-R intervals as one segment (CoV > 0.1, COSEn > -1.4: Lake & Moorman's 16-beat
-    segments are about a 12-s strip). Returns (record, reference AF fraction of the strip's beats, fraction of its
-    beats flagged by each of ``STRIP_METHODS``) per strip with at least 2 beats."""
-    if rec is None:  # --peaks det: the strip's own detections
-        rec = signal(name, args.signal)
+def strip_beats(rec, seconds: float, t=None, min_beats: int = 2):
+    """Each ``seconds``-long strip of ``rec``'s first lead analysed alone: (start s, its R times in s from its start,
+    its atrial features from its own samples only) per strip with at least ``min_beats`` beats; ``t`` (s): the R
+    peaks, else detected on the strip (a strip with nothing like a beat is left out)."""
     fs = float(rec.fs)
-    out = []
+    x_all = rec.read(lead=0)
     for s0 in np.arange(0.0, rec.n_samples / fs - seconds + 1e-9, seconds):
         a0, a1 = int(round(s0 * fs)), int(round((s0 + seconds) * fs))
-        if args.peaks == "ref":
+        x = x_all[a0:a1]
+        if t is not None:
             ts = t[(t >= s0) & (t < s0 + seconds)] - s0
         else:
             from cardiacml.errors import DataFormatError
             from cardiacml.io import ArrayRecord
 
             try:
-                ts = detected_times(ArrayRecord(rec.read(a0, a1, lead=0), fs, [rec.leads[0]]))
+                ts = detected_times(ArrayRecord(x, fs, [rec.leads[0]]))
             except DataFormatError:  # nothing like a beat in the strip (noise, a lead off): no rhythm to call
                 continue
-        if len(ts) < 2:
+        if len(ts) < min_beats:
             continue
+        yield s0, ts, R.atrial_features(lambda a, b: x[a:b], len(x), fs, np.round(ts * fs).astype(np.int64))
+
+
+def strips(name: str, rec, t, ivals, seconds: float, model_a: dict, args) -> list:
+    """Each ``seconds``-long strip of the held-out record analysed alone (:func:`strip_beats`: its R peaks, ``t``
+    within it or detected on it with ``--peaks det``, its own signal for the atrial features), with the out-of-patient
+    model ``model_a``; the baselines take the strip's R-R intervals as one segment (CoV > 0.1, COSEn > -1.4: Lake &
+    Moorman's 16-beat segments are about a 12-s strip). Returns (record, reference AF fraction of the strip's beats,
+    fraction of its beats flagged by each of ``STRIP_METHODS``) per strip with at least 2 beats."""
+    if rec is None:  # --peaks det: the strip's own detections
+        rec = signal(name, args.signal)
+    out = []
+    for s0, ts, atr in strip_beats(rec, seconds, t if args.peaks == "ref" else None):
         lab = beat_labels(ts + s0, ivals)
-        x = rec.read(a0, a1, lead=0)
-        atr = R.atrial_features(lambda a, b: x[a:b], len(x), fs, np.round(ts * fs).astype(np.int64))
         flagged = [R.detect_af(ts, model_a, atrial=atr)["beat_af"].mean()]
         rr = np.clip(np.diff(ts), 0.2, 3.0)
         whole = len(ts) >= R.MIN_BEATS  # the baselines need as many beats as cardiacml does; fewer: not AF
@@ -363,18 +371,9 @@ def strips(name: str, rec, t, ivals, seconds: float, model_a: dict, args) -> lis
 
 def strip_training_rows(name: str, t, ivals, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     """R-R + atrial features and AF labels of the beats of every ``seconds``-long strip of the record's MLII, each
-    strip analysed alone (training rows for short recordings)."""
-    rec = signal(name)
-    fs = float(rec.fs)
-    x_all = rec.read(lead=0)
+    strip analysed alone (:func:`strip_beats`; training rows for short recordings)."""
     Xs, ys = [], []
-    for s0 in np.arange(0.0, rec.n_samples / fs - seconds + 1e-9, seconds):
-        ts = t[(t >= s0) & (t < s0 + seconds)] - s0
-        if len(ts) < R.MIN_BEATS:
-            continue
-        a0, a1 = int(round(s0 * fs)), int(round((s0 + seconds) * fs))
-        x = x_all[a0:a1]
-        atr = R.atrial_features(lambda a, b: x[a:b], len(x), fs, np.round(ts * fs).astype(np.int64))
+    for s0, ts, atr in strip_beats(signal(name), seconds, t, min_beats=R.MIN_BEATS):
         Xs.append(np.hstack([R.rr_features(ts), atr]))
         ys.append(beat_labels(ts + s0, ivals))
     if not Xs:
