@@ -51,6 +51,7 @@ def strips_of(rec, seconds: float):
 def main() -> None:
     from cardiacml.datasets.mitbih import DS2
     from cardiacml.ecg.aami import aami_report, format_report
+    from cardiacml.ecg.rhythm import beats_in_episodes
     from cardiacml.errors import DataFormatError
     from cardiacml.inference.beats import predict_record
     from cardiacml.inference.predict import load_runner
@@ -94,9 +95,7 @@ def main() -> None:
                 for t0_, t1_, lab in ivals:
                     if lab == "(N":
                         sinus |= (t >= t0_) & (t < t1_)
-                found = np.zeros(len(t), bool)
-                for e in res.summary.get("rhythm_episodes", []):
-                    found |= (res.times_s >= e["start_s"] - 5e-4) & (res.times_s <= e["end_s"] + 5e-4)  # ends: 1 ms
+                found = beats_in_episodes(res.times_s, res.summary.get("rhythm_episodes", []))
                 af_found += int((found & in_af).sum())
                 af_beats += int(in_af.sum())
                 for k, m in (("AF", in_af), ("sinus", sinus)):

@@ -62,19 +62,13 @@ ATRIAL_VERSION = 2
 ATRIAL_INTERACTIONS = (("log_rr", "log_nrmssd"),)
 
 
-def _windows(x: np.ndarray, w: int) -> np.ndarray:
-    """(n, min(w, n)) windows of consecutive entries of ``x``, centred on each entry and shifted inward at the ends
-    (every window holds real entries: a recording shorter than ``w`` beats is one window, its own). Padding the
-    ends with copies of the first or last entry instead, as cardiacml did before 0.4.6, made a short recording look
-    regular: a 10-s strip had 20 copies of one interval in each 32-beat window."""
-    view, idx = _window_view(x, w)
-    return view[idx]
-
-
 def _window_view(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct windows of :func:`_windows` as a view (n - min(w, n) + 1, min(w, n)), and which of them each
-    entry takes (n,): a statistic computed over the view's rows and indexed by the second is :func:`_windows`'s,
-    without copying n windows (a 72-hour Holter's 330,000 beats x 32 would be 84 MB per array)."""
+    """Windows of min(w, n) consecutive entries of ``x``, centred on each entry and shifted inward at the ends (every
+    window holds real entries: a recording shorter than ``w`` beats is one window, its own): the distinct windows as a
+    view (n - min(w, n) + 1, min(w, n)) and which of them each entry takes (n,). A statistic is computed over the
+    view's rows and indexed by the second, without copying n windows (a 72-hour Holter's 330,000 beats x 32 would be
+    84 MB per array). Padding the ends with copies of the first or last entry instead, as cardiacml did before 0.4.6,
+    made a short recording look regular: a 10-s strip had 20 copies of one interval in each 32-beat window."""
     x = np.asarray(x)
     n = len(x)
     w = max(1, min(int(w), n))
@@ -362,11 +356,19 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
     flag = beat_flags(p, kw.pop("smooth", m.get("smooth", 31)), kw.pop("on", m.get("on", 0.55)),
                       kw.pop("off", m.get("off", 0.45)))
     eps = flags_to_episodes(t, flag, **{"min_episode_s": m.get("min_episode_s", 30.0), **kw})
-    inside = np.zeros(len(t), bool)
-    for e in eps:
-        inside |= (t >= e["start_s"] - 5e-4) & (t <= e["end_s"] + 5e-4)  # the episode's ends are rounded to 1 ms
     return {"rhythm_episodes": eps, "af_burden": af_burden(eps, t[0], t[-1]), "analysed_s": float(t[-1] - t[0]),
-            "beat_af": inside}
+            "beat_af": beats_in_episodes(t, eps)}
+
+
+def beats_in_episodes(t, episodes) -> np.ndarray:
+    """Which beats at times ``t`` (s) lie inside ``episodes`` ([{"start_s", "end_s", ...}], as :func:`detect_af` and
+    the summary JSON give them), bool (n,). The ends are rounded to 1 ms: a beat within half of that counts, so an
+    episode's first and last beats are in it."""
+    t = np.asarray(t, dtype=np.float64)
+    inside = np.zeros(len(t), bool)
+    for e in episodes:
+        inside |= (t >= e["start_s"] - 5e-4) & (t <= e["end_s"] + 5e-4)
+    return inside
 
 
 # ---- published R-R baselines -------------------------------------------------------------------------------------
