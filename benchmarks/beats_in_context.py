@@ -10,10 +10,12 @@ convention), rhythm from the .atr aux notes. Compared on the same beats and the 
   conducted check (:func:`cardiacml.inference.consensus.conducted_check`: a beat called V or F whose QRS matches the
   nearby N beats' is neither; ``--no-conducted-check``: without) and the sinus check
   (:func:`cardiacml.inference.consensus.sinus_check`: a beat called S with the nearby N beats' P wave is N;
-  ``--no-sinus-check``: without; all three off: as cardiacml 0.4.2; the last two off: as 0.4.4);
+  ``--no-sinus-check``: without; all three off: as cardiacml 0.4.2; the last two off: as 0.4.4) and the fibrillation
+  check (:func:`cardiacml.inference.consensus.fibrillation_check`: a beat called S among N beats with no repeatable
+  P wave and irregular N-N intervals is N; ``--no-fibrillation-check``: without, as 0.4.6);
 - ``in context``: the consensus's probabilities conditioned on the rhythm found from the R-R series
   (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode S -> N), then the QRS
-  check, the conducted check and the sinus check, in ``predict``'s order. The AF
+  check, the conducted check, the sinus check and the fibrillation check, in ``predict``'s order. The AF
   detector (R-R + atrial activity) is refitted leaving the record's patient out (201 and 202 are one patient), so the record's own rhythm
   labels never choose its episodes;
 - ``oracle``: the same rule with the reference AF episodes (what a perfect AF detector would give).
@@ -56,7 +58,7 @@ def record_beats(runner, name: str, consensus: bool = True):
     with tempfile.TemporaryDirectory() as d:
         res = predict_record(runner, open_record(AFB.MITDB / name), Path(d) / "b.csv", show_progress=False,
                              rhythm=False, consensus=consensus, qrs_check=False, conducted_check=False,
-                             sinus_check=False, on_block=lambda X: (qrs.append(qrs_distance(X)),
+                             sinus_check=False, fibrillation_check=False, on_block=lambda X: (qrs.append(qrs_distance(X)),
                                                                     waves.append(qrs_waves(X)), pw.append(p_waves(X))))
     return (res.times_s, np.asarray(res.probabilities, np.float64), res.reference, np.concatenate(qrs),
             np.concatenate(waves), np.concatenate(pw))
@@ -89,6 +91,8 @@ def main() -> None:
                     help="without the conducted check (cardiacml.inference.consensus.conducted_check); with the one below: as 0.4.4")
     ap.add_argument("--no-sinus-check", action="store_true",
                     help="without the sinus check (cardiacml.inference.consensus.sinus_check)")
+    ap.add_argument("--no-fibrillation-check", action="store_true",
+                    help="without the fibrillation check (cardiacml.inference.consensus.fibrillation_check), as 0.4.6")
     a = ap.parse_args()
     t_start = time.perf_counter()
     # AF-detector training data of all 48 records (features + per-beat reference AF), for the leave-one-out refits
@@ -111,8 +115,8 @@ def main() -> None:
     for name in a.records:
         t, prob, ref, qrs, waves, pw = record_beats(runner, name, not a.no_consensus)
         def check(q, qrs=None if a.no_qrs_check else qrs, waves=None if a.no_conducted_check else waves,
-                  pw=None if a.no_sinus_check else pw):
-            return beat_checks(q, CLASSES, qrs_dist=qrs, qrs_w=waves, p_w=pw, times_s=t)[0]
+                  pw=None if a.no_sinus_check else pw, fw=None if a.no_fibrillation_check else pw):
+            return beat_checks(q, CLASSES, qrs_dist=qrs, qrs_w=waves, p_w=pw, times_s=t, fib_w=fw)[0]
         _, ivals, length = AFB.reference(name)
         ok = (ref >= 0) & (ref < len(CLASSES))
         ref_af = AFB.beat_labels(t, ivals)
@@ -145,7 +149,7 @@ def main() -> None:
                     sinus_rec[name] = int(((p == 1) & (ref != 1))[w].sum())
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model {a.model}; "
-          f"{'no ' if a.no_consensus else ''}morphology consensus, {'no ' if a.no_qrs_check else ''}QRS check, {'no ' if a.no_conducted_check else ''}conducted check, {'no ' if a.no_sinus_check else ''}sinus check; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
+          f"{'no ' if a.no_consensus else ''}morphology consensus, {'no ' if a.no_qrs_check else ''}QRS check, {'no ' if a.no_conducted_check else ''}conducted check, {'no ' if a.no_sinus_check else ''}sinus check, {'no ' if a.no_fibrillation_check else ''}fibrillation check; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
           f"python {platform.python_version()}")
     print(f"{'mode':12s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4])
           + f" {'macroF1':>8s} {'falseS/h AF':>11s} {'falseV/h AF':>11s} {'falseS/h N':>10s} {'falseV/h N':>10s}")

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from cardiacml.inference.consensus import (PWAVE, QRS, beat_checks, conducted_check, morphology_consensus,
-                                          own_variation, p_waves, qrs_check, qrs_distance, qrs_waves, sinus_check)
+from cardiacml.inference.consensus import (PWAVE, QRS, beat_checks, conducted_check, fibrillation_check,
+                                          morphology_consensus, nn_irregularity, own_variation, p_variation, p_waves,
+                                          qrs_check, qrs_distance, qrs_waves, sinus_check)
 
 CLASSES = ("N", "S", "V", "F", "Q")
 
@@ -82,7 +83,7 @@ def test_predict_applies_the_consensus_and_says_so(mitdb, tmp_path):
     # record 223 is one of the DS1 records held out of beats-ds1's training (its selection set): 12 of its V beats the
     # model alone misses are found by their twins (on 106, also held out, the consensus loses 3: V F1 0.957 -> 0.954)
     on, off, s_on, s_off = _on_off(mitdb, tmp_path, "223", "consensus", qrs_check=False, conducted_check=False,
-                                   sinus_check=False)
+                                   sinus_check=False, fibrillation_check=False)
     assert "consensus" not in s_off
     assert s_on["consensus"]["beats_changed"] == int((on.predicted != off.predicted).sum()) > 5
     csv = pd.read_csv(tmp_path / "on.csv")
@@ -140,7 +141,8 @@ def test_predict_applies_the_qrs_check_and_says_so(mitdb, tmp_path):
     # record 106 is held out of beats-ds1's training (the check's selection set): PVCs the model calls S for their
     # prematurity have a QRS unlike their template; the check calls them V
     # the later steps off in both runs, so that every difference is the QRS check's
-    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "106", "qrs_check", conducted_check=False, sinus_check=False)
+    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "106", "qrs_check", conducted_check=False, sinus_check=False,
+                                   fibrillation_check=False)
     assert "qrs_check" not in s_off
     moved = on.predicted != off.predicted
     assert s_on["qrs_check"]["s_reassigned_to_v"] == int(moved.sum()) > 10
@@ -210,7 +212,8 @@ def test_conducted_check_takes_back_f_calls_only_nearer_the_conducted_qrs():
 def test_predict_applies_the_conducted_check_and_says_so(mitdb, tmp_path):
     # DS2 record 200 (noisy, ventricular bigeminy): beats the model calls V whose QRS is the patient's conducted one;
     # the check takes them back and keeps every true PVC (and F calls nearer still)
-    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "200", "conducted_check", sinus_check=False)  # sinus check: later
+    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "200", "conducted_check", sinus_check=False,
+                                   fibrillation_check=False)  # the later checks off
     assert "conducted_check" not in s_off
     moved = on.predicted != off.predicted
     c = s_on["conducted_check"]
@@ -255,7 +258,7 @@ def test_sinus_check_calls_n_a_beat_called_s_with_the_sinus_p_wave():
 def test_predict_applies_the_sinus_check_and_says_so(mitdb, tmp_path):
     # DS2 record 231 (2:1 AV block): the R-R reference is a blocked pause, so conducted sinus beats look premature
     # and are called S; their P wave is the sinus one, so the check calls them N
-    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "231", "sinus_check")
+    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "231", "sinus_check", fibrillation_check=False)
     assert "sinus_check" not in s_off
     moved = on.predicted != off.predicted
     assert s_on["sinus_check"]["s_reassigned_to_n"] == int(moved.sum()) > 30
@@ -292,12 +295,13 @@ def test_beat_checks_apply_the_three_checks_in_predicts_order():
     d = np.r_[[0.01] * n_n, 0.5, 0.01]
     out, c = beat_checks(p, CLASSES, qrs_dist=d, qrs_w=qw, p_w=pw)
     assert out.argmax(1)[n_n:].tolist() == [1, 0] and np.allclose(out[n_n], p[n_n])
-    assert c == {"qrs_check": 0, "conducted_check": {"V": 0, "F": 0}, "sinus_check": 1}
+    assert c == {"qrs_check": 0, "conducted_check": {"V": 0, "F": 0}, "sinus_check": 1, "fibrillation_check": None}
     # without the conducted check the QRS check's V stands; a check without input is not applied
     out, c = beat_checks(p, CLASSES, qrs_dist=d, p_w=pw)
     assert out.argmax(1)[n_n:].tolist() == [2, 0] and c["qrs_check"] == 1 and c["conducted_check"] is None
     out, c = beat_checks(p, CLASSES)
-    assert np.allclose(out, p) and c == {"qrs_check": None, "conducted_check": None, "sinus_check": None}
+    assert np.allclose(out, p) and c == {"qrs_check": None, "conducted_check": None, "sinus_check": None,
+                                         "fibrillation_check": None}
     # a V call taken back to S by the conducted check then meets the sinus check: with the sinus P it ends N
     pv = [0.1, 0.3, 0.55, 0.03, 0.02]
     p2 = _prob([pn] * n_n + [pv])
@@ -341,3 +345,81 @@ def test_conducted_check_allows_for_a_noisy_recordings_own_variation():
     assert 0.1 < d < 2 * var
     assert conducted_check(p, w, CLASSES, floor=0.0)[1]["V"] == 0
     assert conducted_check(p, w, CLASSES)[1]["V"] == 1
+
+
+def _rhythm(n, irregular, seed=0):
+    """Beat times (s) of n beats: regular at 75 /min, or as AF conducts (intervals 0.45-1.2 s at random)."""
+    rng = np.random.default_rng(seed)
+    rr = rng.uniform(0.45, 1.2, n - 1) if irregular else np.full(n - 1, 0.8) + 0.01 * rng.standard_normal(n - 1)
+    return np.r_[0.0, np.cumsum(rr)]
+
+
+def _f_waves(n, seed=0):
+    """P-wave regions with no repeatable P wave: fibrillatory waves of random phase and rate (n, 23)."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 0.184, PWAVE[1] - PWAVE[0])
+    w = np.stack([0.3 * np.sin(2 * np.pi * rng.uniform(5, 8) * t + rng.uniform(0, 2 * np.pi)) for _ in range(n)])
+    return (w - w.mean(1, keepdims=True)).astype(np.float32)
+
+
+def test_nn_irregularity_leaves_out_the_intervals_around_ectopic_beats():
+    # sinus rhythm at 0.8 s with an atrial premature beat every 5th beat (0.5 s early-coupled, 1.1 s pause after):
+    # every R-R series is irregular, the N-to-N intervals are not
+    rr = np.tile([0.8, 0.8, 0.8, 0.5, 1.1], 20)
+    t = np.r_[0.0, np.cumsum(rr)]
+    is_n = np.ones(len(t), bool)
+    is_n[4::5] = False
+    cand = np.flatnonzero(~is_n)
+    assert np.nanmax(nn_irregularity(t, is_n, cand)) < 1e-9
+    assert (nn_irregularity(t, np.ones(len(t), bool), cand) > 0.3).all()  # all beats taken as N: irregular
+    irr = nn_irregularity(_rhythm(60, True), np.ones(60, bool), np.arange(60))
+    assert (irr > 0.2).all()
+    # too few N-N-N differences around a beat: not measured (nan)
+    assert np.isnan(nn_irregularity(t[:6], is_n[:6], np.array([4]), min_pairs=4)).all()
+
+
+def test_p_variation_tells_a_repeatable_p_wave_from_fibrillatory_waves():
+    sinus, fib = _pw(["s"] * 40), _f_waves(40)
+    normal, cand = np.arange(40), np.array([10, 30])
+    assert (p_variation(sinus, normal, cand, 20) < 0.1).all() and (p_variation(fib, normal, cand, 20) > 0.5).all()
+    assert (p_variation(np.zeros_like(sinus), normal, cand, 20) == 0).all()  # flat: no wave says nothing
+
+
+def test_fibrillation_check_calls_n_a_beat_called_s_in_atrial_fibrillation():
+    pn, ps = [0.9, 0.05, 0.03, 0.01, 0.01], [0.3, 0.6, 0.05, 0.03, 0.02]
+    n = 60
+    p = _prob([pn] * n)
+    p[[20, 40]] = _prob([ps, ps])
+    t_af, t_sinus = _rhythm(n, True), _rhythm(n, False)
+    # AF (no repeatable P wave, irregular N-N): S -> N
+    out, moved = fibrillation_check(p, _f_waves(n), t_af, CLASSES)
+    assert moved == 2 and (out.argmax(1) == 0).all() and np.isclose(out[20, 0], 0.9) and out[20, 1] == 0
+    # a sinus P wave around it, or regular N-N intervals: the S stands (an ectopic atrial beat, or flutter with
+    # a fixed block, which the AF detector is for)
+    assert fibrillation_check(p, _pw(["s"] * n), t_af, CLASSES)[1] == 0
+    assert fibrillation_check(p, _f_waves(n), t_sinus, CLASSES)[1] == 0
+    # thresholds, too few beats called N, no S class
+    assert fibrillation_check(p, _f_waves(n), t_af, CLASSES, irregularity=10.0)[1] == 0
+    few = _prob([pn] * 7 + [ps] * 5)
+    assert fibrillation_check(few, _f_waves(12), _rhythm(12, True), CLASSES)[1] == 0
+    assert fibrillation_check(p[:, [0, 2, 3, 4]], _f_waves(n), t_af, ("N", "V", "F", "Q"))[1] == 0
+    # in beat_checks, after the sinus check; it needs the beats' times
+    out, c = beat_checks(p, CLASSES, p_w=_f_waves(n), times_s=t_af, fib_w=_f_waves(n))
+    assert c["sinus_check"] == 0 and c["fibrillation_check"] == 2
+    try:
+        beat_checks(p, CLASSES, fib_w=_f_waves(n))
+    except ValueError as e:
+        assert "times_s" in str(e)
+    else:
+        raise AssertionError("fib_w without times_s accepted")
+
+
+def test_predict_applies_the_fibrillation_check_and_says_so(mitdb, tmp_path):
+    # DS2 record 219 (AF most of the time): without the episode detector, AF's irregular beats look premature and
+    # are called S; the check calls them N (AAMI: beats conducted in AF are N)
+    on, off, s_on, s_off = _on_off(mitdb, tmp_path, "219", "fibrillation_check", rhythm=False)
+    assert "fibrillation_check" not in s_off
+    moved = on.predicted != off.predicted
+    assert s_on["fibrillation_check"]["s_reassigned_to_n"] == int(moved.sum()) > 50
+    assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 0).all()
+    assert (on.reference[moved] != 1).mean() > 0.9

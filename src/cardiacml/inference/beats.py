@@ -134,7 +134,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                    use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
                    show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
                    rhythm: bool = True, consensus: bool = True, qrs_check: bool = True,
-                   conducted_check: bool = True, sinus_check: bool = True,
+                   conducted_check: bool = True, sinus_check: bool = True, fibrillation_check: bool = True,
                    adapted: dict | None = None) -> RecordPrediction:
     """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
 
@@ -177,6 +177,11 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         ``beat-rhythm`` models: then a beat called S whose P-wave region is that of the nearby beats called N (the
         sinus P wave at the sinus PR) is called N (:func:`cardiacml.inference.consensus.sinus_check`; summary key
         ``sinus_check``). Not applied to a patient-adapted model either.
+    fibrillation_check : bool
+        ``beat-rhythm`` models: then a beat called S among beats called N with no repeatable P wave and irregular
+        N-to-N intervals (atrial fibrillation the episode detector missed) is called N
+        (:func:`cardiacml.inference.consensus.fibrillation_check`; summary key ``fibrillation_check``). Not applied to
+        a patient-adapted model either.
     adapted : dict, optional
         How the predictor was adapted to this patient (``minutes`` of labelled beats, ...; see
         ``cardiacml.inference.predict``): written to the summary as ``adapted``, with the agreement with the reference
@@ -241,8 +246,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
            and {"S", "V"} <= set(classes) else None)
     waves = (np.zeros((n_total, CO.QRS[1] - CO.QRS[0]), np.float32) if conducted_check and adapted is None
              and c.kind == "beat-rhythm" and {"N", "V"} <= set(classes) else None)
-    pw = (np.zeros((n_total, CO.PWAVE[1] - CO.PWAVE[0]), np.float32) if sinus_check and adapted is None
-          and c.kind == "beat-rhythm" and {"N", "S"} <= set(classes) else None)
+    pw = (np.zeros((n_total, CO.PWAVE[1] - CO.PWAVE[0]), np.float32) if (sinus_check or fibrillation_check)
+          and adapted is None and c.kind == "beat-rhythm" and {"N", "S"} <= set(classes) else None)
     done = 0
     complete = False
     bar = progress(total=n_total, desc="classify", unit="beats", every_s=10.0, disable=True if show_progress is False else None)
@@ -272,7 +277,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                                         ) from None
     finally:
         bar.close()
-    merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves, pw)
+    merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves, pw if sinus_check else None,
+                         pw if fibrillation_check else None)
     counts = np.bincount(probs[:done].argmax(1), minlength=len(classes))
     rows = csv_header(classes, labels is not None) + format_rows(0, times[:done], probs[:done], classes,
                                                                    None if labels is None else labels[:done])
@@ -347,23 +353,27 @@ def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.
     return prob, int(was_s.sum())
 
 
-def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, waves=None, pw=None) -> dict:
+def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, waves=None, pw=None,
+                fib_w=None) -> dict:
     """Put the first ``n`` beats' probabilities in context, in place: morphology consensus over the beats' shapes
     (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes, counted in ``af["s_to_n"]``), then
     the QRS check on the beats still called S (``qrs`` None: not applied), then the conducted check on the beats
     called V or F (``waves`` None: not applied), then the sinus check on the beats called S (``pw`` None: not
-    applied). Returns ``{"consensus": beats whose class the consensus changed, "qrs_check": beats moved from S to V,
-    "conducted_check": {"V": .., "F": ..} beats whose call was taken back, "sinus_check": beats moved from S to N}``,
-    each None when not applied."""
-    out = {"consensus": None, "qrs_check": None, "conducted_check": None, "sinus_check": None}
+    applied), then the fibrillation check on the beats still called S (``fib_w`` None: not applied). Returns
+    ``{"consensus": beats whose class the consensus changed, "qrs_check": beats moved from S to V,
+    "conducted_check": {"V": .., "F": ..} beats whose call was taken back, "sinus_check": beats moved from S to N,
+    "fibrillation_check": beats moved from S to N}``, each None when not applied."""
+    out = {"consensus": None, "qrs_check": None, "conducted_check": None, "sinus_check": None,
+           "fibrillation_check": None}
     if shapes is not None and n:
         probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
     if af is not None and af["beat_af"][:n].any():
         probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_af"][:n], classes)
-    if n and (qrs is not None or waves is not None or pw is not None):
+    if n and (qrs is not None or waves is not None or pw is not None or fib_w is not None):
         probs[:n], checks = CO.beat_checks(probs[:n], classes, qrs_dist=None if qrs is None else qrs[:n],
                                            qrs_w=None if waves is None else waves[:n],
-                                           p_w=None if pw is None else pw[:n], times_s=times[:n])
+                                           p_w=None if pw is None else pw[:n], times_s=times[:n],
+                                           fib_w=None if fib_w is None else fib_w[:n])
         out.update(checks)
     return out
 
@@ -502,6 +512,14 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                       f"{CO.SINUS_K} beats called N around it is N (cardiacml.inference.consensus."
                                       "sinus_check)",
                             "s_reassigned_to_n": int(consensus["sinus_check"])}
+    if consensus.get("fibrillation_check") is not None:
+        s["fibrillation_check"] = {"method": f"a beat called S is N where the {CO.FIB_K} beats called N around it "
+                                             f"have no repeatable P wave (median relative squared distance to their "
+                                             f"median P-wave region > {CO.FIB_P_VARIATION}) and irregular N-N "
+                                             f"intervals (RMS successive difference > {CO.FIB_NN_IRREGULARITY:g} x "
+                                             f"their mean over {2 * CO.FIB_HALF} beats): atrial fibrillation "
+                                             "(cardiacml.inference.consensus.fibrillation_check)",
+                                   "s_reassigned_to_n": int(consensus["fibrillation_check"])}
     if quality is not None:
         s["quality"] = _quality_summary(quality, done_times)
         s["reliable"] = not quality.get("warning")
