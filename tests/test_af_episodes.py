@@ -298,7 +298,9 @@ def test_predict_finds_af_in_10_s_strips_and_not_in_sinus_strips(mitdb, tmp_path
             sel = (s >= a) & (s < a + step)
             part = ArrayRecord(x[a:a + step], rec.fs, [rec.leads[0]], annotations=(s[sel] - a, sym[sel]))
             for rhythm in (True, False) if name == "219" else (True,):
-                res = predict_record(runner, part, tmp_path / f"{name}_{a}.csv", show_progress=False, rhythm=rhythm)
+                # the fibrillation check off in both runs: every difference in 219's S calls is the rhythm context's
+                res = predict_record(runner, part, tmp_path / f"{name}_{a}.csv", show_progress=False, rhythm=rhythm,
+                                     fibrillation_check=False)
                 if rhythm:
                     found[name].append(res.summary.get("af_burden", 0.0))
                     if res.summary.get("rhythm_episodes"):  # minutes per hour and burden over the same span

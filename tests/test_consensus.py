@@ -373,7 +373,11 @@ def test_nn_irregularity_leaves_out_the_intervals_around_ectopic_beats():
     assert np.nanmax(nn_irregularity(t, is_n, cand)) < 1e-9
     assert (nn_irregularity(t, np.ones(len(t), bool), cand) > 0.3).all()  # all beats taken as N: irregular
     irr = nn_irregularity(_rhythm(60, True), np.ones(60, bool), np.arange(60))
-    assert (irr > 0.2).all()
+    assert (irr > 0.1).all()
+    # a lead where the model calls the atrial premature beats N (one in ten here): medians keep sinus rhythm regular
+    rr = np.tile([0.8] * 8 + [0.5, 1.1], 10)
+    t2 = np.r_[0.0, np.cumsum(rr)]
+    assert np.nanmax(nn_irregularity(t2, np.ones(len(t2), bool), np.arange(len(t2)))) < 0.01
     # too few N-N-N differences around a beat: not measured (nan)
     assert np.isnan(nn_irregularity(t[:6], is_n[:6], np.array([4]), min_pairs=4)).all()
 
@@ -423,3 +427,27 @@ def test_predict_applies_the_fibrillation_check_and_says_so(mitdb, tmp_path):
     assert s_on["fibrillation_check"]["s_reassigned_to_n"] == int(moved.sum()) > 50
     assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 0).all()
     assert (on.reference[moved] != 1).mean() > 0.9
+
+
+def test_nn_irregularity_is_its_definition_on_random_rhythms():
+    # brute force: the N-N intervals and successive differences ending at beats max(2, i - half) .. i + half
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        n = int(rng.integers(3, 60))
+        t = np.cumsum(rng.uniform(0.3, 1.5, n))
+        is_n = rng.random(n) < 0.75
+        cand = np.arange(n)
+        got = nn_irregularity(t, is_n, cand, half=6, min_pairs=3)
+        for i in cand:
+            ends = range(max(2, i - 6), min(n, i + 7))
+            rr = [t[j] - t[j - 1] for j in ends if is_n[j] and is_n[j - 1]]
+            dd = [abs((t[j] - t[j - 1]) - (t[j - 1] - t[j - 2])) for j in ends if is_n[j] and is_n[j - 1] and is_n[j - 2]]
+            want = np.median(dd) / np.median(rr) if len(dd) >= 3 else np.nan
+            assert np.isclose(got[i], want, equal_nan=True), (i, got[i], want)
+
+
+def test_p_variation_leaves_out_a_beat_whose_n_neighbours_are_further_than_the_span():
+    fib = _f_waves(40)
+    t = np.r_[np.arange(39) * 1.0, 7200.0]
+    v = p_variation(fib, np.arange(39), np.array([10, 39]), 20, times_s=t)
+    assert v[0] > 0.5 and np.isnan(v[1])

@@ -516,8 +516,9 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         s["fibrillation_check"] = {"method": f"a beat called S is N where the {CO.FIB_K} beats called N around it "
                                              f"have no repeatable P wave (median relative squared distance to their "
                                              f"median P-wave region > {CO.FIB_P_VARIATION}) and irregular N-N "
-                                             f"intervals (RMS successive difference > {CO.FIB_NN_IRREGULARITY:g} x "
-                                             f"their mean over {2 * CO.FIB_HALF} beats): atrial fibrillation "
+                                             f"intervals (median absolute successive difference > "
+                                             f"{CO.FIB_NN_IRREGULARITY:g} x their median, {CO.FIB_HALF} beats on "
+                                             "each side): atrial fibrillation "
                                              "(cardiacml.inference.consensus.fibrillation_check)",
                                    "s_reassigned_to_n": int(consensus["fibrillation_check"])}
     if quality is not None:
