@@ -288,22 +288,31 @@ def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k:
     shifted inward at the recording's ends (all of them when fewer than ``k``); inf where both are flat, and, with
     ``times_s`` (s, every beat's), where a neighbour lies more than :data:`SPAN_S` / 2 (20 min) from the candidate
     (a conducted QRS or sinus P wave may change over hours: a template from that far says nothing)."""
-    if int(k) < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
     w = np.asarray(waves, np.float32)
-    k = min(int(k), len(normal))
-    # a window of k consecutive N beats centred on the candidate's place
-    lo = np.clip(np.searchsorted(normal, cand) - k // 2, 0, len(normal) - k)
+    lo, k, far = _neighbour_windows(normal, cand, k, times_s)
     dist = np.full(len(cand), np.inf)
     for a in range(0, len(cand), QUERY_BLOCK):  # bounds memory: a block x k x m float32
         rows = slice(a, a + QUERY_BLOCK)
         tpl = np.median(w[normal[lo[rows, None] + np.arange(k)]], axis=1)
         dist[rows] = _relative_sqdist(w[cand[rows]], tpl, flat=np.inf)
+    dist[far] = np.inf
+    return dist
+
+
+def _neighbour_windows(normal: np.ndarray, cand: np.ndarray, k: int, times_s: np.ndarray | None = None):
+    """The window of ``k`` consecutive beats of ``normal`` (sorted indices) around each candidate in beat order: the
+    ``k // 2`` before it and the rest after, shifted inward at the recording's ends (all of them when fewer than
+    ``k``). Returns (the window's first position in ``normal`` per candidate, the window length, and per candidate
+    whether, with ``times_s`` (s, every beat's), a neighbour lies more than :data:`SPAN_S` / 2 (20 min) from it)."""
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    k = min(int(k), len(normal))
+    lo = np.clip(np.searchsorted(normal, cand) - k // 2, 0, len(normal) - k)
+    far = np.zeros(len(cand), bool)
     if times_s is not None and len(cand):
         t = np.asarray(times_s, np.float64)
-        far = np.maximum(np.abs(t[normal[lo]] - t[cand]), np.abs(t[normal[lo + k - 1]] - t[cand]))
-        dist[far > SPAN_S / 2] = np.inf
-    return dist
+        far = np.maximum(np.abs(t[normal[lo]] - t[cand]), np.abs(t[normal[lo + k - 1]] - t[cand])) > SPAN_S / 2
+    return lo, k, far
 
 
 def own_variation(waves: np.ndarray, normal: np.ndarray, k: int, max_beats: int = VARIATION_BEATS) -> float:
@@ -422,20 +431,32 @@ def sinus_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float
     (ndarray, int)
         Probabilities (n, n_classes) float64, and the number of beats moved from S to N.
     """
+    prob, n_cls, s_cls, normal, cand = _s_and_n_calls(prob, classes, min_n)
+    if len(cand) == 0:
+        return prob, 0
+    return prob, _give(prob, cand[_normal_distance(waves, normal, cand, k, times_s) < distance], s_cls, n_cls)
+
+
+def _s_and_n_calls(prob: np.ndarray, classes, min_n: int):
+    """What the checks of S calls against the beats called N start from: (probabilities as a float64 copy, the N and
+    S class indices, the beats called N, the beats called S); no beat called S is returned where the classes lack N or
+    S or fewer than ``min_n`` beats are called N (nothing to check)."""
     prob = np.array(prob, np.float64, copy=True)
     classes = list(classes)
+    none = np.zeros(0, np.int64)
     if not {"N", "S"} <= set(classes) or len(prob) == 0:
-        return prob, 0
+        return prob, 0, 0, none, none
     n_cls, s_cls = classes.index("N"), classes.index("S")
     call = prob.argmax(1)
-    normal = np.flatnonzero(call == n_cls)
-    cand = np.flatnonzero(call == s_cls)
-    if len(normal) < max(min_n, 1) or len(cand) == 0:
-        return prob, 0
-    idx = cand[_normal_distance(waves, normal, cand, k, times_s) < distance]
-    prob[idx, n_cls] += prob[idx, s_cls]
-    prob[idx, s_cls] = 0.0
-    return prob, int(len(idx))
+    normal, cand = np.flatnonzero(call == n_cls), np.flatnonzero(call == s_cls)
+    return prob, n_cls, s_cls, normal, (cand if len(normal) >= max(int(min_n), 1) else none)
+
+
+def _give(prob: np.ndarray, idx: np.ndarray, src: int, dst: int) -> int:
+    """Beats ``idx`` give their class-``src`` probability to class ``dst`` (``prob`` changed in place); how many."""
+    prob[idx, dst] += prob[idx, src]
+    prob[idx, src] = 0.0
+    return int(len(idx))
 
 
 def p_variation(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
@@ -444,11 +465,8 @@ def p_variation(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
     float64: the median relative squared distance of the ``k`` beats of ``normal`` (sorted indices; the window of
     :func:`_normal_distance`) to their own sample-wise median. 0 where they are flat (no wave at all says nothing);
     nan where, with ``times_s``, a neighbour lies more than :data:`SPAN_S` / 2 from the candidate."""
-    if int(k) < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
     w = np.asarray(waves, np.float32)
-    k = min(int(k), len(normal))
-    lo = np.clip(np.searchsorted(normal, cand) - k // 2, 0, len(normal) - k)
+    lo, k, far = _neighbour_windows(normal, cand, k, times_s)
     out = np.full(len(cand), np.nan)
     for a in range(0, len(cand), QUERY_BLOCK):
         rows = slice(a, a + QUERY_BLOCK)
@@ -457,10 +475,7 @@ def p_variation(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
         num = np.einsum("bkm,bkm->bk", W - tpl[:, None], W - tpl[:, None])
         den = 0.5 * (np.einsum("bkm,bkm->bk", W, W) + np.einsum("bm,bm->b", tpl, tpl)[:, None])
         out[rows] = np.median(np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0.0), axis=1)
-    if times_s is not None and len(cand):
-        t = np.asarray(times_s, np.float64)
-        far = np.maximum(np.abs(t[normal[lo]] - t[cand]), np.abs(t[normal[lo + k - 1]] - t[cand]))
-        out[far > SPAN_S / 2] = np.nan
+    out[far] = np.nan
     return out
 
 
@@ -534,26 +549,18 @@ def fibrillation_check(prob: np.ndarray, waves: np.ndarray, times_s: np.ndarray,
     (ndarray, int)
         Probabilities (n, n_classes) float64, and the number of beats moved from S to N.
     """
-    prob = np.array(prob, np.float64, copy=True)
-    classes = list(classes)
-    if not {"N", "S"} <= set(classes) or len(prob) == 0:
-        return prob, 0
     t = np.asarray(times_s, np.float64)
     if len(t) != len(prob) or len(waves) != len(prob):
         raise ValueError(f"times_s has {len(t)} beats, waves {len(waves)} and prob {len(prob)}")
-    n_cls, s_cls = classes.index("N"), classes.index("S")
-    call = prob.argmax(1)
-    normal = np.flatnonzero(call == n_cls)
-    cand = np.flatnonzero(call == s_cls)
-    if len(normal) < max(int(min_n), 1) or len(cand) == 0:
+    prob, n_cls, s_cls, normal, cand = _s_and_n_calls(prob, classes, min_n)
+    if len(cand) == 0:
         return prob, 0
+    is_n = np.zeros(len(prob), bool)
+    is_n[normal] = True
     var = p_variation(waves, normal, cand, k, t)
-    irr = nn_irregularity(t, call == n_cls, cand, half, min_pairs)
+    irr = nn_irregularity(t, is_n, cand, half, min_pairs)
     with np.errstate(invalid="ignore"):  # nan (not checked) compares False
-        idx = cand[(var > variation) & (irr > irregularity)]
-    prob[idx, n_cls] += prob[idx, s_cls]
-    prob[idx, s_cls] = 0.0
-    return prob, int(len(idx))
+        return prob, _give(prob, cand[(var > variation) & (irr > irregularity)], s_cls, n_cls)
 
 
 def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=None,
@@ -636,7 +643,4 @@ def qrs_check(prob: np.ndarray, qrs_dist: np.ndarray, classes, *, distance: floa
     s, v = classes.index("S"), classes.index("V")
     dist = np.asarray(qrs_dist, np.float64)
     limit = max(distance, floor * float(np.median(dist)))
-    moved = (prob.argmax(1) == s) & (dist > limit)
-    prob[moved, v] += prob[moved, s]
-    prob[moved, s] = 0.0
-    return prob, int(moved.sum())
+    return prob, _give(prob, np.flatnonzero((prob.argmax(1) == s) & (dist > limit)), s, v)
