@@ -387,6 +387,11 @@ def test_p_variation_tells_a_repeatable_p_wave_from_fibrillatory_waves():
     normal, cand = np.arange(40), np.array([10, 30])
     assert (p_variation(sinus, normal, cand, 20) < 0.1).all() and (p_variation(fib, normal, cand, 20) > 0.5).all()
     assert (p_variation(np.zeros_like(sinus), normal, cand, 20) == 0).all()  # flat: no wave says nothing
+    # fast AF: the region holds the slope after the previous T wave, the same every beat, and small f waves on it;
+    # less its straight-line fit it is the f waves: no P wave
+    slope = np.linspace(-1.0, 1.0, PWAVE[1] - PWAVE[0], dtype=np.float32)
+    assert (p_variation(slope + 0.1 * _f_waves(40), normal, cand, 20) > 0.5).all()
+    assert (p_variation(slope + _pw(["s"] * 40), normal, cand, 20) < 0.1).all()  # a sinus P on it stays
 
 
 def test_fibrillation_check_calls_n_a_beat_called_s_in_atrial_fibrillation():
