@@ -432,6 +432,11 @@ def test_predict_applies_the_fibrillation_check_and_says_so(mitdb, tmp_path):
     assert s_on["fibrillation_check"]["s_reassigned_to_n"] == int(moved.sum()) > 50
     assert (off.predicted[moved] == 1).all() and (on.predicted[moved] == 0).all()
     assert (on.reference[moved] != 1).mean() > 0.9
+    from cardiacml.inference.beats import summary_text
+
+    text = summary_text({**s_on, "output": "on.csv"})
+    assert f"note: {int(moved.sum())} beats called S were called N by the fibrillation check" in text
+    assert "no episode marks" in text and "fibrillation check" not in summary_text({**s_off, "output": "off.csv"})
 
 
 def test_nn_irregularity_is_its_definition_on_random_rhythms():

@@ -404,6 +404,8 @@ def _quality_summary(quality: dict, done_times) -> dict:
     return q
 
 
+#: The console notes the fibrillation check from this many beats moved (fewer: the summary JSON only).
+FIB_NOTE_BEATS = 10
 #: An R-R interval this many times the record's median is a pause (sinus arrest, a blocked beat, a missed detection).
 PAUSE_RATIO = 1.6
 #: Above this fraction of pauses the summary notes that S calls are less certain (contract v4's reference: a pause).
@@ -572,6 +574,12 @@ def summary_text(summ: dict) -> str:
         msg += f"\nnote: {summ['rr_pauses']['note']}"
     if (summ.get("mostly_v") or {}).get("note"):
         msg += f"\nnote: {summ['mostly_v']['note']}"
+    fib = (summ.get("fibrillation_check") or {}).get("s_reassigned_to_n", 0)
+    if fib >= FIB_NOTE_BEATS:
+        msg += (f"\nnote: {fib} beats called S were called N by the fibrillation check: the beats around them show no "
+                "repeatable P wave and irregular N-N intervals (atrial fibrillation"
+                + (" outside the episodes found" if summ.get("rhythm_episodes") else " that no episode marks")
+                + "; see 'fibrillation_check' in the summary JSON)")
     q = summ.get("quality") or {}
     if q.get("warning"):
         msg += f"\nWARNING: {q['warning']}"
