@@ -436,7 +436,7 @@ def test_predict_applies_the_fibrillation_check_and_says_so(mitdb, tmp_path):
 
     text = summary_text({**s_on, "output": "on.csv"})
     assert f"note: {int(moved.sum())} beats called S were called N by the fibrillation check" in text
-    assert "no episode marks" in text and "fibrillation check" not in summary_text({**s_off, "output": "off.csv"})
+    assert "no AF episode was found" in text and "fibrillation check" not in summary_text({**s_off, "output": "off.csv"})
 
 
 def test_nn_irregularity_is_its_definition_on_random_rhythms():

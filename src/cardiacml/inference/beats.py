@@ -577,9 +577,9 @@ def summary_text(summ: dict) -> str:
     fib = (summ.get("fibrillation_check") or {}).get("s_reassigned_to_n", 0)
     if fib >= FIB_NOTE_BEATS:
         msg += (f"\nnote: {fib} beats called S were called N by the fibrillation check: the beats around them show no "
-                "repeatable P wave and irregular N-N intervals (atrial fibrillation"
-                + (" outside the episodes found" if summ.get("rhythm_episodes") else " that no episode marks")
-                + "; see 'fibrillation_check' in the summary JSON)")
+                "repeatable P wave and irregular N-N intervals, as in atrial fibrillation, "
+                + ("outside the AF episodes found" if summ.get("rhythm_episodes") else "and no AF episode was found")
+                + " (or noise hides the P waves; see 'fibrillation_check' in the summary JSON)")
     q = summ.get("quality") or {}
     if q.get("warning"):
         msg += f"\nWARNING: {q['warning']}"
