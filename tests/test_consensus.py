@@ -436,24 +436,63 @@ def test_predict_applies_the_fibrillation_check_and_says_so(mitdb, tmp_path):
 
     text = summary_text({**s_on, "output": "on.csv"})
     assert f"note: {int(moved.sum())} beats called S were called N by the fibrillation check" in text
-    assert "no AF episode was found" in text and "fibrillation check" not in summary_text({**s_off, "output": "off.csv"})
+    assert "the AF episode detector was not run" in text and "fibrillation check" not in summary_text({**s_off, "output": "off.csv"})
 
 
 def test_nn_irregularity_is_its_definition_on_random_rhythms():
-    # brute force: the N-N intervals and successive differences ending at beats max(2, i - half) .. i + half
+    # brute force: the N-N intervals and successive differences ending at beats max(2, i - half) .. i + half; an
+    # interval with a non-finite end counts as neither (nor the differences it is part of)
     rng = np.random.default_rng(5)
-    for _ in range(100):
-        n = int(rng.integers(3, 60))
+    for trial in range(100):
+        n = int(rng.integers(3, 80))
         t = np.cumsum(rng.uniform(0.3, 1.5, n))
+        if trial % 4 == 0:
+            t[rng.integers(0, n)] = np.nan
         is_n = rng.random(n) < 0.75
         cand = np.arange(n)
-        got = nn_irregularity(t, is_n, cand, half=6, min_pairs=3)
+        half, min_pairs = (6, 3) if trial % 2 else (16, 4)  # and the defaults
+        got = (nn_irregularity(t, is_n, cand, half=6, min_pairs=3) if trial % 2
+               else nn_irregularity(t, is_n, cand))
         for i in cand:
-            ends = range(max(2, i - 6), min(n, i + 7))
-            rr = [t[j] - t[j - 1] for j in ends if is_n[j] and is_n[j - 1]]
-            dd = [abs((t[j] - t[j - 1]) - (t[j - 1] - t[j - 2])) for j in ends if is_n[j] and is_n[j - 1] and is_n[j - 2]]
-            want = np.median(dd) / np.median(rr) if len(dd) >= 3 else np.nan
-            assert np.isclose(got[i], want, equal_nan=True), (i, got[i], want)
+            ends = range(max(2, i - half), min(n, i + half + 1))
+            iv = {j: t[j] - t[j - 1] for j in range(1, n) if is_n[j] and is_n[j - 1] and np.isfinite(t[j] - t[j - 1])}
+            rr = [iv[j] for j in ends if j in iv]
+            dd = [abs(iv[j] - iv[j - 1]) for j in ends if j in iv and j - 1 in iv]
+            want = np.median(dd) / np.median(rr) if len(dd) >= min_pairs else np.nan
+            assert np.isclose(got[i], want, equal_nan=True), (trial, i, got[i], want)
+
+
+def test_fibrillation_check_defaults_and_what_it_leaves():
+    from cardiacml.inference import consensus as CO
+
+    assert (CO.FIB_P_VARIATION, CO.FIB_NN_IRREGULARITY, CO.FIB_K, CO.FIB_HALF, CO.FIB_MIN_PAIRS, CO.FIB_MIN_N) == (
+        0.5, 0.05, 20, 16, 4, 8)
+    pn, ps = [0.9, 0.05, 0.03, 0.01, 0.01], [0.3, 0.6, 0.05, 0.03, 0.02]
+    # sinus rhythm with an atrial premature beat every 5th beat (early, then a pause), noisy P regions: the N-N
+    # intervals (those touching the APCs left out) are regular, so the APCs stay S although no P wave repeats
+    rr = np.tile([0.8, 0.8, 0.8, 0.5, 1.1], 20)
+    t = np.r_[0.0, np.cumsum(rr)]
+    p = _prob([ps if i % 5 == 4 else pn for i in range(len(t))])
+    assert fibrillation_check(p, _f_waves(len(t)), t, CLASSES)[1] == 0
+    # the same beats taken all as N would be irregular: the check looks at the beats called N only
+    assert nn_irregularity(t, np.ones(len(t), bool), np.arange(4, len(t), 5)).min() > 0.05
+    # exactly FIB_MIN_N beats called N is enough; one fewer is not
+    t_af = _rhythm(10, True, seed=3)
+    p8 = _prob([pn] * 4 + [ps] + [pn] * 4 + [ps])
+    assert fibrillation_check(p8, _f_waves(10), t_af, CLASSES)[1] == 2
+    assert fibrillation_check(p8, _f_waves(10), t_af, CLASSES, min_n=9)[1] == 0
+    # the order: beat 40's P region is its N neighbours' median, so the sinus check (first) calls it N and the
+    # fibrillation check, which would too, never sees it; beat 50 (fibrillatory waves of its own) is the latter's
+    n = 60
+    w = _f_waves(n)
+    nb = [i for i in range(n) if i not in (40, 50)]
+    lo = int(np.searchsorted(nb, 40)) - 10
+    w[40] = np.median(w[nb[lo:lo + 20]], axis=0)
+    p2 = _prob([pn] * n)
+    p2[[40, 50]] = _prob([ps, ps])
+    out, c = beat_checks(p2, CLASSES, p_w=w, times_s=_rhythm(n, True), fib_w=w)
+    assert c["sinus_check"] == 1 and c["fibrillation_check"] == 1 and out.argmax(1)[[40, 50]].tolist() == [0, 0]
+    assert fibrillation_check(p2, w, _rhythm(n, True), CLASSES)[1] == 2  # alone, it takes both
 
 
 def test_p_variation_leaves_out_a_beat_whose_n_neighbours_are_further_than_the_span():

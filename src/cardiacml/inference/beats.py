@@ -516,8 +516,9 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                             "s_reassigned_to_n": int(consensus["sinus_check"])}
     if consensus.get("fibrillation_check") is not None:
         s["fibrillation_check"] = {"method": f"a beat called S is N where the {CO.FIB_K} beats called N around it "
-                                             f"have no repeatable P wave (median relative squared distance to their "
-                                             f"median P-wave region > {CO.FIB_P_VARIATION}) and irregular N-N "
+                                             f"have no repeatable P wave (their P-wave regions, each less its "
+                                             f"straight-line fit, at a median relative squared distance to their "
+                                             f"median > {CO.FIB_P_VARIATION}) and irregular N-N "
                                              f"intervals (median absolute successive difference > "
                                              f"{CO.FIB_NN_IRREGULARITY:g} x their median, {CO.FIB_HALF} beats on "
                                              "each side): atrial fibrillation "
@@ -578,7 +579,8 @@ def summary_text(summ: dict) -> str:
     if fib >= FIB_NOTE_BEATS:
         msg += (f"\nnote: {fib} beats called S were called N by the fibrillation check: the beats around them show no "
                 "repeatable P wave and irregular N-N intervals, as in atrial fibrillation, "
-                + ("outside the AF episodes found" if summ.get("rhythm_episodes") else "and no AF episode was found")
+                + ("outside the AF episodes found" if summ.get("rhythm_episodes") else
+                   "and no AF episode was found" if "rhythm" in summ else "and the AF episode detector was not run")
                 + " (or noise hides the P waves; see 'fibrillation_check' in the summary JSON)")
     q = summ.get("quality") or {}
     if q.get("warning"):

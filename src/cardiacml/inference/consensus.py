@@ -123,8 +123,8 @@ PWAVE = (32, 55)
 SINUS_DISTANCE = 0.1
 SINUS_K = CONDUCTED_K
 SINUS_MIN_N = CONDUCTED_MIN_N
-#: The fibrillation check: a beat called S whose N neighbours' P-wave regions differ from their own median by more
-#: than this (median relative squared distance, over FIB_K beats called N around it) ...
+#: The fibrillation check: a beat called S whose N neighbours' P-wave regions, each less its straight-line fit, differ
+#: from their own median by more than this (median relative squared distance, over FIB_K beats called N around it) ...
 FIB_P_VARIATION = 0.5
 #: ... and whose N-to-N intervals over FIB_HALF beats on each side have a median absolute successive difference above
 #: this fraction of their median is N.
@@ -401,7 +401,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
 
 def p_waves(windows: np.ndarray) -> np.ndarray:
     """The :data:`PWAVE` samples of each beat's window, less their mean (n, 23) float32, from beat-rhythm inputs
-    (n, 2W+F) or (n, 1, 2W+F): what :func:`sinus_check` compares (a baseline offset is not a different P wave)."""
+    (n, 2W+F) or (n, 1, 2W+F): what :func:`sinus_check` compares (a baseline offset is not a different P wave) and
+    :func:`fibrillation_check` (through :func:`p_variation`) detrends and compares."""
     p = _first_channel(windows)[:, PWAVE[0]:PWAVE[1]]
     return np.ascontiguousarray(p - p.mean(1, keepdims=True))
 
@@ -450,7 +451,7 @@ def _s_and_n_calls(prob: np.ndarray, classes, min_n: int):
     n_cls, s_cls = classes.index("N"), classes.index("S")
     call = prob.argmax(1)
     normal, cand = np.flatnonzero(call == n_cls), np.flatnonzero(call == s_cls)
-    return prob, n_cls, s_cls, normal, (cand if len(normal) >= max(int(min_n), 1) else none)
+    return prob, n_cls, s_cls, normal, (cand if len(normal) >= max(min_n, 1) else none)
 
 
 def _give(prob: np.ndarray, idx: np.ndarray, src: int, dst: int) -> int:
@@ -467,9 +468,12 @@ def p_variation(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
     :func:`_normal_distance`) to their own sample-wise median, each region less its straight-line fit first (at fast
     rates the region holds the slope after the previous T wave, which repeats beat to beat whatever the atria do; a
     P wave is a bump and stays). 0 where they are flat (no wave at all says nothing); nan where, with ``times_s``, a
-    neighbour lies more than :data:`SPAN_S` / 2 from the candidate."""
-    w = np.asarray(waves, np.float32)
-    x = np.arange(w.shape[1], dtype=np.float32) - (w.shape[1] - 1) / 2.0
+    neighbour lies more than :data:`SPAN_S` / 2 from the candidate (a nan time is not found far). In float64 (a
+    straight line less its fit is flat at any amplitude); regions of at least 3 samples (a line fits fewer exactly)."""
+    w = np.asarray(waves, np.float64)
+    if w.ndim != 2 or w.shape[1] < 3:
+        raise ValueError(f"waves must be (n, m) P-wave regions with m >= 3 samples, got shape {w.shape}")
+    x = np.arange(w.shape[1], dtype=np.float64) - (w.shape[1] - 1) / 2.0
     lo, k, far = _neighbour_windows(normal, cand, k, times_s)
     out = np.full(len(cand), np.nan)
     for a in range(0, len(cand), QUERY_BLOCK):
@@ -479,7 +483,7 @@ def p_variation(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
         tpl = np.median(W, axis=1)
         num = np.einsum("bkm,bkm->bk", W - tpl[:, None], W - tpl[:, None])
         den = 0.5 * (np.einsum("bkm,bkm->bk", W, W) + np.einsum("bm,bm->b", tpl, tpl)[:, None])
-        out[rows] = np.median(np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0.0), axis=1)
+        out[rows] = np.median(np.where(den > 1e-24, num / np.maximum(den, 1e-24), 0.0), axis=1)
     out[far] = np.nan
     return out
 
