@@ -474,12 +474,12 @@ def p_variation(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
     if w.ndim != 2 or w.shape[1] < 3:
         raise ValueError(f"waves must be (n, m) P-wave regions with m >= 3 samples, got shape {w.shape}")
     x = np.arange(w.shape[1], dtype=np.float64) - (w.shape[1] - 1) / 2.0
+    w = w - w.mean(1, keepdims=True) - np.outer(w @ x / (x @ x), x)  # each row once, before the windows share it
     lo, k, far = _neighbour_windows(normal, cand, k, times_s)
     out = np.full(len(cand), np.nan)
     for a in range(0, len(cand), QUERY_BLOCK):
         rows = slice(a, a + QUERY_BLOCK)
         W = w[normal[lo[rows, None] + np.arange(k)]]  # (block, k, m)
-        W = W - W.mean(2, keepdims=True) - (W @ x / max(float(x @ x), 1e-12))[..., None] * x
         tpl = np.median(W, axis=1)
         num = np.einsum("bkm,bkm->bk", W - tpl[:, None], W - tpl[:, None])
         den = 0.5 * (np.einsum("bkm,bkm->bk", W, W) + np.einsum("bm,bm->b", tpl, tpl)[:, None])
