@@ -14,7 +14,9 @@ convention), rhythm from the .atr aux notes. Compared on the same beats and the 
   check (:func:`cardiacml.inference.consensus.fibrillation_check`: a beat called S among N beats with no repeatable
   P wave and irregular N-N intervals is N; ``--no-fibrillation-check``: without, as 0.4.6);
 - ``in context``: the consensus's probabilities conditioned on the rhythm found from the R-R series
-  (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode S -> N), then the QRS
+  (:func:`cardiacml.inference.beats.in_rhythm_context`: inside a detected AF / flutter episode, or a break shorter
+  than :data:`cardiacml.inference.beats.CONTEXT_BRIDGE_S` between two, S -> N; ``--no-context-bridge``: inside the
+  episodes only, as 0.4.7), then the QRS
   check, the conducted check, the sinus check and the fibrillation check, in ``predict``'s order. The AF
   detector (R-R + atrial activity) is refitted leaving the record's patient out (201 and 202 are one patient), so the record's own rhythm
   labels never choose its episodes;
@@ -76,7 +78,7 @@ def lopo_af_model(name: str, feats: dict) -> dict:
 def main() -> None:
     from cardiacml.datasets.mitbih import DS2
     from cardiacml.ecg.aami import aami_report
-    from cardiacml.inference.beats import in_rhythm_context
+    from cardiacml.inference.beats import CONTEXT_BRIDGE_S, context_beats, in_rhythm_context
     from cardiacml.inference.consensus import beat_checks
     from cardiacml.inference.predict import load_runner
 
@@ -93,6 +95,9 @@ def main() -> None:
                     help="without the sinus check (cardiacml.inference.consensus.sinus_check)")
     ap.add_argument("--no-fibrillation-check", action="store_true",
                     help="without the fibrillation check (cardiacml.inference.consensus.fibrillation_check), as 0.4.6")
+    ap.add_argument("--no-context-bridge", action="store_true",
+                    help="rhythm context inside the detected AF episodes only, not across the short breaks between "
+                         "two (cardiacml.inference.beats.CONTEXT_BRIDGE_S), as 0.4.7")
     a = ap.parse_args()
     t_start = time.perf_counter()
     # AF-detector training data of all 48 records (features + per-beat reference AF), for the leave-one-out refits
@@ -129,7 +134,8 @@ def main() -> None:
             elif lab == "(N":
                 hours_n += (min(t1, length) - t0) / 3600.0
         t_ref, _, _ = AFB.reference(name)
-        det_ref = R.detect_af(t_ref, lopo_af_model(name, feats), atrial=atr[name])["beat_af"]
+        eps = R.detect_af(t_ref, lopo_af_model(name, feats), atrial=atr[name])["rhythm_episodes"]
+        det_ref = context_beats(t_ref, eps, 0.0 if a.no_context_bridge else CONTEXT_BRIDGE_S)
         j = np.clip(np.searchsorted(t_ref, t), 0, len(t_ref) - 1)  # the predict path skips a few edge beats
         j = np.where(np.abs(t_ref[np.maximum(j - 1, 0)] - t) < np.abs(t_ref[j] - t), np.maximum(j - 1, 0), j)
         det = det_ref[j]
@@ -149,7 +155,7 @@ def main() -> None:
                     sinus_rec[name] = int(((p == 1) & (ref != 1))[w].sum())
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records, {len(y)} beats; reference R peaks and labels), model {a.model}; "
-          f"{'no ' if a.no_consensus else ''}morphology consensus, {'no ' if a.no_qrs_check else ''}QRS check, {'no ' if a.no_conducted_check else ''}conducted check, {'no ' if a.no_sinus_check else ''}sinus check, {'no ' if a.no_fibrillation_check else ''}fibrillation check; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
+          f"{'no ' if a.no_consensus else ''}morphology consensus, {'no ' if a.no_qrs_check else ''}QRS check, {'no ' if a.no_conducted_check else ''}conducted check, {'no ' if a.no_sinus_check else ''}sinus check, {'no ' if a.no_fibrillation_check else ''}fibrillation check, {'no ' if a.no_context_bridge else ''}context bridge; AF hours {hours_af:.2f}, sinus-rhythm hours {hours_n:.2f}; machine {platform.machine()}, "
           f"python {platform.python_version()}")
     print(f"{'mode':12s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4])
           + f" {'macroF1':>8s} {'falseS/h AF':>11s} {'falseV/h AF':>11s} {'falseS/h N':>10s} {'falseV/h N':>10s}")

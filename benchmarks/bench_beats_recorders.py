@@ -12,7 +12,7 @@ counted apart). Conditions:
 * ``detected-500Hz-inverted``: MLII resampled to 500 Hz and inverted, gain x2.5;
 * ``detected-V1-250Hz``: the other lead (V1/V2/V4/V5) at 250 Hz (the models train on MLII mostly).
 
-Usage: python benchmarks/bench_beats_recorders.py [--no-consensus] [--no-qrs-check] [--no-conducted-check] [--no-sinus-check] [--no-fibrillation-check] [MODEL=beats-ds1] [RECORD ...]
+Usage: python benchmarks/bench_beats_recorders.py [--no-consensus] [--no-qrs-check] [--no-conducted-check] [--no-sinus-check] [--no-fibrillation-check] [--no-context-bridge] [MODEL=beats-ds1] [RECORD ...]
   RECORD: records to use instead of DS2 (e.g. the DS1 records held out of beats-ds1's training: 106 119 220 223).
   --no-consensus: without the morphology consensus (cardiacml.inference.consensus), as cardiacml 0.4.1 predicted.
   --no-qrs-check: without the QRS check (cardiacml.inference.consensus.qrs_check); with the two below, as 0.4.2 predicted.
@@ -20,6 +20,8 @@ Usage: python benchmarks/bench_beats_recorders.py [--no-consensus] [--no-qrs-che
     as 0.4.4 predicted.
   --no-sinus-check: without the sinus check (cardiacml.inference.consensus.sinus_check).
   --no-fibrillation-check: without the fibrillation check (cardiacml.inference.consensus.fibrillation_check), as 0.4.6.
+  --no-context-bridge: the rhythm context inside AF episodes only, not across the short breaks between two
+    (cardiacml.inference.beats.CONTEXT_BRIDGE_S), as 0.4.7.
 """
 
 import sys
@@ -33,7 +35,7 @@ from cardiacml.datasets.mitbih import DS2
 from cardiacml.io import ArrayRecord, open_record
 from cardiacml.ecg.aami import aami_report, format_report
 from cardiacml.ecg.filters import resample
-from cardiacml.inference.beats import predict_record
+from cardiacml.inference.beats import CONTEXT_BRIDGE_S, predict_record
 from cardiacml.inference.predict import load_runner
 from cardiacml.pretrained import is_pretrained, pretrained_path
 from cardiacml.tasks.sources import find_mitdb
@@ -59,11 +61,13 @@ def variant(rec, cond, rng):
 
 
 def main():
-    flags = ("--no-consensus", "--no-qrs-check", "--no-conducted-check", "--no-sinus-check", "--no-fibrillation-check")
+    flags = ("--no-consensus", "--no-qrs-check", "--no-conducted-check", "--no-sinus-check", "--no-fibrillation-check",
+             "--no-context-bridge")
     args = [a for a in sys.argv[1:] if a not in flags]
     consensus, check = "--no-consensus" not in sys.argv[1:], "--no-qrs-check" not in sys.argv[1:]
     conducted, sinus = "--no-conducted-check" not in sys.argv[1:], "--no-sinus-check" not in sys.argv[1:]
     fib = "--no-fibrillation-check" not in sys.argv[1:]
+    bridge = "--no-context-bridge" not in sys.argv[1:]
     if any(a.startswith("-") for a in args):
         sys.exit(f"unknown option {next(a for a in args if a.startswith('-'))}; options: {', '.join(flags)}")
     name = args[0] if args else "beats-ds1"
@@ -82,7 +86,7 @@ def main():
             s = predict_record(runner, rec, tmp / "p.csv", use_annotations=cond.startswith("annotations"), show_progress=False,
                                consensus=consensus, qrs_check=check,
                                conducted_check=conducted, sinus_check=sinus,
-                               fibrillation_check=fib).summary
+                               fibrillation_check=fib, context_bridge_s=CONTEXT_BRIDGE_S if bridge else 0.0).summary
             import pandas as pd
 
             df = pd.read_csv(tmp / "p.csv")
@@ -94,7 +98,7 @@ def main():
             refs += int(np.isin(rec.annotations()[1], list("NLRejAaJSVEF/fQ")).sum())
         rep = aami_report(np.concatenate(yt), np.concatenate(yp))
         n = sum(len(a) for a in yt)
-        print(format_report(rep, f"### {name}{'' if consensus else ' (no consensus)'}{'' if check else ' (no QRS check)'}{'' if conducted else ' (no conducted check)'}{'' if sinus else ' (no sinus check)'}{'' if fib else ' (no fibrillation check)'} on {which}, {cond}: {n} matched beats of {refs} reference beats "
+        print(format_report(rep, f"### {name}{'' if consensus else ' (no consensus)'}{'' if check else ' (no QRS check)'}{'' if conducted else ' (no conducted check)'}{'' if sinus else ' (no sinus check)'}{'' if fib else ' (no fibrillation check)'}{'' if bridge else ' (no context bridge)'} on {which}, {cond}: {n} matched beats of {refs} reference beats "
                                  f"(missed {refs - n}), {unmatched} unmatched detections ({time.time() - t0:.0f} s)"))
         print(flush=True)
 

@@ -371,6 +371,27 @@ def beats_in_episodes(t, episodes) -> np.ndarray:
     return inside
 
 
+def bridge_episodes(episodes, gap_s: float) -> list[dict]:
+    """Episodes with every gap shorter than ``gap_s`` seconds between two consecutive ones bridged: [{"start_s",
+    "end_s", "rhythm"}] spans (the episodes themselves when ``gap_s`` <= 0). Only between two episodes: nothing is
+    added before the first or after the last.
+
+    This is not how :func:`detect_af` reports AF (the episodes and the burden keep their own ``merge_gap_s``): it is
+    the rhythm context of beat classification (``cardiacml.inference.beats.CONTEXT_BRIDGE_S``), where a short
+    break between two AF episodes is no sinus rhythm to be premature against (on MIT-BIH those breaks are mostly
+    atrial flutter, whose regular conduction the AF detector does not flag).
+    """
+    eps = sorted(({"start_s": float(e["start_s"]), "end_s": float(e["end_s"]), "rhythm": e.get("rhythm", "AF")}
+                  for e in episodes), key=lambda e: e["start_s"])
+    out: list[dict] = []
+    for e in eps:
+        if out and e["start_s"] - out[-1]["end_s"] < gap_s:
+            out[-1]["end_s"] = max(out[-1]["end_s"], e["end_s"])
+        else:
+            out.append(dict(e))
+    return out
+
+
 # ---- published R-R baselines -------------------------------------------------------------------------------------
 
 def baseline_cov(r_times_s, window: int = 16, threshold: float = 0.1) -> np.ndarray:

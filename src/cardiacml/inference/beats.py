@@ -42,6 +42,14 @@ from . import consensus as CO
 
 #: Columns of every per-beat CSV (``<class>`` stands for each class name; ``reference`` only for annotated records).
 CSV_COLUMNS = ("beat", "time_s", "predicted", "p_<class>", "reference")
+#: The rhythm context of the beats (S -> N) also spans a break shorter than this (s) between two detected AF episodes
+#: (:func:`cardiacml.ecg.rhythm.bridge_episodes`): such a break is no sinus rhythm to be premature against (on
+#: MIT-BIH, atrial flutter with regular conduction between two AF stretches: 202, 222). The episodes and the AF
+#: burden are reported without it. Chosen (0.4.8) leaving one record out over the 44 DS1 + DS2 records: each
+#: held-out record gets the value of 0 / 30 / 45 / 60 / 75 / 90 / 120 s that removes the most false S less true S
+#: lost on the others (201 and 202 one patient): 90 s in 43 folds, 120 s with 222 held out; DS1 alone cannot choose
+#: (no DS1 beat changes below 120 s). See benchmarks/RESULTS.md.
+CONTEXT_BRIDGE_S = 90.0
 
 
 class PredictionInterrupted(CardiacMLError, KeyboardInterrupt):
@@ -135,7 +143,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                    show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
                    rhythm: bool = True, consensus: bool = True, qrs_check: bool = True,
                    conducted_check: bool = True, sinus_check: bool = True, fibrillation_check: bool = True,
-                   adapted: dict | None = None) -> RecordPrediction:
+                   context_bridge_s: float = CONTEXT_BRIDGE_S, adapted: dict | None = None) -> RecordPrediction:
     """Classify every beat of a raw record; write ``out_csv`` and ``<out_csv stem>.summary.json``.
 
     Parameters
@@ -162,6 +170,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         Find atrial fibrillation / flutter episodes from the R-R series (:func:`cardiacml.ecg.rhythm.detect_af`;
         summary keys ``rhythm_episodes``, ``af_burden``) and classify the beats inside them in that context
         (:func:`in_rhythm_context`: an irregular beat in AF is not called S for its prematurity).
+    context_bridge_s : float
+        The rhythm context also spans breaks shorter than this (s) between two AF episodes (:data:`CONTEXT_BRIDGE_S`;
+        0: inside the episodes only, as cardiacml 0.4.7). The episodes and the burden are not changed by it.
     consensus : bool
         ``beat-rhythm`` models: pool each beat's V probability with its nearest neighbours in shape in the same
         recording (:func:`cardiacml.inference.consensus.morphology_consensus`; summary key ``consensus``).
@@ -237,7 +248,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
                               "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
-    af = _rhythm(record, read_lead, peaks, times, classes, filtered) if rhythm and n_total else None
+    af = (_rhythm(record, read_lead, peaks, times, classes, filtered, context_bridge_s) if rhythm and n_total
+          else None)
     probs = np.zeros((n_total, len(classes)), np.float32)
     # consensus needs every beat's neighbours in shape: the model runs block by block, the rows are written at the end
     shapes = (np.zeros((n_total, len(range(0, C_RHYTHM.W, CO.STEP))), np.float32)
@@ -323,17 +335,29 @@ def _lead_reader(record, lead, times, filtered=None):
     return (lambda a, b: record.read(a, b, lead=li)), peaks, False
 
 
-def _rhythm(record, read_lead, peaks, times, classes, filtered=False) -> dict | None:
+def _rhythm(record, read_lead, peaks, times, classes, filtered=False, bridge_s: float = CONTEXT_BRIDGE_S
+            ) -> dict | None:
     """AF / flutter episodes from the beats' R-R series and the classified lead's atrial activity
-    (:func:`cardiacml.ecg.rhythm.detect_af`), or None when the model has no N and S classes."""
+    (:func:`cardiacml.ecg.rhythm.detect_af`), or None when the model has no N and S classes. Adds ``beat_context``
+    (bool per beat: in an episode or in a break shorter than ``bridge_s`` between two, :func:`context_beats`)."""
     if not {"N", "S"} <= set(classes):
         return None
     from ..ecg.rhythm import atrial_features, detect_af
 
     atrial = atrial_features(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered)
     out = detect_af(np.asarray(times, np.float64), atrial=atrial)
+    out["beat_context"] = context_beats(times, out["rhythm_episodes"], bridge_s)
+    out["bridge_s"] = float(bridge_s)
     out["s_to_n"] = 0
     return out
+
+
+def context_beats(times, episodes, bridge_s: float = CONTEXT_BRIDGE_S) -> np.ndarray:
+    """Which beats (R-peak times, s) classification puts in the AF context, bool (n,): those inside ``episodes`` or
+    in a break shorter than ``bridge_s`` between two of them (:func:`cardiacml.ecg.rhythm.bridge_episodes`)."""
+    from ..ecg.rhythm import beats_in_episodes, bridge_episodes
+
+    return beats_in_episodes(times, bridge_episodes(episodes, bridge_s))
 
 
 def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.ndarray, int]:
@@ -356,10 +380,11 @@ def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.
 def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, waves=None, pw=None,
                 fib_w=None) -> dict:
     """Put the first ``n`` beats' probabilities in context, in place: morphology consensus over the beats' shapes
-    (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes, counted in ``af["s_to_n"]``), then
-    the QRS check on the beats still called S (``qrs`` None: not applied), then the conducted check on the beats
-    called V or F (``waves`` None: not applied), then the sinus check on the beats called S (``pw`` None: not
-    applied), then the fibrillation check on the beats still called S (``fib_w`` None: not applied). Returns
+    (``shapes`` None: not applied), then the rhythm (S -> N inside AF episodes and the short breaks between them,
+    ``af["beat_context"]``, counted in ``af["s_to_n"]``), then the QRS check on the beats still called S (``qrs``
+    None: not applied), then the conducted check on the beats called V or F (``waves`` None: not applied), then the
+    sinus check on the beats called S (``pw`` None: not applied), then the fibrillation check on the beats still
+    called S (``fib_w`` None: not applied). Returns
     ``{"consensus": beats whose class the consensus changed, "qrs_check": beats moved from S to V,
     "conducted_check": {"V": .., "F": ..} beats whose call was taken back, "sinus_check": beats moved from S to N,
     "fibrillation_check": beats moved from S to N}``, each None when not applied."""
@@ -367,8 +392,8 @@ def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, wave
            "fibrillation_check": None}
     if shapes is not None and n:
         probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
-    if af is not None and af["beat_af"][:n].any():
-        probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_af"][:n], classes)
+    if af is not None and af["beat_context"][:n].any():
+        probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_context"][:n], classes)
     if n and (qrs is not None or waves is not None or pw is not None or fib_w is not None):
         probs[:n], checks = CO.beat_checks(probs[:n], classes, qrs_dist=None if qrs is None else qrs[:n],
                                            qrs_w=None if waves is None else waves[:n],
@@ -485,7 +510,11 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                     else round(af_s / 60.0 / hours, 2) if hours > 0 else None)
         s["rhythm"] = {"method": "R-R irregularity, atrial activity and ectopy (cardiacml.ecg.rhythm: 8 R-R, 3 P-region "
                                  "and 2 ectopy features over 32 beats, logistic regression fitted on MIT-BIH, episodes "
-                                 ">= 30 s, or a shorter recording whose every beat is flagged; none under 8 beats)",
+                                 ">= 30 s, or a shorter recording whose every beat is flagged; none under 8 beats); "
+                                 "beats in an episode or in a break shorter than context_bridge_s between two are "
+                                 "classified in the AF context (S -> N); the episodes and the burden leave the "
+                                 "breaks out",
+                       "context_bridge_s": af.get("bridge_s", 0.0),
                        "s_reassigned_to_n_in_af": int(af["s_to_n"])}
     consensus = consensus or {}
     if consensus.get("consensus") is not None:
