@@ -62,6 +62,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="strip length (s); the records whole are scored too")
     ap.add_argument("--records", nargs="*", default=[str(r) for r in DS2])
     ap.add_argument("--model", default="beats-ds1", help="pretrained name, run folder or .pt (default beats-ds1)")
+    ap.add_argument("--no-context-bridge", action="store_true",
+                    help="rhythm context inside the detected AF episodes only, not across the short breaks between "
+                         "two (cardiacml.inference.beats.CONTEXT_BRIDGE_S), as 0.4.7")
     a = ap.parse_args()
     runner = load_runner(pretrained_path(a.model) if is_pretrained(a.model) else a.model)
     tmp = Path(tempfile.mkdtemp())
@@ -79,7 +82,8 @@ def main() -> None:
             _, ivals, _ = AFB.reference(name)
             for start, part in strips_of(rec, seconds):
                 try:
-                    res = predict_record(runner, part, tmp / "p.csv", show_progress=False)
+                    res = predict_record(runner, part, tmp / "p.csv", show_progress=False,
+                                         **({"context_bridge_s": 0.0} if a.no_context_bridge else {}))
                 except DataFormatError:  # too few beats in the strip to classify
                     skipped += 1
                     continue

@@ -356,5 +356,27 @@ def test_predict_puts_202s_flutter_between_two_af_episodes_in_context(mitdb, tmp
     assert res[0.0].summary["rhythm_episodes"] == res[90.0].summary["rhythm_episodes"]
     assert res[0.0].summary["af_burden"] == res[90.0].summary["af_burden"]
     assert res[90.0].summary["rhythm"]["context_bridge_s"] == 90.0
+    assert res[0.0].summary["rhythm"]["s_reassigned_to_n_in_bridges"] == 0
+    assert res[90.0].summary["rhythm"]["s_reassigned_to_n_in_bridges"] >= 30
     assert (res[90.0].summary["rhythm"]["s_reassigned_to_n_in_af"]
             >= res[0.0].summary["rhythm"]["s_reassigned_to_n_in_af"] + 30)
+
+
+def test_in_context_uses_the_bridged_beats_and_counts_them_apart():
+    """Without MIT-BIH: the rhythm step of predict's context moves S -> N on ``beat_context`` (episodes and breaks),
+    not on ``beat_af`` alone, and counts the bridged beats apart; a bad bridge is refused before anything is read."""
+    import pytest
+
+    from cardiacml.inference.beats import _in_context, predict_record
+
+    classes = ("N", "S", "V", "F", "Q")
+    probs = np.tile(np.array([[0.2, 0.7, 0.1, 0.0, 0.0]], np.float32), (6, 1))
+    beat_af = np.array([True, True, False, False, True, False])
+    af = {"beat_af": beat_af, "beat_context": np.array([True, True, True, False, True, False]), "s_to_n": 0,
+          "s_to_n_bridge": 0}
+    _in_context(probs, 6, None, None, np.arange(6.0), classes, af)
+    assert probs.argmax(1).tolist() == [0, 0, 0, 1, 0, 1]
+    assert af["s_to_n"] == 4 and af["s_to_n_bridge"] == 1
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="context_bridge_s"):
+            predict_record(object(), None, "unused.csv", contract=None, context_bridge_s=bad)

@@ -373,8 +373,9 @@ def beats_in_episodes(t, episodes) -> np.ndarray:
 
 def bridge_episodes(episodes, gap_s: float) -> list[dict]:
     """Episodes with every gap shorter than ``gap_s`` seconds between two consecutive ones bridged: [{"start_s",
-    "end_s", "rhythm"}] spans (the episodes themselves when ``gap_s`` <= 0). Only between two episodes: nothing is
-    added before the first or after the last.
+    "end_s", "rhythm"}] spans, sorted (with ``gap_s`` <= 0 their union: the episodes themselves when they do not
+    overlap, as :func:`detect_af` gives them); a bridged span keeps its first episode's ``rhythm``. Only between two
+    episodes: nothing is added before the first or after the last.
 
     This is not how :func:`detect_af` reports AF (the episodes and the burden keep their own ``merge_gap_s``): it is
     the rhythm context of beat classification (``cardiacml.inference.beats.CONTEXT_BRIDGE_S``), where a short

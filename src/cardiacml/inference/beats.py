@@ -169,10 +169,14 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     rhythm : bool
         Find atrial fibrillation / flutter episodes from the R-R series (:func:`cardiacml.ecg.rhythm.detect_af`;
         summary keys ``rhythm_episodes``, ``af_burden``) and classify the beats inside them in that context
-        (:func:`in_rhythm_context`: an irregular beat in AF is not called S for its prematurity).
+        (:func:`in_rhythm_context`: an irregular beat in AF is not called S for its prematurity), and the beats in
+        a break shorter than ``context_bridge_s`` between two of them.
     context_bridge_s : float
-        The rhythm context also spans breaks shorter than this (s) between two AF episodes (:data:`CONTEXT_BRIDGE_S`;
-        0: inside the episodes only, as cardiacml 0.4.7). The episodes and the burden are not changed by it.
+        The rhythm context also spans breaks shorter than this (s, finite, >= 0) between two AF episodes
+        (:data:`CONTEXT_BRIDGE_S`; 0: inside the episodes only, the beats as cardiacml 0.4.7 classified them). The
+        episodes and the burden are not changed by it; the summary counts the beats it moved from S to N apart
+        (``rhythm.s_reassigned_to_n_in_bridges``). The episodes are found on the whole recording first, so in an
+        interrupted run a beat may be bridged to an episode after the point where classification stopped.
     consensus : bool
         ``beat-rhythm`` models: pool each beat's V probability with its nearest neighbours in shape in the same
         recording (:func:`cardiacml.inference.consensus.morphology_consensus`; summary key ``consensus``).
@@ -209,6 +213,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     DataFormatError, MissingDataError
         Unreadable / unusable input (named in the message); nothing is written.
     """
+    if not (np.isfinite(context_bridge_s) and context_bridge_s >= 0):
+        raise ValueError(f"context_bridge_s must be a finite number of seconds >= 0, got {context_bridge_s!r}")
     c = _contract(predictor, contract)
     classes = tuple(c.target_names)
     t_start = time.time()
@@ -348,7 +354,7 @@ def _rhythm(record, read_lead, peaks, times, classes, filtered=False, bridge_s: 
     out = detect_af(np.asarray(times, np.float64), atrial=atrial)
     out["beat_context"] = context_beats(times, out["rhythm_episodes"], bridge_s)
     out["bridge_s"] = float(bridge_s)
-    out["s_to_n"] = 0
+    out["s_to_n"] = out["s_to_n_bridge"] = 0
     return out
 
 
@@ -393,7 +399,9 @@ def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, wave
     if shapes is not None and n:
         probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
     if af is not None and af["beat_context"][:n].any():
+        was_s = probs[:n].argmax(1) == list(classes).index("S")
         probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_context"][:n], classes)
+        af["s_to_n_bridge"] = int((was_s & af["beat_context"][:n] & ~af["beat_af"][:n]).sum())
     if n and (qrs is not None or waves is not None or pw is not None or fib_w is not None):
         probs[:n], checks = CO.beat_checks(probs[:n], classes, qrs_dist=None if qrs is None else qrs[:n],
                                            qrs_w=None if waves is None else waves[:n],
@@ -515,7 +523,8 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                  "classified in the AF context (S -> N); the episodes and the burden leave the "
                                  "breaks out",
                        "context_bridge_s": af.get("bridge_s", 0.0),
-                       "s_reassigned_to_n_in_af": int(af["s_to_n"])}
+                       "s_reassigned_to_n_in_af": int(af["s_to_n"]),
+                       "s_reassigned_to_n_in_bridges": int(af.get("s_to_n_bridge", 0))}
     consensus = consensus or {}
     if consensus.get("consensus") is not None:
         s["consensus"] = {"method": f"V probability pooled with the twins (relative squared distance <= "
