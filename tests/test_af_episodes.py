@@ -322,6 +322,10 @@ def test_bridge_episodes_spans_only_short_breaks_between_two_episodes():
     assert [(e["start_s"], e["end_s"]) for e in R.bridge_episodes(eps, 101.0)] == [(100.0, 600.0)]
     assert R.bridge_episodes([], 90.0) == [] and R.bridge_episodes(eps[:1], 1e9) == eps[:1]  # nothing at the ends
     assert eps[0]["end_s"] == 200.0  # the input is not changed
+    assert R.bridged_gaps(eps, 61.0) == [{"start_s": 200.0, "end_s": 260.0}]
+    assert R.bridged_gaps(list(reversed(eps)), 101.0) == [{"start_s": 200.0, "end_s": 260.0},
+                                                          {"start_s": 400.0, "end_s": 500.0}]
+    assert R.bridged_gaps(eps, 60.0) == [] and R.bridged_gaps(eps[:1], 1e9) == []
 
 
 def test_context_beats_add_the_break_between_two_episodes_not_the_ends():
@@ -357,6 +361,9 @@ def test_predict_puts_202s_flutter_between_two_af_episodes_in_context(mitdb, tmp
     assert res[0.0].summary["af_burden"] == res[90.0].summary["af_burden"]
     assert res[90.0].summary["rhythm"]["context_bridge_s"] == 90.0
     assert res[0.0].summary["rhythm"]["s_reassigned_to_n_in_bridges"] == 0
+    assert res[0.0].summary["rhythm"]["context_bridges"] == []
+    (b,) = res[90.0].summary["rhythm"]["context_bridges"]  # the flutter break, between the two episodes
+    assert 1520.0 < b["start_s"] < 1535.0 and 1570.0 < b["end_s"] < 1585.0
     assert res[90.0].summary["rhythm"]["s_reassigned_to_n_in_bridges"] >= 30
     assert (res[90.0].summary["rhythm"]["s_reassigned_to_n_in_af"]
             >= res[0.0].summary["rhythm"]["s_reassigned_to_n_in_af"] + 30)

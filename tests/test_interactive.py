@@ -477,7 +477,12 @@ def test_predict_helpers(tmp_path, hearts, record100):
     eps = [{"start_s": 60.0, "end_s": 300.0, "rhythm": "AF"}]
     text = hr.record_page(sig, fs, times, prob.argmax(1), prob, CLASSES, tmp_path / "af.html", episodes=eps).read_text()
     assert "fibrillation / flutter episodes" in text and "5 min 00 s" in text  # the table; and the bands on the strip:
-    assert text.count("rgba(255,140,0,0.16)") == 2
+    assert text.count("rgba(255,140,0,0.16)") == 2 and "break between AF episodes" not in text
+    eps2 = eps + [{"start_s": 360.0, "end_s": 600.0, "rhythm": "AF"}]
+    text = hr.record_page(sig, fs, times, prob.argmax(1), prob, CLASSES, tmp_path / "af2.html", episodes=eps2,
+                          bridges=[{"start_s": 300.0, "end_s": 360.0}]).read_text()
+    assert text.count("rgba(255,140,0,0.16)") == 4 and text.count("rgba(255,140,0,0.06)") == 2  # strip + overview
+    assert "break between AF episodes (AF context)" in text and "1 short break(s)" in text
     with pytest.raises(DataFormatError, match="lead 'V9'"):
         rec.read(lead="V9")
     t4 = hh.prediction_heart_page(tmp_path / "t4.html", ecg[None], vm[None])

@@ -174,7 +174,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     context_bridge_s : float
         The rhythm context also spans breaks shorter than this (s, finite, >= 0) between two AF episodes
         (:data:`CONTEXT_BRIDGE_S`; 0: inside the episodes only, the beats as cardiacml 0.4.7 classified them). The
-        episodes and the burden are not changed by it; the summary counts the beats it moved from S to N apart
+        episodes and the burden are not changed by it; the summary lists the bridged breaks
+        (``rhythm.context_bridges``, lighter bands on the HTML page) and counts the beats it moved from S to N there
         (``rhythm.s_reassigned_to_n_in_bridges``). The episodes are found on the whole recording first, so in an
         interrupted run a beat may be bridged to an episode after the point where classification stopped.
     consensus : bool
@@ -348,12 +349,13 @@ def _rhythm(record, read_lead, peaks, times, classes, filtered=False, bridge_s: 
     (bool per beat: in an episode or in a break shorter than ``bridge_s`` between two, :func:`context_beats`)."""
     if not {"N", "S"} <= set(classes):
         return None
-    from ..ecg.rhythm import atrial_features, detect_af
+    from ..ecg.rhythm import atrial_features, bridged_gaps, detect_af
 
     atrial = atrial_features(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered)
     out = detect_af(np.asarray(times, np.float64), atrial=atrial)
     out["beat_context"] = context_beats(times, out["rhythm_episodes"], bridge_s)
     out["bridge_s"] = float(bridge_s)
+    out["bridges"] = bridged_gaps(out["rhythm_episodes"], bridge_s)
     out["s_to_n"] = out["s_to_n_bridge"] = 0
     return out
 
@@ -523,6 +525,8 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                  "classified in the AF context (S -> N); the episodes and the burden leave the "
                                  "breaks out",
                        "context_bridge_s": af.get("bridge_s", 0.0),
+                       "context_bridges": [b for b in af.get("bridges", []) if stopped_at_s is None
+                                           or b["start_s"] < stopped_at_s],
                        "s_reassigned_to_n_in_af": int(af["s_to_n"]),
                        "s_reassigned_to_n_in_bridges": int(af.get("s_to_n_bridge", 0))}
     consensus = consensus or {}

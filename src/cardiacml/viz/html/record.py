@@ -151,7 +151,7 @@ _LOD_JS = r"""
 def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                   probabilities: np.ndarray, class_names, *, lead_name: str = "ECG", reference=None,
                   detail_budget_bytes: float | None = None, view_points: int = 40_000, initial_window_s: float = 20.0,
-                  overview_points: int = 8_000, episodes=()):
+                  overview_points: int = 8_000, episodes=(), bridges=()):
     """The strip figure of :func:`record_page` and the level-of-detail data its script needs.
 
     Returns ``(fig, lod_spec, post_script)``. ``detail_budget_bytes``: room for the packed trace
@@ -227,7 +227,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
         yaxis2=dict(domain=[0.0, 0.14], fixedrange=True, showticklabels=False, showgrid=False, zeroline=False),
         shapes=[dict(type="rect", xref="x2", yref="y2 domain", x0=_EPOCH_MS, x1=float(t_ms(w0)), y0=0, y1=1,
                      fillcolor="rgba(31,119,180,0.25)", line=dict(color="rgba(31,119,180,0.9)", width=1))]
-        + _episode_bands(episodes),
+        + _episode_bands(episodes) + _episode_bands(bridges, BRIDGE_FILL, "break between AF episodes"),
     )
     # int16 quantisation of the trace on the signal's own grid (5 uV for MIT-BIH) or 1 uV when the range allows
     offset = float(np.median(sig))
@@ -248,15 +248,21 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
     return fig, spec, _LOD_JS
 
 
-def _episode_bands(episodes) -> list[dict]:
-    """Rhythm episodes (AF / flutter) as orange bands behind the strip and on the overview (layer below the traces)."""
+#: Fill of the rhythm-episode bands, and of the lighter bands of the breaks between two episodes whose beats are
+#: classified in the AF context too (``cardiacml.inference.beats.CONTEXT_BRIDGE_S``).
+EPISODE_FILL, BRIDGE_FILL = "rgba(255,140,0,0.16)", "rgba(255,140,0,0.06)"
+
+
+def _episode_bands(episodes, fill: str = EPISODE_FILL, label: str | None = None) -> list[dict]:
+    """Rhythm episodes (AF / flutter) as orange bands behind the strip and on the overview (layer below the traces);
+    with ``fill`` / ``label``: other spans (the bridged breaks) alike."""
     bands = []
     for e in episodes or ():
         x0, x1 = float(e["start_s"]) * 1000.0 + _EPOCH_MS, float(e["end_s"]) * 1000.0 + _EPOCH_MS
         for xref, yref in (("x", "y domain"), ("x2", "y2 domain")):
             bands.append(dict(type="rect", xref=xref, yref=yref, x0=x0, x1=x1, y0=0, y1=1, layer="below",
-                              fillcolor="rgba(255,140,0,0.16)", line=dict(width=0),
-                              name=f"{e.get('rhythm', 'AF')} {e['start_s']:.0f}-{e['end_s']:.0f} s"))
+                              fillcolor=fill, line=dict(width=0),
+                              name=f"{label or e.get('rhythm', 'AF')} {e['start_s']:.0f}-{e['end_s']:.0f} s"))
     return bands
 
 
@@ -283,7 +289,7 @@ def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
 
 def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                 probabilities: np.ndarray, class_names, path: str | os.PathLike, *, title: str = "cardiacml: recording",
-                lead_name: str = "ECG", reference=None, episodes=()) -> Path:
+                lead_name: str = "ECG", reference=None, episodes=(), bridges=()) -> Path:
     """Write an interactive page of a whole recording with every beat's predicted class.
 
     Parameters
@@ -308,6 +314,9 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     episodes : sequence of dict, optional
         Rhythm episodes (``start_s``, ``end_s``, ``rhythm``; e.g. the summary's ``rhythm_episodes``), drawn as
         orange bands on the strip and the overview, and listed under the summary.
+    bridges : sequence of dict, optional
+        Breaks between two episodes whose beats were classified in the AF context too (``start_s``, ``end_s``; the
+        summary's ``rhythm.context_bridges``): lighter bands, listed with the episodes.
 
     Notes
     -----
@@ -329,7 +338,7 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
 
         raise DataFormatError(f"record page {path}: the signal is empty or has NaN/infinite values")
     fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
-                                  reference=reference, episodes=episodes)
+                                  reference=reference, episodes=episodes, bridges=bridges)
     times = np.asarray(beat_times_s, np.float64).ravel()
     pred = np.asarray(predicted).astype(np.int64).ravel()
     prob = np.asarray(probabilities, np.float32)
@@ -349,14 +358,19 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     if episodes:
         af_s = sum(float(e["end_s"]) - float(e["start_s"]) for e in episodes)
         span = float(times[-1] - times[0]) if len(times) > 1 else dur  # what the summary's af_burden is measured over
-        rows = [[str(e.get("rhythm", "AF")), _hms(float(e["start_s"])), _hms(float(e["end_s"])),
-                 float(e["end_s"]) - float(e["start_s"])] for e in episodes[:500]]
+        spans = sorted([(e, str(e.get("rhythm", "AF"))) for e in episodes[:500]]
+                       + [(b, "break between AF episodes (AF context)") for b in list(bridges)[:500]],
+                       key=lambda r: float(r[0]["start_s"]))
+        rows = [[name, _hms(float(e["start_s"])), _hms(float(e["end_s"])), float(e["end_s"]) - float(e["start_s"])]
+                for e, name in spans]
         sections.append(section("Rhythm: atrial fibrillation / flutter episodes", table(
             rows, ["rhythm", "start", "end", "duration (s)"]),
             f"{len(episodes)} episode(s), {_hms(af_s)} in all ({100 * min(1.0, af_s / max(span, 1e-9)):.1f} % of the "
             "time from the first beat to the last), "
             "orange bands on the strip. Found from the R-R intervals (cardiacml.ecg.rhythm); inside an episode a "
-            "beat is never called S for its irregularity alone."))
+            "beat is never called S for its irregularity alone"
+            + (f", nor in the {len(bridges)} short break(s) between two episodes (lighter bands; not counted in the "
+               "time in AF)." if len(bridges) else ".")))
     return write_page(path, title, sections + [section("Recording", lod + strip, note)])
 
 
