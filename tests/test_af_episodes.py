@@ -367,6 +367,10 @@ def test_predict_puts_202s_flutter_between_two_af_episodes_in_context(mitdb, tmp
     assert res[90.0].summary["rhythm"]["s_reassigned_to_n_in_bridges"] >= 30
     assert (res[90.0].summary["rhythm"]["s_reassigned_to_n_in_af"]
             >= res[0.0].summary["rhythm"]["s_reassigned_to_n_in_af"] + 30)
+    from cardiacml.inference.beats import summary_text
+
+    note = "in 1 break(s) of under 90 s between two AF episodes were called N"
+    assert note in summary_text(res[90.0].summary) and "between two AF episodes" not in summary_text(res[0.0].summary)
 
 
 def test_in_context_uses_the_bridged_beats_and_counts_them_apart():

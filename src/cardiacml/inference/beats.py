@@ -439,7 +439,8 @@ def _quality_summary(quality: dict, done_times) -> dict:
     return q
 
 
-#: The console notes the fibrillation check from this many beats moved (fewer: the summary JSON only).
+#: The console notes the fibrillation check, and the context bridge, from this many beats moved (fewer: the summary
+#: JSON only).
 FIB_NOTE_BEATS = 10
 #: An R-R interval this many times the record's median is a pause (sinus arrest, a blocked beat, a missed detection).
 PAUSE_RATIO = 1.6
@@ -617,6 +618,12 @@ def summary_text(summ: dict) -> str:
         msg += f"\nnote: {summ['rr_pauses']['note']}"
     if (summ.get("mostly_v") or {}).get("note"):
         msg += f"\nnote: {summ['mostly_v']['note']}"
+    rh = summ.get("rhythm") or {}
+    bridged, breaks = rh.get("s_reassigned_to_n_in_bridges", 0), len(rh.get("context_bridges") or ())
+    if bridged >= FIB_NOTE_BEATS:
+        msg += (f"\nnote: {bridged} beats called S in {breaks} break(s) of under {rh.get('context_bridge_s', 0):g} s "
+                "between two AF episodes were called N, as inside AF: on MIT-BIH such breaks were atrial flutter, not "
+                "a sinus rhythm to be premature against (see 'context_bridges' in the summary JSON)")
     fib = (summ.get("fibrillation_check") or {}).get("s_reassigned_to_n", 0)
     if fib >= FIB_NOTE_BEATS:
         msg += (f"\nnote: {fib} beats called S were called N by the fibrillation check: the beats around them show no "
