@@ -326,6 +326,8 @@ def test_bridge_episodes_spans_only_short_breaks_between_two_episodes():
     assert R.bridged_gaps(list(reversed(eps)), 101.0) == [{"start_s": 200.0, "end_s": 260.0},
                                                           {"start_s": 400.0, "end_s": 500.0}]
     assert R.bridged_gaps(eps, 60.0) == [] and R.bridged_gaps(eps[:1], 1e9) == []
+    nested = eps[:1] + [{"start_s": 120.0, "end_s": 150.0}] + eps[1:]  # a break measured from the union's end
+    assert R.bridged_gaps(nested, 61.0) == [{"start_s": 200.0, "end_s": 260.0}]
 
 
 def test_context_beats_add_the_break_between_two_episodes_not_the_ends():

@@ -394,11 +394,11 @@ def bridge_episodes(episodes, gap_s: float) -> list[dict]:
 
 
 def bridged_gaps(episodes, gap_s: float) -> list[dict]:
-    """The breaks :func:`bridge_episodes` bridges: [{"start_s": end of one episode, "end_s": start of the next}] for
-    every gap between two consecutive episodes (sorted by start) that is positive and shorter than ``gap_s``."""
-    eps = sorted(((float(e["start_s"]), float(e["end_s"])) for e in episodes))
-    return [{"start_s": round(a1, 3), "end_s": round(b0, 3)} for (_, a1), (b0, _) in zip(eps, eps[1:])
-            if 0.0 < b0 - a1 < gap_s]
+    """The breaks :func:`bridge_episodes` bridges: [{"start_s": end of one span, "end_s": start of the next}] for
+    every gap between two consecutive spans of the episodes' union that is positive and shorter than ``gap_s``."""
+    u = bridge_episodes(episodes, 0.0)
+    return [{"start_s": round(a["end_s"], 3), "end_s": round(b["start_s"], 3)} for a, b in zip(u, u[1:])
+            if 0.0 < b["start_s"] - a["end_s"] < gap_s]
 
 
 # ---- published R-R baselines -------------------------------------------------------------------------------------

@@ -401,9 +401,10 @@ def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, wave
     if shapes is not None and n:
         probs[:n], out["consensus"] = CO.morphology_consensus(shapes[:n], probs[:n], classes, times[:n], step=1)
     if af is not None and af["beat_context"][:n].any():
-        was_s = probs[:n].argmax(1) == list(classes).index("S")
-        probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], af["beat_context"][:n], classes)
-        af["s_to_n_bridge"] = int((was_s & af["beat_context"][:n] & ~af["beat_af"][:n]).sum())
+        in_af = af["beat_af"][:n]
+        probs[:n], af["s_to_n"] = in_rhythm_context(probs[:n], in_af, classes)
+        probs[:n], af["s_to_n_bridge"] = in_rhythm_context(probs[:n], af["beat_context"][:n] & ~in_af, classes)
+        af["s_to_n"] += af["s_to_n_bridge"]
     if n and (qrs is not None or waves is not None or pw is not None or fib_w is not None):
         probs[:n], checks = CO.beat_checks(probs[:n], classes, qrs_dist=None if qrs is None else qrs[:n],
                                            qrs_w=None if waves is None else waves[:n],
@@ -511,7 +512,10 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     if stopped_at_s is not None:
         s["stopped_at_s"] = stopped_at_s
     if af is not None:
-        eps = [e for e in af["rhythm_episodes"] if stopped_at_s is None or e["start_s"] < stopped_at_s]
+        def started(spans):  # an interrupted run: the episodes (and breaks) that began before it stopped
+            return [e for e in spans if stopped_at_s is None or e["start_s"] < stopped_at_s]
+
+        eps = started(af["rhythm_episodes"])
         af_s = sum(e["end_s"] - e["start_s"] for e in eps)
         s["rhythm_episodes"] = eps
         s["af_burden"] = round(float(af["af_burden"]), 4)
@@ -526,8 +530,7 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                  "classified in the AF context (S -> N); the episodes and the burden leave the "
                                  "breaks out",
                        "context_bridge_s": af.get("bridge_s", 0.0),
-                       "context_bridges": [b for b in af.get("bridges", []) if stopped_at_s is None
-                                           or b["start_s"] < stopped_at_s],
+                       "context_bridges": started(af.get("bridges", [])),
                        "s_reassigned_to_n_in_af": int(af["s_to_n"]),
                        "s_reassigned_to_n_in_bridges": int(af.get("s_to_n_bridge", 0))}
     consensus = consensus or {}
