@@ -63,6 +63,39 @@ def test_atrial_features_tell_sinus_p_waves_from_fibrillation(mitdb):
     assert corr["100"] > 0.8 > 0.5 > corr["203"], corr  # a repeating P wave vs fibrillatory waves
 
 
+
+def test_p_snr_is_each_windows_median_against_its_beats_differences():
+    rng = np.random.default_rng(3)
+    for n, w in ((100, 32), (13, 32), (40, 8), (5, 32)):
+        seg = rng.standard_normal((n, 45))
+        seg -= seg.mean(1, keepdims=True)
+        got = R._p_snr(seg, w)
+        W = np.lib.stride_tricks.sliding_window_view(np.arange(n), min(w, n))
+        want = []
+        for rows in W:  # brute force over every distinct window
+            t = np.median(seg[rows], 0)
+            want.append(np.log((np.sqrt((t ** 2).mean()) + 1e-9) / (np.sqrt(((seg[rows] - t) ** 2).mean()) + 1e-9)))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_p_snr_tells_a_repeating_p_wave_from_fibrillatory_waves_whatever_their_size():
+    """Version 3 of the atrial features: the P-region SNR does not depend on how large the atrial waves are in the
+    lead (version 2's P-region RMS over the QRS amplitude read V1's large fibrillatory waves as P waves)."""
+    rng = np.random.default_rng(4)
+    x = np.linspace(-1, 1, 45)
+    p_wave = np.exp(-(x / 0.3) ** 2)
+    sinus = p_wave + 0.1 * rng.standard_normal((200, 45))
+    phase = rng.uniform(0, 2 * np.pi, (200, 1))  # 6-Hz waves at a new phase before every beat
+    fib = np.sin(2 * np.pi * 6 * np.arange(45) / 250 + phase) + 0.1 * rng.standard_normal((200, 45))
+    snr = {}
+    for name, seg in (("sinus", sinus), ("fib", fib)):
+        for scale in (0.05, 1.0, 20.0):
+            s = scale * seg
+            snr[name, scale] = float(np.median(R._p_snr(s - s.mean(1, keepdims=True))))
+    for scale in (0.05, 1.0, 20.0):
+        assert snr["sinus", scale] > 1.0 > -0.5 > snr["fib", scale], snr
+        assert abs(snr["sinus", scale] - snr["sinus", 1.0]) < 1e-3 and abs(snr["fib", scale] - snr["fib", 1.0]) < 1e-3
+
 def _first_minutes(mitdb, name, minutes=10.0):
     import wfdb
 
