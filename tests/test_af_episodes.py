@@ -64,9 +64,10 @@ def test_atrial_features_tell_sinus_p_waves_from_fibrillation(mitdb):
 
 
 
-def test_p_snr_is_each_windows_median_against_its_beats_differences():
+def test_p_snr_is_each_windows_median_against_its_beats_differences(monkeypatch):
     rng = np.random.default_rng(3)
-    for n, w in ((100, 32), (13, 32), (40, 8), (5, 32)):
+    monkeypatch.setattr(R, "SNR_BLOCK", 5)  # windows cross block boundaries
+    for n, w in ((100, 32), (13, 32), (40, 8), (5, 32), (50, 16), (60, 24), (2, 32), (37, 2)):
         seg = rng.standard_normal((n, 45))
         seg -= seg.mean(1, keepdims=True)
         got = R._p_snr(seg, w)
@@ -76,6 +77,15 @@ def test_p_snr_is_each_windows_median_against_its_beats_differences():
             t = np.median(seg[rows], 0)
             want.append(np.log((np.sqrt((t ** 2).mean()) + 1e-9) / (np.sqrt(((seg[rows] - t) ** 2).mean()) + 1e-9)))
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # one beat has no beat-to-beat difference: 0; flat or unread P regions (rows of zeros) and identical rows stay
+    # within the range the model was fitted on instead of a value set by rounding
+    assert R._p_snr(rng.standard_normal((1, 45)), 32).tolist() == [0.0]
+    half_flat = np.vstack([np.zeros((20, 45)), rng.standard_normal((12, 45))])
+    same = np.tile(rng.standard_normal(45), (32, 1))
+    for seg in (half_flat, same, np.zeros((32, 45))):
+        v = R._p_snr(seg - seg.mean(1, keepdims=True), 32)
+        assert np.isfinite(v).all() and (v >= R.SNR_RANGE[0]).all() and (v <= R.SNR_RANGE[1]).all()
+    assert R._p_snr(half_flat, 32)[0] == R.SNR_RANGE[0] and R._p_snr(same - same.mean(1, keepdims=True), 32)[0] == R.SNR_RANGE[1]
 
 
 def test_p_snr_tells_a_repeating_p_wave_from_fibrillatory_waves_whatever_their_size():
@@ -219,6 +229,9 @@ def test_interaction_columns_are_products_and_bad_models_are_refused(tmp_path):
     assert shipped["atrial_version"] == R.ATRIAL_VERSION
     bad.write_text(json.dumps({k: v for k, v in shipped.items() if k != "atrial_version"}))
     with pytest.raises(ValueError, match="atrial_version"):
+        R.load_model(bad)
+    bad.write_text(json.dumps({**shipped, "atrial_version": 2}))  # 0.4.1-0.4.8's P-region RMS over the QRS
+    with pytest.raises(ValueError, match="atrial_version 2, but this cardiacml computes version 3"):
         R.load_model(bad)
 
 

@@ -10,7 +10,7 @@ ECG) is one window of its own beats, and is one episode when every one of its be
 :data:`MIN_BEATS` beats nothing is said.
 
 With the signal (:func:`atrial_features`, model ``rhythm_af_atrial.json``), three features of the atrial activity
-are added per beat, each the median over the same window: how alike the P-wave regions ([R - 240, R - 60] ms of the
+are added per beat, each over the same window (the first and third the median of per-beat values): how alike the P-wave regions ([R - 240, R - 60] ms of the
 0.5-40 Hz band-passed lead, resampled to :data:`ATRIAL_FS`) of neighbouring beats are (a sinus P wave repeats; fibrillatory waves do not), the
 P-region SNR (the window's median P region against the beats' differences from it: :func:`_p_snr`, taken over the
 window rather than a median of per-beat values), and its high-frequency content (mean |second difference| / SD); and two
@@ -61,9 +61,14 @@ ATRIAL_FS = 250.0
 #: Version of the atrial features' definition; an atrial model file must name it (``"atrial_version"``). Version 3
 #: (0.4.9): the P-region SNR (:func:`_p_snr`) in place of version 2's P-region RMS relative to the QRS amplitude.
 ATRIAL_VERSION = 3
-#: Windows whose median P region :func:`_p_snr` computes at once (32 x this x 45 float32 samples: cache-sized; 512
-#: ran 6x faster than 2,048 windows in float64, 0.3 s for a 24-hour Holter's 110,000 beats).
+#: Windows whose median P region :func:`_p_snr` computes at once (32 x this x 45 float32 samples, cache-sized: the
+#: median of a 24-hour Holter's 110,000 beats took 0.28 s in blocks of 512 float32 windows, 0.62 s in float64, 1.74 s
+#: in blocks of 2,048 float64 windows).
 SNR_BLOCK = 512
+#: :func:`_p_snr`'s values are clipped to this range (MIT-BIH's training rows span -5.35 .. 1.93, its other leads
+#: -5.98 .. 1.74): a window with half its P regions flat or unread (a median of zeros) or of identical rows (a
+#: residual of zeros) would otherwise give a value set by rounding, far outside anything the model was fitted on.
+SNR_RANGE = (-7.0, 3.0)
 #: Products of two features the R-R + atrial model also takes: R-R irregularity in AF falls as the rate rises, so the
 #: irregularity that tells AF from sinus rhythm depends on the rate (chosen on the leave-one-patient-out results of
 #: ``benchmarks/af_episodes.py`` among four candidates, see RESULTS.md).
@@ -227,6 +232,8 @@ def _p_snr(seg: np.ndarray, window: int = WINDOW) -> np.ndarray:
     m = n - w + 1
     if m <= 0:
         return np.zeros(0)
+    if w < 2:  # one beat: no beat-to-beat difference to measure
+        return np.zeros(m)
     out = np.empty(m)
     for b0 in range(0, m, SNR_BLOCK):
         j = np.arange(b0, min(m, b0 + SNR_BLOCK))
@@ -234,7 +241,7 @@ def _p_snr(seg: np.ndarray, window: int = WINDOW) -> np.ndarray:
         if w >= 2 and not w & (w - 1):
             r32 = rows.astype(np.float32)
             tmpl = median_of([r32[j - b0 + k] for k in range(w)]).astype(np.float64)
-        else:  # a recording shorter than the window: one window of a number of beats that is no power of 2
+        else:  # a window of a number of beats that is no power of 2 (a recording shorter than the window)
             tmpl = np.median(seg[j[:, None] + np.arange(w)[None, :]], axis=1)
         csum = np.vstack([np.zeros((1, L)), np.cumsum(rows, 0)])  # running sums over the block's rows
         csq = np.r_[0.0, np.cumsum(np.einsum("ij,ij->i", rows, rows))]
@@ -242,7 +249,7 @@ def _p_snr(seg: np.ndarray, window: int = WINDOW) -> np.ndarray:
         tt = np.einsum("ij,ij->i", tmpl, tmpl)
         resid = (csq[k1] - csq[k0]) - 2 * np.einsum("ij,ij->i", tmpl, csum[k1] - csum[k0]) + w * tt
         out[j] = np.log((np.sqrt(tt / L) + 1e-9) / (np.sqrt(np.maximum(resid, 0.0) / (w * L)) + 1e-9))
-    return out
+    return np.clip(out, *SNR_RANGE)
 
 
 def _qrs_corr(qseg: np.ndarray, block: int = 4096) -> np.ndarray:
