@@ -63,7 +63,6 @@ def test_atrial_features_tell_sinus_p_waves_from_fibrillation(mitdb):
     assert corr["100"] > 0.8 > 0.5 > corr["203"], corr  # a repeating P wave vs fibrillatory waves
 
 
-
 def test_p_snr_is_each_windows_median_against_its_beats_differences(monkeypatch):
     rng = np.random.default_rng(3)
     monkeypatch.setattr(R, "SNR_BLOCK", 5)  # windows cross block boundaries
@@ -85,7 +84,8 @@ def test_p_snr_is_each_windows_median_against_its_beats_differences(monkeypatch)
     for seg in (half_flat, same, np.zeros((32, 45))):
         v = R._p_snr(seg - seg.mean(1, keepdims=True), 32)
         assert np.isfinite(v).all() and (v >= R.SNR_RANGE[0]).all() and (v <= R.SNR_RANGE[1]).all()
-    assert R._p_snr(half_flat, 32)[0] == R.SNR_RANGE[0] and R._p_snr(same - same.mean(1, keepdims=True), 32)[0] == R.SNR_RANGE[1]
+    assert R._p_snr(half_flat, 32)[0] == R.SNR_RANGE[0]
+    assert R._p_snr(same - same.mean(1, keepdims=True), 32)[0] == R.SNR_RANGE[1]
 
 
 def test_p_snr_tells_a_repeating_p_wave_from_fibrillatory_waves_whatever_their_size():
@@ -105,6 +105,7 @@ def test_p_snr_tells_a_repeating_p_wave_from_fibrillatory_waves_whatever_their_s
     for scale in (0.05, 1.0, 20.0):
         assert snr["sinus", scale] > 1.0 > -0.5 > snr["fib", scale], snr
         assert abs(snr["sinus", scale] - snr["sinus", 1.0]) < 1e-3 and abs(snr["fib", scale] - snr["fib", 1.0]) < 1e-3
+
 
 def _first_minutes(mitdb, name, minutes=10.0):
     import wfdb
