@@ -237,15 +237,16 @@ def _p_snr(seg: np.ndarray, window: int = WINDOW) -> np.ndarray:
     out = np.empty(m)
     for b0 in range(0, m, SNR_BLOCK):
         j = np.arange(b0, min(m, b0 + SNR_BLOCK))
-        rows = seg[b0:j[-1] + w]  # every beat of the block's windows
+        rows = seg[b0:j[-1] + w]  # every beat of the block's windows; window j holds rows k0[j]:k1[j]
+        k0 = j - b0
+        k1 = k0 + w
         if not w & (w - 1):
             r32 = rows.astype(np.float32)
-            tmpl = median_of([r32[j - b0 + k] for k in range(w)]).astype(np.float64)
+            tmpl = median_of([r32[k0 + k] for k in range(w)]).astype(np.float64)
         else:  # a window of a number of beats that is no power of 2 (a recording shorter than the window)
-            tmpl = np.median(seg[j[:, None] + np.arange(w)[None, :]], axis=1)
+            tmpl = np.median(rows[k0[:, None] + np.arange(w)[None, :]], axis=1)
         csum = np.vstack([np.zeros((1, L)), np.cumsum(rows, 0)])  # running sums over the block's rows
         csq = np.r_[0.0, np.cumsum(np.einsum("ij,ij->i", rows, rows))]
-        k0, k1 = j - b0, j - b0 + w
         tt = np.einsum("ij,ij->i", tmpl, tmpl)
         resid = (csq[k1] - csq[k0]) - 2 * np.einsum("ij,ij->i", tmpl, csum[k1] - csum[k0]) + w * tt
         out[j] = np.log((np.sqrt(tt / L) + 1e-9) / (np.sqrt(np.maximum(resid, 0.0) / (w * L)) + 1e-9))
