@@ -1,8 +1,10 @@
 """AF/AFL episodes on MIT-BIH: leave-one-patient-out evaluation of cardiacml.ecg.rhythm vs published R-R baselines.
 
 Data: MIT-BIH Arrhythmia DB, all 48 records (../shared/data/mitdb), reference rhythm from the .atr aux notes
-((AFIB and (AFL count as AF), R peaks from the reference beat annotations (``--peaks ref``) or cardiacml's detector
-(``--peaks det``); atrial-activity features from the first lead (MLII). The hysteresis thresholds of the R-R + atrial
+((AFIB and (AFL count as AF), the held-out record's R peaks from the reference beat annotations (``--peaks ref``) or
+cardiacml's detector (``--peaks det``); atrial-activity features from the first lead (MLII). The models are fitted on
+the training records' reference R peaks, as the shipped model is (``--train-peaks det`` fits on detected ones, what
+``--peaks det`` did before 0.4.10). The hysteresis thresholds of the R-R + atrial
 model (on 0.45 / off 0.35) were chosen among three pairs on these leave-one-patient-out results (the weights never
 see the held-out record). Split: leave one patient out (201 and 202 are one patient and are held out together); the
 logistic regression is refitted on the other records for each held-out record. Since 0.4.1 the R-R + atrial model
@@ -203,7 +205,12 @@ def episode_hits(a_eps, b_mask, g):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--peaks", default="ref", choices=("ref", "det"))
+    ap.add_argument("--peaks", default="ref", choices=("ref", "det"),
+                    help="R peaks of the held-out record: the reference beat annotations (ref) or cardiacml's detector "
+                         "(det), as predict finds them")
+    ap.add_argument("--train-peaks", default="ref", choices=("ref", "det"),
+                    help="R peaks of the training records' rows: reference (default, as the shipped model is fitted) "
+                         "or detected (what --peaks det fitted on before 0.4.10)")
     ap.add_argument("--fit", action="store_true")
     ap.add_argument("--scan", action="store_true", help="also vary the episode rules of the R-R + atrial model")
     ap.add_argument("--no-copies", action="store_true",
@@ -226,9 +233,12 @@ def main():
     t_start = time.time()
     if args.fit and args.signal != "MLII":
         ap.error("--fit fits on MLII and its copies: leave --signal out")
+    if args.fit and args.train_peaks != "ref":
+        ap.error("--fit writes the shipped models, fitted on reference R peaks: leave --train-peaks out")
     if args.no_copies and args.copy_peaks != "ref":
         ap.error("--copy-peaks chooses the R peaks of the copies, and --no-copies fits without copies: use one")
-    data = {n: reference(n, args.peaks) for n in names}
+    # the training records' rows come from their --train-peaks; the held-out record is scored on its --peaks
+    data = {n: reference(n, args.train_peaks) for n in names}
     feats = {n: R.rr_features(d[0]) for n, d in data.items()}
     feats_a = {n: np.hstack([feats[n], atrial(n, d[0])]) for n, d in data.items()}
     labels = {n: beat_labels(d[0], d[1]) for n, d in data.items()}
@@ -241,7 +251,7 @@ def main():
         for n in progress(names, desc="copies", unit="rec"):
             if args.copy_peaks == "det":
                 train_a[n] += detected_copies(n, data[n][1])
-            elif args.peaks == "ref":
+            elif args.train_peaks == "ref":
                 train_a[n] += [(X, labels[n]) for X in atrial_copies(n, data[n][0], feats[n])]
             else:
                 t_ref, ivals, _ = reference(n, "ref")
@@ -252,11 +262,14 @@ def main():
     # what is scored: the held-out record as the chosen recorder gives it (the training records stay MLII); the
     # other recorder's signal is built once per record, for its detected R peaks and its atrial features
     test, test_feats_a = data, feats_a
-    if args.signal != "MLII":
+    if args.signal != "MLII" or args.peaks != args.train_peaks:
         test, test_feats_a = {}, {}
         for n in names:
             rec = signal(n, args.signal)
-            test[n] = data[n] if args.peaks == "ref" else reference(n, "det", rec)
+            if args.peaks == "det":
+                test[n] = reference(n, "det", rec)
+            else:
+                test[n] = data[n] if args.train_peaks == "ref" else reference(n, "ref")
             test_feats_a[n] = np.hstack([R.rr_features(test[n][0]), atrial_on(rec, test[n][0])])
     if args.fit:
         rows_rr = {n: [(feats[n], labels[n])] for n in names}
@@ -301,7 +314,8 @@ def main():
             burden_err[m].append(100 * abs(dm.mean() - rm.mean()))
             line.append(f"{100 * dm.mean():5.1f}")
         rows.append(line)
-    print(f"# AF/AFL episodes, MIT-BIH 48 records, leave-one-patient-out (201+202 together), R peaks: {args.peaks}; "
+    print(f"# AF/AFL episodes, MIT-BIH 48 records, leave-one-patient-out (201+202 together), R peaks: {args.peaks} "
+          f"(training rows: {args.train_peaks}); "
           f"held-out signal: {args.signal}; "
           f"machine: {platform.node()} {platform.processor() or platform.machine()}, {time.time() - t_start:.0f} s")
     print("\nper-record AF burden (%): record ref " + " ".join(methods))
