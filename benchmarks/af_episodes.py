@@ -3,8 +3,8 @@
 Data: MIT-BIH Arrhythmia DB, all 48 records (../shared/data/mitdb), reference rhythm from the .atr aux notes
 ((AFIB and (AFL count as AF), the held-out record's R peaks from the reference beat annotations (``--peaks ref``) or
 cardiacml's detector (``--peaks det``); atrial-activity features from the first lead (MLII). The models are fitted on
-the training records' reference R peaks, as the shipped model is (``--train-peaks det`` fits on detected ones, what
-``--peaks det`` did before 0.4.10). The hysteresis thresholds of the R-R + atrial
+the training records' reference R peaks, as the shipped model is (``--train-peaks det`` fits on detected ones, as
+``--peaks det`` did up to RESULTS.md "fifteenth"). The hysteresis thresholds of the R-R + atrial
 model (on 0.45 / off 0.35) were chosen among three pairs on these leave-one-patient-out results (the weights never
 see the held-out record). Split: leave one patient out (201 and 202 are one patient and are held out together); the
 logistic regression is refitted on the other records for each held-out record. Since 0.4.1 the R-R + atrial model
@@ -210,7 +210,7 @@ def main():
                          "(det), as predict finds them")
     ap.add_argument("--train-peaks", default="ref", choices=("ref", "det"),
                     help="R peaks of the training records' rows: reference (default, as the shipped model is fitted) "
-                         "or detected (what --peaks det fitted on before 0.4.10)")
+                         "or detected (what --peaks det fitted on up to RESULTS.md 'fifteenth')")
     ap.add_argument("--fit", action="store_true")
     ap.add_argument("--scan", action="store_true", help="also vary the episode rules of the R-R + atrial model")
     ap.add_argument("--no-copies", action="store_true",
