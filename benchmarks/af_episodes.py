@@ -130,10 +130,11 @@ def fit(X, y) -> dict:
             "intercept": float(lr.intercept_[0]), "smooth": 31, "on": on, "off": off, "min_episode_s": 30.0}
 
 
-def atrial_on(rec, t) -> np.ndarray:
-    """Atrial-activity features of the beats at times ``t`` (s) on the first lead of ``rec``."""
+def atrial_on(rec, t, realign: bool = False) -> np.ndarray:
+    """Atrial-activity features of the beats at times ``t`` (s) on the first lead of ``rec`` (``realign``: ``t``
+    are detected R peaks, re-marked where the detector marked beats at different waves of their QRS)."""
     return R.atrial_features(lambda a, b: rec.read(a, b, lead=0), rec.n_samples, rec.fs,
-                             np.round(np.asarray(t) * rec.fs).astype(np.int64))
+                             np.round(np.asarray(t) * rec.fs).astype(np.int64), realign=realign)
 
 
 def atrial(name: str, t) -> np.ndarray:
@@ -270,7 +271,7 @@ def main():
                 test[n] = reference(n, "det", rec)
             else:
                 test[n] = data[n] if args.train_peaks == "ref" else reference(n, "ref")
-            test_feats_a[n] = np.hstack([R.rr_features(test[n][0]), atrial_on(rec, test[n][0])])
+            test_feats_a[n] = np.hstack([R.rr_features(test[n][0]), atrial_on(rec, test[n][0], args.peaks == "det")])
     if args.fit:
         rows_rr = {n: [(feats[n], labels[n])] for n in names}
         for rows_of, fname in ((rows_rr, "rhythm_af.json"), (train_a, "rhythm_af_atrial.json")):
@@ -360,7 +361,8 @@ def strip_beats(rec, seconds: float, t=None, min_beats: int = 2):
                 continue
         if len(ts) < min_beats:
             continue
-        yield s0, ts, R.atrial_features(lambda a, b: x[a:b], len(x), fs, np.round(ts * fs).astype(np.int64))
+        yield s0, ts, R.atrial_features(lambda a, b: x[a:b], len(x), fs, np.round(ts * fs).astype(np.int64),
+                                        realign=t is None)
 
 
 def strips(name: str, rec, t, ivals, seconds: float, model_a: dict, args) -> list:

@@ -255,8 +255,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
                               "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
-    af = (_rhythm(record, read_lead, peaks, times, classes, filtered, context_bridge_s) if rhythm and n_total
-          else None)
+    af = (_rhythm(record, read_lead, peaks, times, classes, filtered, context_bridge_s,
+                  realign="R peaks from annotations" not in source) if rhythm and n_total else None)
     probs = np.zeros((n_total, len(classes)), np.float32)
     # consensus needs every beat's neighbours in shape: the model runs block by block, the rows are written at the end
     shapes = (np.zeros((n_total, len(range(0, C_RHYTHM.W, CO.STEP))), np.float32)
@@ -342,16 +342,19 @@ def _lead_reader(record, lead, times, filtered=None):
     return (lambda a, b: record.read(a, b, lead=li)), peaks, False
 
 
-def _rhythm(record, read_lead, peaks, times, classes, filtered=False, bridge_s: float = CONTEXT_BRIDGE_S
-            ) -> dict | None:
+def _rhythm(record, read_lead, peaks, times, classes, filtered=False, bridge_s: float = CONTEXT_BRIDGE_S,
+            realign: bool = False) -> dict | None:
     """AF / flutter episodes from the beats' R-R series and the classified lead's atrial activity
     (:func:`cardiacml.ecg.rhythm.detect_af`), or None when the model has no N and S classes. Adds ``beat_context``
-    (bool per beat: in an episode or in a break shorter than ``bridge_s`` between two, :func:`context_beats`)."""
+    (bool per beat: in an episode or in a break shorter than ``bridge_s`` between two, :func:`context_beats`).
+    ``realign``: the R peaks were detected (not annotated), so the atrial features re-mark them where the detector
+    marked beats at different waves of their QRS (:func:`cardiacml.ecg.rhythm.atrial_features`)."""
     if not {"N", "S"} <= set(classes):
         return None
     from ..ecg.rhythm import atrial_features, bridged_gaps, detect_af
 
-    atrial = atrial_features(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered)
+    atrial = atrial_features(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered,
+                             realign=realign)
     out = detect_af(np.asarray(times, np.float64), atrial=atrial)
     out["beat_context"] = context_beats(times, out["rhythm_episodes"], bridge_s)
     out["bridge_s"] = float(bridge_s)
