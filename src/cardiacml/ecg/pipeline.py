@@ -163,8 +163,9 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
     -------
     dict
         ``X`` (k, 187) float32; ``kept`` indices into the peaks; ``time_s`` (k,) R-peak times (s);
-        ``label`` (k,) when annotations exist (else absent); ``source`` text; ``skipped``
-        {reason: count}; ``lead``; ``fs``; with ``keep_signal`` the raw lead ``signal`` (n,) float32 mV.
+        ``label`` (k,) when annotations exist (else absent); ``source`` text; ``how`` where the R peaks came
+        from (``"annotations"`` or the detector, as :attr:`PeakScan.how`); ``skipped`` {reason: count}; ``lead``;
+        ``fs``; with ``keep_signal`` the raw lead ``signal`` (n,) float32 mV.
     """
     record = _check_record(record)
     li = record.lead_index(lead)
@@ -197,7 +198,7 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
     r125 = np.clip(np.round(r * KB.FS / record.fs).astype(np.int64), 0, len(sig) - 1)
     beats, kept = segment_beats(sig, r125)
     out = {"X": beats, "kept": kept, "time_s": r[kept] / record.fs, "lead": record.leads[li], "fs": record.fs,
-           "source": f"{record.path} ({record.leads[li]}, {record.fs:g} Hz, R peaks from {how})",
+           "source": f"{record.path} ({record.leads[li]}, {record.fs:g} Hz, R peaks from {how})", "how": how,
            "skipped": {"no R-R period in the 10 s window": int(len(r) - len(kept))} if len(r) > len(kept) else {}}
     if n_extra:
         out["skipped"][SKIP_EXTRA] = n_extra

@@ -237,6 +237,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             bar1.close()
         n_total, times, labels = len(scan.peaks), scan.peaks / scan.fs, scan.labels
         source, skipped, lead_name, signal = scan.source, dict(scan.skipped), record.leads[scan.lead], scan.signal
+        how = scan.how
         blocks = iter_rhythm_blocks(scan, block_beats=block_beats)
     else:
         d = kachuee_beats(record, lead, use_annotations, strict_checks=True, keep_signal=keep_signal)
@@ -244,6 +245,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             raise DataFormatError(f"{record.path}: no beats could be cut (R peaks found but no 10 s window held two)")
         n_total, times, labels = len(d["X"]), d["time_s"], d.get("label")
         source, skipped, lead_name, signal = d["source"], dict(d["skipped"]), d["lead"], d.get("signal")
+        how = d["how"]
         blocks = iter([(np.arange(n_total), d["X"][:, None, :])])
     read_lead, peaks, filtered = _lead_reader(record, lead if c.kind != "beat-rhythm" else scan.lead, times,
                                               scan.filtered if c.kind == "beat-rhythm" else None)
@@ -256,7 +258,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
     af = (_rhythm(record, read_lead, peaks, times, classes, filtered, context_bridge_s,
-                  realign="R peaks from annotations" not in source) if rhythm and n_total else None)
+                  realign=how != "annotations") if rhythm and n_total else None)
     probs = np.zeros((n_total, len(classes)), np.float32)
     # consensus needs every beat's neighbours in shape: the model runs block by block, the rows are written at the end
     shapes = (np.zeros((n_total, len(range(0, C_RHYTHM.W, CO.STEP))), np.float32)
