@@ -495,6 +495,22 @@ def test_align_fiducials_leaves_consistent_marks_as_given():
     assert np.all(R._align_fiducials(x, odd, qa, qb, 0) == odd)
 
 
+def test_align_fiducials_needs_a_few_mis_marked_beats_not_only_a_share():
+    """A 10-s strip of 12 beats: three marked at the S are a quarter of it (over ALIGN_TRIGGER) but fewer than
+    ALIGN_MIN_MARKED, so the marks stay (an ectopic or noisy beat or two make that share in a strip); a fourth makes
+    it a pattern and all four return to the R."""
+    fs = 250.0
+    x, r = _biphasic_beats(n=12, fs=fs)
+    qa, qb, shift = _align_args(fs)
+    assert R.ALIGN_MIN_MARKED == 4
+    few = r.copy()
+    few[[2, 5, 8]] += 10
+    assert np.all(R._align_fiducials(x, few, qa, qb, shift) == few)
+    enough = few.copy()
+    enough[10] += 10
+    assert np.all(R._align_fiducials(x, enough, qa, qb, shift) == r)
+
+
 def test_atrial_features_of_detected_peaks_do_not_depend_on_which_wave_of_the_qrs_was_marked():
     """Detected R peaks (``realign=True``): the same beats marked at the R or, a third of them, at the S give the same
     features (without it the S-marked beats count as ectopic, as 70 % of MIT-BIH 221's AF beats did on V1). Annotated

@@ -65,9 +65,12 @@ ATRIAL_FS = 250.0
 ATRIAL_VERSION = 3
 #: :func:`atrial_features` re-marks the beats of a stretch (``CHUNK_S``) when more than ``ALIGN_TRIGGER`` of them look
 #: marked at another wave of their QRS (:func:`_align_fiducials`): within ``ALIGN_MS`` of the mark, to where the QRS
-#: correlates best with the stretch's median QRS (at least ``ALIGN_MIN_CORR``; ``ALIGN_SURE_CORR`` for the count).
+#: correlates best with the stretch's median QRS (at least ``ALIGN_MIN_CORR``; ``ALIGN_SURE_CORR`` for the count),
+#: and only when they are also at least ``ALIGN_MIN_MARKED`` beats (half of ``MIN_BEATS``): in a 10-s strip 10 % is
+#: one or two beats, which an ectopic or noisy beat makes without any mis-marking detector.
 ALIGN_MS = 60.0
 ALIGN_TRIGGER = 0.1
+ALIGN_MIN_MARKED = 4
 ALIGN_SURE_CORR = 0.9
 ALIGN_MIN_CORR = 0.7
 #: Windows whose median P region :func:`_p_snr` computes at once (32 x this x 45 float32 samples, cache-sized: the
@@ -238,9 +241,9 @@ def _align_fiducials(x: np.ndarray, r: np.ndarray, qa: int, qb: int, shift: int)
     consistent -- each moved within +-``shift`` samples to where the beat's QRS window ``[r - qa, r + qb)`` correlates
     best with the stretch's median QRS. (n,)
 
-    The marks count as inconsistent when more than :data:`ALIGN_TRIGGER` of the beats correlate with the median QRS
-    below :data:`ECTOPIC_CORR` at their mark but at least :data:`ALIGN_SURE_CORR` a few samples away: the same QRS
-    marked at another of its waves. A detector can mark some beats at the R and others at the S of a biphasic QRS
+    The marks count as inconsistent when more than :data:`ALIGN_TRIGGER` of the beats, and at least
+    :data:`ALIGN_MIN_MARKED`, correlate with the median QRS below :data:`ECTOPIC_CORR` at their mark but at least
+    :data:`ALIGN_SURE_CORR` a few samples away: the same QRS marked at another of its waves. A detector can mark some beats at the R and others at the S of a biphasic QRS
     (V1: MIT-BIH 221 with detected R peaks, 70 % of its AF beats then looked ectopic against 18 % with the reference
     annotations, and its AF was found 6 % of the time). Then every beat correlating at least :data:`ALIGN_MIN_CORR`
     somewhere is moved there (two passes, never further than ``shift`` from its mark; an ectopic shape keeps its
@@ -264,7 +267,8 @@ def _align_fiducials(x: np.ndarray, r: np.ndarray, qa: int, qb: int, shift: int)
         cc = (Vc @ tmpl) / (np.linalg.norm(Vc, axis=-1) + 1e-12)
         best = cc.argmax(1)
         top = cc[np.arange(len(ok)), best]
-        if it == 0 and np.mean((cc[:, shift] < ECTOPIC_CORR) & (top >= ALIGN_SURE_CORR)) <= ALIGN_TRIGGER:
+        marked = (cc[:, shift] < ECTOPIC_CORR) & (top >= ALIGN_SURE_CORR)
+        if it == 0 and (marked.mean() <= ALIGN_TRIGGER or marked.sum() < ALIGN_MIN_MARKED):
             break  # consistent marks
         move = np.where(top >= ALIGN_MIN_CORR, best - shift, 0)
         if not move.any():
