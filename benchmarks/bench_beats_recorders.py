@@ -12,6 +12,11 @@ counted apart). Conditions:
 * ``detected-500Hz-inverted``: MLII resampled to 500 Hz and inverted, gain x2.5;
 * ``detected-V1-250Hz``: the other lead (V1/V2/V4/V5) at 250 Hz (the models train on MLII mostly).
 
+Each condition also prints false S and false V per hour (matched beats called S / V whose reference is another class)
+inside the reference AF / flutter stretches and the sinus-rhythm ``(N`` stretches of the .atr rhythm notes: the issue's
+false-alarm figures as another recorder would see them. The AF detector inside ``predict`` is the shipped one, fitted
+on all 48 records (DS2 included); ``beats_in_context.py`` gives the leave-one-patient-out figures (reference R peaks).
+
 Usage: python benchmarks/bench_beats_recorders.py [--no-consensus] [--no-qrs-check] [--no-conducted-check] [--no-sinus-check] [--no-fibrillation-check] [--no-context-bridge] [MODEL=beats-ds1] [RECORD ...]
   RECORD: records to use instead of DS2 (e.g. the DS1 records held out of beats-ds1's training: 106 119 220 223).
   --no-consensus: without the morphology consensus (cardiacml.inference.consensus), as cardiacml 0.4.1 predicted.
@@ -39,6 +44,9 @@ from cardiacml.inference.beats import CONTEXT_BRIDGE_S, predict_record
 from cardiacml.inference.predict import load_runner
 from cardiacml.pretrained import is_pretrained, pretrained_path
 from cardiacml.tasks.sources import find_mitdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import af_episodes as AFB  # noqa: E402  (the MIT-BIH rhythm annotations: reference AF and sinus stretches)
 
 
 def variant(rec, cond, rng):
@@ -81,6 +89,7 @@ def main():
         t0 = time.time()
         rng = np.random.default_rng(0)
         yt, yp, unmatched, refs = [], [], 0, 0
+        hours, false = {"AF": 0.0, "sinus": 0.0}, {(k, c): 0 for k in ("AF", "sinus") for c in ("S", "V")}
         for r in records:
             rec = variant(open_record(mitdb / r), cond, rng)
             s = predict_record(runner, rec, tmp / "p.csv", use_annotations=cond.startswith("annotations"), show_progress=False,
@@ -96,10 +105,27 @@ def main():
             yp.append(df.loc[ok, "predicted"].map(classes.index).to_numpy())
             unmatched += int((~ok).sum())
             refs += int(np.isin(rec.annotations()[1], list("NLRejAaJSVEF/fQ")).sum())
+            # false S / V per hour in the reference AF / flutter and sinus-rhythm stretches (a matched beat called S or
+            # V whose reference is not that class)
+            _, ivals, length = AFB.reference(r)
+            t, ref, pred = df.loc[ok, "time_s"].to_numpy(), df.loc[ok, "reference"].to_numpy(), df.loc[ok, "predicted"].to_numpy()
+            for key, labs in (("AF", AFB.AF), ("sinus", ("(N",))):
+                inside = np.zeros(len(t), bool)
+                for a0, a1, lab in ivals:
+                    if lab in labs:
+                        inside |= (t >= a0) & (t < a1)
+                        hours[key] += (min(a1, length) - a0) / 3600.0
+                for c in ("S", "V"):
+                    false[key, c] += int(((pred == c) & (ref != c) & inside).sum())
         rep = aami_report(np.concatenate(yt), np.concatenate(yp))
         n = sum(len(a) for a in yt)
         print(format_report(rep, f"### {name}{'' if consensus else ' (no consensus)'}{'' if check else ' (no QRS check)'}{'' if conducted else ' (no conducted check)'}{'' if sinus else ' (no sinus check)'}{'' if fib else ' (no fibrillation check)'}{'' if bridge else ' (no context bridge)'} on {which}, {cond}: {n} matched beats of {refs} reference beats "
                                  f"(missed {refs - n}), {unmatched} unmatched detections ({time.time() - t0:.0f} s)"))
+        print("false alarms per hour (matched beats): "
+              + ", ".join(f"{c} in {k} {false[k, c] / max(hours[k], 1e-9):.1f}" for k in ("AF", "sinus") for c in ("S", "V"))
+              + f" (reference AF / flutter {hours['AF']:.2f} h, sinus rhythm {hours['sinus']:.2f} h; the AF detector "
+              "shipped was fitted on all 48 records: leave-one-patient-out figures on reference R peaks in "
+              "beats_in_context.py)")
         print(flush=True)
 
 
