@@ -421,6 +421,42 @@ def test_detections_within_the_refractory_period_are_one_beat():
     assert MIN_BEAT_GAP_S >= 0.2
 
 
+def _dedupe_walk(peaks, strength, fs):
+    """The merge rule spelled out one peak at a time (what ``_dedupe`` did before 0.4.11 vectorised it)."""
+    from cardiacml.ecg.pipeline import MIN_BEAT_GAP_S
+
+    order = np.argsort(peaks, kind="stable")
+    peaks, strength = peaks[order], strength[order]
+    keep, last = np.ones(len(peaks), bool), -1
+    for i in range(len(peaks)):
+        if last >= 0 and peaks[i] - peaks[last] < MIN_BEAT_GAP_S * fs:
+            if strength[i] > strength[last]:
+                keep[last], last = False, i
+            else:
+                keep[i] = False
+        else:
+            last = i
+    return peaks[keep], order[keep]
+
+
+def test_dedupe_keeps_what_the_walk_keeps():
+    """Random peaks (unsorted, repeated, dense runs of three and more, tied strengths) at several rates: the vectorised
+    merge keeps exactly the peaks, and returns exactly the indices, of the peak-by-peak walk."""
+    from cardiacml.ecg.pipeline import _dedupe
+
+    rng = np.random.default_rng(7)
+    runs = 0
+    for _ in range(500):
+        n = int(rng.integers(0, 50))
+        fs = float(rng.choice([128.0, 250.0, 360.0, 1000.0]))
+        peaks = rng.integers(0, int(rng.integers(1, 20) * fs), n)
+        strength = rng.random(n) if rng.random() < 0.5 else rng.integers(0, 3, n).astype(float)
+        got, want = _dedupe(peaks, strength, fs), _dedupe_walk(peaks, strength, fs)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        runs += n > 2 and bool((np.diff(np.sort(peaks))[:2] < 0.2 * fs).all())
+    assert runs > 20  # clusters of three or more were exercised, not only pairs
+
+
 def test_predict_path_drops_extra_and_cut_detections_of_real_ecgs(shared):
     """Real 10-s 12-lead ECGs (sinus rhythm, no ectopy in their diagnoses): a T wave detected between two beats and a
     beat the recording's end cuts are not classified (they were called V), and ``skipped`` says why."""

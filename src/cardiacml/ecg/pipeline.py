@@ -292,21 +292,40 @@ def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: in
 
 
 def _dedupe(peaks: np.ndarray, strength: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sort peaks and merge those closer than MIN_BEAT_GAP_S (the stronger one stays); returns (peaks, kept index)."""
+    """Sort peaks and merge those closer than MIN_BEAT_GAP_S (the stronger one stays); returns (peaks, kept index).
+
+    Walking the sorted peaks, each one closer than the gap to the last kept peak replaces it when strictly stronger
+    and is dropped otherwise. A run of peaks each closer than the gap to the next (a cluster) starts at least a gap
+    after the last kept peak before it, so the walk decides every cluster on its own: a lone peak stays, a pair keeps
+    its stronger peak (the first on a tie), both at once for the whole record (the detector's two polarities find most
+    beats twice: on a 30-minute record 6,000 peaks, a Python loop over them was 8 % of the detected-peak path); only
+    the rare clusters of three or more are walked one peak at a time."""
     order = np.argsort(peaks, kind="stable")
     peaks, strength = peaks[order], strength[order]
-    keep = np.ones(len(peaks), bool)
+    n = len(peaks)
+    keep = np.ones(n, bool)
+    if n < 2:
+        return peaks[keep], order[keep]
     gap = MIN_BEAT_GAP_S * fs
-    last = -1
-    for i in range(len(peaks)):
-        if last >= 0 and peaks[i] - peaks[last] < gap:
-            if strength[i] > strength[last]:
-                keep[last] = False
-                last = i
+    close = np.diff(peaks) < gap  # peak i and i + 1 in one cluster
+    cid = np.r_[0, np.cumsum(~close)]  # cluster of each peak
+    size = np.bincount(cid)
+    first = np.r_[0, np.flatnonzero(~close) + 1]  # each cluster's first peak
+    a = first[size == 2]
+    later = strength[a + 1] > strength[a]
+    keep[a[later]] = False
+    keep[a[~later] + 1] = False
+    for c0, m in zip(first[size > 2], size[size > 2]):
+        last = c0
+        for i in range(c0 + 1, c0 + m):  # every peak of the cluster is closer than the gap to the one before it
+            if peaks[i] - peaks[last] < gap:
+                if strength[i] > strength[last]:
+                    keep[last] = False
+                    last = i
+                else:
+                    keep[i] = False
             else:
-                keep[i] = False
-        else:
-            last = i
+                last = i
     return peaks[keep], order[keep]
 
 
