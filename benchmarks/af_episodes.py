@@ -106,12 +106,21 @@ def detected_times(rec) -> np.ndarray:
     return np.asarray(scan_record(rec, None, use_annotations=False).peaks) / rec.fs
 
 
-def beat_labels(t, ivals):
-    y = np.zeros(len(t), bool)
+def rhythm_stretches(t, ivals, labels=AF, length: float = np.inf) -> tuple[np.ndarray, float]:
+    """Which of the times ``t`` (s) lie in a reference rhythm stretch (``ivals``, :func:`reference`) labelled one of
+    ``labels``, and those stretches' total duration in hours (each end clipped to ``length`` s)."""
+    t = np.asarray(t, float)
+    inside, hours = np.zeros(len(t), bool), 0.0
     for t0, t1, lab in ivals:
-        if lab in AF:
-            y |= (t >= t0) & (t < t1)
-    return y
+        if lab in labels:
+            inside |= (t >= t0) & (t < t1)
+            hours += (min(t1, length) - t0) / 3600.0
+    return inside, hours
+
+
+def beat_labels(t, ivals):
+    """Per beat time ``t`` (s): inside a reference AF / flutter stretch."""
+    return rhythm_stretches(t, ivals)[0]
 
 
 def fit(X, y) -> dict:

@@ -124,15 +124,8 @@ def main() -> None:
             return beat_checks(q, CLASSES, qrs_dist=qrs, qrs_w=waves, p_w=pw, times_s=t, fib_w=fw)[0]
         _, ivals, length = AFB.reference(name)
         ok = (ref >= 0) & (ref < len(CLASSES))
-        ref_af = AFB.beat_labels(t, ivals)
-        ref_n = np.zeros(len(t), bool)
-        for t0, t1, lab in ivals:
-            if lab == "(N":
-                ref_n |= (t >= t0) & (t < t1)
-            if lab in AFB.AF:
-                hours_af += (min(t1, length) - t0) / 3600.0
-            elif lab == "(N":
-                hours_n += (min(t1, length) - t0) / 3600.0
+        (ref_af, h_af), (ref_n, h_n) = (AFB.rhythm_stretches(t, ivals, labs, length) for labs in (AFB.AF, ("(N",)))
+        hours_af, hours_n = hours_af + h_af, hours_n + h_n
         t_ref, _, _ = AFB.reference(name)
         eps = R.detect_af(t_ref, lopo_af_model(name, feats), atrial=atr[name])["rhythm_episodes"]
         det_ref = context_beats(t_ref, eps, 0.0 if a.no_context_bridge else CONTEXT_BRIDGE_S)

@@ -110,11 +110,8 @@ def main():
             _, ivals, length = AFB.reference(r)
             t, ref, pred = df.loc[ok, "time_s"].to_numpy(), df.loc[ok, "reference"].to_numpy(), df.loc[ok, "predicted"].to_numpy()
             for key, labs in (("AF", AFB.AF), ("sinus", ("(N",))):
-                inside = np.zeros(len(t), bool)
-                for a0, a1, lab in ivals:
-                    if lab in labs:
-                        inside |= (t >= a0) & (t < a1)
-                        hours[key] += (min(a1, length) - a0) / 3600.0
+                inside, h = AFB.rhythm_stretches(t, ivals, labs, length)
+                hours[key] += h
                 for c in ("S", "V"):
                     false[key, c] += int(((pred == c) & (ref != c) & inside).sum())
         rep = aami_report(np.concatenate(yt), np.concatenate(yp))
