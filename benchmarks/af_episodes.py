@@ -73,7 +73,7 @@ def signal(name: str, which: str = "MLII"):
     rec = open_record(MITDB / name)
     if SIGNALS[which] is None:
         return rec
-    from bench_beats_recorders import variant
+    from recorders import variant
 
     return variant(rec, SIGNALS[which], np.random.default_rng(int(name)))
 

@@ -37,9 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from cardiacml.datasets.mitbih import DS2
-from cardiacml.io import ArrayRecord, open_record
+from cardiacml.io import open_record
 from cardiacml.ecg.aami import aami_report, format_report
-from cardiacml.ecg.filters import resample
 from cardiacml.inference.beats import CONTEXT_BRIDGE_S, predict_record
 from cardiacml.inference.predict import load_runner
 from cardiacml.pretrained import is_pretrained, pretrained_path
@@ -47,25 +46,7 @@ from cardiacml.tasks.sources import find_mitdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import af_episodes as AFB  # noqa: E402  (the MIT-BIH rhythm annotations: reference AF and sinus stretches)
-
-
-def variant(rec, cond, rng):
-    if cond.startswith("annotations") or cond == "detected-360Hz":
-        return rec
-    li = rec.lead_index(None)
-    if "V1" in cond:
-        li = 1 - li
-    x = rec.read(lead=li)
-    s, sym = rec.annotations()
-    fs = {"128Hz": 128.0, "500Hz": 500.0, "250Hz": 250.0}[next(k for k in ("128Hz", "500Hz", "250Hz") if k in cond)]
-    y = resample(x, rec.fs, fs)
-    t = np.arange(len(y)) / fs
-    if "noisy" in cond:
-        y = 0.4 * y + 0.03 * rng.standard_normal(len(y)) + 0.3 * np.sin(2 * np.pi * 0.3 * t) + 0.05 * np.sin(2 * np.pi * 50 * t)
-    if "inverted" in cond:
-        y = -2.5 * y
-    return ArrayRecord(y, fs, [rec.leads[li]], path=f"{rec.path}[{cond}]",
-                       annotations=(np.round(np.asarray(s) * fs / rec.fs).astype(np.int64), sym))
+from recorders import variant  # noqa: E402  (each condition's signal)
 
 
 def main():
