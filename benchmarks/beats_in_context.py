@@ -120,8 +120,8 @@ def main() -> None:
     for name in a.records:
         t, prob, ref, qrs, waves, pw = record_beats(runner, name, not a.no_consensus)
         def check(q, qrs=None if a.no_qrs_check else qrs, waves=None if a.no_conducted_check else waves,
-                  pw=None if a.no_sinus_check else pw, fw=None if a.no_fibrillation_check else pw):
-            return beat_checks(q, CLASSES, qrs_dist=qrs, qrs_w=waves, p_w=pw, times_s=t, fib_w=fw)[0]
+                  pw=None if a.no_sinus_check else pw, fw=None if a.no_fibrillation_check else pw, in_af=None):
+            return beat_checks(q, CLASSES, qrs_dist=qrs, qrs_w=waves, p_w=pw, times_s=t, fib_w=fw, in_af=in_af)[0]
         _, ivals, length = AFB.reference(name)
         ok = (ref >= 0) & (ref < len(CLASSES))
         (ref_af, h_af), (ref_n, h_n) = (AFB.rhythm_stretches(t, ivals, labs, length) for labs in (AFB.AF, ("(N",)))
@@ -132,8 +132,8 @@ def main() -> None:
         j = np.clip(np.searchsorted(t_ref, t), 0, len(t_ref) - 1)  # the predict path skips a few edge beats
         j = np.where(np.abs(t_ref[np.maximum(j - 1, 0)] - t) < np.abs(t_ref[j] - t), np.maximum(j - 1, 0), j)
         det = det_ref[j]
-        out = {"beat only": check(prob), "in context": check(in_rhythm_context(prob, det, CLASSES)[0]),
-               "oracle": check(in_rhythm_context(prob, ref_af, CLASSES)[0])}
+        out = {"beat only": check(prob), "in context": check(in_rhythm_context(prob, det, CLASSES)[0], in_af=det),
+               "oracle": check(in_rhythm_context(prob, ref_af, CLASSES)[0], in_af=ref_af)}
         Y.append(ref[ok])
         for m in modes:
             p = out[m].argmax(1)

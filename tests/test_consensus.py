@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cardiacml.inference.consensus import (PWAVE, QRS, beat_checks, conducted_check, fibrillation_check,
                                           morphology_consensus, nn_irregularity, own_variation, p_variation, p_waves,
@@ -194,6 +195,33 @@ def test_conducted_check_takes_back_v_calls_whose_qrs_is_the_patients_conducted_
     assert conducted_check(p, w, CLASSES)[1]["V"] == 1
     w[20] = 1.6 / 1.3 * w[20]
     assert conducted_check(p, w, CLASSES)[1]["V"] == 0 and conducted_check(p, w, CLASSES, distance=0.25)[1]["V"] == 1
+
+
+
+def test_conducted_check_fits_the_amplitude_inside_af_only():
+    # flutter / fibrillation waves on a conducted QRS change its size: inside AF (in_af) a beat called V whose QRS is
+    # its N neighbours' scaled by up to 2x is taken back; outside AF, or a different shape, or beyond 2x, it stays V
+    pn, pv = [0.9, 0.04, 0.03, 0.02, 0.01], [0.1, 0.3, 0.55, 0.03, 0.02]
+    w = _waves(["n"] * 20 + ["n", "n", "v", "n"])
+    p = _prob([pn] * 20 + [pv] * 4)
+    w[20] *= 1.8  # a conducted QRS at 1.8x (relative squared distance ~0.27 as it is)
+    w[21] *= 0.55
+    w[22] *= 1.5  # a PVC, 1.5x
+    w[23] *= 3.0  # beyond the factor allowed (scaled 2x: distance ~0.2)
+    none = np.zeros(24, bool)
+    af = np.ones(24, bool)
+    assert conducted_check(p, w, CLASSES)[1]["V"] == 0
+    assert np.array_equal(conducted_check(p, w, CLASSES, in_af=none)[0], conducted_check(p, w, CLASSES)[0])
+    out, n = conducted_check(p, w, CLASSES, in_af=af)
+    assert n["V"] == 2 and out.argmax(1)[20:].tolist() == [1, 1, 2, 2]
+    only = none.copy()
+    only[20] = True  # only the first inside AF
+    assert conducted_check(p, w, CLASSES, in_af=only)[0].argmax(1)[20:].tolist() == [1, 2, 2, 2]
+    assert conducted_check(p, w, CLASSES, in_af=af, amplitude=1.0)[1]["V"] == 0
+    assert conducted_check(p, w, CLASSES, in_af=af, amplitude=4.0)[1]["V"] == 3
+    for bad in (dict(in_af=af[:5]), dict(in_af=af, amplitude=0.5), dict(in_af=af, amplitude=float("nan"))):
+        with pytest.raises(ValueError):
+            conducted_check(p, w, CLASSES, **bad)
 
 
 def test_conducted_check_takes_back_f_calls_only_nearer_the_conducted_qrs():

@@ -188,7 +188,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     conducted_check : bool
         ``beat-rhythm`` models: then a beat called V or F whose QRS is that of the nearby beats called N loses its V
         and F probabilities (:func:`cardiacml.inference.consensus.conducted_check`; summary key
-        ``conducted_check``). Not applied to a patient-adapted model either.
+        ``conducted_check``); inside the rhythm context (AF / flutter) the QRS complexes are compared after fitting
+        their amplitude (0.4.12). Not applied to a patient-adapted model either.
     sinus_check : bool
         ``beat-rhythm`` models: then a beat called S whose P-wave region is that of the nearby beats called N (the
         sinus P wave at the sinus PR) is called N (:func:`cardiacml.inference.consensus.sinus_check`; summary key
@@ -414,7 +415,8 @@ def _in_context(probs: np.ndarray, n: int, shapes, qrs, times, classes, af, wave
         probs[:n], checks = CO.beat_checks(probs[:n], classes, qrs_dist=None if qrs is None else qrs[:n],
                                            qrs_w=None if waves is None else waves[:n],
                                            p_w=None if pw is None else pw[:n], times_s=times[:n],
-                                           fib_w=None if fib_w is None else fib_w[:n])
+                                           fib_w=None if fib_w is None else fib_w[:n],
+                                           in_af=None if af is None else af["beat_context"][:n])
         out.update(checks)
     return out
 

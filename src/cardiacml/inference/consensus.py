@@ -113,6 +113,10 @@ CONDUCTED_DISTANCE_F = 0.03
 #: ... and neither is one within this many times the recording's own variation (:func:`own_variation`: the median
 #: distance of its beats called N to their N neighbours), whichever is larger.
 CONDUCTED_FLOOR = 2.0
+#: Inside atrial fibrillation / flutter (the beats ``predict`` puts in the rhythm context), the N neighbours' median
+#: QRS is first scaled to the beat's, by a factor within [1 / this, this] (least squares): fibrillation and flutter
+#: waves riding on a conducted QRS change its size, not its shape (cardiacml 0.4.12).
+CONDUCTED_AMPLITUDE = 2.0
 #: :func:`own_variation` looks at this many beats called N at most, spread over the recording.
 VARIATION_BEATS = 2000
 #: P-wave region of the beat-rhythm window (samples at 125 Hz from the window start: -0.244 to -0.06 s around R, the
@@ -268,8 +272,15 @@ def _first_channel(windows: np.ndarray) -> np.ndarray:
     return x[:, 0] if x.ndim == 3 else x
 
 
-def _relative_sqdist(q: np.ndarray, t: np.ndarray, flat: float) -> np.ndarray:
-    """Row-wise ``|q - t|^2 / mean(|q|^2, |t|^2)`` of two (n, m) arrays; ``flat`` where both rows are flat."""
+def _relative_sqdist(q: np.ndarray, t: np.ndarray, flat: float, amplitude: np.ndarray | None = None) -> np.ndarray:
+    """Row-wise ``|q - t|^2 / mean(|q|^2, |t|^2)`` of two (n, m) arrays; ``flat`` where both rows are flat. With
+    ``amplitude`` (n,) (each >= 1), each row of ``t`` is first scaled to its row of ``q`` (least squares), the factor
+    clipped to [1 / amplitude, amplitude] (1: the row as it is)."""
+    if amplitude is not None:
+        a = np.einsum("ij,ij->i", q, t, dtype=np.float64) / np.maximum(np.einsum("ij,ij->i", t, t, dtype=np.float64),
+                                                                       1e-12)
+        a = np.where(amplitude > 1.0, np.clip(a, 1.0 / amplitude, amplitude), 1.0)
+        t = np.where((a != 1.0)[:, None], t * a[:, None].astype(t.dtype), t)
     num = np.einsum("ij,ij->i", q - t, q - t)
     den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", t, t))
     return np.where(den > 1e-12, num / np.maximum(den, 1e-12), flat)
@@ -282,20 +293,22 @@ def qrs_waves(windows: np.ndarray) -> np.ndarray:
 
 
 def _normal_distance(waves: np.ndarray, normal: np.ndarray, cand: np.ndarray, k: int,
-                     times_s: np.ndarray | None = None) -> np.ndarray:
+                     times_s: np.ndarray | None = None, amplitude: np.ndarray | None = None) -> np.ndarray:
     """Relative squared distance ``|q - t|^2 / mean(|q|^2, |t|^2)`` (len(cand),) float64 of each candidate beat's
     ``waves`` row to ``t``, the sample-wise median of the rows of ``k`` consecutive beats of ``normal`` (sorted
     indices, the candidate not among them) around it in beat order: the ``k // 2`` before it and the rest after,
     shifted inward at the recording's ends (all of them when fewer than ``k``); inf where both are flat, and, with
     ``times_s`` (s, every beat's), where a neighbour lies more than :data:`SPAN_S` / 2 (20 min) from the candidate
-    (a conducted QRS or sinus P wave may change over hours: a template from that far says nothing)."""
+    (a conducted QRS or sinus P wave may change over hours: a template from that far says nothing). ``amplitude``
+    (len(cand),): per candidate, the template scaled to it first (:func:`_relative_sqdist`; 1: not scaled)."""
     w = np.asarray(waves, np.float32)
     lo, k, far = _neighbour_windows(normal, cand, k, times_s)
     dist = np.full(len(cand), np.inf)
     for a in range(0, len(cand), QUERY_BLOCK):  # bounds memory: a block x k x m float32
         rows = slice(a, a + QUERY_BLOCK)
         tpl = np.median(w[normal[lo[rows, None] + np.arange(k)]], axis=1)
-        dist[rows] = _relative_sqdist(w[cand[rows]], tpl, flat=np.inf)
+        dist[rows] = _relative_sqdist(w[cand[rows]], tpl, flat=np.inf,
+                                      amplitude=None if amplitude is None else amplitude[rows])
     dist[far] = np.inf
     return dist
 
@@ -340,7 +353,8 @@ def own_variation(waves: np.ndarray, normal: np.ndarray, k: int, max_beats: int 
 def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: float = CONDUCTED_DISTANCE,
                     distance_f: float = CONDUCTED_DISTANCE_F, k: int = CONDUCTED_K,
                     min_n: int = CONDUCTED_MIN_N, times_s: np.ndarray | None = None,
-                    floor: float = CONDUCTED_FLOOR) -> tuple[np.ndarray, dict]:
+                    floor: float = CONDUCTED_FLOOR, in_af: np.ndarray | None = None,
+                    amplitude: float = CONDUCTED_AMPLITUDE) -> tuple[np.ndarray, dict]:
     """A beat is V (or F) only with a QRS of its own: beats called V or F whose QRS is the nearby N beats' are not.
 
     Parameters
@@ -361,6 +375,15 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     floor : float
         Both distances are raised to ``floor`` x :func:`own_variation` of the recording's beats called N where that
         is larger (a noisy recording's conducted beats differ from their neighbours by more; 0: no floor).
+    in_af : ndarray of bool, shape (n,), optional
+        Beats inside atrial fibrillation / flutter (``predict``: the rhythm context). For these the N neighbours'
+        median QRS is scaled to the beat's first (least squares, the factor within [1 / ``amplitude``,
+        ``amplitude``]): fibrillation and flutter waves on a conducted QRS change its size (MIT-BIH 222: N beats in
+        flutter 0.6-2x their neighbours' peak-to-peak called V) while a ventricular QRS differs in shape. Elsewhere,
+        and for the floor, the QRS complexes are compared as they are (scaling them there cost true V in noisy
+        128 Hz recordings: ``benchmarks/RESULTS.md``, seventeenth session). None: nowhere (cardiacml 0.4.5-0.4.11).
+    amplitude : float
+        See ``in_af`` (>= 1; 1: not scaled).
 
     Returns
     -------
@@ -370,6 +393,12 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
         each of V and F that ``classes`` has).
     """
     prob = np.array(prob, np.float64, copy=True)
+    if not amplitude >= 1.0:
+        raise ValueError(f"amplitude must be >= 1, got {amplitude}")
+    if in_af is not None:
+        in_af = np.asarray(in_af, bool)
+        if in_af.shape != (len(prob),):
+            raise ValueError(f"in_af has shape {in_af.shape}, expected ({len(prob)},)")
     classes = list(classes)
     limits = {c: d for c, d in (("V", distance), ("F", distance_f)) if c in classes}
     counts = {c: 0 for c in limits}
@@ -384,7 +413,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
     cand = np.flatnonzero(checked[call])
     if len(normal) < max(min_n, 1) or len(cand) == 0:
         return prob, counts
-    dist = _normal_distance(waves, normal, cand, k, times_s)
+    amp = None if in_af is None or amplitude == 1.0 else np.where(in_af[cand], float(amplitude), 1.0)
+    dist = _normal_distance(waves, normal, cand, k, times_s, amp)
     if floor > 0:  # within the recording's own variation, a beat is no less conducted than its N beats
         limit = np.maximum(limit, floor * own_variation(waves, normal, k))
     idx = cand[dist < limit[call[cand]]]
@@ -573,7 +603,7 @@ def fibrillation_check(prob: np.ndarray, waves: np.ndarray, times_s: np.ndarray,
 
 
 def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=None,
-                times_s=None, fib_w=None) -> tuple[np.ndarray, dict]:
+                times_s=None, fib_w=None, in_af=None) -> tuple[np.ndarray, dict]:
     """The QRS check, the conducted check, the sinus check and the fibrillation check in turn, as ``predict``
     applies them after the consensus and the rhythm context.
 
@@ -590,6 +620,8 @@ def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=Non
         fibrillation check needs them.
     fib_w : ndarray or None
         :func:`p_waves` (n, 23) for :func:`fibrillation_check` (usually ``p_w`` itself; None: not applied).
+    in_af : ndarray of bool, shape (n,), optional
+        The beats in the rhythm context (AF / flutter), for :func:`conducted_check`'s amplitude fit.
 
     Returns
     -------
@@ -610,7 +642,7 @@ def beat_checks(prob: np.ndarray, classes, *, qrs_dist=None, qrs_w=None, p_w=Non
         moved = before.argmax(1) != prob.argmax(1)
     if qrs_w is not None:
         call = prob.argmax(1)
-        prob, out["conducted_check"] = conducted_check(prob, qrs_w, classes, times_s=times_s)
+        prob, out["conducted_check"] = conducted_check(prob, qrs_w, classes, times_s=times_s, in_af=in_af)
         if moved is not None:
             back = moved & (prob.argmax(1) != call)
             if back.any():
