@@ -555,7 +555,9 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         s["conducted_check"] = {"method": f"a beat called V (F) whose QRS is within {CO.CONDUCTED_DISTANCE} "
                                           f"({CO.CONDUCTED_DISTANCE_F}; or {CO.CONDUCTED_FLOOR:g} x the recording's "
                                           "own variation, if larger) relative squared distance of the median QRS of "
-                                          f"the {CO.CONDUCTED_K} beats called N around it is supraventricular: its V and F "
+                                          f"the {CO.CONDUCTED_K} beats called N around it (inside AF / flutter scaled "
+                                          f"to it first, by a factor within 1/{CO.CONDUCTED_AMPLITUDE:g}-"
+                                          f"{CO.CONDUCTED_AMPLITUDE:g}) is supraventricular: its V and F "
                                           "probabilities go to the other classes (cardiacml.inference.consensus."
                                           "conducted_check)",
                                 "v_taken_back": int(consensus["conducted_check"].get("V", 0)),
