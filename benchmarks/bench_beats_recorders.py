@@ -16,6 +16,8 @@ Each condition also prints false S and false V per hour (matched beats called S 
 inside the reference AF / flutter stretches and the sinus-rhythm ``(N`` stretches of the .atr rhythm notes: the issue's
 false-alarm figures as another recorder would see them. The AF detector inside ``predict`` is the shipped one, fitted
 on all 48 records (DS2 included); ``beats_in_context.py`` gives the leave-one-patient-out figures (reference R peaks).
+Since 0.4.13 it also prints how many of those per hour lie in windows the signal-quality check rejects (the beats
+CSV's ``low_quality`` column), where a user is told the classes are less reliable.
 
 Usage: python benchmarks/bench_beats_recorders.py [--no-consensus] [--no-qrs-check] [--no-conducted-check] [--no-sinus-check] [--no-fibrillation-check] [--no-context-bridge] [MODEL=beats-ds1] [RECORD ...]
   RECORD: records to use instead of DS2 (e.g. the DS1 records held out of beats-ds1's training: 106 119 220 223).
@@ -71,6 +73,7 @@ def main():
         rng = np.random.default_rng(0)
         yt, yp, unmatched, refs = [], [], 0, 0
         hours, false = {"AF": 0.0, "sinus": 0.0}, {(k, c): 0 for k in ("AF", "sinus") for c in ("S", "V")}
+        false_low = dict.fromkeys(false, 0)  # of them, in windows the signal-quality check rejects
         for r in records:
             rec = variant(open_record(mitdb / r), cond, rng)
             s = predict_record(runner, rec, tmp / "p.csv", use_annotations=cond.startswith("annotations"), show_progress=False,
@@ -90,11 +93,13 @@ def main():
             # V whose reference is not that class)
             _, ivals, length = AFB.reference(r)
             t, ref, pred = df.loc[ok, "time_s"].to_numpy(), df.loc[ok, "reference"].to_numpy(), df.loc[ok, "predicted"].to_numpy()
+            low = df.loc[ok, "low_quality"].to_numpy() == 1
             for key, labs in (("AF", AFB.AF), ("sinus", ("(N",))):
                 inside, h = AFB.rhythm_stretches(t, ivals, labs, length)
                 hours[key] += h
                 for c in ("S", "V"):
                     false[key, c] += int(((pred == c) & (ref != c) & inside).sum())
+                    false_low[key, c] += int(((pred == c) & (ref != c) & inside & low).sum())
         rep = aami_report(np.concatenate(yt), np.concatenate(yp))
         n = sum(len(a) for a in yt)
         print(format_report(rep, f"### {name}{'' if consensus else ' (no consensus)'}{'' if check else ' (no QRS check)'}{'' if conducted else ' (no conducted check)'}{'' if sinus else ' (no sinus check)'}{'' if fib else ' (no fibrillation check)'}{'' if bridge else ' (no context bridge)'} on {which}, {cond}: {n} matched beats of {refs} reference beats "
@@ -104,6 +109,8 @@ def main():
               + f" (reference AF / flutter {hours['AF']:.2f} h, sinus rhythm {hours['sinus']:.2f} h; the AF detector "
               "shipped was fitted on all 48 records: leave-one-patient-out figures on reference R peaks in "
               "beats_in_context.py)")
+        print("  of them in low-quality windows (the CSV's low_quality column): "
+              + ", ".join(f"{c} in {k} {false_low[k, c] / max(hours[k], 1e-9):.1f}" for k in ("AF", "sinus") for c in ("S", "V")))
         print(flush=True)
 
 

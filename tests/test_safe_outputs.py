@@ -211,3 +211,35 @@ def test_odd_run_json_is_one_line(tmp_path):
     (run / "run.json").write_text(json.dumps(meta))
     res = runner.invoke(app, ["report", str(run)])
     assert res.exit_code == 2 and "Traceback" not in res.output and str(run) in res.output, res.output
+
+
+def test_beats_in_noise_are_marked_in_the_csv_summary_console_and_page(mitdb, tmp_path):
+    # 90 s of record 100 with 25 s of heavy noise from 30 s: the beats the quality check rejects carry low_quality 1
+    # in the CSV, are counted per class in the summary and on the console, and lie under grey bands on the page
+    from cardiacml.io import open_record
+
+    x = open_record(mitdb / "100").read(0, 360 * 90, lead=0).astype(np.float64)
+    rng = np.random.default_rng(1)
+    x[360 * 30:360 * 55] += np.cumsum(rng.normal(0, 0.08, 360 * 25)) + rng.normal(0, 0.6, 360 * 25)
+    p = tmp_path / "noisy.csv"
+    np.savetxt(p, x[:, None], header="MLII", comments="", fmt="%.4f")
+    res = _predict(p, "--out", tmp_path / "o.csv", "--html", tmp_path / "o.html")
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "o.csv")
+    q = json.loads((tmp_path / "o.summary.json").read_text())["quality"]
+    low = df.low_quality.to_numpy() == 1
+    assert set(df.low_quality.unique()) <= {0, 1} and low.sum() == q["low_quality_beats"] > 5
+    inside = np.zeros(len(df), bool)
+    for a, b in q["low_quality_stretches_s"]:
+        inside |= (df.time_s >= a).to_numpy() & (df.time_s < b).to_numpy()
+    assert np.array_equal(low, inside) and not low[df.time_s.to_numpy() < 20].any()
+    assert q["low_quality_counts"] == {k: int((df.predicted[low] == k).sum()) for k in ("N", "S", "V", "F", "Q")}
+    called = ", ".join(f"{k} {v}" for k, v in q["low_quality_counts"].items() if v)
+    assert f"low-quality 10 s window(s), called {called}" in " ".join(res.output.split())
+    page = (tmp_path / "o.html").read_text()
+    from cardiacml.viz.html.record import LOW_QUALITY_FILL
+
+    assert "Signal quality" in page and page.count(LOW_QUALITY_FILL) == 2 * len(q["low_quality_stretches_s"])
+    assert f"{int(low.sum()):,} beat(s) in {len(q['low_quality_stretches_s'])} stretch(es)" in page

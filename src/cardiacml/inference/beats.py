@@ -9,8 +9,8 @@ Holter), which the morphology consensus (:mod:`cardiacml.inference.consensus`) a
 need before the rows are written. With a Kaggle ``beat`` model the record is cut whole with the
 Kachuee rule (fine for recordings of an hour or so) and goes through the same writer.
 
-One CSV schema for every beat model: ``beat, time_s, predicted, p_<class>..., [reference]``
-(:data:`CSV_COLUMNS`). The function returns the arrays it computed (:class:`RecordPrediction`:
+One CSV schema for every beat model: ``beat, time_s, predicted, p_<class>..., [reference], low_quality``
+(:data:`CSV_COLUMNS`; ``low_quality`` 1 for a beat in a 10-s window the signal-quality check rejects, since 0.4.13). The function returns the arrays it computed (:class:`RecordPrediction`:
 times, probabilities, reference labels and, on request, the raw lead), so an interactive page is
 drawn from memory, never by reading the CSV or the recording again.
 
@@ -40,8 +40,9 @@ from ..io import Record
 from ..utils import progress
 from . import consensus as CO
 
-#: Columns of every per-beat CSV (``<class>`` stands for each class name; ``reference`` only for annotated records).
-CSV_COLUMNS = ("beat", "time_s", "predicted", "p_<class>", "reference")
+#: Columns of every per-beat CSV (``<class>`` stands for each class name; ``reference`` only for annotated records;
+#: ``low_quality`` (0 / 1: the beat lies in a 10-s window the signal-quality check rejects) for raw recordings).
+CSV_COLUMNS = ("beat", "time_s", "predicted", "p_<class>", "reference", "low_quality")
 #: The rhythm context of the beats (S -> N) also spans a break shorter than this (s) between two detected AF episodes
 #: (:func:`cardiacml.ecg.rhythm.bridge_episodes`): such a break is no sinus rhythm to be premature against (on
 #: MIT-BIH, atrial flutter with regular conduction between two AF stretches: 202, 222). The episodes and the AF
@@ -77,6 +78,9 @@ class RecordPrediction:
     classes : tuple of str, length C
     reference : ndarray, shape (n,), int, or None
         Reference class of each beat from the record's annotations (-1: a detection matching none).
+    low_quality : ndarray, shape (n,), bool, or None
+        The beat lies in a 10-s window the signal-quality check rejects (:mod:`cardiacml.ecg.quality`): its class is
+        less reliable.
     signal : ndarray, shape (N,), float32 mV, or None
         The raw lead, kept with ``keep_signal=True`` (for an interactive page).
     fs : float
@@ -92,6 +96,7 @@ class RecordPrediction:
     signal: np.ndarray | None
     fs: float
     lead: str
+    low_quality: np.ndarray | None = None
 
     @property
     def predicted(self) -> np.ndarray:
@@ -99,8 +104,10 @@ class RecordPrediction:
         return self.probabilities.argmax(1) if len(self.probabilities) else np.zeros(0, np.int64)
 
 
-def format_rows(first: int, t: np.ndarray, prob: np.ndarray, classes, ref: np.ndarray | None) -> str:
-    """CSV rows (``beat, time_s, predicted, p_<class>..., [reference]``) of a block of beats numbered from ``first``.
+def format_rows(first: int, t: np.ndarray, prob: np.ndarray, classes, ref: np.ndarray | None,
+                low: np.ndarray | None = None) -> str:
+    """CSV rows (``beat, time_s, predicted, p_<class>..., [reference], [low_quality]``) of a block of beats numbered
+    from ``first`` (``low``: bool (n,), written as 0 / 1).
 
     ``t`` may hold NaN (already-cut beats have no time): written as an empty field. One ``%`` formatting of the whole
     block (a row format repeated n times) rather than per-column string arrays: 3-4x faster.
@@ -119,11 +126,15 @@ def format_rows(first: int, t: np.ndarray, prob: np.ndarray, classes, ref: np.nd
         names = np.asarray(list(classes) + ["-"], dtype=object)
         cols.append(names[np.where((ref >= 0) & (ref < len(classes)), ref, len(classes))].tolist())
         fmt.append("%s")
+    if low is not None:
+        cols.append(np.asarray(low, bool).astype(np.int64).tolist())
+        fmt.append("%d")
     return ((",".join(fmt) + "\n") * n) % tuple(v for row in zip(*cols) for v in row)
 
 
-def csv_header(classes, with_reference: bool) -> str:
-    return ",".join(["beat", "time_s", "predicted"] + [f"p_{k}" for k in classes] + (["reference"] if with_reference else [])) + "\n"
+def csv_header(classes, with_reference: bool, with_quality: bool = False) -> str:
+    return ",".join(["beat", "time_s", "predicted"] + [f"p_{k}" for k in classes] + (["reference"] if with_reference else [])
+                    + (["low_quality"] if with_quality else [])) + "\n"
 
 
 def _contract(predictor, contract) -> SignalContract:
@@ -302,8 +313,10 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves, pw if sinus_check else None,
                          pw if fibrillation_check else None)
     counts = np.bincount(probs[:done].argmax(1), minlength=len(classes))
-    rows = csv_header(classes, labels is not None) + format_rows(0, times[:done], probs[:done], classes,
-                                                                   None if labels is None else labels[:done])
+    low = np.asarray(quality["low_quality"], bool)[:n_total]
+    rows = csv_header(classes, labels is not None, True) + format_rows(0, times[:done], probs[:done], classes,
+                                                                         None if labels is None else labels[:done],
+                                                                         low[:done])
     from ..utils import atomic_path, check_output
 
     if not complete:
@@ -331,7 +344,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                     af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
-                            str(lead_name))
+                            str(lead_name), low)
 
 
 def _lead_reader(record, lead, times, filtered=None):
@@ -435,11 +448,14 @@ def _quality(record, read_lead, peaks, filtered=False) -> dict:
     return record_quality(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered)
 
 
-def _quality_summary(quality: dict, done_times) -> dict:
-    low = np.asarray(quality["low_quality"])[:len(done_times)]
+def _quality_summary(quality: dict, done_times, predicted=None, classes=()) -> dict:
+    low = np.asarray(quality["low_quality"], bool)[:len(done_times)]
     q = {"criterion": quality["criterion"], "windows": quality["windows"],
          "low_quality_windows": quality["low_quality_windows"], "low_quality_beats": int(low.sum()),
          "low_quality_stretches_s": quality["stretches"][:200]}
+    if predicted is not None and len(classes):
+        pred = np.asarray(predicted)[:len(low)]
+        q["low_quality_counts"] = {str(k): int((pred[low[:len(pred)]] == i).sum()) for i, k in enumerate(classes)}
     if len(quality["stretches"]) > 200:
         q["low_quality_stretches_truncated"] = len(quality["stretches"])
     if quality.get("warning"):
@@ -580,7 +596,7 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                              "(cardiacml.inference.consensus.fibrillation_check)",
                                    "s_reassigned_to_n": int(consensus["fibrillation_check"])}
     if quality is not None:
-        s["quality"] = _quality_summary(quality, done_times)
+        s["quality"] = _quality_summary(quality, done_times, preds, classes)
         s["reliable"] = not quality.get("warning")
     if pauses:
         p = _pauses(done_times)
@@ -647,6 +663,9 @@ def summary_text(summ: dict) -> str:
     if q.get("warning"):
         msg += f"\nWARNING: {q['warning']}"
     elif q.get("low_quality_beats"):
-        msg += (f"\nnote: {q['low_quality_beats']} beat(s) in {q['low_quality_windows']} low-quality 10 s window(s) "
-                "(signal-quality check; see 'quality' in the summary JSON): their classes are less reliable")
+        called = ", ".join(f"{k} {v}" for k, v in (q.get("low_quality_counts") or {}).items() if v)
+        msg += (f"\nnote: {q['low_quality_beats']} beat(s) in {q['low_quality_windows']} low-quality 10 s window(s)"
+                + (f", called {called}" if called else "")
+                + " (signal-quality check; see 'quality' in the summary JSON and the CSV's low_quality column): their "
+                "classes are less reliable")
     return msg

@@ -180,7 +180,8 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
         record_page(res.signal, res.fs, res.times_s, res.predicted, res.probabilities, res.classes, html,
                     title=f"cardiacml: {Path(str(record.path)).name}", lead_name=res.lead, reference=res.reference,
                     episodes=res.summary.get("rhythm_episodes") or (),
-                    bridges=(res.summary.get("rhythm") or {}).get("context_bridges") or ())
+                    bridges=(res.summary.get("rhythm") or {}).get("context_bridges") or (),
+                    low_quality=res.low_quality)
         text += f"\ninteractive page: {html}"
     return text
 

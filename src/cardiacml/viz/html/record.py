@@ -151,7 +151,7 @@ _LOD_JS = r"""
 def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                   probabilities: np.ndarray, class_names, *, lead_name: str = "ECG", reference=None,
                   detail_budget_bytes: float | None = None, view_points: int = 40_000, initial_window_s: float = 20.0,
-                  overview_points: int = 8_000, episodes=(), bridges=()):
+                  overview_points: int = 8_000, episodes=(), bridges=(), low_quality=()):
     """The strip figure of :func:`record_page` and the level-of-detail data its script needs.
 
     Returns ``(fig, lod_spec, post_script)``. ``detail_budget_bytes``: room for the packed trace
@@ -227,7 +227,8 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
         yaxis2=dict(domain=[0.0, 0.14], fixedrange=True, showticklabels=False, showgrid=False, zeroline=False),
         shapes=[dict(type="rect", xref="x2", yref="y2 domain", x0=_EPOCH_MS, x1=float(t_ms(w0)), y0=0, y1=1,
                      fillcolor="rgba(31,119,180,0.25)", line=dict(color="rgba(31,119,180,0.9)", width=1))]
-        + _episode_bands(episodes) + _episode_bands(bridges, BRIDGE_FILL, "break between AF episodes"),
+        + _episode_bands(episodes) + _episode_bands(bridges, BRIDGE_FILL, "break between AF episodes")
+        + _episode_bands(_spans(low_quality), LOW_QUALITY_FILL, "low signal quality"),
     )
     # int16 quantisation of the trace on the signal's own grid (5 uV for MIT-BIH) or 1 uV when the range allows
     offset = float(np.median(sig))
@@ -251,6 +252,13 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
 #: Fill of the rhythm-episode bands, and of the lighter bands of the breaks between two episodes whose beats are
 #: classified in the AF context too (``cardiacml.inference.beats.CONTEXT_BRIDGE_S``).
 EPISODE_FILL, BRIDGE_FILL = "rgba(255,140,0,0.16)", "rgba(255,140,0,0.06)"
+#: Fill of the stretches the signal-quality check rejects (:mod:`cardiacml.ecg.quality`).
+LOW_QUALITY_FILL = "rgba(110,110,110,0.22)"
+
+
+def _spans(stretches) -> list[dict]:
+    """``[start_s, end_s]`` pairs (the summary's ``quality.low_quality_stretches_s``) as ``{"start_s", "end_s"}``."""
+    return [{"start_s": float(a), "end_s": float(b)} for a, b in (stretches or ())]
 
 
 def _episode_bands(episodes, fill: str = EPISODE_FILL, label: str | None = None) -> list[dict]:
@@ -289,7 +297,7 @@ def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
 
 def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                 probabilities: np.ndarray, class_names, path: str | os.PathLike, *, title: str = "cardiacml: recording",
-                lead_name: str = "ECG", reference=None, episodes=(), bridges=()) -> Path:
+                lead_name: str = "ECG", reference=None, episodes=(), bridges=(), low_quality=None) -> Path:
     """Write an interactive page of a whole recording with every beat's predicted class.
 
     Parameters
@@ -317,6 +325,9 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     bridges : sequence of dict, optional
         Breaks between two episodes whose beats were classified in the AF context too (``start_s``, ``end_s``; the
         summary's ``rhythm.context_bridges``): lighter bands, listed with the episodes.
+    low_quality : ndarray of bool, shape (m,), optional
+        Beats in a 10-s window the signal-quality check rejects (:attr:`cardiacml.inference.beats.RecordPrediction.
+        low_quality`): their windows are drawn as grey bands and counted per predicted class under the summary.
 
     Notes
     -----
@@ -337,9 +348,13 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
         from ...errors import DataFormatError
 
         raise DataFormatError(f"record page {path}: the signal is empty or has NaN/infinite values")
-    fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
-                                  reference=reference, episodes=episodes, bridges=bridges)
     times = np.asarray(beat_times_s, np.float64).ravel()
+    low = None if low_quality is None else np.asarray(low_quality, bool).ravel()
+    if low is not None and len(low) != len(times):
+        raise ValueError(f"low_quality has {len(low)} values for {len(times)} beats")
+    stretches = _low_stretches(times, low, len(sig), float(fs)) if low is not None and low.any() else []
+    fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
+                                  reference=reference, episodes=episodes, bridges=bridges, low_quality=stretches)
     pred = np.asarray(predicted).astype(np.int64).ravel()
     prob = np.asarray(probabilities, np.float32)
     ref = None if reference is None else np.asarray(reference).astype(np.int64).ravel()
@@ -371,7 +386,29 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
             "beat is never called S for its irregularity alone"
             + (f", nor in the {len(bridges)} short break(s) between two episodes (lighter bands; not counted in the "
                "time in AF)." if len(bridges) else ".")))
+    if stretches:
+        called = ", ".join(f"{classes[k]} {int(v)}" for k, v in enumerate(np.bincount(pred[low], minlength=len(classes)))
+                           if v)
+        sections.append(section("Signal quality", "", f"{int(low.sum()):,} beat(s) in {len(stretches)} stretch(es) the "
+                                f"signal-quality check rejects (grey bands; called {called}): their classes are less "
+                                "reliable (the CSV's low_quality column marks them)."))
     return write_page(path, title, sections + [section("Recording", lod + strip, note)])
+
+
+def _low_stretches(times: np.ndarray, low: np.ndarray, n_samples: int, fs: float) -> list[list[float]]:
+    """The signal-quality check's windows (:func:`cardiacml.ecg.quality.window_bounds`) that hold a beat marked low
+    quality, merged where they touch: ``[[start_s, end_s], ...]``."""
+    from ...ecg.quality import window_bounds
+
+    bounds = np.asarray(window_bounds(n_samples, fs), np.float64) / float(fs)
+    k = np.unique(np.clip(np.searchsorted(bounds[:, 0], times[low], side="right") - 1, 0, len(bounds) - 1))
+    out: list[list[float]] = []
+    for a, b in bounds[k].tolist():
+        if out and a <= out[-1][1] + 1e-9:
+            out[-1][1] = b
+        else:
+            out.append([a, b])
+    return out
 
 
 def _hms(seconds: float) -> str:
