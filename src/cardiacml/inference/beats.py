@@ -10,8 +10,9 @@ need before the rows are written. With a Kaggle ``beat`` model the record is cut
 Kachuee rule (fine for recordings of an hour or so) and goes through the same writer.
 
 One CSV schema for every beat model: ``beat, time_s, predicted, p_<class>..., [reference], low_quality``
-(:data:`CSV_COLUMNS`; ``low_quality`` 1 for a beat in a 10-s window the signal-quality check rejects, since 0.4.13). The function returns the arrays it computed (:class:`RecordPrediction`:
-times, probabilities, reference labels and, on request, the raw lead), so an interactive page is
+(:data:`CSV_COLUMNS`; ``low_quality`` 1 for a beat in a 10-s window the signal-quality check rejects, since
+0.4.13). The function returns the arrays it computed (:class:`RecordPrediction`: times, probabilities, reference
+labels, the low-quality flags and, on request, the raw lead), so an interactive page is
 drawn from memory, never by reading the CSV or the recording again.
 
 Output is atomic: rows go to a hidden temporary sibling that is renamed at the end, so an error
