@@ -219,7 +219,8 @@ def test_conducted_check_fits_the_amplitude_inside_af_only():
     assert conducted_check(p, w, CLASSES, in_af=only)[0].argmax(1)[20:].tolist() == [1, 2, 2, 2]
     assert conducted_check(p, w, CLASSES, in_af=af, amplitude=1.0)[1]["V"] == 0
     assert conducted_check(p, w, CLASSES, in_af=af, amplitude=4.0)[1]["V"] == 3
-    for bad in (dict(in_af=af[:5]), dict(in_af=af, amplitude=0.5), dict(in_af=af, amplitude=float("nan"))):
+    for bad in (dict(in_af=af[:5]), dict(in_af=af, amplitude=0.5), dict(in_af=af, amplitude=float("nan")),
+                dict(in_af=af, amplitude=float("inf"))):
         with pytest.raises(ValueError):
             conducted_check(p, w, CLASSES, **bad)
 
@@ -528,3 +529,32 @@ def test_p_variation_leaves_out_a_beat_whose_n_neighbours_are_further_than_the_s
     t = np.r_[np.arange(39) * 1.0, 7200.0]
     v = p_variation(fib, np.arange(39), np.array([10, 39]), 20, times_s=t)
     assert v[0] > 0.5 and np.isnan(v[1])
+
+
+def test_predict_hands_the_rhythm_context_to_the_conducted_check(mitdb, tmp_path, monkeypatch):
+    # the amplitude fit works only if predict tells the conducted check which beats are in the AF context: record 222
+    # (AF and flutter) gives a non-empty mask of its beats; with the rhythm analysis off there is none
+    import cardiacml.inference.consensus as CO
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import open_record
+
+    seen = []
+    real = CO.conducted_check
+
+    def spy(prob, waves, classes, **kw):
+        seen.append(kw.get("in_af"))
+        return real(prob, waves, classes, **kw)
+
+    monkeypatch.setattr(CO, "conducted_check", spy)
+    runner = load_runner("beats-ds1")
+    rec = open_record(mitdb / "222")
+    res = predict_record(runner, rec, tmp_path / "a.csv", show_progress=False)
+    assert len(seen) == 1 and seen[0] is not None and seen[0].shape == (len(res.times_s),)
+    from cardiacml.ecg.rhythm import beats_in_episodes, bridge_episodes
+    from cardiacml.inference.beats import CONTEXT_BRIDGE_S
+
+    want = beats_in_episodes(res.times_s, bridge_episodes(res.summary["rhythm_episodes"], CONTEXT_BRIDGE_S))
+    assert 0.2 < seen[0].mean() < 0.9 and np.array_equal(seen[0], want)
+    predict_record(runner, rec, tmp_path / "b.csv", show_progress=False, rhythm=False)
+    assert seen[1] is None

@@ -119,10 +119,14 @@ def test_one_line_20mb_csv_is_refused_fast(tmp_path):
 def test_pure_noise_gives_no_reliable_beats(tmp_path):
     p = tmp_path / "noise.csv"
     np.savetxt(p, np.random.default_rng(0).normal(0, 1, (360 * 60, 1)), header="MLII", comments="", fmt="%.4f")
-    res = _predict(p, "--out", tmp_path / "n.csv")
+    res = _predict(p, "--out", tmp_path / "n.csv", "--html", tmp_path / "n.html")
     assert res.exit_code == 0 and "no reliable beats" in res.output
     summ = json.loads((tmp_path / "n.summary.json").read_text())
     assert summ["beats"] == 0 and summ["reliable"] is False and "warning" in summ["quality"]
+    from cardiacml.viz.html.record import LOW_QUALITY_FILL
+
+    page = (tmp_path / "n.html").read_text()  # the page says so too, the whole recording grey
+    assert "no reliable beats" in page and page.count(LOW_QUALITY_FILL) == 2
 
 
 @pytest.mark.parametrize("record,max_share", [("100", 0.01), ("105", 0.10), ("203", 0.25)])
@@ -243,3 +247,15 @@ def test_beats_in_noise_are_marked_in_the_csv_summary_console_and_page(mitdb, tm
 
     assert "Signal quality" in page and page.count(LOW_QUALITY_FILL) == 2 * len(q["low_quality_stretches_s"])
     assert f"{int(low.sum()):,} beat(s) in {len(q['low_quality_stretches_s'])} stretch(es)" in page
+
+
+def test_low_quality_bands_are_capped_by_joining_the_shortest_gaps():
+    from cardiacml.viz.html.record import _cap_stretches
+
+    st = [[20.0 * i, 20.0 * i + 10] for i in range(20)]  # 20 stretches, gaps of 10 s
+    st[6][0] = 111.0  # one gap of 1 s: [100, 110] and [111, 130]
+    assert _cap_stretches(st, 50) == (st, 0.0)
+    out, g = _cap_stretches(st, len(st) - 1)
+    assert g == 1.0 and len(out) == len(st) - 1 and [100.0, 130.0] in out
+    out, g = _cap_stretches(st, 5)
+    assert out == [[0.0, st[-1][1]]] and g == 10.0  # all gaps are <= 10 s: one band

@@ -11,7 +11,7 @@ Kachuee rule (fine for recordings of an hour or so) and goes through the same wr
 
 One CSV schema for every beat model: ``beat, time_s, predicted, p_<class>..., [reference], low_quality``
 (:data:`CSV_COLUMNS`; ``low_quality`` 1 for a beat in a 10-s window the signal-quality check rejects, since
-0.4.13). The function returns the arrays it computed (:class:`RecordPrediction`: times, probabilities, reference
+0.4.13; already-cut Kaggle beats have no signal to judge and no such column). The function returns the arrays it computed (:class:`RecordPrediction`: times, probabilities, reference
 labels, the low-quality flags and, on request, the raw lead), so an interactive page is
 drawn from memory, never by reading the CSV or the recording again.
 
@@ -114,6 +114,9 @@ def format_rows(first: int, t: np.ndarray, prob: np.ndarray, classes, ref: np.nd
     block (a row format repeated n times) rather than per-column string arrays: 3-4x faster.
     """
     n = len(t)
+    for name, col in (("prob", prob), ("ref", ref), ("low", low)):
+        if col is not None and len(col) != n:
+            raise ValueError(f"format_rows: {name} has {len(col)} rows for {n} beats")
     if n == 0:
         return ""
     t = np.asarray(t, np.float64)

@@ -383,7 +383,7 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
         and for the floor, the QRS complexes are compared as they are (scaling them there cost true V in noisy
         128 Hz recordings: ``benchmarks/RESULTS.md``, seventeenth session). None: nowhere (cardiacml 0.4.5-0.4.11).
     amplitude : float
-        See ``in_af`` (>= 1; 1: not scaled).
+        See ``in_af`` (finite, >= 1; 1: not scaled).
 
     Returns
     -------
@@ -393,8 +393,8 @@ def conducted_check(prob: np.ndarray, waves: np.ndarray, classes, *, distance: f
         each of V and F that ``classes`` has).
     """
     prob = np.array(prob, np.float64, copy=True)
-    if not amplitude >= 1.0:
-        raise ValueError(f"amplitude must be >= 1, got {amplitude}")
+    if not (np.isfinite(amplitude) and amplitude >= 1.0):
+        raise ValueError(f"amplitude must be finite and >= 1, got {amplitude}")
     if in_af is not None:
         in_af = np.asarray(in_af, bool)
         if in_af.shape != (len(prob),):

@@ -137,7 +137,8 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
 
 
 def _predict_cut_beats(runner, input_path, out_path: Path, *, fs, html) -> str:
-    """Already-cut Kaggle beats: no recording, no times; the same CSV columns as a recording's beats."""
+    """Already-cut Kaggle beats: no recording, no times; a recording's CSV columns without ``low_quality`` (no
+    signal to judge)."""
     from .beats import csv_header, format_rows
 
     beats = read_cut_beats(Path(input_path), fs)
@@ -181,7 +182,8 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
                     title=f"cardiacml: {Path(str(record.path)).name}", lead_name=res.lead, reference=res.reference,
                     episodes=res.summary.get("rhythm_episodes") or (),
                     bridges=(res.summary.get("rhythm") or {}).get("context_bridges") or (),
-                    low_quality=res.low_quality)
+                    low_quality=res.low_quality,
+                    quality_warning=(res.summary.get("quality") or {}).get("warning"))
         text += f"\ninteractive page: {html}"
     return text
 

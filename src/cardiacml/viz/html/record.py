@@ -151,8 +151,11 @@ _LOD_JS = r"""
 def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                   probabilities: np.ndarray, class_names, *, lead_name: str = "ECG", reference=None,
                   detail_budget_bytes: float | None = None, view_points: int = 40_000, initial_window_s: float = 20.0,
-                  overview_points: int = 8_000, episodes=(), bridges=(), low_quality=()):
+                  overview_points: int = 8_000, episodes=(), bridges=(), low_quality_stretches=()):
     """The strip figure of :func:`record_page` and the level-of-detail data its script needs.
+
+    ``episodes`` / ``bridges``: see :func:`record_page`; ``low_quality_stretches``: ``[[start_s, end_s], ...]`` drawn
+    as grey bands.
 
     Returns ``(fig, lod_spec, post_script)``. ``detail_budget_bytes``: room for the packed trace
     (default: what is left of the 10 MB page after plotly.js and the beat markers).
@@ -228,7 +231,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
         shapes=[dict(type="rect", xref="x2", yref="y2 domain", x0=_EPOCH_MS, x1=float(t_ms(w0)), y0=0, y1=1,
                      fillcolor="rgba(31,119,180,0.25)", line=dict(color="rgba(31,119,180,0.9)", width=1))]
         + _episode_bands(episodes) + _episode_bands(bridges, BRIDGE_FILL, "break between AF episodes")
-        + _episode_bands(_spans(low_quality), LOW_QUALITY_FILL, "low signal quality"),
+        + _episode_bands(_spans(low_quality_stretches), LOW_QUALITY_FILL, "low signal quality"),
     )
     # int16 quantisation of the trace on the signal's own grid (5 uV for MIT-BIH) or 1 uV when the range allows
     offset = float(np.median(sig))
@@ -254,6 +257,9 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
 EPISODE_FILL, BRIDGE_FILL = "rgba(255,140,0,0.16)", "rgba(255,140,0,0.06)"
 #: Fill of the stretches the signal-quality check rejects (:mod:`cardiacml.ecg.quality`).
 LOW_QUALITY_FILL = "rgba(110,110,110,0.22)"
+#: At most this many grey bands (2 plotly shapes each, redrawn at every pan and zoom): beyond it, the stretches are
+#: joined across the shortest gaps first (a 24-hour Holter with scattered artefact).
+MAX_LOW_QUALITY_BANDS = 300
 
 
 def _spans(stretches) -> list[dict]:
@@ -297,7 +303,8 @@ def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
 
 def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                 probabilities: np.ndarray, class_names, path: str | os.PathLike, *, title: str = "cardiacml: recording",
-                lead_name: str = "ECG", reference=None, episodes=(), bridges=(), low_quality=None) -> Path:
+                lead_name: str = "ECG", reference=None, episodes=(), bridges=(), low_quality=None,
+                quality_warning: str | None = None) -> Path:
     """Write an interactive page of a whole recording with every beat's predicted class.
 
     Parameters
@@ -327,7 +334,11 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
         summary's ``rhythm.context_bridges``): lighter bands, listed with the episodes.
     low_quality : ndarray of bool, shape (m,), optional
         Beats in a 10-s window the signal-quality check rejects (:attr:`cardiacml.inference.beats.RecordPrediction.
-        low_quality`): their windows are drawn as grey bands and counted per predicted class under the summary.
+        low_quality`): their windows are drawn as grey bands (at most :data:`MAX_LOW_QUALITY_BANDS`, joined across
+        the shortest gaps beyond that) and counted per predicted class under the summary.
+    quality_warning : str, optional
+        The summary's ``quality.warning`` (no window of the recording looks like an ECG: nothing was classified):
+        shown under the summary, and the whole recording drawn grey.
 
     Notes
     -----
@@ -353,8 +364,12 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     if low is not None and len(low) != len(times):
         raise ValueError(f"low_quality has {len(low)} values for {len(times)} beats")
     stretches = _low_stretches(times, low, len(sig), float(fs)) if low is not None and low.any() else []
+    if quality_warning:
+        stretches = [[0.0, len(sig) / float(fs)]]
+    stretches, joined_s = _cap_stretches(stretches, MAX_LOW_QUALITY_BANDS)
     fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
-                                  reference=reference, episodes=episodes, bridges=bridges, low_quality=stretches)
+                                  reference=reference, episodes=episodes, bridges=bridges,
+                                  low_quality_stretches=stretches)
     pred = np.asarray(predicted).astype(np.int64).ravel()
     prob = np.asarray(probabilities, np.float32)
     ref = None if reference is None else np.asarray(reference).astype(np.int64).ravel()
@@ -386,12 +401,15 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
             "beat is never called S for its irregularity alone"
             + (f", nor in the {len(bridges)} short break(s) between two episodes (lighter bands; not counted in the "
                "time in AF)." if len(bridges) else ".")))
-    if stretches:
+    if quality_warning:
+        sections.append(section("Signal quality", "", f"{html.escape(str(quality_warning))} (grey band)."))
+    elif stretches:
         called = ", ".join(f"{classes[k]} {int(v)}" for k, v in enumerate(np.bincount(pred[low], minlength=len(classes)))
                            if v)
         sections.append(section("Signal quality", "", f"{int(low.sum()):,} beat(s) in {len(stretches)} stretch(es) the "
-                                f"signal-quality check rejects (grey bands; called {called}): their classes are less "
-                                "reliable (the CSV's low_quality column marks them)."))
+                                f"signal-quality check rejects (grey bands; called {html.escape(called)}): their classes are less "
+                                "reliable (the CSV's low_quality column marks them)"
+                                + (f"; bands joined across gaps under {joined_s:.0f} s." if joined_s else ".")))
     return write_page(path, title, sections + [section("Recording", lod + strip, note)])
 
 
@@ -409,6 +427,22 @@ def _low_stretches(times: np.ndarray, low: np.ndarray, n_samples: int, fs: float
         else:
             out.append([a, b])
     return out
+
+
+def _cap_stretches(stretches: list, most: int) -> tuple[list, float]:
+    """``stretches`` (sorted ``[start_s, end_s]``) joined across their shortest gaps until at most ``most`` remain;
+    and the longest gap joined (0: none)."""
+    if len(stretches) <= most:
+        return stretches, 0.0
+    gaps = np.array([b[0] - a[1] for a, b in zip(stretches[:-1], stretches[1:])])
+    limit = float(np.sort(gaps)[len(stretches) - most - 1])  # joining every gap <= limit leaves at most ``most``
+    out = [list(stretches[0])]
+    for (a, b), g in zip(stretches[1:], gaps):
+        if g <= limit:
+            out[-1][1] = b
+        else:
+            out.append([a, b])
+    return out, limit
 
 
 def _hms(seconds: float) -> str:
