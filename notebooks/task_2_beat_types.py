@@ -116,3 +116,28 @@ except ImportError:
 # misses this patient's first paroxysm (from about 1,140 s: AF at about 126 beats per minute whose P-wave
 # regions still look alike beat to beat) and the short flutter stretch between the two episodes is bridged for the
 # beats but not counted in the burden: the AF-burden errors README.md reports per record (202: about -10 points).
+
+# %% [markdown]
+# ## Which calls to trust: beats in noise
+# Before classifying, `predict` judges every 10-s window of the lead with a signal-quality check (Orphanidou et al.
+# 2015: plausible heart rate, no long gaps, beats alike). A beat in a rejected window keeps its class but is marked:
+# `low_quality` is 1 in the CSV (and `RecordPrediction.low_quality`), the summary counts such beats per class and the
+# `--html` page draws their windows as grey bands. MIT-BIH 105 (DS2) has bursts of heavy noise:
+
+# %%
+import pandas as pd
+
+res105 = predict_record(runner, open_record(find_mitdb() / "105"), os.path.join(out, "105.csv"), show_progress=False)
+df = pd.read_csv(os.path.join(out, "105.csv"))
+print(res105.summary["quality"]["low_quality_counts"], "beats in", res105.summary["quality"]["low_quality_windows"],
+      "low-quality windows")
+wrong_v = (df.predicted == "V") & (df.reference != "V") & (df.reference != "-")
+print(f"beats called V whose reference is not V: {int(wrong_v.sum())}, of them in low-quality windows: "
+      f"{int((wrong_v & (df.low_quality == 1)).sum())}")
+print(f"beats called V outside low-quality windows: {int(((df.predicted == 'V') & (df.low_quality == 0)).sum())}, "
+      f"true V among them: {int(((df.predicted == 'V') & (df.low_quality == 0) & (df.reference == 'V')).sum())}")
+
+# %% [markdown]
+# Most of this record's wrong V calls lie in the noise the check rejects; outside it, two in three V calls are true
+# PVCs. Filtering on `low_quality == 0` is how to read a noisy recording's counts (`bench_beats_recorders.py` prints,
+# per recorder condition, how many false S / V per hour on DS2 lie in such windows).
