@@ -259,3 +259,18 @@ def test_low_quality_bands_are_capped_by_joining_the_shortest_gaps():
     assert g == 1.0 and len(out) == len(st) - 1 and [100.0, 130.0] in out
     out, g = _cap_stretches(st, 5)
     assert out == [[0.0, st[-1][1]]] and g == 10.0  # all gaps are <= 10 s: one band
+
+
+def test_an_interrupted_runs_quality_summary_covers_the_analysed_time_only():
+    from cardiacml.inference.beats import _quality_summary
+
+    quality = {"criterion": "c", "windows": 9, "low_quality_windows": 3, "low_quality_window_starts_s": [10.0, 20.0, 60.0],
+               "stretches": [[10.0, 30.0], [60.0, 70.0]], "low_quality": np.array([0, 1, 1, 0, 0, 0, 1], bool)}
+    t = np.array([5.0, 15.0, 25.0, 35.0, 45.0, 55.0, 65.0])
+    pred = np.array([0, 2, 0, 0, 0, 0, 2])
+    whole = _quality_summary(quality, t, pred, "NSVFQ")
+    assert whole["low_quality_windows"] == 3 and whole["low_quality_stretches_s"] == [[10.0, 30.0], [60.0, 70.0]]
+    assert whole["low_quality_beats"] == 3 and whole["low_quality_counts"]["V"] == 2
+    part = _quality_summary(quality, t[:3], pred[:3], "NSVFQ", until_s=25.0)  # stopped at the third beat
+    assert part["low_quality_windows"] == 2 and part["low_quality_stretches_s"] == [[10.0, 25.0]]
+    assert part["low_quality_beats"] == 2 and part["low_quality_counts"] == {"N": 1, "S": 0, "V": 1, "F": 0, "Q": 0}

@@ -217,4 +217,5 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filter
         else:
             stretches.append([s, e])
     return {"low_quality": low, "windows": n_win, "low_quality_windows": len(bad_windows),
+            "low_quality_window_starts_s": [a for a, _ in bad_windows],
             "stretches": [[round(s, 3), round(e, 3)] for s, e in stretches], "criterion": CRITERION}

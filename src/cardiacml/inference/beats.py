@@ -452,16 +452,22 @@ def _quality(record, read_lead, peaks, filtered=False) -> dict:
     return record_quality(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered)
 
 
-def _quality_summary(quality: dict, done_times, predicted=None, classes=()) -> dict:
+def _quality_summary(quality: dict, done_times, predicted=None, classes=(), until_s: float | None = None) -> dict:
+    """The summary's ``quality``; ``until_s`` (an interrupted run's stop): windows and stretches up to there only, as
+    the beats counted."""
     low = np.asarray(quality["low_quality"], bool)[:len(done_times)]
+    stretches, n_bad = quality["stretches"], quality["low_quality_windows"]
+    if until_s is not None:
+        stretches = [[a, min(b, until_s)] for a, b in stretches if a < until_s]
+        n_bad = sum(1 for a in quality.get("low_quality_window_starts_s", []) if a < until_s)
     q = {"criterion": quality["criterion"], "windows": quality["windows"],
-         "low_quality_windows": quality["low_quality_windows"], "low_quality_beats": int(low.sum()),
-         "low_quality_stretches_s": quality["stretches"][:200]}
+         "low_quality_windows": n_bad, "low_quality_beats": int(low.sum()),
+         "low_quality_stretches_s": stretches[:200]}
     if predicted is not None and len(classes):
         pred = np.asarray(predicted)[:len(low)]
         q["low_quality_counts"] = {str(k): int((pred[low[:len(pred)]] == i).sum()) for i, k in enumerate(classes)}
-    if len(quality["stretches"]) > 200:
-        q["low_quality_stretches_truncated"] = len(quality["stretches"])
+    if len(stretches) > 200:
+        q["low_quality_stretches_truncated"] = len(stretches)
     if quality.get("warning"):
         q["warning"] = quality["warning"]
     return q
@@ -600,7 +606,7 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
                                              "(cardiacml.inference.consensus.fibrillation_check)",
                                    "s_reassigned_to_n": int(consensus["fibrillation_check"])}
     if quality is not None:
-        s["quality"] = _quality_summary(quality, done_times, preds, classes)
+        s["quality"] = _quality_summary(quality, done_times, preds, classes, stopped_at_s)
         s["reliable"] = not quality.get("warning")
     if pauses:
         p = _pauses(done_times)
