@@ -409,7 +409,7 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
         sections.append(section("Signal quality", "", f"{int(low.sum()):,} beat(s) in {len(stretches)} stretch(es) the "
                                 f"signal-quality check rejects (grey bands; called {html.escape(called)}): their classes are less "
                                 "reliable (the CSV's low_quality column marks them)"
-                                + (f"; bands joined across gaps under {joined_s:.0f} s." if joined_s else ".")))
+                                + (f"; bands joined across gaps of up to {joined_s:.0f} s." if joined_s else ".")))
     return write_page(path, title, sections + [section("Recording", lod + strip, note)])
 
 
