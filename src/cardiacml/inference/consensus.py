@@ -279,8 +279,7 @@ def _relative_sqdist(q: np.ndarray, t: np.ndarray, flat: float, amplitude: np.nd
     if amplitude is not None:
         a = np.einsum("ij,ij->i", q, t, dtype=np.float64) / np.maximum(np.einsum("ij,ij->i", t, t, dtype=np.float64),
                                                                        1e-12)
-        a = np.where(amplitude > 1.0, np.clip(a, 1.0 / amplitude, amplitude), 1.0)
-        t = np.where((a != 1.0)[:, None], t * a[:, None].astype(t.dtype), t)
+        t = t * np.clip(a, 1.0 / amplitude, amplitude)[:, None].astype(t.dtype)  # x 1.0 leaves a row as it is
     num = np.einsum("ij,ij->i", q - t, q - t)
     den = 0.5 * (np.einsum("ij,ij->i", q, q) + np.einsum("ij,ij->i", t, t))
     return np.where(den > 1e-12, num / np.maximum(den, 1e-12), flat)
