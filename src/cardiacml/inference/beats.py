@@ -82,6 +82,8 @@ class RecordPrediction:
     low_quality : ndarray, shape (n,), bool, or None
         The beat lies in a 10-s window the signal-quality check rejects (:mod:`cardiacml.ecg.quality`): its class is
         less reliable.
+    low_quality_stretches_s : list of [start_s, end_s]
+        Those windows, merged where they touch (all of them, where the summary keeps the first 200).
     signal : ndarray, shape (N,), float32 mV, or None
         The raw lead, kept with ``keep_signal=True`` (for an interactive page).
     fs : float
@@ -98,6 +100,7 @@ class RecordPrediction:
     fs: float
     lead: str
     low_quality: np.ndarray | None = None
+    low_quality_stretches_s: list = ()
 
     @property
     def predicted(self) -> np.ndarray:
@@ -348,7 +351,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                     af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
-                            str(lead_name), low)
+                            str(lead_name), low, quality["stretches"])
 
 
 def _lead_reader(record, lead, times, filtered=None):
@@ -459,7 +462,7 @@ def _quality_summary(quality: dict, done_times, predicted=None, classes=(), unti
     stretches, n_bad = quality["stretches"], quality["low_quality_windows"]
     if until_s is not None:
         stretches = [[a, min(b, until_s)] for a, b in stretches if a < until_s]
-        n_bad = sum(1 for a in quality.get("low_quality_window_starts_s", []) if a < until_s)
+        n_bad = sum(1 for a in quality["low_quality_window_starts_s"] if a < until_s)
     q = {"criterion": quality["criterion"], "windows": quality["windows"],
          "low_quality_windows": n_bad, "low_quality_beats": int(low.sum()),
          "low_quality_stretches_s": stretches[:200]}

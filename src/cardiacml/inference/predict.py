@@ -182,7 +182,7 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
                     title=f"cardiacml: {Path(str(record.path)).name}", lead_name=res.lead, reference=res.reference,
                     episodes=res.summary.get("rhythm_episodes") or (),
                     bridges=(res.summary.get("rhythm") or {}).get("context_bridges") or (),
-                    low_quality=res.low_quality,
+                    low_quality=res.low_quality, low_quality_stretches=res.low_quality_stretches_s,
                     quality_warning=(res.summary.get("quality") or {}).get("warning"))
         text += f"\ninteractive page: {html}"
     return text

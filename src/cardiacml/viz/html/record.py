@@ -304,7 +304,7 @@ def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
 def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predicted: np.ndarray,
                 probabilities: np.ndarray, class_names, path: str | os.PathLike, *, title: str = "cardiacml: recording",
                 lead_name: str = "ECG", reference=None, episodes=(), bridges=(), low_quality=None,
-                quality_warning: str | None = None) -> Path:
+                low_quality_stretches=(), quality_warning: str | None = None) -> Path:
     """Write an interactive page of a whole recording with every beat's predicted class.
 
     Parameters
@@ -334,11 +334,14 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
         summary's ``rhythm.context_bridges``): lighter bands, listed with the episodes.
     low_quality : ndarray of bool, shape (m,), optional
         Beats in a 10-s window the signal-quality check rejects (:attr:`cardiacml.inference.beats.RecordPrediction.
-        low_quality`): their windows are drawn as grey bands (at most :data:`MAX_LOW_QUALITY_BANDS`, joined across
-        the shortest gaps beyond that) and counted per predicted class under the summary.
+        low_quality`): counted per predicted class under the summary.
+    low_quality_stretches : sequence of [start_s, end_s], optional
+        The rejected windows, merged where they touch (:attr:`cardiacml.inference.beats.RecordPrediction.
+        low_quality_stretches_s`, from :func:`cardiacml.ecg.quality.record_quality`): grey bands (at most
+        :data:`MAX_LOW_QUALITY_BANDS`, joined across the shortest gaps beyond that).
     quality_warning : str, optional
         The summary's ``quality.warning`` (no window of the recording looks like an ECG: nothing was classified):
-        shown under the summary, and the whole recording drawn grey.
+        shown under the summary.
 
     Notes
     -----
@@ -363,10 +366,7 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     low = None if low_quality is None else np.asarray(low_quality, bool).ravel()
     if low is not None and len(low) != len(times):
         raise ValueError(f"low_quality has {len(low)} values for {len(times)} beats")
-    stretches = _low_stretches(times, low, len(sig), float(fs)) if low is not None and low.any() else []
-    if quality_warning:
-        stretches = [[0.0, len(sig) / float(fs)]]
-    stretches, joined_s = _cap_stretches(stretches, MAX_LOW_QUALITY_BANDS)
+    stretches, joined_s = _cap_stretches([list(x) for x in low_quality_stretches or ()], MAX_LOW_QUALITY_BANDS)
     fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
                                   reference=reference, episodes=episodes, bridges=bridges,
                                   low_quality_stretches=stretches)
@@ -402,8 +402,8 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
             + (f", nor in the {len(bridges)} short break(s) between two episodes (lighter bands; not counted in the "
                "time in AF)." if len(bridges) else ".")))
     if quality_warning:
-        sections.append(section("Signal quality", "", f"{html.escape(str(quality_warning))} (grey band)."))
-    elif stretches:
+        sections.append(section("Signal quality", "", f"{html.escape(str(quality_warning))} (grey bands)."))
+    elif stretches and low is not None:
         called = ", ".join(f"{classes[k]} {int(v)}" for k, v in enumerate(np.bincount(pred[low], minlength=len(classes)))
                            if v)
         sections.append(section("Signal quality", "", f"{int(low.sum()):,} beat(s) in {len(stretches)} stretch(es) the "
@@ -411,22 +411,6 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
                                 "reliable (the CSV's low_quality column marks them)"
                                 + (f"; bands joined across gaps of up to {joined_s:.0f} s." if joined_s else ".")))
     return write_page(path, title, sections + [section("Recording", lod + strip, note)])
-
-
-def _low_stretches(times: np.ndarray, low: np.ndarray, n_samples: int, fs: float) -> list[list[float]]:
-    """The signal-quality check's windows (:func:`cardiacml.ecg.quality.window_bounds`) that hold a beat marked low
-    quality, merged where they touch: ``[[start_s, end_s], ...]``."""
-    from ...ecg.quality import window_bounds
-
-    bounds = np.asarray(window_bounds(n_samples, fs), np.float64) / float(fs)
-    k = np.unique(np.clip(np.searchsorted(bounds[:, 0], times[low], side="right") - 1, 0, len(bounds) - 1))
-    out: list[list[float]] = []
-    for a, b in bounds[k].tolist():
-        if out and a <= out[-1][1] + 1e-9:
-            out[-1][1] = b
-        else:
-            out.append([a, b])
-    return out
 
 
 def _cap_stretches(stretches: list, most: int) -> tuple[list, float]:
