@@ -103,3 +103,26 @@ def test_progress_log_lines_when_not_a_terminal(mitdb, tmp_path, capsys, monkeyp
     predict_record(_Fake(), open_record(mitdb / "100"), tmp_path / "p.csv")
     err = capsys.readouterr().err
     assert "[classify] 2,273 of 2,273 (100 %)" in err and "s left" in err
+
+
+@pytest.mark.parametrize("stop_after", [1, 4])
+def test_an_interrupted_runs_summary_counts_quality_up_to_its_stop(mitdb, tmp_path, stop_after):
+    """predict_record hands the stop to the quality summary: MIT-BIH 105 (noise bursts), the partial summary counts
+    only the windows, rejected windows and stretches up to the last classified beat."""
+    from cardiacml.inference.beats import predict_record
+
+    full = predict_record(_Fake(), open_record(mitdb / "105"), tmp_path / "full.csv", block_beats=500).summary["quality"]
+    out = tmp_path / "part.csv"
+    with pytest.raises(KeyboardInterrupt):
+        predict_record(_Fake(stop_after=stop_after), open_record(mitdb / "105"), out, block_beats=500)
+    summ = json.loads((tmp_path / "part.partial.summary.json").read_text())
+    q, stop = summ["quality"], summ["stopped_at_s"]
+    df = pd.read_csv(tmp_path / "part.partial.csv")
+    assert q["low_quality_beats"] == int(df["low_quality"].sum())
+    assert q["windows"] == int(stop // 10) + 1 < full["windows"]
+    assert all(a <= stop and b <= stop for a, b in q["low_quality_stretches_s"])
+    if stop_after == 1:  # 500 beats, before 105's first noise burst
+        assert stop < 400 and q["low_quality_windows"] == 0 and q["low_quality_stretches_s"] == []
+    else:  # 2,000 beats, 1,415.6 s: the first two of 105's noisy stretches (the same figures counted by hand)
+        assert full["low_quality_windows"] > q["low_quality_windows"] == 8 and q["low_quality_beats"] == 119
+        assert q["low_quality_stretches_s"] == [[1190.0, 1240.0], [1300.0, 1330.0]]

@@ -257,14 +257,39 @@ def test_low_quality_bands_are_capped_by_joining_the_shortest_gaps():
     assert _cap_stretches(st, 50) == (st, 0.0)
     out, g = _cap_stretches(st, len(st) - 1)
     assert g == 1.0 and len(out) == len(st) - 1 and [100.0, 130.0] in out
-    out, g = _cap_stretches(st, 5)
-    assert out == [[0.0, st[-1][1]]] and g == 10.0  # all gaps are <= 10 s: one band
+    out, g = _cap_stretches(st, 5)  # the 1-s gap and the earliest 14 of the equal 10-s gaps: exactly 5 bands
+    assert g == 10.0 and len(out) == 5 and out[0] == [0.0, 310.0] and out[1:] == st[-4:]
+    covered = sum(b - a for a, b in out)
+    assert covered == 310.0 + 40.0  # no more clean time greyed than the 15 gaps joined
+    # any order, overlaps and containment: every second of the input stays covered
+    out, g = _cap_stretches([[50.0, 60.0], [0.0, 100.0], [10.0, 20.0], [200.0, 210.0]], 2)
+    assert out == [[0.0, 100.0], [200.0, 210.0]] and g == 0.0
+    out, g = _cap_stretches([[50.0, 60.0], [0.0, 10.0]], 1)
+    assert out == [[0.0, 60.0]] and g == 40.0
+    with pytest.raises(ValueError, match="most"):
+        _cap_stretches([[0.0, 10.0]], 0)
+
+
+def test_a_page_with_more_low_quality_stretches_than_bands_says_so(tmp_path, monkeypatch):
+    import cardiacml.viz.html.record as R
+
+    monkeypatch.setattr(R, "MAX_LOW_QUALITY_BANDS", 3)
+    fs, n = 100.0, 100 * 120
+    t = np.arange(1.0, 119.0, 1.0)
+    st = [[10.0, 20.0], [30.0, 40.0], [41.0, 50.0], [60.0, 70.0], [90.0, 100.0]]
+    low = np.array([any(a <= x < b for a, b in st) for x in t])
+    pred = np.zeros(len(t), int)
+    page = R.record_page(np.sin(np.arange(n) / 10.0), fs, t, pred, np.eye(5)[pred], "NSVFQ", tmp_path / "p.html",
+                         low_quality=low, low_quality_stretches=st).read_text()
+    assert f"{int(low.sum())} beat(s) in 5 stretch(es)" in page
+    assert "drawn as 3 bands, joined across gaps of up to 10 s." in page and page.count(R.LOW_QUALITY_FILL) == 2 * 3
 
 
 def test_an_interrupted_runs_quality_summary_covers_the_analysed_time_only():
     from cardiacml.inference.beats import _quality_summary
 
-    quality = {"criterion": "c", "windows": 9, "low_quality_windows": 3, "low_quality_window_starts_s": [10.0, 20.0, 60.0],
+    quality = {"criterion": "c", "windows": 9, "window_starts_s": 10.0 * np.arange(9), "low_quality_windows": 3,
+               "low_quality_window_starts_s": [10.0, 20.0, 60.0],
                "stretches": [[10.0, 30.0], [60.0, 70.0]], "low_quality": np.array([0, 1, 1, 0, 0, 0, 1], bool)}
     t = np.array([5.0, 15.0, 25.0, 35.0, 45.0, 55.0, 65.0])
     pred = np.array([0, 2, 0, 0, 0, 0, 2])
@@ -273,4 +298,9 @@ def test_an_interrupted_runs_quality_summary_covers_the_analysed_time_only():
     assert whole["low_quality_beats"] == 3 and whole["low_quality_counts"]["V"] == 2
     part = _quality_summary(quality, t[:3], pred[:3], "NSVFQ", until_s=25.0)  # stopped at the third beat
     assert part["low_quality_windows"] == 2 and part["low_quality_stretches_s"] == [[10.0, 25.0]]
+    assert part["windows"] == 3 and whole["windows"] == 9  # windows starting at 0, 10 and 20 s were analysed
+    # stopped at a beat that is the first of a rejected window: that window counts, as its beat does
+    edge = _quality_summary(quality, t[:6], pred[:6], "NSVFQ", until_s=60.0)
+    assert edge["low_quality_windows"] == 3 and edge["windows"] == 7
+    assert edge["low_quality_stretches_s"] == [[10.0, 30.0], [60.0, 60.0]]
     assert part["low_quality_beats"] == 2 and part["low_quality_counts"] == {"N": 1, "S": 0, "V": 1, "F": 0, "Q": 0}

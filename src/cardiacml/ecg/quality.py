@@ -181,8 +181,11 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filter
     Returns
     -------
     dict
-        ``low_quality`` (bool per peak), ``windows`` (count), ``low_quality_windows``, ``stretches``
-        (merged low-quality [start_s, end_s] intervals holding beats), ``criterion``.
+        ``low_quality`` (bool per peak), ``windows`` (count), ``window_starts_s`` (ndarray (windows,): each
+        window's first sample / fs), ``low_quality_windows`` (count), ``low_quality_window_starts_s`` (list, the
+        rejected windows' starts, s), ``stretches`` (merged low-quality [start_s, end_s] intervals holding beats),
+        ``criterion``. Starts are sample / fs exactly as beat times ``peaks / fs`` are, so an interrupted run can
+        count the windows up to its last beat without a rounding slip.
     """
     from .filters import clean_ecg
 
@@ -216,6 +219,7 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filter
             stretches[-1][1] = e
         else:
             stretches.append([s, e])
-    return {"low_quality": low, "windows": n_win, "low_quality_windows": len(bad_windows),
+    return {"low_quality": low, "windows": n_win,
+            "window_starts_s": np.array([a for a, _ in bounds], np.int64) / fs, "low_quality_windows": len(bad_windows),
             "low_quality_window_starts_s": [a for a, _ in bad_windows],
             "stretches": [[round(s, 3), round(e, 3)] for s, e in stretches], "criterion": CRITERION}

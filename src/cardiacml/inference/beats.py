@@ -456,14 +456,17 @@ def _quality(record, read_lead, peaks, filtered=False) -> dict:
 
 
 def _quality_summary(quality: dict, done_times, predicted=None, classes=(), until_s: float | None = None) -> dict:
-    """The summary's ``quality``; ``until_s`` (an interrupted run's stop): windows and stretches up to there only, as
-    the beats counted."""
+    """The summary's ``quality``; ``until_s`` (an interrupted run's stop, the last classified beat's time): the
+    windows, rejected windows and stretches that start at or before it only, as the beats counted (a window whose
+    first beat is the last one classified counts: window starts and beat times are both sample / fs)."""
     low = np.asarray(quality["low_quality"], bool)[:len(done_times)]
-    stretches, n_bad = quality["stretches"], quality["low_quality_windows"]
+    stretches, n_bad, n_win = quality["stretches"], quality["low_quality_windows"], quality["windows"]
     if until_s is not None:
-        stretches = [[a, min(b, until_s)] for a, b in stretches if a < until_s]
-        n_bad = sum(1 for a in quality["low_quality_window_starts_s"] if a < until_s)
-    q = {"criterion": quality["criterion"], "windows": quality["windows"],
+        u = round(until_s, 3)  # the stretches are rounded to 1 ms
+        stretches = [[a, max(a, min(b, u))] for a, b in stretches if a <= u]
+        n_bad = sum(1 for a in quality["low_quality_window_starts_s"] if a <= until_s)
+        n_win = int(np.count_nonzero(np.asarray(quality["window_starts_s"]) <= until_s))
+    q = {"criterion": quality["criterion"], "windows": n_win,
          "low_quality_windows": n_bad, "low_quality_beats": int(low.sum()),
          "low_quality_stretches_s": stretches[:200]}
     if predicted is not None and len(classes):

@@ -366,7 +366,8 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     low = None if low_quality is None else np.asarray(low_quality, bool).ravel()
     if low is not None and len(low) != len(times):
         raise ValueError(f"low_quality has {len(low)} values for {len(times)} beats")
-    stretches, joined_s = _cap_stretches([list(x) for x in low_quality_stretches or ()], MAX_LOW_QUALITY_BANDS)
+    n_stretches = len(low_quality_stretches or ())
+    stretches, joined_s = _cap_stretches(list(low_quality_stretches or ()), MAX_LOW_QUALITY_BANDS)
     fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
                                   reference=reference, episodes=episodes, bridges=bridges,
                                   low_quality_stretches=stretches)
@@ -406,27 +407,37 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     elif stretches and low is not None:
         called = ", ".join(f"{classes[k]} {int(v)}" for k, v in enumerate(np.bincount(pred[low], minlength=len(classes)))
                            if v)
-        sections.append(section("Signal quality", "", f"{int(low.sum()):,} beat(s) in {len(stretches)} stretch(es) the "
+        sections.append(section("Signal quality", "", f"{int(low.sum()):,} beat(s) in {n_stretches:,} stretch(es) the "
                                 f"signal-quality check rejects (grey bands; called {html.escape(called)}): their classes are less "
                                 "reliable (the CSV's low_quality column marks them)"
-                                + (f"; bands joined across gaps of up to {joined_s:.0f} s." if joined_s else ".")))
+                                + (f"; drawn as {len(stretches)} bands, joined across gaps of up to {joined_s:.0f} s." if joined_s else ".")))
     return write_page(path, title, sections + [section("Recording", lod + strip, note)])
 
 
 def _cap_stretches(stretches: list, most: int) -> tuple[list, float]:
-    """``stretches`` (sorted ``[start_s, end_s]``) joined across their shortest gaps until at most ``most`` remain;
-    and the longest gap joined (0: none)."""
-    if len(stretches) <= most:
-        return stretches, 0.0
-    gaps = np.array([b[0] - a[1] for a, b in zip(stretches[:-1], stretches[1:])])
-    limit = float(np.sort(gaps)[len(stretches) - most - 1])  # joining every gap <= limit leaves at most ``most``
-    out = [list(stretches[0])]
-    for (a, b), g in zip(stretches[1:], gaps):
-        if g <= limit:
+    """``stretches`` (``[start_s, end_s]``, in any order; overlapping ones are merged) joined across their
+    ``len - most`` shortest gaps (the earlier of equal gaps first), so that exactly ``most`` remain when there were
+    more; and the longest gap joined (0: none)."""
+    if most < 1:
+        raise ValueError(f"most must be >= 1, got {most}")
+    merged: list = []
+    for a, b in sorted(([float(a), float(b)] for a, b in stretches), key=lambda s: s[0]):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    if len(merged) <= most:
+        return merged, 0.0
+    gaps = np.array([b[0] - a[1] for a, b in zip(merged[:-1], merged[1:])])
+    join = np.zeros(len(gaps), bool)
+    join[np.argsort(gaps, kind="stable")[:len(merged) - most]] = True
+    out = [list(merged[0])]
+    for (a, b), j in zip(merged[1:], join):
+        if j:
             out[-1][1] = b
         else:
             out.append([a, b])
-    return out, limit
+    return out, float(gaps[join].max())
 
 
 def _hms(seconds: float) -> str:
