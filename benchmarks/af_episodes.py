@@ -62,7 +62,8 @@ AF = ("(AFIB", "(AFL")
 PATIENT = {"202": "201"}
 
 
-SIGNALS = {"MLII": None, "128Hz-noisy": "detected-128Hz-noisy", "500Hz-inverted": "detected-500Hz-inverted",
+SIGNALS = {"MLII": None, "128Hz-noisy": "detected-128Hz-noisy", "200Hz": "detected-200Hz",
+           "500Hz-inverted": "detected-500Hz-inverted",
            "other-lead-250Hz": "detected-V1-250Hz"}
 
 

@@ -12,6 +12,9 @@ counted apart). Conditions:
 * ``detected-500Hz-inverted``: MLII resampled to 500 Hz and inverted, gain x2.5;
 * ``detected-V1-250Hz``: the other lead (V1/V2/V4/V5) at 250 Hz (the models train on MLII mostly).
 
+On request (``--conditions``): ``detected-200Hz`` (MLII resampled to 200 Hz, the rate of the paroxysmal-AF database
+the issue names), ``detected-200Hz-noisy`` (and the noise of the 128 Hz condition).
+
 Each condition also prints false S and false V per hour (matched beats called S / V whose reference is another class)
 inside the reference AF / flutter stretches and the sinus-rhythm ``(N`` stretches of the .atr rhythm notes: the issue's
 false-alarm figures as another recorder would see them. The AF detector inside ``predict`` is the shipped one, fitted
@@ -19,8 +22,9 @@ on all 48 records (DS2 included); ``beats_in_context.py`` gives the leave-one-pa
 Since 0.4.13 it also prints how many of those per hour lie in windows the signal-quality check rejects (the beats
 CSV's ``low_quality`` column), where a user is told the classes are less reliable.
 
-Usage: python benchmarks/bench_beats_recorders.py [--no-consensus] [--no-qrs-check] [--no-conducted-check] [--no-sinus-check] [--no-fibrillation-check] [--no-context-bridge] [MODEL=beats-ds1] [RECORD ...]
+Usage: python benchmarks/bench_beats_recorders.py [--conditions C1,C2,...] [--no-consensus] [--no-qrs-check] [--no-conducted-check] [--no-sinus-check] [--no-fibrillation-check] [--no-context-bridge] [MODEL=beats-ds1] [RECORD ...]
   RECORD: records to use instead of DS2 (e.g. the DS1 records held out of beats-ds1's training: 106 119 220 223).
+  --conditions: the conditions to run, comma-separated (default: the five above).
   --no-consensus: without the morphology consensus (cardiacml.inference.consensus), as cardiacml 0.4.1 predicted.
   --no-qrs-check: without the QRS check (cardiacml.inference.consensus.qrs_check); with the two below, as 0.4.2 predicted.
   --no-conducted-check: without the conducted check (cardiacml.inference.consensus.conducted_check); with the one below,
@@ -51,23 +55,37 @@ import af_episodes as AFB  # noqa: E402  (the MIT-BIH rhythm annotations: refere
 from recorders import variant  # noqa: E402  (each condition's signal)
 
 
+CONDITIONS = ["annotations-360Hz", "detected-360Hz", "detected-128Hz-noisy", "detected-500Hz-inverted", "detected-V1-250Hz"]
+EXTRA_CONDITIONS = ["detected-200Hz", "detected-200Hz-noisy"]
+
+
 def main():
     flags = ("--no-consensus", "--no-qrs-check", "--no-conducted-check", "--no-sinus-check", "--no-fibrillation-check",
              "--no-context-bridge")
-    args = [a for a in sys.argv[1:] if a not in flags]
+    argv = sys.argv[1:]
+    conds = list(CONDITIONS)
+    if "--conditions" in argv:
+        k = argv.index("--conditions")
+        if k + 1 >= len(argv):
+            sys.exit("--conditions needs a comma-separated list, e.g. --conditions detected-200Hz")
+        conds = [c for c in argv[k + 1].split(",") if c]
+        unknown = [c for c in conds if c not in CONDITIONS + EXTRA_CONDITIONS]
+        if unknown:
+            sys.exit(f"unknown condition {unknown[0]}; conditions: {', '.join(CONDITIONS + EXTRA_CONDITIONS)}")
+        argv = argv[:k] + argv[k + 2:]
+    args = [a for a in argv if a not in flags]
     consensus, check = "--no-consensus" not in sys.argv[1:], "--no-qrs-check" not in sys.argv[1:]
     conducted, sinus = "--no-conducted-check" not in sys.argv[1:], "--no-sinus-check" not in sys.argv[1:]
     fib = "--no-fibrillation-check" not in sys.argv[1:]
     bridge = "--no-context-bridge" not in sys.argv[1:]
     if any(a.startswith("-") for a in args):
-        sys.exit(f"unknown option {next(a for a in args if a.startswith('-'))}; options: {', '.join(flags)}")
+        sys.exit(f"unknown option {next(a for a in args if a.startswith('-'))}; options: --conditions, {', '.join(flags)}")
     name = args[0] if args else "beats-ds1"
     records = args[1:] or list(DS2)
     which = "DS2" if records == list(DS2) else "records " + " ".join(records)
     runner = load_runner(pretrained_path(name) if is_pretrained(name) else name)
     mitdb = find_mitdb()
     tmp = Path(tempfile.mkdtemp())
-    conds = ["annotations-360Hz", "detected-360Hz", "detected-128Hz-noisy", "detected-500Hz-inverted", "detected-V1-250Hz"]
     for cond in conds:
         t0 = time.time()
         rng = np.random.default_rng(0)

@@ -18,7 +18,8 @@ def variant(rec, cond, rng):
         li = 1 - li
     x = rec.read(lead=li)
     s, sym = rec.annotations()
-    fs = {"128Hz": 128.0, "500Hz": 500.0, "250Hz": 250.0}[next(k for k in ("128Hz", "500Hz", "250Hz") if k in cond)]
+    rates = {"128Hz": 128.0, "200Hz": 200.0, "250Hz": 250.0, "500Hz": 500.0}
+    fs = rates[next(k for k in rates if k in cond)]
     y = resample(x, rec.fs, fs)
     t = np.arange(len(y)) / fs
     if "noisy" in cond:

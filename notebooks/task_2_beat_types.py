@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Task 2: five beat types (N, S, V, F, Q)
 #
-# **Run time**: 15 s quick (`cardiacml notebooks run task_2_beat_types --quick`, CARDIACML_QUICK=1), measured on 2 shared CPU cores;
+# **Run time**: 13 s quick (`cardiacml notebooks run task_2_beat_types --quick`, CARDIACML_QUICK=1), measured on 2 shared CPU cores;
 # full mode takes several minutes (up to about 10, not re-measured for this version).
 #
 # Two protocols, side by side:
