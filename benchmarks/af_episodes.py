@@ -31,8 +31,8 @@ their beats flagged and of strips called AF (half their beats flagged); the base
 as one segment (at least ``cardiacml.ecg.rhythm.MIN_BEATS`` beats).
 
 Other recorders (``--signal``): the held-out record's atrial features (and, with ``--peaks det``, its R peaks) come
-from MLII resampled to 128 Hz with gain 0.4, noise, wander and mains (``128Hz-noisy``), to 500 Hz inverted x2.5
-(``500Hz-inverted``) or from the record's other lead at 250 Hz (``other-lead-250Hz``: V1, V2, V4 or V5), made as
+from MLII resampled to 128 Hz with gain 0.4, noise, wander and mains (``128Hz-noisy``), to 200 Hz (``200Hz``: the
+paroxysmal-AF database's rate the issue names), to 500 Hz inverted x2.5 (``500Hz-inverted``) or from the record's other lead at 250 Hz (``other-lead-250Hz``: V1, V2, V4 or V5), made as
 ``bench_beats_recorders.py`` makes them; the models are still fitted on the other records' MLII, as the shipped one is.
 
     python benchmarks/af_episodes.py [--peaks ref|det] [--fit] [--scan] [--strips 10] [--signal MLII|128Hz-noisy|...]   (--fit writes src/cardiacml/ecg/rhythm_af.json

@@ -24,7 +24,8 @@ CSV's ``low_quality`` column), where a user is told the classes are less reliabl
 
 Usage: python benchmarks/bench_beats_recorders.py [--conditions C1,C2,...] [--no-consensus] [--no-qrs-check] [--no-conducted-check] [--no-sinus-check] [--no-fibrillation-check] [--no-context-bridge] [MODEL=beats-ds1] [RECORD ...]
   RECORD: records to use instead of DS2 (e.g. the DS1 records held out of beats-ds1's training: 106 119 220 223).
-  --conditions: the conditions to run, comma-separated (default: the five above).
+  --conditions: the conditions to run, comma-separated (default: the five above); records need the model named
+    first (``--conditions detected-200Hz beats-ds1 106 119``: a lone record number would be taken for the model).
   --no-consensus: without the morphology consensus (cardiacml.inference.consensus), as cardiacml 0.4.1 predicted.
   --no-qrs-check: without the QRS check (cardiacml.inference.consensus.qrs_check); with the two below, as 0.4.2 predicted.
   --no-conducted-check: without the conducted check (cardiacml.inference.consensus.conducted_check); with the one below,
@@ -62,13 +63,17 @@ EXTRA_CONDITIONS = ["detected-200Hz", "detected-200Hz-noisy"]
 def main():
     flags = ("--no-consensus", "--no-qrs-check", "--no-conducted-check", "--no-sinus-check", "--no-fibrillation-check",
              "--no-context-bridge")
-    argv = sys.argv[1:]
+    argv = [x for a in sys.argv[1:] for x in (a.split("=", 1) if a.startswith("--conditions=") else [a])]
     conds = list(CONDITIONS)
+    if argv.count("--conditions") > 1:
+        sys.exit("--conditions given twice; give one comma-separated list")
     if "--conditions" in argv:
         k = argv.index("--conditions")
-        if k + 1 >= len(argv):
+        if k + 1 >= len(argv) or argv[k + 1].startswith("-"):
             sys.exit("--conditions needs a comma-separated list, e.g. --conditions detected-200Hz")
-        conds = [c for c in argv[k + 1].split(",") if c]
+        conds = list(dict.fromkeys(c for c in argv[k + 1].split(",") if c))
+        if not conds:
+            sys.exit("--conditions needs at least one condition, e.g. --conditions detected-200Hz")
         unknown = [c for c in conds if c not in CONDITIONS + EXTRA_CONDITIONS]
         if unknown:
             sys.exit(f"unknown condition {unknown[0]}; conditions: {', '.join(CONDITIONS + EXTRA_CONDITIONS)}")

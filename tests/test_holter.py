@@ -126,3 +126,17 @@ def test_an_interrupted_runs_summary_counts_quality_up_to_its_stop(mitdb, tmp_pa
     else:  # 2,000 beats, 1,415.6 s: the first two of 105's noisy stretches (the same figures counted by hand)
         assert full["low_quality_windows"] > q["low_quality_windows"] == 8 and q["low_quality_beats"] == 119
         assert q["low_quality_stretches_s"] == [[1190.0, 1240.0], [1300.0, 1330.0]]
+
+
+def test_an_interrupted_runs_af_minutes_count_up_to_its_stop(mitdb, tmp_path):
+    """An AF episode that runs on past the stop counts up to the stop: AF minutes per hour analysed stay <= 60."""
+    from cardiacml.inference.beats import predict_record
+
+    with pytest.raises(KeyboardInterrupt):
+        predict_record(_Fake(stop_after=2), open_record(mitdb / "203"), tmp_path / "p.csv", block_beats=500)
+    summ = json.loads((tmp_path / "p.partial.summary.json").read_text())
+    stop, eps = summ["stopped_at_s"], summ["rhythm_episodes"]
+    assert eps and all(e["start_s"] <= stop for e in eps) and any(e["end_s"] > stop for e in eps)
+    in_af = sum(min(e["end_s"], stop) - e["start_s"] for e in eps)
+    assert 0 < summ["af_minutes_per_hour"] <= 60.0
+    assert summ["af_minutes_per_hour"] == pytest.approx(in_af / 60.0 / (summ["analysed_s"] / 3600.0), abs=0.01)

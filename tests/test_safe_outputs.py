@@ -266,6 +266,8 @@ def test_low_quality_bands_are_capped_by_joining_the_shortest_gaps():
     assert out == [[0.0, 100.0], [200.0, 210.0]] and g == 0.0
     out, g = _cap_stretches([[50.0, 60.0], [0.0, 10.0]], 1)
     assert out == [[0.0, 60.0]] and g == 40.0
+    out, g = _cap_stretches([[0.0, 10.0], [10.2, 20.0], [40.0, 50.0]], 2)  # a gap under a second
+    assert out == [[0.0, 20.0], [40.0, 50.0]] and abs(g - 0.2) < 1e-9
     with pytest.raises(ValueError, match="most"):
         _cap_stretches([[0.0, 10.0]], 0)
 
@@ -282,7 +284,17 @@ def test_a_page_with_more_low_quality_stretches_than_bands_says_so(tmp_path, mon
     page = R.record_page(np.sin(np.arange(n) / 10.0), fs, t, pred, np.eye(5)[pred], "NSVFQ", tmp_path / "p.html",
                          low_quality=low, low_quality_stretches=st).read_text()
     assert f"{int(low.sum())} beat(s) in 5 stretch(es)" in page
-    assert "drawn as 3 bands, joined across gaps of up to 10 s." in page and page.count(R.LOW_QUALITY_FILL) == 2 * 3
+    assert "drawn as 3 band(s), joined across gaps of up to 10 s." in page and page.count(R.LOW_QUALITY_FILL) == 2 * 3
+    # overlapping input, an array: counted and drawn after merging; no "joined" note when nothing was joined
+    st2 = np.array([[50.0, 60.0], [0.0, 100.0], [10.0, 20.0], [105.0, 110.0]])
+    low2 = np.array([any(a <= x < b for a, b in st2) for x in t])
+    page = R.record_page(np.sin(np.arange(n) / 10.0), fs, t, pred, np.eye(5)[pred], "NSVFQ", tmp_path / "q.html",
+                         low_quality=low2, low_quality_stretches=st2).read_text()
+    assert f"{int(low2.sum())} beat(s) in 2 stretch(es)" in page and "joined across" not in page
+    assert page.count(R.LOW_QUALITY_FILL) == 2 * 2
+    with pytest.raises(ValueError, match="finite"):
+        R.record_page(np.sin(np.arange(n) / 10.0), fs, t, pred, np.eye(5)[pred], "NSVFQ", tmp_path / "r.html",
+                      low_quality=low2, low_quality_stretches=[[0.0, float("nan")]])
 
 
 def test_an_interrupted_runs_quality_summary_covers_the_analysed_time_only():
@@ -300,7 +312,13 @@ def test_an_interrupted_runs_quality_summary_covers_the_analysed_time_only():
     assert part["low_quality_windows"] == 2 and part["low_quality_stretches_s"] == [[10.0, 25.0]]
     assert part["windows"] == 3 and whole["windows"] == 9  # windows starting at 0, 10 and 20 s were analysed
     # stopped at a beat that is the first of a rejected window: that window counts, as its beat does
-    edge = _quality_summary(quality, t[:6], pred[:6], "NSVFQ", until_s=60.0)
-    assert edge["low_quality_windows"] == 3 and edge["windows"] == 7
+    t2 = np.array([5.0, 15.0, 25.0, 35.0, 45.0, 55.0, 60.0])
+    q2 = dict(quality, low_quality=np.array([0, 1, 1, 0, 0, 0, 1], bool))
+    edge = _quality_summary(q2, t2, pred, "NSVFQ", until_s=60.0)
+    assert edge["low_quality_beats"] == 3 and edge["low_quality_windows"] == 3 and edge["windows"] == 7
     assert edge["low_quality_stretches_s"] == [[10.0, 30.0], [60.0, 60.0]]
+    # stopped a fraction of a millisecond before that window (a >= 2 kHz recording): neither it nor its stretch counts
+    before = _quality_summary(q2, t2[:6], pred[:6], "NSVFQ", until_s=59.9996)
+    assert before["low_quality_windows"] == 2 and before["windows"] == 6
+    assert before["low_quality_stretches_s"] == [[10.0, 30.0]]
     assert part["low_quality_beats"] == 2 and part["low_quality_counts"] == {"N": 1, "S": 0, "V": 1, "F": 0, "Q": 0}

@@ -20,7 +20,8 @@ leaves nothing. Ctrl-C during the classification pass never touches the requeste
 complete CSV stays as it was): the beats done so far go to ``<stem>.partial.csv``, a plain CSV that
 ``pandas.read_csv`` reads as is (completeness is not a comment line in the data but the file's name
 and its summary ``<stem>.partial.summary.json``: ``"complete": false``, ``stopped_at_s``, ``analysed_s``;
-rates per hour there divide by the analysed time). Ctrl-C before any beat was classified leaves nothing.
+rates per hour there divide by the analysed time, the AF minutes count up to the stop, the quality windows and
+stretches are those up to the stop). Ctrl-C before any beat was classified leaves nothing.
 A later complete run removes the ``.partial`` files of the same output.
 """
 
@@ -462,9 +463,12 @@ def _quality_summary(quality: dict, done_times, predicted=None, classes=(), unti
     low = np.asarray(quality["low_quality"], bool)[:len(done_times)]
     stretches, n_bad, n_win = quality["stretches"], quality["low_quality_windows"], quality["windows"]
     if until_s is not None:
-        u = round(until_s, 3)  # the stretches are rounded to 1 ms
-        stretches = [[a, max(a, min(b, u))] for a, b in stretches if a <= u]
-        n_bad = sum(1 for a in quality["low_quality_window_starts_s"] if a <= until_s)
+        starts = np.sort(np.asarray(quality["low_quality_window_starts_s"], np.float64))
+        counted = starts[starts <= until_s]  # exact: window starts and beat times are both sample / fs
+        n_bad = len(counted)
+        u = round(until_s, 3)  # the stretches are rounded to 1 ms: kept where a counted window starts in them
+        stretches = [[a, max(a, min(b, u))] for a, b in stretches
+                     if np.any((counted >= a - 1e-3) & (counted < b))]
         n_win = int(np.count_nonzero(np.asarray(quality["window_starts_s"]) <= until_s))
     q = {"criterion": quality["criterion"], "windows": n_win,
          "low_quality_windows": n_bad, "low_quality_beats": int(low.sum()),
@@ -551,11 +555,12 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     if stopped_at_s is not None:
         s["stopped_at_s"] = stopped_at_s
     if af is not None:
-        def started(spans):  # an interrupted run: the episodes (and breaks) that began before it stopped
-            return [e for e in spans if stopped_at_s is None or e["start_s"] < stopped_at_s]
+        def started(spans):  # an interrupted run: the episodes (and breaks) that began by its stop (as the quality)
+            return [e for e in spans if stopped_at_s is None or e["start_s"] <= stopped_at_s]
 
         eps = started(af["rhythm_episodes"])
-        af_s = sum(e["end_s"] - e["start_s"] for e in eps)
+        # the time in AF up to the stop (an episode running on past it counts up to the stop)
+        af_s = sum((e["end_s"] if stopped_at_s is None else min(e["end_s"], stopped_at_s)) - e["start_s"] for e in eps)
         s["rhythm_episodes"] = eps
         s["af_burden"] = round(float(af["af_burden"]), 4)
         # per hour of the time the burden is measured over (first beat to last) when the run is complete, so that a

@@ -366,8 +366,8 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     low = None if low_quality is None else np.asarray(low_quality, bool).ravel()
     if low is not None and len(low) != len(times):
         raise ValueError(f"low_quality has {len(low)} values for {len(times)} beats")
-    n_stretches = len(low_quality_stretches or ())
-    stretches, joined_s = _cap_stretches(list(low_quality_stretches or ()), MAX_LOW_QUALITY_BANDS)
+    merged = _merge_stretches(() if low_quality_stretches is None else low_quality_stretches)
+    stretches, joined_s = _cap_stretches(merged, MAX_LOW_QUALITY_BANDS)
     fig, spec, js = record_figure(sig, fs, beat_times_s, predicted, probabilities, class_names, lead_name=lead_name,
                                   reference=reference, episodes=episodes, bridges=bridges,
                                   low_quality_stretches=stretches)
@@ -407,25 +407,39 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     elif stretches and low is not None:
         called = ", ".join(f"{classes[k]} {int(v)}" for k, v in enumerate(np.bincount(pred[low], minlength=len(classes)))
                            if v)
-        sections.append(section("Signal quality", "", f"{int(low.sum()):,} beat(s) in {n_stretches:,} stretch(es) the "
+        sections.append(section("Signal quality", "", f"{int(low.sum()):,} beat(s) in {len(merged):,} stretch(es) the "
                                 f"signal-quality check rejects (grey bands; called {html.escape(called)}): their classes are less "
                                 "reliable (the CSV's low_quality column marks them)"
-                                + (f"; drawn as {len(stretches)} bands, joined across gaps of up to {joined_s:.0f} s." if joined_s else ".")))
+                                + (f"; drawn as {len(stretches)} band(s), joined across gaps of up to "
+                                   f"{joined_s:.{0 if joined_s >= 1 else 2}f} s." if len(stretches) < len(merged) else ".")))
     return write_page(path, title, sections + [section("Recording", lod + strip, note)])
 
 
-def _cap_stretches(stretches: list, most: int) -> tuple[list, float]:
-    """``stretches`` (``[start_s, end_s]``, in any order; overlapping ones are merged) joined across their
-    ``len - most`` shortest gaps (the earlier of equal gaps first), so that exactly ``most`` remain when there were
-    more; and the longest gap joined (0: none)."""
-    if most < 1:
-        raise ValueError(f"most must be >= 1, got {most}")
+def _merge_stretches(stretches) -> list:
+    """``[start_s, end_s]`` pairs (any order; a list or an (n, 2) array) sorted, and merged where they overlap or
+    touch. Raises ValueError for a pair that is not two finite numbers with start <= end."""
+    pairs = []
+    for st in stretches:
+        a, b = (float(v) for v in st)
+        if not (np.isfinite(a) and np.isfinite(b) and a <= b):
+            raise ValueError(f"low-quality stretch {[a, b]}: expected finite [start_s, end_s] with start <= end")
+        pairs.append([a, b])
     merged: list = []
-    for a, b in sorted(([float(a), float(b)] for a, b in stretches), key=lambda s: s[0]):
+    for a, b in sorted(pairs, key=lambda p: p[0]):
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)
         else:
             merged.append([a, b])
+    return merged
+
+
+def _cap_stretches(stretches, most: int) -> tuple[list, float]:
+    """``stretches`` (``[start_s, end_s]``, any order; merged first, :func:`_merge_stretches`) joined across their
+    ``len - most`` shortest gaps (the earlier of equal gaps first), so that exactly ``most`` remain when there were
+    more; and the longest gap joined (0: none)."""
+    if most < 1:
+        raise ValueError(f"most must be >= 1, got {most}")
+    merged = _merge_stretches(stretches)
     if len(merged) <= most:
         return merged, 0.0
     gaps = np.array([b[0] - a[1] for a, b in zip(merged[:-1], merged[1:])])
