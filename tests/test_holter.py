@@ -140,3 +140,5 @@ def test_an_interrupted_runs_af_minutes_count_up_to_its_stop(mitdb, tmp_path):
     in_af = sum(min(e["end_s"], stop) - e["start_s"] for e in eps)
     assert 0 < summ["af_minutes_per_hour"] <= 60.0
     assert summ["af_minutes_per_hour"] == pytest.approx(in_af / 60.0 / (summ["analysed_s"] / 3600.0), abs=0.01)
+    first = pd.read_csv(tmp_path / "p.partial.csv")["time_s"].iloc[0]
+    assert summ["af_burden"] == pytest.approx(in_af / (stop - first), abs=1e-4) and summ["af_burden"] <= 1.0

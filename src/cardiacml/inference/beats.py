@@ -562,7 +562,11 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         # the time in AF up to the stop (an episode running on past it counts up to the stop)
         af_s = sum((e["end_s"] if stopped_at_s is None else min(e["end_s"], stopped_at_s)) - e["start_s"] for e in eps)
         s["rhythm_episodes"] = eps
-        s["af_burden"] = round(float(af["af_burden"]), 4)
+        if stopped_at_s is None or not len(done_times):
+            s["af_burden"] = round(float(af["af_burden"]), 4)
+        else:  # an interrupted run: of the time from the first beat to the stop, as a complete run's first to last
+            span = float(stopped_at_s) - float(done_times[0])
+            s["af_burden"] = round(min(1.0, af_s / span), 4) if span > 0 else 0.0
         # per hour of the time the burden is measured over (first beat to last) when the run is complete, so that a
         # 10-s ECG in AF reads 60 min/h and 100 %, not 56 min/h (an interrupted run: per hour analysed)
         s["af_minutes_per_hour"] = (round(60.0 * float(af["af_burden"]), 2) if stopped_at_s is None
