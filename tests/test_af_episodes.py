@@ -349,7 +349,10 @@ def test_predict_finds_af_in_10_s_strips_and_not_in_sinus_strips(mitdb, tmp_path
                 res = predict_record(runner, part, tmp_path / f"{name}_{a}.csv", show_progress=False, rhythm=rhythm,
                                      fibrillation_check=False)
                 if rhythm:
-                    found[name].append(res.summary.get("af_burden", 0.0))
+                    b = res.summary.get("af_burden", 0.0)
+                    if b is None:  # under 8 beats (a slow 10-s strip): not assessed, and said so
+                        assert "not assessed" in res.summary["rhythm_note"] and res.summary["beats"] < 8
+                    found[name].append(b or 0.0)
                     if res.summary.get("rhythm_episodes"):  # minutes per hour and burden over the same span
                         assert abs(res.summary["af_minutes_per_hour"] - 60 * res.summary["af_burden"]) < 0.01
                 if name == "219":
@@ -559,3 +562,72 @@ def test_predict_realigns_detected_peaks_only_and_finds_221s_af_on_v1(mitdb, tmp
         mp.undo()
     assert seen == [False, True]
     assert res.summary["af_burden"] > 0.5, res.summary["af_burden"]  # reference: 97 % (0.4.9 found 6 %)
+
+
+def test_a_gap_without_beats_is_neither_af_nor_analysed_time():
+    """A lead off for 10 min inside AF (no beats): the episode ends at the last beat before it and starts again after
+    it, and the burden is of the time with beats (was: one episode across the gap, burden 1.0 over 40 min)."""
+    t = np.r_[np.arange(0.0, 600.0, 0.7), np.arange(1200.0, 1800.0, 0.7)]
+    flag = np.ones(len(t), bool)
+    eps = R.flags_to_episodes(t, flag, 30.0)
+    assert len(eps) == 2 and eps[0]["end_s"] < 600 and eps[1]["start_s"] == 1200.0
+    assert R.analysed_spans(t) == [(0.0, float(t[t < 600][-1])), (1200.0, float(t[-1]))]
+    assert abs(R.analysed_seconds(t) - (t[t < 600][-1] + t[-1] - 1200.0)) < 1e-9
+    half = flag.copy()
+    half[t >= 1200] = False  # AF before the gap only: half the analysed time, not 600 / 1800
+    out = R.flags_to_episodes(t, half, 30.0)
+    assert len(out) == 1 and out[0]["end_s"] < 600
+    # short flagged runs either side of a gap are not merged across it (the merge gap is about beats, not silence)
+    tt = np.r_[np.arange(0.0, 40.0, 0.7), np.arange(52.0, 90.0, 0.7)]
+    assert [e["end_s"] < 45 for e in R.flags_to_episodes(tt, np.ones(len(tt), bool), 30.0)] == [True, False]
+
+
+def test_predict_leaves_a_lead_off_out_of_the_af_burden(mitdb, tmp_path):
+    """MIT-BIH 203 (AF) with 10 min of flat line inserted: two episodes, not one across the flat line; burden and AF
+    minutes per hour of the time with beats."""
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import ArrayRecord, open_record
+
+    rec = open_record(mitdb / "203")
+    x = rec.read(0, int(20 * 60 * rec.fs), lead=0)
+    y = np.r_[x[: int(600 * rec.fs)], np.zeros(int(600 * rec.fs)), x[int(600 * rec.fs):]]
+    s = predict_record(load_runner("beats-ds1"), ArrayRecord(y, rec.fs, ["MLII"]), tmp_path / "g.csv",
+                       use_annotations=False, show_progress=False).summary
+    eps = s["rhythm_episodes"]
+    assert eps and not any(e["start_s"] < 605 and e["end_s"] > 1195 for e in eps)
+    assert s["af_burden"] > 0.8 and s["af_minutes_per_hour"] == round(60 * s["af_burden"], 2)
+
+
+def test_af_is_found_whatever_the_models_classes_and_labels_map_by_name(mitdb, tmp_path):
+    """A model without S still gets the AF episodes (only the S -> N step needs S); reference labels are given in the
+    model's own classes by name (an N / V model: V beats are V, S beats are not a model class), and dropped for a model with
+    none of the AAMI classes."""
+    from cardiacml.contracts import rhythm as C
+    from cardiacml.inference.beats import _reference_labels, in_rhythm_context, predict_record
+    from cardiacml.io import open_record
+
+    from dataclasses import replace
+
+    class NV:
+        contract = replace(C.rhythm_contract(), target_names=("N", "V"))
+
+        def predict(self, X):
+            return np.tile([0.9, 0.1], (len(X), 1))
+
+    lab = np.array([0, 1, 2, 3, 4, -1])
+    assert _reference_labels(lab, ("N", "S", "V", "F", "Q")) is lab
+    assert _reference_labels(lab, ("N", "V")).tolist() == [0, -2, 1, -2, -2, -1]
+    assert _reference_labels(lab, ("normal", "abnormal")) is None and _reference_labels(None, ("N",)) is None
+    p, moved = in_rhythm_context(np.array([[0.2, 0.8]]), np.array([True]), ["N", "V"])
+    assert moved == 0 and p.tolist() == [[0.2, 0.8]]
+    assert list(NV.contract.classes) == ["N", "V"]
+    s = predict_record(NV(), open_record(mitdb / "203"), tmp_path / "nv.csv", show_progress=False).summary
+    assert s["af_burden"] > 0.8 and s["rhythm_episodes"]
+    assert s["reference"]["matched"] > 0 and 0 < s["reference"]["agreement"] < 1 and s["reference"]["not_a_model_class"] > 0
+
+
+def test_too_few_beats_leave_the_rhythm_unassessed():
+    out = R.detect_af(np.cumsum(np.full(R.MIN_BEATS - 1, 0.9)))
+    assert out["assessed"] is False and out["rhythm_episodes"] == []
+    assert R.detect_af(np.cumsum(np.full(R.MIN_BEATS + 4, 0.9)))["assessed"] is True

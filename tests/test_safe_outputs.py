@@ -123,6 +123,12 @@ def test_pure_noise_gives_no_reliable_beats(tmp_path):
     assert res.exit_code == 0 and "no reliable beats" in res.output
     summ = json.loads((tmp_path / "n.summary.json").read_text())
     assert summ["beats"] == 0 and summ["reliable"] is False and "warning" in summ["quality"]
+    import re
+
+    from cardiacml.inference.beats import SKIP_NO_RELIABLE
+
+    rejected = int(re.search(r"\((\d+) detections rejected", summ["quality"]["warning"]).group(1))
+    assert rejected > 0 and summ["skipped"][SKIP_NO_RELIABLE] == rejected  # the detections are accounted for
     from cardiacml.viz.html.record import LOW_QUALITY_FILL
 
     page = (tmp_path / "n.html").read_text()  # the page says so too, the whole recording grey

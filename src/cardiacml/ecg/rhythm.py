@@ -45,6 +45,9 @@ from .median import median_of
 WINDOW = 32
 #: Fewer beats than this make no rhythm statement (7 intervals, 6 successive differences); a 10-s strip at 48 /min has 8.
 MIN_BEATS = 8
+#: Two consecutive beats further apart than this (s) leave a gap without rhythm (a lead off, a lost signal; asystole
+#: this long is not survived unnoticed): no AF episode spans it and the burden leaves it out.
+NO_BEAT_GAP_S = 10.0
 FEATURES = ("log_nrmssd", "log_nmsd", "log_cov", "tpr", "log_sd1sd2", "frac_big", "log_nmsd_lag", "log_rr")
 ATRIAL_FEATURES = ("p_region_corr", "log_p_snr", "p_region_hf", "log_nn_nrmssd", "frac_ectopic")
 _MODEL_PATH = Path(__file__).with_name("rhythm_af.json")
@@ -410,17 +413,36 @@ def beat_flags(p: np.ndarray, smooth: int = 31, on: float = 0.55, off: float = 0
     return flag
 
 
+def analysed_spans(t) -> list[tuple[float, float]]:
+    """The stretches of a recording its beats at times ``t`` (s, sorted) cover: [first beat, last beat] split where two
+    consecutive beats are more than :data:`NO_BEAT_GAP_S` apart (a lead off, a signal lost: no rhythm to speak of).
+    What :func:`detect_af`'s burden is a fraction of."""
+    t = np.asarray(t, dtype=np.float64)
+    if len(t) < 2:
+        return []
+    cut = np.flatnonzero(np.diff(t) > NO_BEAT_GAP_S)
+    starts, ends = np.r_[0, cut + 1], np.r_[cut, len(t) - 1]
+    return [(float(t[a]), float(t[b])) for a, b in zip(starts, ends)]
+
+
+def analysed_seconds(t) -> float:
+    """Total length (s) of :func:`analysed_spans`."""
+    return float(sum(b - a for a, b in analysed_spans(t)))
+
+
 def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30.0, merge_gap_s: float = 10.0,
                       rhythm: str = "AF") -> list[dict]:
     """Contiguous flagged beats -> [{"start_s", "end_s", "rhythm"}] (short gaps merged, episodes shorter than
-    ``min_episode_s`` dropped unless every beat of the recording is flagged: a short recording in AF)."""
+    ``min_episode_s`` dropped unless every beat of the recording is flagged: a short recording in AF). A run of
+    flagged beats ends where two consecutive beats are more than :data:`NO_BEAT_GAP_S` apart: time without beats
+    (a lead off) is not time in AF."""
     t = np.asarray(t, dtype=np.float64)
     eps = []
     i, n = 0, len(flag)
     while i < n:
         if flag[i]:
             j = i
-            while j + 1 < n and flag[j + 1]:
+            while j + 1 < n and flag[j + 1] and t[j + 1] - t[j] <= NO_BEAT_GAP_S:
                 j += 1
             eps.append([float(t[i]), float(t[j])])
             i = j + 1
@@ -428,7 +450,7 @@ def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30
             i += 1
     merged: list[list[float]] = []
     for e in eps:
-        if merged and e[0] - merged[-1][1] < merge_gap_s:
+        if merged and e[0] - merged[-1][1] < min(merge_gap_s, NO_BEAT_GAP_S) and not _beatless(t, merged[-1][1], e[0]):
             merged[-1][1] = e[1]
         else:
             merged.append(e)
@@ -437,6 +459,12 @@ def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30
     whole = n > 0 and bool(np.all(flag))
     return [{"start_s": round(a, 3), "end_s": round(b, 3), "rhythm": rhythm} for a, b in merged
             if b - a >= min_episode_s or whole]
+
+
+def _beatless(t: np.ndarray, a: float, b: float) -> bool:
+    """Whether the beats ``t`` between times ``a`` and ``b`` (s) leave a gap over :data:`NO_BEAT_GAP_S`."""
+    k0, k1 = np.searchsorted(t, a, "left"), np.searchsorted(t, b, "right")
+    return bool(k1 - k0 >= 2 and np.diff(t[k0:k1]).max() > NO_BEAT_GAP_S)
 
 
 def af_burden(episodes, start_s: float, end_s: float) -> float:
@@ -450,7 +478,9 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
     """AF/AFL episodes of a recording from its R-peak times (s) and, optionally, its atrial features.
 
     ``atrial``: :func:`atrial_features` of the same beats (then the R-R + atrial model is used unless ``model``).
-    Returns {"rhythm_episodes": [...], "af_burden": fraction, "analysed_s": seconds, "beat_af": bool per beat}.
+    Returns {"rhythm_episodes": [...], "af_burden": fraction of the analysed time (:func:`analysed_spans`: first beat
+    to last, less any gap without beats over :data:`NO_BEAT_GAP_S`), "analysed_s": seconds, "beat_af": bool per beat,
+    "assessed": False under :data:`MIN_BEATS` beats (then no episode and a burden of 0 that says nothing)}.
     A recording of fewer than :data:`MIN_BEATS` beats gets no episode; one shorter than the model's window (32 beats)
     is one window, and one whose every beat is flagged is an episode however short (a 10-s ECG in AF;
     ``benchmarks/af_episodes.py --strips 10``).
@@ -458,14 +488,19 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
     t = np.asarray(r_times_s, dtype=np.float64)
     m = model or load_model(atrial=atrial is not None)
     if len(t) < MIN_BEATS:
-        return {"rhythm_episodes": [], "af_burden": 0.0, "analysed_s": float(t[-1] - t[0]) if len(t) > 1 else 0.0,
-                "beat_af": np.zeros(len(t), bool)}
+        return {"rhythm_episodes": [], "af_burden": 0.0, "analysed_s": analysed_seconds(t),
+                "beat_af": np.zeros(len(t), bool), "assessed": False}
     p = af_probability(t, m, atrial if needs_atrial(m) else None)
     flag = beat_flags(p, kw.pop("smooth", m.get("smooth", 31)), kw.pop("on", m.get("on", 0.55)),
                       kw.pop("off", m.get("off", 0.45)))
     eps = flags_to_episodes(t, flag, **{"min_episode_s": m.get("min_episode_s", 30.0), **kw})
-    return {"rhythm_episodes": eps, "af_burden": af_burden(eps, t[0], t[-1]), "analysed_s": float(t[-1] - t[0]),
-            "beat_af": beats_in_episodes(t, eps)}
+    analysed = analysed_seconds(t)
+    in_af = sum(e["end_s"] - e["start_s"] for e in eps)  # episodes hold no gap without beats (flags_to_episodes)
+    burden = min(1.0, in_af / max(analysed, 1e-9))
+    if eps and analysed - in_af <= 1e-3 * len(eps):  # every analysed second in AF, up to the ends' 1-ms rounding
+        burden = 1.0
+    return {"rhythm_episodes": eps, "af_burden": float(burden), "analysed_s": analysed,
+            "beat_af": beats_in_episodes(t, eps), "assessed": True}
 
 
 def beats_in_episodes(t, episodes) -> np.ndarray:

@@ -255,7 +255,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                                progress=lambda n: bar1.update(n / record.fs))
         finally:
             bar1.close()
-        n_total, times, labels = len(scan.peaks), scan.peaks / scan.fs, scan.labels
+        n_total, times, labels = len(scan.peaks), scan.peaks / scan.fs, _reference_labels(scan.labels, classes)
         source, skipped, lead_name, signal = scan.source, dict(scan.skipped), record.leads[scan.lead], scan.signal
         how = scan.how
         blocks = iter_rhythm_blocks(scan, block_beats=block_beats)
@@ -263,7 +263,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         d = kachuee_beats(record, lead, use_annotations, strict_checks=True, keep_signal=keep_signal)
         if len(d["X"]) == 0:
             raise DataFormatError(f"{record.path}: no beats could be cut (R peaks found but no 10 s window held two)")
-        n_total, times, labels = len(d["X"]), d["time_s"], d.get("label")
+        n_total, times, labels = len(d["X"]), d["time_s"], _reference_labels(d.get("label"), classes)
         source, skipped, lead_name, signal = d["source"], dict(d["skipped"]), d["lead"], d.get("signal")
         how = d["how"]
         blocks = iter([(np.arange(n_total), d["X"][:, None, :])])
@@ -271,6 +271,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                                               scan.filtered if c.kind == "beat-rhythm" else None)
     quality = _quality(record, read_lead, peaks, filtered)
     if n_total and not (~quality["low_quality"]).any():  # no plausible ECG anywhere: no classes at all
+        skipped[SKIP_NO_RELIABLE] = skipped.get(SKIP_NO_RELIABLE, 0) + int(n_total)
         blocks, n_total, times = iter(()), 0, np.zeros(0)
         labels = None if labels is None else labels[:0]
         quality["warning"] = ("no reliable beats: no 10 s window of the recording looks like an ECG "
@@ -369,12 +370,11 @@ def _lead_reader(record, lead, times, filtered=None):
 def _rhythm(record, read_lead, peaks, times, classes, filtered=False, bridge_s: float = CONTEXT_BRIDGE_S,
             realign: bool = False) -> dict | None:
     """AF / flutter episodes from the beats' R-R series and the classified lead's atrial activity
-    (:func:`cardiacml.ecg.rhythm.detect_af`), or None when the model has no N and S classes. Adds ``beat_context``
+    (:func:`cardiacml.ecg.rhythm.detect_af`), whatever the model's classes (without S the context changes no call).
+    Adds ``beat_context``
     (bool per beat: in an episode or in a break shorter than ``bridge_s`` between two, :func:`context_beats`).
     ``realign``: the R peaks were detected (not annotated), so the atrial features re-mark them where the detector
     marked beats at different waves of their QRS (:func:`cardiacml.ecg.rhythm.atrial_features`)."""
-    if not {"N", "S"} <= set(classes):
-        return None
     from ..ecg.rhythm import atrial_features, bridged_gaps, detect_af
 
     atrial = atrial_features(read_lead, int(record.n_samples), float(record.fs), peaks, filtered=filtered,
@@ -404,8 +404,10 @@ def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.
     S to N).
     """
     classes = list(classes)
-    n, s = classes.index("N"), classes.index("S")
     prob = np.array(prob, np.float64, copy=True)
+    if not {"N", "S"} <= set(classes):  # a model without S (or N): nothing is premature, nothing to condition
+        return prob, 0
+    n, s = classes.index("N"), classes.index("S")
     was_s = (prob.argmax(1) == s) & in_af
     prob[in_af, n] += prob[in_af, s]
     prob[in_af, s] = 0.0
@@ -483,6 +485,8 @@ def _quality_summary(quality: dict, done_times, predicted=None, classes=(), unti
     return q
 
 
+#: ``skipped`` key of the detections of a recording with no reliable 10-s window (none classified).
+SKIP_NO_RELIABLE = "in no reliable 10 s window (signal-quality check)"
 #: The console notes the fibrillation check, and the context bridge, from this many beats moved (fewer: the summary
 #: JSON only).
 FIB_NOTE_BEATS = 10
@@ -537,6 +541,24 @@ def _mostly_v(preds, classes) -> dict | None:
                      "calls")}
 
 
+def _reference_labels(labels, classes):
+    """A record's reference labels (AAMI indices N=0 S=1 V=2 F=3 Q=4, -1: no match; :func:`cardiacml.ecg.pipeline.
+    beat_annotations`) as indices into the model's ``classes`` by name (-2 where the model has no such class), or
+    None when it has none of them (a healthy / abnormal model: the annotations say nothing of its classes)."""
+    if labels is None:
+        return None
+    from ..contracts.beat import CLASSES as AAMI
+
+    classes = [str(c) for c in classes]
+    if classes == list(AAMI):
+        return labels
+    to = np.array([classes.index(c) if c in classes else -2 for c in AAMI] + [-1], np.int64)
+    if (to[:-1] < 0).all():
+        return None
+    lab = np.asarray(labels, np.int64)
+    return to[np.where((lab >= 0) & (lab < len(AAMI)), lab, len(AAMI))]
+
+
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
              stopped_at_s, out_csv, quality=None, done_times=(), af=None, adapted=None, pauses=False,
              consensus=None) -> dict:
@@ -554,6 +576,8 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     }
     if stopped_at_s is not None:
         s["stopped_at_s"] = stopped_at_s
+        if s["skipped_total"]:
+            s["skipped_scope"] = "the whole recording (the R-peak pass runs to its end before any beat is classified)"
     if af is not None:
         def started(spans):  # an interrupted run: the episodes (and breaks) that began by its stop (as the quality)
             return [e for e in spans if stopped_at_s is None or e["start_s"] <= stopped_at_s]
@@ -563,20 +587,32 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         af_s = sum((e["end_s"] if stopped_at_s is None else min(e["end_s"], stopped_at_s)) - e["start_s"] for e in eps)
         s["rhythm_episodes"] = eps
         if stopped_at_s is None or not len(done_times):
-            s["af_burden"] = round(float(af["af_burden"]), 4)
-        else:  # an interrupted run: of the time from the first beat to the stop, as a complete run's first to last
-            span = float(stopped_at_s) - float(done_times[0])
-            s["af_burden"] = round(min(1.0, af_s / span), 4) if span > 0 else 0.0
-        # per hour of the time the burden is measured over (first beat to last) when the run is complete, so that a
-        # 10-s ECG in AF reads 60 min/h and 100 %, not 56 min/h (an interrupted run: per hour analysed)
-        s["af_minutes_per_hour"] = (round(60.0 * float(af["af_burden"]), 2) if stopped_at_s is None
-                                    else round(af_s / 60.0 / hours, 2) if hours > 0 else None)
+            burden = float(af["af_burden"])
+        else:  # an interrupted run: of the time analysed up to the stop (first beat to the stop, less gaps without
+            # beats), as a complete run's is of first beat to last
+            from ..ecg.rhythm import analysed_seconds
+
+            span = analysed_seconds(done_times)
+            burden = min(1.0, af_s / span) if span > 0 else 0.0
+            if eps and span - af_s <= 1e-3 * len(eps):  # all of it, up to the episode ends' 1-ms rounding
+                burden = 1.0
+        if not af.get("assessed", True):  # too few beats to say anything of the rhythm
+            from ..ecg.rhythm import MIN_BEATS as MIN_RHYTHM_BEATS
+
+            s["af_burden"] = s["af_minutes_per_hour"] = None
+            s["rhythm_note"] = (f"fewer than {MIN_RHYTHM_BEATS} beats: the rhythm (atrial fibrillation / flutter) "
+                                "was not assessed")
+        else:
+            s["af_burden"] = round(burden, 4)
+            # per hour of the time the burden is measured over (a 10-s ECG in AF reads 60 min/h and 100 %, not 56)
+            s["af_minutes_per_hour"] = round(60.0 * burden, 2)
         s["rhythm"] = {"method": "R-R irregularity, atrial activity and ectopy (cardiacml.ecg.rhythm: 8 R-R, 3 P-region "
                                  "and 2 ectopy features over 32 beats, logistic regression fitted on MIT-BIH, episodes "
                                  ">= 30 s, or a shorter recording whose every beat is flagged; none under 8 beats); "
                                  "beats in an episode or in a break shorter than context_bridge_s between two are "
                                  "classified in the AF context (S -> N); the episodes and the burden leave the "
-                                 "breaks out",
+                                 "breaks out; the burden is of the time from the first beat to the last, less any gap "
+                                 "without beats over 10 s (a lead off)",
                        "context_bridge_s": af.get("bridge_s", 0.0),
                        "context_bridges": started(af.get("bridges", [])),
                        "s_reassigned_to_n_in_af": int(af["s_to_n"]),
@@ -634,7 +670,8 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         from ..ecg.aami import aami_report
 
         ok = labels >= 0
-        s["reference"] = {"matched": int(ok.sum()), "unmatched_detections": int((~ok).sum()),
+        s["reference"] = {"matched": int(ok.sum()), "unmatched_detections": int((labels == -1).sum()),
+                          **({"not_a_model_class": int((labels == -2).sum())} if (labels == -2).any() else {}),
                           "agreement": float((preds[ok] == labels[ok]).mean()) if ok.any() else None}
         if ok.any() and len(classes) == 5:
             s["reference"]["aami"] = aami_report(labels[ok], preds[ok], tuple(classes))

@@ -388,7 +388,9 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     sections = [section("Per-class summary", summary)]
     if episodes:
         af_s = sum(float(e["end_s"]) - float(e["start_s"]) for e in episodes)
-        span = float(times[-1] - times[0]) if len(times) > 1 else dur  # what the summary's af_burden is measured over
+        from ...ecg.rhythm import analysed_seconds
+
+        span = analysed_seconds(times) if len(times) > 1 else dur  # what the summary's af_burden is measured over
         spans = sorted([(e, str(e.get("rhythm", "AF"))) for e in episodes[:500]]
                        + [(b, "break between AF episodes (AF context)") for b in list(bridges)[:500]],
                        key=lambda r: float(r[0]["start_s"]))
@@ -397,7 +399,7 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
         sections.append(section("Rhythm: atrial fibrillation / flutter episodes", table(
             rows, ["rhythm", "start", "end", "duration (s)"]),
             f"{len(episodes)} episode(s), {_hms(af_s)} in all ({100 * min(1.0, af_s / max(span, 1e-9)):.1f} % of the "
-            "time from the first beat to the last), "
+            "time from the first beat to the last, less gaps without beats), "
             "orange bands on the strip. Found from the R-R intervals (cardiacml.ecg.rhythm); inside an episode a "
             "beat is never called S for its irregularity alone"
             + (f", nor in the {len(bridges)} short break(s) between two episodes (lighter bands; not counted in the "
