@@ -103,6 +103,34 @@ def test_csv_time_in_ms_without_header_and_units_from_header(rec100, tmp_path):
     assert any("uV" in n for n in r.notes)
 
 
+def test_csv_sample_counters_quotes_and_hash_in_names(rec100, tmp_path):
+    """What people's CSVs hold: pandas' default index column (header ',MLII,V5'), a quoted "'sample #'" counter (the
+    widely shared MIT-BIH CSV layout, raw ADC units), a headerless row counter; each counter is dropped and said so,
+    never a lead, never a time column; a '#' inside a header name is no comment."""
+    rec, sig = rec100
+    part = sig[:3600]
+    path = tmp_path / "pd.csv"
+    pd.DataFrame(part, columns=["MLII", "V5"]).to_csv(path)  # index on: header ",MLII,V5"
+    r = _open(path, fs=FS)
+    assert r.leads == ("MLII", "V5") and np.abs(r.read() - part).max() < 1e-6
+    assert any("sample counter" in n for n in r.notes)
+    adc = np.round(part * 200 + 1024).astype(int)
+    path = tmp_path / "k.csv"
+    path.write_text("'sample #','MLII','V5'\n" + "".join(f"{i},{a},{b}\n" for i, (a, b) in enumerate(adc)))
+    r = _open(path, fs=FS, units="uV")
+    assert r.leads == ("MLII", "V5") and np.allclose(r.read(0, 5), adc[:5] / 1000.0)
+    path = tmp_path / "nh.csv"
+    np.savetxt(path, np.column_stack([np.arange(len(part)), part]), delimiter=",", fmt="%.5f")
+    with pytest.raises(DataFormatError, match="give fs"):  # a counter is no time column: 1000 Hz was a guess
+        _open(path)
+    r = _open(path, fs=FS)
+    assert r.fs == FS and r.leads == ("lead0", "lead1") and np.abs(r.read() - part).max() < 1e-4
+    path = tmp_path / "hash.csv"
+    pd.DataFrame({"time": np.arange(len(part)) / FS, "ECG #1": part[:, 0], "ECG #2": part[:, 1]}).to_csv(path, index=False)
+    r = _open(path)
+    assert r.fs == FS and r.leads == ("ECG #1", "ECG #2") and np.abs(r.read() - part).max() < 1e-5
+
+
 def test_units_guessed_given_and_refused(rec100, tmp_path):
     rec, sig = rec100
     path = tmp_path / "uv.npy"

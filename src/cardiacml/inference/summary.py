@@ -128,6 +128,8 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         "skipped": {k: int(v) for k, v in skipped.items()}, "skipped_total": int(sum(skipped.values())),
         "elapsed_s": round(el, 3), "beats_per_s": round(done / el, 1) if el > 0 else None, "output": str(out_csv),
     }
+    if getattr(record, "notes", None):  # how a text / array file was read (delimiter, header, time, units guessed...)
+        s["read_as"] = [str(n) for n in record.notes]
     if stopped_at_s is not None:
         s["stopped_at_s"] = stopped_at_s
         if s["skipped_total"]:
@@ -246,6 +248,8 @@ def summary_text(summ: dict) -> str:
            f"{summ['skipped_total']} skipped" + (f" ({summ['skipped']})" if summ["skipped"] else ""))
     if "reference" in summ and summ["reference"]["agreement"] is not None:
         msg += f"; agreement with reference labels {summ['reference']['agreement']:.4f}"
+    if summ.get("read_as"):
+        msg = "input read as: " + "; ".join(summ["read_as"]) + "\n" + msg
     if summ.get("rhythm_episodes"):
         n_ep = len(summ["rhythm_episodes"])
         msg += (f"; atrial fibrillation/flutter {summ['af_minutes_per_hour']} min/h ({100 * summ['af_burden']:.1f} % "

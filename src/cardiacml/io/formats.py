@@ -71,6 +71,25 @@ def _is_number(s: str) -> bool:
         return False
 
 
+#: Header names of a column that counts samples (compared lower-case, quotes stripped): dropped when it counts 0, 1, 2...
+COUNTER_NAMES = {"", "unnamed: 0", "index", "idx", "sample", "samples", "sample #", "sample#", "sample no",
+                 "sample_number", "sample number", "n"}
+
+
+def _counter_column(df, names) -> int | None:
+    """Index of a column that only counts samples (consecutive integers, step 1): with a header, one of
+    :data:`COUNTER_NAMES`; without, the first column (integers in steps of exactly 1 are no time column: in ms they
+    would be 1000 Hz exactly, which a file without a header cannot tell from a row counter). None if there is none."""
+    cand = [j for j, n in enumerate(names) if n.lower() in COUNTER_NAMES] if names else [0]
+    for j in cand:
+        if df.shape[1] < 2:
+            return None
+        v = df.iloc[:, j].to_numpy(np.float64)
+        if len(v) > 1 and np.all(v == np.round(v)) and np.all(np.diff(v) == 1.0):
+            return j
+    return None
+
+
 def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=None, units: str | None = None,
                     delimiter: str | None = None, check_units: bool = True) -> ScaledRecord:
     """Open a raw ECG stored as text, one row per sample, one column per lead.
@@ -118,7 +137,11 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
         sep, decimal = _sniff(path, head)
     else:
         sep, decimal = (None if delimiter.strip() == "" else delimiter), "."
-    first = next((ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    head_lines = head.splitlines()
+    first = next((ln for ln in head_lines if ln.strip() and not ln.lstrip().startswith("#")), "")
+    # whole comment lines only (a '#' inside a header name, "sample #", is no comment: pandas' comment= cut the line there
+    # and shifted every column)
+    comment_rows = [i for i, ln in enumerate(head_lines) if ln.lstrip().startswith("#")]
     fields = first.split() if sep is None else next(csv.reader([first], delimiter=sep))
     if len(fields) > MAX_CSV_COLUMNS:
         raise DataFormatError(f"{path}: {len(fields)} columns in the first line; a recording has one column per lead "
@@ -128,7 +151,7 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
              + (", decimal comma" if decimal == "," else "") + (", header row" if has_header else ", no header")]
     try:
         df = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=0 if has_header else None, decimal=decimal,
-                         comment="#", skip_blank_lines=True, encoding="utf-8-sig", low_memory=False,
+                         skiprows=comment_rows or None, skip_blank_lines=True, encoding="utf-8-sig", low_memory=False,
                          keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
@@ -139,7 +162,10 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
         raise DataFormatError(f"{path}: cannot read as a delimited text file ({exc})") from None
     if df.shape[0] == 0:
         raise DataFormatError(f"{path}: no data rows")
-    names = [str(c).strip() for c in df.columns] if has_header else None
+    names = [str(c).strip().strip("'\"").strip() for c in df.columns] if has_header else None
+    if names is not None and len(names) != len(fields):
+        raise DataFormatError(f"{path}: the header has {len(fields)} fields but the rows {len(names)} columns; every row "
+                              "must have one value per header name")
     ragged = df.isna().to_numpy()
     if ragged.any():
         i, j = (int(v) for v in np.argwhere(ragged)[0])
@@ -159,6 +185,16 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
                 raise DataFormatError(f"{path}: text {str(df[col].iloc[i])[:40]!r} in column {cname} at line {line} "
                                       "(only numbers are allowed below the header)")
             df[col] = num
+    # a sample counter (pandas' to_csv index, a "sample #" column): 0, 1, 2, ... in steps of exactly 1 -- no lead
+    counter = _counter_column(df, names)
+    if counter is not None:
+        notes.append(f"column {names[counter]!r} is a sample counter: dropped" if names
+                     else "first column counts samples (0, 1, 2, ...): dropped, not read as time")
+        df = df.drop(columns=df.columns[counter])
+        if names:
+            names.pop(counter)
+        if df.shape[1] == 0:
+            raise DataFormatError(f"{path}: no signal column besides the sample counter")
     # time column
     time_col, time_name = None, None
     if names:
