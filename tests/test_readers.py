@@ -346,3 +346,30 @@ def test_truncated_edf_names_the_file(edf100, tmp_path):
     (tmp_path / "junk.edf").write_bytes(b"x" * 1000)
     with pytest.raises(DataFormatError, match="junk.edf: not an EDF file"):
         _open(tmp_path / "junk.edf")
+
+
+def test_npz_rate_conflict_wfdb_other_units_multisegment_and_mat_suffix(rec100, tmp_path):
+    """An .npz's own fs contradicted by fs= is refused (as a CSV time column is); a WFDB record with a blood-pressure
+    channel is read for its ECG (the pressure channel never the default, refused by name); a multi-segment record
+    and the Challenge's NAME.mat path get clear answers."""
+    import wfdb
+
+    rec, sig = rec100
+    part = sig[:3600]
+    p = tmp_path / "m.npz"
+    np.savez(p, signal=part[:, 0], fs=FS)
+    with pytest.raises(DataFormatError, match="fs=250 Hz given, but the .npz says 360 Hz"):
+        _open(p, fs=250)
+    assert _open(p, fs=FS).fs == FS and _open(p).fs == FS
+    abp = 80 + 20 * np.sin(np.arange(len(part)) / 50)
+    wfdb.wrsamp("abp", fs=FS, units=["mmHg", "mV"], sig_name=["ABP", "MLII"], p_signal=np.column_stack([abp, part[:, 0]]),
+                fmt=["16", "16"], write_dir=str(tmp_path))
+    r = _open(tmp_path / "abp")
+    assert r.leads[r.lead_index(None)] == "MLII" and np.abs(r.read(lead="MLII") - part[:, 0]).max() < 0.01
+    with pytest.raises(DataFormatError, match="'ABP' is in 'mmHg', not an ECG lead"):
+        r.lead_index("ABP")
+    (tmp_path / "ms.hea").write_text("ms/2 1 360 7200\nabp 3600\nabp 3600\n")
+    with pytest.raises(DataFormatError, match="multi-segment WFDB record"):
+        _open(tmp_path / "ms")
+    (tmp_path / "abp.mat").write_bytes(b"")  # the Challenge's layout names the signal file NAME.mat
+    assert _open(tmp_path / "abp.mat").leads == ("ABP", "MLII")

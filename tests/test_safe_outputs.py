@@ -328,3 +328,27 @@ def test_an_interrupted_runs_quality_summary_covers_the_analysed_time_only():
     assert before["low_quality_windows"] == 2 and before["windows"] == 6
     assert before["low_quality_stretches_s"] == [[10.0, 30.0]]
     assert part["low_quality_beats"] == 2 and part["low_quality_counts"] == {"N": 1, "S": 0, "V": 1, "F": 0, "Q": 0}
+
+
+def test_out_and_html_naming_a_folder_write_inside_it(tmp_path, rec_csv):
+    """--out DIR (existing, or 'new/' with a slash) and --html DIR: the default names inside the folder, not a file
+    called DIR beside it, and nothing half-written."""
+    d = tmp_path / "results"
+    d.mkdir()
+    res = _predict(rec_csv, "--out", d, "--html", d)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in d.iterdir()) == ["rec.beats.csv", "rec.beats.html", "rec.beats.summary.json"]
+    res = _predict(rec_csv, "--out", f"{tmp_path / 'new'}/")
+    assert res.exit_code == 0 and (tmp_path / "new" / "rec.beats.csv").is_file(), res.output
+
+
+def test_inputs_a_model_cannot_read_are_refused_up_front(tmp_path, shared):
+    """Kaggle-format cut beats given to a beat model that needs the recording; --lead given to a heart model: one
+    line each, nothing written."""
+    kaggle = sorted((shared / "kaggle_format").glob("*.csv"))[0]
+    res = runner.invoke(app, ["predict", "beats-ds1", str(kaggle), "--out", str(tmp_path / "k.csv")])
+    assert res.exit_code == 2 and "already-cut Kaggle-format beats" in res.output and "raw recording" in res.output
+    res = runner.invoke(app, ["predict", "heart-act", str(shared / "real_12lead" / "E07500"), "--lead", "V1",
+                              "--out", str(tmp_path / "h.csv")])
+    assert res.exit_code == 2 and "--lead picks the lead of a beat model" in res.output
+    assert not list(tmp_path.iterdir())

@@ -12,6 +12,7 @@ One path per model family:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +116,20 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
 
     runner = load_runner(model_path)
     c = runner.contract
+    if out_path is not None and (Path(out_path).is_dir() or str(out_path).endswith(("/", os.sep))):
+        out_path = Path(out_path) / default_output(input_path, c).name  # a folder: the default name inside it
     out_path = Path(out_path) if out_path is not None else default_output(input_path, c)
+    if html is not None and (Path(html).is_dir() or str(html).endswith(("/", os.sep))):
+        html = Path(html) / (out_path.stem + ".html")
+    html = None if html is None else Path(html)
+    from ..errors import UsageError
+
+    if c.kind == "beat-rhythm" and looks_like_beats(input_path):
+        raise UsageError(f"{input_path} holds already-cut Kaggle-format beats (187 samples at 125 Hz a row); "
+                         f"{model_path} classifies beats in their recording (R-R rhythm and neighbours): give it the "
+                         "raw recording, or use a Kaggle-contract model (cardiacml train task2) for cut beats")
+    if c.kind not in ("beat", "beat-rhythm") and lead is not None:
+        raise UsageError("--lead picks the lead of a beat model; a heart model reads all 12 leads (or 10 electrodes)")
     check_distinct_outputs(out=out_path, html=html)
     inputs = (input_path, model_path)
     out_path = check_output(out_path, inputs, what="--out")

@@ -342,13 +342,19 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
             raise DataFormatError(f"{path}: .npz must hold an array named 'signal' (has {keys})")
         try:
             arr = z[key]
-            if fs is None and "fs" in keys:
-                fs = float(np.asarray(z["fs"]).reshape(-1)[0])
-                notes.append(f"fs = {fs:g} Hz from the .npz")
+            if "fs" in keys:
+                fs_file = float(np.asarray(z["fs"]).reshape(-1)[0])
+                if fs is not None and abs(float(fs) - fs_file) > 0.01 * fs_file:
+                    raise DataFormatError(f"{path}: fs={float(fs):g} Hz given, but the .npz says {fs_file:g} Hz")
+                if fs is None:
+                    fs = fs_file
+                    notes.append(f"fs = {fs:g} Hz from the .npz")
             if names is None and "leads" in keys:
                 names = [str(x) for x in np.asarray(z["leads"]).reshape(-1)]
             if units is None and "units" in keys:
                 units = str(np.asarray(z["units"]).reshape(-1)[0])
+        except DataFormatError:
+            raise
         except ValueError as exc:
             if "pickle" in str(exc).lower() or "object" in str(exc).lower():
                 raise DataFormatError(f"{path}: holds Python objects (object dtype); cardiacml never unpickles files. "

@@ -37,6 +37,14 @@ def unit_scale(unit: str | None, where: str = "") -> float:
     return UNIT_TO_MV[key]
 
 
+def _voltage_scale(unit) -> float | None:
+    """:func:`unit_scale` of a WFDB channel's unit, or None for a unit that is not a voltage (mmHg, %, NU...)."""
+    try:
+        return unit_scale(unit)
+    except DataFormatError:
+        return None
+
+
 class Record:
     """A raw multi-lead ECG recording, read lazily.
 
@@ -160,7 +168,7 @@ def _require_wfdb():
 def wfdb_base(path: str | os.PathLike) -> Path | None:
     """The WFDB record base path of ``path`` (``100``, ``100.hea``, ``100.dat``...) if its header exists, else None."""
     p = Path(path)
-    base = p.with_suffix("") if p.suffix in (".hea", ".dat", ".atr", ".xyz") else p
+    base = p.with_suffix("") if p.suffix in (".hea", ".dat", ".atr", ".xyz", ".mat") else p
     return base if Path(str(base) + ".hea").is_file() else None
 
 
@@ -183,6 +191,10 @@ class WfdbRecord(Record):
             hdr = wfdb.rdheader(str(base))
         except Exception as exc:
             raise DataFormatError(f"{base}.hea: unreadable WFDB header ({exc})") from exc
+        if getattr(hdr, "seg_name", None) is not None or not hasattr(hdr, "file_name"):
+            raise DataFormatError(f"{base}.hea: a multi-segment WFDB record (segments {list(hdr.seg_name)[:4]}...); "
+                                  "not read here: join it into one segment first, e.g. wfdb.rdrecord(path, m2s=True) "
+                                  "then wfdb.wrsamp, or give one segment's record")
         files = sorted({f for f in (hdr.file_name or []) if f})
         missing = [f for f in files if not (base.parent / f).is_file()]
         if missing:
@@ -191,7 +203,14 @@ class WfdbRecord(Record):
             raise DataFormatError(f"{base}.hea: header gives no sampling rate or signal length")
         self.path, self.fs, self.n_samples = base, float(hdr.fs), int(hdr.sig_len)
         self.leads = tuple(hdr.sig_name or [])
-        self._units = [unit_scale(u or "mV", f"{base}.hea") for u in (hdr.units or ["mV"] * len(self.leads))]
+        # a channel in another unit (blood pressure in mmHg, respiration...) is no ECG lead: kept by name, refused when
+        # read, never chosen by default
+        units = list(hdr.units or ["mV"] * len(self.leads))
+        self._unit_names = [str(u or "mV") for u in units]
+        self._units = [_voltage_scale(u) for u in units]
+        if self.leads and all(u is None for u in self._units):
+            raise DataFormatError(f"{base}.hea: no channel in a voltage unit (units {self._unit_names}); an ECG is in mV, "
+                                  "uV or V")
         self._annotator = annotator
         self._whole = None
         self._ann = None
@@ -208,7 +227,21 @@ class WfdbRecord(Record):
             return np.stack([self._whole[c][start:stop] for c in channels], 1)
         return self._read_wfdb(start, stop, channels)
 
+    def lead_index(self, lead=None):
+        if lead is None:  # the default never falls on a channel that is not a voltage
+            i = super().lead_index(None)
+            return i if self._units[i] is not None else next(k for k, u in enumerate(self._units) if u is not None)
+        i = super().lead_index(lead)
+        if self._units[i] is None:
+            raise DataFormatError(f"{self.path}: channel {self.leads[i]!r} is in {self._unit_names[i]!r}, not an ECG lead "
+                                  "(mV, uV or V)")
+        return i
+
     def _read_wfdb(self, start, stop, channels):
+        bad = [c for c in channels if self._units[c] is None]
+        if bad:
+            raise DataFormatError(f"{self.path}: channel {self.leads[bad[0]]!r} is in {self._unit_names[bad[0]]!r}, not "
+                                  "an ECG lead (mV, uV or V)")
         wfdb = _require_wfdb()
         try:
             rec = wfdb.rdrecord(str(self.path), sampfrom=start, sampto=stop, channels=list(channels))
