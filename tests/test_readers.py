@@ -373,3 +373,28 @@ def test_npz_rate_conflict_wfdb_other_units_multisegment_and_mat_suffix(rec100, 
         _open(tmp_path / "ms")
     (tmp_path / "abp.mat").write_bytes(b"")  # the Challenge's layout names the signal file NAME.mat
     assert _open(tmp_path / "abp.mat").leads == ("ABP", "MLII")
+
+
+def test_the_default_lead_is_the_ecg_not_another_channel(rec100, tmp_path):
+    """MLII / II however written, else ECG / EKG, else the first channel not named as EEG, EOG, SpO2, blood
+    pressure...; an EDF whose ECG runs at another rate than its EEG channels is read at the ECG's rate."""
+    import edfio
+
+    from cardiacml.io.records import default_lead
+
+    assert default_lead(["V5", "MLII"]) == 1 and default_lead(["I", "ECG II", "V1"]) == 1
+    assert default_lead(["Lead I", "Lead II"]) == 1 and default_lead(["'sample'", "II"]) == 1
+    assert default_lead(["EEG C3-A2", "EOG L", "EKG", "SpO2"]) == 2 and default_lead(["ECG1", "ECG2"]) == 0
+    assert default_lead(["EEG Fpz-Cz", "Resp", "V2"]) == 2 and default_lead(["V5", "V2"]) == 0
+    rec, sig = rec100
+    x = sig[:int(60 * FS), 0]
+    t512 = np.arange(60 * 512) / 512
+    ecg = np.interp(t512, np.arange(len(x)) / FS, x)
+    eeg = 0.02 * np.sin(2 * np.pi * 10 * np.arange(60 * 256) / 256)
+    path = tmp_path / "psg.edf"
+    edfio.Edf([edfio.EdfSignal(eeg, 256, label="EEG C3-A2", physical_dimension="uV", physical_range=(-500, 500)),
+               edfio.EdfSignal(eeg, 256, label="EEG C4-A1", physical_dimension="uV", physical_range=(-500, 500)),
+               edfio.EdfSignal(ecg, 512, label="ECG", physical_dimension="mV", physical_range=(-10, 10))]).write(path)
+    r = _open(path)
+    assert r.fs == 512 and r.leads[r.lead_index(None)] == "ECG"
+    assert np.abs(r.read(lead="ECG") - ecg).max() < 0.01

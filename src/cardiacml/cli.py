@@ -141,7 +141,7 @@ def predict(
     input: Path = typer.Argument(..., help="A raw recording (WFDB record, CSV with lead names / time column, .npy/.npz, EDF/EDF+/BDF) or Kaggle-format beats (CSV, .npy (n, 187)); for Tasks 3-4 a 12-lead or 10-electrode recording at any rate, or pECGData / (12, 500) arrays."),
     out: Optional[str] = typer.Option(None, help="Output CSV (beats, Task 3) or .npy (Task 4 Vm; a CSV of activation times beside it); a folder (existing, or ending in /): the default name inside it. Default: named after the input, in the current folder: INPUT.beats.csv, INPUT.heart-act.csv, INPUT.heart-vm.csv (+ .npy)."),
     fs: Optional[float] = typer.Option(None, help="Sampling rate (Hz) of a raw signal that has none in the file (.npy, CSV without a time column); already-cut beats must be 125 Hz."),
-    lead: Optional[str] = typer.Option(None, help="Lead to use (name, case-insensitive, or 0-based column index); default MLII, else II, else the first."),
+    lead: Optional[str] = typer.Option(None, help="Lead to use (name, case-insensitive, or 0-based column index); default MLII or II (also "ECG II", "Lead II"), else a channel named ECG / EKG, else the first that is not EEG, EOG, EMG, respiration, SpO2 or blood pressure."),
     units: Optional[str] = typer.Option(None, help="Unit of the signal values (mV, uV, V); default: from the file header, else guessed from the amplitude. Amplitudes implausible for the unit are refused."),
     beat: str = typer.Option("auto", help="Tasks 3-4: beat to cut from a 12-lead recording: auto (a typical beat near the middle), a 0-based index, or all."),
     annotations: bool = typer.Option(True, help="Use the record's .atr beat annotations when present (else detect R peaks)."),

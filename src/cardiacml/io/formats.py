@@ -462,6 +462,10 @@ class EdfRecord(Record):
         rates = [float(signals[i].sampling_frequency) for i in cand]
         vals, counts = np.unique(rates, return_counts=True)
         fs = float(vals[np.lexsort((vals, counts))[-1]])  # most common rate, ties -> the highest
+        if want is None:  # unless the ECG is at another rate than the rest (a sleep study's EEG): then the ECG's
+            from .records import default_lead
+
+            fs = rates[default_lead([signals[i].label for i in cand])]
         skipped += [f"{signals[i].label.strip()} ({signals[i].sampling_frequency:g} Hz)" for i, r in zip(cand, rates) if r != fs]
         self._chan = [i for i, r in zip(cand, rates) if r == fs]
         self._signals = signals

@@ -14,6 +14,7 @@ physical unit (WFDB/EDF headers) or from the ``units`` the user gives.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -35,6 +36,32 @@ def unit_scale(unit: str | None, where: str = "") -> float:
     if key not in UNIT_TO_MV:
         raise DataFormatError(f"{where + ': ' if where else ''}unknown unit {unit!r}; use one of mV, uV, V")
     return UNIT_TO_MV[key]
+
+
+#: Channels a recording may hold beside its ECG (sleep studies, ICU monitors): never the default lead.
+NOT_ECG = re.compile(r"^(EEG|EOG|EMG|RESP|SPO2|SAO2|SP02|PLETH|PPG|ABP|ART|BP|CVP|PAP|THOR|ABD|FLOW|AIRFLOW|NASAL|PULSE|"
+                     r"POS|SNORE|LEG|CHIN|TEMP|HR\b|LIGHT|EVENT|MARKER|STATUS|ANNOT)", re.IGNORECASE)
+_LEAD_PREFIX = re.compile(r"^(LEAD|ECG|EKG)[\s_\-]*", re.IGNORECASE)
+
+
+def default_lead(names) -> int:
+    """The lead a single-lead beat model reads when none is named: MLII / II / ML2 (also written "ECG II", "Lead II"),
+    else a channel named ECG / EKG (ECG1, "ECG 1"...), else one whose name holds ECG or EKG, else the first channel
+    that is not named as something else (EEG, EOG, EMG, respiration, SpO2, blood pressure...: a sleep study's EEG is no
+    ECG), else the first."""
+    upper = [str(n).strip().strip("'\"").strip().upper() for n in names]
+    bare = [_LEAD_PREFIX.sub("", u).strip() for u in upper]
+    for cand in ("MLII", "II", "ML2"):
+        for k, (u, b) in enumerate(zip(upper, bare)):
+            if u == cand or (b == cand and u != b):
+                return k
+    for k, u in enumerate(upper):
+        if re.fullmatch(r"(ECG|EKG)[\s_\-]*1?", u):
+            return k
+    for k, u in enumerate(upper):
+        if "ECG" in u or "EKG" in u:
+            return k
+    return next((k for k, u in enumerate(upper) if not NOT_ECG.match(u)), 0)
 
 
 def _voltage_scale(unit) -> float | None:
@@ -93,10 +120,7 @@ class Record:
             return int(lead)
         upper = [str(n).strip().upper() for n in self.leads]
         if lead is None:
-            for cand in PREFERRED_LEADS:
-                if cand in upper:
-                    return upper.index(cand)
-            return 0
+            return default_lead(self.leads)
         if str(lead).strip().upper() not in upper:
             raise DataFormatError(f"{self.path}: lead {lead!r} not in record (has {list(self.leads)}); choose one with --lead")
         return upper.index(str(lead).strip().upper())
