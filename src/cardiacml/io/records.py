@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import DataFormatError, MissingDataError, MissingDependencyError
 
-#: Lead names tried, in order, when the caller names none (single-lead beat models).
+#: The first lead names :func:`default_lead` tries (it also reads "ECG II", "Lead II", EKG... and skips EEG, EOG...).
 PREFERRED_LEADS = ("MLII", "II", "ML2", "ECG", "ECG1")
 #: Multipliers from a unit name (lower case) to millivolts.
 UNIT_TO_MV = {"mv": 1.0, "millivolt": 1.0, "uv": 1e-3, "µv": 1e-3, "microvolt": 1e-3, "v": 1e3, "volt": 1e3, "nv": 1e-6}
