@@ -398,3 +398,14 @@ def test_the_default_lead_is_the_ecg_not_another_channel(rec100, tmp_path):
     r = _open(path)
     assert r.fs == 512 and r.leads[r.lead_index(None)] == "ECG"
     assert np.abs(r.read(lead="ECG") - ecg).max() < 0.01
+
+
+def test_tab_separated_with_decimal_commas(rec100, tmp_path):
+    """A European "text (tab delimited)" export: tabs between fields, commas in the numbers."""
+    rec, sig = rec100
+    part = sig[:3600]
+    lines = ["time\tMLII\tV5"] + [f"{i / FS:.6f}\t{a:.4f}\t{b:.4f}".replace(".", ",") for i, (a, b) in enumerate(part)]
+    path = tmp_path / "tab.txt"
+    path.write_text("\n".join(lines) + "\n")
+    r = _open(path)
+    assert r.fs == FS and r.leads == ("MLII", "V5") and np.abs(r.read() - part).max() < 1e-4

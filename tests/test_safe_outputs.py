@@ -352,3 +352,8 @@ def test_inputs_a_model_cannot_read_are_refused_up_front(tmp_path, shared):
                               "--out", str(tmp_path / "h.csv")])
     assert res.exit_code == 2 and "--lead picks the lead of a beat model" in res.output
     assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_input_leaves_no_output_folders(tmp_path):
+    res = _predict(tmp_path / "nope.csv", "--out", tmp_path / "a" / "b" / "o.csv")
+    assert res.exit_code == 2 and "no such file" in res.output and not (tmp_path / "a").exists()

@@ -137,6 +137,12 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
         check_output(extra, inputs, what="output")
     if html is not None:
         check_output(html, inputs, what="--html")
+    from ..io import wfdb_base
+
+    if not Path(input_path).exists() and wfdb_base(input_path) is None:  # before any folder is made for the output
+        from ..errors import MissingDataError
+
+        raise MissingDataError(f"{input_path}: no such file or WFDB record")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if c.kind in ("beat", "beat-rhythm"):
         if c.kind == "beat" and looks_like_beats(input_path):

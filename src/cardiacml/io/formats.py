@@ -46,11 +46,11 @@ def _sniff(path: Path, head: str) -> tuple[str | None, str]:
     for d in ("\t", ";", ","):
         counts = {len(next(csv.reader([ln], delimiter=d))) for ln in lines}
         if len(counts) == 1 and counts.pop() > 1:
-            decimal = "," if d == ";" and re.search(r"\d,\d", lines[-1]) and "." not in lines[-1] else "."
+            decimal = "," if d in (";", "\t") and re.search(r"\d,\d", lines[-1]) and "." not in lines[-1] else "."
             return d, decimal
     counts = [len(ln.split()) for ln in lines]
-    if len(set(counts)) == 1 and counts[0] > 1:
-        return None, "."
+    if len(set(counts)) == 1 and counts[0] > 1:  # whitespace-separated, decimal commas as a European export writes them
+        return None, "," if re.search(r"\d,\d", lines[-1]) and "." not in lines[-1] else "."
     if all(c == 1 for c in counts) and all(_is_number(ln.strip()) for ln in lines[1:]):
         return ",", "."  # one column
     per = {repr(d): sorted({len(next(csv.reader([ln], delimiter=d))) for ln in lines}) for d in ("\t", ";", ",")}
