@@ -143,7 +143,8 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
             info["derived"] = derived
         info.update(input=f"array {arr.shape} at {float(fs):g} Hz", fs_in=float(fs), windows=wins)
         return np.concatenate(Xs).astype(np.float32), info
-    rec = open_record(p, fs=fs, units=units, leads=names) if wfdb_base(p) is None else open_record(p)
+    # a WFDB record gives its own rate and units: open_record refuses fs / units for it, as the beat path does
+    rec = open_record(p, fs=fs, units=units, leads=names) if wfdb_base(p) is None else open_record(p, fs=fs, units=units)
     info["notes"] += list(getattr(rec, "notes", []))
     X, wins, derived = _from_record(rec, 1.0, beat, pre_ms, start_s, max_seconds, str(p), info["notes"], version=version)
     info.update(input=f"{type(rec).__name__} {list(rec.leads)} at {rec.fs:g} Hz, {rec.duration_s:.1f} s",
