@@ -111,3 +111,24 @@ def test_task_specs_are_complete():
         assert s.default_model in list_models() and get_spec(s.default_model).serves(s)
         assert s.score_key in s.history_keys and s.intended_use and s.protocols
         assert all(p in s.limits for p in s.protocols), f"{t}: a protocol has no stated limits"
+
+
+def test_classical_beat_classifier_is_a_scikit_learn_classifier():
+    """clone / get_params / set_params / cross_val_score / score / classes_ work (tutorial 1 calls it a
+    scikit-learn estimator; before, clone and cross_val_score failed)."""
+    import numpy as np
+    from sklearn.base import clone, is_classifier
+    from sklearn.model_selection import cross_val_score
+
+    from cardiacml.models.classical import ClassicalBeatClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 187)).astype(np.float32)
+    y = np.where(X[:, 30] > 0, "V", "N")
+    est = ClassicalBeatClassifier(max_iter=15)
+    assert is_classifier(est) and clone(est).get_params() == {"learning_rate": 0.1, "max_iter": 15, "random_state": 0}
+    assert est.set_params(max_iter=10).max_iter == 10
+    assert len(cross_val_score(clone(est), X, y, cv=3)) == 3
+    est.fit(X, y)
+    assert list(est.classes_) == ["N", "V"] and est.predict_proba(X).shape == (150, 2) and est.score(X, y) > 0.6
+    assert est.model is est.model_

@@ -360,3 +360,35 @@ def test_inputs_a_model_cannot_read_are_refused_up_front(tmp_path, shared):
 def test_a_missing_input_leaves_no_output_folders(tmp_path):
     res = _predict(tmp_path / "nope.csv", "--out", tmp_path / "a" / "b" / "o.csv")
     assert res.exit_code == 2 and "no such file" in res.output and not (tmp_path / "a").exists()
+
+
+def test_evaluate_never_replaces_a_training_run(tmp_path):
+    from cardiacml.training.run import _refuse_run_folder
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.pt").write_bytes(b"x")
+    (run / "run.json").write_text("{}")
+    for out in (run, tmp_path):  # the run's own folder, or one holding it
+        with pytest.raises(OutputError, match="holds the run being evaluated"):
+            _refuse_run_folder(out, run / "model.pt")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "run.json").write_text("{}")
+    with pytest.raises(OutputError, match="training run folder"):
+        _refuse_run_folder(other, tmp_path / "elsewhere" / "model.pt")
+    _refuse_run_folder(tmp_path / "fresh", run / "model.pt")  # a new folder is fine
+
+
+def test_evaluate_a_pretrained_beat_model_then_report_it(tmp_path, mitdb, monkeypatch):
+    """`evaluate beats-ds1 --mitdb DIR` (the option its error message names) writes ./eval-beats-ds1; `report
+    beats-ds1` then shows that evaluation (it looked in ./beats-ds1/eval)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CARDIACML_MITDB", raising=False)
+    res = runner.invoke(app, ["evaluate", "beats-ds1", "--mitdb", str(mitdb), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "eval-beats-ds1" / "metrics.json").is_file()
+    res = runner.invoke(app, ["report", "beats-ds1"])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "beats-ds1-report.html").read_text()
+    assert "Evaluation:" in page and "interpatient" in page

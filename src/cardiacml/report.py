@@ -145,6 +145,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     from .tasks import get_task
 
     run = Path(run_dir)
+    ev = run / "eval"  # where `cardiacml evaluate` wrote: RUN/eval, or ./eval-NAME for a pretrained model
     if not (run / "run.json").is_file():
         if run.exists():
             raise MissingDataError(f"{run}: not a run folder (no run.json); train one with `cardiacml train`")
@@ -157,6 +158,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         meta, metrics = record.meta(), record.metrics
         meta = json.loads(_strip_build_paths(json.dumps(meta, default=str)))  # no path of the machine it was built on
         out = out or Path(f"{run.name}-report.html")
+        ev = Path(f"eval-{run.name}")
     else:
         meta = _check_meta(_read_json(run / "run.json"), run / "run.json")
         if not (run / "metrics.json").is_file():
@@ -165,8 +167,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if not isinstance(metrics.get("test"), dict):
         raise DataFormatError(f"{run / 'metrics.json'}: no test metrics ('test' object); re-create the run")
     evals = {}
-    if _inside(run / "eval" / "metrics.json", run):
-        evals = _read_json(run / "eval" / "metrics.json")
+    if _inside(ev / "metrics.json", ev):
+        evals = _read_json(ev / "metrics.json")
     task, kind = meta["task"], meta["kind"]
     spec = get_task(task)
     data = meta.get("data") or {}
@@ -193,7 +195,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
              ["trained", (f"{meta['train_time_s']:.0f} s" if meta.get("train_time_s") is not None else "time unknown")
               + f", cardiacml {meta['cardiacml_version']}"]]
     try:
-        return _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, protocol, note)
+        return _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, protocol, note, ev)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, DataFormatError):
             raise
@@ -201,7 +203,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
                               "re-create the run with `cardiacml train`") from None
 
 
-def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, protocol, note) -> Path:
+def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, protocol, note, ev=None) -> Path:
+    ev = run / "eval" if ev is None else ev  # the evaluation folder (``./eval-NAME`` for a pretrained model)
     from .utils import atomic_path, check_output
 
     parts = [f"<h1>cardiacml run: {html.escape(task)} ({html.escape(spec.title)}) / {html.escape(meta['model'])}</h1>"]
@@ -219,10 +222,10 @@ def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, 
                   "file (works offline). Hidden when printed: the static figures below are the print version.</p>"
                   + "".join(inter) + "</div>"]
     figs = []
-    for folder in (run / "figures", run / "eval" / "figures"):
+    for folder, root in ((run / "figures", run), (ev / "figures", ev)):
         caps = _captions(folder)
         for f in sorted(folder.glob("*.png")) + sorted(folder.glob("*.gif")):
-            if _inside(f, run):  # never embed a file reached through a symlink (it may leave the run folder)
+            if _inside(f, root):  # never embed a file reached through a symlink (it may leave the run folder)
                 figs.append(_img(f, str(caps.get(f.name) or "") or None))
     parts.append("<h2>Figures</h2>")
     parts += figs or [f"<p>No static figures: {'a pretrained model ships without them' if not (run / 'run.json').is_file() else 'this run has none'}"

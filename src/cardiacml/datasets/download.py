@@ -292,7 +292,10 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
     except DownloadError:
         raise
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise DownloadError(f"{archive}: corrupt or truncated archive ({exc}); delete it and download again") from exc
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if archive.suffix.lower() == ".zip":  # not a zip (is_zipfile said so); the tar methods' list says nothing here
+            why = "not a valid zip file"
+        raise DownloadError(f"{archive}: corrupt or truncated archive ({why}); download it again") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -330,9 +333,10 @@ def download_dataset(files: list[RemoteFile], dest: str | os.PathLike, *, keep_a
         if rf.extract:
             try:
                 names = extract_archive(path, dest)
-            except DownloadError:
-                os.replace(path, path.with_name(rf.filename + ".corrupt"))
-                raise
+            except DownloadError as exc:
+                bad = path.with_name(rf.filename + ".corrupt")
+                os.replace(path, bad)
+                raise DownloadError(f"{exc} (the file was moved aside to {bad.name}; run the command again)") from None
             info = {**asdict(rf), "sha256_measured": sha256_file(path), "members": len(names)}
             _write_marker(marker, info)
             if not keep_archives:

@@ -19,25 +19,43 @@ def beat_features(X: np.ndarray) -> np.ndarray:
     return np.column_stack([X[:, ::3], length, X.min(1), X.max(1), X.mean(1), X.std(1), X.argmin(1), (d ** 2).sum(1)])
 
 
-class ClassicalBeatClassifier:
-    """scikit-learn estimator (fit/predict/predict_proba) on :func:`beat_features`.
+def _estimator_bases():
+    from sklearn.base import BaseEstimator, ClassifierMixin
 
-    Uses ``HistGradientBoostingClassifier`` with balanced class weights.
+    return ClassifierMixin, BaseEstimator
+
+
+class ClassicalBeatClassifier(*_estimator_bases()):
+    """scikit-learn classifier on :func:`beat_features`: ``fit`` / ``predict`` / ``predict_proba`` / ``score``,
+    ``get_params`` / ``set_params`` (so ``clone``, ``cross_val_score`` and grid searches take it), ``classes_`` after
+    fitting.
+
+    ``HistGradientBoostingClassifier`` with balanced class weights and early stopping, built in :meth:`fit` from the
+    parameters (``model_`` after fitting).
     """
 
     def __init__(self, max_iter: int = 300, learning_rate: float = 0.1, random_state: int = 0):
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        self.model = HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=learning_rate,
-                                                    class_weight="balanced", random_state=random_state,
-                                                    early_stopping=True, validation_fraction=0.1)
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.random_state = random_state
 
     def fit(self, X, y):
-        self.model.fit(beat_features(X), y)
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        self.model_ = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
+                                                     class_weight="balanced", random_state=self.random_state,
+                                                     early_stopping=True, validation_fraction=0.1)
+        self.model_.fit(beat_features(X), y)
+        self.classes_ = self.model_.classes_
         return self
 
+    @property
+    def model(self):
+        """The fitted gradient-boosting model (``model_``; the name cardiacml 0.4 and earlier used)."""
+        return self.model_
+
     def predict_proba(self, X):
-        return self.model.predict_proba(beat_features(X))
+        return self.model_.predict_proba(beat_features(X))
 
     def predict(self, X):
-        return self.model.predict(beat_features(X))
+        return self.model_.predict(beat_features(X))

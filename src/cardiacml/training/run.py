@@ -165,18 +165,36 @@ def save_run_extras(run_dir: Path, record: RunRecord, data) -> list:
     return out
 
 
-def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, figures: bool = True,
+def _refuse_run_folder(out, model_path) -> None:
+    """An evaluation never replaces a training run: not the run's own folder (or one holding it), nor any folder
+    with a ``model.pt`` or ``run.json`` (check_output_folder lets a cardiacml folder be replaced whole)."""
+    from ..errors import OutputError
+
+    o = Path(out).resolve()
+    run_dir = Path(model_path).resolve().parent
+    if o == run_dir or o in run_dir.parents:
+        raise OutputError(f"--out {out} holds the run being evaluated ({run_dir}): refusing to replace it; choose "
+                          f"another folder (default {run_dir / 'eval'})")
+    if o.is_dir() and any((o / n).exists() for n in ("model.pt", "run.json")):
+        raise OutputError(f"--out {out} is a training run folder (model.pt / run.json): refusing to replace it; choose "
+                          "another folder")
+
+
+def evaluate_run(run, *, data_dir=None, mitdb=None, protocol: str | None = None, out=None, figures: bool = True,
                  log=print) -> tuple[dict, Path]:
     """Evaluate a run folder / checkpoint / pretrained model on its own test split or on other data.
 
     Writes ``metrics.json`` (and figures) into ``out`` (default ``RUN/eval``; for a pretrained
-    model, ``./eval-NAME``) and returns (metrics, out).
+    model, ``./eval-NAME``) and returns (metrics, out). ``mitdb``: the raw MIT-BIH folder of a beat model's data
+    (default: the run's, ``$CARDIACML_MITDB`` or ``../shared/data/mitdb``). ``out`` never replaces a training run.
     """
     from ..utils import atomic_path, check_output_folder
 
     if out is not None:
         check_output_folder(out)
     model, record = load_run(run)
+    if out is not None:
+        _refuse_run_folder(out, record.path)
     args = stored_data_args(record.task, record.data_args)
     if record.spec.contract_kind == "ecg12":  # the inputs the model was trained on (0.2 models: window version 1)
         from ..contracts.ecg12 import window_version
@@ -184,8 +202,13 @@ def evaluate_run(run, *, data_dir=None, protocol: str | None = None, out=None, f
         args["window_version"] = window_version(record.contract)
     if data_dir:
         args["data_dir"] = str(data_dir)
+    if mitdb:
+        args["mitdb"] = str(mitdb)
     if protocol:
         args["protocol"] = protocol
+    if data_dir and args.get("max_eval"):  # the run's cap is about its own data, not the data given here
+        log(f"note: other data: the run's --max-eval cap ({args['max_eval']}) is not applied")
+        args["max_eval"] = None
     data = load_task(record.task, **args)
     metrics, pred = evaluate_task(model, data)
     if out is None:
