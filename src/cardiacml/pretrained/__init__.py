@@ -50,7 +50,7 @@ def card_headline(card: dict) -> str:
         d = card["ds2"]
         pc = d.get("per_class", {})
         fig = (f"DS2 macro-F1 N/S/V/F {d.get('macro_f1_nsvf', float('nan')):.3f}"
-               + "".join(f", {c} Se {100 * pc[c]['se']:.0f}/+P {100 * pc[c]['ppv']:.0f}" for c in ("S", "V") if c in pc)
+               + "".join(f", {c} Se {100 * pc[c]['se']:.1f}/+P {100 * pc[c]['ppv']:.1f}" for c in ("S", "V") if c in pc)
                + ("" if d.get("honest", True) else " (training patients: not a generalisation figure)"))
     return fig
 
