@@ -392,3 +392,16 @@ def test_evaluate_a_pretrained_beat_model_then_report_it(tmp_path, mitdb, monkey
     assert res.exit_code == 0, res.output
     page = (tmp_path / "beats-ds1-report.html").read_text()
     assert "Evaluation:" in page and "interpatient" in page
+
+
+def test_data_cache_into_the_dataset_folder_and_notebooks_list_of_plain_scripts(tmp_path):
+    d = tmp_path / "hearts"
+    d.mkdir()
+    res = runner.invoke(app, ["data", "cache", str(d), "--out", str(d)])
+    assert res.exit_code == 2 and "is the dataset folder itself" in res.output and not any(d.iterdir())
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    (nb / "helper.py").write_text("print('not a notebook')\n")
+    (nb / "mine.py").write_text("# %% [markdown]\n# # My notebook\n#\n# **Run time**: 5 s\n\n# %%\nx = 1\n")
+    res = runner.invoke(app, ["notebooks", "list", "--dir", str(nb)])
+    assert res.exit_code == 0 and "mine" in res.output and "helper" not in res.output, res.output

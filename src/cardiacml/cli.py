@@ -480,8 +480,13 @@ def cache_cmd(
 
     def go():
         from .datasets.intracardiac import build_cache
+        from .errors import OutputError
 
-        ds = build_cache(data_dir, out or data_dir / ".cardiacml_cache", strict=not lenient)
+        dest = out or data_dir / ".cardiacml_cache"
+        if Path(dest).resolve() == Path(data_dir).resolve():
+            raise OutputError(f"--out {dest} is the dataset folder itself: the cache goes in a folder of its own "
+                              f"(default {data_dir / '.cardiacml_cache'})")
+        ds = build_cache(data_dir, dest, strict=not lenient)
         typer.echo(f"{ds}; never-activated sites: {ds.info['never_activated_sites']}")
 
     _run(go)

@@ -34,7 +34,9 @@ def list_notebooks(folder: str | os.PathLike | None = None) -> list[dict]:
     """Every notebook: name, title (its first heading) and the run time it states (``Run time: ...`` line)."""
     out = []
     for path in sorted(notebooks_dir(folder).glob("*.py")):
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if not re.search(r"^# %%", text, flags=re.M):  # a plain script, not a notebook in jupytext's percent format
+            continue
         title = re.search(r"^# #\s+(.+)$", text, flags=re.M)
         runtime = re.search(r"^# \*\*Run time\*\*:?\s*(.+)$", text, flags=re.M)
         out.append({"name": path.stem, "path": path, "title": title.group(1).strip() if title else path.stem,
