@@ -596,7 +596,7 @@ def test_predict_leaves_a_lead_off_out_of_the_af_burden(mitdb, tmp_path):
                        use_annotations=False, show_progress=False).summary
     eps = s["rhythm_episodes"]
     assert eps and not any(e["start_s"] < 605 and e["end_s"] > 1195 for e in eps)
-    assert s["af_burden"] > 0.8 and s["af_minutes_per_hour"] == round(60 * s["af_burden"], 2)
+    assert s["af_burden"] > 0.8 and abs(s["af_minutes_per_hour"] - 60 * s["af_burden"]) < 0.01
 
 
 def test_af_is_found_whatever_the_models_classes_and_labels_map_by_name(mitdb, tmp_path):

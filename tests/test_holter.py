@@ -144,4 +144,21 @@ def test_an_interrupted_runs_af_minutes_count_up_to_its_stop(mitdb, tmp_path):
     assert summ["af_burden"] == pytest.approx(min(1.0, in_af / (stop - first)), abs=1e-4) and summ["af_burden"] <= 1.0
     # the minutes per hour and the burden of the same time, as in a complete run (not the burden over first beat to
     # the stop against minutes per hour from 0 s)
-    assert summ["af_minutes_per_hour"] == round(60.0 * summ["af_burden"], 2)
+    assert abs(summ["af_minutes_per_hour"] - 60.0 * summ["af_burden"]) < 0.01
+
+
+def test_an_interrupted_run_inside_a_bridged_break_lists_the_episode_after_it(mitdb, tmp_path):
+    """MIT-BIH 202 stopped inside the break between two AF episodes (1532.9-1579.4 s): the break is in the AF context
+    and listed, and so is the episode after it that puts it there; no AF time is counted past the stop."""
+    from cardiacml.inference.beats import predict_record
+
+    with pytest.raises(KeyboardInterrupt):
+        predict_record(_Fake(stop_after=6), open_record(mitdb / "202"), tmp_path / "p.csv", block_beats=300)
+    summ = json.loads((tmp_path / "p.partial.summary.json").read_text())
+    stop, eps, bridges = summ["stopped_at_s"], summ["rhythm_episodes"], summ["rhythm"]["context_bridges"]
+    inside = [b for b in bridges if b["start_s"] <= stop < b["end_s"]]
+    assert inside, (stop, bridges)  # the stop falls in a bridged break (else the test says nothing)
+    assert any(e["start_s"] == inside[0]["end_s"] for e in eps)
+    in_af = sum(max(0.0, min(e["end_s"], stop) - e["start_s"]) for e in eps)
+    assert summ["af_burden"] <= 1.0 and abs(summ["af_minutes_per_hour"] - 60 * summ["af_burden"]) < 0.01
+    assert in_af < stop

@@ -139,8 +139,13 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
             return [e for e in spans if stopped_at_s is None or e["start_s"] <= stopped_at_s]
 
         eps = started(af["rhythm_episodes"])
+        if stopped_at_s is not None:  # stopped inside a bridged break: the episode after it, which put the break's
+            # beats in the AF context, is listed too (it adds no AF time before the stop)
+            ends = {round(float(b["end_s"]), 3) for b in started(af.get("bridges", [])) if b["end_s"] > stopped_at_s}
+            eps += [e for e in af["rhythm_episodes"] if e["start_s"] > stopped_at_s and round(float(e["start_s"]), 3) in ends]
         # the time in AF up to the stop (an episode running on past it counts up to the stop)
-        af_s = sum((e["end_s"] if stopped_at_s is None else min(e["end_s"], stopped_at_s)) - e["start_s"] for e in eps)
+        af_s = sum(max(0.0, (e["end_s"] if stopped_at_s is None else min(e["end_s"], stopped_at_s)) - e["start_s"])
+                   for e in eps)
         s["rhythm_episodes"] = eps
         if stopped_at_s is None or not len(done_times):
             burden = float(af["af_burden"])
