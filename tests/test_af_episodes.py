@@ -580,6 +580,13 @@ def test_a_gap_without_beats_is_neither_af_nor_analysed_time():
     # short flagged runs either side of a gap are not merged across it (the merge gap is about beats, not silence)
     tt = np.r_[np.arange(0.0, 40.0, 0.7), np.arange(52.0, 90.0, 0.7)]
     assert [e["end_s"] < 45 for e in R.flags_to_episodes(tt, np.ones(len(tt), bool), 30.0)] == [True, False]
+    assert len(R.flags_to_episodes(tt, np.ones(len(tt), bool), 30.0, merge_gap_s=20.0)) == 2  # not even a longer one
+    # a merge gap longer than the beatless limit still joins runs across unflagged beats (af_episodes.py --scan: 20 s)
+    t3 = np.arange(0.0, 120.0, 0.7)
+    f3 = np.ones(len(t3), bool)
+    f3[(t3 > 50) & (t3 < 65)] = False  # 15 s of beats not flagged
+    assert len(R.flags_to_episodes(t3, f3, 30.0, merge_gap_s=20.0)) == 1
+    assert len(R.flags_to_episodes(t3, f3, 30.0, merge_gap_s=10.0)) == 2
 
 
 def test_predict_leaves_a_lead_off_out_of_the_af_burden(mitdb, tmp_path):

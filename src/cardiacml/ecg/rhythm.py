@@ -450,7 +450,7 @@ def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30
             i += 1
     merged: list[list[float]] = []
     for e in eps:
-        if merged and e[0] - merged[-1][1] < min(merge_gap_s, NO_BEAT_GAP_S) and not _beatless(t, merged[-1][1], e[0]):
+        if merged and e[0] - merged[-1][1] < merge_gap_s and not _beatless(t, merged[-1][1], e[0]):
             merged[-1][1] = e[1]
         else:
             merged.append(e)
