@@ -467,11 +467,16 @@ def _beatless(t: np.ndarray, a: float, b: float) -> bool:
     return bool(k1 - k0 >= 2 and np.diff(t[k0:k1]).max() > NO_BEAT_GAP_S)
 
 
-def af_burden(episodes, start_s: float, end_s: float) -> float:
-    """Fraction of [start_s, end_s] inside AF/AFL episodes."""
-    total = max(float(end_s) - float(start_s), 1e-9)
-    af = sum(max(0.0, min(e["end_s"], end_s) - max(e["start_s"], start_s)) for e in episodes)
-    return float(min(1.0, af / total))
+def af_burden(episodes, r_times_s, until_s: float | None = None) -> float:
+    """Fraction of the analysed time of beats at ``r_times_s`` (:func:`analysed_spans`) inside ``episodes`` (counted up
+    to ``until_s``, an interrupted run's stop, when given); 1.0 when every analysed second is, up to the episode ends'
+    1-ms rounding."""
+    analysed = analysed_seconds(r_times_s)
+    in_af = sum(max(0.0, (e["end_s"] if until_s is None else min(e["end_s"], until_s)) - e["start_s"])
+                for e in episodes)
+    if episodes and analysed - in_af <= 1e-3 * len(episodes):
+        return 1.0
+    return float(min(1.0, in_af / max(analysed, 1e-9)))
 
 
 def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = None, **kw) -> dict:
@@ -494,12 +499,8 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
     flag = beat_flags(p, kw.pop("smooth", m.get("smooth", 31)), kw.pop("on", m.get("on", 0.55)),
                       kw.pop("off", m.get("off", 0.45)))
     eps = flags_to_episodes(t, flag, **{"min_episode_s": m.get("min_episode_s", 30.0), **kw})
-    analysed = analysed_seconds(t)
-    in_af = sum(e["end_s"] - e["start_s"] for e in eps)  # episodes hold no gap without beats (flags_to_episodes)
-    burden = min(1.0, in_af / max(analysed, 1e-9))
-    if eps and analysed - in_af <= 1e-3 * len(eps):  # every analysed second in AF, up to the ends' 1-ms rounding
-        burden = 1.0
-    return {"rhythm_episodes": eps, "af_burden": float(burden), "analysed_s": analysed,
+    # the episodes hold no gap without beats (flags_to_episodes)
+    return {"rhythm_episodes": eps, "af_burden": af_burden(eps, t), "analysed_s": analysed_seconds(t),
             "beat_af": beats_in_episodes(t, eps), "assessed": True}
 
 

@@ -143,20 +143,14 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
             # beats in the AF context, is listed too (it adds no AF time before the stop)
             ends = {round(float(b["end_s"]), 3) for b in started(af.get("bridges", [])) if b["end_s"] > stopped_at_s}
             eps += [e for e in af["rhythm_episodes"] if e["start_s"] > stopped_at_s and round(float(e["start_s"]), 3) in ends]
-        # the time in AF up to the stop (an episode running on past it counts up to the stop)
-        af_s = sum(max(0.0, (e["end_s"] if stopped_at_s is None else min(e["end_s"], stopped_at_s)) - e["start_s"])
-                   for e in eps)
         s["rhythm_episodes"] = eps
         if stopped_at_s is None or not len(done_times):
             burden = float(af["af_burden"])
-        else:  # an interrupted run: of the time analysed up to the stop (first beat to the stop, less gaps without
-            # beats), as a complete run's is of first beat to last
-            from ..ecg.rhythm import analysed_seconds
+        else:  # an interrupted run: of the time analysed up to the stop (an episode running on past it counts up to
+            # the stop), as a complete run's is of first beat to last
+            from ..ecg.rhythm import af_burden
 
-            span = analysed_seconds(done_times)
-            burden = min(1.0, af_s / span) if span > 0 else 0.0
-            if eps and span - af_s <= 1e-3 * len(eps):  # all of it, up to the episode ends' 1-ms rounding
-                burden = 1.0
+            burden = af_burden(eps, done_times, until_s=stopped_at_s)
         if not af.get("assessed", True):  # too few beats to say anything of the rhythm
             from ..ecg.rhythm import MIN_BEATS as MIN_RHYTHM_BEATS
 
