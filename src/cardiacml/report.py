@@ -145,7 +145,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     from .tasks import get_task
 
     run = Path(run_dir)
-    ev = run / "eval"  # where `cardiacml evaluate` wrote: RUN/eval, or ./eval-NAME for a pretrained model
+    ev = run / "eval"  # where `cardiacml evaluate` wrote (training.run.default_eval_dir)
     if not (run / "run.json").is_file():
         if run.exists():
             raise MissingDataError(f"{run}: not a run folder (no run.json); train one with `cardiacml train`")
@@ -158,7 +158,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         meta, metrics = record.meta(), record.metrics
         meta = json.loads(_strip_build_paths(json.dumps(meta, default=str)))  # no path of the machine it was built on
         out = out or Path(f"{run.name}-report.html")
-        ev = Path(f"eval-{run.name}")
+        from .training.run import default_eval_dir
+
+        ev = default_eval_dir(record)
     else:
         meta = _check_meta(_read_json(run / "run.json"), run / "run.json")
         if not (run / "metrics.json").is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +57,6 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, atol: float = 1e-4, 
             return self.m(ecg)
 
     import onnx
-
-    import warnings
 
     with atomic_path(out) as tmp:
         with warnings.catch_warnings():  # tracing notes on shape arithmetic: the parity check below is what counts

@@ -100,6 +100,11 @@ def default_output(input_path, contract) -> Path:
     return Path(f"{stem or 'input'}.{what}.csv")
 
 
+def _names_folder(path) -> bool:
+    """An output option naming a folder: an existing one, or a name ending in a path separator."""
+    return Path(path).is_dir() or str(path).endswith(("/", os.sep))
+
+
 def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, use_annotations=True, units=None,
                  beat="auto", html=None, adapt_minutes: float | None = None, adapt_labels=None) -> str:
     """Predict on ``input_path`` and write ``out_path`` (default: :func:`default_output`); returns a one-line summary.
@@ -116,10 +121,10 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
 
     runner = load_runner(model_path)
     c = runner.contract
-    if out_path is not None and (Path(out_path).is_dir() or str(out_path).endswith(("/", os.sep))):
+    if out_path is not None and _names_folder(out_path):
         out_path = Path(out_path) / default_output(input_path, c).name  # a folder: the default name inside it
     out_path = Path(out_path) if out_path is not None else default_output(input_path, c)
-    if html is not None and (Path(html).is_dir() or str(html).endswith(("/", os.sep))):
+    if html is not None and _names_folder(html):
         html = Path(html) / (out_path.stem + ".html")
     html = None if html is None else Path(html)
     from ..errors import UsageError

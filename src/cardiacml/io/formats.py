@@ -31,6 +31,11 @@ from .units import (TIME_NAMES, ScaledRecord, check_fs, finish_record, parse_lea
 # --------------------------------------------------------------------------------------------------
 # CSV / TSV / TXT
 # --------------------------------------------------------------------------------------------------
+def _decimal_comma(line: str) -> bool:
+    """A data line written with decimal commas: a comma between digits and no point."""
+    return bool(re.search(r"\d,\d", line)) and "." not in line
+
+
 def _sniff(path: Path, head: str) -> tuple[str | None, str]:
     """Delimiter (None = whitespace) and decimal mark, from the first lines.
 
@@ -46,11 +51,10 @@ def _sniff(path: Path, head: str) -> tuple[str | None, str]:
     for d in ("\t", ";", ","):
         counts = {len(next(csv.reader([ln], delimiter=d))) for ln in lines}
         if len(counts) == 1 and counts.pop() > 1:
-            decimal = "," if d in (";", "\t") and re.search(r"\d,\d", lines[-1]) and "." not in lines[-1] else "."
-            return d, decimal
+            return d, "," if d in (";", "\t") and _decimal_comma(lines[-1]) else "."
     counts = [len(ln.split()) for ln in lines]
     if len(set(counts)) == 1 and counts[0] > 1:  # whitespace-separated, decimal commas as a European export writes them
-        return None, "," if re.search(r"\d,\d", lines[-1]) and "." not in lines[-1] else "."
+        return None, "," if _decimal_comma(lines[-1]) else "."
     if all(c == 1 for c in counts) and all(_is_number(ln.strip()) for ln in lines[1:]):
         return ",", "."  # one column
     per = {repr(d): sorted({len(next(csv.reader([ln], delimiter=d))) for ln in lines}) for d in ("\t", ";", ",")}
@@ -80,10 +84,10 @@ def _counter_column(df, names) -> int | None:
     """Index of a column that only counts samples (consecutive integers, step 1): with a header, one of
     :data:`COUNTER_NAMES`; without, the first column (integers in steps of exactly 1 are no time column: in ms they
     would be 1000 Hz exactly, which a file without a header cannot tell from a row counter). None if there is none."""
+    if df.shape[1] < 2:  # the only column is the signal, whatever it holds
+        return None
     cand = [j for j, n in enumerate(names) if n.lower() in COUNTER_NAMES] if names else [0]
     for j in cand:
-        if df.shape[1] < 2:
-            return None
         v = df.iloc[:, j].to_numpy(np.float64)
         if len(v) > 1 and np.all(v == np.round(v)) and np.all(np.diff(v) == 1.0):
             return j

@@ -256,16 +256,18 @@ class WfdbRecord(Record):
             i = super().lead_index(None)
             return i if self._units[i] is not None else next(k for k, u in enumerate(self._units) if u is not None)
         i = super().lead_index(lead)
-        if self._units[i] is None:
-            raise DataFormatError(f"{self.path}: channel {self.leads[i]!r} is in {self._unit_names[i]!r}, not an ECG lead "
-                                  "(mV, uV or V)")
+        self._check_voltage([i])
         return i
 
-    def _read_wfdb(self, start, stop, channels):
+    def _check_voltage(self, channels) -> None:
+        """Refuse a channel whose unit is not a voltage (it is no ECG lead)."""
         bad = [c for c in channels if self._units[c] is None]
         if bad:
             raise DataFormatError(f"{self.path}: channel {self.leads[bad[0]]!r} is in {self._unit_names[bad[0]]!r}, not "
                                   "an ECG lead (mV, uV or V)")
+
+    def _read_wfdb(self, start, stop, channels):
+        self._check_voltage(channels)
         wfdb = _require_wfdb()
         try:
             rec = wfdb.rdrecord(str(self.path), sampfrom=start, sampto=stop, channels=list(channels))

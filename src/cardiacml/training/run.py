@@ -165,6 +165,13 @@ def save_run_extras(run_dir: Path, record: RunRecord, data) -> list:
     return out
 
 
+def default_eval_dir(record) -> Path:
+    """Where :func:`evaluate_run` writes by default, and ``cardiacml report`` reads: ``RUN/eval``, or ``./eval-NAME``
+    for a pretrained model."""
+    pre = record.card.get("pretrained")
+    return Path(f"eval-{pre}") if pre else record.path.parent / "eval"
+
+
 def _refuse_run_folder(out, model_path) -> None:
     """An evaluation never replaces a training run: not the run's own folder (or one holding it), nor any folder
     with a ``model.pt`` or ``run.json`` (check_output_folder lets a cardiacml folder be replaced whole)."""
@@ -212,8 +219,7 @@ def evaluate_run(run, *, data_dir=None, mitdb=None, protocol: str | None = None,
     data = load_task(record.task, **args)
     metrics, pred = evaluate_task(model, data)
     if out is None:
-        pre = record.card.get("pretrained")
-        out = Path(f"eval-{pre}") if pre else record.path.parent / "eval"
+        out = default_eval_dir(record)
     out = check_output_folder(out)
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)

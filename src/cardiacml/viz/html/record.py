@@ -387,10 +387,9 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     summary = _record_summary(times, pred, prob, classes, dur, ref)
     sections = [section("Per-class summary", summary)]
     if episodes:
-        af_s = sum(float(e["end_s"]) - float(e["start_s"]) for e in episodes)
-        from ...ecg.rhythm import analysed_seconds
+        from ...ecg.rhythm import af_burden
 
-        span = analysed_seconds(times) if len(times) > 1 else dur  # what the summary's af_burden is measured over
+        af_s = sum(float(e["end_s"]) - float(e["start_s"]) for e in episodes)
         spans = sorted([(e, str(e.get("rhythm", "AF"))) for e in episodes[:500]]
                        + [(b, "break between AF episodes (AF context)") for b in list(bridges)[:500]],
                        key=lambda r: float(r[0]["start_s"]))
@@ -398,7 +397,7 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
                 for e, name in spans]
         sections.append(section("Rhythm: atrial fibrillation / flutter episodes", table(
             rows, ["rhythm", "start", "end", "duration (s)"]),
-            f"{len(episodes)} episode(s), {_hms(af_s)} in all ({100 * min(1.0, af_s / max(span, 1e-9)):.1f} % of the "
+            f"{len(episodes)} episode(s), {_hms(af_s)} in all ({100 * af_burden(episodes, times):.1f} % of the "
             "time from the first beat to the last, less gaps without beats), "
             "orange bands on the strip. Found from the R-R intervals (cardiacml.ecg.rhythm); inside an episode a "
             "beat is never called S for its irregularity alone"
