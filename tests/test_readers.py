@@ -148,6 +148,40 @@ def test_units_guessed_given_and_refused(rec100, tmp_path):
         _open(tmp_path / "volts.npy", fs=FS, units="mV")
 
 
+def test_csv_a_bad_column_blocks_only_itself(tmp_path):
+    """A NaN / empty cell in a column that is not read (an SpO2 channel) does not block the ECG lead."""
+    x = np.round(np.sin(np.arange(3000) / 20), 4)
+    spo2 = np.full(3000, 97.0).astype(object)
+    spo2[10:40], spo2[2000] = "", "nan"
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": x, "SpO2": spo2}).to_csv(tmp_path / "gaps.csv", index=False)
+    rec = _open(tmp_path / "gaps.csv")
+    assert rec.leads == ("II", "SpO2") and rec.lead_index(None) == 0
+    assert any("lead 'SpO2' unusable: empty cell at line 12 (30 in that column" in n for n in rec.notes)
+    np.testing.assert_allclose(rec.read(0, 3000, None), x, atol=1e-4)
+    with pytest.raises(DataFormatError, match=r"gaps.csv: lead 'SpO2' cannot be used: empty cell at line 12"):
+        rec.read(0, 10, "all")
+    # a NaN value (not an empty cell) in the ECG lead: that lead is unusable, the other one reads
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": np.where(np.arange(3000) == 7, np.nan, x),
+                  "V1": -x}).to_csv(tmp_path / "nan_ii.csv", index=False, na_rep="NaN")
+    rec = _open(tmp_path / "nan_ii.csv")
+    with pytest.raises(DataFormatError, match=r"lead 'II' cannot be used: NaN or infinite value at sample 7 \(1 in"):
+        rec.read(0, 10, None)
+    np.testing.assert_allclose(rec.read(0, 3000, "V1"), -x, atol=1e-4)
+    # every lead bad: refused at once; an empty time cell: refused; a trailing delimiter's empty column: dropped
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": np.where(np.arange(3000) == 7, np.nan, x)}).to_csv(
+        tmp_path / "all_bad.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"all_bad.csv: lead .II.: empty cell at line 9 \(1 in that column"):
+        _open(tmp_path / "all_bad.csv")
+    lines = pd.DataFrame({"time": np.arange(3000) / 250, "II": x}).to_csv(index=False).splitlines()
+    (tmp_path / "trail.csv").write_text("\n".join(ln + "," for ln in lines))
+    rec = _open(tmp_path / "trail.csv")
+    assert rec.leads == ("II",) and "empty column(s) [3]: dropped" in rec.notes
+    lines[100] = "," + lines[100].split(",")[1]
+    (tmp_path / "no_time.csv").write_text("\n".join(lines))
+    with pytest.raises(DataFormatError, match="no_time.csv: empty cell in the time column at line 101"):
+        _open(tmp_path / "no_time.csv")
+
+
 def test_csv_malformed_inputs_name_the_file(tmp_path):
     x = np.round(np.sin(np.arange(3000) / 20), 4)
     good = pd.DataFrame({"time": np.arange(3000) / 250, "II": x, "V1": -x})
@@ -164,8 +198,11 @@ def test_csv_malformed_inputs_name_the_file(tmp_path):
     lines = good.to_csv(index=False).splitlines()
     lines[300] = lines[300].rsplit(",", 1)[0]
     (tmp_path / "short_row.csv").write_text("\n".join(lines))
-    with pytest.raises(DataFormatError, match="short_row.csv: missing value at line 301"):
-        _open(tmp_path / "short_row.csv")
+    short = _open(tmp_path / "short_row.csv")  # the short row leaves V1 unusable, II reads
+    assert short.read(0, 400, "II").shape == (400,)
+    with pytest.raises(DataFormatError, match=r"short_row.csv: lead 'V1' cannot be used: empty cell at line 301 "
+                                              r"\(1 in that column.*usable: \['II'\]"):
+        short.read(0, 400, "V1")
     lines = good.to_csv(index=False).splitlines()
     lines[5] += ",1"
     (tmp_path / "ragged_head.csv").write_text("\n".join(lines))
@@ -250,8 +287,13 @@ def test_npy_malformed_inputs_name_the_file(rec100, tmp_path):
     bad = sig[:3600].copy()
     bad[1234, 1] = np.nan
     np.save(tmp_path / "nan.npy", bad)
-    with pytest.raises(DataFormatError, match="nan.npy: NaN or infinite value in lead 'lead1' at sample 1234"):
-        _open(tmp_path / "nan.npy", fs=FS)
+    rec = _open(tmp_path / "nan.npy", fs=FS)  # lead0 still reads; lead1 is refused when read
+    assert rec.read(0, 3600, "lead0").shape == (3600,)
+    with pytest.raises(DataFormatError, match="nan.npy: lead 'lead1' cannot be used: NaN or infinite value at sample 1234"):
+        rec.read(0, 10, "lead1")
+    np.save(tmp_path / "nan1.npy", bad[:, 1])
+    with pytest.raises(DataFormatError, match="nan1.npy: lead 'ECG': NaN or infinite value at sample 1234"):
+        _open(tmp_path / "nan1.npy", fs=FS)
     np.save(tmp_path / "text.npy", np.array(["1.0", "2.0"] * 100))
     with pytest.raises(DataFormatError, match="text.npy: array has dtype <U3"):
         _open(tmp_path / "text.npy", fs=FS)

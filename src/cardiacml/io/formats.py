@@ -170,12 +170,16 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     if names is not None and len(names) != len(fields):
         raise DataFormatError(f"{path}: the header has {len(fields)} fields but the rows {len(names)} columns; every row "
                               "must have one value per header name")
-    ragged = df.isna().to_numpy()
-    if ragged.any():
-        i, j = (int(v) for v in np.argwhere(ragged)[0])
-        raise DataFormatError(f"{path}: missing value at line {i + 1 + int(has_header)}, column "
-                              f"{names[j] if names else j + 1} (ragged CSV or empty cell); every row must have one "
-                              "value per column")
+    # empty cells (or a short row): the column is kept but unusable (refused when read, see finish_record); a column
+    # with no value at all (a trailing delimiter on every line) is dropped
+    hollow = [j for j in range(df.shape[1]) if df.iloc[:, j].isna().all()]
+    if hollow and len(hollow) < df.shape[1]:
+        named = [names[j] for j in hollow if not names[j].startswith("Unnamed:")] if names else []
+        notes.append(f"empty column(s) {[j + 1 for j in hollow]}" + (f" {named}" if named else "") + ": dropped")
+        df = df.drop(columns=df.columns[hollow])
+        if names:
+            names = [n for j, n in enumerate(names) if j not in hollow]
+    empty = df.isna()
     # text in a column: find the first offending cell
     for j, col in enumerate(df.columns):
         if df[col].dtype.kind not in "fiub":
@@ -194,7 +198,7 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     if counter is not None:
         notes.append(f"column {names[counter]!r} is a sample counter: dropped" if names
                      else "first column counts samples (0, 1, 2, ...): dropped, not read as time")
-        df = df.drop(columns=df.columns[counter])
+        df, empty = df.drop(columns=df.columns[counter]), empty.drop(columns=empty.columns[counter])
         if names:
             names.pop(counter)
         if df.shape[1] == 0:
@@ -215,12 +219,16 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
             time_col = 0
             notes.append("first column increases uniformly: read as time")
     if time_col is not None:
+        if empty.iloc[:, time_col].any():
+            i = int(np.flatnonzero(empty.iloc[:, time_col].to_numpy())[0])
+            raise DataFormatError(f"{path}: empty cell in the time column at line {i + 1 + int(has_header)} (ragged CSV "
+                                  "or missing value); every row needs its time")
         fs_t, note = time_unit(time_name, df.iloc[:, time_col].to_numpy(np.float64), path)
         if fs is not None and abs(float(fs) - fs_t) > 0.01 * fs_t:
             raise DataFormatError(f"{path}: fs={float(fs):g} Hz given, but the time column says {fs_t:.6g} Hz")
         fs = float(fs) if fs is not None else fs_t
         notes.append(note)
-        df = df.drop(columns=df.columns[time_col])
+        df, empty = df.drop(columns=df.columns[time_col]), empty.drop(columns=empty.columns[time_col])
         if names:
             names.pop(time_col)
     fs = check_fs(fs, path, "the file has no time column (time, t, seconds, ms...); give fs= / --fs")
@@ -239,7 +247,7 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
             if missing:
                 raise DataFormatError(f"{path}: lead(s) {missing} not in the header (has {names})")
             idx = [upper.index(w.upper()) for w in want]
-            df = df.iloc[:, idx]
+            df, empty = df.iloc[:, idx], empty.iloc[:, idx]
             names = [names[i] for i in idx]
             if unit_per_lead:
                 unit_per_lead = [unit_per_lead[i] for i in idx]
@@ -252,8 +260,14 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
             names = ["ECG"] if df.shape[1] == 1 else [f"lead{j}" for j in range(df.shape[1])]
             notes.append(f"no header: leads named {names}")
     raw = df.to_numpy(np.float32)
+    missing = {}
+    for j in range(df.shape[1]):
+        rows = np.flatnonzero(empty.iloc[:, j].to_numpy())
+        if len(rows):
+            missing[j] = (f"empty cell at line {int(rows[0]) + 1 + int(has_header)} ({len(rows)} in that column; ragged "
+                          "CSV or missing value)")
     return finish_record(raw, fs, names, path, units, notes, check_units=check_units,
-                   unit_per_lead=None if units is not None else unit_per_lead)
+                         unit_per_lead=None if units is not None else unit_per_lead, missing=missing)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -126,9 +126,14 @@ def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str 
 
 
 class ScaledRecord(Record):
-    """A record whose samples are ``raw[start:stop, channel] * scale[channel]`` (raw: array or memmap)."""
+    """A record whose samples are ``raw[start:stop, channel] * scale[channel]`` (raw: array or memmap).
 
-    def __init__(self, raw, fs: float, leads: Sequence[str], scale, path: Path, notes=(), annotations=None):
+    ``unusable`` maps a channel index to why it cannot be read (NaN, infinite or missing values): the
+    other leads read as usual, reading that one raises :class:`DataFormatError` with the reason.
+    """
+
+    def __init__(self, raw, fs: float, leads: Sequence[str], scale, path: Path, notes=(), annotations=None,
+                 unusable: dict | None = None):
         self._raw = raw
         self.fs, self.path = float(fs), Path(path)
         self.n_samples = int(raw.shape[0])
@@ -136,36 +141,62 @@ class ScaledRecord(Record):
         self._scale = np.broadcast_to(np.asarray(scale, np.float64), (raw.shape[1],)).copy()
         self.notes = list(notes)
         self._ann = annotations
+        self.unusable = dict(unusable or {})
 
     def _read(self, start, stop, channels):
+        for c in channels:
+            if c in self.unusable:
+                raise DataFormatError(f"{self.path}: lead {self.leads[c]!r} cannot be used: {self.unusable[c]}; clean "
+                                      f"or interpolate it first, or choose another lead ({self._usable_leads()})")
         return np.asarray(self._raw[start:stop, channels], np.float64) * self._scale[channels][None, :]
+
+    def _usable_leads(self) -> str:
+        ok = [n for i, n in enumerate(self.leads) if i not in self.unusable]
+        return f"usable: {ok}, with --lead" if ok else "no lead of this file is usable"
 
     def annotations(self):
         return self._ann
 
 
-def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_per_lead=None, annotations=None) -> ScaledRecord:
-    """Units (given, per lead from the file, or guessed) + amplitude check -> ScaledRecord."""
+def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_per_lead=None, annotations=None,
+                  missing: dict | None = None) -> ScaledRecord:
+    """Units (given, per lead from the file, or guessed) + amplitude check -> ScaledRecord.
+
+    A lead holding NaN, infinite or missing values (``missing``: channel -> where, from the reader) does not
+    block the file: it is marked unusable (a note says which and where) and refused only when read. The
+    file is refused when no lead is usable. An in-memory ``raw`` is checked whole; a memory map at the
+    sampled rows (:func:`sample_rows`) only.
+    """
+    unusable = dict(missing or {})
     samp = sample_rows(lambda a, b: raw[a:b], raw.shape[0], fs)
-    bad = ~np.isfinite(samp)
-    if bad.any():
-        col = int(np.argwhere(bad)[0][1])
-        rows = np.flatnonzero(~np.isfinite(np.asarray(raw[:, col], np.float64)))
-        raise DataFormatError(f"{path}: NaN or infinite value in lead {leads[col]!r} at sample {int(rows[0])} "
-                              f"({len(rows)} in that lead); clean or interpolate the signal first")
+    whole = isinstance(raw, np.ndarray) and not isinstance(raw, np.memmap)
+    finite = np.isfinite(raw).all(axis=0) if whole else np.isfinite(samp).all(axis=0)
+    for col in np.flatnonzero(~finite):
+        if int(col) not in unusable:
+            rows = np.flatnonzero(~np.isfinite(np.asarray(raw[:, col], np.float64)))
+            unusable[int(col)] = f"NaN or infinite value at sample {int(rows[0])} ({len(rows)} in that lead)"
+    if len(unusable) == len(leads):
+        col = min(unusable)
+        raise DataFormatError(f"{path}: lead {leads[col]!r}: {unusable[col]}; clean or interpolate the signal first"
+                              + (" (every lead has such values)" if len(leads) > 1 else ""))
+    if unusable:
+        notes = list(notes) + [f"lead {leads[c]!r} unusable: {why}" for c, why in sorted(unusable.items())]
     amps = robust_amplitude(samp)
+    amps[list(unusable)] = np.nan
     if unit_per_lead is not None and units is None:
         scale, parts = np.ones(len(leads)), []
         for u in sorted(set(unit_per_lead), key=str):
-            idx = [i for i, v in enumerate(unit_per_lead) if v == u]
+            idx = [i for i, v in enumerate(unit_per_lead) if v == u and i not in unusable]
+            if not idx:
+                continue
             s, note = resolve_units(float(np.max(amps[idx])), u, path, source="from the file", check=check_units)
             scale[idx] = s
             parts.append(note + f" for {[leads[i] for i in idx]}" if len(set(unit_per_lead)) > 1 else note)
         notes = list(notes) + parts
     else:
-        scale, note = resolve_units(float(np.max(amps)), units, path, check=check_units)
+        scale, note = resolve_units(float(np.nanmax(amps)), units, path, check=check_units)
         notes = list(notes) + [note]
-    return ScaledRecord(raw, fs, leads, scale, path, notes, annotations)
+    return ScaledRecord(raw, fs, leads, scale, path, notes, annotations, unusable)
 
 
 def split_unit(name: str) -> tuple[str, str | None]:
