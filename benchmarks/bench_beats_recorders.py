@@ -15,6 +15,9 @@ counted apart). Conditions:
 On request (``--conditions``): ``detected-200Hz`` (MLII resampled to 200 Hz, the rate of the paroxysmal-AF database
 the issue names), ``detected-200Hz-noisy`` (and the noise of the 128 Hz condition).
 
+With detected R peaks it also prints what the unmatched detections (no reference beat: a T wave, a blocked P wave, an
+artifact) were called: each one called S or V is a false alarm the matched-beat figures do not count.
+
 Each condition also prints false S and false V per hour (matched beats called S / V whose reference is another class)
 inside the reference AF / flutter stretches and the sinus-rhythm ``(N`` stretches of the .atr rhythm notes: the issue's
 false-alarm figures as another recorder would see them. The AF detector inside ``predict`` is the shipped one, fitted
@@ -94,7 +97,8 @@ def main():
     for cond in conds:
         t0 = time.time()
         rng = np.random.default_rng(0)
-        yt, yp, unmatched, refs = [], [], 0, 0
+        yt, yp, unmatched, refs, rec_hours = [], [], 0, 0, 0.0
+        unmatched_as = {}  # what the detections that are no beat were called
         hours, false = {"AF": 0.0, "sinus": 0.0}, {(k, c): 0 for k in ("AF", "sinus") for c in ("S", "V")}
         false_low = dict.fromkeys(false, 0)  # of them, in windows the signal-quality check rejects
         for r in records:
@@ -111,6 +115,9 @@ def main():
             yt.append(df.loc[ok, "reference"].map(classes.index).to_numpy())
             yp.append(df.loc[ok, "predicted"].map(classes.index).to_numpy())
             unmatched += int((~ok).sum())
+            for c, k in df.loc[~ok, "predicted"].value_counts().items():
+                unmatched_as[c] = unmatched_as.get(c, 0) + int(k)
+            rec_hours += rec.duration_s / 3600.0
             refs += int(np.isin(rec.annotations()[1], list("NLRejAaJSVEF/fQ")).sum())
             # false S / V per hour in the reference AF / flutter and sinus-rhythm stretches (a matched beat called S or
             # V whose reference is not that class)
@@ -134,6 +141,11 @@ def main():
               "beats_in_context.py)")
         print("  of them in low-quality windows (the CSV's low_quality column): "
               + ", ".join(f"{c} in {k} {false_low[k, c] / max(hours[k], 1e-9):.1f}" for k in ("AF", "sinus") for c in ("S", "V")))
+        if unmatched:
+            print("unmatched detections (no reference beat: false alarms of their own when called S or V) called: "
+                  + ", ".join(f"{c} {unmatched_as.get(c, 0)}" for c in ("N", "S", "V", "F", "Q"))
+                  + f"; S + V per hour of recording {(unmatched_as.get('S', 0) + unmatched_as.get('V', 0)) / rec_hours:.1f} "
+                  f"({rec_hours:.2f} h)")
         print(flush=True)
 
 

@@ -557,3 +557,113 @@ def test_detected_peaks_keep_their_reference_labels_after_dropping(mitdb):
     want[di] = cls[ri]
     np.testing.assert_array_equal(scan.labels, want)
     assert scan.skipped and (scan.labels >= 0).mean() > 0.9
+
+
+def test_blocked_p_waves_are_not_beats(mitdb):
+    """MIT-BIH 231 (2:1 AV block): the P waves with no QRS after them (annotated '"' there) were detected as beats
+    (and called S); they are dropped, named in ``skipped``, and no annotated beat is lost. A small beat whose shape is
+    not the P wave's (a low-amplitude PVC in bigeminy) stays."""
+    from cardiacml.ecg.detect import score_detector
+    from cardiacml.ecg.pipeline import SKIP_P_WAVE, beat_annotations
+
+    full = open_record(mitdb / "231")
+    fs = full.fs
+    x = full.read(0, int(600 * fs), None)
+    s, sym = full.annotations()
+    keep = s < len(x)
+    rec = ArrayRecord(x, fs, ["MLII"], annotations=(s[keep], sym[keep]))
+    scan, raw = scan_record(rec, use_annotations=False), scan_record(rec, use_annotations=False, drop_extra=False)
+    ref = beat_annotations(rec)[0]
+    blocked = s[keep][sym[keep] == '"']
+    before, after = score_detector(ref, raw.peaks, fs), score_detector(ref, scan.peaks, fs)
+    assert before["fp"] > 0.8 * len(blocked) > 100 and after["fp"] <= 3 and after["fn"] == before["fn"] == 0
+    assert scan.skipped[SKIP_P_WAVE] > 0.8 * len(blocked)
+
+
+def test_a_small_beat_of_another_shape_is_not_a_p_wave(monkeypatch):
+    """Bigeminy with small, wide PVCs (0.15 mV against 1 mV N beats, P waves before the N beats only): the PVCs pass
+    the amplitude and slope tests of a blocked P wave but not its shape test, and stay beats; the same small waves in
+    the shape of the P wave are taken for blocked P waves."""
+    import cardiacml.ecg.detect as D
+
+    fs = 250.0
+    t = np.arange(int(120 * fs)) / fs
+    n_times = np.arange(1.0, 118, 1.6)
+    v_times = n_times + 0.45
+
+    def bump(centres, amp, sd):
+        return sum(amp * np.exp(-0.5 * ((t - c) / sd) ** 2) for c in centres)
+
+    base = bump(n_times, 1.0, 0.012) + bump(n_times - 0.16, 0.15, 0.025) + bump(n_times + 0.3, 0.25, 0.05)
+    base = base + 0.005 * np.random.default_rng(0).standard_normal(len(t))
+    peaks = np.round(np.sort(np.r_[n_times, v_times]) * fs).astype(np.int64)
+    small = np.isin(peaks, np.round(v_times * fs).astype(np.int64))
+    h = int(0.06 * fs)
+
+    def flags(y):
+        seg = y[peaks[:, None] + np.arange(-h, h + 1)[None, :]]
+        return D.p_wave_detections(y, peaks, seg.max(1) - seg.min(1), fs)
+
+    pvc = base + bump(v_times, -0.15, 0.04)
+    blocked = base + bump(v_times, 0.15, 0.025)
+    assert not flags(pvc).any()
+    assert np.array_equal(flags(blocked), small)
+    monkeypatch.setattr(D, "P_WAVE_CORR", -2.0)  # shape test off: the PVCs are candidates by size and slope
+    assert np.array_equal(flags(pvc), small)
+
+
+def test_a_flat_stretch_holds_no_beats(mitdb):
+    """A minute of lead-off (exact zeros, or a constant) inside a recording: the detector's relative thresholds found
+    'beats' in the filter's numerical ringing there (QRS 1e-16 mV), classified and counted; they are skipped."""
+    from cardiacml.ecg.pipeline import SKIP_FLAT
+
+    x = open_record(mitdb / "221").read(0, 360 * 240, None)
+    for fill in (0.0, 0.3):
+        y = np.r_[x[:360 * 120], np.full(360 * 60, fill), x[360 * 120:]]
+        s = scan_record(ArrayRecord(y, 360.0, ["MLII"]), use_annotations=False)
+        assert not ((s.peaks / 360 > 120.5) & (s.peaks / 360 < 179.5)).any()
+        assert s.skipped.get(SKIP_FLAT, 0) >= 1 and (s.qrs_ptp > 0.02).all()
+        kb = kachuee_beats(ArrayRecord(y, 360.0, ["MLII"]), use_annotations=False)
+        assert not ((kb["time_s"] > 120.5) & (kb["time_s"] < 179.5)).any()
+
+
+def test_api_inputs_that_gave_silent_wrong_results(mitdb, tmp_path):
+    """Annotations out of time order are sorted (labels stayed in file order: 248 of 769 beats took another beat's
+    label); block_beats=0 is refused (it looped for ever); a predictor's NaN probabilities are refused (they became
+    'all N'); the AAMI report refuses the -1 of unmatched detections (it counted them as Q); 2048 -> 125 Hz resampling
+    keeps its length (a ratio approximated to 61/1000 lost 16 samples an hour)."""
+    from cardiacml.ecg.aami import aami_report
+    from cardiacml.ecg.filters import resample
+    from cardiacml.ecg.pipeline import iter_rhythm_blocks
+    from cardiacml.errors import UsageError
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+
+    rec = open_record(mitdb / "119")
+    x = rec.read(0, 360 * 300, None)
+    s, sym = rec.annotations()
+    keep = s < len(x)
+    s, sym = s[keep], sym[keep]
+    order = np.random.default_rng(0).permutation(len(s))
+    shuffled = scan_record(ArrayRecord(x, 360.0, ["MLII"], annotations=(s[order], sym[order])))
+    ordered = scan_record(ArrayRecord(x, 360.0, ["MLII"], annotations=(s, sym)))
+    assert np.array_equal(shuffled.peaks, ordered.peaks) and np.array_equal(shuffled.labels, ordered.labels)
+    with pytest.raises(UsageError, match="block_beats must be >= 1"):
+        next(iter_rhythm_blocks(ordered, block_beats=0))
+    runner = load_runner("beats-ds1")
+    with pytest.raises(ValueError, match="block_beats must be >= 1"):
+        predict_record(runner, rec, tmp_path / "a.csv", block_beats=0)
+
+    class Broken:
+        contract, kind = runner.contract, runner.kind
+
+        def predict(self, X):
+            return np.full((len(X), 5), np.nan)
+
+    short = ArrayRecord(x[: 360 * 60], 360.0, ["MLII"])
+    with pytest.raises(DataFormatError, match="the model produced NaN or infinite outputs"):
+        predict_record(Broken(), short, tmp_path / "b.csv", show_progress=False)
+    assert not (tmp_path / "b.csv").exists()
+    with pytest.raises(ValueError, match="leave out detections that match no reference beat"):
+        aami_report(np.array([0, 0, -1, -1]), np.array([0, 0, 0, 0]))
+    assert len(resample(np.zeros(2048 * 3600), 2048, 125)) == 125 * 3600

@@ -364,6 +364,12 @@ def test_edf_units_channels_and_bdf(rec100, tmp_path):
     assert any("Temp" in n and "slow" in n for n in r.notes)
     with pytest.raises(DataFormatError, match=r"mixed.edf: channel Temp \(unit 'degC'\) was skipped"):
         r.read(lead="temp")
+    # leads asked for by name at two rates: refused (the most common rate won and the other lead was dropped silently)
+    with pytest.raises(DataFormatError, match=r"mixed.edf: the leads asked for are sampled at different rates "
+                                              r"\(MLII 360 Hz, slow 180 Hz\)"):
+        _open(tmp_path / "mixed.edf", leads=["MLII", "slow"])
+    edfio.Edf([edfio.EdfSignal(part[:, 0], FS, label="ECG II", physical_dimension="mV")]).write(tmp_path / "sp.edf")
+    assert _open(tmp_path / "sp.edf", leads="ECG II").leads == ("ECG II",)  # a space is part of a name
     bdf = [edfio.BdfSignal(part[:, i], FS, label=name, physical_dimension="mV", physical_range=(-10.24, 10.24))
            for i, name in enumerate(rec.leads)]
     edfio.Bdf(bdf).write(tmp_path / "rec.bdf")

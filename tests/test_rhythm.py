@@ -167,3 +167,23 @@ def test_a_model_of_an_earlier_contract_is_refused_in_one_line(mitdb, tmp_path):
     onnx.save(m, tmp_path / "old.onnx")
     with pytest.raises(DFE, match=r"old\.onnx: model input contract differs .*'version'"):
         load_runner(tmp_path / "old.onnx")
+
+
+def test_detect_af_refuses_times_it_cannot_read_and_keeps_no_empty_episode():
+    """NaN, unsorted, infinite, 2-D or millisecond R-peak times are refused in one line (they gave a burden of 0, a
+    negative analysed time, an episode at inf); a lone beat between two beatless gaps is no zero-length episode."""
+    from cardiacml.ecg.rhythm import detect_af
+    from cardiacml.errors import UsageError
+
+    ta = np.cumsum(np.random.default_rng(0).uniform(0.4, 1.2, 100))
+    for bad, msg in ((np.r_[ta[:50], np.nan, ta[51:]], "NaN or infinite value at beat 50"),
+                     (np.random.default_rng(0).permutation(ta), "must increase strictly"),
+                     (np.r_[ta, np.inf], "NaN or infinite"), (ta * 1000, "not milliseconds"), (ta[None], "1-D")):
+        with pytest.raises(UsageError, match=msg):
+            detect_af(bad)
+    assert detect_af(ta)["af_burden"] == 1.0
+    t = np.cumsum(np.random.default_rng(1).uniform(0.4, 1.2, 400))
+    t[200:] += 60.0
+    t = np.sort(np.r_[t, t[199] + 20, t[199] + 40])  # two lone beats inside the 60-s gap
+    eps = detect_af(t, on=0.0, off=-1.0)["rhythm_episodes"]  # every beat flagged
+    assert len(eps) == 2 and all(e["end_s"] - e["start_s"] > 100 for e in eps)

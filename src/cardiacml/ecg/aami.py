@@ -28,6 +28,12 @@ def aami_report(y_true, y_pred, classes=("N", "S", "V", "F", "Q")) -> dict:
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     k = len(classes)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"aami_report: y_true and y_pred must be 1-D of one length, got {y_true.shape} and {y_pred.shape}")
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if len(y) and (y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= k):
+            raise ValueError(f"aami_report: {name} must hold class indices 0..{k - 1} ({'/'.join(classes)}); leave out "
+                             "detections that match no reference beat (reference -1) first")
     cm = np.zeros((k, k), np.int64)
     np.add.at(cm, (y_true, y_pred), 1)
     qi = classes.index("Q") if "Q" in classes else None

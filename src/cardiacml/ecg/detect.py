@@ -251,6 +251,141 @@ def extra_detections(peaks: np.ndarray, qrs_ptp: np.ndarray, fs: float, *, ampli
     return extra
 
 
+#: A blocked P wave's QRS peak-to-peak (+-60 ms) is under this fraction of the 75th percentile of its neighbours'.
+P_WAVE_AMPLITUDE = 0.3
+#: ... and its steepest first difference (+-60 ms) under this fraction of the 75th percentile of its neighbours'.
+P_WAVE_SLOPE = 0.25
+#: ... and its +-:data:`P_WAVE_HALF_S` window correlates at least this well with the P region of its neighbours
+P_WAVE_CORR = 0.8
+#: ... at a peak-to-peak within this factor of that part of the P region's.
+P_WAVE_RATIO = (0.5, 2.0)
+#: The P region before a beat's R peak, (from, to) seconds before it.
+P_WAVE_REGION_S = (0.35, 0.03)
+#: Half-width of the window of a detection compared with the P region (s).
+P_WAVE_HALF_S = 0.08
+
+
+def steepest_slope(f: np.ndarray, loc: np.ndarray, fs: float) -> np.ndarray:
+    """Largest absolute first difference of ``f`` within +-60 ms of each index ``loc`` (clipped to ``f``)."""
+    loc = np.asarray(loc, np.int64)
+    if len(loc) == 0 or len(f) < 2:
+        return np.zeros(len(loc))
+    qh = max(1, int(round(0.06 * fs)))
+    idx = np.clip(loc[:, None] + np.arange(-qh, qh)[None, :], 0, len(f) - 2)
+    return np.abs(f[idx + 1] - f[idx]).max(1)
+
+
+def p_wave_candidates(qrs_ptp: np.ndarray, slope: np.ndarray, k: int = EXTRA_NEIGHBOURS) -> np.ndarray:
+    """Detections small and flat enough to be a P wave (tests 1 and 2 of :func:`p_wave_detections`)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    qrs, slope = np.asarray(qrs_ptp, np.float64), np.asarray(slope, np.float64)
+    if len(qrs) < 4:
+        return np.zeros(len(qrs), bool)
+
+    def ref(v):
+        pad = np.r_[np.full(k, np.nan), v, np.full(k, np.nan)]
+        return np.nanpercentile(np.delete(sliding_window_view(pad, 2 * k + 1), k, axis=1), 75, axis=1)
+
+    return (qrs < P_WAVE_AMPLITUDE * ref(qrs)) & (slope < P_WAVE_SLOPE * ref(slope))
+
+
+def p_wave_span(peaks: np.ndarray, cand: np.ndarray, which: np.ndarray, fs: float,
+                k: int = EXTRA_NEIGHBOURS) -> tuple[int, int]:
+    """Samples [lo, hi) of the signal :func:`p_wave_shapes` reads to judge the candidates ``which``."""
+    peaks = np.asarray(peaks, np.int64)
+    big = np.flatnonzero(~cand)
+    a = int(round(P_WAVE_REGION_S[0] * fs))
+    h = max(2, int(round(P_WAVE_HALF_S * fs)))
+    j0 = np.searchsorted(big, which.min())
+    j1 = np.searchsorted(big, which.max())
+    first = peaks[big[max(0, j0 - k)]] if len(big) else peaks[which.min()]
+    last = peaks[big[min(len(big) - 1, j1 + k - 1)]] if len(big) else peaks[which.max()]
+    return int(min(first, peaks[which.min()]) - a - h), int(max(last, peaks[which.max()]) + h + 1)
+
+
+def p_wave_shapes(f: np.ndarray, peaks: np.ndarray, cand: np.ndarray, fs: float, *, which=None, offset: int = 0,
+                  k: int = EXTRA_NEIGHBOURS) -> np.ndarray:
+    """Test 3 of :func:`p_wave_detections` for the candidates ``which`` (default: all of ``cand``): True where the
+    detection's window matches the median P region of its ``k`` not-candidate neighbours on each side. ``f`` holds
+    the band-passed lead from sample ``offset`` on; it must cover :func:`p_wave_span`."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    loc = np.asarray(peaks, np.int64) - int(offset)
+    out = np.zeros(len(loc), bool)
+    which = np.flatnonzero(cand) if which is None else np.asarray(which, np.int64)
+    f = np.asarray(f, np.float64)
+    a, b = int(round(P_WAVE_REGION_S[0] * fs)), int(round(P_WAVE_REGION_S[1] * fs))
+    h = max(2, int(round(P_WAVE_HALF_S * fs)))
+    big = np.flatnonzero(~cand)
+    step = max(1, int(round(fs / 250.0)))
+    for i in which:
+        if loc[i] - h < 0 or loc[i] + h > len(f):
+            continue
+        j = np.searchsorted(big, i)
+        nb = big[max(0, j - k):j + k]
+        nb = nb[(loc[nb] - a >= 0) & (loc[nb] - b <= len(f))]
+        if len(nb) < 3:
+            continue
+        tmpl = np.median(f[loc[nb][:, None] + np.arange(-a, -b)[None, :]], axis=0)
+        w = f[loc[i] - h:loc[i] + h]
+        segs = sliding_window_view(tmpl, len(w))[::step]
+        w0 = w - w.mean()
+        s0 = segs - segs.mean(1, keepdims=True)
+        den = np.sqrt((w0 ** 2).sum() * (s0 ** 2).sum(1))
+        corr = np.where(den > 0, s0 @ w0 / np.where(den > 0, den, 1.0), -1.0)
+        best = int(np.argmax(corr))
+        ratio = np.ptp(w) / max(float(np.ptp(segs[best])), 1e-12)
+        out[i] = corr[best] >= P_WAVE_CORR and P_WAVE_RATIO[0] < ratio < P_WAVE_RATIO[1]
+    return out
+
+
+def p_wave_detections(f: np.ndarray, peaks: np.ndarray, qrs_ptp: np.ndarray, fs: float, *, k: int = EXTRA_NEIGHBOURS,
+                      offset: int = 0) -> np.ndarray:
+    """Detections that are P waves not followed by a QRS (2:1 AV block, blocked atrial premature beats).
+
+    In 2:1 AV block every other P wave is not conducted: a large P wave then stands alone in a long R-R interval and
+    the QRS detector takes it for a beat (MIT-BIH 231: 388 such detections on MLII, one for every conducted beat in
+    its 2:1 stretches). :func:`extra_detections` cannot see them: every interval is split, so the split interval is
+    the local one. A detection is a P wave here when, against its ``k`` neighbours on each side, (1) its QRS
+    peak-to-peak is under :data:`P_WAVE_AMPLITUDE` and (2) its steepest slope under :data:`P_WAVE_SLOPE` of the
+    neighbours' 75th percentile (the percentile, not the median: in 2:1 block half the neighbours are P waves), and
+    (3) its window of +-:data:`P_WAVE_HALF_S` matches, somewhere, the median P region (:data:`P_WAVE_REGION_S` before
+    the R peak) of the neighbours that are not small and flat: correlation >= :data:`P_WAVE_CORR`, peak-to-peak
+    within :data:`P_WAVE_RATIO` of the matching part. It is the same wave as the P wave before each conducted beat.
+    A small beat (a low-amplitude PVC, a beat on a lead where the QRS is small) fails (3): its shape is not the P
+    wave's. The thresholds were set once from the physiology (a P wave is some 0.1-0.25 of the QRS, with a tenth of
+    its slope), not tuned; ``benchmarks/bench_rpeaks.py`` prints the effect.
+
+    Parameters
+    ----------
+    f : ndarray, shape (N,)
+        The band-passed lead (:func:`cardiacml.ecg.filters.clean_ecg`, mV) around the peaks.
+    peaks : ndarray of int, shape (n,)
+        Detected R fiducials, sorted, merged (no two closer than 0.2 s); indices into ``f`` + ``offset``.
+    qrs_ptp : ndarray, shape (n,)
+        QRS peak-to-peak of each detection (+-60 ms, mV).
+    fs : float
+        Sampling rate (Hz).
+    k : int
+        Neighbours on each side.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        True for the detections that are P waves.
+    """
+    loc = np.asarray(peaks, np.int64) - int(offset)
+    out = np.zeros(len(loc), bool)
+    if len(loc) < 4:
+        return out
+    f = np.asarray(f, np.float64)
+    cand = p_wave_candidates(qrs_ptp, steepest_slope(f, loc, fs), k)
+    if not cand.any():
+        return out
+    return p_wave_shapes(f, peaks, cand, fs, offset=offset, k=k)
+
+
 def match_peaks(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> tuple[np.ndarray, np.ndarray]:
     """One-to-one matching of detections to reference beats within ``tolerance`` samples (greedy in time).
 

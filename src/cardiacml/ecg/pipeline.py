@@ -26,10 +26,11 @@ import numpy as np
 
 from ..contracts import beat as KB
 from ..contracts import rhythm as C
-from ..errors import DataFormatError
+from ..errors import DataFormatError, UsageError
 from ..io import Record
 from .aami import AAMI_MAP
-from .detect import check_signal, detect_r_peaks, extra_detections, match_peaks, refine_peaks
+from .detect import (check_signal, detect_r_peaks, extra_detections, match_peaks, p_wave_candidates, p_wave_detections,
+                     p_wave_shapes, p_wave_span, refine_peaks, steepest_slope)
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
 from .median import median_of
 
@@ -54,6 +55,8 @@ EDGE_S = 0.1
 #: ``skipped`` reasons of pass 1.
 SKIP_EXTRA = "not a beat: a small deflection inside a normal R-R interval (T wave or artifact)"
 SKIP_EDGE = "QRS cut by the start or end of the recording"
+SKIP_P_WAVE = "not a beat: a P wave with no QRS after it (2:1 AV block, blocked atrial beat)"
+SKIP_FLAT = "not a beat: no QRS (a flat stretch: lead off)"
 #: Records up to this many samples keep their band-passed lead from pass 1 (float64: 64 MB at most) so pass 2, the
 #: signal-quality check and the atrial features reuse it instead of filtering the lead again; longer ones (Holters)
 #: are re-read and re-filtered block by block, and memory stays bounded.
@@ -80,7 +83,13 @@ def beat_annotations(record: Record) -> tuple[np.ndarray, np.ndarray] | None:
     s = np.asarray(samples, np.int64)[keep]
     lab = np.array([AAMI_MAP[x] for x in np.asarray(symbols)[keep]], np.int64)
     ok = (s >= 0) & (s < record.n_samples)
-    return s[ok], lab[ok]
+    s, lab = s[ok], lab[ok]
+    if len(s) > 1 and np.any(np.diff(s) <= 0):  # annotations in file order (EDF+, a user's array): in time order,
+        order = np.argsort(s, kind="stable")  # one beat per sample (the first annotation of a sample)
+        s, lab = s[order], lab[order]
+        first = np.r_[True, np.diff(s) > 0]
+        s, lab = s[first], lab[first]
+    return s, lab
 
 
 def _check_basic(record: Record, li: int) -> str:
@@ -178,7 +187,7 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
         raise DataFormatError(f"{where}: NaN or infinite value at sample {int(np.argmax(bad))} ({int(bad.sum())} in all)")
     ann = beat_annotations(record)
     labels = None
-    n_extra = 0
+    n_extra = n_p = n_flat = 0
     if use_annotations and ann is not None:
         r, labels = ann
         how = "annotations"
@@ -187,8 +196,11 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
         r = detect_r_peaks(f, record.fs)
         r = _dedupe(refine_peaks(f, r, record.fs), np.abs(f[r] if r.size else r), record.fs)[0] if r.size else r
         if r.size:
-            extra = extra_detections(r, _qrs_ptp(f, r, record.fs), record.fs)
-            r, n_extra = r[~extra], int(extra.sum())
+            qrs = _qrs_ptp(f, r, record.fs)
+            flat = qrs < MIN_QRS_MV
+            p_wave = p_wave_detections(f, r, qrs, record.fs) & ~flat
+            extra = extra_detections(r, qrs, record.fs) & ~p_wave & ~flat
+            r, n_extra, n_p, n_flat = r[~(extra | p_wave | flat)], int(extra.sum()), int(p_wave.sum()), int(flat.sum())
         how = "neurokit2 detector"
         if ann is not None:
             ri, di = match_peaks(ann[0], r, int(round(0.15 * record.fs)))
@@ -202,6 +214,10 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
            "skipped": {"no R-R period in the 10 s window": int(len(r) - len(kept))} if len(r) > len(kept) else {}}
     if n_extra:
         out["skipped"][SKIP_EXTRA] = n_extra
+    if n_p:
+        out["skipped"][SKIP_P_WAVE] = n_p
+    if n_flat:
+        out["skipped"][SKIP_FLAT] = n_flat
     if labels is not None:
         out["label"] = labels[kept]
     if keep_signal:
@@ -278,17 +294,54 @@ def _qrs_ptp(f: np.ndarray, loc: np.ndarray, fs: float) -> np.ndarray:
     return seg.max(1) - seg.min(1)
 
 
-def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: int) -> tuple[np.ndarray, dict]:
-    """Detected peaks that are not beats to classify: extra detections (:func:`cardiacml.ecg.detect.extra_detections`)
-    and, of the rest, beats within :data:`EDGE_S` of the recording's start or end (unless that would leave none).
+def _p_waves(record: Record, li: int, peaks: np.ndarray, qrs: np.ndarray, slope: np.ndarray,
+             filtered: np.ndarray | None, chunk: int) -> np.ndarray:
+    """Blocked P waves among the merged detections (:func:`cardiacml.ecg.detect.p_wave_detections`), judged on the
+    whole record's detections whatever the chunks: the candidates (small and flat against their neighbours) are few,
+    and only the stretches around them are read and filtered again (or taken from ``filtered`` when pass 1 kept it)."""
+    fs = record.fs
+    cand = p_wave_candidates(qrs, slope)
+    out = np.zeros(len(peaks), bool)
+    if not cand.any():
+        return out
+    if filtered is not None:
+        return p_wave_shapes(filtered, peaks, cand, fs)
+    idx = np.flatnonzero(cand)
+    settle = int(SETTLE_S * fs)
+    g0 = 0
+    while g0 < len(idx):
+        g1 = int(np.searchsorted(peaks[idx], peaks[idx[g0]] + chunk, side="left"))
+        g1 = max(g1, g0 + 1)
+        which = idx[g0:g1]
+        lo, hi = p_wave_span(peaks, cand, which, fs)
+        lo, hi = max(0, lo), min(record.n_samples, hi)
+        rlo, rhi = max(0, lo - settle), min(record.n_samples, hi + settle)
+        f = clean_ecg(record.read(rlo, rhi, li), fs)
+        out |= p_wave_shapes(f, peaks, cand, fs, which=which, offset=rlo)
+        g0 = g1
+    return out
+
+
+def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: int,
+                    p_wave: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Detected peaks that are not beats to classify: blocked P waves (``p_wave``, from
+    :func:`cardiacml.ecg.detect.p_wave_detections`), extra detections (:func:`cardiacml.ecg.detect.extra_detections`)
+    detections with a QRS peak-to-peak under :data:`MIN_QRS_MV` (the detector's relative thresholds find "beats" in
+    the numerical ringing of a flat, lead-off stretch) and, of the rest, beats within :data:`EDGE_S` of the
+    recording's start or end (unless that would leave none).
     Returns (keep mask, ``skipped`` counts by reason)."""
-    extra = extra_detections(peaks, qrs, fs)
+    flat = qrs < MIN_QRS_MV
+    if 2 * flat.sum() > len(flat):  # mostly noise: scan_record refuses the lead as a whole, naming its amplitude
+        flat[:] = False
+    p_wave = p_wave & ~flat
+    extra = extra_detections(peaks, qrs, fs) & ~p_wave & ~flat
     edge = max(1, int(round(EDGE_S * fs)))
-    cut = ~extra & ((peaks < edge) | (peaks >= n_samples - edge))
-    if cut.sum() >= len(peaks) - extra.sum():
+    cut = ~extra & ~p_wave & ~flat & ((peaks < edge) | (peaks >= n_samples - edge))
+    if cut.sum() >= len(peaks) - extra.sum() - p_wave.sum() - flat.sum():
         cut[:] = False
-    skipped = {k: int(m.sum()) for k, m in ((SKIP_EXTRA, extra), (SKIP_EDGE, cut)) if m.any()}
-    return ~(extra | cut), skipped
+    skipped = {k: int(m.sum()) for k, m in ((SKIP_FLAT, flat), (SKIP_P_WAVE, p_wave), (SKIP_EXTRA, extra),
+                                             (SKIP_EDGE, cut)) if m.any()}
+    return ~(extra | cut | p_wave | flat), skipped
 
 
 def _dedupe(peaks: np.ndarray, strength: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
@@ -370,7 +423,7 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     annotated = use_annotations and ann is not None
     chunk = max(int(chunk_s * fs), int(10 * fs))
     settle = int(SETTLE_S * fs)
-    P, A, Q = [], [], []
+    P, A, Q, W = [], [], [], []
     kept = [] if keep_signal else None
     if keep_filtered is None:
         keep_filtered = N <= KEEP_FILTERED_MAX_SAMPLES
@@ -401,11 +454,14 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         P.append(p)
         A.append(f[loc] if len(p) else np.zeros(0))
         Q.append(_qrs_ptp(f, loc, fs))
+        if not annotated and drop_extra:
+            W.append(steepest_slope(f, loc, fs))
         if progress is not None:
             progress(e - s)
     if vmax - vmin < 1e-3:
         raise DataFormatError(f"{where}: the lead is a flat line (peak-to-peak {vmax - vmin:.2g} mV); no beats to read")
     peaks, amp, qrs = np.concatenate(P).astype(np.int64), np.concatenate(A), np.concatenate(Q)
+    filtered = np.concatenate(filt) if filt is not None else None
     skipped = {}
     labels = None
     if annotated:
@@ -417,7 +473,8 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         peaks, keep = _dedupe(peaks, np.abs(amp), fs)
         amp, qrs = amp[keep], qrs[keep]
         if drop_extra and len(peaks):
-            keep, skipped = _drop_non_beats(peaks, qrs, fs, N)
+            keep, skipped = _drop_non_beats(peaks, qrs, fs, N, _p_waves(record, li, peaks, qrs, np.concatenate(W)[keep],
+                                                                        filtered, chunk))
             peaks, amp, qrs = peaks[keep], amp[keep], qrs[keep]
         how = "neurokit2 detector"
         if ann is not None:
@@ -432,7 +489,6 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         raise DataFormatError(f"{where}: no detectable beats ({len(peaks)} R peak(s) found in {record.duration_s:.0f} s); "
                               "is this an ECG lead? choose another with --lead")
     signal = np.concatenate(kept) if kept is not None else None
-    filtered = np.concatenate(filt) if filt is not None else None
     return PeakScan(record, li, peaks, labels, amp, qrs, how, skipped, None if ann is None else len(ann[0]), signal,
                     filtered)
 
@@ -580,6 +636,9 @@ def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_sp
     band-passed lead pass 1 kept (``scan.filtered``) or, for long records, reads and filters only the samples its
     beats, their template neighbours and the filter settling need.
     """
+    if int(block_beats) < 1 or not max_span_s > 0:
+        raise UsageError(f"block_beats must be >= 1 and max_span_s > 0 (got {block_beats}, {max_span_s})")
+    block_beats = int(block_beats)
     rec, fs, li = scan.record, scan.fs, scan.lead
     N, n = rec.n_samples, len(scan.peaks)
     peaks = scan.peaks

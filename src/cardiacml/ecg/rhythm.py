@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UsageError
 from .median import median_of
 
 WINDOW = 32
@@ -454,11 +455,12 @@ def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30
             merged[-1][1] = e[1]
         else:
             merged.append(e)
-    # a recording whose every beat is flagged is in AF however short it is (a 10-s ECG in AF); two flagged runs merged
-    # across a gap are not (a short run inside a long recording would be dropped as well)
-    whole = n > 0 and bool(np.all(flag))
+    # a recording whose every beat is flagged, in one run, is in AF however short it is (a 10-s ECG in AF); two flagged
+    # runs merged across a gap are not (a short run inside a long recording would be dropped as well), nor the runs a
+    # beatless gap cut apart (a lone beat between two gaps is no episode)
+    whole = n > 0 and bool(np.all(flag)) and len(merged) == 1
     return [{"start_s": round(a, 3), "end_s": round(b, 3), "rhythm": rhythm} for a, b in merged
-            if b - a >= min_episode_s or whole]
+            if b > a and (b - a >= min_episode_s or whole)]
 
 
 def _beatless(t: np.ndarray, a: float, b: float) -> bool:
@@ -479,6 +481,25 @@ def af_burden(episodes, r_times_s, until_s: float | None = None) -> float:
     return float(min(1.0, in_af / max(analysed, 1e-9)))
 
 
+def check_times(r_times_s) -> np.ndarray:
+    """R-peak times as float64 seconds, refused (:class:`UsageError`) when 2-D, not finite, not increasing, or in
+    milliseconds (a median interval over 100 s)."""
+    t = np.asarray(r_times_s, dtype=np.float64)
+    if t.ndim != 1:
+        raise UsageError(f"R-peak times must be 1-D (one time per beat, in s), got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise UsageError(f"R-peak times: NaN or infinite value at beat {int(np.argmax(~np.isfinite(t)))}")
+    d = np.diff(t)
+    if len(d) and d.min() <= 0:
+        i = int(np.argmax(d <= 0))
+        raise UsageError(f"R-peak times must increase strictly (beat {i + 1} at {t[i + 1]:g} s is not after beat {i} "
+                         f"at {t[i]:g} s); sort them and merge duplicates")
+    if len(d) >= 2 and np.median(d) > 100.0:
+        raise UsageError(f"R-peak times: median interval {np.median(d):g} -- times must be in seconds, not "
+                         "milliseconds or samples (divide by 1000 or by the sampling rate)")
+    return t
+
+
 def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = None, **kw) -> dict:
     """AF/AFL episodes of a recording from its R-peak times (s) and, optionally, its atrial features.
 
@@ -490,8 +511,10 @@ def detect_af(r_times_s, model: dict | None = None, atrial: np.ndarray | None = 
     is one window, and one whose every beat is flagged is an episode however short (a 10-s ECG in AF;
     ``benchmarks/af_episodes.py --strips 10``).
     """
-    t = np.asarray(r_times_s, dtype=np.float64)
+    t = check_times(r_times_s)
     m = model or load_model(atrial=atrial is not None)
+    if atrial is not None and len(atrial) != len(t):
+        raise UsageError(f"detect_af: atrial features for {len(atrial)} beats, R-peak times for {len(t)}")
     if len(t) < MIN_BEATS:
         return {"rhythm_episodes": [], "af_burden": 0.0, "analysed_s": analysed_seconds(t),
                 "beat_af": np.zeros(len(t), bool), "assessed": False}

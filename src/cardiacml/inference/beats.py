@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contracts import SignalContract, check_contract
+from ..contracts import SignalContract, check_contract, check_outputs_finite
 from ..contracts import rhythm as C_RHYTHM
 from ..ecg.pipeline import BLOCK_BEATS, CHUNK_S, iter_rhythm_blocks, kachuee_beats, scan_record
 from ..errors import CardiacMLError, DataFormatError
@@ -238,6 +238,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     DataFormatError, MissingDataError
         Unreadable / unusable input (named in the message); nothing is written.
     """
+    if int(block_beats) < 1:
+        raise ValueError(f"block_beats must be >= 1, got {block_beats!r}")
     if not (np.isfinite(context_bridge_s) and context_bridge_s >= 0):
         raise ValueError(f"context_bridge_s must be a finite number of seconds >= 0, got {context_bridge_s!r}")
     c = _contract(predictor, contract)
@@ -304,6 +306,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
             prob = np.asarray(predictor.predict(X), np.float64)
             if prob.shape != (len(idx), len(classes)):
                 raise DataFormatError(f"model returned shape {prob.shape} for {len(idx)} beats and {len(classes)} classes")
+            check_outputs_finite(prob, str(record.path))  # a Python caller's predictor is not wrapped as the CLI's is
             probs[idx] = prob
             if shapes is not None:
                 shapes[idx] = X[:, 0, :C_RHYTHM.W:CO.STEP]

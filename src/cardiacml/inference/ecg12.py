@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..contracts.ecg12 import ELECTRODES, LEADS, N_TIMES, WINDOW_VERSION, leads_from_electrodes
+from ..ecg.filters import MIN_FS
 from ..ecg.twelve_lead import FS_MODEL, PRE_MS, beat_window, simulated_windows, to_twelve_leads
 from ..errors import DataFormatError, MissingDataError
 
@@ -73,7 +74,7 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
         used as they are), ``notes``.
     """
     from ..io.formats import load_npy
-    from ..io.units import parse_leads, resolve_units, robust_amplitude
+    from ..io.units import check_fs, parse_leads, resolve_units, robust_amplitude
     from ..io import ArrayRecord, open_record, unit_scale, wfdb_base
 
     p = Path(path)
@@ -116,6 +117,7 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
             raise DataFormatError(f"{p}: shape {arr.shape} is not a 12-lead model input (pECGData (500, 10) or "
                                   "(12, 500) at 1 kHz); for a longer 12-lead recording give its sampling rate fs= "
                                   "(--fs, Hz)")
+        fs = check_fs(fs, p, "")
         Xs, wins = [], []
         for i, a in enumerate(items):
             where = f"{p}" + (f" item {i}" if arr.ndim == 3 else "")
@@ -164,6 +166,9 @@ def _simulator_beats(X: np.ndarray, info: dict, what: str) -> tuple[np.ndarray, 
 
 def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=None, version=WINDOW_VERSION):
     notes = [] if notes is None else notes
+    if rec.fs < MIN_FS:
+        raise DataFormatError(f"{where}: sampling rate {rec.fs:g} Hz is below {MIN_FS:g} Hz; the QRS complex, which the "
+                              "500-ms window starts from, cannot be resolved")
     a = int(round(start_s * rec.fs))
     if not 0 <= a < rec.n_samples:
         raise DataFormatError(f"{where}: start_s={start_s} is outside the record ({rec.duration_s:.2f} s)")

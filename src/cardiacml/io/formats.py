@@ -478,6 +478,10 @@ class EdfRecord(Record):
             raise DataFormatError(f"{path}: no ECG channel: every signal has a non-voltage unit ({skipped}); "
                                   "pass units= / --units if they are ECG leads")
         rates = [float(signals[i].sampling_frequency) for i in cand]
+        if want is not None and len(set(rates)) > 1:  # leads asked for by name are all read, or the file is refused
+            raise DataFormatError(f"{path}: the leads asked for are sampled at different rates "
+                                  f"({', '.join(f'{signals[i].label.strip()} {r:g} Hz' for i, r in zip(cand, rates))}); "
+                                  "ask for leads of one rate")
         vals, counts = np.unique(rates, return_counts=True)
         fs = float(vals[np.lexsort((vals, counts))[-1]])  # most common rate, ties -> the highest
         if want is None:  # unless the ECG is at another rate than the rest (a sleep study's EEG): then the ECG's

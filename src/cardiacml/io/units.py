@@ -34,12 +34,17 @@ _SAMPLE_WINDOW_S = 20.0
 # shared helpers
 # --------------------------------------------------------------------------------------------------
 def parse_leads(leads) -> list[str] | None:
-    """``"I,II,V1"`` or a sequence -> list of names; None stays None."""
+    """``"I,II,V1"`` (commas or semicolons) or a sequence -> list of names; None stays None. Spaces belong to a name
+    (``"ECG II"`` is one lead, as EDF labels are written)."""
     if leads is None:
         return None
     if isinstance(leads, str):
-        leads = [x for x in re.split(r"[,;\s]+", leads) if x]
+        leads = [x.strip() for x in re.split(r"[,;]", leads) if x.strip()]
     return [str(x).strip() for x in leads]
+
+
+#: Highest sampling rate accepted (Hz): ECG amplifiers record at up to some 16 kHz.
+MAX_FS = 50_000.0
 
 
 def check_fs(fs, path: Path, how: str) -> float:
@@ -51,6 +56,8 @@ def check_fs(fs, path: Path, how: str) -> float:
         raise DataFormatError(f"{path}: sampling rate must be a number of Hz, got {fs!r}") from None
     if not np.isfinite(fs) or fs <= 0:
         raise DataFormatError(f"{path}: sampling rate must be a positive number of Hz, got {fs!r}")
+    if fs > MAX_FS:
+        raise DataFormatError(f"{path}: sampling rate {fs:g} Hz is above {MAX_FS:g} Hz; is it in Hz?")
     return fs
 
 
