@@ -283,9 +283,14 @@ def p_wave_candidates(qrs_ptp: np.ndarray, slope: np.ndarray, k: int = EXTRA_NEI
     if len(qrs) < 4:
         return np.zeros(len(qrs), bool)
 
-    def ref(v):
-        pad = np.r_[np.full(k, np.nan), v, np.full(k, np.nan)]
-        return np.nanpercentile(np.delete(sliding_window_view(pad, 2 * k + 1), k, axis=1), 75, axis=1)
+    def ref(v):  # 75th percentile of the k neighbours on each side (fewer at the ends), the detection left out
+        n = len(v)
+        out = np.empty(n)
+        if n > 2 * k:
+            out[k:n - k] = np.percentile(np.delete(sliding_window_view(v, 2 * k + 1), k, axis=1), 75, axis=1)
+        for i in np.r_[np.arange(min(k, n)), np.arange(max(k, n - k), n)]:  # np.nanpercentile loops row by row
+            out[i] = np.percentile(np.r_[v[max(0, i - k):i], v[i + 1:i + k + 1]], 75)
+        return out
 
     return (qrs < P_WAVE_AMPLITUDE * ref(qrs)) & (slope < P_WAVE_SLOPE * ref(slope))
 
