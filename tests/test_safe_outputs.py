@@ -73,6 +73,36 @@ def test_foreign_folder_is_never_replaced(tmp_path):
             tmp.mkdir()
             (tmp / f"f{k}.json").write_text("{}")
     assert sorted(p.name for p in out.iterdir()) == [".cardiacml-output", "f1.json"]
+    # a user's folder holding a metrics.json (taken for a run of an earlier version) keeps the user's other files
+    mine = tmp_path / "myproj"
+    mine.mkdir()
+    (mine / "metrics.json").write_text("{}")
+    (mine / "thesis.txt").write_text("draft")
+    with pytest.raises(OutputError, match=r"did not write \(thesis.txt\)"):
+        check_output_folder(mine)
+    with pytest.raises(OutputError, match=r"did not write \(thesis.txt\)"):
+        with atomic_path(mine) as tmp:
+            tmp.mkdir()
+            (tmp / "metrics.json").write_text("{}")
+    assert (mine / "thesis.txt").read_text() == "draft"
+    # a file a user adds later to a folder cardiacml wrote is theirs too; cardiacml's own later files are not
+    time.sleep(1.2)
+    (out / "report.html").write_text("<html>")
+    (out / "notes.txt").write_text("mine")
+    import os
+
+    os.utime(out / "notes.txt", (time.time() + 5, time.time() + 5))
+    with pytest.raises(OutputError, match=r"did not write \(notes.txt\)"):
+        check_output_folder(out)
+    (out / "notes.txt").unlink()
+    check_output_folder(out)
+    # a parent of the output that is a file: one line, not a traceback
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(OutputError, match=r"afile is a file, not a folder"):
+        check_output(tmp_path / "afile" / "x.csv")
+    with pytest.raises(OutputError, match=r"afile is a file, not a folder"):
+        with atomic_path(tmp_path / "afile" / "sub" / "x.csv") as tmp:
+            tmp.write_text("")
 
 
 def test_evaluate_out_on_a_foreign_folder_is_refused(tmp_path):

@@ -239,3 +239,40 @@ def test_interrupt_stops_workers_and_leaves_no_partial_files(tmp_path, sig):
 def test_rejects_bad_n(tmp_path):
     with pytest.raises(ValueError):
         simulate_dataset(0, tmp_path)
+
+
+def test_resume_refuses_other_settings_and_the_cache_a_folder_its_metadata_does_not_describe(model, tmp_path):
+    """A re-run with other settings kept the old hearts and listed them with the new settings (every heart 'normal'
+    after --normal-only); fewer --n left extra files the cache read as NaN-labelled hearts; a deleted pair or an
+    unfinished run was cached as a smaller dataset. All are refused now, in one line."""
+    from cardiacml.datasets.intracardiac import build_cache, discover_simulations
+    from cardiacml.errors import DataFormatError, UsageError
+    from cardiacml.simulate import SimulatorConfig
+
+    run = simulate_dataset(6, tmp_path / "a", seed=1, jobs=1, model=model, show_progress=False)
+    with pytest.raises(UsageError, match=r"holds hearts simulated with other settings \(conduction_shares differ\)"):
+        simulate_dataset(6, tmp_path / "a", seed=1, jobs=1, cfg=SimulatorConfig(conduction_shares=()),
+                         show_progress=False)
+    with pytest.raises(UsageError, match=r"holds 2 simulation\(s\) beyond --n 4"):
+        simulate_dataset(4, tmp_path / "a", seed=1, jobs=1, model=model, show_progress=False)
+    with pytest.raises(UsageError, match="--seed must be >= 0"):
+        simulate_dataset(2, tmp_path / "b", seed=-1, model=model)
+    with pytest.raises(UsageError, match="holds none"):
+        simulate_dataset(4, tmp_path / "b", model=model, shard="0/8")
+    assert not (tmp_path / "b").exists()
+    victim = sorted(run.glob("VmData_*.npy"))[4]
+    kept = victim.read_bytes()
+    victim.unlink()
+    with pytest.raises(DataFormatError, match=r"1 simulation\(s\) listed in its metadata have no file pair"):
+        build_cache(tmp_path / "a", tmp_path / "cache", sims=discover_simulations(tmp_path / "a", strict=False))
+    victim.write_bytes(kept)
+    for kind in ("pECGData", "VmData"):
+        src = next(run.glob(f"{kind}_*_000001.npy"))
+        (run / src.name.replace("000001", "000009")).write_bytes(src.read_bytes())
+    with pytest.raises(DataFormatError, match=r"1 simulation file pair\(s\) its metadata does not list"):
+        build_cache(tmp_path / "a", tmp_path / "cache")
+    for f in run.glob("*_000009.npy"):
+        f.unlink()
+    (run / "simulations.csv").unlink()
+    with pytest.raises(DataFormatError, match="an unfinished simulation run"):
+        build_cache(tmp_path / "a", tmp_path / "cache")

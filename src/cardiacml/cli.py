@@ -337,15 +337,26 @@ def simulate(
 
         extra = {} if conduction_disease else {"conduction_shares": ()}
         cfg = SimulatorConfig(cv_range=(cv_min, cv_max), noise_mv=noise_mv, wander_mv=wander_mv, **extra)
-        t = time.time()
-        folder = simulate_dataset(n, out, seed=seed, jobs=jobs, cfg=cfg, shard=shard)
-        dt = time.time() - t
         from .simulate.simulator import parse_shard
 
         i, k = parse_shard(shard)
-        m = (i + 1) * n // k - i * n // k
+        lo, hi = i * n // k, (i + 1) * n // k
+        where = Path(out) / f"data_hearts_dd_0p2_sim_s{seed}"
+
+        def present():
+            return sum(1 for j in range(lo, hi)
+                       if (where / f"pECGData_hearts_dd_0p2_sim_s{seed}_{j:06d}.npy").is_file()) if where.is_dir() else 0
+
+        kept = present()
+        t = time.time()
+        folder = simulate_dataset(n, out, seed=seed, jobs=jobs, cfg=cfg, shard=shard)
+        dt = time.time() - t
+        m = hi - lo
         part = f" (shard {i}/{k} of {n})" if k > 1 else ""
-        typer.echo(f"{m} simulations{part} in {dt:.1f} s ({m / dt:.0f}/s, {jobs} job(s)) -> {folder}")
+        done = m - kept
+        rate = f", {done / dt:.0f}/s" if done and dt > 0 else ""
+        again = f"; {kept} kept from an earlier run" if kept else ""
+        typer.echo(f"{m} simulations{part}: {done} simulated in {dt:.1f} s ({jobs} job(s){rate}){again} -> {folder}")
         if compare_real:
             from .simulate.compare import compare_folder
 

@@ -134,13 +134,50 @@ def seed_everything(seed: int) -> None:
 OUTPUT_MARKER = ".cardiacml-output"
 
 
+#: names cardiacml writes in its output folders (runs, evaluations, caches, simulations), and its sub-folders
+CARDIACML_NAMES = frozenset({
+    OUTPUT_MARKER, "run.json", "metrics.json", "model.pt", "last.pt", "model.onnx", "history.json", "examples.npz",
+    "report.html", "run_args.json", "confusion.json", "captions.json", "index.json", "meta.json", "meta.csv",
+    "names.txt", "simulations.csv", "ecg.npy", "act.npy", "vm.npy", "y.npy", "offset.npy", "comparison.txt",
+    "examples_error.txt", "heart_render_error.txt"})
+CARDIACML_SUBFOLDERS = frozenset({"figures", "eval", "examples"})
+
+
+def _foreign_files(folder: Path, new: Path | None = None) -> list[Path]:
+    """Files of ``folder`` cardiacml did not write (relative paths), as far as it can tell: not rewritten by ``new``,
+    not named as cardiacml names its outputs (:data:`CARDIACML_NAMES`, or under :data:`CARDIACML_SUBFOLDERS`) and, in
+    a folder with the :data:`OUTPUT_MARKER`, newer than the marker (what was there when cardiacml wrote it is
+    cardiacml's). A folder of an earlier version (``run.json`` / ``metrics.json``, no marker) has no such dates: only
+    the names count there, so a user's own folder holding a ``metrics.json`` keeps the user's other files."""
+    rewritten = {q.relative_to(new) for q in new.rglob("*") if not q.is_dir()} if new is not None and new.is_dir() else set()
+    marker = folder / OUTPUT_MARKER
+    born = marker.stat().st_mtime + 1.0 if marker.is_file() else None
+    out = []
+    for q in folder.rglob("*"):
+        if q.is_dir():
+            continue
+        rel = q.relative_to(folder)
+        if rel in rewritten or rel.name in CARDIACML_NAMES or rel.parts[0] in CARDIACML_SUBFOLDERS:
+            continue
+        if born is not None and q.lstat().st_mtime <= born:
+            continue
+        out.append(rel)
+    return sorted(out)
+
+
 def _own_folder(folder: Path, new: Path) -> bool:
-    """True if ``folder`` may be replaced by ``new``: empty, written by cardiacml (the marker, or the run.json /
-    metrics.json of a run or evaluation folder of an earlier version), or every file in it is rewritten."""
+    """True if ``folder`` may be replaced by ``new``: empty, or holding no file cardiacml did not write
+    (:func:`_foreign_files`). A folder with neither the marker nor a run's / evaluation's files must be rewritten
+    file for file."""
     if any((folder / n).is_file() for n in (OUTPUT_MARKER, "run.json", "metrics.json")):
-        return True
+        return not _foreign_files(folder, new)
     old = {p.relative_to(folder) for p in folder.rglob("*") if not p.is_dir()}
     return old <= {p.relative_to(new) for p in new.rglob("*") if not p.is_dir()}
+
+
+def _foreign_note(folder: Path, new: Path | None = None) -> str:
+    files = _foreign_files(folder, new)
+    return f" ({', '.join(map(str, files[:3]))}{', ...' if len(files) > 3 else ''})" if files else ""
 
 
 def check_output(path: str | os.PathLike, inputs=(), *, what: str = "output") -> Path:
@@ -158,6 +195,11 @@ def check_output(path: str | os.PathLike, inputs=(), *, what: str = "output") ->
     path = Path(path)
     if path.is_symlink():
         raise OutputError(f"{what} {path} is a symbolic link: refusing to replace it (give a plain file name)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"{what} {path}: {parent} is a file, not a folder (choose another output path)")
+            break
     if path.exists():
         mode = path.stat().st_mode
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
@@ -187,9 +229,10 @@ def check_output_folder(path: str | os.PathLike, ours=("run.json", "metrics.json
     from .errors import OutputError
 
     path = check_output(path, what=what)
-    if path.is_dir() and any(path.iterdir()) and not any((path / n).exists() for n in (OUTPUT_MARKER, *ours)):
-        raise OutputError(f"{what} {path} is a folder holding files cardiacml did not write: refusing to replace it "
-                          "(move them away or choose another folder)")
+    if path.is_dir() and any(path.iterdir()) and (not any((path / n).exists() for n in (OUTPUT_MARKER, *ours))
+                                                  or _foreign_files(path)):
+        raise OutputError(f"{what} {path} is a folder holding files cardiacml did not write{_foreign_note(path)}: "
+                          "refusing to replace it (move them away or choose another folder)")
     if path.exists() and not path.is_dir():
         raise OutputError(f"{what} {path} is a file, not a folder: choose another output folder")
     return path
@@ -232,8 +275,8 @@ def atomic_path(final: str | os.PathLike):
         yield tmp
         if tmp.is_dir() and final.is_dir():
             if not _own_folder(final, tmp):
-                raise OutputError(f"{final} is a folder holding files cardiacml did not write: refusing to replace it "
-                                  "(move them away or choose another output folder)")
+                raise OutputError(f"{final} is a folder holding files cardiacml did not write{_foreign_note(final, tmp)}: "
+                                  "refusing to replace it (move them away or choose another output folder)")
             (tmp / OUTPUT_MARKER).touch()
             old = final.with_name(f".{final.name}.old{os.getpid()}")
             os.replace(final, old)

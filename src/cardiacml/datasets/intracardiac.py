@@ -205,6 +205,12 @@ def merge_simulation_metadata(sims: list[SimulationFiles]):
 
     folders = {s.ecg_path.parent for s in sims}  # glob each folder once (a folder can hold 16k simulations)
     files = sorted(p for f in folders for p in f.glob("simulations*.csv"))
+    from ..simulate.simulator import SETTINGS_FILE
+
+    for f in sorted(folders):
+        if (f / SETTINGS_FILE).is_file() and not any(p.parent == f for p in files):
+            raise DataFormatError(f"{f}: an unfinished simulation run (no simulations.csv yet): run the same "
+                                  "cardiacml simulate command again to finish it")
     if not files:
         return None
     frames = []
@@ -229,6 +235,20 @@ def merge_simulation_metadata(sims: list[SimulationFiles]):
     dup_names = meta["name"][meta["name"].duplicated()].unique() if "name" in meta else []
     if len(dup_names):
         raise DataFormatError(f"simulation name(s) {list(dup_names[:5])} appear in several metadata files")
+    if "name" in meta:  # the files on disk and the rows of a folder's metadata: the same simulations
+        on_disk: dict = {}
+        for sim in sims:
+            on_disk.setdefault(str(sim.ecg_path.parent), set()).add(sim.name)
+        for folder, part in meta.groupby("_folder"):
+            listed, there = set(part["name"].astype(str)), on_disk.get(folder, set())
+            gone, extra = sorted(listed - there), sorted(there - listed)
+            if gone:
+                raise DataFormatError(f"{folder}: {len(gone)} simulation(s) listed in its metadata have no file pair "
+                                      f"(e.g. {gone[0]}): run the same cardiacml simulate command again to redo them")
+            if extra:
+                raise DataFormatError(f"{folder}: {len(extra)} simulation file pair(s) its metadata does not list "
+                                      f"(e.g. {extra[0]}): left from another run? remove them, or simulate the "
+                                      "folder again")
     return meta.drop(columns="_folder")
 
 

@@ -456,22 +456,31 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
 
     from ..utils import atomic_path, progress
 
+    from ..utils import check_output
+
     if n < 1:
         raise UsageError(f"--n must be >= 1, got {n}")
     if jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {jobs}")
+    if int(seed) < 0:
+        raise UsageError(f"--seed must be >= 0, got {seed}")
     si, sk = parse_shard(shard)
-    cfg = cfg or SimulatorConfig()
-    model = model or HeartModel(cfg, seed=0)
-    stem = f"hearts_dd_0p2_sim_s{seed}"
-    folder = Path(out_dir) / f"data_{stem}"
-    folder.mkdir(parents=True, exist_ok=True)
     indices = range(si * n // sk, (si + 1) * n // sk)
+    if len(indices) == 0:
+        raise UsageError(f"shard {si}/{sk} of {n} simulations holds none (K > n): use at most {n} shards")
+    cfg = cfg or SimulatorConfig()
+    stem = f"hearts_dd_0p2_sim_s{seed}"
+    folder = check_output(Path(out_dir) / f"data_{stem}", what="--out")
     csv_name = "simulations.csv" if sk == 1 else f"simulations_shard{si}of{sk}.csv"
 
     def files(i):
         name = f"{stem}_{i:06d}"
         return folder / f"pECGData_{name}.npy", folder / f"VmData_{name}.npy"
+
+    _check_same_settings(folder, cfg, seed, n if sk == 1 else None)
+    model = model or HeartModel(cfg, seed=0)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_settings(folder, cfg, seed)
 
     done = [i for i in indices if _valid(files(i)[0], (N_T, 10)) and _valid(files(i)[1], (N_T, 75))]
     done_set = set(done)
@@ -534,6 +543,63 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
     with atomic_path(folder / csv_name) as tmp:
         meta.to_csv(tmp, index=False)
     return folder
+
+
+#: The settings a simulation folder was made with: a re-run resumes only with the same ones.
+SETTINGS_FILE = "simulator_settings.json"
+
+
+def _settings(cfg: SimulatorConfig, seed: int) -> dict:
+    import json
+
+    return json.loads(json.dumps({"sim_version": SIM_VERSION, "seed": int(seed), "config": asdict(cfg)}, default=str))
+
+
+def _check_same_settings(folder: Path, cfg: SimulatorConfig, seed: int, n: int | None) -> None:
+    """Refuse to resume into ``folder`` with other settings than it was made with (the kept hearts would be listed
+    with the new settings' parameters), or with fewer simulations than it holds (``n``, unsharded runs: the extra
+    files would stay and be read as part of the dataset)."""
+    import json
+
+    if not folder.is_dir():
+        return
+    f = folder / SETTINGS_FILE
+    if f.is_file():
+        try:
+            old = json.loads(f.read_text())
+        except (OSError, ValueError):
+            old = None
+        new = _settings(cfg, seed)
+        if old != new:
+            diff = ([k for k in new["config"] if (old or {}).get("config", {}).get(k) != new["config"][k]]
+                    + [k for k in ("sim_version", "seed") if (old or {}).get(k) != new[k]])
+            raise UsageError(f"{folder} holds hearts simulated with other settings ({', '.join(diff) or SETTINGS_FILE}"
+                             " differ): resuming would list them with this run's settings. Choose another --out, or "
+                             "remove that folder to simulate it again")
+    if n is not None:
+        beyond = [q.name for q in folder.glob("pECGData_*.npy") if _index_of(q.name) is not None and _index_of(q.name) >= n]
+        if beyond:
+            raise UsageError(f"{folder} holds {len(beyond)} simulation(s) beyond --n {n} (e.g. {sorted(beyond)[0]}): "
+                             "they would be read as part of the dataset. Give --n as large as that run's, or another --out")
+
+
+def _index_of(name: str) -> int | None:
+    import re
+
+    m = re.search(r"_(\d{6})\.npy$", name)
+    return int(m.group(1)) if m else None
+
+
+def _write_settings(folder: Path, cfg: SimulatorConfig, seed: int) -> None:
+    import json
+
+    from ..utils import atomic_path
+
+    f = folder / SETTINGS_FILE
+    if f.is_file():
+        return
+    with atomic_path(f) as tmp:
+        tmp.write_text(json.dumps(_settings(cfg, seed), indent=1))
 
 
 def _main_thread() -> bool:
