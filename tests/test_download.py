@@ -32,9 +32,10 @@ def npy_bytes(arr) -> bytes:
 class Server:
     """Serves bytes with Range support; can cut the first response of a file short."""
 
-    def __init__(self, files: dict, cut_first: dict | None = None):
+    def __init__(self, files: dict, cut_first: dict | None = None, busy_first: int = 0):
         self.files, self.cut = files, dict(cut_first or {})
         self.requests = []
+        self.busy = busy_first  # answer 503 (Retry-After: 0) to this many requests first
         outer = self
 
         class H(BaseHTTPRequestHandler):
@@ -44,6 +45,13 @@ class Server:
             def do_GET(self):
                 name = self.path.lstrip("/")
                 outer.requests.append((name, self.headers.get("Range")))
+                if outer.busy > 0:
+                    outer.busy -= 1
+                    self.send_response(503)
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if name not in outer.files:
                     self.send_error(404)
                     return
@@ -180,5 +188,19 @@ def test_cli_download_with_mirror(tmp_path, archive):
         assert res.exit_code == 0, res.output
         assert "2 file(s) ready" in res.output
         assert rebase_manifest(files[:1], srv.url + "/")[0].url == f"{srv.url}/{files[0].filename}"
+    finally:
+        srv.close()
+
+
+def test_a_busy_server_is_retried(tmp_path, archive):
+    """HTTP 503 was fatal at once, whatever --retries said; it is retried (the server's Retry-After, else a short
+    wait) and reported with the retries when they run out."""
+    srv = Server({"a.tgz": archive}, busy_first=2)
+    try:
+        path = download_file(RemoteFile(f"{srv.url}/a.tgz", "a.tgz"), tmp_path, retries=3)
+        assert path.read_bytes() == archive and len(srv.requests) == 3
+        srv.busy = 5
+        with pytest.raises(DownloadError, match=r"HTTP 503 .*\(after 2 retries\)"):
+            download_file(RemoteFile(f"{srv.url}/a.tgz", "b.tgz"), tmp_path, retries=2)
     finally:
         srv.close()

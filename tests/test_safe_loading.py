@@ -46,3 +46,12 @@ def test_truncated_checkpoint_gives_clear_error(tmp_path, tiny_run):
     (bad / "model.pt").write_bytes((run_dir / "model.pt").read_bytes()[:668])
     res = runner.invoke(app, ["export", str(bad)])
     assert res.exit_code == 2 and "not a readable cardiacml checkpoint" in res.output
+
+
+def test_a_file_that_is_no_checkpoint_is_not_called_a_code_risk(tmp_path):
+    """Text in a model.pt is a damaged or wrong file, not 'Python objects that could run code'."""
+    (tmp_path / "g.pt").write_text("not a checkpoint")
+    np.save(tmp_path / "b.npy", np.full((2, 187), 0.5))
+    res = runner.invoke(app, ["predict", str(tmp_path / "g.pt"), str(tmp_path / "b.npy")])
+    assert res.exit_code == 2 and "not a readable PyTorch checkpoint" in res.output
+    assert "could run code" not in res.output

@@ -95,6 +95,10 @@ def test_kept_archive_is_verified_on_every_reuse(tmp_path):
         (tmp_path / "p.tgz").write_bytes(bytes(data))
         with pytest.raises(DownloadError, match="recorded at first download"):
             download_dataset(rf, tmp_path)
+        # the next run fetches it again (it said 'run the download again', then found the marker and did nothing)
+        assert not (tmp_path / ".p.tgz.done").exists()
+        download_dataset(rf, tmp_path)
+        assert (tmp_path / "p.tgz").read_bytes() == good
     finally:
         srv.close()
 
@@ -118,6 +122,16 @@ def test_decompression_bomb_is_refused(tmp_path):
         tf.addfile(info, io.BytesIO(b"\0" * info.size))
     with pytest.raises(DownloadError, match="decompression bomb"):
         extract_archive(tgz, tmp_path / "out")
+    # through download_dataset: refused, set aside, and not called corrupt ('download it again' would not help)
+    from cardiacml.datasets.download import RemoteFile, UnsafeArchiveError, download_dataset
+
+    srv = _Server({"bomb.zip": arch.read_bytes()})
+    try:
+        with pytest.raises(UnsafeArchiveError, match="decompression bomb.*gives the same archive") as err:
+            download_dataset([RemoteFile(f"{srv.url}/bomb.zip", "bomb.zip", extract=True)], tmp_path / "dl")
+        assert "corrupt" not in str(err.value) and (tmp_path / "dl" / "bomb.zip.refused").exists()
+    finally:
+        srv.close()
 
 
 # ------------------------------------------------------------------------------------ 4 manifest paths

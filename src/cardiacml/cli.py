@@ -203,7 +203,7 @@ def train(
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     class_weighting: str = typer.Option("sqrt", help="Class-imbalance handling: none | sqrt | inverse (anything else is an error)."),
     augment: bool = typer.Option(True, help="Amplitude-scaling / noise augmentation."),
-    max_train: Optional[int] = typer.Option(None, help="Use at most this many training examples (quick runs)."),
+    max_train: Optional[int] = typer.Option(None, help="Use at most this many training items, for quick runs: beats (task1, task2, beats), or hearts (task3, task4: each heart gives several ECG windows, so the training set counts more)."),
     max_eval: Optional[int] = typer.Option(None, help="Use at most this many validation and test examples (quick runs)."),
     n_sim: Optional[int] = typer.Option(None, help="Simulations of the embedded default (tasks 3-4, no --data-dir; default 2000)."),
     hparam: List[str] = typer.Option([], help="Model option KEY=VALUE (repeatable), e.g. width=48."),
@@ -555,9 +555,15 @@ def cache_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not 
         if not parts:
             typer.echo(f"cache: {root} is already empty")
             return
-        if not yes and not typer.confirm(f"delete {_size(sum(n for _, n in parts))} in {root}?"):
-            typer.echo("nothing deleted")
-            return
+        if not yes:
+            try:
+                ok = typer.confirm(f"delete {_size(sum(n for _, n in parts))} in {root}?")
+            except (typer.Abort, EOFError, KeyboardInterrupt):  # no answer (no terminal, Ctrl-C, Ctrl-D)
+                typer.echo("\nnothing deleted (no answer; `cardiacml cache clear --yes` deletes without asking)")
+                return
+            if not ok:
+                typer.echo("nothing deleted")
+                return
         typer.echo(f"freed {_size(cache_clear(root))} in {root}")
 
     _run(go)

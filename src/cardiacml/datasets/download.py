@@ -17,6 +17,7 @@ import re
 import socket
 import tarfile
 import zipfile
+import time
 from dataclasses import asdict, dataclass
 from http.client import IncompleteRead
 from pathlib import Path
@@ -164,7 +165,12 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
         except HTTPError as exc:
             if exc.code == 416 and have:  # nothing left to send: the .part is complete
                 break
-            raise DownloadError(f"{rf.url}: HTTP {exc.code} {exc.reason}") from exc
+            if exc.code in RETRY_HTTP and attempt < retries:  # a busy or restarting server: wait, then again
+                attempt += 1
+                time.sleep(_retry_wait(exc, attempt))
+                continue
+            raise DownloadError(f"{rf.url}: HTTP {exc.code} {exc.reason}"
+                                + (f" (after {retries} retries)" if exc.code in RETRY_HTTP and retries else "")) from exc
         except (URLError, socket.timeout, ConnectionError) as exc:
             attempt += 1
             if attempt > retries:
@@ -197,6 +203,24 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
     _verify(rf, part)
     os.replace(part, final)
     return final
+
+
+#: HTTP statuses worth retrying: too many requests, and the server errors of a busy or restarting server.
+RETRY_HTTP = (429, 500, 502, 503, 504)
+
+
+def _retry_wait(exc: HTTPError, attempt: int) -> float:
+    """Seconds to wait before retry ``attempt``: the server's Retry-After (up to 30 s), else 0.5, 1, 2... (max 8)."""
+    try:
+        after = float(exc.headers.get("Retry-After")) if exc.headers is not None else None
+    except (TypeError, ValueError):
+        after = None
+    return min(30.0, after) if after is not None and after >= 0 else min(8.0, 0.5 * 2 ** (attempt - 1))
+
+
+class UnsafeArchiveError(DownloadError):
+    """An archive refused for what it holds (paths out of the folder, links, a decompression bomb): downloading it
+    again gives the same archive, refused again."""
 
 
 def _recorded_sha256(dest: Path, name: str) -> str | None:
@@ -241,9 +265,9 @@ def _check_gzip_stream(archive: Path) -> None:
 def _check_sizes(archive: Path, total: int, max_bytes: int, max_ratio: float) -> None:
     packed = max(1, archive.stat().st_size)
     if total > max_bytes:
-        raise DownloadError(f"{archive}: would expand to {total / 2**30:.1f} GiB, over the {max_bytes / 2**30:.0f} GiB limit; refused")
+        raise UnsafeArchiveError(f"{archive}: would expand to {total / 2**30:.1f} GiB, over the {max_bytes / 2**30:.0f} GiB limit; refused")
     if total / packed > max_ratio:
-        raise DownloadError(f"{archive}: would expand {total / packed:.0f}-fold ({packed} -> {total} bytes), over the "
+        raise UnsafeArchiveError(f"{archive}: would expand {total / packed:.0f}-fold ({packed} -> {total} bytes), over the "
                             f"{max_ratio:.0f}x limit for archives; refused (possible decompression bomb)")
 
 
@@ -270,7 +294,7 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
                 infos = zf.infolist()
                 for i in infos:
                     if i.filename.startswith("/") or ".." in Path(i.filename).parts:
-                        raise DownloadError(f"{archive}: unsafe member path {i.filename!r}")
+                        raise UnsafeArchiveError(f"{archive}: unsafe member path {i.filename!r}")
                 _check_sizes(archive, sum(i.file_size for i in infos), max_bytes, max_ratio)
                 bad = zf.testzip()
                 if bad:
@@ -291,6 +315,8 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
             return [m.name for m in members]
     except DownloadError:
         raise
+    except tarfile.FilterError as exc:  # an absolute path, a path or link out of the folder, a device file
+        raise UnsafeArchiveError(f"{archive}: unsafe member ({exc})") from exc
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if archive.suffix.lower() == ".zip":  # not a zip (is_zipfile said so); the tar methods' list says nothing here
@@ -326,13 +352,22 @@ def download_dataset(files: list[RemoteFile], dest: str | os.PathLike, *, keep_a
         if marker.is_file():
             kept = dest / rf.filename
             if kept.exists():  # verify a kept archive against what was measured at its first download
-                _verify(rf, kept, _recorded_sha256(dest, rf.filename))
+                try:
+                    _verify(rf, kept, _recorded_sha256(dest, rf.filename))
+                except DownloadError:
+                    marker.unlink()  # so that the next run fetches (and extracts) it again
+                    raise
             out.append(kept if kept.exists() else marker)
             continue
         path = download_file(rf, dest, **kw)
         if rf.extract:
             try:
                 names = extract_archive(path, dest)
+            except UnsafeArchiveError as exc:
+                bad = path.with_name(rf.filename + ".refused")
+                os.replace(path, bad)
+                raise UnsafeArchiveError(f"{exc}; nothing of it was extracted (moved aside to {bad.name}). Downloading "
+                                         "it again gives the same archive: check where it comes from") from None
             except DownloadError as exc:
                 bad = path.with_name(rf.filename + ".corrupt")
                 os.replace(path, bad)

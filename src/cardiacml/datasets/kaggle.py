@@ -88,8 +88,16 @@ def _parse_csv(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
         raise DataFormatError(f"{path}, row 1: expected {N_SAMPLES + 1} comma-separated values (187 samples + label), found {ncol}")
     try:
         with _open_text(path) as fh:
-            df = pd.read_csv(fh, header=None, dtype=np.float64, engine="c", names=range(N_SAMPLES + 1))
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, EOFError, OSError) as exc:
+            df = pd.read_csv(fh, header=None, dtype=np.float64, engine="c")  # no names=: a long row is an error
+    except pd.errors.ParserError as exc:  # (with names=, pandas moved a long row's extra value onto a row of its own)
+        import re
+
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m:
+            raise DataFormatError(f"{path}, row {m.group(2)}: {m.group(3)} comma-separated values, expected "
+                                  f"{N_SAMPLES + 1} (187 samples + label)") from None
+        raise DataFormatError(f"{path}: cannot parse as a {N_SAMPLES + 1}-column numeric CSV: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, EOFError, OSError) as exc:
         raise DataFormatError(f"{path}: cannot parse as a {N_SAMPLES + 1}-column numeric CSV: {exc}") from exc
     arr = df.to_numpy()
     with np.errstate(invalid="ignore"):

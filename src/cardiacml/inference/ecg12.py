@@ -78,6 +78,9 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
     from ..io import ArrayRecord, open_record, unit_scale, wfdb_base
 
     p = Path(path)
+    if wfdb_base(p) is None and p.is_dir():
+        raise DataFormatError(f"{p} is a folder: give one 12-lead recording in it (a WFDB record name, or a .npy, "
+                              ".npz, .csv, .edf file)")
     if wfdb_base(p) is None and not p.is_file():
         raise MissingDataError(f"{p}: no such file")
     info: dict = {"source": str(p), "notes": [], "derived": []}
@@ -159,8 +162,8 @@ def _simulator_beats(X: np.ndarray, info: dict, what: str) -> tuple[np.ndarray, 
     W, off, d = simulated_windows(X, augment=False)
     info.update(input=f"{what}: simulator-format beat(s) from activation onset, through the training input path",
                 fs_in=FS_MODEL,
-                windows=[{"window_version": 2, "start_ms_after_beat_start": int(o), "amplitude_scale_mv": round(float(s), 4)}
-                         for o, s in zip(off, d["scale_mv"])])
+                windows=[{"window_version": 2, "start_ms_after_beat_start": int(o), "start_s": round(int(o) / 1000.0, 4),
+                          "amplitude_scale_mv": round(float(s), 4)} for o, s in zip(off, d["scale_mv"])])
     return W, info
 
 

@@ -281,7 +281,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     if unf is not None:
         flagged = int(np.sum(unf["unfamiliar"]))
         unf_text = (f"; unfamiliarity {unf['score'][0]:.1f} (threshold {unf['threshold']:.1f}, higher than "
-                    f"{unf['percentile'][0]:.0f} % of held-out simulated inputs)" if len(X) == 1 else
+                    f"{_percent(unf['percentile'][0])} % of held-out simulated inputs)" if len(X) == 1 else
                     f"; {flagged} of {len(X)} input(s) unfamiliar (score above {unf['threshold']:.1f})")
         if flagged:
             unf_text += (" - WARNING: unlike every input the model was trained on (simulated hearts); do not trust "
@@ -298,8 +298,13 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     used = ""
     if windows:
         w = windows[0]
-        used = (f"; window: beat {w.get('beat')} of {w.get('n_beats')}, 500 ms from {w.get('start_s', 0):.3f} s "
-                f"(QRS onset at {w.get('qrs_onset_s', float('nan')):.3f} s)" if len(windows) == 1 else f"; {len(windows)} beat windows")
+        if len(windows) > 1:
+            used = f"; {len(windows)} beat windows"
+        elif "beat" in w:
+            used = (f"; window: beat {w.get('beat')} of {w.get('n_beats')}, 500 ms from {w.get('start_s', 0):.3f} s "
+                    f"(QRS onset at {w.get('qrs_onset_s', float('nan')):.3f} s)")
+        else:  # a simulator-format beat: the window is placed from its activation onset, as in training
+            used = f"; window: 500 ms from {1000 * w.get('start_s', 0):+.0f} ms of the input's time 0 (activation onset)"
     if pred.ndim == 2:  # task 3: activation times
         df = pd.DataFrame(pred, columns=names)
         df.insert(0, "ecg", np.arange(len(pred)))
@@ -310,6 +315,13 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
         _write_csv(df, out_path)
         return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}{unf_text}"
     npy = out_path.with_suffix(".npy")
+    for sibling in (npy, out_path.with_suffix(".csv")):
+        if sibling != out_path and sibling.exists() and not _heart_output(sibling):
+            from ..errors import OutputError
+
+            raise OutputError(f"{sibling} exists and is not a heart-vm output: heart-vm writes the Vm to "
+                              f"{npy.name} and its activation times to {out_path.with_suffix('.csv').name}; refusing "
+                              "to replace it (choose another --out)")
     with atomic_path(npy) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, pred.astype(np.float32))
@@ -318,6 +330,8 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     act = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
     df = pd.DataFrame(act, columns=names)
     df.insert(0, "ecg", np.arange(len(pred)))
+    if windows:
+        df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
     _add_unfamiliarity(df, unf)
     df["activation_definition"] = f"first Vm > {UPSTROKE_THRESHOLD_MV:g} mV (mid-upstroke), from the predicted Vm"
     _write_csv(df, out_path.with_suffix(".csv"))
@@ -325,6 +339,24 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "
             f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}"
             f"{used}{unf_text}")
+
+
+def _heart_output(path: Path) -> bool:
+    """Whether ``path`` is what a heart-vm prediction writes: a CSV whose header starts with ``ecg,``, or a float32
+    (n, 75, 500) array."""
+    try:
+        if path.suffix.lower() == ".csv":
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                return fh.readline().startswith("ecg,")
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+        return a.ndim == 3 and a.shape[1:] == (75, 500)
+    except (OSError, ValueError):
+        return False
+
+
+def _percent(p: float) -> str:
+    """A percentile for the console: whole numbers, one decimal at the ends (99.8 is not 100, 0.3 is not 0)."""
+    return f"{p:.1f}" if p > 99.5 or p < 0.5 else f"{p:.0f}"
 
 
 def _add_unfamiliarity(df, unf) -> None:

@@ -67,6 +67,9 @@ def open_record(path: str | os.PathLike, **options) -> Record:
     suffixes = ", ".join(s for v in FORMATS.values() for s in v[0])
     if not p.exists():
         raise MissingDataError(f"{p}: no such file (expected a WFDB record with a .hea header, or a {suffixes} file)")
+    if p.is_dir():
+        raise DataFormatError(f"{p} is a folder: give one recording in it (a WFDB record name, without extension, "
+                              f"or a {suffixes} file)")
     fmt = _format_of(p.suffix.lower())
     if fmt is None:
         raise DataFormatError(f"{p}: unknown recording format {p.suffix!r}; supported: WFDB (.hea/.dat), {suffixes}")

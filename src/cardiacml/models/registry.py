@@ -141,6 +141,8 @@ def check_hparams(name: str, hparams: dict) -> None:
             ok = isinstance(v, type(d))
         if not ok:
             raise UsageError(f"--hparam {k}={v!r}: model {name!r} expects {type(d).__name__} for {k!r} (default {d!r})")
+        if isinstance(d, int) and not isinstance(d, bool) and d >= 1 and v < 1:  # a size (width, depth, kernel...)
+            raise UsageError(f"--hparam {k}={v!r}: model {name!r} needs {k} >= 1 (default {d!r})")
 
 
 def create_model(name: str, n_leads: int | None = None, n_times: int | None = None, n_outputs: int | None = None, *,
@@ -176,10 +178,17 @@ def create_model(name: str, n_leads: int | None = None, n_times: int | None = No
         n_outputs = n_outputs if n_outputs is not None else len(c.target_names)
     if None in (n_leads, n_times, n_outputs):
         raise UsageError("create_model needs n_leads, n_times and n_outputs, or a contract")
+    for what, v in (("n_leads", n_leads), ("n_times", n_times), ("n_outputs", n_outputs)):
+        if int(v) < 1:
+            raise UsageError(f"create_model: {what} must be >= 1, got {v}"
+                             + (" (the contract names no targets: give n_outputs, e.g. 75 sites)"
+                                if what == "n_outputs" and contract is not None else ""))
+    if task is not None and spec.defaults and task not in spec.defaults:
+        raise UsageError(f"model {name!r} has no defaults for task {task!r} (it has: {', '.join(sorted(spec.defaults))})")
     hp = {**spec.defaults.get(task, {}), **hparams} if task else dict(hparams)
     try:
         return spec.builder(n_leads=n_leads, n_times=n_times, n_outputs=n_outputs, **hp)
-    except (TypeError, ValueError) as exc:  # an unknown or malformed hyper-parameter (--hparam)
+    except (TypeError, ValueError, RuntimeError) as exc:  # an unknown or malformed hyper-parameter (--hparam)
         import inspect
 
         known = [n for n in inspect.signature(spec.builder).parameters if n not in ("n_leads", "n_times", "n_outputs")]

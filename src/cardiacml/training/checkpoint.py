@@ -236,11 +236,20 @@ def save_run(record: RunRecord, out_dir: str | Path, extra=None) -> Path:
 def safe_load(path: Path) -> dict:
     """``torch.load(weights_only=True)``: tensors and plain data only; anything else is refused, never run."""
     import pickle
+    import re
 
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        text = str(exc)
+        found = re.search(r"GLOBAL ([\w.]+)", text)  # the object the file asks for ("Unsupported global: GLOBAL x")
+        glob = f"GLOBAL {found.group(1)}" if found else None
+        if glob is None:  # not a pickle of objects at all: a damaged file, or no checkpoint (an unpickler opcode error)
+            why = next((ln.strip() for ln in text.splitlines() if "Unsupported operand" in ln),
+                       "unpickler error" if text.strip() else exc.__class__.__name__)
+            raise DataFormatError(f"{path}: not a readable PyTorch checkpoint (damaged, truncated or another kind of "
+                                  f"file: {why})") from None
+        first = glob
         raise DataFormatError(
             f"{path}: refused to load: the file holds Python objects other than tensors and plain data, and "
             f"unpickling them could run code ({first}). cardiacml checkpoints never need that; retrain with "

@@ -75,6 +75,9 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     name = model or spec.default_model
     from .losses import CLASS_WEIGHTINGS
 
+    for opt, v in (("--max-train", max_train), ("--max-eval", max_eval), ("--n-sim", n_sim)):
+        if v is not None and int(v) < 1:  # 0 was taken for "no limit"
+            raise UsageError(f"{opt} must be >= 1 (leave it out for no limit), got {v}")
     if config.get("class_weighting", "sqrt") not in CLASS_WEIGHTINGS:  # refused before any data is loaded
         raise UsageError(f"--class-weighting {config['class_weighting']!r} is not one of {', '.join(CLASS_WEIGHTINGS)}")
     out = check_output_folder(Path(out) if out else Path("runs") / f"{task}-{name}")
