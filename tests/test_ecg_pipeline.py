@@ -667,3 +667,22 @@ def test_api_inputs_that_gave_silent_wrong_results(mitdb, tmp_path):
     with pytest.raises(ValueError, match="leave out detections that match no reference beat"):
         aami_report(np.array([0, 0, -1, -1]), np.array([0, 0, 0, 0]))
     assert len(resample(np.zeros(2048 * 3600), 2048, 125)) == 125 * 3600
+
+
+def test_detector_helpers_refuse_what_they_cannot_read(mitdb):
+    """detect_r_peaks found 32 of 72 beats around a NaN, returned [] for 2-D input and took 51 Hz; score_detector
+    reported Se 0.09 for shuffled detections."""
+    from cardiacml.ecg.detect import detect_r_peaks, score_detector
+    from cardiacml.ecg.filters import clean_ecg
+
+    rec = open_record(mitdb / "100")
+    f = clean_ecg(rec.read(0, 360 * 60, None), rec.fs)
+    peaks = detect_r_peaks(f, rec.fs)
+    g = f.copy()
+    g[1000] = np.nan
+    for x, fs, msg in ((g, rec.fs, "NaN or infinite value at sample 1000"), (f[None], rec.fs, "one lead"),
+                       (f, 51.0, "below 100 Hz")):
+        with pytest.raises(DataFormatError, match=msg):
+            detect_r_peaks(x, fs)
+    shuffled = np.random.default_rng(0).permutation(peaks)
+    assert score_detector(peaks, shuffled, rec.fs)["se"] == 1.0

@@ -132,3 +132,30 @@ def test_classical_beat_classifier_is_a_scikit_learn_classifier():
     est.fit(X, y)
     assert list(est.classes_) == ["N", "V"] and est.predict_proba(X).shape == (150, 2) and est.score(X, y) > 0.6
     assert est.model is est.model_
+
+
+def test_classical_beat_classifier_passes_scikit_learn_check_estimator():
+    """scikit-learn's own conformance suite (17 of its 55 checks failed: no NotFittedError, no shape checks, a fixed
+    validation split that broke on small sets, NaN accepted); (n, 1, L) beats are taken as (n, L), a width other
+    than the fitted one is refused."""
+    import warnings
+
+    import numpy as np
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from cardiacml.models.classical import ClassicalBeatClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = check_estimator(ClassicalBeatClassifier(max_iter=10), on_fail=None)
+    assert not [r["check_name"] for r in res if r["status"] == "failed"]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 1, 187)).astype(np.float32)
+    y = np.where(X[:, 0, 30] > 0, 1, 0)
+    with pytest.raises(NotFittedError):
+        ClassicalBeatClassifier().predict(X)
+    est = ClassicalBeatClassifier(max_iter=10).fit(X, y)
+    assert est.n_features_in_ == 187 and est.predict(X[:, 0]).shape == (60,)
+    with pytest.raises(ValueError, match="188 features"):
+        est.predict(rng.normal(size=(3, 188)))

@@ -69,6 +69,13 @@ def detect_r_peaks(filtered: np.ndarray, fs: float, method: str = "neurokit", bo
     ndarray of int64, sorted, unique.
     """
     x = np.asarray(filtered, np.float64)
+    if x.ndim != 1:
+        raise DataFormatError(f"detect_r_peaks takes one lead, shape (n,); got shape {x.shape}")
+    if not fs >= 100.0:
+        raise DataFormatError(f"sampling rate {fs:g} Hz is below 100 Hz; QRS complexes cannot be resolved")
+    if not np.all(np.isfinite(x)):
+        raise DataFormatError(f"NaN or infinite value at sample {int(np.argmax(~np.isfinite(x)))}; clean or interpolate "
+                              "the signal first")
     if len(x) < int(2 * fs) or not np.any(x):
         return np.zeros(0, np.int64)
     if method == "neurokit":
@@ -401,6 +408,8 @@ def match_peaks(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> 
     """
     reference = np.asarray(reference, np.int64)
     detected = np.asarray(detected, np.int64)
+    if detected.size > 1 and np.any(np.diff(detected) < 0):
+        raise ValueError("match_peaks: detected must be sorted (np.sort it first)")
     if reference.size == 0 or detected.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     j = np.searchsorted(detected, reference)
@@ -419,7 +428,9 @@ def match_peaks(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> 
 
 
 def score_detector(reference: np.ndarray, detected: np.ndarray, fs: float, window_s: float = MATCH_S) -> dict:
-    """Sensitivity and positive predictivity of ``detected`` against ``reference`` beats (EC57-style counts)."""
+    """Sensitivity and positive predictivity of ``detected`` against ``reference`` beats (EC57-style counts); either
+    may be in any order."""
+    reference, detected = np.sort(np.asarray(reference, np.int64)), np.sort(np.asarray(detected, np.int64))
     ri, _ = match_peaks(reference, detected, int(round(window_s * fs)))
     tp = len(ri)
     return {"tp": tp, "fn": int(len(reference) - tp), "fp": int(len(detected) - tp),

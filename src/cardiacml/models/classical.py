@@ -39,14 +39,30 @@ class ClassicalBeatClassifier(*_estimator_bases()):
         self.learning_rate = learning_rate
         self.random_state = random_state
 
-    def fit(self, X, y):
-        from sklearn.ensemble import HistGradientBoostingClassifier
+    @staticmethod
+    def _flat(X):
+        """Beats (n, 1, L) as (n, L); anything else goes to scikit-learn's validation as it is."""
+        a = X if hasattr(X, "shape") and not hasattr(X, "tocsr") else None
+        if a is not None and getattr(a, "ndim", 0) == 3 and a.shape[1] == 1:
+            return np.asarray(a)[:, 0, :]
+        return X
 
+    def fit(self, X, y):
+        """Fit on beats ``X`` (n, L) or (n, 1, L) (L samples, 187 for Kaggle beats at 125 Hz) and labels ``y`` (n,)."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import validate_data
+
+        X, y = validate_data(self, self._flat(X), y, dtype=np.float32, ensure_min_samples=2)
+        check_classification_targets(y)
+        # early stopping as scikit-learn decides it ("auto": on from 10,000 beats): a fixed 10 % validation split
+        # failed on small sets (fewer validation beats than classes)
         self.model_ = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
                                                      class_weight="balanced", random_state=self.random_state,
-                                                     early_stopping=True, validation_fraction=0.1)
+                                                     early_stopping="auto")
         self.model_.fit(beat_features(X), y)
         self.classes_ = self.model_.classes_
+        self.n_iter_ = self.model_.n_iter_
         return self
 
     @property
@@ -54,8 +70,18 @@ class ClassicalBeatClassifier(*_estimator_bases()):
         """The fitted gradient-boosting model (``model_``; the name cardiacml 0.4 and earlier used)."""
         return self.model_
 
+    def _features(self, X):
+        from sklearn.utils.validation import check_is_fitted, validate_data
+
+        check_is_fitted(self)
+        return beat_features(validate_data(self, self._flat(X), dtype=np.float32, reset=False))
+
     def predict_proba(self, X):
-        return self.model_.predict_proba(beat_features(X))
+        """Class probabilities (n, n_classes), columns in the order of ``classes_``."""
+        F = self._features(X)  # first: it raises NotFittedError before model_ is looked up
+        return self.model_.predict_proba(F)
 
     def predict(self, X):
-        return self.model_.predict(beat_features(X))
+        """Class labels (n,)."""
+        F = self._features(X)
+        return self.model_.predict(F)

@@ -119,7 +119,12 @@ def predict_array(model: nn.Module, X: np.ndarray, batch_size: int = 512, device
         xb = torch.as_tensor(np.asarray(X[i:i + batch_size], np.float32), device=device)
         out = model(xb)
         outs.append((torch.softmax(out, -1) if kind == "classification" else out).cpu().numpy())
-    return np.concatenate(outs) if outs else np.zeros((0,))
+    if outs:
+        return np.concatenate(outs)
+    # no input: an empty array of the output's shape (one zero input shows it), as a batch of n would have
+    with torch.no_grad():
+        one = model(torch.zeros((1, *np.shape(X)[1:]), dtype=torch.float32, device=device))
+    return np.zeros((0, *one.shape[1:]), np.float32)
 
 
 def evaluate_task(model: nn.Module, data: TaskData, X=None, y=None, device="cpu") -> tuple[dict, np.ndarray]:
