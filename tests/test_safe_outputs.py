@@ -85,16 +85,25 @@ def test_foreign_folder_is_never_replaced(tmp_path):
             tmp.mkdir()
             (tmp / "metrics.json").write_text("{}")
     assert (mine / "thesis.txt").read_text() == "draft"
-    # a file a user adds later to a folder cardiacml wrote is theirs too; cardiacml's own later files are not
-    time.sleep(1.2)
-    (out / "report.html").write_text("<html>")
-    (out / "notes.txt").write_text("mine")
+    # a file a user adds later to a folder cardiacml wrote is theirs, whatever its date (mv / cp -p keep old ones) and
+    # wherever it lies (figures/, a sub-folder, a name cardiacml also uses); what report / export / a marked sub-folder
+    # (a run's eval/, a cache's windows) add is cardiacml's
     import os
 
-    os.utime(out / "notes.txt", (time.time() + 5, time.time() + 5))
-    with pytest.raises(OutputError, match=r"did not write \(notes.txt\)"):
-        check_output_folder(out)
-    (out / "notes.txt").unlink()
+    (out / "report.html").write_text("<html>")
+    (out / "report_interactive.html").write_text("<html>")
+    with atomic_path(out / "windows_v2") as tmp:
+        tmp.mkdir()
+        (tmp / "X.npy").write_text("x")
+    check_output_folder(out)
+    for rel in ("notes.txt", "figures/my_paper_fig.png", "sub/names.txt"):
+        f = out / rel
+        f.parent.mkdir(exist_ok=True)
+        f.write_text("mine")
+        os.utime(f, (1e9, 1e9))  # 2001: older than the marker
+        with pytest.raises(OutputError, match=f"did not write \\({rel}\\)"):
+            check_output_folder(out)
+        f.unlink()
     check_output_folder(out)
     # a parent of the output that is a file: one line, not a traceback
     (tmp_path / "afile").write_text("")

@@ -245,7 +245,7 @@ def test_resume_refuses_other_settings_and_the_cache_a_folder_its_metadata_does_
     """A re-run with other settings kept the old hearts and listed them with the new settings (every heart 'normal'
     after --normal-only); fewer --n left extra files the cache read as NaN-labelled hearts; a deleted pair or an
     unfinished run was cached as a smaller dataset. All are refused now, in one line."""
-    from cardiacml.datasets.intracardiac import build_cache, discover_simulations
+    from cardiacml.datasets.intracardiac import build_cache
     from cardiacml.errors import DataFormatError, UsageError
     from cardiacml.simulate import SimulatorConfig
 
@@ -260,12 +260,18 @@ def test_resume_refuses_other_settings_and_the_cache_a_folder_its_metadata_does_
     with pytest.raises(UsageError, match="holds none"):
         simulate_dataset(4, tmp_path / "b", model=model, shard="0/8")
     assert not (tmp_path / "b").exists()
-    victim = sorted(run.glob("VmData_*.npy"))[4]
-    kept = victim.read_bytes()
-    victim.unlink()
+    pair = sorted(run.glob("*_000004.npy"))
+    kept = [f.read_bytes() for f in pair]
+    for f in pair:
+        f.unlink()
     with pytest.raises(DataFormatError, match=r"1 simulation\(s\) listed in its metadata have no file pair"):
-        build_cache(tmp_path / "a", tmp_path / "cache", sims=discover_simulations(tmp_path / "a", strict=False))
-    victim.write_bytes(kept)
+        build_cache(tmp_path / "a", tmp_path / "cache")
+    pair[0].write_bytes(kept[0])  # one file of the pair back: --lenient skips it, with its metadata row
+    with pytest.warns(UserWarning, match="unpaired"):
+        data = build_cache(tmp_path / "a", tmp_path / "cache", strict=False)
+    assert len(data) == 5 and "hearts_dd_0p2_sim_s1_000004" not in list(data.names)
+    for f, b in zip(pair, kept):
+        f.write_bytes(b)
     for kind in ("pECGData", "VmData"):
         src = next(run.glob(f"{kind}_*_000001.npy"))
         (run / src.name.replace("000001", "000009")).write_bytes(src.read_bytes())

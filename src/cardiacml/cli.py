@@ -343,9 +343,12 @@ def simulate(
         lo, hi = i * n // k, (i + 1) * n // k
         where = Path(out) / f"data_hearts_dd_0p2_sim_s{seed}"
 
-        def present():
-            return sum(1 for j in range(lo, hi)
-                       if (where / f"pECGData_hearts_dd_0p2_sim_s{seed}_{j:06d}.npy").is_file()) if where.is_dir() else 0
+        def present():  # the complete, valid pairs simulate_dataset will keep
+            from .simulate.simulator import N_T, _valid
+
+            stem = f"hearts_dd_0p2_sim_s{seed}_"
+            return sum(1 for j in range(lo, hi) if _valid(where / f"pECGData_{stem}{j:06d}.npy", (N_T, 10))
+                       and _valid(where / f"VmData_{stem}{j:06d}.npy", (N_T, 75))) if where.is_dir() else 0
 
         kept = present()
         t = time.time()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -134,7 +135,8 @@ def seed_everything(seed: int) -> None:
 OUTPUT_MARKER = ".cardiacml-output"
 
 
-#: names cardiacml writes in its output folders (runs, evaluations, caches, simulations), and its sub-folders
+#: names cardiacml writes in its output folders (runs, evaluations, caches), and its sub-folders: what a folder of an
+#: earlier version (no marker, or a marker without its list of files) is taken to hold
 CARDIACML_NAMES = frozenset({
     OUTPUT_MARKER, "run.json", "metrics.json", "model.pt", "last.pt", "model.onnx", "history.json", "examples.npz",
     "report.html", "run_args.json", "confusion.json", "captions.json", "index.json", "meta.json", "meta.csv",
@@ -143,23 +145,58 @@ CARDIACML_NAMES = frozenset({
 CARDIACML_SUBFOLDERS = frozenset({"figures", "eval", "examples"})
 
 
+def _is_late_output(name: str) -> bool:
+    """What other commands add to a run folder after it was written: ``report`` (``report.html``, a large report's
+    ``*_interactive.html``) and ``export`` (``model.onnx``)."""
+    return name in ("report.html", "model.onnx") or name.endswith("_interactive.html")
+
+
+def _manifest(folder: Path) -> frozenset | None:
+    """The files (relative, posix) the marker of ``folder`` lists as written with it; None for a marker of an earlier
+    version (empty) or an unreadable one."""
+    try:
+        text = (folder / OUTPUT_MARKER).read_text()
+        return frozenset(json.loads(text)["files"]) if text.strip() else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_marker(folder: Path) -> None:
+    """The marker of a folder written through :func:`atomic_path`, listing the files it was written with."""
+    files = sorted(q.relative_to(folder).as_posix() for q in folder.rglob("*") if not q.is_dir()
+                   and q.name != OUTPUT_MARKER)
+    (folder / OUTPUT_MARKER).write_text(json.dumps({"files": files}))
+
+
 def _foreign_files(folder: Path, new: Path | None = None) -> list[Path]:
-    """Files of ``folder`` cardiacml did not write (relative paths), as far as it can tell: not rewritten by ``new``,
-    not named as cardiacml names its outputs (:data:`CARDIACML_NAMES`, or under :data:`CARDIACML_SUBFOLDERS`) and, in
-    a folder with the :data:`OUTPUT_MARKER`, newer than the marker (what was there when cardiacml wrote it is
-    cardiacml's). A folder of an earlier version (``run.json`` / ``metrics.json``, no marker) has no such dates: only
-    the names count there, so a user's own folder holding a ``metrics.json`` keeps the user's other files."""
-    rewritten = {q.relative_to(new) for q in new.rglob("*") if not q.is_dir()} if new is not None and new.is_dir() else set()
-    marker = folder / OUTPUT_MARKER
-    born = marker.stat().st_mtime + 1.0 if marker.is_file() else None
+    """Files of ``folder`` cardiacml did not write (relative paths): not rewritten by ``new``, not listed by the marker
+    of the innermost marked folder holding them (a run's ``eval/``, a cache's window folder carry their own), not
+    what a later command adds to a run folder (:func:`_is_late_output`). Dates are not trusted (``mv``, ``cp -p``,
+    ``rsync -a`` and archives keep old ones). Under a marker of an earlier version, or none (a folder of an earlier
+    version holding ``run.json`` / ``metrics.json``), only cardiacml's names count: :data:`CARDIACML_NAMES` at the top
+    of the marked folder, anything under :data:`CARDIACML_SUBFOLDERS`."""
+    rewritten = ({q.relative_to(new).as_posix() for q in new.rglob("*") if not q.is_dir()}
+                 if new is not None and new.is_dir() else set())
+    manifests: dict = {}
     out = []
     for q in folder.rglob("*"):
         if q.is_dir():
             continue
         rel = q.relative_to(folder)
-        if rel in rewritten or rel.name in CARDIACML_NAMES or rel.parts[0] in CARDIACML_SUBFOLDERS:
+        if rel.as_posix() in rewritten:
             continue
-        if born is not None and q.lstat().st_mtime <= born:
+        home = next((d for d in [q.parent, *q.parent.parents] if (d / OUTPUT_MARKER).is_file() or d == folder), folder)
+        inner = q.relative_to(home)
+        if home not in manifests:
+            manifests[home] = _manifest(home) if (home / OUTPUT_MARKER).is_file() else None
+        listed = manifests[home]
+        if inner.name == OUTPUT_MARKER and len(inner.parts) == 1:
+            continue
+        if listed is not None:
+            if inner.as_posix() in listed or (len(inner.parts) == 1 and _is_late_output(inner.name)):
+                continue
+        elif ((len(inner.parts) == 1 and (inner.name in CARDIACML_NAMES or _is_late_output(inner.name)))
+              or inner.parts[0] in CARDIACML_SUBFOLDERS):
             continue
         out.append(rel)
     return sorted(out)
@@ -277,14 +314,14 @@ def atomic_path(final: str | os.PathLike):
             if not _own_folder(final, tmp):
                 raise OutputError(f"{final} is a folder holding files cardiacml did not write{_foreign_note(final, tmp)}: "
                                   "refusing to replace it (move them away or choose another output folder)")
-            (tmp / OUTPUT_MARKER).touch()
+            _write_marker(tmp)
             old = final.with_name(f".{final.name}.old{os.getpid()}")
             os.replace(final, old)
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
         else:
             if tmp.is_dir():
-                (tmp / OUTPUT_MARKER).touch()
+                _write_marker(tmp)
             if final.exists() and tmp.is_dir() != final.is_dir():
                 raise OutputError(f"{final} exists and is a {'folder' if final.is_dir() else 'file'}: refusing to "
                                   "replace it (choose another output name)")

@@ -194,21 +194,26 @@ def source_fingerprint(sims: list[SimulationFiles]) -> str:
     return h.hexdigest()
 
 
-def merge_simulation_metadata(sims: list[SimulationFiles]):
+#: The settings file ``cardiacml simulate`` keeps beside its hearts (a folder holding it and no metadata yet is a
+#: run still going or interrupted).
+SIMULATOR_SETTINGS_FILE = "simulator_settings.json"
+
+
+def merge_simulation_metadata(sims: list[SimulationFiles], *, strict: bool = True):
     """Concatenate every ``simulations*.csv`` (one per simulator run or shard) of the simulations' folders.
 
     Shards of one run (``simulations_shard{i}of{K}.csv``) must together cover indices
-    ``0..n_total-1`` exactly once: a missing or duplicated index is a DataFormatError.
+    ``0..n_total-1`` exactly once: a missing or duplicated index is a DataFormatError; so are simulations a folder's
+    metadata lists without their files (unless not ``strict``: the rows are dropped, as
+    :func:`discover_simulations` skipped the unpaired files) and file pairs it does not list.
     Returns a DataFrame (one row per simulation name) or None when there is no metadata.
     """
     import pandas as pd
 
     folders = {s.ecg_path.parent for s in sims}  # glob each folder once (a folder can hold 16k simulations)
     files = sorted(p for f in folders for p in f.glob("simulations*.csv"))
-    from ..simulate.simulator import SETTINGS_FILE
-
     for f in sorted(folders):
-        if (f / SETTINGS_FILE).is_file() and not any(p.parent == f for p in files):
+        if (f / SIMULATOR_SETTINGS_FILE).is_file() and not any(p.parent == f for p in files):
             raise DataFormatError(f"{f}: an unfinished simulation run (no simulations.csv yet): run the same "
                                   "cardiacml simulate command again to finish it")
     if not files:
@@ -242,9 +247,11 @@ def merge_simulation_metadata(sims: list[SimulationFiles]):
         for folder, part in meta.groupby("_folder"):
             listed, there = set(part["name"].astype(str)), on_disk.get(folder, set())
             gone, extra = sorted(listed - there), sorted(there - listed)
-            if gone:
+            if gone and strict:
                 raise DataFormatError(f"{folder}: {len(gone)} simulation(s) listed in its metadata have no file pair "
                                       f"(e.g. {gone[0]}): run the same cardiacml simulate command again to redo them")
+            if gone:  # lenient: the unpaired files were skipped (discover_simulations warned); their rows go too
+                meta = meta[~((meta["_folder"] == folder) & meta["name"].astype(str).isin(gone))]
             if extra:
                 raise DataFormatError(f"{folder}: {len(extra)} simulation file pair(s) its metadata does not list "
                                       f"(e.g. {extra[0]}): left from another run? remove them, or simulate the "
@@ -266,7 +273,7 @@ def build_cache(root: str | os.PathLike, cache_dir: str | os.PathLike, *, strict
     from numpy.lib.format import open_memmap
 
     sims = sims if sims is not None else discover_simulations(root, strict=strict)
-    meta = merge_simulation_metadata(sims)
+    meta = merge_simulation_metadata(sims, strict=strict)
     n = len(sims)
     cache_dir = Path(cache_dir)
     clean_stale_temps(cache_dir.parent, cache_dir.name)

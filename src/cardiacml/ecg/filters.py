@@ -122,8 +122,9 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.nd
     if abs(fs_in - fs_out) <= 1e-9 * fs_out:
         return np.asarray(x, np.float64)
     frac = Fraction(repr(fs_out)) / Fraction(repr(fs_in))
-    if max(frac.numerator, frac.denominator) > _MAX_RATIO_TERM:
-        frac = Fraction(fs_out / fs_in).limit_denominator(_MAX_RATIO_TERM)
+    if max(frac.numerator, frac.denominator) > _MAX_RATIO_TERM:  # both terms bounded (up-sampling: the numerator)
+        ratio = fs_out / fs_in
+        frac = Fraction(ratio).limit_denominator(max(1, int(_MAX_RATIO_TERM / max(1.0, ratio))))
     if frac.numerator < 1 or max(frac.numerator, frac.denominator) > _MAX_RATIO_TERM:
         raise ValueError(f"resample: cannot resample {fs_in:g} Hz to {fs_out:g} Hz (ratio out of range)")
     return resample_poly(np.asarray(x, np.float64), frac.numerator, frac.denominator, axis=axis)

@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.geometry import HeartGeometry, load_geometry
+from ..datasets.intracardiac import SIMULATOR_SETTINGS_FILE
 from ..errors import UsageError
 
 SIM_VERSION = 4  # bump when the model changes: default-data caches are keyed on it
@@ -546,7 +547,7 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
 
 
 #: The settings a simulation folder was made with: a re-run resumes only with the same ones.
-SETTINGS_FILE = "simulator_settings.json"
+SETTINGS_FILE = SIMULATOR_SETTINGS_FILE
 
 
 def _settings(cfg: SimulatorConfig, seed: int) -> dict:

@@ -238,12 +238,20 @@ def safe_load(path: Path) -> dict:
     import pickle
     import re
 
+    import warnings
+
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # PyTorch's note on a pickle protocol its safe loader may not read: said below
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
         found = re.search(r"GLOBAL ([\w.]+)", text)  # the object the file asks for ("Unsupported global: GLOBAL x")
         glob = f"GLOBAL {found.group(1)}" if found else None
+        if glob is None and "Unsupported operand 149" in text:  # FRAME: a pickle of protocol >= 4, not torch.save's
+            raise DataFormatError(f"{path}: refused to load: saved with pickle protocol 4 or later, which PyTorch's "
+                                  "safe loader (weights_only=True) cannot read, and cardiacml never unpickles files; "
+                                  "save it with torch.save's default protocol, or retrain with `cardiacml train`") from None
         if glob is None:  # not a pickle of objects at all: a damaged file, or no checkpoint (an unpickler opcode error)
             why = next((ln.strip() for ln in text.splitlines() if "Unsupported operand" in ln),
                        "unpickler error" if text.strip() else exc.__class__.__name__)
