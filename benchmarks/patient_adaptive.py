@@ -79,7 +79,7 @@ def main() -> None:
     for label, P in rows:
         p = np.concatenate(P)
         rep = aami_report(y, p, CLASSES)  # EC57: per-class Se / +P / F1 of N, S, V, F; reference Q beats apart
-        cells = [f"{100 * v['se']:.1f}/{100 * v['ppv']:.1f}/{v['f1']:.2f}" for v in rep["per_class"].values()]
+        cells = [f"{100 * v['se']:.1f}/{100 * v['ppv']:.1f}/{v['f1']:.3f}" for v in rep["per_class"].values()]
         print(f"{label:26s} " + " ".join(f"{c:>18s}" for c in cells) + f" {rep['macro_f1_nsvf']:8.3f}")
 
 

@@ -59,3 +59,26 @@ def test_adaptation_from_a_csv_of_labelled_beats_and_clear_errors(mitdb, tmp_pat
     res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "232"), "--out", str(tmp_path / "e.csv"),
                               "--adapt-minutes", "5", "--no-annotations"])
     assert res.exit_code == 2 and "--adapt-labels" in res.output
+
+
+def test_adaptation_keeps_classes_the_first_minutes_lack_and_is_repeatable(mitdb, tmp_path):
+    """123's three PVCs all come after minute 5: adapting on its first 5 minutes (N only) called every beat N (the
+    softmax over all classes taught the copy that V never occurs). The loss is over the classes the labels show now;
+    two runs give the same file (dropout drew from torch's unseeded global generator); labels that match no beat, a
+    0-minute adaptation and --adapt-minutes with --no-annotations are one-line errors (a traceback, silently nothing,
+    a wrong reason)."""
+    out = tmp_path / "a.csv"
+    res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "123"), "--out", str(out), "--adapt-minutes", "5"])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out)
+    assert ((df["reference"] == "V") & (df["predicted"] == "V")).sum() == 3
+    assert set(json.loads((tmp_path / "a.summary.json").read_text())["adapted"]["per_class"]) == {"N"}
+    again = tmp_path / "b.csv"
+    runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "123"), "--out", str(again), "--adapt-minutes", "5"])
+    assert out.read_text() == again.read_text()
+    (tmp_path / "l.csv").write_text("time_s,label\n0.6,N\n1.4,N\n")
+    for extra, msg in ((["--adapt-labels", str(tmp_path / "l.csv")], "none of its 2 labelled times lies within 0.15 s"),
+                       (["--adapt-minutes", "0"], "must be positive"),
+                       (["--adapt-minutes", "2", "--no-annotations"], "which --no-annotations turns off")):
+        res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "100"), "--out", str(tmp_path / "c.csv"), *extra])
+        assert res.exit_code == 2 and msg in res.output, res.output

@@ -418,6 +418,8 @@ def match_peaks(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> 
     pick = cand[np.arange(len(reference)), dist.argmin(1)]
     ok = dist.min(1) <= tolerance
     ri, di = np.flatnonzero(ok), pick[ok]
+    if len(ri) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # keep each detection once (the closest reference wins)
     order = np.lexsort((np.abs(detected[di] - reference[ri]), di))
     ri, di = ri[order], di[order]

@@ -160,7 +160,7 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
             return _predict_cut_beats(runner, input_path, out_path, fs=fs, html=html)
         return _predict_recording(runner, input_path, out_path, fs=fs, lead=lead, use_annotations=use_annotations,
                                   units=units, html=html, adapt_minutes=adapt_minutes, adapt_labels=adapt_labels)
-    if adapt_minutes or adapt_labels:
+    if adapt_minutes is not None or adapt_labels:
         from ..errors import UsageError
 
         raise UsageError("--adapt-minutes / --adapt-labels adapt a beat classifier to a patient; this is a heart model")
@@ -200,7 +200,7 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
         check_raw_npy(input_path, fs)
     record = open_record(input_path, fs=fs, units=units)
     adapted = None
-    if adapt_minutes or adapt_labels:
+    if adapt_minutes is not None or adapt_labels:
         runner, adapted = _adapted_runner(runner, record, resolve_lead(record, lead), adapt_minutes, adapt_labels,
                                           use_annotations)
     res = predict_record(_Checked(runner, str(input_path)), record, out_path, lead=resolve_lead(record, lead),
@@ -230,14 +230,18 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
 
     if not hasattr(runner, "model"):
         raise UsageError("--adapt-minutes needs a PyTorch model (run folder, .pt or pretrained name), not an .onnx file")
-    minutes = float(minutes or 5.0)
+    minutes = 5.0 if minutes is None else float(minutes)
     if not 0 < minutes * 60 < record.duration_s:
         raise UsageError(f"--adapt-minutes {minutes:g}: must be positive and shorter than the recording "
                          f"({record.duration_s / 60:.1f} min)")
     classes = list(runner.contract.target_names)
     build = rhythm_beats if runner.contract.kind == "beat-rhythm" else kachuee_beats
     if labels_csv is None:
-        if not use_annotations or record.annotations() is None:
+        if not use_annotations and record.annotations() is not None:
+            raise UsageError(f"{record.path}: --adapt-minutes takes its labels from the record's beat annotations, which "
+                             "--no-annotations turns off; leave it out, or give your labels with --adapt-labels "
+                             "FILE.csv (columns time_s, label)")
+        if record.annotations() is None:
             raise UsageError(f"{record.path}: --adapt-minutes uses the record's beat annotations for its first minutes, "
                              "and it has none; give your labels with --adapt-labels FILE.csv (columns time_s, label)")
         d = build(record, lead, use_annotations=True)
@@ -253,13 +257,24 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
         bad = sorted(set(names) - set(classes))
         if bad:
             raise DataFormatError(f"{labels_csv}: labels {bad[:5]} are not classes of this model ({', '.join(classes)})")
+        if len(t_lab) == 0 or not np.all(np.isfinite(t_lab)):
+            raise DataFormatError(f"{labels_csv}: " + ("no labelled beat" if len(t_lab) == 0 else
+                                  f"time_s holds a value that is not a finite number (row {int(np.argmax(~np.isfinite(t_lab))) + 2})"))
         d = build(record, lead, use_annotations=use_annotations)
         order = np.argsort(t_lab, kind="stable")
         ri, di = match_peaks(np.round(t_lab[order] * record.fs), np.round(d["time_s"] * record.fs),
                              int(round(0.15 * record.fs)))
+        in_time = int(np.sum(t_lab < 60.0 * minutes))
+        if len(ri) == 0:
+            raise DataFormatError(f"{labels_csv}: none of its {len(t_lab)} labelled times lies within 0.15 s of a beat "
+                                  f"of {record.path} (times in seconds from the recording's first sample)")
         y = np.full(len(d["time_s"]), -1, np.int64)
         y[di] = np.array([classes.index(n) for n in names], np.int64)[order][ri]
         src = f"{labels_csv}"
+        unmatched = in_time - int(np.sum(d["time_s"][di] < 60.0 * minutes))
+        if unmatched > 0:
+            src += (f" ({unmatched} of its {in_time} labels in the first {minutes:g} min matched no beat within 0.15 s: "
+                    "left out)")
     first = (d["time_s"] < 60.0 * minutes) & (y >= 0)
     if not first.any():
         raise DataFormatError(f"{record.path}: no labelled beat in the first {minutes:g} min to adapt on")

@@ -4,7 +4,8 @@ A general beat model meets a new patient; a cardiologist labels the first minute
 reference annotations stand in for that), and the model is adapted to this patient before it classifies the rest.
 :func:`adapt_model` fine-tunes a copy of the model on the labelled beats with
 
-- class-balanced cross-entropy (a few S or V beats among hundreds of N still count), and
+- class-balanced cross-entropy over the classes the labelled beats show (a few S or V beats among hundreds of N still
+  count; a class they do not show is left out of the softmax, so the loss does not teach the model it never occurs), and
 - an L2-SP penalty pulling every weight towards its pretrained value (Li, Grandvalet & Davoine 2018, "Explicit
   inductive bias for transfer learning with convolutional networks"): the model keeps what it knows about classes
   the first minutes do not show, instead of forgetting them.
@@ -55,20 +56,29 @@ def adapt_model(model: nn.Module, X: np.ndarray, y: np.ndarray, n_classes: int, 
             m.eval()
     ref = [p.detach().clone() for p in net.parameters()]
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    w = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0)
-    w = w / (w[y].mean() if len(y) else 1.0)
+    # the loss is over the classes the labelled beats show: a softmax over all of them pushed the others' logits down
+    # on every step, and a patient whose first minutes hold no PVC lost V altogether (123: V Se 100 -> 0 %)
+    seen = np.flatnonzero(counts > 0)
+    remap = np.full(n_classes, -1, np.int64)
+    remap[seen] = np.arange(len(seen))
+    w = 1.0 / np.sqrt(counts[seen])
+    w = w / w[remap[y]].mean()
     loss_fn = nn.CrossEntropyLoss(weight=torch.as_tensor(w, dtype=torch.float32))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(remap[y])
+    cols = torch.as_tensor(seen)
     n_el = sum(p.numel() for p in ref)
-    for _ in range(epochs):
-        order = torch.randperm(len(yt), generator=gen)
-        for i in range(0, len(order), batch_size):
-            b = order[i:i + batch_size]
-            opt.zero_grad()
-            loss = loss_fn(net(Xt[b]), yt[b])
-            if l2sp:
-                loss = loss + l2sp * sum(((p - r) ** 2).sum() for p, r in zip(net.parameters(), ref)) / n_el * 1000.0
-            loss.backward()
-            opt.step()
+    # dropout and the model's own augmentation draw from torch's global generator: seeded here, restored after
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for _ in range(epochs):
+            order = torch.randperm(len(yt), generator=gen)
+            for i in range(0, len(order), batch_size):
+                b = order[i:i + batch_size]
+                opt.zero_grad()
+                loss = loss_fn(net(Xt[b])[:, cols], yt[b])
+                if l2sp:
+                    loss = loss + l2sp * sum(((p - r) ** 2).sum() for p, r in zip(net.parameters(), ref)) / n_el * 1000.0
+                loss.backward()
+                opt.step()
     return net.eval()
