@@ -4,6 +4,7 @@ import sys
 from typer.testing import CliRunner
 
 from cardiacml.cli import app
+from cardiacml.io import open_record
 
 runner = CliRunner()
 
@@ -107,3 +108,37 @@ def test_user_errors_are_one_line_and_bugs_show_a_traceback(monkeypatch):
     r = runner.invoke(app, ["report", "somewhere"])
     assert r.exit_code == 1 and "Traceback" in r.output and "ZeroDivisionError: a bug" in r.output
     assert "this is a bug in cardiacml" in r.output and "please report it" in r.output
+
+
+def test_outputs_named_as_users_write_them(tmp_path, mitdb):
+    """A page bug hunt's list: report / export --out DIR/ write the default name inside (report wrote a file called
+    DIR, export refused); an upper-case .ONNX is an ONNX model; a read-only summary is refused before any work (a new
+    CSV was left beside the old summary); --html naming the summary is refused; a one-column CSV headed 'Lead II' reads;
+    a time column's start is said; notebooks list gives the full-mode time too."""
+    import os
+
+    import numpy as np
+
+    res = runner.invoke(app, ["report", "beats-ds1", "--out", f"{tmp_path / 'rep'}/"])
+    assert res.exit_code == 0 and (tmp_path / "rep" / "beats-ds1-report.html").is_file(), res.output
+    res = runner.invoke(app, ["export", "beats-ds1", "--out", f"{tmp_path / 'onx'}/"])
+    assert res.exit_code == 0 and (tmp_path / "onx" / "beats-ds1.onnx").is_file(), res.output
+    os.replace(tmp_path / "onx" / "beats-ds1.onnx", tmp_path / "Up.ONNX")
+    x = open_record(mitdb / "100").read(0, 360 * 60, None)
+    (tmp_path / "leadii.csv").write_text("Lead II\n" + "\n".join(f"{v:.3f}" for v in x) + "\n")
+    res = runner.invoke(app, ["predict", str(tmp_path / "Up.ONNX"), str(tmp_path / "leadii.csv"), "--fs", "360",
+                              "--out", str(tmp_path / "u.csv")])
+    assert res.exit_code == 0 and "(Lead II, 360 Hz" in res.output, res.output
+    (tmp_path / "v.summary.json").write_text("{}")
+    (tmp_path / "v.summary.json").chmod(0o444)
+    res = runner.invoke(app, ["predict", "beats-all", str(tmp_path / "leadii.csv"), "--fs", "360",
+                              "--out", str(tmp_path / "v.csv")])
+    assert res.exit_code == 2 and "v.summary.json is read-only" in res.output and not (tmp_path / "v.csv").exists()
+    res = runner.invoke(app, ["predict", "beats-all", str(tmp_path / "leadii.csv"), "--fs", "360",
+                              "--out", str(tmp_path / "w.csv"), "--html", str(tmp_path / "w.summary.json")])
+    assert res.exit_code == 2 and "is the summary this run writes" in res.output
+    t = 3600 + np.arange(len(x)) / 360
+    (tmp_path / "t.csv").write_text("time_s,II\n" + "\n".join(f"{a:.5f},{b:.3f}" for a, b in zip(t, x)) + "\n")
+    assert any("it starts at 3600 s" in n for n in open_record(tmp_path / "t.csv").notes)
+    res = runner.invoke(app, ["notebooks", "list"])
+    assert "about 2.5 min" in res.output or "full" in res.output

@@ -96,6 +96,31 @@ def test_predict_record_streams_and_interrupt_leaves_valid_partial(mitdb, tmp_pa
     assert not out2.exists() and not list(tmp_path.glob(".*tmp*"))
 
 
+def test_ctrl_c_after_the_last_beat_finishes_the_results_first(mitdb, tmp_path, monkeypatch):
+    """Ctrl-C once the classification was done (while the rhythm context, the CSV and the summary were made) threw all
+    the work away with no partial file; the results are finished and written first, and the message says so. A file
+    of the user's named like a partial one is not removed by a complete run."""
+    import os
+    import signal
+
+    import cardiacml.inference.beats as B
+
+    real = B._in_context
+
+    def interrupted(*a, **k):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives while the results are made
+        return real(*a, **k)
+
+    monkeypatch.setattr(B, "_in_context", interrupted)
+    out = tmp_path / "o.csv"
+    (tmp_path / "o.partial.csv").write_text("my notes\n")
+    with pytest.raises(B.PredictionInterrupted, match="results were finished first.*o.csv and o.summary.json are complete"):
+        B.predict_record(_Fake(), open_record(mitdb / "100"), out, block_beats=500)
+    assert len(pd.read_csv(out)) == 2273 and json.loads((tmp_path / "o.summary.json").read_text())["complete"]
+    assert (tmp_path / "o.partial.csv").read_text() == "my notes\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_progress_log_lines_when_not_a_terminal(mitdb, tmp_path, capsys, monkeypatch):
     from cardiacml.inference.beats import predict_record
 

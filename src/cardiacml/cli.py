@@ -21,7 +21,7 @@ HELP = """cardiacml: machine learning for cardiac electrophysiology.
 \b
 Start here:
   cardiacml demo --quick              the whole pipeline on built-in data (about 3 min on 2 cores)
-  cardiacml predict beats-ds1 RECORD  classify every beat of your own recording
+  cardiacml predict beats-all RECORD  classify every beat of your own recording
   cardiacml train beats               train on MIT-BIH records, test on unseen patients (DS1 -> DS2)
   cardiacml report RUN                one HTML page: model card, metrics, figures
   cardiacml tasks / cardiacml models  what can be trained, with which models
@@ -155,7 +155,7 @@ def predict(
     def go():
         from .inference.predict import predict_file
 
-        if not str(model).endswith(".onnx"):  # an .onnx model runs on onnxruntime alone: never import torch for it
+        if not str(model).lower().endswith(".onnx"):  # an .onnx model runs on onnxruntime alone: never import torch for it
             import torch
 
             from .utils import resolve_threads
@@ -278,14 +278,20 @@ def evaluate(
 @app.command()
 def report(
     run: Path = typer.Argument(..., help="Run folder made by `cardiacml train`, or a pretrained name (`cardiacml models`)."),
-    out: Optional[Path] = typer.Option(None, help="HTML file (default RUN/report.html; ./NAME-report.html for a pretrained model)."),
+    out: Optional[str] = typer.Option(None, help="HTML file (default RUN/report.html; ./NAME-report.html for a pretrained model); a folder (existing, or ending in /): that name inside it."),
 ):
     """Write one self-contained HTML report of a run: model card, data, metrics, figures, configuration."""
 
     def go():
+        from .inference.predict import _names_folder
+        from .pretrained import is_pretrained
         from .report import write_report
 
-        typer.echo(f"report: {write_report(run, out)}")
+        dest = out
+        if dest is not None and _names_folder(dest):
+            name = f"{run}-report.html" if is_pretrained(str(run)) and not Path(run).is_dir() else "report.html"
+            dest = Path(dest) / name
+        typer.echo(f"report: {write_report(run, dest)}")
 
     _run(go)
 
@@ -293,16 +299,20 @@ def report(
 @app.command()
 def export(
     run: str = typer.Argument(..., help="Run folder, model.pt, or a pretrained name."),
-    out: Optional[Path] = typer.Option(None, help="Output .onnx (default RUN/model.onnx; ./NAME.onnx for a pretrained model)."),
+    out: Optional[str] = typer.Option(None, help="Output .onnx (default RUN/model.onnx; ./NAME.onnx for a pretrained model); a folder (existing, or ending in /): that name inside it."),
 ):
     """Export a model to ONNX (dynamic batch, contract in the metadata) and check parity against PyTorch."""
 
     def go():
         from .inference.onnx_export import export_onnx
+        from .inference.predict import _names_folder
         from .training.checkpoint import resolve_checkpoint
 
         ck = resolve_checkpoint(run)
-        dest = out or (Path(f"{run}.onnx") if ck.parent.name == "pretrained" else ck.parent / "model.onnx")
+        default = Path(f"{run}.onnx") if ck.parent.name == "pretrained" else ck.parent / "model.onnx"
+        dest = Path(out) if out else default
+        if out and _names_folder(out):
+            dest = Path(out) / default.name
         rep = export_onnx(run, dest)
         typer.echo(f"{rep['path']}: max |torch - onnxruntime| = {rep['max_abs_diff']:.2e} "
                    f"(OK, tolerance {rep['atol']:.2g})")  # a failed parity check raises and writes nothing

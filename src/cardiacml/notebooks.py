@@ -39,8 +39,14 @@ def list_notebooks(folder: str | os.PathLike | None = None) -> list[dict]:
             continue
         title = re.search(r"^# #\s+(.+)$", text, flags=re.M)
         runtime = re.search(r"^# \*\*Run time\*\*:?\s*(.+)$", text, flags=re.M)
+        run_time = re.split(r"[(;]", runtime.group(1))[0].strip() if runtime else "not measured"
+        full = (re.search(r"about ([\d.]+ min) full", text) or re.search(r"full mode takes ([^.;(\n]+)", text))
+        if runtime and full:  # `notebooks run NAME` runs the full mode: say how long that takes too
+            run_time += f", full {full.group(1).strip()}"
         out.append({"name": path.stem, "path": path, "title": title.group(1).strip() if title else path.stem,
-                    "run_time": re.split(r"[(;]", runtime.group(1))[0].strip() if runtime else "not measured"})
+                    "run_time": run_time})
+    if not out:  # a folder of plain scripts (benchmarks/): say so, not an empty list
+        raise UsageError(f"{notebooks_dir(folder)}: no notebook (a .py file in jupytext's percent format, '# %%' cells)")
     return out
 
 

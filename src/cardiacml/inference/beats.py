@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,18 @@ CONTEXT_BRIDGE_S = 90.0
 
 class PredictionInterrupted(CardiacMLError, KeyboardInterrupt):
     """Ctrl-C / SIGTERM during classification; the message says what was kept where (the CLI exits 130)."""
+
+
+def _our_partial(path: Path) -> bool:
+    """Whether ``path`` is a partial file :func:`predict_record` wrote (a CSV starting ``beat,time_s``, a summary
+    with ``"complete": false``): a file of the user's with that name is never removed."""
+    try:
+        if path.suffix == ".csv":
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                return fh.readline().startswith("beat,time_s")
+        return json.loads(path.read_text()).get("complete") is False
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def partial_paths(out_csv) -> tuple[Path, Path]:
@@ -253,6 +266,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     from ..utils import check_output
 
     check_output(out_csv, what="output")
+    check_output(summary_path, what="output")  # before the work: a read-only summary left an old one beside a new CSV
     if c.kind == "beat-rhythm":
         bar1 = progress(total=round(record.duration_s), desc="R peaks", unit="s of ECG", every_s=10.0,
                         disable=True if show_progress is False else None)
@@ -326,6 +340,44 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                                         ) from None
     finally:
         bar.close()
+    with _finish_first() as stopped:
+        result = _finish(record, out_csv, summary_path, c, classes, probs, done, complete, shapes, qrs, times, af, waves,
+                         pw, sinus_check, fibrillation_check, quality, n_total, labels, source, lead_name, skipped,
+                         t_start, adapted, signal)
+    if stopped:
+        raise PredictionInterrupted(f"interrupted after the last beat was classified: the results were finished first, "
+                                    f"{out_csv} and {summary_path.name} are complete")
+    return result
+
+
+@contextmanager
+def _finish_first():
+    """Ctrl-C / SIGTERM while the results are put together and written (seconds, after the classification): noted and
+    acted on once they are written (yields a list that holds True then), so the work done is not thrown away. In a
+    thread other than the main one signals cannot be deferred: nothing changes there."""
+    import signal
+    import threading
+
+    stopped: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+
+    def note(signum, frame):
+        stopped.append(True)
+
+    old = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stopped
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, shapes, qrs, times, af, waves, pw,
+            sinus_check, fibrillation_check, quality, n_total, labels, source, lead_name, skipped, t_start, adapted,
+            signal) -> RecordPrediction:
+    """The rhythm context and checks, the CSV and the summary of :func:`predict_record` (or of its interrupted part)."""
     merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves, pw if sinus_check else None,
                          pw if fibrillation_check else None)
     counts = np.bincount(probs[:done].argmax(1), minlength=len(classes))
@@ -354,7 +406,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     with atomic_path(out_csv) as t:
         Path(t).write_text(rows)
     for stale in partial_paths(out_csv):  # an earlier interrupted run of this output: superseded
-        stale.unlink(missing_ok=True)
+        if _our_partial(stale):
+            stale.unlink()
     summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
                     t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times,
                     af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged)

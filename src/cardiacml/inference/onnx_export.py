@@ -40,7 +40,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, atol: float = 1e-4, 
     from ..utils import atomic_path, check_output
 
     out = check_output(out, [resolve_checkpoint(checkpoint)], what="--out")
-    if out.suffix != ".onnx":
+    if out.suffix.lower() != ".onnx":
         raise OutputError(f"--out {out}: an ONNX export must be written to a .onnx file")
     from ..training.checkpoint import load_run
 

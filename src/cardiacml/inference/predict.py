@@ -56,7 +56,7 @@ def load_runner(model_ref: str | Path):
     The predictor has ``contract`` (:class:`~cardiacml.contracts.SignalContract`), ``kind`` and ``predict(X)``.
     """
     p = Path(model_ref)
-    if p.suffix == ".onnx":
+    if p.suffix.lower() == ".onnx":
         from .onnx_export import OnnxPredictor
 
         return OnnxPredictor(p)
@@ -142,6 +142,12 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     if c.kind not in ("beat", "beat-rhythm") and lead is not None:
         raise UsageError("--lead picks the lead of a beat model; a heart model reads all 12 leads (or 10 electrodes)")
     check_distinct_outputs(out=out_path, html=html)
+    if html is not None and c.kind in ("beat", "beat-rhythm"):
+        summary = Path(out_path).with_name(Path(out_path).stem + ".summary.json")
+        if Path(html).resolve() == summary.resolve():
+            from ..errors import OutputError
+
+            raise OutputError(f"--html {html} is the summary this run writes beside --out: give the page another name")
     inputs = (input_path, model_path)
     out_path = check_output(out_path, inputs, what="--out")
     for extra in (out_path.with_suffix(".npy"), out_path.with_suffix(".csv")):
@@ -208,13 +214,20 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
     text = summary_text(res.summary)
     if html:
         from ..viz.html.record import record_page
+        from .beats import PredictionInterrupted
 
-        record_page(res.signal, res.fs, res.times_s, res.predicted, res.probabilities, res.classes, html,
-                    title=f"cardiacml: {Path(str(record.path)).name}", lead_name=res.lead, reference=res.reference,
-                    episodes=res.summary.get("rhythm_episodes") or (),
-                    bridges=(res.summary.get("rhythm") or {}).get("context_bridges") or (),
-                    low_quality=res.low_quality, low_quality_stretches=res.low_quality_stretches_s,
-                    quality_warning=(res.summary.get("quality") or {}).get("warning"))
+        existed = Path(html).exists()
+        try:
+            record_page(res.signal, res.fs, res.times_s, res.predicted, res.probabilities, res.classes, html,
+                        title=f"cardiacml: {Path(str(record.path)).name}", lead_name=res.lead, reference=res.reference,
+                        episodes=res.summary.get("rhythm_episodes") or (),
+                        bridges=(res.summary.get("rhythm") or {}).get("context_bridges") or (),
+                        low_quality=res.low_quality, low_quality_stretches=res.low_quality_stretches_s,
+                        quality_warning=(res.summary.get("quality") or {}).get("warning"))
+        except KeyboardInterrupt:
+            raise PredictionInterrupted(
+                f"interrupted while drawing the page: {out_path} and its summary are complete; no page was written ("
+                + (f"{html} is still an earlier run's page" if existed else f"{html} does not exist") + ")") from None
         text += f"\ninteractive page: {html}"
     return text
 

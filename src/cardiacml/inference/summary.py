@@ -158,7 +158,7 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
             s["rhythm_note"] = (f"fewer than {MIN_RHYTHM_BEATS} beats: the rhythm (atrial fibrillation / flutter) "
                                 "was not assessed")
         else:
-            s["af_burden"] = round(burden, 4)
+            s["af_burden"] = round(burden, 6)  # 4 places made the console (35.25 -> "35.2") and the page ("35.3") disagree
             # per hour of the time the burden is measured over (a 10-s ECG in AF reads 60 min/h and 100 %, not 56)
             s["af_minutes_per_hour"] = round(60.0 * burden, 2)
         s["rhythm"] = {"method": "R-R irregularity, atrial activity and ectopy (cardiacml.ecg.rhythm: 8 R-R, 3 P-region "

@@ -52,6 +52,9 @@ def _sniff(path: Path, head: str) -> tuple[str | None, str]:
         counts = {len(next(csv.reader([ln], delimiter=d))) for ln in lines}
         if len(counts) == 1 and counts.pop() > 1:
             return d, "," if d in (";", "\t") and _decimal_comma(lines[-1]) else "."
+    if (len(lines) > 1 and not any(d in lines[0] for d in "\t;,") and not _is_number(lines[0].strip())
+            and all(_is_number(ln.strip()) for ln in lines[1:])):
+        return ",", "."  # one column under a header whose name holds a space ("Lead II")
     counts = [len(ln.split()) for ln in lines]
     if len(set(counts)) == 1 and counts[0] > 1:  # whitespace-separated, decimal commas as a European export writes them
         return None, "," if _decimal_comma(lines[-1]) else "."
