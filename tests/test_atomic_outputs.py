@@ -105,3 +105,16 @@ def test_train_resumes_after_interruption_to_the_same_result(tmp_path, mitdb):
     hist = json.loads((out / "history.json").read_text())
     assert [h["epoch"] for h in hist] == [1, 2, 3]
     assert [h["macro_f1"] for h in hist] == [h["macro_f1"] for h in ref.history]
+    # interrupted after the last epoch (while the run is being finished): the resume hint, the weights kept
+    import cardiacml.training.run as R
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    real, R._finish_run = R._finish_run, stop
+    try:
+        with pytest.raises(Interrupted, match=r"after the last epoch.*--resume --out"):
+            train_run("task2", "kachuee", out=tmp_path / "late", log=lambda *a: None, **kw)
+    finally:
+        R._finish_run = real
+    assert not (tmp_path / "late").exists() and (partial_dir(tmp_path / "late") / "last.pt").is_file()

@@ -116,6 +116,20 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         where = "no epoch had finished" if not last.is_file() else "the last finished epoch is kept in " + str(last)
         raise Interrupted(f"training interrupted; {where}. Nothing was written to {out}. "
                           f"Resume with: cardiacml train {task} --resume --out {out}") from None
+    try:
+        with sigterm_as_interrupt():
+            _finish_run(record, spec, data, seed, out, ckpt_dir, main, figures, log)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after the last epoch, while the run was being finished (unfamiliarity score, "
+                          f"figures, the run folder); nothing was written to {out}. The trained weights are kept in "
+                          f"{ckpt_dir / 'last.pt'}: cardiacml train {task} --resume --out {out}") from None
+    if not main:
+        record.path = out / "model.pt"
+    return record
+
+
+def _finish_run(record, spec, data, seed, out, ckpt_dir, main, figures, log) -> None:
+    """After the last epoch: the unfamiliarity score of a heart model, then the run folder (rank 0 only)."""
     if main and record.module is not None and spec.contract_kind == "ecg12":
         from .unfamiliar import fit_unfamiliarity, has_embedding, unfamiliarity
 
@@ -131,9 +145,6 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     if main:
         save_run(record, out, extra=(lambda tmp: save_run_extras(tmp, record, data)) if figures else None)
         shutil.rmtree(ckpt_dir, ignore_errors=True)
-    else:
-        record.path = out / "model.pt"
-    return record
 
 
 def stored_data_args(task: str, args: dict) -> dict:
