@@ -222,3 +222,58 @@ def test_ecg12_errors_name_the_file(ptb, tmp_path):
         load_ecg12(tmp_path / "flat.npy", fs=1000)
     with pytest.raises(DataFormatError, match=r"s0010_re: beat must be 'auto', 'all' or a beat index"):
         load_ecg12(base, beat="middle")
+
+
+def test_real_12lead_beats_t_waves_signs_and_what_the_user_sees(shared, tmp_path):
+    """A heart bug hunt's list: lead-II T waves detected as beats got activation maps of their own with --beat all
+    (E07506 at 0.331 s, E07500 at 8.635 s; the auto window is unchanged); '-aVR' (Cabrera) was read as aVR with its sign
+    wrong; the page's 12-lead viewer drew the normalised window as mV; heart-act --out X.npy wrote CSV text into it; how
+    the input was read was never said."""
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+    from cardiacml.inference.ecg12 import load_ecg12
+
+    from conftest import need
+
+    d = need(shared / "real_12lead")
+    for name, t_wave in (("E07506", 0.331), ("E07500", 8.635)):
+        _, info = load_ecg12(d / name, beat="all")
+        r = [w["r_peak_s"] for w in info["windows"]]
+        assert min(abs(np.array(r) - t_wave)) > 0.05 and len(r) >= 8
+    import wfdb
+
+    rec = wfdb.rdrecord(str(d / "E07509"))
+    sig = rec.p_signal.copy()
+    names = list(rec.sig_name)
+    k = [n.upper() for n in names].index("AVR")
+    sig[:, k] *= -1
+    names[k] = "-aVR"
+    pd.DataFrame(sig, columns=names).to_csv(tmp_path / "cab.csv", index=False)
+    X, info = load_ecg12(tmp_path / "cab.csv", fs=rec.fs)
+    X0, _ = load_ecg12(d / "E07509")
+    np.testing.assert_allclose(X, X0, atol=1e-3)
+    assert any("aVR = -(-aVR)" in s for s in info["derived"])
+    runner = CliRunner()
+    res = runner.invoke(app, ["predict", "heart-act", str(d / "E07509"), "--out", str(tmp_path / "a.npy")])
+    assert res.exit_code == 2 and "give --out a.csv" in res.output
+    np.save(tmp_path / "e.npy", (rec.p_signal * 1000).T.astype(np.float32))
+    res = runner.invoke(app, ["predict", "heart-act", str(tmp_path / "e.npy"), "--fs", str(rec.fs), "--out",
+                              str(tmp_path / "e.csv"), "--html", str(tmp_path / "e.html")])
+    assert res.exit_code == 0 and "input read as:" in res.output and "assumed uV" in res.output, res.output
+    page = (tmp_path / "e.html").read_text()
+    fig = json.loads(re.search(r"id='heart-ecg-json'>(.*?)</script>", page, re.S).group(1))
+    trace = next(t for t in fig["data"] if str(t.get("hovertemplate", "")).startswith("V1"))
+    y = trace["y"]
+    if isinstance(y, dict):  # plotly's typed-array encoding
+        import base64
+
+        y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
+    v1 = np.asarray(y, float)
+    _, inf = load_ecg12(tmp_path / "e.npy", fs=rec.fs, units="uV")
+    start = inf["windows"][0]["start_sample"]
+    raw_v1 = rec.p_signal[start:start + int(0.5 * rec.fs), names.index("V1") if "V1" in names else 6]
+    assert abs(np.ptp(v1) - np.ptp(raw_v1)) < 0.35 * np.ptp(raw_v1)  # mV, not the window divided by its scale

@@ -201,7 +201,7 @@ def test_csv_malformed_inputs_name_the_file(tmp_path):
     short = _open(tmp_path / "short_row.csv")  # the short row leaves V1 unusable, II reads
     assert short.read(0, 400, "II").shape == (400,)
     with pytest.raises(DataFormatError, match=r"short_row.csv: lead 'V1' cannot be used: empty cell at line 301 "
-                                              r"\(1 in that column.*usable: \['II'\]"):
+                                              r"\(1 in that column.*usable leads: \['II'\]"):
         short.read(0, 400, "V1")
     lines = good.to_csv(index=False).splitlines()
     lines[5] += ",1"

@@ -124,8 +124,11 @@ def to_twelve_leads(x: np.ndarray, names, where: str) -> tuple[np.ndarray, list[
         need = (["two of I, II, III"] if len(limb) < 2 else []) + missing
         raise DataFormatError(f"{where}: missing lead(s) {need} for a 12-lead ECG (found {list(names)}); give leads "
                               f"named {list(LEADS)} (case-insensitive) or electrodes {list(ELECTRODES)}")
-    g = {n: x[:, have[n]].astype(np.float64) for n in LEADS if n in have}
-    derived = []
+    # a lead written with a minus sign ("-aVR", Cabrera's display) holds the negated lead: its sign is turned back
+    flipped = [n for n in LEADS if n in have and str(names[have[n]]).strip().startswith(("-", "\u2212"))]
+    g = {n: x[:, have[n]].astype(np.float64) * (-1.0 if n in flipped else 1.0) for n in LEADS if n in have}
+    derived = [f"{n} = -({str(names[have[n]]).strip()}) (a lead written with a minus sign: sign turned back)"
+               for n in flipped]
     if "I" not in g:
         g["I"] = g["II"] - g["III"]
         derived.append("I = II - III")
@@ -292,7 +295,35 @@ def detect_r_peaks_12(x12: np.ndarray, fs: float = FS_MODEL, where: str = "") ->
             raise DataFormatError(f"{where}: QRS detection failed on lead II ({exc})") from None
     if len(r) == 0:
         raise DataFormatError(f"{where}: no QRS complex found in lead II ({len(lead) / fs:.2f} s)")
-    return r
+    return r[~_not_qrs(x12, r, fs)]
+
+
+#: A lead-II detection is no QRS when its 12-lead QRS size is under this fraction of the recording's median ...
+NOT_QRS_SIZE = 0.4
+#: ... and it comes closer than this fraction of the median R-R to the detection before or after it (a T wave).
+NOT_QRS_RR = 0.7
+
+
+def _not_qrs(x12: np.ndarray, r: np.ndarray, fs: float) -> np.ndarray:
+    """Detections on lead II that are no QRS complex: T waves (E07506's at 0.33 s, E07500's at 8.6 and 9.3 s got
+    activation maps of their own with ``--beat all``). Small in all 12 leads together (the sum of the leads' peak-to-peak
+    within +-60 ms, under :data:`NOT_QRS_SIZE` of the median) and close to a neighbour (under :data:`NOT_QRS_RR` of the
+    median R-R); a premature beat is full-sized in most leads, so it stays. At least one detection is kept."""
+    out = np.zeros(len(r), bool)
+    if len(r) < 3:
+        return out
+    f = clean_ecg(np.asarray(x12, np.float64), fs, axis=0)
+    h = max(1, int(round(0.06 * fs)))
+    idx = np.clip(r[:, None] + np.arange(-h, h + 1)[None, :], 0, len(f) - 1)
+    size = np.ptp(f[idx], axis=1).sum(1)  # (n,)
+    gaps = np.diff(r).astype(np.float64)
+    close = np.zeros(len(r), bool)
+    close[1:] |= gaps < NOT_QRS_RR * np.median(gaps)
+    close[:-1] |= gaps < NOT_QRS_RR * np.median(gaps)
+    out = (size < NOT_QRS_SIZE * np.median(size)) & close
+    if out.all():
+        out[:] = False
+    return out
 
 
 def _beat_segments(f: np.ndarray, r: np.ndarray) -> list:

@@ -142,7 +142,8 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
             s, note = resolve_units(amp, units, Path(where))
             if i == 0:
                 info["notes"].append(note)
-            X, w, derived = _from_record(rec, s, beat, pre_ms, start_s, max_seconds, where, version=version)
+            X, w, derived = _from_record(rec, s, beat, pre_ms, start_s, max_seconds, where, info["notes"] if i == 0 else None,
+                                         version=version)
             Xs.append(X)
             wins += [dict(d, item=i) for d in w]
             info["derived"] = derived
@@ -176,6 +177,9 @@ def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=No
     if not 0 <= a < rec.n_samples:
         raise DataFormatError(f"{where}: start_s={start_s} is outside the record ({rec.duration_s:.2f} s)")
     b = min(rec.n_samples, a + int(round(max_seconds * rec.fs)))
+    if b < rec.n_samples:  # beats after it are not looked at: say so (--beat all / K counted only these)
+        notes.append(f"the first {max_seconds:g} s read from {start_s:g} s ({rec.duration_s:.1f} s in the recording); "
+                     "later beats are not looked at (start_s= to move the window)")
     x = rec.read(a, b) * scale
     names = list(rec.leads)
     if len(names) in (10, 12) and all(re.fullmatch(r"lead\d+", str(n)) for n in names):

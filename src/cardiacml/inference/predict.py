@@ -150,8 +150,9 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
             raise OutputError(f"--html {html} is the summary this run writes beside --out: give the page another name")
     inputs = (input_path, model_path)
     out_path = check_output(out_path, inputs, what="--out")
-    for extra in (out_path.with_suffix(".npy"), out_path.with_suffix(".csv")):
-        check_output(extra, inputs, what="output")
+    if c.kind == "ecg12" and str(getattr(c, "target_units", "")) == "mV":  # Vm: a .npy and a .csv beside it
+        for extra in (out_path.with_suffix(".npy"), out_path.with_suffix(".csv")):
+            check_output(extra, inputs, what="output")
     if html is not None:
         check_output(html, inputs, what="--html")
     from ..io import wfdb_base
@@ -310,6 +311,11 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     c = runner.contract
     X, info = read_ecg12(input_path, fs, units=units, beat=beat, return_info=True, version=window_version(c))
     pred = run_checked(runner, X, str(input_path))
+    if pred.ndim == 2 and out_path.suffix.lower() == ".npy":  # it wrote CSV text into the .npy
+        from ..errors import UsageError
+
+        raise UsageError(f"--out {out_path}: this model writes a table of activation times (CSV), not a .npy array; "
+                         f"give --out {out_path.with_suffix('.csv').name}")
     unf = runner.unfamiliarity(X) if hasattr(runner, "unfamiliarity") else None
     unf_text = ""
     if unf is not None:
@@ -325,7 +331,12 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     if html:
         from ..viz.html.heart import prediction_heart_page
 
-        prediction_heart_page(html, X, pred, model=model_name, source=str(input_path), windows=info.get("windows") or None,
+        # the page's 12-lead viewer draws mV on a 10 mm/mV grid: a window normalised by its amplitude scale (version
+        # 2) is scaled back first (it showed V1 at 1.41 "mV" where the recording had 0.86)
+        wins = info.get("windows") or []
+        scale = np.array([float(w.get("amplitude_scale_mv", 1.0)) for w in wins]) if len(wins) == len(X) else None
+        shown = X * scale[:, None, None] if scale is not None else X
+        prediction_heart_page(html, shown, pred, model=model_name, source=str(input_path), windows=wins or None,
                               window_version=window_version(c), unfamiliarity=unf)
     names = list(c.target_names)
     windows = info.get("windows") or []
@@ -347,7 +358,8 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
         _add_unfamiliarity(df, unf)
         df["activation_definition"] = "first Vm > 0 mV (LLNL convention, the training target)"
         _write_csv(df, out_path)
-        return f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}{unf_text}"
+        return (f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}{unf_text}"
+                + _read_as(info))
     npy = out_path.with_suffix(".npy")
     for sibling in (npy, out_path.with_suffix(".csv")):
         if sibling != out_path and sibling.exists() and not _heart_output(sibling):
@@ -372,7 +384,14 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     missed = int(np.isnan(act).sum())
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "
             f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}"
-            f"{used}{unf_text}")
+            f"{used}{unf_text}" + _read_as(info))
+
+
+def _read_as(info: dict) -> str:
+    """How a 12-lead input was read (units guessed, lead order taken, leads derived, signs turned), as the beat path's
+    console says it: a line of its own, or nothing when there is nothing to say."""
+    said = [n for n in info.get("notes", []) if n] + [f"derived {d}" for d in info.get("derived", []) if d]
+    return ("\ninput read as: " + "; ".join(said)) if said else ""
 
 
 def _heart_output(path: Path) -> bool:

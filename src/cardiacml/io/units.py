@@ -154,12 +154,12 @@ class ScaledRecord(Record):
         for c in channels:
             if c in self.unusable:
                 raise DataFormatError(f"{self.path}: lead {self.leads[c]!r} cannot be used: {self.unusable[c]}; clean "
-                                      f"or interpolate it first, or choose another lead ({self._usable_leads()})")
+                                      f"or interpolate it first ({self._usable_leads()})")
         return np.asarray(self._raw[start:stop, channels], np.float64) * self._scale[channels][None, :]
 
     def _usable_leads(self) -> str:
         ok = [n for i, n in enumerate(self.leads) if i not in self.unusable]
-        return f"usable: {ok}, with --lead" if ok else "no lead of this file is usable"
+        return f"the usable leads: {ok}; a beat model takes one of them with --lead" if ok else "no lead is usable"
 
     def annotations(self):
         return self._ann

@@ -65,7 +65,7 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
     col_mm = n / fs * speed_mm_s
     pulse_mm = 5.0
     # each row as tall as its leads reach above and below their medians (nothing clipped, no overlap), >= 30 mm
-    centred = ecg - np.median(ecg, axis=1, keepdims=True) if ecg.size else ecg
+    centred = ecg - np.nanmedian(ecg, axis=1, keepdims=True) if ecg.size else ecg  # a NaN gap blanks no lead
     up, down = [], []
     for row in LEAD_GRID:
         rows = [centred[leads.index(nm)] for nm in row if nm in leads]
@@ -91,7 +91,7 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
                 continue
             x0 = pulse_mm + 5 + c * col_mm
             sig = ecg[leads.index(name)]
-            ax.plot(x0 + t_mm, base + (sig - np.median(sig)) * gain_mm_mv, color="k", lw=0.9)
+            ax.plot(x0 + t_mm, base + (sig - np.nanmedian(sig)) * gain_mm_mv, color="k", lw=0.9)
             ax.text(x0 + 1, base + up[r] - 4, name, fontsize=9, weight="bold")
     ax.set_xlim(0, width_mm)
     ax.set_ylim(0, height_mm)
