@@ -16,7 +16,8 @@ QRS duration (``qrs_ms``): measured from all 12 leads on the record's median bea
 on lead II, global onset and offset where the spatial velocity leaves / returns to 12 % of the way from its
 baseline / ST level to its QRS maximum: :func:`cardiacml.ecg.twelve_lead.qrs_duration`).
 
-Activation of a Vm model (Task 4): first crossing of 0 mV (the LLNL convention, Task 3's training target).
+Activation of a Vm model (Task 4): the upstroke's first crossing of -40 mV, as ``predict`` writes it (0 mV, the
+LLNL convention, up to 0.4.13).
 The unfamiliar-input score of each prediction is reported with its threshold.
 
     python benchmarks/heart_real.py [MODEL ...]     (run folders, .pt files or pretrained names; default
