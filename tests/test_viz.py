@@ -112,6 +112,13 @@ def test_comparison_and_animations(geo, tmp_path):
     assert np.abs(frames[0] - frames[-1]).mean() > 1, "the wave must visibly propagate"
     rot = animate_rotation(shepard_interpolate(a, geo), tmp_path / "rot.gif", n_frames=4, backend="matplotlib", window_size=(200, 200))
     assert Image.open(rot).n_frames == 4
+    # one NaN site is left out, as shepard_interpolate documents (it greyed the whole heart in every frame)
+    vm[7] = np.nan
+    gif = animate_vm(vm, tmp_path / "vm_nan.gif", step_ms=10, backend="matplotlib", window_size=(200, 200))
+    im = Image.open(gif)
+    im.seek(im.n_frames - 1)
+    last = np.asarray(im.convert("RGB"), float)
+    assert np.abs(last - frames[-1]).mean() < 2, "the heart is drawn as without the NaN site, not grey"
 
 
 def test_ecg12_paper_grid_is_calibrated(tmp_path):
@@ -132,6 +139,11 @@ def test_ecg12_paper_grid_is_calibrated(tmp_path):
     from PIL import Image
 
     _nonblank(np.asarray(Image.open(tmp_path / "e.png").convert("RGB")), min_colors=10)
+    ecg[3, 200:220] = np.nan  # a NaN gap in aVR blanks the gap only (np.median made the whole lead NaN)
+    fig = plots.plot_ecg12(ecg, fs=1000, speed_mm_s=100, gain_mm_mv=10)
+    ys = [np.asarray(ln.get_ydata(), float) for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == 500]
+    assert sorted(int(np.isfinite(y).sum()) for y in ys) == [480] + [500] * 11
+    assert all(np.ptp(y[np.isfinite(y)]) == pytest.approx(10.0) for y in ys)
 
 
 def test_metric_figures(tmp_path):

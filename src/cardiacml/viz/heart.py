@@ -206,15 +206,24 @@ def _save_gif(frames, path, fps):
     return Path(path)
 
 
+def _finite_site_weights(g, vm: np.ndarray):
+    """Shepard weights from the sites whose Vm (75, T) is finite throughout, and that mask (as
+    :func:`shepard_interpolate` leaves NaN sites out)."""
+    ok = np.isfinite(vm).all(1)
+    if not ok.any():
+        raise ValueError("no site has finite Vm values to draw")
+    return shepard_weights(g.site_xyz[ok], g.points), ok
+
+
 def animate_vm(vm_sites: np.ndarray, path: str | Path, *, step_ms: int = 10, fps: int = 10, backend: str = "auto",
                geometry=None, window_size=(400, 400), title: str = "Vm") -> Path:
     """Animated GIF of Vm (75, 500) mV propagating over the heart, one frame every ``step_ms`` ms."""
     from ..datasets.intracardiac import VM_RANGE_MV
 
     g = geometry or load_geometry()
-    W = shepard_weights(g.site_xyz, g.points)
     vm = np.asarray(vm_sites, np.float64)
-    frames = [render_heart(W @ vm[:, t], None, geometry=g, title=f"{title} at {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
+    W, ok = _finite_site_weights(g, vm)  # a NaN site is left out (it greyed the whole heart in every frame)
+    frames = [render_heart(W @ vm[ok, t], None, geometry=g, title=f"{title} at {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
                            backend=backend, window_size=window_size, show_sites=False)
               for t in range(0, vm.shape[1], step_ms)]
     return _save_gif(frames, path, fps)
@@ -226,13 +235,14 @@ def animate_vm_comparison(vm_true: np.ndarray, vm_pred: np.ndarray, path: str | 
     from ..datasets.intracardiac import VM_RANGE_MV
 
     g = geometry or load_geometry()
-    W = shepard_weights(g.site_xyz, g.points)
     vt, vp = np.asarray(vm_true, np.float64), np.asarray(vm_pred, np.float64)
+    Wt, okt = _finite_site_weights(g, vt)
+    Wp, okp = _finite_site_weights(g, vp)
     frames = []
     for t in range(0, vt.shape[1], step_ms):
-        a = render_heart(W @ vt[:, t], None, geometry=g, title=f"true Vm, {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
+        a = render_heart(Wt @ vt[okt, t], None, geometry=g, title=f"true Vm, {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
                          backend=backend, window_size=window_size, show_sites=False)
-        b = render_heart(W @ vp[:, t], None, geometry=g, title=f"predicted Vm, {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
+        b = render_heart(Wp @ vp[okp, t], None, geometry=g, title=f"predicted Vm, {t} ms", clim=VM_RANGE_MV, label="Vm (mV)",
                          backend=backend, window_size=window_size, show_sites=False)
         h = min(a.shape[0], b.shape[0])
         frames.append(np.concatenate([a[:h], b[:h]], axis=1))

@@ -153,8 +153,8 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
     T = vms[0][1].shape[1]
     t_idx = np.arange(0, T, max(1, int(round(step_ms * fs / 1000.0))))
     fields = [surface.interpolate(v[:, t_idx]) for _, v in vms]  # (V, F) each
-    vmin = float(np.floor(min(v.min() for _, v in vms) / 5) * 5)
-    vmax = float(np.ceil(max(v.max() for _, v in vms) / 5) * 5)
+    vmin = float(np.floor(min(np.nanmin(v) for _, v in vms) / 5) * 5)  # a NaN site: no NaN colour range
+    vmax = float(np.ceil(max(np.nanmax(v) for _, v in vms) / 5) * 5)
     if vmax <= vmin:
         vmax = vmin + 1
     codes = [_vm_u8(f, vmin, vmax) for f in fields]
@@ -423,7 +423,8 @@ def prediction_heart_page(path, ecg: np.ndarray, pred: np.ndarray, *, index: int
                            window_version=window_version, unfamiliarity=unfamiliarity, index=index,
                            definition=ACTIVATION_DEFINITION if pred.ndim == 2 else VM_ACTIVATION_DEFINITION)
     if len(pred) > 1:
-        note += f"<p class='note'>Prediction for ECG #{index} of {len(pred)}.</p>"
+        note += (f"<p class='note'>Prediction for ECG #{index} of {len(pred)} (this page draws one; the CSV holds all "
+                 f"{len(pred)}: <code>--beat K</code> draws beat K).</p>")
     if pred.ndim == 2:
         return heart_page(path, act_pred=pred[index], ecg=ecg[index], title=title or "cardiacml: predicted activation map",
                           intro=note)
