@@ -221,3 +221,52 @@ def test_task1_on_kaggle_ptb_files(tmp_path):
     model, rec = fit(data, TrainConfig(task="task1", model="kachuee", epochs=4, batch_size=32, threads=1), log=lambda *a: None)
     assert rec.metrics["test"]["accuracy"] > 0.9 and rec["metrics"] == rec.metrics  # typed record; old dict access still works
     assert rec.data["note"] == ""  # real PTB files: no stand-in note
+
+
+def test_training_options_and_sources_are_checked_before_any_work(tmp_path, mitdb, monkeypatch):
+    """A training bug hunt's list: a wrong --mitdb fell back to the default folder and a cache built from another
+    folder was taken for it (evaluate on 3 records reported all 49,712 DS2 beats); --data-dir was ignored under
+    --protocol random; --hparam out=sequence for task3, --device foo, --seed -1, CARDIACML_THREADS=abc gave
+    tracebacks; a figure the demo adds to a saved run folder blocked the next demo; --max-eval crashed `beats`."""
+    from cardiacml.errors import MissingDataError, UsageError
+    from cardiacml.tasks.registry import _cap_eval
+    from cardiacml.tasks.sources import find_mitdb
+    from cardiacml.utils import add_to_output, atomic_path, check_output_folder, resolve_threads
+
+    with pytest.raises(MissingDataError, match="--mitdb /nonexist: not an MIT-BIH folder"):
+        find_mitdb("/nonexist")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for f in mitdb.glob("100.*"):
+        (sub / f.name).write_bytes(f.read_bytes())
+    (sub / "RECORDS").write_text("100\n")
+    runner = CliRunner()
+    res = runner.invoke(app, ["evaluate", "beats-ds1", "--mitdb", str(sub), "--out", str(tmp_path / "ev")])
+    assert res.exit_code == 2 and "not found" in res.output, res.output
+    res = runner.invoke(app, ["train", "task2", "--data-dir", str(tmp_path), "--protocol", "random",
+                              "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "--protocol random uses beats rebuilt" in res.output
+    for args, msg in ((["task3", "--hparam", "out=sequence"], "task3 needs out=vector"),
+                      (["task2", "--device", "foo"], "--device must be"), (["task2", "--seed", "-1"], "--seed must be")):
+        res = runner.invoke(app, ["train", *args, "--out", str(tmp_path / "r")])
+        assert res.exit_code == 2 and msg in res.output, res.output
+    monkeypatch.setenv("CARDIACML_THREADS", "abc")
+    with pytest.raises(UsageError, match="CARDIACML_THREADS"):
+        resolve_threads()
+    run = tmp_path / "run"
+    with atomic_path(run) as tmp:
+        tmp.mkdir()
+        (tmp / "metrics.json").write_text("{}")
+    (run / "figures").mkdir()
+    (run / "figures" / "vm.gif").write_text("gif")
+    add_to_output(run, run / "figures" / "vm.gif")
+    check_output_folder(run)
+
+    class D:  # a TaskData stand-in: 30 test examples, per-split groups and record lists
+        X_val, y_val = np.zeros((40, 1)), np.zeros(40)
+        X_test, y_test = np.zeros((30, 1)), np.arange(30)
+        extra = {"test_groups": np.arange(30), "val_groups": np.arange(40), "train_records": ["100", "101"]}
+
+    d = _cap_eval(D(), 10, 0)
+    assert len(d.extra["test_groups"]) == 10 and np.array_equal(d.extra["test_groups"], d.y_test)
+    assert len(d.extra["val_groups"]) == len(d.y_val) == 10 and d.extra["train_records"] == ["100", "101"]

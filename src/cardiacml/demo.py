@@ -46,6 +46,9 @@ def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threa
                                             step_ms=20)
                 caption_figure(gif, "Vm of the first test heart over time, true (left) and predicted (right) on the real "
                                     "mesh, one colour scale (-90..30 mV); one frame every 20 ms.")
+            from .utils import add_to_output
+
+            add_to_output(run, gif)  # the run folder was saved before it: a second demo replaces it without refusing
         runs[task] = rec
         rows.append((task, rec, write_report(run)))
     try:

@@ -106,7 +106,12 @@ def resolve_threads(threads: int | None = None) -> int:
         return max(1, int(threads))
     env = os.environ.get("CARDIACML_THREADS")
     if env:
-        return max(1, int(env))
+        try:
+            return max(1, int(env))
+        except ValueError:
+            from .errors import UsageError
+
+            raise UsageError(f"$CARDIACML_THREADS must be a whole number of threads, got {env!r}") from None
     n = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
@@ -166,6 +171,17 @@ def _write_marker(folder: Path) -> None:
     files = sorted(q.relative_to(folder).as_posix() for q in folder.rglob("*") if not q.is_dir()
                    and q.name != OUTPUT_MARKER)
     (folder / OUTPUT_MARKER).write_text(json.dumps({"files": files}))
+
+
+def add_to_output(folder: str | os.PathLike, *files) -> None:
+    """List ``files`` (paths inside ``folder``) in the marker of the output folder cardiacml wrote, after the fact (a
+    figure added to a run folder once it was saved): they count as cardiacml's when the folder is replaced."""
+    folder = Path(folder)
+    listed = _manifest(folder)
+    if listed is None:
+        return
+    extra = {Path(f).resolve().relative_to(folder.resolve()).as_posix() for f in files}
+    (folder / OUTPUT_MARKER).write_text(json.dumps({"files": sorted(set(listed) | extra)}))
 
 
 def _foreign_files(folder: Path, new: Path | None = None) -> list[Path]:

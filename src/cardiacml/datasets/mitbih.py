@@ -248,11 +248,36 @@ def read_record_rhythm(record_path, variant: str = "orig", seed: int = 0) -> dic
     return {"X": d["X"], "y": d["label"], "record": Path(str(record_path)).name}
 
 
+def source_stamp(paths) -> str:
+    """A short key of files' names, sizes and modification times: a cache built from other files (another MIT-BIH
+    folder, records edited) has another key, so it is never taken for this one's."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for q in paths:
+        q = Path(q)
+        try:
+            st = q.stat()
+            h.update(f"{q.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{q.name}|missing\n".encode())
+    return h.hexdigest()[:10]
+
+
+def record_stamp(record_path: Path) -> str:
+    """:func:`source_stamp` of a WFDB record's header, signal and annotation files."""
+    base = Path(record_path)
+    return source_stamp(sorted(base.parent.glob(base.name + ".*")))
+
+
 def _rhythm_cached(mitdb: Path, name: str, variant: str, seed: int, cache: Path | None) -> dict:
     from ..contracts.rhythm import VERSION
     from ..ecg.pipeline import PIPELINE_REVISION
 
-    f = None if cache is None else cache / f"rhythm_v{VERSION}r{PIPELINE_REVISION}_{name}_{variant}_s{seed}.npz"
+    if cache is not None and not (mitdb / f"{name}.hea").is_file():  # never a cache of a record this folder lacks
+        raise MissingDataError(f"{mitdb}: record {name} not found (no {name}.hea)")
+    f = None if cache is None else cache / (f"rhythm_v{VERSION}r{PIPELINE_REVISION}_{name}_{variant}_s{seed}_"
+                                            f"{record_stamp(mitdb / name)}.npz")
     if f is not None and f.is_file():
         with np.load(f, allow_pickle=False) as z:
             return {"X": z["X"], "y": z["y"], "record": name}

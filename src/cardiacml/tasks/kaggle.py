@@ -76,6 +76,12 @@ def _beats_loader(task: str):
         elif task == "task2" and data_dir is not None and protocol in ("auto", "kaggle"):
             train, test = hb.load_mitbih(data_dir)
             source, protocol = f"Kaggle MIT-BIH CSVs in {data_dir}", "kaggle"
+        if source is None and data_dir is not None:  # --data-dir was given and would be ignored: say so, do not
+            raise UsageError(  # train on other data under its name
+                f"--data-dir {data_dir} holds Kaggle CSVs, but --protocol {protocol} uses beats rebuilt from the raw "
+                "MIT-BIH records (the CSVs carry no record ids"
+                + (", and the inter-patient split needs them" if protocol == "interpatient" else "")
+                + f"); leave out --data-dir, or use --protocol {'kaggle' if task == 'task2' else 'auto'} for the CSVs")
         if source is None:  # raw records (the Kaggle CSVs carry no record ids, so interpatient always lands here)
             beats = rebuilt_beats(mitdb)
             if task == "task1":

@@ -181,9 +181,16 @@ def _cap_eval(data: TaskData, max_eval: int | None, seed: int) -> TaskData:
             idx = np.sort(rng.choice(len(y), max_eval, replace=False))
             setattr(data, f"X_{split}", X[idx])
             setattr(data, f"y_{split}", y[idx])
-            if split == "test":
-                data.extra = {k: (v[idx] if isinstance(v, np.ndarray) else [v[i] for i in idx] if isinstance(v, list) else v)
-                              for k, v in data.extra.items()}
+            # the entries of extra that hold one value per example of this split follow: "<split>_..." (val_groups,
+            # test_groups) and, for the test split, unprefixed ones; never the record lists or the other split's
+            n = len(y)
+
+            def mine(k, v):
+                per = k.startswith(f"{split}_") or (split == "test" and not k.startswith(("val_", "train_")))
+                return per and isinstance(v, (np.ndarray, list)) and len(v) == n
+
+            data.extra = {k: ((v[idx] if isinstance(v, np.ndarray) else [v[i] for i in idx]) if mine(k, v) else v)
+                          for k, v in (data.extra or {}).items()}
     return data
 
 

@@ -15,7 +15,12 @@ from ..utils import default_cache_dir
 
 def find_mitdb(mitdb: str | os.PathLike | None = None) -> Path:
     """Raw MIT-BIH folder: ``mitdb``, $CARDIACML_MITDB, or ../shared/data/mitdb near the working dir."""
-    cands = [mitdb, os.environ.get("CARDIACML_MITDB")]
+    for given, what in ((mitdb, "--mitdb"), (os.environ.get("CARDIACML_MITDB"), "$CARDIACML_MITDB")):
+        if given:  # a folder the user named is used or refused, never silently replaced by another
+            if not (Path(given) / "RECORDS").is_file():
+                raise MissingDataError(f"{what} {given}: not an MIT-BIH folder (no RECORDS file listing its records)")
+            return Path(given)
+    cands = []
     here = Path.cwd()
     cands += [p / "shared" / "data" / "mitdb" for p in [here, *here.parents][:4]]
     for c in cands:
@@ -31,8 +36,13 @@ def rebuilt_beats(mitdb: str | os.PathLike | None = None, cache_dir: str | os.Pa
     """Kaggle-style beats rebuilt from raw MIT-BIH records (a BeatSet), cached as one .npz after the first build."""
     from ..datasets.mitbih import build_beats, load_beats, save_beats
 
+    from ..datasets.mitbih import source_stamp
+
     src = find_mitdb(mitdb)
-    cache = Path(cache_dir or default_cache_dir()) / "mitbih_beats.npz"
+    names = [ln.strip() for ln in (src / "RECORDS").read_text().split() if ln.strip()]
+    # keyed by the source's files: a cache of another folder (or of edited records) is never taken for this one
+    stamp = source_stamp([src / "RECORDS"] + [q for n in names for q in sorted(src.glob(n + ".*"))])
+    cache = Path(cache_dir or default_cache_dir()) / f"mitbih_beats_{stamp}.npz"
     if cache.is_file():
         try:
             return load_beats(cache)

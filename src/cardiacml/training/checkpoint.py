@@ -79,6 +79,17 @@ class TrainConfig:
             raise UsageError(f"--class-weighting must be none, sqrt or inverse, got {self.class_weighting!r}")
         if not isinstance(self.hparams, dict):
             raise UsageError(f"model options (--hparam) must be KEY=VALUE pairs, got {self.hparams!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 32:
+            raise UsageError(f"--seed must be a whole number from 0 to 2**32 - 1, got {self.seed!r}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise UsageError(f"--threads must be 1 or more (leave it out for the default), got {self.threads!r}")
+        if self.amp not in ("auto", "bf16", "fp16", "off"):
+            raise UsageError(f"--amp must be auto, bf16, fp16 or off, got {self.amp!r}")
+        import re
+
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
+            raise UsageError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

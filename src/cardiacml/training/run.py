@@ -98,6 +98,12 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     from ..models.registry import check_hparams
 
     check_hparams(cfg.model, cfg.hparams)
+    from ..models.registry import get_spec
+
+    task_out = get_spec(cfg.model).defaults.get(task, {}).get("out")
+    if task_out is not None and "out" in cfg.hparams and cfg.hparams["out"] != task_out:  # before the data is loaded
+        raise UsageError(f"--hparam out={cfg.hparams['out']}: {task} needs out={task_out} (a "
+                         f"{'value per site' if task_out == 'vector' else 'trace per site'}); leave the option out")
     data = load_task(task, **{k: v for k, v in data_args.items()})
     log(f"data: {data.source} [{data.protocol} split]")
     note = spec.note(data)
