@@ -118,3 +118,25 @@ def test_train_resumes_after_interruption_to_the_same_result(tmp_path, mitdb):
     finally:
         R._finish_run = real
     assert not (tmp_path / "late").exists() and (partial_dir(tmp_path / "late") / "last.pt").is_file()
+    # resuming another task / model is refused at once (it simulated 2,000 hearts before failing)
+    res = runner.invoke(app, ["train", "task3", "--resume", "--out", str(tmp_path / "late")])
+    assert res.exit_code == 2 and "the run to resume is task2 with kachuee" in res.output, res.output
+    # a fresh start over a resumable checkpoint says it discards it
+    msgs = []
+    train_run("task2", "kachuee", out=tmp_path / "late", log=msgs.append, **kw)
+    assert any("discards it" in m for m in msgs)
+
+    # interrupted before any epoch finished: no resume hint that cannot work
+    import cardiacml.training.run as R2
+
+    real_fit = R2.fit
+
+    def no_epoch(*a, **k):
+        raise KeyboardInterrupt
+
+    R2.fit = no_epoch
+    try:
+        with pytest.raises(Interrupted, match="before the first epoch finished.*nothing to resume"):
+            train_run("task2", "kachuee", out=tmp_path / "early", log=lambda *a: None, **kw)
+    finally:
+        R2.fit = real_fit

@@ -93,6 +93,15 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         if not state.is_file():
             raise MissingDataError(f"{out}: nothing to resume ({state} not found); start the run without --resume")
         saved = json.loads(state.read_text())
+        if saved["config"].get("task", task) != task or (model and saved["config"]["model"] != model):
+            raise UsageError(f"{out}: the run to resume is {saved['config'].get('task')} with "
+                             f"{saved['config']['model']}, not {task}{' with ' + model if model else ''}: resume it with "
+                             f"cardiacml train {saved['config'].get('task')} --resume --out {out}")
+        ignored = sorted(k for k, v in config.items() if k in saved["config"] and v != saved["config"][k]
+                         and k not in ("threads", "workers", "device"))
+        if ignored:
+            log("note: resuming with the interrupted run's own settings: "
+                + ", ".join(f"{k}={saved['config'][k]!r} (not {config[k]!r})" for k in ignored))
         data_args, config, name = stored_data_args(task, saved["data_args"]), saved["config"], saved["config"]["model"]
     cfg = TrainConfig.from_dict({**config, "task": task, "model": name, "seed": seed} if not resume else config)
     from ..models.registry import check_hparams
@@ -110,6 +119,9 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     if note:
         log(f"note: {note}")
     if not resume and main:
+        if (ckpt_dir / "last.pt").is_file():  # said, not silently dropped
+            log(f"note: {ckpt_dir} held an interrupted run's checkpoint; starting afresh discards it (--resume would "
+                "have continued it)")
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         ckpt_dir.mkdir(parents=True)
         (ckpt_dir / "run_args.json").write_text(json.dumps({"data_args": data_args, "config": asdict(cfg)}, indent=1))
@@ -119,9 +131,13 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
             _, record = fit(data, cfg, None, log=log, data_args=data_args, checkpoint_dir=ckpt_dir, resume=resume)
     except KeyboardInterrupt:
         last = ckpt_dir / "last.pt"
-        where = "no epoch had finished" if not last.is_file() else "the last finished epoch is kept in " + str(last)
-        raise Interrupted(f"training interrupted; {where}. Nothing was written to {out}. "
-                          f"Resume with: cardiacml train {task} --resume --out {out}") from None
+        world = int(os.environ.get("WORLD_SIZE", "1") or 1)  # a distributed run resumes with as many processes
+        again = f"cardiacml train {task} --resume --out {out}" + (f" --nproc {world}" if world > 1 else "")
+        if not last.is_file():  # nothing to resume from: the hint would fail after loading the data
+            raise Interrupted(f"training interrupted before the first epoch finished; nothing was written to {out} and "
+                              "there is nothing to resume: run the same command again") from None
+        raise Interrupted(f"training interrupted; the last finished epoch is kept in {last}. Nothing was written to "
+                          f"{out}. Resume with: {again}") from None
     try:
         with sigterm_as_interrupt():
             _finish_run(record, spec, data, seed, out, ckpt_dir, main, figures, log)
