@@ -87,7 +87,10 @@ def _task_names() -> list[str]:
 
 
 def _fail(exc: Exception, code: int = 2) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    import os
+
+    if os.environ.get("RANK", "0") in ("", "0"):  # a distributed run's other processes have the same error: said once
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 

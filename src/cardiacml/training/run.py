@@ -184,9 +184,39 @@ def launch_distributed(nproc: int, cli_args: list[str]) -> int:
     import subprocess
     import sys
 
+    import signal
+
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            "-m", "cardiacml.cli", *cli_args]
-    return subprocess.call(cmd)
+    proc = subprocess.Popen(cmd)
+
+    got: list = []
+
+    def forward(signum, frame):  # SIGTERM / SIGINT to the launcher reach torchrun, which stops its workers
+        got.append(signum)
+        try:
+            proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    old = {}
+    try:
+        old = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread: no handlers (the caller's stay)
+        pass
+    try:
+        while True:
+            try:
+                rc = proc.wait()
+                break
+            except KeyboardInterrupt:  # forwarded already; wait for the workers to stop and say where things are
+                continue
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+    # torchrun exits 1 with its own traceback whatever the workers' reason; a worker's one-line error (exit 2) or an
+    # interrupt (130) stays what it was: the workers' messages were printed above
+    return 130 if got or rc in (-signal.SIGTERM, -signal.SIGINT, 130) else rc
 
 
 def save_run_extras(run_dir: Path, record: RunRecord, data) -> list:
