@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import torch
 from typer.testing import CliRunner
 
 from cardiacml.cli import app
@@ -69,13 +70,19 @@ def test_adaptation_keeps_classes_the_first_minutes_lack_and_is_repeatable(mitdb
     a wrong reason)."""
     out = tmp_path / "a.csv"
     res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "123"), "--out", str(out), "--adapt-minutes", "5"])
-    assert res.exit_code == 0, res.output
-    df = pd.read_csv(out)
+    assert res.exit_code == 0 and "not adapted: the 249 labelled beats" in res.output, res.output  # all N: nothing
+    df = pd.read_csv(out)  # to adapt on (a one-class loss is 0), the general model and its checks classify
     assert ((df["reference"] == "V") & (df["predicted"] == "V")).sum() == 3
-    assert set(json.loads((tmp_path / "a.summary.json").read_text())["adapted"]["per_class"]) == {"N"}
-    again = tmp_path / "b.csv"
-    runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "123"), "--out", str(again), "--adapt-minutes", "5"])
-    assert out.read_text() == again.read_text()
+    assert "adapted" not in json.loads((tmp_path / "a.summary.json").read_text())
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.training.adapt import adapt_model
+
+    general = load_runner("beats-ds1").model
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 1, 311)).astype(np.float32)
+    y = np.r_[np.zeros(50, int), np.ones(10, int)]
+    a, b = adapt_model(general, X, y, 5, epochs=2), adapt_model(general, X, y, 5, epochs=2)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))  # seeded
     (tmp_path / "l.csv").write_text("time_s,label\n0.6,N\n1.4,N\n")
     for extra, msg in ((["--adapt-labels", str(tmp_path / "l.csv")], "none of its 2 labelled times lies within 0.15 s"),
                        (["--adapt-minutes", "0"], "must be positive"),

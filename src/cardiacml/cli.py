@@ -89,8 +89,11 @@ def _task_names() -> list[str]:
 def _fail(exc: Exception, code: int = 2) -> None:
     import os
 
-    if os.environ.get("RANK", "0") in ("", "0"):  # a distributed run's other processes have the same error: said once
+    rank = os.environ.get("RANK", "0") or "0"
+    if rank == "0":
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    elif code != 130:  # an interrupt is the same on every process (said once); another error may be this rank's own
+        typer.secho(f"error [rank {rank}]: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 

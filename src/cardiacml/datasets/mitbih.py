@@ -266,8 +266,12 @@ def source_stamp(paths) -> str:
 
 def record_stamp(record_path: Path) -> str:
     """:func:`source_stamp` of a WFDB record's header, signal and annotation files."""
-    base = Path(record_path)
-    return source_stamp(sorted(base.parent.glob(base.name + ".*")))
+    base = Path(record_path)  # only the record's own files: a predict output written beside it changes nothing
+    return source_stamp([base.with_name(base.name + ext) for ext in RECORD_FILES])
+
+
+#: The files of a WFDB record a cache of it depends on.
+RECORD_FILES = (".hea", ".dat", ".atr")
 
 
 def _rhythm_cached(mitdb: Path, name: str, variant: str, seed: int, cache: Path | None) -> dict:

@@ -210,9 +210,20 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
     if adapt_minutes is not None or adapt_labels:
         runner, adapted = _adapted_runner(runner, record, resolve_lead(record, lead), adapt_minutes, adapt_labels,
                                           use_annotations)
-    res = predict_record(_Checked(runner, str(input_path)), record, out_path, lead=resolve_lead(record, lead),
-                         use_annotations=use_annotations, keep_signal=bool(html), adapted=adapted)
-    text = summary_text(res.summary)
+    skipped_adapt = adapted.pop("skipped", None) if adapted else None
+    if skipped_adapt:
+        adapted = None
+    from .beats import PredictionInterrupted
+
+    try:
+        res = predict_record(_Checked(runner, str(input_path)), record, out_path, lead=resolve_lead(record, lead),
+                             use_annotations=use_annotations, keep_signal=bool(html), adapted=adapted)
+    except PredictionInterrupted as exc:
+        if html and "finished first" in str(exc):  # the page comes after the results: it was not drawn
+            raise PredictionInterrupted(f"{exc}; the page {html} was not drawn"
+                                        + (" (the file there is an earlier run's)" if Path(html).exists() else "")) from None
+        raise
+    text = summary_text(res.summary) + (f"\nnote: {skipped_adapt}" if skipped_adapt else "")
     if html:
         from ..viz.html.record import record_page
         from .beats import PredictionInterrupted
@@ -292,10 +303,15 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
     first = (d["time_s"] < 60.0 * minutes) & (y >= 0)
     if not first.any():
         raise DataFormatError(f"{record.path}: no labelled beat in the first {minutes:g} min to adapt on")
+    counts = np.bincount(y[first], minlength=len(classes))
+    if int((counts > 0).sum()) < 2:  # a loss over one class is 0: nothing would move, and the checks would be off
+        only = classes[int(np.argmax(counts))]
+        return runner, {"skipped": f"not adapted: the {int(first.sum())} labelled beats of the first {minutes:g} min are "
+                                   f"all {only}, and adapting needs two classes or more; the general model (with its "
+                                   "checks) classified the recording"}
     new = copy.copy(runner)
     X = d["X"] if d["X"].ndim == 3 else d["X"][:, None, :]
     new.model = adapt_model(runner.model, X[first], y[first], len(classes))
-    counts = np.bincount(y[first], minlength=len(classes))
     return new, {"minutes": minutes, "labelled_beats": int(first.sum()), "labels_from": src,
                  "per_class": {c: int(n) for c, n in zip(classes, counts) if n},
                  "method": "fine-tuned copy: class-balanced cross-entropy + L2-SP towards the pretrained weights"}

@@ -52,14 +52,16 @@ def _sniff(path: Path, head: str) -> tuple[str | None, str]:
         counts = {len(next(csv.reader([ln], delimiter=d))) for ln in lines}
         if len(counts) == 1 and counts.pop() > 1:
             return d, "," if d in (";", "\t") and _decimal_comma(lines[-1]) else "."
+    # one column (no delimiter in the data): decimal commas ("-0,61") read as decimals, never split at the comma
+    one = ((";", ",") if any(_decimal_comma(ln) for ln in lines[1:]) else (",", "."))
     if (len(lines) > 1 and not any(d in lines[0] for d in "\t;,") and not _is_number(lines[0].strip())
             and all(_is_number(ln.strip()) for ln in lines[1:])):
-        return ",", "."  # one column under a header whose name holds a space ("Lead II")
+        return one  # one column under a header whose name holds a space ("Lead II")
     counts = [len(ln.split()) for ln in lines]
     if len(set(counts)) == 1 and counts[0] > 1:  # whitespace-separated, decimal commas as a European export writes them
         return None, "," if _decimal_comma(lines[-1]) else "."
     if all(c == 1 for c in counts) and all(_is_number(ln.strip()) for ln in lines[1:]):
-        return ",", "."  # one column
+        return one  # one column
     per = {repr(d): sorted({len(next(csv.reader([ln], delimiter=d))) for ln in lines}) for d in ("\t", ";", ",")}
     raise DataFormatError(f"{path}: cannot find the column delimiter (tried tab, semicolon, comma and whitespace; "
                           f"field counts over the first {len(lines)} lines: {per}); the rows must all have the same "

@@ -36,12 +36,12 @@ def rebuilt_beats(mitdb: str | os.PathLike | None = None, cache_dir: str | os.Pa
     """Kaggle-style beats rebuilt from raw MIT-BIH records (a BeatSet), cached as one .npz after the first build."""
     from ..datasets.mitbih import build_beats, load_beats, save_beats
 
-    from ..datasets.mitbih import source_stamp
+    from ..datasets.mitbih import RECORD_FILES, source_stamp
 
     src = find_mitdb(mitdb)
     names = [ln.strip() for ln in (src / "RECORDS").read_text().split() if ln.strip()]
     # keyed by the source's files: a cache of another folder (or of edited records) is never taken for this one
-    stamp = source_stamp([src / "RECORDS"] + [q for n in names for q in sorted(src.glob(n + ".*"))])
+    stamp = source_stamp([src / "RECORDS"] + [src / (n + ext) for n in names for ext in RECORD_FILES])
     cache = Path(cache_dir or default_cache_dir()) / f"mitbih_beats_{stamp}.npz"
     if cache.is_file():
         try:

@@ -273,6 +273,13 @@ def evaluate_run(run, *, data_dir=None, mitdb=None, protocol: str | None = None,
         from ..contracts.ecg12 import window_version
 
         args["window_version"] = window_version(record.contract)
+    if args.get("mitdb") and not mitdb and not (Path(args["mitdb"]) / "RECORDS").is_file():
+        log(f"note: the run's MIT-BIH folder {args['mitdb']} is gone; using $CARDIACML_MITDB or the default (--mitdb "
+            "DIR to choose)")
+        args["mitdb"] = None
+    if protocol and protocol not in ("auto", "kaggle") and not data_dir and args.get("data_dir") \
+            and record.task in ("task1", "task2"):
+        args["data_dir"] = None  # the run's Kaggle CSVs cannot serve a protocol on raw records: not the user's --data-dir
     if data_dir:
         args["data_dir"] = str(data_dir)
     if mitdb:
