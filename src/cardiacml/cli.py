@@ -359,14 +359,9 @@ def simulate(
         lo, hi = i * n // k, (i + 1) * n // k
         where = Path(out) / f"data_hearts_dd_0p2_sim_s{seed}"
 
-        def present():  # the complete, valid pairs simulate_dataset will keep
-            from .simulate.simulator import N_T, _valid
+        from .simulate.simulator import complete_pairs
 
-            stem = f"hearts_dd_0p2_sim_s{seed}_"
-            return sum(1 for j in range(lo, hi) if _valid(where / f"pECGData_{stem}{j:06d}.npy", (N_T, 10))
-                       and _valid(where / f"VmData_{stem}{j:06d}.npy", (N_T, 75))) if where.is_dir() else 0
-
-        kept = present()
+        kept = len(complete_pairs(where, seed, range(lo, hi))) if where.is_dir() else 0  # what simulate_dataset keeps
         t = time.time()
         folder = simulate_dataset(n, out, seed=seed, jobs=jobs, cfg=cfg, shard=shard)
         dt = time.time() - t

@@ -120,6 +120,12 @@ def resolve_threads(threads: int | None = None) -> int:
     return max(1, min(n, n - int(round(load))))
 
 
+def format_percentile(p: float) -> str:
+    """A percentile as the console and the pages show it: whole numbers, one decimal at the ends (99.8 is not 100,
+    0.3 is not 0)."""
+    return f"{p:.1f}" if p > 99.5 or p < 0.5 else f"{p:.0f}"
+
+
 def silent(*_args, **_kwargs) -> None:
     """A log function that says nothing (processes of a distributed run other than rank 0)."""
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
+from ..utils import format_percentile
 from .inputs import looks_like_beats, read_cut_beats, read_ecg12, resolve_lead
 
 
@@ -337,7 +338,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     if unf is not None:
         flagged = int(np.sum(unf["unfamiliar"]))
         unf_text = (f"; unfamiliarity {unf['score'][0]:.1f} (threshold {unf['threshold']:.1f}, higher than "
-                    f"{_percent(unf['percentile'][0])} % of held-out simulated inputs)" if len(X) == 1 else
+                    f"{format_percentile(unf['percentile'][0])} % of held-out simulated inputs)" if len(X) == 1 else
                     f"; {flagged} of {len(X)} input(s) unfamiliar (score above {unf['threshold']:.1f})")
         if flagged:
             unf_text += (" - WARNING: unlike every input the model was trained on (simulated hearts); do not trust "
@@ -421,11 +422,6 @@ def _heart_output(path: Path) -> bool:
         return a.ndim == 3 and a.shape[1:] == (75, 500)
     except (OSError, ValueError):
         return False
-
-
-def _percent(p: float) -> str:
-    """A percentile for the console: whole numbers, one decimal at the ends (99.8 is not 100, 0.3 is not 0)."""
-    return f"{p:.1f}" if p > 99.5 or p < 0.5 else f"{p:.0f}"
 
 
 def _add_unfamiliarity(df, unf) -> None:

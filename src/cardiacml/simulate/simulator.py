@@ -425,6 +425,13 @@ def _valid(path: Path, shape: tuple) -> bool:
         return False
 
 
+def complete_pairs(folder: Path, seed: int, indices) -> list[int]:
+    """The indices among ``indices`` whose simulation pair in ``folder`` is complete and valid (what a re-run keeps)."""
+    stem = f"hearts_dd_0p2_sim_s{seed}"
+    return [i for i in indices if _valid(Path(folder) / f"pECGData_{stem}_{i:06d}.npy", (N_T, 10))
+            and _valid(Path(folder) / f"VmData_{stem}_{i:06d}.npy", (N_T, 75))]
+
+
 def parse_shard(shard: str | tuple | None) -> tuple[int, int]:
     """'i/K' -> (i, K) with 0 <= i < K; None -> (0, 1)."""
     if shard is None:
@@ -483,7 +490,7 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
     folder.mkdir(parents=True, exist_ok=True)
     _write_settings(folder, cfg, seed)
 
-    done = [i for i in indices if _valid(files(i)[0], (N_T, 10)) and _valid(files(i)[1], (N_T, 75))]
+    done = complete_pairs(folder, seed, indices)
     done_set = set(done)
     todo = [i for i in indices if i not in done_set]
     rows = [{"name": f"{stem}_{i:06d}", "index": i, **describe_one(model, seed, i)} for i in done]

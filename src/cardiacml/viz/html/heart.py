@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .page import CLASS_COLOURS, PAGE_BUDGET, b64, colour, fig_html, section, table, write_page  # noqa: F401
+from ...utils import format_percentile
 
 
 
@@ -389,7 +390,7 @@ def provenance_note(*, model: str | None = None, source: str | None = None, wind
         score = float(np.asarray(unfamiliarity["score"])[index])
         pct = float(np.asarray(unfamiliarity["percentile"])[index])
         flag = bool(np.asarray(unfamiliarity["unfamiliar"])[index])
-        pct_text = f"{pct:.1f}" if pct > 99.5 or pct < 0.5 else f"{pct:.0f}"  # 99.8 is not 100 (as the console)
+        pct_text = format_percentile(pct)  # as the console: 99.8 is not 100
         rows.append(f"<b>Unfamiliar-input score</b>: {score:.1f} (threshold {float(unfamiliarity['threshold']):.1f}; higher "
                     f"than {pct_text} % of held-out simulated inputs) - "
                     + ("<b style='color:#b00'>UNFAMILIAR: unlike every input the model was trained on; do not trust this "
