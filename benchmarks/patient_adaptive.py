@@ -7,7 +7,9 @@ the same beats. Reference R peaks and labels (the evaluation convention). Per-cl
 test minutes, N/S/V/F macro-F1; each model alone and with the morphology consensus over the record
 (:mod:`cardiacml.inference.consensus`) and then the QRS check (:func:`cardiacml.inference.consensus.qrs_check`),
 what ``predict`` outputs for the general model (the rhythm context aside); ``predict`` leaves the QRS check out for an
-adapted model (it has learnt the patient's own S beats), its row says what the check would do.
+adapted model (it has learnt the patient's own S beats), its row says what the check would do. As ``predict``, a
+record whose labelled first minutes hold one class only is not adapted: its adapted rows take the general model's
+output with its checks (consensus + QRS check), what ``predict`` writes for it.
 
 Published patient-specific results on the same protocol (MIT-BIH, first 5 min of each test record adapt; figures as
 they are usually quoted, not re-checked against the papers here, which this machine cannot reach): Kiranyaz, Ince &
@@ -51,16 +53,27 @@ def main() -> None:
     t0 = time.perf_counter()
     Y, P0, P1 = [], {"alone": [], "consensus": [], "qrs": []}, {"alone": [], "consensus": [], "qrs": []}
     t_adapt = 0.0
+    one_class: list[str] = []
     for name in a.records:
         d = rhythm_beats(open_record(find_mitdb() / name), None, use_annotations=True)
         X, y, t = d["X"], d["label"], d["time_s"]
-        first = t < 60.0 * a.minutes
-        test = ~first & (y >= 0) & (y < len(CLASSES))
-        ta = time.perf_counter()
-        adapted = adapt_model(model, X[first], y[first], len(CLASSES), epochs=a.epochs)
-        t_adapt += time.perf_counter() - ta
+        early = t < 60.0 * a.minutes
+        test = ~early & (y >= 0) & (y < len(CLASSES))
+        first = early & (y >= 0) & (y < len(CLASSES))
         Y.append(y[test])
+        if np.count_nonzero(np.bincount(y[first], minlength=len(CLASSES))) < 2:
+            one_class.append(name)  # predict: not adapted, the general model with its checks
+            adapted = None
+        else:
+            ta = time.perf_counter()
+            adapted = adapt_model(model, X[first], y[first], len(CLASSES), epochs=a.epochs)
+            t_adapt += time.perf_counter() - ta
         for P, m in ((P0, model), (P1, adapted)):
+            if m is None:
+                P["alone"].append(P0["alone"][-1])
+                P["consensus"].append(P0["qrs"][-1])
+                P["qrs"].append(P0["qrs"][-1])
+                continue
             prob = predict_array(m, X)
             # predict's output: the morphology consensus over the whole record's beats, the adapting minutes too
             P["alone"].append(prob[test].argmax(1))
@@ -70,8 +83,11 @@ def main() -> None:
     y = np.concatenate(Y)
     print(f"MIT-BIH DS2 ({len(a.records)} records), adapt on the first {a.minutes:g} min (reference labels), test on the "
           f"rest: {len(y)} beats; beats-ds1; {a.epochs} epochs; machine {platform.machine()}, python "
-          f"{platform.python_version()}; adaptation {t_adapt / len(a.records):.1f} s per record, total "
-          f"{time.perf_counter() - t0:.0f} s")
+          f"{platform.python_version()}; adaptation {t_adapt / max(1, len(a.records) - len(one_class)):.1f} s per "
+          f"adapted record, total {time.perf_counter() - t0:.0f} s")
+    if one_class:
+        print(f"not adapted (one class in the labelled first minutes; general model + checks, as predict): "
+              f"{len(one_class)} records: {' '.join(one_class)}")
     print(f"{'model':26s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4]) + f" {'macroF1':>8s}")
     rows = (("general (beats-ds1)", P0["alone"]), ("general + consensus", P0["consensus"]),
             ("  + QRS check", P0["qrs"]), ("patient-adapted", P1["alone"]), ("adapted + consensus", P1["consensus"]),

@@ -107,3 +107,13 @@ def test_loss_normalisers_of_a_global_batch():
     w = torch.tensor([0.5, 2.0, 3.0])
     assert _normaliser("cross_entropy", y, rows, w) == pytest.approx(0.5 + 0.5 + 2.0)
     assert _normaliser("cross_entropy", y, rows, None) == 3
+
+
+def test_a_workers_error_under_nproc_is_its_one_line_and_its_exit_code(tmp_path):
+    """torchrun printed its own traceback and failure table and exited 1 whatever the workers said."""
+    cmd = [sys.executable, "-m", "cardiacml.cli", "train", "task2", "--nproc", "2", "--data-dir", str(tmp_path / "none"),
+           "--out", str(tmp_path / "run")]
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "CARDIACML_PROGRESS": "0"}, timeout=300)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "mitbih_train.csv not found" in r.stderr and "Traceback" not in r.stderr + r.stdout, r.stderr
+    assert "ChildFailedError" not in r.stderr and "OMP_NUM_THREADS" not in r.stdout + r.stderr

@@ -260,6 +260,8 @@ def test_real_12lead_beats_t_waves_signs_and_what_the_user_sees(shared, tmp_path
     runner = CliRunner()
     res = runner.invoke(app, ["predict", "heart-act", str(d / "E07509"), "--out", str(tmp_path / "a.npy")])
     assert res.exit_code == 2 and "give --out a.csv" in res.output
+    res = runner.invoke(app, ["predict", "heart-act", str(tmp_path / "absent"), "--out", str(tmp_path / "b.npy")])
+    assert res.exit_code == 2 and "give --out b.csv" in res.output  # refused before the input is read
     np.save(tmp_path / "e.npy", (rec.p_signal * 1000).T.astype(np.float32))
     res = runner.invoke(app, ["predict", "heart-act", str(tmp_path / "e.npy"), "--fs", str(rec.fs), "--out",
                               str(tmp_path / "e.csv"), "--html", str(tmp_path / "e.html")])

@@ -143,6 +143,9 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     if c.kind not in ("beat", "beat-rhythm") and lead is not None:
         raise UsageError("--lead picks the lead of a beat model; a heart model reads all 12 leads (or 10 electrodes)")
     check_distinct_outputs(out=out_path, html=html)
+    if c.kind == "ecg12" and str(getattr(c, "target_units", "")) != "mV" and out_path.suffix.lower() == ".npy":
+        raise UsageError(f"--out {out_path}: this model writes a table of activation times (CSV), not a .npy array; "
+                         f"give --out {out_path.with_suffix('.csv').name}")
     if html is not None and c.kind in ("beat", "beat-rhythm"):
         summary = Path(out_path).with_name(Path(out_path).stem + ".summary.json")
         if Path(html).resolve() == summary.resolve():
@@ -328,7 +331,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     c = runner.contract
     X, info = read_ecg12(input_path, fs, units=units, beat=beat, return_info=True, version=window_version(c))
     pred = run_checked(runner, X, str(input_path))
-    if pred.ndim == 2 and out_path.suffix.lower() == ".npy":  # it wrote CSV text into the .npy
+    if pred.ndim == 2 and out_path.suffix.lower() == ".npy":  # a model whose contract does not say (checked above)
         from ..errors import UsageError
 
         raise UsageError(f"--out {out_path}: this model writes a table of activation times (CSV), not a .npy array; "

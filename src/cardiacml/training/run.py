@@ -186,7 +186,7 @@ def launch_distributed(nproc: int, cli_args: list[str]) -> int:
 
     import signal
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+    cmd = [sys.executable, "-m", "cardiacml.training._torchrun", "--standalone", f"--nproc_per_node={nproc}",
            "-m", "cardiacml.cli", *cli_args]
     proc = subprocess.Popen(cmd)
 
@@ -214,8 +214,8 @@ def launch_distributed(nproc: int, cli_args: list[str]) -> int:
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
-    # torchrun exits 1 with its own traceback whatever the workers' reason; a worker's one-line error (exit 2) or an
-    # interrupt (130) stays what it was: the workers' messages were printed above
+    # the launcher (cardiacml.training._torchrun) returns the first failed worker's code, whose one-line error was
+    # printed above (2: usage or data); an interrupt is 130 whatever the workers made of it
     return 130 if got or rc in (-signal.SIGTERM, -signal.SIGINT, 130) else rc
 
 
