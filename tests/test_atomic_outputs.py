@@ -99,6 +99,7 @@ def test_train_resumes_after_interruption_to_the_same_result(tmp_path, mitdb):
     res = runner.invoke(app, ["train", "task2", "--resume", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "resuming after epoch 1" in res.output
+    assert "own settings" not in res.output, res.output  # no option given: nothing disagrees (it compared CLI defaults)
     assert not partial_dir(out).exists()
     got = json.loads((out / "metrics.json").read_text())["test"]
     assert got["confusion_matrix"] == ref.metrics["test"]["confusion_matrix"]

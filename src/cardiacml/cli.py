@@ -195,6 +195,7 @@ def _parse_hparams(items: List[str]) -> dict:
 
 @app.command(cls=_TrainCommand)
 def train(
+    ctx: typer.Context,
     task: str = typer.Argument(..., help="A task of `cardiacml tasks` (listed at the end of this help)."),
     model: Optional[str] = typer.Option(None, help="Registry name (`cardiacml models`). Default: the task's default model (listed at the end of this help)."),
     data_dir: Optional[Path] = typer.Option(None, help="Kaggle CSV folder (tasks 1-2) or intracardiac data/cache (tasks 3-4). Default: the embedded data."),
@@ -242,11 +243,17 @@ def train(
         from .training.run import train_run
 
         spec = get_task(task)
+        config = dict(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
+                      device=device, class_weighting=class_weighting, augment=augment, hparams=_parse_hparams(hparam),
+                      threads=threads, workers=workers, amp=amp)
+        if resume:  # the run's own settings are used: only the options given can disagree with them (the note)
+            def given(k):  # by name: typer may carry its own copy of click's ParameterSource
+                source = ctx.get_parameter_source("hparam" if k == "hparams" else k)
+                return source is not None and source.name != "DEFAULT"
+
+            config = {k: v for k, v in config.items() if given(k)}
         rec = train_run(task, model, data_dir=data_dir, mitdb=mitdb, protocol=protocol, seed=seed, max_train=max_train,
-                        max_eval=max_eval, n_sim=n_sim, lazy=lazy, out=out, resume=resume, log=typer.echo, epochs=epochs,
-                        batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, device=device,
-                        class_weighting=class_weighting, augment=augment, hparams=_parse_hparams(hparam), threads=threads,
-                        workers=workers, amp=amp)
+                        max_eval=max_eval, n_sim=n_sim, lazy=lazy, out=out, resume=resume, log=typer.echo, **config)
         if int(os.environ.get("RANK", "0")) != 0:
             return
         typer.echo(spec.summary(rec.metrics["test"]) + f"  [{rec.data['protocol']} split]")
