@@ -117,3 +117,17 @@ def test_a_workers_error_under_nproc_is_its_one_line_and_its_exit_code(tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "mitbih_train.csv not found" in r.stderr and "Traceback" not in r.stderr + r.stdout, r.stderr
     assert "ChildFailedError" not in r.stderr and "OMP_NUM_THREADS" not in r.stdout + r.stderr
+
+
+def test_more_processes_than_gpus_is_refused_in_one_line(monkeypatch):
+    """NCCL takes one GPU per process: --nproc 2 on one GPU failed at set_device / the first collective."""
+    from cardiacml.errors import UsageError
+    from cardiacml.training.distributed import init_distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(UsageError, match=r"need 2 GPUs.*--nproc 1, or --device cpu"):
+        init_distributed("auto")

@@ -34,10 +34,16 @@ def init_distributed(device: str = "auto") -> DistContext:
     import torch.distributed as dist
 
     use_cuda = torch.cuda.is_available() and device != "cpu"
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
+    if use_cuda and local_world > torch.cuda.device_count():  # NCCL takes one GPU per process
+        from ..errors import UsageError
+
+        raise UsageError(f"{local_world} processes on this machine need {local_world} GPUs (NCCL: one per process); it has "
+                         f"{torch.cuda.device_count()}: use --nproc {torch.cuda.device_count()}, or --device cpu")
     if not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     ctx = DistContext(world, int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")),
-                      int(os.environ.get("LOCAL_WORLD_SIZE", str(world))))
+                      local_world)
     if use_cuda:
         torch.cuda.set_device(ctx.local_rank)
     return ctx
@@ -61,7 +67,8 @@ def global_mean(total: float, norm: float, ctx: DistContext) -> float:
     if ctx.world > 1:
         import torch.distributed as dist
 
-        t = torch.tensor([total, norm], dtype=torch.float64)
+        on = "cuda" if dist.get_backend() == "nccl" else "cpu"  # NCCL reduces CUDA tensors only
+        t = torch.tensor([total, norm], dtype=torch.float64, device=on)
         dist.all_reduce(t)
         total, norm = float(t[0]), float(t[1])
     return total / max(norm, 1e-12)
