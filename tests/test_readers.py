@@ -160,6 +160,15 @@ def test_csv_a_bad_column_blocks_only_itself(tmp_path):
     np.testing.assert_allclose(rec.read(0, 3000, None), x, atol=1e-4)
     with pytest.raises(DataFormatError, match=r"gaps.csv: lead 'SpO2' cannot be used: empty cell at line 12"):
         rec.read(0, 10, "all")
+    # a column of NaN and empty cells only: unusable, and no numpy "All-NaN slice" warning on the console
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": x, "V5": ["" if i % 7 else "nan" for i in range(3000)]}).to_csv(
+        tmp_path / "empty.csv", index=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = _open(tmp_path / "empty.csv")
+    assert any("lead 'V5' unusable" in n for n in rec.notes), rec.notes
     # a NaN value (not an empty cell) in the ECG lead: that lead is unusable, the other one reads
     pd.DataFrame({"time": np.arange(3000) / 250, "II": np.where(np.arange(3000) == 7, np.nan, x),
                   "V1": -x}).to_csv(tmp_path / "nan_ii.csv", index=False, na_rep="NaN")

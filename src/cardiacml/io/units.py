@@ -14,6 +14,7 @@ factors; :func:`finish_record` is the last step of every non-WFDB reader.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -73,8 +74,10 @@ def robust_amplitude(x: np.ndarray) -> np.ndarray:
     ndarray, shape (n_leads,), in the units of ``x``.
     """
     x = np.asarray(x, np.float64)
-    med = np.nanmedian(x, axis=0)
-    return np.nanpercentile(np.abs(x - med), 99, axis=0)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():  # an all-NaN lead gives NaN, without a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(x, axis=0)
+        return np.nanpercentile(np.abs(x - med), 99, axis=0)
 
 
 def sample_rows(read, n_samples: int, fs: float, n_windows: int = 6) -> np.ndarray:
