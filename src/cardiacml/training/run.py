@@ -3,7 +3,7 @@
 A run folder is written whole or not at all (``model.pt``, ``metrics.json``, ``history.json``,
 ``run.json``, ``figures/``, ``examples.npz``). While training, ``RUN.partial/last.pt`` holds
 the state after the last finished epoch; ``train_run(..., resume=True)`` (``cardiacml train
---resume RUN``) continues from it after an interruption.
+TASK --resume --out RUN``) continues from it after an interruption.
 """
 
 from __future__ import annotations
