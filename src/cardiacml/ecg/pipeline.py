@@ -390,7 +390,8 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     ----------
     record : Record
     lead : str, int or None
-        Lead name / index; None picks MLII, else II, else the first lead.
+        Lead name / index; None picks MLII / II, else a channel named ECG / EKG, else the first
+        that is not EEG, EOG, SpO2, pressure... (:func:`cardiacml.io.records.default_lead`).
     use_annotations : bool
         Use the record's beat annotations as R peaks when it has them (training, and
         predict on annotated records); otherwise detect with neurokit2. When detecting on

@@ -195,7 +195,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     contract : SignalContract, optional
         The model's input contract (default: ``predictor.contract``): ``beat-rhythm`` (streamed) or ``beat``.
     lead : str, int or None
-        Lead to classify (name or 0-based index; None: MLII, else II, else the first).
+        Lead to classify (name or 0-based index; None: :func:`cardiacml.io.records.default_lead`, MLII / II, else a
+        channel named ECG / EKG, else the first that is not EEG, EOG, SpO2, pressure...).
     use_annotations : bool
         Take R peaks from the record's annotations when it has them (else detect them).
     on_block : callable(X), optional

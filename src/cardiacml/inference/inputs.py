@@ -88,7 +88,8 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
     fs : float, optional
         Sampling rate (Hz) of a raw signal without one in the file; 125 for beats.
     lead : str or int, optional
-        Lead to use (name, case-insensitive, or index); default MLII, else II, else the first.
+        Lead to use (name, case-insensitive, or index); default MLII / II, else a channel named
+        ECG / EKG, else the first that is not EEG, EOG, SpO2, pressure... (:func:`cardiacml.io.records.default_lead`).
     use_annotations : bool
         Use the file's beat annotations (WFDB ``.atr``, EDF+ beat symbols) when present.
     units : {"mV", "uV", "V"}, optional

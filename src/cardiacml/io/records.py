@@ -110,7 +110,8 @@ class Record:
         return self.n_samples / self.fs
 
     def lead_index(self, lead: str | int | None = None) -> int:
-        """Index of ``lead`` (name, case-insensitive, or index); ``None`` picks MLII, else II, else the first lead.
+        """Index of ``lead`` (name, case-insensitive, or index); ``None`` picks MLII / II, else a channel named ECG /
+        EKG, else the first that is not EEG, EOG, SpO2, pressure... (:func:`default_lead`).
 
         Raises DataFormatError naming the file and the leads it has when ``lead`` is absent.
         """
