@@ -30,7 +30,7 @@ for protocol, m in results.items():
 
 # %% [markdown]
 # ## Predict on a raw record
-# `cardiacml predict RUN model input` does this from the command line; here with the Python API.
+# `cardiacml predict RUN INPUT` does this from the command line; here with the Python API.
 
 # %%
 from cardiacml.tasks.sources import find_mitdb
