@@ -142,3 +142,19 @@ def test_outputs_named_as_users_write_them(tmp_path, mitdb):
     assert any("it starts at 3600 s" in n for n in open_record(tmp_path / "t.csv").notes)
     res = runner.invoke(app, ["notebooks", "list"])
     assert "about 2.5 min" in res.output or "full" in res.output
+
+
+def test_train_protocol_help_names_every_task_and_protocol():
+    """--protocol's help lists each task's split protocols (the beats task's were missing)."""
+    import inspect
+    import re
+
+    from cardiacml.cli import train
+    from cardiacml.tasks import get_task, list_tasks
+
+    text = inspect.signature(train).parameters["protocol"].default.help
+    for name in list_tasks():
+        label = {"task3": "tasks 3-4", "task4": "tasks 3-4"}.get(name, name)
+        m = re.search(re.escape(label) + r": ([a-z |]+?)[;.(]", text)
+        assert m, f"--protocol help says nothing of {name}"
+        assert set(get_task(name).protocols) == {p.strip() for p in m.group(1).split("|")}, name
