@@ -4,8 +4,10 @@ The models of Tasks 3-4 take one beat as (12, 500): leads I, II, III, aVR, aVL, 
 V1..V6 (:data:`cardiacml.datasets.intracardiac.LEADS`) at 1 kHz, starting at the onset of
 ventricular activation. :func:`load_ecg12` turns a user's file into that:
 
-* arrays already in model format are used as they are: pECGData electrodes (500, 10) /
-  (n, 500, 10) and 12-lead beats (12, 500) / (n, 12, 500) / (500, 12) at 1 kHz;
+* arrays already in model format, pECGData electrodes (500, 10) / (n, 500, 10) and 12-lead
+  beats (12, 500) / (n, 12, 500) / (500, 12) at 1 kHz, are taken as simulator beats from
+  activation onset: a window-version-2 model (the shipped ones) gets them through the training
+  input path (:func:`cardiacml.ecg.twelve_lead.simulated_windows`), a version-1 model as they are;
 * longer 12-lead arrays (12, T) / (T, 12) / (n, 12, T), 10-electrode arrays (T, 10) /
   (n, T, 10) (RA, LA, LL, RL, V1..V6) at any ``fs``, and recordings (WFDB, CSV, EDF/BDF,
   ``.npz``, through :func:`cardiacml.io.open_record`) with lead names are
