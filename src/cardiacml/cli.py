@@ -200,7 +200,7 @@ def train(
     model: Optional[str] = typer.Option(None, help="Registry name (`cardiacml models`). Default: the task's default model (listed at the end of this help)."),
     data_dir: Optional[Path] = typer.Option(None, help="Kaggle CSV folder (tasks 1-2) or intracardiac data/cache (tasks 3-4). Default: the embedded data."),
     mitdb: Optional[Path] = typer.Option(None, help="Raw MIT-BIH records (default ../shared/data/mitdb or $CARDIACML_MITDB): beats rebuilt from them, and the inter-patient protocol."),
-    protocol: str = typer.Option("auto", help="Split. beats: interpatient | all | random; task1: random | mitbih (MIT-BIH stand-in when no PTB files); task2: random | interpatient | kaggle; tasks 3-4: stimulus | random. auto picks the first possible."),
+    protocol: str = typer.Option("auto", help="Split. beats: interpatient | all | random; task1: random | mitbih (MIT-BIH stand-in when no PTB files); task2: random | interpatient | kaggle; tasks 3-4: stimulus | random. auto: beats interpatient; task1 random on the PTB CSVs; task2 kaggle with --data-dir, else random; tasks 3-4 stimulus where the data name the stimulus sites, else random."),
     epochs: int = typer.Option(20, help="Maximum epochs (early stopping on the validation score)."),
     batch_size: int = typer.Option(128, help="Examples per optimisation step."),
     lr: float = typer.Option(3e-3, help="Peak learning rate (one-cycle schedule, AdamW)."),

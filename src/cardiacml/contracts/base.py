@@ -129,7 +129,8 @@ class SignalContract:
 
     def describe(self) -> str:
         """One line for humans: ``1 lead x 187 samples at 125 Hz (normalised) -> 5 classes``."""
-        tgt = f"{len(self.target_names)} classes" if self.target_units == "class" else f"{self.target} ({self.target_units})"
+        tgt = f"{len(self.target_names)} classes" if self.target_units == "class" else (
+            self.target if f"({self.target_units})" in self.target else f"{self.target} ({self.target_units})")
         return f"{self.kind}: {self.n_leads} lead(s) x {self.n_samples} samples at {self.fs_hz:g} Hz ({self.units}) -> {tgt}"
 
     def validate(self, X: np.ndarray, where: str = "input") -> np.ndarray:

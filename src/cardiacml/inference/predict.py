@@ -142,6 +142,9 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
                          "raw recording, or use a Kaggle-contract model (cardiacml train task2) for cut beats")
     if c.kind not in ("beat", "beat-rhythm") and lead is not None:
         raise UsageError("--lead picks the lead of a beat model; a heart model reads all 12 leads (or 10 electrodes)")
+    if c.kind in ("beat", "beat-rhythm") and beat != "auto":
+        raise UsageError("--beat picks the beat a heart model reads from a 12-lead recording; a beat model classifies "
+                         "every beat")
     check_distinct_outputs(out=out_path, html=html)
     if c.kind == "ecg12" and str(getattr(c, "target_units", "")) != "mV" and out_path.suffix.lower() == ".npy":
         raise UsageError(f"--out {out_path}: this model writes a table of activation times (CSV), not a .npy array; "
