@@ -99,6 +99,16 @@ def test_registry_lists_all_models():
         create_model("nope", 1, 187, 5)
 
 
+
+def test_the_bare_12_lead_contract_builds_a_model_of_the_75_sites():
+    """README's create_model(name, contract=..., task=...) with contracts.ECG12, which names no sites: it asked for
+    n_outputs."""
+    from cardiacml.contracts.ecg12 import ECG12
+
+    assert create_model("tcn", contract=ECG12, task="task3")(torch.zeros(2, 12, 500)).shape == (2, 75)
+    assert create_model("tcn", contract=ECG12, task="task4")(torch.zeros(2, 12, 500)).shape == (2, 75, 500)
+
+
 def test_soft_argmax_head_outputs_times_within_recording():
     m = create_model("tcn", 12, 500, 75, out="vector").eval()
     t = m(torch.randn(4, 12, 500))

@@ -247,7 +247,8 @@ def test_training_options_and_sources_are_checked_before_any_work(tmp_path, mitd
                               "--out", str(tmp_path / "r")])
     assert res.exit_code == 2 and "--protocol random uses beats rebuilt" in res.output
     for args, msg in ((["task3", "--hparam", "out=sequence"], "task3 needs out=vector"),
-                      (["task2", "--device", "foo"], "--device must be"), (["task2", "--seed", "-1"], "--seed must be")):
+                      (["task2", "--device", "foo"], "--device must be"), (["task2", "--seed", "-1"], "--seed must be"),
+                      (["task3", "--model", "kachuee"], "cannot serve task3")):  # was after simulating 2,000 hearts
         res = runner.invoke(app, ["train", *args, "--out", str(tmp_path / "r")])
         assert res.exit_code == 2 and msg in res.output, res.output
     monkeypatch.setenv("CARDIACML_THREADS", "abc")

@@ -161,7 +161,8 @@ def create_model(name: str, n_leads: int | None = None, n_times: int | None = No
         Classes, or regression targets per time step (75 sites).
     contract : SignalContract or dict, optional
         Input contract; when given, it is checked against the model's ``accepts``
-        (a clear UsageError on mismatch) and supplies n_leads / n_times / n_outputs.
+        (a clear UsageError on mismatch) and supplies n_leads / n_times / n_outputs (its target names; the 75 heart
+        sites for a 12-lead contract that names none, as :data:`cardiacml.contracts.ecg12.ECG12`).
     task : str, optional
         Task name; the model's defaults for that task are applied first.
     **hparams
@@ -175,7 +176,10 @@ def create_model(name: str, n_leads: int | None = None, n_times: int | None = No
         if spec.accepts and c.kind not in spec.accepts:
             raise UsageError(f"model {name!r} takes {' or '.join(spec.accepts)} inputs, not {c.describe()}")
         n_leads, n_times = c.n_leads, c.n_samples
-        n_outputs = n_outputs if n_outputs is not None else len(c.target_names)
+        if n_outputs is None:  # the bare 12-lead contract (contracts.ECG12) names no sites: the heart's 75
+            from ..contracts.ecg12 import N_SITES
+
+            n_outputs = len(c.target_names) or (N_SITES if c.kind == "ecg12" else 0)
     if None in (n_leads, n_times, n_outputs):
         raise UsageError("create_model needs n_leads, n_times and n_outputs, or a contract")
     for what, v in (("n_leads", n_leads), ("n_times", n_times), ("n_outputs", n_outputs)):
