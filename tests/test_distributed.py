@@ -131,3 +131,24 @@ def test_more_processes_than_gpus_is_refused_in_one_line(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(UsageError, match=r"need 2 GPUs.*--nproc 1, or --device cpu"):
         init_distributed("auto")
+
+
+@pytest.mark.slow
+def test_sigterm_under_nproc_stops_the_workers_and_says_how_to_resume(tmp_path, mitdb):
+    """SIGTERM to `train --nproc 2`: exit 130, the resume hint, no torchrun log lines or traceback, no worker left."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "cardiacml.cli", "train", "task2", "--model", "kachuee", "--mitdb", str(mitdb),
+           "--max-train", "768", "--max-eval", "256", "--epochs", "200", "--patience", "500", "--batch-size", "64",
+           "--threads", "1", "--nproc", "2", "--out", str(tmp_path / "run")]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, "CARDIACML_PROGRESS": "0"})
+    t0 = time.time()
+    while not (tmp_path / "run.partial" / "last.pt").is_file() and time.time() - t0 < 240:
+        time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 130, out
+    assert "Resume with: cardiacml train task2 --resume" in out and "--nproc 2" in out, out
+    assert "Traceback" not in out and "death signal" not in out, out

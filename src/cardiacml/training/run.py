@@ -221,7 +221,9 @@ def launch_distributed(nproc: int, cli_args: list[str]) -> int:
             signal.signal(sig, h)
     # the launcher (cardiacml.training._torchrun) returns the first failed worker's code, whose one-line error was
     # printed above (2: usage or data); an interrupt is 130 whatever the workers made of it
-    return 130 if got or rc in (-signal.SIGTERM, -signal.SIGINT, 130) else rc
+    if rc == 0:  # finished (a signal that came after the workers had saved the run changes nothing)
+        return 0
+    return 130 if got or rc in (-signal.SIGTERM, -signal.SIGINT, 130, 128 + signal.SIGTERM) else rc
 
 
 def save_run_extras(run_dir: Path, record: RunRecord, data) -> list:
