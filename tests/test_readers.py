@@ -148,6 +148,45 @@ def test_units_guessed_given_and_refused(rec100, tmp_path):
         _open(tmp_path / "volts.npy", fs=FS, units="mV")
 
 
+def test_csv_a_column_of_text_is_dropped_and_said(tmp_path):
+    """A device's CSV with a notes / event column: it blocked the whole file ('text in column notes'); a stray word
+    in a signal column, or text in the time column, is still refused with its line."""
+    x = np.round(np.sin(np.arange(3000) / 20), 4)
+    notes = np.full(3000, "", dtype=object)
+    notes[[0, 1500]] = ["start", "cough"]
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": x, "notes": notes, "event": ["none"] * 3000}).to_csv(
+        tmp_path / "dev.csv", index=False)
+    rec = _open(tmp_path / "dev.csv")
+    assert rec.leads == ("II",) and rec.fs == 250
+    assert any("column 'notes' holds text ('start' at line 2): dropped" in n for n in rec.notes), rec.notes
+    assert any("column 'event' holds text" in n for n in rec.notes), rec.notes
+    np.testing.assert_allclose(rec.read(0, 3000, None), x, atol=1e-4)
+    stray = x.astype(object)
+    stray[7] = "lead off"
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": stray}).to_csv(tmp_path / "stray.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"stray.csv: text 'lead off' in column 'II' at line 9"):
+        _open(tmp_path / "stray.csv")
+    # clock times and date-times in the time column: seconds (they were refused as text)
+    pd.DataFrame({"time": [f"00:00:{i / 250:06.3f}" for i in range(3000)], "II": x}).to_csv(tmp_path / "hms.csv",
+                                                                                           index=False)
+    rec = _open(tmp_path / "hms.csv")
+    assert rec.fs == 250 and "time column of clock times (hh:mm:ss): read as seconds" in rec.notes, rec.notes
+    assert "time column 'time' in seconds -> fs = 250 Hz" in rec.notes, rec.notes
+    pd.DataFrame({"Time": [f"{i // 15000}:{(i % 15000) / 250:06.3f}" for i in range(30000)],
+                  "II": np.tile(x, 10)}).to_csv(tmp_path / "mss.csv", index=False)  # mm:ss.fff over 2 minutes
+    assert _open(tmp_path / "mss.csv").fs == 250
+    stamps = pd.date_range("2024-03-01 10:00:00", periods=3000, freq="4ms").strftime("%Y-%m-%d %H:%M:%S.%f")
+    pd.DataFrame({"timestamp": stamps, "II": x}).to_csv(tmp_path / "dt.csv", index=False)
+    rec = _open(tmp_path / "dt.csv")
+    assert rec.fs == 250 and any("date-times: read as seconds from its first, 2024-03-01 10:00" in n for n in rec.notes)
+    np.testing.assert_allclose(rec.read(0, 3000, None), x, atol=1e-4)
+    bad = [f"00:00:{i / 250:06.3f}" for i in range(3000)]
+    bad[5] = "soon"
+    pd.DataFrame({"time": bad, "II": x}).to_csv(tmp_path / "hms_bad.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"hms_bad.csv: text '00:00:00.000' in column 'time' at line 2"):
+        _open(tmp_path / "hms_bad.csv")
+
+
 def test_csv_a_bad_column_blocks_only_itself(tmp_path):
     """A NaN / empty cell in a column that is not read (an SpO2 channel) does not block the ECG lead."""
     x = np.round(np.sin(np.arange(3000) / 20), 4)

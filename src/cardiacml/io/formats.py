@@ -185,7 +185,9 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
         if names:
             names = [n for j, n in enumerate(names) if j not in hollow]
     empty = df.isna()
-    # text in a column: find the first offending cell
+    # text in a column: a named column of text (most of its values: notes, events) is dropped; else the first
+    # offending cell is named
+    texts, clock = [], None
     for j, col in enumerate(df.columns):
         if df[col].dtype.kind not in "fiub":
             num = pd.to_numeric(df[col], errors="coerce")
@@ -195,9 +197,25 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 line = i + 1 + int(has_header)
                 cname = f"{names[j]!r}" if names else f"{j + 1}"
+                timeish = names is not None and (split_unit(names[j])[0].strip().lower() in TIME_NAMES
+                                                 or names[j].strip().lower() in TIME_NAMES)
+                secs = _clock_seconds(df[col]) if timeish else None
+                if secs is not None:  # hh:mm:ss.fff clock times or date-times: seconds
+                    df[col], clock = secs[0], col
+                    notes.append(secs[1])
+                    continue
+                if names is not None and not timeish and bad.sum() >= 0.5 * df[col].notna().sum():
+                    texts.append(j)
+                    notes.append(f"column {cname} holds text ({str(df[col].iloc[i])[:40]!r} at line {line}): dropped")
+                    continue
                 raise DataFormatError(f"{path}: text {str(df[col].iloc[i])[:40]!r} in column {cname} at line {line} "
                                       "(only numbers are allowed below the header)")
             df[col] = num
+    if texts:
+        if len(texts) == df.shape[1]:
+            raise DataFormatError(f"{path}: every column holds text; no signal to read")
+        df, empty = df.drop(columns=df.columns[texts]), empty.drop(columns=empty.columns[texts])
+        names = [n for j, n in enumerate(names) if j not in texts]
     # a sample counter (pandas' to_csv index, a "sample #" column): 0, 1, 2, ... in steps of exactly 1 -- no lead
     counter = _counter_column(df, names)
     if counter is not None:
@@ -228,7 +246,11 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
             i = int(np.flatnonzero(empty.iloc[:, time_col].to_numpy())[0])
             raise DataFormatError(f"{path}: empty cell in the time column at line {i + 1 + int(has_header)} (ragged CSV "
                                   "or missing value); every row needs its time")
-        fs_t, note = time_unit(time_name, df.iloc[:, time_col].to_numpy(np.float64), path)
+        in_s = clock is not None and df.columns[time_col] == clock  # converted to seconds above
+        fs_t, note = time_unit(f"{split_unit(time_name)[0]} (s)" if in_s else time_name,
+                               df.iloc[:, time_col].to_numpy(np.float64), path)
+        if in_s:
+            note = note.replace(repr(f"{split_unit(time_name)[0]} (s)"), repr(time_name))
         if fs is not None and abs(float(fs) - fs_t) > 0.01 * fs_t:
             raise DataFormatError(f"{path}: fs={float(fs):g} Hz given, but the time column says {fs_t:.6g} Hz")
         fs = float(fs) if fs is not None else fs_t
@@ -273,6 +295,24 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
                           "CSV or missing value)")
     return finish_record(raw, fs, names, path, units, notes, check_units=check_units,
                          unit_per_lead=None if units is not None else unit_per_lead, missing=missing)
+
+
+def _clock_seconds(col):
+    """A time column (a pandas Series) of clock times (``hh:mm:ss.fff``, ``mm:ss.fff``) or date-times as seconds, and
+    a note; None when its values are not all such."""
+    import pandas as pd
+
+    txt = col.astype(str).str.strip()
+    one = txt.str.count(":") == 1
+    td = pd.to_timedelta(txt.where(~one, "00:" + txt), errors="coerce")
+    if td.notna().all():
+        return td.dt.total_seconds().to_numpy(np.float64), "time column of clock times (hh:mm:ss): read as seconds"
+    if txt.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        dt = pd.to_datetime(txt, errors="coerce", format="mixed")
+        if dt.notna().all():
+            return ((dt - dt.iloc[0]).dt.total_seconds().to_numpy(np.float64),
+                    f"time column of date-times: read as seconds from its first, {txt.iloc[0]}")
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
