@@ -73,7 +73,15 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
 
     spec = get_task(task)
     name = model or spec.default_model
+    from dataclasses import fields
+
     from .losses import CLASS_WEIGHTINGS
+
+    known = {f.name for f in fields(TrainConfig)} - {"task", "model", "seed"}
+    unknown = sorted(set(config) - known)
+    if unknown:  # a misspelt option (epoch=1) was dropped silently: the run trained with the default
+        raise UsageError(f"train_run: unknown option(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))} "
+                         "(and data_dir, mitdb, protocol, seed, max_train, max_eval, n_sim, lazy, out, resume, figures)")
 
     for opt, v in (("--max-train", max_train), ("--max-eval", max_eval), ("--n-sim", n_sim)):
         if v is not None and int(v) < 1:  # 0 was taken for "no limit"
