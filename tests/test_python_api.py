@@ -13,3 +13,19 @@ def test_train_run_refuses_an_unknown_option(tmp_path):
     with pytest.raises(UsageError, match="unknown option.*epoch.*it takes.*epochs"):
         train_run("task2", "kachuee", data_dir=tmp_path, epoch=1, out=tmp_path / "run", log=lambda *a: None)
     assert not (tmp_path / "run").exists()
+
+
+def test_array_record_takes_fs_as_text_and_refuses_non_numbers_in_one_line():
+    """``ArrayRecord(sig, "360")`` was a TypeError from np.isfinite (open_record's ``fs="360"`` works); a signal of
+    strings a ValueError from NumPy."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.io import ArrayRecord
+
+    assert ArrayRecord(np.zeros(3600), "360").fs == 360.0
+    for fs in ("360 Hz", None, "nan", -1, 0):
+        with pytest.raises(DataFormatError, match="sampling rate must be a positive number of Hz"):
+            ArrayRecord(np.zeros(3600), fs)
+    with pytest.raises(DataFormatError, match="a signal must be numbers"):
+        ArrayRecord(np.array(["a"] * 10), 360)

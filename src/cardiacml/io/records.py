@@ -161,14 +161,21 @@ class ArrayRecord(Record):
 
     def __init__(self, signal: np.ndarray, fs: float, leads: Sequence[str] | None = None, path: str | os.PathLike = "<array>",
                  annotations: tuple[np.ndarray, np.ndarray] | None = None):
-        sig = np.asarray(signal, np.float64)
+        try:
+            sig = np.asarray(signal, np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataFormatError(f"{path}: a signal must be numbers (mV), not {exc}") from None
         if sig.ndim == 1:
             sig = sig[:, None]
         if sig.ndim != 2:
             raise DataFormatError(f"{path}: a signal must be 1-D or (samples, leads), got shape {sig.shape}")
-        if not fs or not np.isfinite(fs) or fs <= 0:
+        try:  # "360" reads as 360 Hz, as open_record's fs= does (np.isfinite("360") was a TypeError traceback)
+            rate = float(fs)
+        except (TypeError, ValueError):
+            rate = float("nan")
+        if not np.isfinite(rate) or rate <= 0:
             raise DataFormatError(f"{path}: sampling rate must be a positive number of Hz, got {fs!r}")
-        self.path, self.fs, self.n_samples = Path(str(path)), float(fs), int(sig.shape[0])
+        self.path, self.fs, self.n_samples = Path(str(path)), rate, int(sig.shape[0])
         self.leads = tuple(leads) if leads is not None else tuple(f"lead{i}" for i in range(sig.shape[1]))
         if len(self.leads) != sig.shape[1]:
             raise DataFormatError(f"{path}: {len(self.leads)} lead names for {sig.shape[1]} signal columns")
