@@ -29,3 +29,15 @@ def test_array_record_takes_fs_as_text_and_refuses_non_numbers_in_one_line():
             ArrayRecord(np.zeros(3600), fs)
     with pytest.raises(DataFormatError, match="a signal must be numbers"):
         ArrayRecord(np.array(["a"] * 10), 360)
+
+
+def test_array_record_refuses_leads_by_samples():
+    """A (2, 21600) array (leads first) was taken for 21,600 leads of 2 samples: "recording is 0.0 s long"."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.io import ArrayRecord
+
+    with pytest.raises(DataFormatError, match=r"more leads than samples; give it transposed \(signal.T\)"):
+        ArrayRecord(np.zeros((2, 21600)), 360)
+    assert ArrayRecord(np.zeros((21600, 2)), 360).leads == ("lead0", "lead1")

@@ -169,6 +169,9 @@ class ArrayRecord(Record):
             sig = sig[:, None]
         if sig.ndim != 2:
             raise DataFormatError(f"{path}: a signal must be 1-D or (samples, leads), got shape {sig.shape}")
+        if sig.shape[1] > sig.shape[0]:  # (leads, samples) was read as thousands of leads of a few samples
+            raise DataFormatError(f"{path}: a signal is (samples, leads), and shape {sig.shape} has more leads than "
+                                  "samples; give it transposed (signal.T)")
         try:  # "360" reads as 360 Hz, as open_record's fs= does (np.isfinite("360") was a TypeError traceback)
             rate = float(fs)
         except (TypeError, ValueError):
