@@ -41,3 +41,23 @@ def test_array_record_refuses_leads_by_samples():
     with pytest.raises(DataFormatError, match=r"more leads than samples; give it transposed \(signal.T\)"):
         ArrayRecord(np.zeros((2, 21600)), 360)
     assert ArrayRecord(np.zeros((21600, 2)), 360).leads == ("lead0", "lead1")
+
+
+def test_onnx_runner_refuses_wrong_shapes_and_takes_no_input_as_the_torch_runner(tmp_path):
+    """OnnxPredictor.predict on a (n, 187) array raised onnxruntime's INVALID_ARGUMENT; on no input a ValueError
+    (need at least one array to concatenate), where the PyTorch runner refuses the shape in one line and returns (0, 5)."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.onnx_export import export_onnx
+    from cardiacml.inference.predict import load_runner
+
+    export_onnx("beats-ds1", tmp_path / "m.onnx", n_check=2)
+    pt, ox = load_runner("beats-ds1"), load_runner(tmp_path / "m.onnx")
+    n_samples = pt.contract.n_samples
+    for runner in (pt, ox):
+        with pytest.raises(DataFormatError, match=rf"this model takes \(n, 1, {n_samples}\)"):
+            runner.predict(np.zeros((3, n_samples), np.float32))
+        assert runner.predict(np.zeros((0, 1, n_samples), np.float32)).shape == (0, 5)
+    x = np.random.default_rng(0).random((3, 1, n_samples)).tolist()  # a list, float64
+    assert np.abs(pt.predict(x) - ox.predict(x)).max() < 1e-4
