@@ -61,3 +61,29 @@ def test_onnx_runner_refuses_wrong_shapes_and_takes_no_input_as_the_torch_runner
         assert runner.predict(np.zeros((0, 1, n_samples), np.float32)).shape == (0, 5)
     x = np.random.default_rng(0).random((3, 1, n_samples)).tolist()  # a list, float64
     assert np.abs(pt.predict(x) - ox.predict(x)).max() < 1e-4
+
+
+def test_kaggle_csvs_with_a_rare_class_or_too_few_beats_split_or_say_why(tmp_path, monkeypatch):
+    """A training CSV with one beat of a class (a subset of the Kaggle file) stopped in scikit-learn's stratified split
+    with a traceback; so did 30 beats of 5 classes (a 10 % validation set of 3 beats cannot hold every class)."""
+    import numpy as np
+
+    from cardiacml.datasets.kaggle import BeatSet, write_heartbeat_csv
+    from cardiacml.errors import DataFormatError
+    from cardiacml.tasks import load_task
+
+    monkeypatch.setenv("CARDIACML_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+
+    def write(folder, y):
+        folder.mkdir()
+        for name in ("mitbih_train", "mitbih_test"):
+            write_heartbeat_csv(BeatSet(rng.random((len(y), 187)).astype(np.float32), np.asarray(y), ()),
+                                folder / f"{name}.csv")
+
+    write(tmp_path / "rare", [0] * 40 + [1] * 20 + [2] * 20 + [3])  # one F beat
+    d = load_task("task2", data_dir=tmp_path / "rare")
+    assert len(d.y_train) + len(d.y_val) == 81 and 3 in d.y_train and set(d.y_val) == {0, 1, 2}
+    write(tmp_path / "few", np.arange(30) % 5)
+    with pytest.raises(DataFormatError, match="30 beats cannot be split 90% / 10% with a beat of every class"):
+        load_task("task2", data_dir=tmp_path / "few")

@@ -114,13 +114,30 @@ def load_beats(path: str | os.PathLike) -> BeatSet:
         return BeatSet(z["X"], z["y"], tuple(str(c) for c in z["classes"]), groups)
 
 
-def split_random(beats: BeatSet, test_size: float = 0.2, seed: int = 0) -> tuple[BeatSet, BeatSet]:
-    """Stratified random beat split (as the Kaggle files: beats of one patient land on both sides)."""
+def stratified_split(y, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices (first, second) of a stratified random split of labels ``y``.
+
+    A class of a single beat cannot lie on both sides: it stays in the first part (scikit-learn refused the whole
+    split with a traceback); a set too small to give the second part a beat of every class is one DataFormatError.
+    """
     from sklearn.model_selection import train_test_split
 
-    idx = np.arange(len(beats))
-    tr, te = train_test_split(idx, test_size=test_size, stratify=beats.y, random_state=seed)
-    return beats.subset(np.sort(tr)), beats.subset(np.sort(te))
+    y = np.asarray(y)
+    idx = np.arange(len(y))
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    alone = counts[inverse] < 2
+    try:
+        a, b = train_test_split(idx[~alone], test_size=test_size, stratify=y[~alone], random_state=seed)
+    except ValueError as exc:
+        raise DataFormatError(f"{len(y)} beats cannot be split {1 - test_size:.0%} / {test_size:.0%} with a beat of "
+                              f"every class on both sides ({exc}); give more beats") from None
+    return np.sort(np.concatenate([a, idx[alone]])), np.sort(b)
+
+
+def split_random(beats: BeatSet, test_size: float = 0.2, seed: int = 0) -> tuple[BeatSet, BeatSet]:
+    """Stratified random beat split (as the Kaggle files: beats of one patient land on both sides)."""
+    tr, te = stratified_split(beats.y, test_size, seed)
+    return beats.subset(tr), beats.subset(te)
 
 
 def split_interpatient(beats: BeatSet) -> tuple[BeatSet, BeatSet]:

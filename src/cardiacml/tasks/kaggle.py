@@ -35,12 +35,13 @@ MITBIH_STANDIN = "MIT-BIH normal (N) vs arrhythmic (S/V/F/Q) beats; does not det
 
 def _val_split(y, frac: float, seed: int, groups=None):
     """Stratified random validation split, or (``groups`` given) whole records held out."""
-    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+    from sklearn.model_selection import GroupShuffleSplit
 
     idx = np.arange(len(y))
     if groups is None:
-        tr, va = train_test_split(idx, test_size=frac, random_state=seed, stratify=y)
-        return np.sort(tr), np.sort(va)
+        from ..datasets.mitbih import stratified_split
+
+        return stratified_split(y, frac, seed)
     # hold out ~frac of the records; among a few seeded draws keep the one whose validation set has most classes
     best = None
     for k in range(20):
