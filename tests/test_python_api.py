@@ -87,3 +87,21 @@ def test_kaggle_csvs_with_a_rare_class_or_too_few_beats_split_or_say_why(tmp_pat
     write(tmp_path / "few", np.arange(30) % 5)
     with pytest.raises(DataFormatError, match="30 beats cannot be split 90% / 10% with a beat of every class"):
         load_task("task2", data_dir=tmp_path / "few")
+
+
+def test_cut_beats_with_a_label_that_is_no_class_index_are_refused(tmp_path):
+    """A Kaggle-format CSV whose label column held 1.5 was read as class 1 (counted as agreeing with an S call), NaN
+    or -1 as a reference matching no class (a RuntimeWarning for NaN); training's loader refuses such labels."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.inputs import read_beats
+
+    rows = np.c_[np.random.default_rng(0).random((3, 187)), [0, 1, 2]]
+    np.savetxt(tmp_path / "ok.csv", rows, delimiter=",")
+    assert list(read_beats(tmp_path / "ok.csv")["label"]) == [0, 1, 2]
+    for bad in (1.5, np.nan, -1):
+        rows[1, -1] = bad
+        np.savetxt(tmp_path / "b.csv", rows, delimiter=",")
+        with pytest.raises(DataFormatError, match=r"row 2: label .* \(column 188\) is not a class index"):
+            read_beats(tmp_path / "b.csv")

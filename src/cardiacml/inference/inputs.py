@@ -164,6 +164,12 @@ def read_cut_beats(p: Path, fs: float | None) -> dict:
     if arr.dtype.kind not in "fiu":
         raise DataFormatError(f"{p}: beats must be numbers, got dtype {arr.dtype}")
     _check_finite(arr, str(p))
+    if label is not None:  # 1.5 was read as class 1, NaN and -1 as a reference matching no class
+        bad = ~np.isfinite(label) | (label != np.round(label)) | (label < 0)
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise DataFormatError(f"{p}, row {r + 1}: label {label[r]:g} (column {N_SAMPLES + 1}) is not a class index "
+                                  "(a whole number from 0)")
     if arr.min() < -0.5 or arr.max() > 1.5:
         raise DataFormatError(f"{p}: beat values should lie in [0, 1] (min-max normalised as in the Kaggle data); "
                               f"found range [{arr.min():.3g}, {arr.max():.3g}]")
