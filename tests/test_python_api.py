@@ -105,3 +105,20 @@ def test_cut_beats_with_a_label_that_is_no_class_index_are_refused(tmp_path):
         np.savetxt(tmp_path / "b.csv", rows, delimiter=",")
         with pytest.raises(DataFormatError, match=r"row 2: label .* \(column 188\) is not a class index"):
             read_beats(tmp_path / "b.csv")
+
+
+def test_kaggle_training_csv_outside_the_beat_range_is_refused_as_predict_refuses_it(tmp_path):
+    """Beats not min-max normalised (values -2..3) trained and evaluated silently, and the model's predict then refused
+    the same file ("beat values should lie in [0, 1]")."""
+    import numpy as np
+
+    from cardiacml.datasets.kaggle import BeatSet, load_heartbeat_csv, write_heartbeat_csv
+    from cardiacml.errors import DataFormatError
+
+    X = np.random.default_rng(0).random((4, 187)).astype(np.float32)
+    write_heartbeat_csv(BeatSet(X, np.zeros(4, np.int64), ()), tmp_path / "ok.csv")
+    assert load_heartbeat_csv(tmp_path / "ok.csv", cache=False).X.shape == (4, 187)
+    X[2, 5] = 3.0
+    write_heartbeat_csv(BeatSet(X, np.zeros(4, np.int64), ()), tmp_path / "raw.csv")
+    with pytest.raises(DataFormatError, match=r"raw.csv, row 3: sample 5 is 3, outside \[-0.5, 1.5\]"):
+        load_heartbeat_csv(tmp_path / "raw.csv", cache=False)

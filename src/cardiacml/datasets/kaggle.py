@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import DataFormatError, MissingDataError
 from ..utils import atomic_path, default_cache_dir, file_checksum
 from ..contracts.base import FLOAT32_MAX
-from ..contracts.beat import MITBIH_CLASSES, N_SAMPLES, PTB_CLASSES
+from ..contracts.beat import KAGGLE_BEAT, MITBIH_CLASSES, N_SAMPLES, PTB_CLASSES
 
 FILES = {
     "mitbih_train": ("mitbih_train.csv", MITBIH_CLASSES),
@@ -111,6 +111,12 @@ def _parse_csv(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
             f"{path}, row {row + 1}: {what} is {why} "
             f"({int(bad.any(axis=1).sum())} bad rows in all; a short row also shows up here)"
         )
+    lo, hi = KAGGLE_BEAT.value_range  # what predict accepts: a model trained beyond it refused its own training data
+    out = (arr[:, :N_SAMPLES] < lo) | (arr[:, :N_SAMPLES] > hi)
+    if out.any():
+        row, col = np.argwhere(out)[0]
+        raise DataFormatError(f"{path}, row {row + 1}: sample {col} is {arr[row, col]:.3g}, outside [{lo:g}, {hi:g}]: "
+                              f"Kaggle beats are min-max normalised to [0, 1] ({int(out.any(axis=1).sum())} such rows)")
     labels = arr[:, -1]
     if not np.all(labels == np.round(labels)) or labels.min() < 0 or labels.max() >= n_classes:
         row = int(np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= n_classes))[0])
