@@ -122,3 +122,21 @@ def test_kaggle_training_csv_outside_the_beat_range_is_refused_as_predict_refuse
     write_heartbeat_csv(BeatSet(X, np.zeros(4, np.int64), ()), tmp_path / "raw.csv")
     with pytest.raises(DataFormatError, match=r"raw.csv, row 3: sample 5 is 3, outside \[-0.5, 1.5\]"):
         load_heartbeat_csv(tmp_path / "raw.csv", cache=False)
+
+
+def test_predict_array_refuses_inputs_that_are_not_n_leads_samples():
+    """``predict_array(model, X[:1, 0])`` (a (1, 187) beat) reached conv1d as one unbatched input and failed deep in
+    PyTorch (mat1 and mat2 shapes cannot be multiplied; beats-ds1: IndexError)."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.training.checkpoint import load_run
+    from cardiacml.training.loop import predict_array
+
+    model, record = load_run("beats-ds1")
+    n = record.contract.n_samples
+    assert predict_array(model, np.zeros((2, 1, n))).shape == (2, 5)
+    with pytest.raises(DataFormatError, match=r"shape \(n, leads, samples\), got \(1, \d+\); beats .* X\[:, None, :\]"):
+        predict_array(model, np.zeros((1, n)))
+    with pytest.raises(DataFormatError, match=r"got \(\d+,\)"):
+        predict_array(model, np.zeros(n))

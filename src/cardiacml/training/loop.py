@@ -112,7 +112,12 @@ class _Batches(torch.utils.data.Dataset):
 
 @torch.no_grad()
 def predict_array(model: nn.Module, X: np.ndarray, batch_size: int = 512, device="cpu", kind: str = "classification") -> np.ndarray:
-    """Run ``model`` over ``X`` in batches; class probabilities for classifiers, outputs otherwise."""
+    """Run ``model`` over ``X`` (n, leads, samples) in batches; class probabilities for classifiers, outputs otherwise."""
+    if len(np.shape(X)) != 3:  # a (1, 187) beat went to conv1d as one unbatched input: a shape error deep in PyTorch
+        from ..errors import DataFormatError
+
+        raise DataFormatError(f"predict_array takes inputs of shape (n, leads, samples), got {np.shape(X)}"
+                              + ("; beats (n, samples) of one lead are X[:, None, :]" if len(np.shape(X)) == 2 else ""))
     model.eval().to(device)
     outs = []
     for i in range(0, len(X), batch_size):
