@@ -140,3 +140,16 @@ def test_predict_array_refuses_inputs_that_are_not_n_leads_samples():
         predict_array(model, np.zeros((1, n)))
     with pytest.raises(DataFormatError, match=r"got \(\d+,\)"):
         predict_array(model, np.zeros(n))
+
+
+def test_create_model_sizes_must_be_whole_numbers():
+    """``create_model("kachuee", "1", 187, 5)`` failed in the builder with "not all arguments converted during string
+    formatting", 1.5 with "in_channels must be divisible by groups", "one" with int()'s ValueError traceback."""
+    import numpy as np
+
+    from cardiacml.models import create_model
+
+    assert create_model("kachuee", np.int64(1), 187, 5) is not None
+    for bad in ("1", 1.5, "one", True):
+        with pytest.raises(UsageError, match=r"create_model: n_leads must be a whole number, got"):
+            create_model("kachuee", bad, 187, 5)

@@ -182,7 +182,11 @@ def create_model(name: str, n_leads: int | None = None, n_times: int | None = No
             n_outputs = len(c.target_names) or (N_SITES if c.kind == "ecg12" else 0)
     if None in (n_leads, n_times, n_outputs):
         raise UsageError("create_model needs n_leads, n_times and n_outputs, or a contract")
+    import numbers
+
     for what, v in (("n_leads", n_leads), ("n_times", n_times), ("n_outputs", n_outputs)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):  # "1" and 1.5 failed deep in the builder
+            raise UsageError(f"create_model: {what} must be a whole number, got {v!r}")
         if int(v) < 1:
             raise UsageError(f"create_model: {what} must be >= 1, got {v}"
                              + (" (the contract names no targets: give n_outputs, e.g. 75 sites)"
