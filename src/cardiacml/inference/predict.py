@@ -160,6 +160,11 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     if c.kind == "ecg12" and str(getattr(c, "target_units", "")) == "mV":  # Vm: a .npy and a .csv beside it
         for extra in (out_path.with_suffix(".npy"), out_path.with_suffix(".csv")):
             check_output(extra, inputs, what="output")
+            if html is not None and Path(html).resolve() == extra.resolve():  # the page was written, then the run refused
+                from ..errors import OutputError
+
+                raise OutputError(f"--html {html} is the {extra.suffix} file heart-vm writes beside --out: give the page "
+                                  "another name")
     if html is not None:
         check_output(html, inputs, what="--html")
     from ..io import wfdb_base
