@@ -1,5 +1,6 @@
 """Outputs and inputs of `predict` with the heart models that a bug hunt found mishandled."""
 
+import numpy as np
 import pytest
 
 
@@ -19,3 +20,31 @@ def test_heart_vm_html_naming_the_vm_array_or_its_csv_is_refused_before_anything
     assert res.exit_code == 2, res.output
     assert f"--html {tmp_path / html} is the" in res.output and "another name" in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lead_names_given_for_a_model_format_array_put_its_leads_in_order(tmp_path):
+    """`read_ecg12(path, leads=[...])` says the names serve a ``.npy`` "with another order"; for a model-format array
+    ((12, 500), (500, 12), pECGData (500, 10)) they were ignored: the leads went to the model in the file's order."""
+    from cardiacml.contracts.ecg12 import ELECTRODES, LEADS, leads_from_electrodes
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.inputs import read_ecg12
+
+    t = np.arange(500)
+    pecg = np.stack([np.sin(2 * np.pi * (k + 1) * t / 500) * np.exp(-((t - 60 - 3 * k) / 25.0) ** 2) for k in range(10)], 1)
+    x12 = leads_from_electrodes(pecg)  # (12, 500)
+    np.save(tmp_path / "beat.npy", x12)
+    ref = read_ecg12(tmp_path / "beat.npy")
+    perm = [6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5]
+    names = [LEADS[i] for i in perm]
+    np.save(tmp_path / "perm.npy", x12[perm])
+    np.testing.assert_allclose(read_ecg12(tmp_path / "perm.npy", leads=names), ref, atol=1e-5)
+    np.save(tmp_path / "perm_t.npy", x12[perm].T)
+    np.testing.assert_allclose(read_ecg12(tmp_path / "perm_t.npy", leads=names), ref, atol=1e-5)
+    np.save(tmp_path / "perm_n.npy", np.stack([x12[perm]] * 2))
+    np.testing.assert_allclose(read_ecg12(tmp_path / "perm_n.npy", leads=names), np.concatenate([ref] * 2), atol=1e-5)
+    eperm = [4, 5, 6, 7, 8, 9, 0, 1, 2, 3]
+    np.save(tmp_path / "pecg.npy", pecg[:, eperm])
+    X = read_ecg12(tmp_path / "pecg.npy", leads=[ELECTRODES[i] for i in eperm])
+    np.testing.assert_allclose(X, ref, atol=1e-5)
+    with pytest.raises(DataFormatError, match=r"perm.npy: 3 lead name\(s\)"):
+        read_ecg12(tmp_path / "perm.npy", leads=["I", "II", "V1"])

@@ -96,6 +96,16 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
             raise DataFormatError(f"{p}: NaN or infinite value at index {idx}; clean or interpolate the signal first")
         scale = unit_scale(units, str(p)) if units else 1.0
+        beats = ready and arr.ndim in (2, 3) and (arr.shape[-2:] in ((N_TIMES, 10), (12, N_TIMES))
+                                                  or arr.shape == (N_TIMES, 12))
+        if beats and names:  # leads named for a model-format array (another order): put in LEADS order (were ignored)
+            lead_axis = -2 if arr.shape[-2:] == (12, N_TIMES) else -1
+            if len(names) != arr.shape[lead_axis]:
+                raise DataFormatError(f"{p}: {len(names)} lead name(s) {names} for the {arr.shape[lead_axis]} leads of "
+                                      f"shape {arr.shape}")
+            items = arr if arr.ndim == 3 else arr[None]
+            conv = [to_twelve_leads(b.T if lead_axis == -2 else b, names, str(p)) for b in items]
+            arr, info["derived"] = np.stack([x.T for x, _ in conv]), conv[0][1]
         if ready and arr.shape[-2:] == (N_TIMES, 10) and arr.ndim in (2, 3):
             X = leads_from_electrodes(arr * scale)
             X = X if X.ndim == 3 else X[None]
