@@ -48,3 +48,15 @@ def test_lead_names_given_for_a_model_format_array_put_its_leads_in_order(tmp_pa
     np.testing.assert_allclose(X, ref, atol=1e-5)
     with pytest.raises(DataFormatError, match=r"perm.npy: 3 lead name\(s\)"):
         read_ecg12(tmp_path / "perm.npy", leads=["I", "II", "V1"])
+
+
+def test_ekg_prefixed_lead_names_are_the_twelve_leads():
+    """"EKG II" is lead II for the beat path (io.records._LEAD_PREFIX); the 12-lead path stripped only LEAD / ECG and
+    refused an EDF whose channels are "EKG I" ... "EKG V6" with "missing lead(s)"."""
+    from cardiacml.contracts.ecg12 import LEADS
+    from cardiacml.ecg.twelve_lead import canonical_lead, to_twelve_leads
+
+    assert [canonical_lead(f"EKG {n}") for n in LEADS] == list(LEADS)
+    assert canonical_lead("ekg_avr") == "aVR"
+    x = np.arange(24.0).reshape(2, 12)
+    np.testing.assert_array_equal(to_twelve_leads(x, [f"EKG {n}" for n in LEADS], "t")[0], x)

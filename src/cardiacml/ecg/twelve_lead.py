@@ -77,12 +77,12 @@ SCALE_SPAN_MS = 250
 def canonical_lead(name: str) -> str | None:
     """Standard name of a lead or electrode label, or None.
 
-    Case-insensitive; ignores ``lead``/``ecg`` prefixes and spaces, dashes, underscores, dots
+    Case-insensitive; ignores ``lead``/``ecg``/``ekg`` prefixes and spaces, dashes, underscores, dots
     (``"ECG II"``, ``"lead_avr"``, ``"V1-REF"`` is not matched). Returns one of
     :data:`LEADS` or :data:`ELECTRODES` (``RA``, ``LA``, ``LL``, ``RL``).
     """
     key = re.sub(r"[\s_\-\.]", "", str(name)).upper()
-    key = re.sub(r"^(LEAD|ECG)", "", key)
+    key = re.sub(r"^(LEAD|ECG|EKG)", "", key)
     for lead in LEADS:
         if key == lead.upper():
             return lead
