@@ -60,3 +60,22 @@ def test_ekg_prefixed_lead_names_are_the_twelve_leads():
     assert canonical_lead("ekg_avr") == "aVR"
     x = np.arange(24.0).reshape(2, 12)
     np.testing.assert_array_equal(to_twelve_leads(x, [f"EKG {n}" for n in LEADS], "t")[0], x)
+
+
+def test_beat_index_picks_one_beat_of_an_array_of_model_format_beats(tmp_path):
+    """`predict heart-act beats.npy --beat 1` on (3, 12, 500) predicted all three beats, the index ignored."""
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.inputs import read_ecg12
+
+    rng = np.random.default_rng(0)
+    beats = rng.normal(size=(3, 12, 500)) * np.exp(-((np.arange(500) - 60) / 20.0) ** 2)
+    np.save(tmp_path / "b.npy", beats)
+    every = read_ecg12(tmp_path / "b.npy", beat="all")
+    assert every.shape == (3, 12, 500)
+    np.testing.assert_allclose(read_ecg12(tmp_path / "b.npy", beat=1), every[1:2], atol=1e-6)
+    with pytest.raises(DataFormatError, match=r"b.npy: beat 3 out of range: the array holds 3 model-format beat"):
+        read_ecg12(tmp_path / "b.npy", beat=3)
+    np.save(tmp_path / "one.npy", beats[0])
+    assert read_ecg12(tmp_path / "one.npy", beat=0).shape == (1, 12, 500)
+    with pytest.raises(DataFormatError, match="one.npy: beat 1 out of range"):
+        read_ecg12(tmp_path / "one.npy", beat=1)

@@ -98,6 +98,16 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
         scale = unit_scale(units, str(p)) if units else 1.0
         beats = ready and arr.ndim in (2, 3) and (arr.shape[-2:] in ((N_TIMES, 10), (12, N_TIMES))
                                                   or arr.shape == (N_TIMES, 12))
+        if beats and beat not in (None, "auto", "all"):  # beat K of an array of model-format beats (was ignored: all n)
+            n_b = len(arr) if arr.ndim == 3 else 1
+            try:
+                k = int(beat)
+            except (TypeError, ValueError):
+                raise DataFormatError(f"{p}: beat must be 'auto', 'all' or a beat index, got {beat!r}") from None
+            if not 0 <= k < n_b:
+                raise DataFormatError(f"{p}: beat {k} out of range: the array holds {n_b} model-format beat(s) "
+                                      f"(shape {arr.shape})")
+            arr = arr[k:k + 1] if arr.ndim == 3 else arr
         if beats and names:  # leads named for a model-format array (another order): put in LEADS order (were ignored)
             lead_axis = -2 if arr.shape[-2:] == (12, N_TIMES) else -1
             if len(names) != arr.shape[lead_axis]:
