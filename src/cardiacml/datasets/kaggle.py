@@ -25,7 +25,7 @@ FILES = {
     "ptbdb_normal": ("ptbdb_normal.csv", PTB_CLASSES),
     "ptbdb_abnormal": ("ptbdb_abnormal.csv", PTB_CLASSES),
 }
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: beat values checked against the contract range when parsed (older caches were not)
 
 
 
