@@ -62,6 +62,21 @@ def test_ekg_prefixed_lead_names_are_the_twelve_leads():
     np.testing.assert_array_equal(to_twelve_leads(x, [f"EKG {n}" for n in LEADS], "t")[0], x)
 
 
+def test_portuguese_and_european_lead_names_are_the_twelve_leads():
+    """DI / DII / DIII (CODE dataset, Brazilian recorders) and C1-C6 (European chest leads) were refused as missing
+    leads; a beat model's default lead is DII among them."""
+    from cardiacml.ecg.twelve_lead import canonical_lead, to_twelve_leads
+    from cardiacml.io.records import default_lead
+
+    code = ["DI", "DII", "DIII", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    europe = ["I", "II", "III", "aVR", "aVL", "aVF", "C1", "C2", "C3", "C4", "C5", "C6"]
+    x = np.arange(24.0).reshape(2, 12)
+    for names in (code, europe):
+        np.testing.assert_array_equal(to_twelve_leads(x, names, "t")[0], x)
+    assert canonical_lead("D2") == "II" and canonical_lead("C7") is None
+    assert default_lead(code) == 1 and default_lead(["EEG Fpz", "D2"]) == 1
+
+
 def test_beat_index_picks_one_beat_of_an_array_of_model_format_beats(tmp_path):
     """`predict heart-act beats.npy --beat 1` on (3, 12, 500) predicted all three beats, the index ignored."""
     from cardiacml.errors import DataFormatError

@@ -505,3 +505,11 @@ def test_tab_separated_with_decimal_commas(rec100, tmp_path):
     path.write_text("\n".join(lines) + "\n")
     r = _open(path)
     assert r.fs == FS and r.leads == ("MLII", "V5") and np.abs(r.read() - part).max() < 1e-4
+
+
+def test_headerless_csv_time_column_note_names_no_column(tmp_path):
+    """The note said "time column None in seconds"."""
+    t = np.arange(3000) / 250
+    np.savetxt(tmp_path / "nh.csv", np.c_[t, np.sin(t * 3)], delimiter=",", fmt="%.5f")
+    rec = _open(tmp_path / "nh.csv")
+    assert rec.fs == 250 and "time column in seconds -> fs = 250 Hz" in rec.notes, rec.notes

@@ -74,15 +74,22 @@ MB_PRE, MB_POST = 300, 400
 #: Span after the onset (ms) whose lead peak-to-peak amplitudes give the window's amplitude scale.
 SCALE_SPAN_MS = 250
 
+#: Other spellings of the standard leads: DI / DII / DIII (D1-D3; Portuguese and Spanish recorders, the CODE
+#: dataset) and C1-C6 (the European names of the chest leads V1-V6).
+LEAD_ALIASES = {"DI": "I", "DII": "II", "DIII": "III", "D1": "I", "D2": "II", "D3": "III",
+                **{f"C{k}": f"V{k}" for k in range(1, 7)}}
+
+
 def canonical_lead(name: str) -> str | None:
     """Standard name of a lead or electrode label, or None.
 
     Case-insensitive; ignores ``lead``/``ecg``/``ekg`` prefixes and spaces, dashes, underscores, dots
-    (``"ECG II"``, ``"lead_avr"``, ``"V1-REF"`` is not matched). Returns one of
+    (``"ECG II"``, ``"lead_avr"``, ``"V1-REF"`` is not matched); takes :data:`LEAD_ALIASES` (``DII``, ``C1``). Returns one of
     :data:`LEADS` or :data:`ELECTRODES` (``RA``, ``LA``, ``LL``, ``RL``).
     """
     key = re.sub(r"[\s_\-\.]", "", str(name)).upper()
     key = re.sub(r"^(LEAD|ECG|EKG)", "", key)
+    key = LEAD_ALIASES.get(key, key)
     for lead in LEADS:
         if key == lead.upper():
             return lead

@@ -45,13 +45,13 @@ _LEAD_PREFIX = re.compile(r"^(LEAD|ECG|EKG)[\s_\-]*", re.IGNORECASE)
 
 
 def default_lead(names) -> int:
-    """The lead a single-lead beat model reads when none is named: MLII / II / ML2 (also written "ECG II", "Lead II"),
+    """The lead a single-lead beat model reads when none is named: MLII / II / ML2 / DII (also written "ECG II", "Lead II"),
     else a channel named ECG / EKG (ECG1, "ECG 1"...), else one whose name holds ECG or EKG, else the first channel
     that is not named as something else (EEG, EOG, EMG, respiration, SpO2, blood pressure...: a sleep study's EEG is no
     ECG), else the first."""
     upper = [str(n).strip().strip("'\"").strip().upper() for n in names]
     bare = [_LEAD_PREFIX.sub("", u).strip() for u in upper]
-    for cand in ("MLII", "II", "ML2"):
+    for cand in ("MLII", "II", "ML2", "DII", "D2"):
         for k, (u, b) in enumerate(zip(upper, bare)):
             if u == cand or (b == cand and u != b):
                 return k

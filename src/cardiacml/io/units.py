@@ -248,7 +248,8 @@ def time_unit(name: str | None, t: np.ndarray, path: Path) -> tuple[float, str]:
     fs = (1.0 if unit == "s" else 1000.0) / step
     if abs(fs - round(fs)) < 1e-4 * fs:
         fs = float(round(fs))
-    note = f"time column {name!r} in {'seconds' if unit == 's' else 'milliseconds'} -> fs = {fs:.6g} Hz"
+    note = (f"time column {name!r}" if name else "time column") + \
+        f" in {'seconds' if unit == 's' else 'milliseconds'} -> fs = {fs:.6g} Hz"
     t0 = float(t[0]) / (1.0 if unit == "s" else 1000.0)
     if abs(t0) * fs >= 0.5:  # beat times count from the first row, not from this clock
         note += f"; it starts at {t0:.6g} s: beat times are counted from the first row (add {t0:.6g} s for the file's time)"
