@@ -153,3 +153,24 @@ def test_create_model_sizes_must_be_whole_numbers():
     for bad in ("1", 1.5, "one", True):
         with pytest.raises(UsageError, match=r"create_model: n_leads must be a whole number, got"):
             create_model("kachuee", bad, 187, 5)
+
+
+def test_create_model_checks_its_options_and_task_as_train_does():
+    """create_model('tcn', ..., width=0) built a model train refuses; an unknown task= was ignored."""
+    from cardiacml.contracts.ecg12 import ECG12
+    from cardiacml.errors import UsageError
+    from cardiacml.models import create_model
+
+    with pytest.raises(UsageError, match="needs width >= 1"):
+        create_model("tcn", contract=ECG12, width=0)
+    with pytest.raises(UsageError, match="unknown task 'taskX'"):
+        create_model("tcn", contract=ECG12, task="taskX")
+    with pytest.raises(UsageError, match="has no option 'foo'"):
+        create_model("kachuee", 1, 187, 5, foo=1)
+
+
+def test_load_checkpoint_puts_the_model_on_map_location():
+    from cardiacml.training.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint("beats-ds1", map_location="meta")  # was ignored
+    assert next(model.parameters()).device.type == "meta"

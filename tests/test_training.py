@@ -52,6 +52,15 @@ def test_checkpoint_round_trip_and_evaluate(task2_run):
     assert ev["protocol"] == "interpatient" and 40000 < ev["n"] < 55000
 
 
+
+def test_report_takes_the_run_s_model_pt_and_refuses_a_name_that_is_not_html(task2_run, tmp_path):
+    """`report RUN/model.pt` said "not a run folder" (evaluate and export take it); `--out r.pdf` wrote HTML there."""
+    res = runner.invoke(app, ["report", str(task2_run / "model.pt"), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 0 and (tmp_path / "r.html").is_file(), res.output
+    res = runner.invoke(app, ["report", str(task2_run), "--out", str(tmp_path / "r.pdf")])
+    assert res.exit_code == 2 and "give a .html name" in res.output and not (tmp_path / "r.pdf").exists()
+
+
 def test_seeded_training_is_reproducible(mitdb):
     data = load_task("task2", mitdb=mitdb, max_train=800)
     data.X_test, data.y_test = data.X_test[:500], data.y_test[:500]

@@ -290,7 +290,7 @@ def evaluate(
 
 @app.command()
 def report(
-    run: Path = typer.Argument(..., help="Run folder made by `cardiacml train`, or a pretrained name (`cardiacml models`)."),
+    run: Path = typer.Argument(..., help="Run folder made by `cardiacml train` (or its model.pt), or a pretrained name (`cardiacml models`)."),
     out: Optional[str] = typer.Option(None, help="HTML file (default RUN/report.html; ./NAME-report.html for a pretrained model); a folder (existing, or ending in /): that name inside it."),
 ):
     """Write one self-contained HTML report of a run: model card, data, metrics, figures, configuration."""

@@ -145,6 +145,12 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     from .tasks import get_task
 
     run = Path(run_dir)
+    if run.is_file() and run.name == "model.pt" and (run.parent / "run.json").is_file():  # as evaluate / export take it
+        run = run.parent
+    if out is not None and Path(out).suffix.lower() not in (".html", ".htm"):
+        from .errors import UsageError
+
+        raise UsageError(f"--out {out}: the report is an HTML page; give a .html name (or a folder)")
     ev = run / "eval"  # where `cardiacml evaluate` wrote (training.run.default_eval_dir)
     if not (run / "run.json").is_file():
         if run.exists():

@@ -169,6 +169,12 @@ def create_model(name: str, n_leads: int | None = None, n_times: int | None = No
         Model-specific options (e.g. ``out="sequence"``, ``width=64``).
     """
     spec = get_spec(name)
+    if task is not None:
+        from ..tasks import list_tasks
+
+        if task not in list_tasks():
+            raise UsageError(f"create_model: unknown task {task!r} (tasks: {', '.join(list_tasks())})")
+    check_hparams(name, hparams)  # an unknown option, a wrong type, a size < 1: one line, as train refuses them
     if contract is not None:
         from ..contracts import SignalContract
 

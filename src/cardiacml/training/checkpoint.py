@@ -324,8 +324,11 @@ def load_run(ref: str | os.PathLike) -> tuple[NormalizedModel, RunRecord]:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> tuple[NormalizedModel, dict]:
-    """Model and checkpoint dict of a run folder, checkpoint or pretrained name (see :func:`load_run`)."""
+    """Model and checkpoint dict of a run folder, checkpoint or pretrained name (see :func:`load_run`); the model on
+    ``map_location`` (a device)."""
     model, record = load_run(path)
+    if map_location is not None and str(map_location) != "cpu":
+        model = model.to(map_location)
     return model, record.to_checkpoint()
 
 
