@@ -87,6 +87,9 @@ def test_kaggle_csvs_with_a_rare_class_or_too_few_beats_split_or_say_why(tmp_pat
     write(tmp_path / "few", np.arange(30) % 5)
     with pytest.raises(DataFormatError, match="30 beats cannot be split 90% / 10% with a beat of every class"):
         load_task("task2", data_dir=tmp_path / "few")
+    write(tmp_path / "one", [0] * 50)  # the head of the class-sorted Kaggle file: trained, learnt nothing
+    with pytest.raises(DataFormatError, match=r"training beats are all of one class \(N, 50 beats\)"):
+        load_task("task2", data_dir=tmp_path / "one")
 
 
 def test_cut_beats_with_a_label_that_is_no_class_index_are_refused(tmp_path):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..contracts.beat import KAGGLE_BEAT, MITBIH_CLASSES, PTB_CLASSES
 from ..datasets.kaggle import BeatSet
-from ..errors import MissingDataError, UsageError
+from ..errors import DataFormatError, MissingDataError, UsageError
 from .common import classification_summary, classification_task_metrics
 from .registry import TaskData, TaskSpec, register_task
 
@@ -95,6 +95,11 @@ def _beats_loader(task: str):
             what = MITBIH_STANDIN if task == "task1" else "MIT-BIH beats"
             source = f"{what}, rebuilt from raw records ({find_mitdb(mitdb)})"
         classes = PTB_CLASSES if task == "task1" else MITBIH_CLASSES
+        seen = np.unique(train.y)
+        if len(seen) < 2:  # nothing to tell apart: training would "learn" one answer
+            raise DataFormatError(f"{source}: the training beats are all of one class ({classes[int(seen[0])]}, "
+                                  f"{len(train.y)} beats); a classifier needs beats of two classes or more (a file cut "
+                                  "from the start of a class-sorted CSV holds one)")
         by_record = protocol == "interpatient"
         tr, va = _val_split(train.y, val_fraction, seed, groups=np.asarray(train.groups) if by_record else None)
         if max_train and len(tr) > max_train:
