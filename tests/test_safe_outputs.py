@@ -393,6 +393,9 @@ def test_inputs_a_model_cannot_read_are_refused_up_front(tmp_path, shared):
     res = runner.invoke(app, ["predict", "beats-ds1", str(shared / "mitdb" / "100"), "--beat", "3",
                               "--out", str(tmp_path / "b.csv")])  # was ignored without a word
     assert res.exit_code == 2 and "--beat picks the beat a heart model reads" in res.output
+    res = runner.invoke(app, ["predict", "beats-ds1", str(shared / "mitdb" / "100"), "--out",
+                              str(tmp_path / "b.csv.gz")])  # plain text was written under the .gz name
+    assert res.exit_code == 2 and "written uncompressed" in res.output
     res = runner.invoke(app, ["predict", "heart-act", str(shared / "real_12lead" / "E07500"), "--fs", "250",
                               "--out", str(tmp_path / "h.csv")])  # a WFDB record gives its own rate (as for beats)
     assert res.exit_code == 2 and "do not apply to a WFDB recording" in res.output

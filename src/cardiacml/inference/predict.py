@@ -145,6 +145,9 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     if c.kind in ("beat", "beat-rhythm") and beat != "auto":
         raise UsageError("--beat picks the beat a heart model reads from a 12-lead recording; a beat model classifies "
                          "every beat")
+    if out_path.suffix.lower() in (".gz", ".bz2", ".xz", ".zip", ".zst"):  # it wrote plain text under that name
+        raise UsageError(f"--out {out_path}: outputs are written uncompressed; give a name without "
+                         f"{out_path.suffix} (and compress the file afterwards if you need to)")
     check_distinct_outputs(out=out_path, html=html)
     if c.kind == "ecg12" and str(getattr(c, "target_units", "")) != "mV" and out_path.suffix.lower() == ".npy":
         raise UsageError(f"--out {out_path}: this model writes a table of activation times (CSV), not a .npy array; "
