@@ -34,3 +34,20 @@ def test_shipped_activation_model_obeys_physiology_on_real_beats(real12):
     assert rows["E07509"]["rv_minus_lv_ms"] >= 15, rows["E07509"]
     assert rows["E07509"]["rv_minus_lv_ms"] > max(rows[k]["rv_minus_lv_ms"] for k in ("E07506", "E07513")) + 5
     assert rows["E07509"]["tat_ms"] > min(rows[k]["tat_ms"] for k in ("E07506", "E07513"))
+
+
+def test_a_map_with_no_active_site_fails_the_checks_instead_of_crashing(real12, monkeypatch):
+    """np.min of an empty array stopped the whole benchmark."""
+    import cardiacml.inference.predict as P
+    from cardiacml.contracts.ecg12 import ECG12
+
+    class NoActivation:
+        contract = ECG12
+
+        def predict(self, X):
+            return np.full((len(X), 75), np.nan, np.float32)
+
+    monkeypatch.setattr(P, "load_runner", lambda model: NoActivation())
+    res = physiology_checks("stub", [real12 / "E07506", real12 / "E07513", real12 / "E07509"])
+    assert [r["sites_never_active"] for r in res["rows"]] == [75, 75, 75]
+    assert res["summary"]["share_earliest_le_20ms"] == 0.0

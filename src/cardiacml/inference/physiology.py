@@ -21,7 +21,7 @@ import numpy as np
 
 
 def _dx(base: Path) -> str:
-    for line in base.with_suffix(".hea").read_text(errors="replace").splitlines():
+    for line in Path(f"{base}.hea").read_text(errors="replace").splitlines():  # not with_suffix: "rec.v2" is a name
         if line.startswith("# Dx:") or line.startswith("#Dx:"):
             return line.split(":", 1)[1].strip()
         if "Reason for admission" in line:
@@ -64,22 +64,25 @@ def physiology_checks(model, records) -> dict:
         act = pred[0] if pred.ndim == 2 else activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)[0]
         unf = runner.unfamiliarity(X) if hasattr(runner, "unfamiliarity") else None
         ok = np.isfinite(act)
+        lo, hi = (float(np.min(act[ok])), float(np.max(act[ok]))) if ok.any() else (np.nan, np.nan)  # none active: NaN
         rows.append({"record": base.name, "dx": _dx(base), "qrs_ms": measure_qrs(base),
                      "sites_never_active": int((~ok).sum()),
-                     "earliest_ms": float(np.min(act[ok])), "latest_ms": float(np.max(act[ok])),
-                     "tat_ms": float(np.max(act[ok]) - np.min(act[ok])),
-                     "rv_minus_lv_ms": float(np.nanmean(act[rv]) - np.nanmean(act[lv])),
+                     "earliest_ms": lo, "latest_ms": hi, "tat_ms": hi - lo,
+                     "rv_minus_lv_ms": (float(np.nanmean(act[rv]) - np.nanmean(act[lv]))
+                                        if ok[rv].any() and ok[lv].any() else np.nan),
                      "unfamiliarity": None if unf is None else float(unf["score"][0]),
                      "unfamiliar": None if unf is None else bool(unf["unfamiliar"][0]),
                      "threshold": None if unf is None else float(unf["threshold"])})
-    early = np.array([r["earliest_ms"] for r in rows])
-    rho = spearmanr([r["tat_ms"] for r in rows], [r["qrs_ms"] for r in rows]).statistic if len(rows) > 2 else np.nan
+    tat = np.array([r["tat_ms"] for r in rows], np.float64)
+    early = np.nan_to_num(np.array([r["earliest_ms"] for r in rows]), nan=np.inf)  # no site active: fails the check
+    rho = spearmanr([r["tat_ms"] for r in rows], [r["qrs_ms"] for r in rows],
+                    nan_policy="omit").statistic if len(rows) > 2 else np.nan
     rbbb = [r["rv_minus_lv_ms"] for r in rows if r["record"] == "E07509"]
     flagged = [r["unfamiliar"] for r in rows if r["unfamiliar"] is not None]
     summary = {"n_records": len(rows), "median_earliest_ms": float(np.median(early)),
                "share_earliest_le_20ms": float(np.mean(early <= 20.0)),
                "spearman_tat_qrs": float(rho), "rbbb_rv_delay_ms": float(rbbb[0]) if rbbb else None,
-               "median_tat_ms": float(np.median([r["tat_ms"] for r in rows])),
+               "median_tat_ms": (float(np.nanmedian(tat)) if np.isfinite(tat).any() else np.nan),
                "unfamiliar_share": float(np.mean(flagged)) if flagged else None}
     return {"model": str(model), "rows": rows, "summary": summary}
 
