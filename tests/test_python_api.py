@@ -110,6 +110,31 @@ def test_cut_beats_with_a_label_that_is_no_class_index_are_refused(tmp_path):
             read_beats(tmp_path / "b.csv")
 
 
+
+def test_cut_beats_of_another_task_get_no_agreement_figure(tmp_path):
+    """MIT-BIH cut beats (labels 0-4) given to a 2-class model: the agreement counted labels 2-4 as wrong."""
+    import numpy as np
+
+    from cardiacml.contracts.beat import KAGGLE_BEAT, PTB_CLASSES
+    from cardiacml.inference.predict import _predict_cut_beats
+
+    class TwoClasses:
+        contract = KAGGLE_BEAT.with_targets("PTB normal vs abnormal", "class", PTB_CLASSES)
+
+        def predict(self, X):
+            return np.tile([0.9, 0.1], (len(X), 1))
+
+    rows = np.c_[np.random.default_rng(0).random((5, 187)), [0, 1, 2, 3, 4]]
+    np.savetxt(tmp_path / "mit.csv", rows, delimiter=",")
+    msg = _predict_cut_beats(TwoClasses(), tmp_path / "mit.csv", tmp_path / "o.csv", fs=None, html=None)
+    assert "no agreement computed" in msg and "agreement with reference" not in msg, msg
+    assert "reference" not in (tmp_path / "o.csv").read_text().splitlines()[0]
+    rows[:, -1] = [0, 1, 0, 1, 0]
+    np.savetxt(tmp_path / "ptb.csv", rows, delimiter=",")
+    msg = _predict_cut_beats(TwoClasses(), tmp_path / "ptb.csv", tmp_path / "o2.csv", fs=None, html=None)
+    assert "agreement with reference labels 0.6000" in msg, msg
+
+
 def test_kaggle_training_csv_outside_the_beat_range_is_refused_as_predict_refuses_it(tmp_path):
     """Beats not min-max normalised (values -2..3) trained and evaluated silently, and the model's predict then refused
     the same file ("beat values should lie in [0, 1]")."""

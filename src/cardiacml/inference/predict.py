@@ -200,6 +200,11 @@ def _predict_cut_beats(runner, input_path, out_path: Path, *, fs, html) -> str:
     prob = run_checked(runner, beats["X"], str(input_path))
     classes = list(runner.contract.target_names)
     ref = beats.get("label")
+    other = ""
+    if ref is not None and len(ref) and int(ref.max()) >= len(classes):  # MIT-BIH labels 0-4 to a 2-class model:
+        other = (f"; labels up to {int(ref.max())} in the file are not this model's {len(classes)} classes "
+                 "(another task's beats): no agreement computed")
+        ref = None  # no reference column either (its names would be wrong)
     from ..utils import atomic_path
 
     with atomic_path(out_path) as tmp:
@@ -208,7 +213,7 @@ def _predict_cut_beats(runner, input_path, out_path: Path, *, fs, html) -> str:
     counts = {k: int(v) for k, v in zip(classes, np.bincount(prob.argmax(1), minlength=len(classes))) if v}
     extra = f"; agreement with reference labels {np.mean(prob.argmax(1) == ref):.4f}" if ref is not None else ""
     page = "; no page (already-cut beats have no timeline)" if html else ""
-    return f"{len(prob)} beats from {input_path} -> {out_path}; predicted {counts}{extra}{page}"
+    return f"{len(prob)} beats from {input_path} -> {out_path}; predicted {counts}{extra}{other}{page}"
 
 
 def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_annotations, units, html,
