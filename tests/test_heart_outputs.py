@@ -22,6 +22,27 @@ def test_heart_vm_html_naming_the_vm_array_or_its_csv_is_refused_before_anything
     assert list(tmp_path.iterdir()) == []
 
 
+def test_heart_vm_replaces_its_own_pair_but_not_a_users_vm_array(shared, tmp_path):
+    """Any float32 (n, 75, 500) .npy counted as a heart-vm output and was replaced (a user's own true Vm of the
+    same name); the pair heart-vm writes is replaced on a second run."""
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+
+    from conftest import need
+
+    rec = need(shared / "real_12lead") / "E07509"
+    mine = np.zeros((1, 75, 500), np.float32)
+    np.save(tmp_path / "x.npy", mine)
+    res = CliRunner().invoke(app, ["predict", "heart-vm", str(rec), "--out", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2 and "x.npy exists and is not a heart-vm output" in res.output, res.output
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), mine)
+    for _ in range(2):  # its own pair: replaced
+        res = CliRunner().invoke(app, ["predict", "heart-vm", str(rec), "--out", str(tmp_path / "y.csv")])
+        assert res.exit_code == 0, res.output
+    assert np.load(tmp_path / "y.npy").shape == (1, 75, 500)
+
+
 def test_lead_names_given_for_a_model_format_array_put_its_leads_in_order(tmp_path):
     """`read_ecg12(path, leads=[...])` says the names serve a ``.npy`` "with another order"; for a model-format array
     ((12, 500), (500, 12), pECGData (500, 10)) they were ignored: the leads went to the model in the file's order."""

@@ -396,17 +396,16 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
         _write_csv(df, out_path)
         return (f"activation times (ms) of {len(pred)} ECG(s) at {len(names)} sites -> {out_path}{used}{unf_text}"
                 + _read_as(info))
-    npy = out_path.with_suffix(".npy")
-    for sibling in (npy, out_path.with_suffix(".csv")):
-        if sibling != out_path and sibling.exists() and not _heart_output(sibling):
+    npy, csv = out_path.with_suffix(".npy"), out_path.with_suffix(".csv")
+    for sibling in (npy, csv):
+        # a Vm array is ours only beside our CSV (a user's own (n, 75, 500) array has the same shape)
+        ours = _heart_output(sibling) and (sibling == csv or (csv.exists() and _heart_output(csv)))
+        if sibling != out_path and sibling.exists() and not ours:
             from ..errors import OutputError
 
             raise OutputError(f"{sibling} exists and is not a heart-vm output: heart-vm writes the Vm to "
-                              f"{npy.name} and its activation times to {out_path.with_suffix('.csv').name}; refusing "
-                              "to replace it (choose another --out)")
-    with atomic_path(npy) as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, pred.astype(np.float32))
+                              f"{npy.name} and its activation times to {csv.name}; refusing to replace it (choose "
+                              "another --out)")
     from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
 
     act = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
@@ -416,7 +415,10 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
         df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
     _add_unfamiliarity(df, unf)
     df["activation_definition"] = f"first Vm > {UPSTROKE_THRESHOLD_MV:g} mV (mid-upstroke), from the predicted Vm"
-    _write_csv(df, out_path.with_suffix(".csv"))
+    _write_csv(df, csv)  # the CSV first: an interrupted run leaves no Vm array without its CSV
+    with atomic_path(npy) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, pred.astype(np.float32))
     missed = int(np.isnan(act).sum())
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "
             f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}"
@@ -438,7 +440,7 @@ def _heart_output(path: Path) -> bool:
             with open(path, encoding="utf-8", errors="replace") as fh:
                 return fh.readline().startswith("ecg,")
         a = np.load(path, mmap_mode="r", allow_pickle=False)
-        return a.ndim == 3 and a.shape[1:] == (75, 500)
+        return a.ndim == 3 and a.shape[1:] == (75, 500) and a.dtype == np.float32
     except (OSError, ValueError):
         return False
 
