@@ -513,3 +513,16 @@ def test_headerless_csv_time_column_note_names_no_column(tmp_path):
     np.savetxt(tmp_path / "nh.csv", np.c_[t, np.sin(t * 3)], delimiter=",", fmt="%.5f")
     rec = _open(tmp_path / "nh.csv")
     assert rec.fs == 250 and "time column in seconds -> fs = 250 Hz" in rec.notes, rec.notes
+
+
+def test_a_truncated_wfdb_signal_file_is_said_to_be_truncated(tmp_path, shared):
+    """numpy's 'cannot reshape' / 'could not broadcast' was all the message said."""
+    from cardiacml.io import open_record
+
+    src = shared / "mitdb"
+    for ext in ("hea", "dat"):
+        (tmp_path / f"100.{ext}").write_bytes((src / f"100.{ext}").read_bytes())
+    dat = tmp_path / "100.dat"
+    dat.write_bytes(dat.read_bytes()[: dat.stat().st_size // 3])
+    with pytest.raises(DataFormatError, match=r"100: cannot read samples .*truncated or damaged"):
+        open_record(tmp_path / "100").read(0, 650000, None)

@@ -283,7 +283,9 @@ class WfdbRecord(Record):
         try:
             rec = wfdb.rdrecord(str(self.path), sampfrom=start, sampto=stop, channels=list(channels))
         except Exception as exc:
-            raise DataFormatError(f"{self.path}: cannot read samples {start}:{stop} ({exc})") from exc
+            why = ("its signal file holds fewer samples than its header says: truncated or damaged? "
+                   if any(w in str(exc) for w in ("reshape", "broadcast", "buffer")) else "")
+            raise DataFormatError(f"{self.path}: cannot read samples {start}:{stop} ({why}{exc})") from exc
         sig = np.asarray(rec.p_signal, np.float64)
         return sig * np.asarray([self._units[c] for c in channels])[None, :]
 
