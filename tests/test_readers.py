@@ -526,3 +526,19 @@ def test_a_truncated_wfdb_signal_file_is_said_to_be_truncated(tmp_path, shared):
     dat.write_bytes(dat.read_bytes()[: dat.stat().st_size // 3])
     with pytest.raises(DataFormatError, match=r"100: cannot read samples .*truncated or damaged"):
         open_record(tmp_path / "100").read(0, 650000, None)
+
+
+def test_units_guessed_from_the_ecg_between_long_flat_stretches(rec100, tmp_path):
+    # a lead off (zeros, or a constant) over most of a long recording with the ECG in between: the 20-s windows the
+    # units are guessed from all fell in the flat stretches, and the file was refused as "flat (every value equal)"
+    rec, sig = rec100
+    ecg = sig[:int(60 * FS), 0]
+    for name, before, after in (("zeros", 0.0, 0.0), ("constant", -0.35, -0.35)):
+        x = np.concatenate([np.full(int(300 * FS), before), ecg, np.full(int(300 * FS), after)])
+        np.save(tmp_path / f"{name}.npy", x)
+        r = _open(tmp_path / f"{name}.npy", fs=FS)
+        assert any("assumed mV" in n for n in r.notes), r.notes
+        assert np.abs(r.read(int(300 * FS), int(360 * FS))[:, 0] - ecg).max() < 1e-9
+    np.save(tmp_path / "flat.npy", np.zeros(int(660 * FS)))
+    with pytest.raises(DataFormatError, match="flat.npy: the signal is flat"):
+        _open(tmp_path / "flat.npy", fs=FS)

@@ -81,12 +81,20 @@ def robust_amplitude(x: np.ndarray) -> np.ndarray:
 
 
 def sample_rows(read, n_samples: int, fs: float, n_windows: int = 6) -> np.ndarray:
-    """Up to ``n_windows`` windows of 20 s spread over the record (the whole record when short)."""
+    """Up to ``n_windows`` windows of 20 s spread over the record (the whole record when short). Where every lead is
+    constant in all of them (a lead off or a flat line over most of a long recording, the ECG in between), the first
+    ``n_windows`` windows of the record in which a lead is not: the units are guessed from the ECG, and a file is
+    called flat only when it is."""
     win = int(_SAMPLE_WINDOW_S * fs)
     if n_samples <= win * n_windows:
         return np.asarray(read(0, n_samples), np.float64)
     starts = np.linspace(0, n_samples - win, n_windows).astype(int)
-    return np.concatenate([np.asarray(read(s, s + win), np.float64) for s in starts])
+    samp = np.concatenate([np.asarray(read(s, s + win), np.float64) for s in starts])
+    if np.any(np.nan_to_num(robust_amplitude(samp))):
+        return samp
+    windows = (np.asarray(read(s, min(n_samples, s + win)), np.float64) for s in range(0, n_samples, win))
+    active = [w for _, w in zip(range(n_windows), (w for w in windows if np.any(np.nan_to_num(robust_amplitude(w)))))]
+    return np.concatenate(active) if active else samp
 
 
 def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str = "given",
