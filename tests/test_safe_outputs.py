@@ -174,6 +174,26 @@ def test_pure_noise_gives_no_reliable_beats(tmp_path):
     assert "no reliable beats" in page and page.count(LOW_QUALITY_FILL) == 2
 
 
+def test_no_reliable_beats_names_a_rate_the_check_refuses(mitdb, tmp_path):
+    # a clean sinus bradycardia at 35 /min (record 100's beats, 1.7 s apart): every window fails the quality check's
+    # 40-180 /min rule; the warning said only that no window "looks like an ECG"
+    import wfdb
+
+    x = wfdb.rdrecord(str(mitdb / "100"), sampto=360 * 120, channels=[0]).p_signal[:, 0]
+    r = wfdb.rdann(str(mitdb / "100"), "atr", sampto=360 * 120).sample[2:-2]
+    pos = 360 + np.arange(70) * int(1.7 * 360)
+    y = np.full(pos[-1] + 360, np.nan)
+    for p, src in zip(pos, r):
+        y[p - 90:p + 160] = x[src - 90:src + 160]
+    y = np.interp(np.arange(len(y)), np.flatnonzero(~np.isnan(y)), y[~np.isnan(y)])
+    p = tmp_path / "brady.csv"
+    np.savetxt(p, y[:, None], header="MLII", comments="", fmt="%.4f")
+    res = _predict(p, "--out", tmp_path / "b.csv")
+    assert res.exit_code == 0 and "no reliable beats" in res.output
+    warning = json.loads((tmp_path / "b.summary.json").read_text())["quality"]["warning"]
+    assert "come at 35 /min, outside the 40-180 /min" in warning and warning in res.output
+
+
 @pytest.mark.parametrize("record,max_share", [("100", 0.01), ("105", 0.10), ("203", 0.25)])
 def test_real_records_pass_the_quality_check(mitdb, record, max_share):
     from cardiacml.ecg.quality import record_quality

@@ -292,12 +292,17 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                                               scan.filtered if c.kind == "beat-rhythm" else None)
     quality = _quality(record, read_lead, peaks, filtered)
     if n_total and not (~quality["low_quality"]).any():  # no plausible ECG anywhere: no classes at all
+        from ..ecg.quality import HR_RANGE_BPM as HR
+
+        rate = 60.0 / float(np.median(np.diff(times))) if len(times) > 1 else float("nan")  # a clean ECG at 35 /min
         skipped[SKIP_NO_RELIABLE] = skipped.get(SKIP_NO_RELIABLE, 0) + int(n_total)
         blocks, n_total, times = iter(()), 0, np.zeros(0)
         labels = None if labels is None else labels[:0]
         quality["warning"] = ("no reliable beats: no 10 s window of the recording looks like an ECG "
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
-                              "nothing was classified")
+                              + (f"the detections come at {rate:.0f} /min, outside the {HR[0]:g}-{HR[1]:g} /min the "
+                                 "check accepts (a bradycardia or tachycardia is rejected as noise is); "
+                                 if not HR[0] <= rate <= HR[1] else "") + "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
     af = (_rhythm(record, read_lead, peaks, times, classes, filtered, context_bridge_s,
                   realign=how != "annotations") if rhythm and n_total else None)
