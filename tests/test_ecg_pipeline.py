@@ -687,3 +687,51 @@ def test_detector_helpers_refuse_what_they_cannot_read(mitdb):
             detect_r_peaks(x, fs)
     shuffled = np.random.default_rng(0).permutation(peaks)
     assert score_detector(peaks, shuffled, rec.fs)["se"] == 1.0
+
+
+def test_rr_features_take_no_interval_across_a_break():
+    """An interval over a lead-off stretch is no R-R interval: the beats on either side borrow their other one, as at
+    the ends, and the reference leaves it out (without breaks: the same features as before)."""
+    fs = 100
+    peaks = np.array([0, 80, 160, 240, 1240, 1320, 1400, 1480])
+    plain = rr_features(peaks, fs)
+    np.testing.assert_array_equal(rr_features(peaks, fs, breaks=np.zeros(0)), plain)
+    f = rr_features(peaks, fs, breaks=[700])
+    assert plain[3, 1] == pytest.approx(C.RR_CLIP_S[1]) and plain[4, 0] == pytest.approx(C.RR_CLIP_S[1])
+    np.testing.assert_allclose(f[:, 0], 0.8, rtol=1e-6)  # pre
+    np.testing.assert_allclose(f[:, 1], 0.8, rtol=1e-6)  # post
+    np.testing.assert_allclose(f[:, 3], 0.8, rtol=1e-6)  # reference: the 10-s interval left out
+    f = rr_features(np.array([0, 80, 500, 580]), fs, breaks=[40, 300])  # a beat between two breaks: the median
+    assert np.isfinite(f).all() and f[1, 0] == f[1, 1] == pytest.approx(0.8)
+
+
+def test_a_lead_off_stretch_gives_no_beats_at_its_edges_and_no_pause(mitdb, tmp_path):
+    """Zeros (a lead off) or a rail value (saturation) for 8 s inside MIT-BIH 100: the steps into and out of it were
+    detected as beats (the first called V, p 0.97 with no low-quality flag), and once they were dropped the last beat
+    before the stretch took it for a pause after a premature beat (S, p 0.98). Now the edges are skipped as flat and
+    no interval spans the stretch: the beats around it get the classes they get in the untouched record."""
+    import pandas as pd
+
+    from cardiacml.ecg.detect import near_flat_run
+    from cardiacml.ecg.pipeline import SKIP_FLAT
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+
+    rec = open_record(mitdb / "100")
+    x = rec.read(0, 360 * 120, None)
+    runner = load_runner("beats-ds1")
+    predict_record(runner, ArrayRecord(x, 360), tmp_path / "ref.csv", show_progress=False)
+    for name, value in (("zeros", 0.0), ("rail", 5.0)):
+        y = x.copy()
+        y[40 * 360:48 * 360] = value
+        predict_record(runner, ArrayRecord(y, 360), tmp_path / f"{name}.csv", show_progress=False)
+        rows = json.loads((tmp_path / f"{name}.summary.json").read_text())
+        assert rows["skipped"].get(SKIP_FLAT) == 2, rows["skipped"]
+        got = pd.read_csv(tmp_path / f"{name}.csv", comment="#")
+        base = pd.read_csv(tmp_path / "ref.csv", comment="#")
+        assert not ((got.time_s > 39.8) & (got.time_s < 48.3)).any()
+        around = got[(got.time_s > 35) & (got.time_s < 52)]
+        same = base.set_index("time_s").loc[around.time_s, "predicted"].to_numpy()
+        assert list(around.predicted) == list(same) == ["N"] * len(same), around
+    assert list(near_flat_run(np.r_[np.ones(100), np.zeros(400), np.ones(100)], [10, 60, 90, 300, 520, 560], 100)) == \
+        [False, False, True, True, True, False]

@@ -272,6 +272,60 @@ P_WAVE_REGION_S = (0.35, 0.03)
 P_WAVE_HALF_S = 0.08
 
 
+#: A run of exactly equal samples at least this long (s) is a lead off or a saturated amplifier: no MIT-BIH or real
+#: 12-lead recording here holds one over 0.73 s (116's rails); lead-off stretches last seconds.
+FLAT_RUN_S = 1.0
+#: Detections within this (s) of such a run are its edge (the band-pass rings at the step), not beats.
+FLAT_REACH_S = 0.25
+
+
+def flat_runs(raw: np.ndarray, fs: float, *, run_s: float = FLAT_RUN_S) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of exactly equal samples lasting ``run_s`` or more (a lead off, a saturated amplifier): (start, end)
+    index arrays, ``raw[start:end + 1]`` equal."""
+    x = np.asarray(raw)
+    if len(x) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    d = np.diff(np.r_[0, (np.diff(x) == 0).astype(np.int8), 0])
+    start, end = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    long = end - start >= run_s * fs
+    return start[long], end[long]
+
+
+def near_flat_run(raw: np.ndarray, loc: np.ndarray, fs: float, *, run_s: float = FLAT_RUN_S,
+                  reach_s: float = FLAT_REACH_S) -> np.ndarray:
+    """Which detections lie inside or within ``reach_s`` of a run of exactly equal raw samples of ``run_s`` or more.
+
+    A recorder writes zeros or a constant while a lead is off, or its rail value while saturated; the step into or out
+    of such a stretch looks like a QRS to the detector (and to a beat model: a confident V).
+
+    Parameters
+    ----------
+    raw : ndarray, shape (n,)
+        The lead as read (before filtering), any units.
+    loc : ndarray of int, shape (m,)
+        Detections, indices into ``raw``.
+    fs : float
+        Sampling rate (Hz).
+
+    Returns
+    -------
+    ndarray of bool, shape (m,)
+    """
+    loc = np.asarray(loc, np.int64)
+    out = np.zeros(len(loc), bool)
+    if len(loc) == 0:
+        return out
+    start, end = flat_runs(raw, fs, run_s=run_s)
+    if len(start) == 0:
+        return out
+    reach = reach_s * fs
+    i = np.searchsorted(start, loc, "right") - 1  # the last run starting at or before the detection
+    inside_or_after = (i >= 0) & (loc <= end[np.clip(i, 0, None)] + reach)
+    j = np.clip(i + 1, 0, len(start) - 1)  # the next run
+    before = (i + 1 < len(start)) & (loc >= start[j] - reach)
+    return inside_or_after | before
+
+
 def steepest_slope(f: np.ndarray, loc: np.ndarray, fs: float) -> np.ndarray:
     """Largest absolute first difference of ``f`` within +-60 ms of each index ``loc`` (clipped to ``f``)."""
     loc = np.asarray(loc, np.int64)

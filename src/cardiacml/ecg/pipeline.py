@@ -29,9 +29,10 @@ from ..contracts import rhythm as C
 from ..errors import DataFormatError, UsageError
 from ..io import Record
 from .aami import AAMI_MAP
-from .detect import (check_signal, detect_r_peaks, extra_detections, match_peaks, p_wave_candidates, p_wave_detections,
-                     p_wave_shapes, p_wave_span, refine_peaks, steepest_slope)
+from .detect import (check_signal, detect_r_peaks, extra_detections, flat_runs, match_peaks, near_flat_run,
+                     p_wave_candidates, p_wave_detections, p_wave_shapes, p_wave_span, refine_peaks, steepest_slope)
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
+from .rr import long_reference, rr_features  # noqa: F401 (pipeline.rr_features / long_reference: their old home)
 from .median import median_of
 
 #: Pass-1 chunk length (s) and pass-2 block size (beats) / maximum sample span (s).
@@ -197,7 +198,7 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
         r = _dedupe(refine_peaks(f, r, record.fs), np.abs(f[r] if r.size else r), record.fs)[0] if r.size else r
         if r.size:
             qrs = _qrs_ptp(f, r, record.fs)
-            flat = qrs < MIN_QRS_MV
+            flat = (qrs < MIN_QRS_MV) | near_flat_run(x, r, record.fs)  # no QRS, or a lead-off / saturation edge
             p_wave = p_wave_detections(f, r, qrs, record.fs) & ~flat
             extra = extra_detections(r, qrs, record.fs) & ~p_wave & ~flat
             r, n_extra, n_p, n_flat = r[~(extra | p_wave | flat)], int(extra.sum()), int(p_wave.sum()), int(flat.sum())
@@ -243,6 +244,8 @@ class PeakScan:
     filtered : (N,) float64 or None - the band-passed lead (:func:`~cardiacml.ecg.filters.clean_ecg`, mV), kept for
         records of at most :data:`KEEP_FILTERED_MAX_SAMPLES` samples; each chunk was filtered with
         :data:`~cardiacml.ecg.filters.SETTLE_S` of overlap, so it equals a whole-record pass (to 1e-6 mV).
+    breaks : (k,) int64 - samples inside lead-off / saturated stretches (:func:`~cardiacml.ecg.detect.flat_runs`): no
+        R-R interval spans them (:func:`~cardiacml.ecg.rr.rr_features`).
     """
 
     record: Record
@@ -256,6 +259,7 @@ class PeakScan:
     n_reference: int | None = None
     signal: np.ndarray | None = None
     filtered: np.ndarray | None = None
+    breaks: np.ndarray | None = None
 
     @property
     def fs(self) -> float:
@@ -424,7 +428,7 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
     annotated = use_annotations and ann is not None
     chunk = max(int(chunk_s * fs), int(10 * fs))
     settle = int(SETTLE_S * fs)
-    P, A, Q, W = [], [], [], []
+    P, A, Q, W, B = [], [], [], [], []
     kept = [] if keep_signal else None
     if keep_filtered is None:
         keep_filtered = N <= KEEP_FILTERED_MAX_SAMPLES
@@ -434,6 +438,7 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         e = min(N, s + chunk)
         lo, hi = max(0, s - settle), min(N, e + settle)
         raw = record.read(lo, hi, li)
+        B.append(lo + np.add(*flat_runs(raw, fs)) // 2)  # a sample inside each lead-off / saturated stretch
         bad = ~np.isfinite(raw)
         if bad.any():
             raise DataFormatError(f"{where}: NaN or infinite value at sample {lo + int(np.argmax(bad))}; "
@@ -454,7 +459,7 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         loc = p - lo
         P.append(p)
         A.append(f[loc] if len(p) else np.zeros(0))
-        Q.append(_qrs_ptp(f, loc, fs))
+        Q.append(_qrs_ptp(f, loc, fs) * (annotated | ~near_flat_run(raw, loc, fs)))  # a lead-off edge: flat, dropped
         if not annotated and drop_extra:
             W.append(steepest_slope(f, loc, fs))
         if progress is not None:
@@ -491,78 +496,7 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
                               "is this an ECG lead? choose another with --lead")
     signal = np.concatenate(kept) if kept is not None else None
     return PeakScan(record, li, peaks, labels, amp, qrs, how, skipped, None if ann is None else len(ann[0]), signal,
-                    filtered)
-
-
-def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
-                scale: float | np.ndarray = 1.0) -> np.ndarray:
-    """R-R features of every beat (see :data:`cardiacml.contracts.rhythm.FEATURES`), shape (n, F) float32.
-
-    The first beat has no previous interval and the last no next one: each borrows the
-    other. Intervals are clipped to :data:`~cardiacml.contracts.rhythm.RR_CLIP_S`.
-    """
-    n = len(peaks)
-    lo, hi = C.RR_CLIP_S
-    if n < 2:
-        rr = np.ones(max(0, n - 1))
-        pre = post = np.ones(n)
-    else:
-        rr = np.clip(np.diff(np.asarray(peaks, np.float64)) / fs, lo, hi)
-        pre = np.r_[rr[0], rr]
-        post = np.r_[rr, rr[-1]]
-    # the patient's rhythm: the REFERENCE_RR_PERCENTILE-th percentile of the R-R of the whole record, or of the reference
-    # span around each beat on a longer one (contract v4; the median before: see cardiacml.contracts.rhythm)
-    ref = long_reference(pre, np.asarray(peaks, np.float64) / fs, whole=rr, percentile=C.REFERENCE_RR_PERCENTILE)
-    k = C.LOCAL_RR_BEATS
-    cs = np.r_[0.0, np.cumsum(pre)]
-    i = np.arange(n)
-    start = np.maximum(0, i - k + 1)
-    local = (cs[i + 1] - cs[start]) / (i + 1 - start)
-    amp = np.ones(n) if qrs_ptp is None else np.maximum(np.asarray(qrs_ptp, np.float64) / scale, 1e-3)
-    # local irregularity: median |successive difference of log R-R| over +-IRREGULARITY_BEATS beats (high in AF)
-    m = C.IRREGULARITY_BEATS
-    d = np.abs(np.diff(np.log(pre))) if n > 1 else np.zeros(0)
-    if len(d) >= 1:
-        from numpy.lib.stride_tricks import sliding_window_view
-
-        padded = np.pad(d, (m, m), mode="reflect" if len(d) > m else "edge")
-        irr = np.median(sliding_window_view(padded, 2 * m + 1), axis=1)
-        irr = np.r_[irr[0], irr][:n]
-    else:
-        irr = np.zeros(n)
-    feats = np.stack([pre, post, local, ref, np.log(pre / ref), np.log(post / ref), np.log(local / ref),
-                      np.log(pre / post), np.log(pre / local), np.log(amp), irr], 1)
-    return feats.astype(np.float32)
-
-
-def long_reference(values: np.ndarray, times_s: np.ndarray, span_s: float | None = None, step: int = 32, *,
-                   whole: np.ndarray | None = None, percentile: float = 50.0) -> np.ndarray:
-    """Per-beat long-term reference (n,) of a per-beat series: its median (or ``percentile``) over the reference span.
-
-    The span is the whole record when ``times_s`` covers at most ``span_s`` (default
-    :data:`~cardiacml.contracts.rhythm.REFERENCE_SPAN_S`): one value, as in version 2 of the contract, of
-    ``whole`` when given (the R-R intervals themselves rather than the per-beat series made from them), 1.0 when
-    there is nothing to take it of. On longer recordings it is the ``span_s`` centred on the beat, shifted to stay
-    inside the record; it is taken every ``step`` beats and held in between (a 40-minute span moves by a few
-    seconds per step), so a 24-hour Holter costs about 0.1 s. ``percentile`` 50 is ``np.median`` exactly.
-    """
-    v = np.asarray(values, np.float64)
-    t = np.asarray(times_s, np.float64)
-    n = len(v)
-    span = C.REFERENCE_SPAN_S if span_s is None else float(span_s)
-
-    def stat(a: np.ndarray) -> float:
-        return float(np.median(a)) if percentile == 50.0 else float(np.percentile(a, percentile))
-
-    if n < 2 or t[-1] - t[0] <= span:
-        w = v if whole is None else np.asarray(whole, np.float64)
-        return np.full(n, stat(w) if len(w) else 1.0)
-    starts = np.clip(t - span / 2, t[0], t[-1] - span)
-    lo = np.searchsorted(t, starts, "left")
-    hi = np.searchsorted(t, starts + span, "right")
-    at = np.arange(0, n, step)
-    med = np.array([stat(v[lo[i]:hi[i]]) for i in at])
-    return med[np.arange(n) // step]
+                    filtered, np.unique(np.concatenate(B)).astype(np.int64))
 
 
 def _window_positions(peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -616,8 +550,9 @@ def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int,
 #: Fill the part of a beat's window that lies outside the recording with its local template (else zeros).
 EDGE_FILL = True
 #: Revision of what pass 1 / pass 2 produce for a given contract VERSION (training caches are keyed by both): 2 since
-#: 0.4.4 (detections merged within 0.2 s, extra and edge detections dropped, windows past the ends filled).
-PIPELINE_REVISION = 2
+#: 0.4.4 (detections merged within 0.2 s, extra and edge detections dropped, windows past the ends filled); 3 since
+#: 0.4.15 (no R-R interval across a lead-off / saturated stretch, detections at its edges dropped; MIT-BIH unchanged).
+PIPELINE_REVISION = 3
 
 
 def _fill_outside(own: np.ndarray, tmpl: np.ndarray, peaks: np.ndarray, n_samples: int, fs: float) -> np.ndarray:
@@ -644,7 +579,7 @@ def iter_rhythm_blocks(scan: PeakScan, *, block_beats: int = BLOCK_BEATS, max_sp
     N, n = rec.n_samples, len(scan.peaks)
     peaks = scan.peaks
     scale = scan.beat_scale
-    feats = rr_features(peaks, fs, scan.qrs_ptp, scale)
+    feats = rr_features(peaks, fs, scan.qrs_ptp, scale, breaks=scan.breaks)
     pol = scan.polarity
     K = C.TEMPLATE_K
     pre = int(np.ceil(C.PRE_S * fs)) + 2
