@@ -285,10 +285,11 @@ def flat_runs(raw: np.ndarray, fs: float, *, run_s: float = FLAT_RUN_S) -> tuple
     x = np.asarray(raw)
     if len(x) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    d = np.diff(np.r_[0, (np.diff(x) == 0).astype(np.int8), 0])
-    start, end = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    long = end - start >= run_s * fs
-    return start[long], end[long]
+    change = np.flatnonzero(x[1:] != x[:-1])  # the last sample of each run of equal values
+    last = np.r_[change, len(x) - 1]
+    first = np.r_[0, change + 1]
+    long = last - first >= run_s * fs
+    return first[long], last[long]
 
 
 def near_flat_run(raw: np.ndarray, loc: np.ndarray, fs: float, *, run_s: float = FLAT_RUN_S,
