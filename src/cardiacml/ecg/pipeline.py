@@ -465,7 +465,8 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         if progress is not None:
             progress(e - s)
     if vmax - vmin < 1e-3:
-        raise DataFormatError(f"{where}: the lead is a flat line (peak-to-peak {vmax - vmin:.2g} mV); no beats to read")
+        raise DataFormatError(f"{where}: the lead is a flat line (peak-to-peak {vmax - vmin:.2g} mV); no beats to read"
+                              + ("; choose another with --lead" if len(record.leads) > 1 else ""))
     peaks, amp, qrs = np.concatenate(P).astype(np.int64), np.concatenate(A), np.concatenate(Q)
     filtered = np.concatenate(filt) if filt is not None else None
     skipped = {}
