@@ -378,6 +378,11 @@ def test_bridge_episodes_spans_only_short_breaks_between_two_episodes():
     assert R.bridged_gaps(eps, 60.0) == [] and R.bridged_gaps(eps[:1], 1e9) == []
     nested = eps[:1] + [{"start_s": 120.0, "end_s": 150.0}] + eps[1:]  # a break measured from the union's end
     assert R.bridged_gaps(nested, 61.0) == [{"start_s": 200.0, "end_s": 260.0}]
+    # a break holding a lead off (no beats for over 10 s) is not bridged: nothing is known of the rhythm there
+    beats = np.r_[np.arange(100.0, 215.0, 0.8), np.arange(240.0, 600.0, 0.8)]  # no beats 215-240 s
+    assert R.bridge_episodes(eps, 61.0, beats) == eps and R.bridged_gaps(eps, 61.0, beats) == []
+    beats = np.arange(100.0, 600.0, 0.8)
+    assert R.bridged_gaps(eps, 61.0, beats) == [{"start_s": 200.0, "end_s": 260.0}]
 
 
 def test_context_beats_add_the_break_between_two_episodes_not_the_ends():

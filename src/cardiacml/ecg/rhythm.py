@@ -538,7 +538,7 @@ def beats_in_episodes(t, episodes) -> np.ndarray:
     return inside
 
 
-def bridge_episodes(episodes, gap_s: float) -> list[dict]:
+def bridge_episodes(episodes, gap_s: float, r_times_s=None) -> list[dict]:
     """Episodes with every gap shorter than ``gap_s`` seconds between two consecutive ones bridged: [{"start_s",
     "end_s", "rhythm"}] spans, sorted (with ``gap_s`` <= 0 their union: the episodes themselves when they do not
     overlap, as :func:`detect_af` gives them); a bridged span keeps its first episode's ``rhythm``. Only between two
@@ -547,25 +547,31 @@ def bridge_episodes(episodes, gap_s: float) -> list[dict]:
     This is not how :func:`detect_af` reports AF (the episodes and the burden keep their own ``merge_gap_s``): it is
     the rhythm context of beat classification (``cardiacml.inference.beats.CONTEXT_BRIDGE_S``), where a short
     break between two AF episodes is no sinus rhythm to be premature against (on MIT-BIH those breaks are mostly
-    atrial flutter, whose regular conduction the AF detector does not flag).
+    atrial flutter, whose regular conduction the AF detector does not flag). With ``r_times_s`` (the beats, s), a
+    break holding a stretch without beats over :data:`NO_BEAT_GAP_S` (a lead off) is not bridged: nothing is known of
+    the rhythm there, as :func:`flags_to_episodes` does not merge across one.
     """
+    t = None if r_times_s is None else np.asarray(r_times_s, np.float64)
     eps = sorted(({"start_s": float(e["start_s"]), "end_s": float(e["end_s"]), "rhythm": e.get("rhythm", "AF")}
                   for e in episodes), key=lambda e: e["start_s"])
     out: list[dict] = []
     for e in eps:
-        if out and e["start_s"] - out[-1]["end_s"] < gap_s:
+        if out and e["start_s"] - out[-1]["end_s"] < gap_s and (t is None or not _beatless(t, out[-1]["end_s"],
+                                                                                           e["start_s"])):
             out[-1]["end_s"] = max(out[-1]["end_s"], e["end_s"])
         else:
             out.append(dict(e))
     return out
 
 
-def bridged_gaps(episodes, gap_s: float) -> list[dict]:
+def bridged_gaps(episodes, gap_s: float, r_times_s=None) -> list[dict]:
     """The breaks :func:`bridge_episodes` bridges: [{"start_s": end of one span, "end_s": start of the next}] for
-    every gap between two consecutive spans of the episodes' union that is positive and shorter than ``gap_s``."""
+    every gap between two consecutive spans of the episodes' union that is positive and shorter than ``gap_s`` (and,
+    with ``r_times_s``, holds no stretch without beats over :data:`NO_BEAT_GAP_S`)."""
     u = bridge_episodes(episodes, 0.0)
+    t = None if r_times_s is None else np.asarray(r_times_s, np.float64)
     return [{"start_s": round(a["end_s"], 3), "end_s": round(b["start_s"], 3)} for a, b in zip(u, u[1:])
-            if 0.0 < b["start_s"] - a["end_s"] < gap_s]
+            if 0.0 < b["start_s"] - a["end_s"] < gap_s and (t is None or not _beatless(t, a["end_s"], b["start_s"]))]
 
 
 # ---- published R-R baselines -------------------------------------------------------------------------------------

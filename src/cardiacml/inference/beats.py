@@ -448,17 +448,18 @@ def _rhythm(record, read_lead, peaks, times, classes, filtered=False, bridge_s: 
     out = detect_af(np.asarray(times, np.float64), atrial=atrial)
     out["beat_context"] = context_beats(times, out["rhythm_episodes"], bridge_s)
     out["bridge_s"] = float(bridge_s)
-    out["bridges"] = bridged_gaps(out["rhythm_episodes"], bridge_s)
+    out["bridges"] = bridged_gaps(out["rhythm_episodes"], bridge_s, times)
     out["s_to_n"] = out["s_to_n_bridge"] = 0
     return out
 
 
 def context_beats(times, episodes, bridge_s: float = CONTEXT_BRIDGE_S) -> np.ndarray:
     """Which beats (R-peak times, s) classification puts in the AF context, bool (n,): those inside ``episodes`` or
-    in a break shorter than ``bridge_s`` between two of them (:func:`cardiacml.ecg.rhythm.bridge_episodes`)."""
+    in a break shorter than ``bridge_s`` between two of them, unless it holds a stretch without beats over 10 s (a
+    lead off; :func:`cardiacml.ecg.rhythm.bridge_episodes`)."""
     from ..ecg.rhythm import beats_in_episodes, bridge_episodes
 
-    return beats_in_episodes(times, bridge_episodes(episodes, bridge_s))
+    return beats_in_episodes(times, bridge_episodes(episodes, bridge_s, times))
 
 
 def in_rhythm_context(prob: np.ndarray, in_af: np.ndarray, classes) -> tuple[np.ndarray, int]:
