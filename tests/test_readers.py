@@ -183,8 +183,21 @@ def test_csv_a_column_of_text_is_dropped_and_said(tmp_path):
     bad = [f"00:00:{i / 250:06.3f}" for i in range(3000)]
     bad[5] = "soon"
     pd.DataFrame({"time": bad, "II": x}).to_csv(tmp_path / "hms_bad.csv", index=False)
-    with pytest.raises(DataFormatError, match=r"hms_bad.csv: text '00:00:00.000' in column 'time' at line 2"):
+    with pytest.raises(DataFormatError, match=r"hms_bad.csv: text 'soon' in column 'time' at line 7"):
         _open(tmp_path / "hms_bad.csv")
+    bad[5] = ""
+    pd.DataFrame({"time": bad, "II": x}).to_csv(tmp_path / "hms_gap.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"hms_gap.csv: empty cell in the time column at line 7"):
+        _open(tmp_path / "hms_gap.csv")
+    # a timestamp beside the time column is no lead (it was read as one and set the units guess: the ECG 1000x small)
+    pd.DataFrame({"time": np.arange(3000) / 250, "timestamp": stamps, "II": x}).to_csv(tmp_path / "both.csv", index=False)
+    rec = _open(tmp_path / "both.csv")
+    assert rec.leads == ("II",) and any("'timestamp' holds clock times besides the time column" in n for n in rec.notes)
+    # a lead's column of text (decimal commas, units in the cells) is refused, not dropped for another lead
+    commas = pd.Series(x).map(lambda v: f"{v:.4f}".replace(".", ","))
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": commas, "V1": x}).to_csv(tmp_path / "commas.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"commas.csv: text '0,0000' in column 'II' at line 2"):
+        _open(tmp_path / "commas.csv")
 
 
 def test_csv_a_bad_column_blocks_only_itself(tmp_path):

@@ -200,14 +200,25 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
                 timeish = names is not None and (split_unit(names[j])[0].strip().lower() in TIME_NAMES
                                                  or names[j].strip().lower() in TIME_NAMES)
                 secs = _clock_seconds(df[col]) if timeish else None
-                if secs is not None:  # hh:mm:ss.fff clock times or date-times: seconds
+                if secs is not None and clock is None:  # hh:mm:ss.fff clock times or date-times: seconds
                     df[col], clock = secs[0], col
                     notes.append(secs[1])
                     continue
-                if names is not None and not timeish and bad.sum() >= 0.5 * df[col].notna().sum():
+                if secs is not None or (names is not None and not timeish and not _lead_like(names[j])
+                                        and bad.sum() >= 0.5 * df[col].notna().sum()):
+                    # a second clock column (a timestamp beside the time), or a column of notes / events: no lead
                     texts.append(j)
-                    notes.append(f"column {cname} holds text ({str(df[col].iloc[i])[:40]!r} at line {line}): dropped")
+                    notes.append(f"column {cname} holds " + ("clock times besides the time column" if secs is not None
+                                 else f"text ({str(df[col].iloc[i])[:40]!r} at line {line})") + ": dropped")
                     continue
+                if timeish:  # name the first cell that is neither a number nor a clock time (not the first clock time)
+                    odd = (bad | df[col].isna()) & _clock_seconds_each(df[col]).isna()
+                    if odd.any():
+                        i = int(np.flatnonzero(odd.to_numpy())[0])
+                        line = i + 1 + int(has_header)
+                        if df[col].isna().iloc[i]:
+                            raise DataFormatError(f"{path}: empty cell in the time column at line {line} (ragged CSV "
+                                                  "or missing value); every row needs its time")
                 raise DataFormatError(f"{path}: text {str(df[col].iloc[i])[:40]!r} in column {cname} at line {line} "
                                       "(only numbers are allowed below the header)")
             df[col] = num
@@ -258,9 +269,15 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
         df, empty = df.drop(columns=df.columns[time_col]), empty.drop(columns=empty.columns[time_col])
         if names:
             names.pop(time_col)
+    if clock is not None and clock in list(df.columns):  # clock times beside the time column read (a timestamp): no lead
+        k = list(df.columns).index(clock)
+        notes.append(f"column {names[k]!r} holds clock times besides the time column: dropped")
+        df, empty = df.drop(columns=[clock]), empty.drop(columns=[clock])
+        names.pop(k)
     fs = check_fs(fs, path, "the file has no time column (time, t, seconds, ms...); give fs= / --fs")
     if df.shape[1] == 0:
-        raise DataFormatError(f"{path}: no signal column besides the time column")
+        raise DataFormatError(f"{path}: no signal column besides the time column"
+                              + (f" ({'; '.join(n for n in notes if 'holds' in n)})" if texts else ""))
     want = parse_leads(leads)
     unit_per_lead = None
     if names:
@@ -295,6 +312,25 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
                           "CSV or missing value)")
     return finish_record(raw, fs, names, path, units, notes, check_units=check_units,
                          unit_per_lead=None if units is not None else unit_per_lead, missing=missing)
+
+
+_LEAD_NAME = re.compile(r"^(?:(?:LEAD|ECG|EKG)[\s_\-]*)?(?:ML\s*II|ML2|I{1,3}|AVR|AVL|AVF|V[1-9]|D(?:I{1,3}|[123])|C[1-6])$|"
+                        r"^(?:ECG|EKG)", re.IGNORECASE)
+
+
+def _lead_like(name: str) -> bool:
+    """Whether a column name is an ECG lead's (II, MLII, V1, ECG1, "Lead II"...): its text is refused, not dropped."""
+    return bool(_LEAD_NAME.match(split_unit(name)[0].strip()))
+
+
+def _clock_seconds_each(col):
+    """Per cell: a clock time or date-time parsed (NaT where it is neither)."""
+    import pandas as pd
+
+    txt = col.astype(str).str.strip()
+    td = pd.to_timedelta(txt.where(txt.str.count(":") != 1, "00:" + txt), errors="coerce")
+    return td.where(td.notna(), pd.to_datetime(txt.where(txt.str.match(r"^\d{4}-\d{2}-\d{2}")), errors="coerce",
+                                                format="mixed") - pd.Timestamp(0))
 
 
 def _clock_seconds(col):
