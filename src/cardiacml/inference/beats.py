@@ -302,7 +302,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
                               + (f"the detections come at {rate:.0f} /min, outside the {HR[0]:g}-{HR[1]:g} /min the "
                                  "check accepts (a bradycardia or tachycardia is rejected as noise is); "
-                                 if not HR[0] <= rate <= HR[1] else "") + "nothing was classified")
+                                 if np.isfinite(rate) and not HR[0] <= rate <= HR[1] else "") + "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
     af = (_rhythm(record, read_lead, peaks, times, classes, filtered, context_bridge_s,
                   realign=how != "annotations") if rhythm and n_total else None)

@@ -137,6 +137,8 @@ def check_hparams(name: str, hparams: dict) -> None:
             ok = number and float(v) == int(v)
         elif isinstance(d, float):
             ok = number and v == v and abs(v) != float("inf")
+        elif isinstance(d, (tuple, list)):  # JSON (--hparam, run.json) gives a list for a tuple default (widths)
+            ok = isinstance(v, (tuple, list))
         else:
             ok = isinstance(v, type(d))
         if not ok:

@@ -96,6 +96,10 @@ def _beats_loader(task: str):
             source = f"{what}, rebuilt from raw records ({find_mitdb(mitdb)})"
         classes = PTB_CLASSES if task == "task1" else MITBIH_CLASSES
         seen = np.unique(train.y)
+        if len(seen) == 0:  # e.g. --protocol interpatient on a folder of DS2 records only (seen[0] was an IndexError)
+            raise DataFormatError(f"{source}: no training beats under --protocol {protocol}"
+                                  + (" (the inter-patient split trains on the DS1 records)" if protocol == "interpatient"
+                                     else ""))
         if len(seen) < 2:  # nothing to tell apart: training would "learn" one answer
             raise DataFormatError(f"{source}: the training beats are all of one class ({classes[int(seen[0])]}, "
                                   f"{len(train.y)} beats); a classifier needs beats of two classes or more (a file cut "
