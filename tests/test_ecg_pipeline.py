@@ -727,6 +727,7 @@ def test_a_lead_off_stretch_gives_no_beats_at_its_edges_and_no_pause(mitdb, tmp_
         predict_record(runner, ArrayRecord(y, 360), tmp_path / f"{name}.csv", show_progress=False)
         rows = json.loads((tmp_path / f"{name}.summary.json").read_text())
         assert rows["skipped"].get(SKIP_FLAT) == 2, rows["skipped"]
+        assert rows["rr_pauses"]["fraction_of_intervals"] == 0.0  # the gap is no pause (it was 0.0074)
         got = pd.read_csv(tmp_path / f"{name}.csv", comment="#")
         base = pd.read_csv(tmp_path / "ref.csv", comment="#")
         assert not ((got.time_s > 39.8) & (got.time_s < 48.3)).any()

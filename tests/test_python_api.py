@@ -202,3 +202,39 @@ def test_load_checkpoint_puts_the_model_on_map_location():
 
     model, _ = load_checkpoint("beats-ds1", map_location="meta")  # was ignored
     assert next(model.parameters()).device.type == "meta"
+
+
+def test_resume_keeps_the_runs_settings_but_takes_this_machines_threads_and_device(tmp_path, monkeypatch):
+    """--resume --threads 3 --device cpu: the run's saved config replaced everything, these were dropped unsaid."""
+    import json
+
+    import cardiacml.training.run as R
+    from cardiacml.training.run import partial_dir, train_run
+
+    out = tmp_path / "run"
+    part = partial_dir(out)
+    part.mkdir(parents=True)
+    saved = {"task": "task2", "model": "kachuee", "epochs": 3, "batch_size": 64, "threads": 1, "device": "auto",
+             "seed": 0, "hparams": {}}
+    (part / "run_args.json").write_text(json.dumps({"config": saved, "data_args": {"protocol": "random"}}))
+    got = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(**kw):
+        raise Stop
+
+    real = R.TrainConfig.from_dict
+    monkeypatch.setattr(R.TrainConfig, "from_dict", staticmethod(lambda d: got.update(d) or real(d)))
+    monkeypatch.setattr(R, "load_task", lambda *a, **k: capture())
+    with pytest.raises(Stop):
+        train_run("task2", out=out, resume=True, threads=3, device="cpu", epochs=9, log=lambda *a: None)
+    assert got["threads"] == 3 and got["device"] == "cpu" and got["epochs"] == 3 and got["batch_size"] == 64
+
+
+def test_create_model_takes_a_list_for_a_tuple_option():
+    """check_hparams wanted a tuple for beatnet's widths: JSON (--hparam, run.json) can only give a list."""
+    from cardiacml.models import create_model
+
+    assert create_model("beatnet", 1, 187, 5, widths=[16, 32, 32, 48]) is not None

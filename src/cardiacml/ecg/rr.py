@@ -31,7 +31,7 @@ def rr_features(peaks: np.ndarray, fs: float, qrs_ptp: np.ndarray | None = None,
         rr = np.clip(np.diff(np.asarray(peaks, np.float64)) / fs, lo, hi)
         pre = np.r_[rr[0], rr]
         post = np.r_[rr, rr[-1]]
-        cut = _broken(np.asarray(peaks, np.float64), breaks)
+        cut = broken_intervals(np.asarray(peaks, np.float64), breaks)
         if cut.any():
             good = rr[~cut]
             typical = float(np.median(good)) if len(good) else 1.0
@@ -95,8 +95,9 @@ def long_reference(values: np.ndarray, times_s: np.ndarray, span_s: float | None
     return med[np.arange(n) // step]
 
 
-def _broken(peaks: np.ndarray, breaks) -> np.ndarray:
-    """(n - 1,) bool: which intervals between successive ``peaks`` hold a position of ``breaks``."""
+def broken_intervals(peaks: np.ndarray, breaks) -> np.ndarray:
+    """(n - 1,) bool: which intervals between successive ``peaks`` hold a position of ``breaks`` (same units, e.g.
+    samples or seconds)."""
     cut = np.zeros(max(0, len(peaks) - 1), bool)
     if breaks is None or len(breaks) == 0 or len(cut) == 0:
         return cut

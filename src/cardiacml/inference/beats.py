@@ -280,7 +280,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         source, skipped, lead_name, signal = scan.source, dict(scan.skipped), record.leads[scan.lead], scan.signal
         how = scan.how
         blocks = iter_rhythm_blocks(scan, block_beats=block_beats)
+        breaks_s = None if scan.breaks is None else scan.breaks / scan.fs  # lead-off / saturated stretches
     else:
+        breaks_s = None
         d = kachuee_beats(record, lead, use_annotations, strict_checks=True, keep_signal=keep_signal)
         if len(d["X"]) == 0:
             raise DataFormatError(f"{record.path}: no beats could be cut (R peaks found but no 10 s window held two)")
@@ -349,7 +351,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     with _finish_first() as stopped:
         result = _finish(record, out_csv, summary_path, c, classes, probs, done, complete, shapes, qrs, times, af, waves,
                          pw, sinus_check, fibrillation_check, quality, n_total, labels, source, lead_name, skipped,
-                         t_start, adapted, signal)
+                         t_start, adapted, signal, breaks_s)
     if stopped:
         raise PredictionInterrupted(f"interrupted after the last beat was classified: the results were finished first, "
                                     f"{out_csv} and {summary_path.name} are complete")
@@ -382,7 +384,7 @@ def _finish_first():
 
 def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, shapes, qrs, times, af, waves, pw,
             sinus_check, fibrillation_check, quality, n_total, labels, source, lead_name, skipped, t_start, adapted,
-            signal) -> RecordPrediction:
+            signal, breaks_s=None) -> RecordPrediction:
     """The rhythm context and checks, the CSV and the summary of :func:`predict_record` (or of its interrupted part)."""
     merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves, pw if sinus_check else None,
                          pw if fibrillation_check else None)
@@ -402,7 +404,8 @@ def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, sh
         summ = _summary(record, source, lead_name, classes, counts, probs[:done].argmax(1),
                         None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
                         stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done], af=af,
-                        adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged)
+                        adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged,
+                        breaks_s=breaks_s)
         _write_json(part_json, summ)
         kept = f"{out_csv} was left as it was" if out_csv.exists() else f"{out_csv} was not written"
         raise PredictionInterrupted(
@@ -416,7 +419,7 @@ def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, sh
             stale.unlink()
     summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
                     t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times,
-                    af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged)
+                    af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged, breaks_s=breaks_s)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
                             str(lead_name), low, quality["stretches"])

@@ -50,18 +50,20 @@ PAUSE_RATIO = 1.6
 PAUSE_NOTE_FRACTION = 0.10
 
 
-def _pauses(times) -> dict | None:
+def _pauses(times, breaks_s=None) -> dict | None:
     """The fraction of R-R intervals that are pauses, and a note when it is high enough to move the R-R reference.
 
     Contract v4 takes the 90th percentile of a record's R-R intervals as the patient's reference: once more than a
     tenth of them are pauses, the reference is a pause and conducted beats look premature. On MIT-BIH only 231 (2:1 AV
     block stretches, 27 % pauses, S calls there wrong) and 232 (sick sinus, 21 %, S calls right) are over 10 %; the
-    next is 201 (8.6 %).
+    next is 201 (8.6 %). An interval over a lead-off / saturated stretch (``breaks_s``, s) is no pause, and left out.
     """
+    from ..ecg.rr import broken_intervals
+
     t = np.asarray(times, np.float64)
     if len(t) < 20:
         return None
-    rr = np.diff(t)
+    rr = np.diff(t)[~broken_intervals(t, breaks_s)]
     frac = float((rr > PAUSE_RATIO * np.median(rr)).mean())
     out = {"fraction_of_intervals": round(frac, 4), "pause": f"R-R > {PAUSE_RATIO:g} x the record's median"}
     if frac > PAUSE_NOTE_FRACTION:
@@ -115,7 +117,7 @@ def _reference_labels(labels, classes):
 
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
              stopped_at_s, out_csv, quality=None, done_times=(), af=None, adapted=None, pauses=False,
-             consensus=None) -> dict:
+             consensus=None, breaks_s=None) -> dict:
     # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped
     analysed_s = record.duration_s if stopped_at_s is None else min(float(stopped_at_s), record.duration_s)
     hours = analysed_s / 3600.0
@@ -215,7 +217,7 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         s["quality"] = _quality_summary(quality, done_times, preds, classes, stopped_at_s)
         s["reliable"] = not quality.get("warning")
     if pauses:
-        p = _pauses(done_times)
+        p = _pauses(done_times, breaks_s)
         if p is not None:
             s["rr_pauses"] = p
     dom = _mostly_v(preds, classes)

@@ -110,7 +110,10 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         if ignored:
             log("note: resuming with the interrupted run's own settings: "
                 + ", ".join(f"{k}={saved['config'][k]!r} (not {config[k]!r})" for k in ignored))
-        data_args, config, name = stored_data_args(task, saved["data_args"]), saved["config"], saved["config"]["model"]
+        # the run's own settings, but this machine's threads / workers / device when given (they were dropped)
+        machine = {k: config[k] for k in ("threads", "workers", "device") if config.get(k) is not None}
+        data_args, name = stored_data_args(task, saved["data_args"]), saved["config"]["model"]
+        config = {**saved["config"], **machine}
     cfg = TrainConfig.from_dict({**config, "task": task, "model": name, "seed": seed} if not resume else config)
     from ..models.registry import check_hparams
 
