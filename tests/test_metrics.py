@@ -28,6 +28,7 @@ def test_classification_metrics_absent_class_is_zero_not_error():
     assert m["per_class"]["S"]["recall"] == 0.0 and m["accuracy"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a region without valid sites: NaN, no numpy warning
 def test_activation_metrics_hand_computed():
     true = np.array([[10.0, 20.0, np.nan, 40.0], [0.0, 10.0, 20.0, 30.0]])
     pred = np.array([[12.0, 20.0, 99.0, 37.0], [1.0, 10.0, 20.0, 30.0]])
@@ -45,6 +46,7 @@ def _vm(act, n_t=500, plateau=20.0):
     return np.where(t[None, :] >= np.asarray(act)[:, None], plateau, -85.0)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's "Mean of empty slice" reached evaluate's console
 def test_vm_metrics_hand_computed():
     true = _vm([10, 20, 30, 40])[None]
     pred = true.copy()

@@ -32,19 +32,23 @@ def activation_metrics(act_true: np.ndarray, act_pred: np.ndarray, site_names, b
     """
     err = np.abs(np.asarray(act_pred, np.float64) - act_true)
     valid = np.isfinite(act_true)
-    per_site = np.array([np.nanmean(np.where(valid[:, j], err[:, j], np.nan)) for j in range(err.shape[1])])
+
+    def mean(a: np.ndarray) -> float:  # NaN for nothing to average (a site that never activates, a region absent)
+        return float(a.mean()) if a.size else float("nan")
+
+    per_site = np.array([mean(err[valid[:, j], j]) for j in range(err.shape[1])])
     regions = np.array([site_region(n) for n in site_names])
     out = {
         "n": int(len(act_true)),
-        "mae_ms": float(err[valid].mean()),
-        "rmse_ms": float(np.sqrt((err[valid] ** 2).mean())),
+        "mae_ms": mean(err[valid]),
+        "rmse_ms": float(np.sqrt(mean(err[valid] ** 2))),
         "target_std_ms": float(np.nanstd(act_true)),
         "per_site_mae_ms": {n: float(v) for n, v in zip(site_names, per_site)},
-        "per_region_mae_ms": {r: float(err[:, regions == r][valid[:, regions == r]].mean()) for r in REGIONS},
+        "per_region_mae_ms": {r: mean(err[:, regions == r][valid[:, regions == r]]) for r in REGIONS},
         "never_activated_targets": int((~valid).sum()),
     }
     if baseline is not None:
-        out["constant_baseline_mae_ms"] = float(np.abs(baseline[None, :] - act_true)[valid].mean())
+        out["constant_baseline_mae_ms"] = mean(np.abs(baseline[None, :] - act_true)[valid])
     return out
 
 
@@ -72,16 +76,18 @@ def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names, rest_mv: fl
     at_true = activation_times(vm_true, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
     at_pred = activation_times(vm_pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
     both = np.isfinite(at_true) & np.isfinite(at_pred)
-    site_r = np.nanmean(r, axis=0)
+    ok = np.isfinite(r)  # a flat trace has no correlation: NaN, left out (a site with none: NaN, no numpy warning)
+    n_ok = ok.sum(0)
+    site_r = np.where(n_ok > 0, np.where(ok, r, 0.0).sum(0) / np.maximum(n_ok, 1), np.nan)
     tv_true = np.abs(np.diff(vm_true, axis=-1)).sum(-1)
     tv_pred = np.abs(np.diff(vm_pred, axis=-1)).sum(-1)
     return {
         "n": int(len(vm_true)),
         "rmse_mv": float(np.sqrt((diff ** 2).mean())),
         "relative_error": float(rel.mean()),
-        "pearson_r_mean": float(np.nanmean(r)),
+        "pearson_r_mean": float(r[ok].mean()) if ok.any() else float("nan"),
         "pearson_r_per_site": {n: float(v) for n, v in zip(site_names, site_r)},
-        "pearson_r_min_site": float(np.nanmin(site_r)),
+        "pearson_r_min_site": float(np.min(site_r[n_ok > 0])) if ok.any() else float("nan"),
         "activation_threshold_mv": float(UPSTROKE_THRESHOLD_MV),
         "activation_mae_ms_from_vm": float(np.abs(at_pred - at_true)[both].mean()) if both.any() else float("nan"),
         "activation_bias_ms_from_vm": float((at_pred - at_true)[both].mean()) if both.any() else float("nan"),
