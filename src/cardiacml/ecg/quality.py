@@ -32,6 +32,9 @@ import numpy as np
 WINDOW_S = 10.0
 #: Heart-rate range (bpm) of an acceptable window.
 HR_RANGE_BPM = (40.0, 180.0)
+#: The rates a heart can beat at (an escape rhythm of 20 /min, a tachycardia of 300 /min): a recording none of whose
+#: windows passes at :data:`HR_RANGE_BPM` but some pass at these is a clean brady- or tachycardia, not noise.
+WIDE_HR_RANGE_BPM = (20.0, 300.0)
 #: Longest acceptable RR gap (s).
 MAX_RR_S = 3.0
 #: Lowest acceptable mean correlation of beats with their window's template.
@@ -104,7 +107,7 @@ def _group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.nd
 
 
 def _windows_ok(xc: np.ndarray, offset: int, fs: float, peaks: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+                lo: np.ndarray, hi: np.ndarray, hr_range=HR_RANGE_BPM) -> np.ndarray:
     """:func:`window_quality`'s verdict for many windows at once (bool per window).
 
     ``xc`` holds band-passed samples from ``offset`` on; window k is samples ``[starts[k], ends[k])`` and holds
@@ -130,7 +133,7 @@ def _windows_ok(xc: np.ndarray, offset: int, fs: float, peaks: np.ndarray, start
     if len(rr):  # rr_win is sorted: one reduceat over each window's run of intervals
         first = np.flatnonzero(np.r_[True, rr_win[1:] != rr_win[:-1]])
         mx[rr_win[first]] = np.maximum.reduceat(rr, first)
-    rate_ok = (cnt >= 3) & (hr >= HR_RANGE_BPM[0]) & (hr <= HR_RANGE_BPM[1]) & (mx <= MAX_RR_S)
+    rate_ok = (cnt >= 3) & (hr >= hr_range[0]) & (hr <= hr_range[1]) & (mx <= MAX_RR_S)
     # rule 3: beats of one median R-R centred on their R peak, against the window's average beat
     med_rr = _group_median(rr, rr_win, n_win)
     half = np.where(rate_ok, np.maximum(1, np.rint(np.nan_to_num(med_rr) * fs / 2)), 1).astype(np.int64)
@@ -163,7 +166,8 @@ def _windows_ok(xc: np.ndarray, offset: int, fs: float, peaks: np.ndarray, start
     return ok | (test & (c >= MIN_TEMPLATE_CORR))
 
 
-def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filtered: bool = False) -> dict:
+def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filtered: bool = False,
+                   hr_range=HR_RANGE_BPM) -> dict:
     """Orphanidou's rule over consecutive 10 s windows of a recording.
 
     Parameters
@@ -177,6 +181,9 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filter
     filtered : bool
         ``read`` returns band-passed samples already (:func:`~cardiacml.ecg.filters.clean_ecg`, e.g. from
         ``PeakScan.filtered``): they are not filtered again.
+    hr_range : (float, float)
+        Heart rates (bpm) rule 1 accepts: Orphanidou's :data:`HR_RANGE_BPM` unless asked (``predict`` asks
+        :data:`WIDE_HR_RANGE_BPM` when no window passes, to tell a clean brady- or tachycardia from noise).
 
     Returns
     -------
@@ -209,7 +216,7 @@ def record_quality(read, n_samples: int, fs: float, peaks: np.ndarray, *, filter
         ends = np.array([b for _, b in group], np.int64)
         lo = np.searchsorted(peaks, starts)
         hi = np.searchsorted(peaks, ends)
-        ok = _windows_ok(xc, ra, fs, peaks[lo[0]:hi[-1]], starts, ends, lo - lo[0], hi - lo[0])
+        ok = _windows_ok(xc, ra, fs, peaks[lo[0]:hi[-1]], starts, ends, lo - lo[0], hi - lo[0], hr_range)
         for k in np.flatnonzero(~ok & (hi > lo)):  # windows without beats: nothing to flag
             low[lo[k]:hi[k]] = True
             bad_windows.append([int(starts[k]) / fs, int(ends[k]) / fs])
