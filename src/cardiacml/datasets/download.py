@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from http.client import IncompleteRead
 from pathlib import Path
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
 from ..errors import DownloadError
@@ -116,8 +117,11 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 
 def _auth_headers(url: str) -> dict:
+    """Kaggle credentials for an https address on kaggle.com itself (not a mirror whose address merely names it)."""
     user, key = os.environ.get("KAGGLE_USERNAME"), os.environ.get("KAGGLE_KEY")
-    if "kaggle.com" in url and user and key:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and (host == "kaggle.com" or host.endswith(".kaggle.com")) and user and key:
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()}
     return {}
 
@@ -152,7 +156,7 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
         have = part.stat().st_size if part.exists() else 0
         if rf.size is not None and have >= rf.size:
             break
-        headers = {"User-Agent": "cardiacml", **_auth_headers(rf.url)}
+        headers = {"User-Agent": "cardiacml"}
         if have:
             headers["Range"] = f"bytes={have}-"
         try:
@@ -160,6 +164,8 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
         except ValueError as exc:
             raise DownloadError(f"{rf.filename}: unusable url {rf.url!r} ({exc}); give a full http(s):// address "
                                 "or --base-url") from None
+        for k, v in _auth_headers(rf.url).items():  # never passed on to the host a redirect leads to
+            req.add_unredirected_header(k, v)
         try:
             resp = urlopen(req, timeout=timeout)
         except HTTPError as exc:
