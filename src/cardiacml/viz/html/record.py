@@ -197,6 +197,8 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
     yb = (sig[ridx] + pad * 0.35).astype(np.float32)
     x_ms = np.round(times * 1000.0) + _EPOCH_MS
     pct = np.clip(np.round(prob * 100), 0, 100).astype(np.uint8)  # probabilities in %, 1 byte each
+    # %H is the hour of the day: from 24 h on, the day into the record (day 1 = the first 24 h) is shown too
+    day = "" if n / fs < 86_400 else "day %-d, "
     prob_lines = "<br>".join(f"p({html.escape(c)}) = %{{customdata[{j}]}} %" for j, c in enumerate(classes))
     for k, c in enumerate(classes):
         m = pred == k
@@ -205,7 +207,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
             x=x_ms[m], y=yb[m], mode="markers", name=f"{c} ({int(m.sum()):,})",
             marker=dict(color=colour(k), size=8 if k else 6, symbol="triangle-down", line=dict(width=0)),
             customdata=pct[m], text=None if ref is None else [classes[r] if 0 <= r < len(classes) else "?" for r in ref[m]],
-            hovertemplate=f"<b>%{{x|%H:%M:%S.%L}}</b><br>predicted: <b>{html.escape(c)}</b><br>{prob_lines}{ref_line}<extra></extra>"))
+            hovertemplate=f"<b>%{{x|{day}%H:%M:%S.%L}}</b><br>predicted: <b>{html.escape(c)}</b><br>{prob_lines}{ref_line}<extra></extra>"))
     if ref is not None:
         known = (ref >= 0) & (ref < len(classes))
         bad = known & (ref != pred)
@@ -217,7 +219,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
                dict(count=20, label="20 s", step="second", stepmode="backward"),
                dict(count=2, label="2 min", step="minute", stepmode="backward"),
                dict(count=30, label="30 min", step="minute", stepmode="backward"), dict(step="all", label="all")]
-    stops = [dict(dtickrange=[None, 1000], value="%H:%M:%S.%L"), dict(dtickrange=[1000, None], value="%H:%M:%S")]
+    stops = [dict(dtickrange=[None, 1000], value=f"{day}%H:%M:%S.%L"), dict(dtickrange=[1000, None], value=f"{day}%H:%M:%S")]
     fig.update_layout(
         height=560, margin=dict(l=60, r=20, t=80, b=30), template="plotly_white", dragmode="pan", hovermode="closest",
         legend=dict(orientation="h", y=1.01, yanchor="bottom", x=1, xanchor="right", title_text="predicted class:"),
@@ -226,7 +228,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
         yaxis=dict(title_text=f"{html.escape(str(lead_name))} (mV)", range=[lo - pad, hi + pad], domain=[0.25, 1.0], showgrid=True,
                    gridcolor="#f0c8c8", zeroline=False),
         xaxis2=dict(type="date", range=[_EPOCH_MS, _EPOCH_MS + total_ms], fixedrange=True, anchor="y2", tickformatstops=stops,
-                    title=dict(text="whole recording (hh:mm:ss): click to jump; the blue band is the view", font=dict(size=11))),
+                    title=dict(text=f"whole recording ({'day, ' if day else ''}hh:mm:ss): click to jump; the blue band is the view", font=dict(size=11))),
         yaxis2=dict(domain=[0.0, 0.14], fixedrange=True, showticklabels=False, showgrid=False, zeroline=False),
         shapes=[dict(type="rect", xref="x2", yref="y2 domain", x0=_EPOCH_MS, x1=float(t_ms(w0)), y0=0, y1=1,
                      fillcolor="rgba(31,119,180,0.25)", line=dict(color="rgba(31,119,180,0.9)", width=1))]
