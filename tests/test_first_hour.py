@@ -57,15 +57,17 @@ def test_cache_info_and_clear_stay_inside_the_cache(tmp_path, monkeypatch):
     outside.mkdir()
     (outside / "keep.txt").write_text("mine")
     (cache / "link").symlink_to(outside, target_is_directory=True)
+    (cache / "heartbeat" / "inner").symlink_to(outside, target_is_directory=True)
+    (cache / "my_notes.txt").write_text("not cardiacml's")  # $CARDIACML_CACHE at a folder of one's own: it stays
     monkeypatch.setenv("CARDIACML_CACHE", str(cache))
     res = runner.invoke(app, ["cache", "info"])
-    assert res.exit_code == 0 and str(cache) in res.output and "heartbeat/" in res.output and "2.9 KB" in res.output
+    assert res.exit_code == 0 and str(cache) in res.output and "heartbeat/" in res.output and "3.0 KB" in res.output
     res = runner.invoke(app, ["cache", "clear"], input="n\n")
     assert "nothing deleted" in res.output and (cache / "mitbih_beats.npz").exists()
     res = runner.invoke(app, ["cache", "clear", "--yes"])
-    assert res.exit_code == 0 and "freed" in res.output
-    assert cache.is_dir() and not any(cache.iterdir())
-    assert (outside / "keep.txt").read_text() == "mine"  # the link was removed, not followed
+    assert res.exit_code == 0 and "freed" in res.output and "left 2 entries cardiacml did not write" in res.output
+    assert cache.is_dir() and sorted(p.name for p in cache.iterdir()) == ["link", "my_notes.txt"]
+    assert (outside / "keep.txt").read_text() == "mine"  # the link inside heartbeat/ was removed, not followed
     # a cache folder that is itself a link out is refused, nothing deleted
     monkeypatch.setenv("CARDIACML_CACHE", str(tmp_path / "cachelink"))
     (tmp_path / "cachelink").symlink_to(outside, target_is_directory=True)

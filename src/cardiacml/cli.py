@@ -567,14 +567,18 @@ def cache_info_cmd():
 
 @cache_app.command("clear")
 def cache_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")):
-    """Delete everything inside the cache folder (it is rebuilt on demand); never follows links out of it."""
+    """Delete what cardiacml cached (it is rebuilt on demand); leaves files it did not write, never follows links."""
 
     def go():
-        from .datasets.cache import cache_clear, cache_info
+        from .datasets.cache import OURS, cache_clear, cache_info, foreign_entries
 
         root, parts = cache_info()
+        other = foreign_entries(root)
+        parts = [(n, b) for n, b in parts if OURS.match(n.rstrip("/"))]
+        kept = (f"; left {len(other)} entr{'y' if len(other) == 1 else 'ies'} cardiacml did not write: "
+                + ", ".join(other[:5]) + (" ..." if len(other) > 5 else "")) if other else ""
         if not parts:
-            typer.echo(f"cache: {root} is already empty")
+            typer.echo(f"cache: nothing of cardiacml's in {root}{kept}")
             return
         if not yes:
             try:
@@ -585,7 +589,7 @@ def cache_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not 
             if not ok:
                 typer.echo("nothing deleted")
                 return
-        typer.echo(f"freed {_size(cache_clear(root))} in {root}")
+        typer.echo(f"freed {_size(cache_clear(root))} in {root}{kept}")
 
     _run(go)
 

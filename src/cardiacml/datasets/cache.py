@@ -8,11 +8,26 @@ demand.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 from ..errors import UsageError
 from ..utils import default_cache_dir
+
+
+#: What cardiacml writes at the top of its cache folder (its temporary and set-aside names included): rebuilt MIT-BIH
+#: beats (``mitbih_beats_*.npz``, ``rhythm_v*.npz``), simulated hearts (``simulated_v*``), parsed Kaggle CSVs
+#: (``heartbeat/``), the benchmarks' Holter (``holter/``). ``cache clear`` deletes these only: $CARDIACML_CACHE pointed
+#: at a folder of one's own never loses what cardiacml did not write there.
+OURS = re.compile(r"^\.?(mitbih_beats[^/]*\.npz|rhythm_v\d+[^/]*\.npz|simulated_v\d+[^/]*|heartbeat|holter)"
+                  r"(\.(tmp|old)\d+)?$")
+
+
+def foreign_entries(root: str | os.PathLike | None = None) -> list[str]:
+    """Names at the top of the cache folder that cardiacml did not write (:data:`OURS`); ``cache clear`` leaves them."""
+    root = Path(root) if root else default_cache_dir()
+    return sorted(p.name for p in root.iterdir() if not OURS.match(p.name)) if root.is_dir() else []
 
 
 def _tree_size(path: Path) -> int:
@@ -32,7 +47,8 @@ def cache_info(root: str | os.PathLike | None = None) -> tuple[Path, list[tuple[
 
 
 def cache_clear(root: str | os.PathLike | None = None) -> int:
-    """Delete everything inside the cache folder (not the folder itself); returns the bytes freed.
+    """Delete what cardiacml wrote inside the cache folder (:data:`OURS`; not the folder itself, nor anything else in
+    it: :func:`foreign_entries`); returns the bytes freed.
 
     Refuses a cache folder that is a symbolic link or the home directory / filesystem root; links inside it
     are removed as links, never followed, so nothing outside the folder is deleted.
@@ -48,6 +64,8 @@ def cache_clear(root: str | os.PathLike | None = None) -> int:
         raise UsageError(f"cache folder {root} is {resolved}; refusing to empty it (set $CARDIACML_CACHE to a folder of its own)")
     freed = 0
     for p in root.iterdir():
+        if not OURS.match(p.name):  # $CARDIACML_CACHE pointed at a folder holding other files: they stay
+            continue
         freed += _tree_size(p)
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p)
