@@ -570,9 +570,9 @@ def cache_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not 
     """Delete what cardiacml cached (it is rebuilt on demand); leaves files it did not write, never follows links."""
 
     def go():
-        from .datasets.cache import OURS, cache_clear, cache_info, foreign_entries
+        from .datasets.cache import OURS, cache_clear, cache_info, check_clearable, foreign_entries
 
-        root, parts = cache_info()
+        root, parts = cache_info(check_clearable())
         other = foreign_entries(root)
         parts = [(n, b) for n, b in parts if OURS.match(n.rstrip("/"))]
         kept = (f"; left {len(other)} entr{'y' if len(other) == 1 else 'ies'} cardiacml did not write: "

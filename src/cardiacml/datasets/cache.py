@@ -46,6 +46,18 @@ def cache_info(root: str | os.PathLike | None = None) -> tuple[Path, list[tuple[
     return root, sorted(parts, key=lambda x: -x[1])
 
 
+def check_clearable(root: str | os.PathLike | None = None) -> Path:
+    """The cache folder, refused (UsageError) when it is a symbolic link or the home directory / filesystem root."""
+    root = Path(root) if root else default_cache_dir()
+    if root.is_symlink():
+        raise UsageError(f"cache folder {root} is a symbolic link (to {os.readlink(root)}); refusing to delete through it "
+                         "(remove the link yourself or point $CARDIACML_CACHE at a real folder)")
+    resolved = root.resolve()
+    if root.is_dir() and resolved in (Path(resolved.anchor), Path.home().resolve()):
+        raise UsageError(f"cache folder {root} is {resolved}; refusing to empty it (set $CARDIACML_CACHE to a folder of its own)")
+    return root
+
+
 def cache_clear(root: str | os.PathLike | None = None) -> int:
     """Delete what cardiacml wrote inside the cache folder (:data:`OURS`; not the folder itself, nor anything else in
     it: :func:`foreign_entries`); returns the bytes freed.
@@ -53,15 +65,9 @@ def cache_clear(root: str | os.PathLike | None = None) -> int:
     Refuses a cache folder that is a symbolic link or the home directory / filesystem root; links inside it
     are removed as links, never followed, so nothing outside the folder is deleted.
     """
-    root = Path(root) if root else default_cache_dir()
-    if root.is_symlink():
-        raise UsageError(f"cache folder {root} is a symbolic link (to {os.readlink(root)}); refusing to delete through it "
-                         "(remove the link yourself or point $CARDIACML_CACHE at a real folder)")
+    root = check_clearable(root)
     if not root.is_dir():
         return 0
-    resolved = root.resolve()
-    if resolved in (Path(resolved.anchor), Path.home().resolve()):
-        raise UsageError(f"cache folder {root} is {resolved}; refusing to empty it (set $CARDIACML_CACHE to a folder of its own)")
     freed = 0
     for p in root.iterdir():
         if not OURS.match(p.name):  # $CARDIACML_CACHE pointed at a folder holding other files: they stay
