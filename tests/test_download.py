@@ -204,3 +204,22 @@ def test_a_busy_server_is_retried(tmp_path, archive):
             download_file(RemoteFile(f"{srv.url}/a.tgz", "b.tgz"), tmp_path, retries=2)
     finally:
         srv.close()
+
+
+def test_extraction_never_writes_through_a_link_in_dest(tmp_path, archive):
+    """A symbolic link already in --dest (dest/data_hearts... -> ../outside) took the archive's files outside the
+    folder named; now refused in one line, nothing moved, the archive kept (it is not corrupt)."""
+    from cardiacml.errors import OutputError
+
+    dest, outside = tmp_path / "dest", tmp_path / "outside"
+    dest.mkdir()
+    outside.mkdir()
+    (dest / "data_hearts_dd_0p2_geo_act_1_bcl_gkr").symlink_to(outside, target_is_directory=True)
+    srv = Server({"part01.tgz": archive})
+    try:
+        files = [RemoteFile(f"{srv.url}/part01.tgz", "part01.tgz", hashlib.sha256(archive).hexdigest(), len(archive), True)]
+        with pytest.raises(OutputError, match=r"data_hearts_dd_0p2_geo_act_1_bcl_gkr is a symbolic link .*outside"):
+            download_dataset(files, dest, retries=1)
+    finally:
+        srv.close()
+    assert not any(outside.iterdir()) and (dest / "part01.tgz").is_file()

@@ -25,7 +25,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
-from ..errors import DownloadError
+from ..errors import DownloadError, OutputError
 from ..utils import progress
 
 INTRACARDIAC_PAGE = "https://library.ucsd.edu/dc/object/bb29449106"
@@ -307,6 +307,7 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
                     raise DownloadError(f"{archive}: member {bad} fails its CRC check")
                 names = zf.namelist()
                 zf.extractall(tmp)
+                _links_in_the_way(tmp, dest)
                 _move_into(tmp, dest)
                 return names
         with open(archive, "rb") as fh:
@@ -317,9 +318,10 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
             _check_sizes(archive, sum(m.size for m in members if m.isfile()), max_bytes, max_ratio)
             tmp.mkdir()
             tf.extractall(tmp, filter="data")
+            _links_in_the_way(tmp, dest)
             _move_into(tmp, dest)
             return [m.name for m in members]
-    except DownloadError:
+    except (DownloadError, OutputError):  # ours, already one line (a link in --dest: the archive is fine)
         raise
     except tarfile.FilterError as exc:  # an absolute path, a path or link out of the folder, a device file
         raise UnsafeArchiveError(f"{archive}: unsafe member ({exc})") from exc
@@ -330,6 +332,18 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
         raise DownloadError(f"{archive}: corrupt or truncated archive ({why}); download it again") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _links_in_the_way(src: Path, dest: Path) -> None:
+    """Refuse (OutputError) to extract ``src`` into ``dest`` where a path it would write through or onto is a symbolic
+    link already in ``dest`` (``dest/data -> ../elsewhere``): the files would land outside the folder named."""
+    for p in src.iterdir():
+        target = dest / p.name
+        if target.is_symlink():
+            raise OutputError(f"{target} is a symbolic link (to {os.readlink(target)}); extracting through it would "
+                              f"write outside {dest}: remove the link, or give another --dest")
+        if p.is_dir() and target.is_dir():
+            _links_in_the_way(p, target)
 
 
 def _move_into(src: Path, dest: Path) -> None:
