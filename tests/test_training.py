@@ -242,10 +242,12 @@ def test_training_options_and_sources_are_checked_before_any_work(tmp_path, mitd
     from cardiacml.tasks.sources import find_mitdb
     from cardiacml.utils import add_to_output, atomic_path, check_output_folder, resolve_threads
 
-    with pytest.raises(MissingDataError, match="--mitdb /nonexist: not an MIT-BIH folder"):
+    with pytest.raises(MissingDataError, match="--mitdb /nonexist: no such folder"):
         find_mitdb("/nonexist")
     sub = tmp_path / "sub"
     sub.mkdir()
+    with pytest.raises(MissingDataError, match="sub: not an MIT-BIH folder"):  # a folder, but without RECORDS
+        find_mitdb(sub)
     for f in mitdb.glob("100.*"):
         (sub / f.name).write_bytes(f.read_bytes())
     (sub / "RECORDS").write_text("100\n")

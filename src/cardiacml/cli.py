@@ -559,8 +559,11 @@ def cache_info_cmd():
             typer.echo(f"cache: {root} (empty)")
             return
         typer.echo(f"cache: {root} ({_size(sum(n for _, n in parts))} in all)")
-        for name, n in parts:
+        for name, n in parts[:20]:  # the largest; hundreds of per-record files otherwise
             typer.echo(f"  {_size(n):>10}  {name}")
+        if len(parts) > 20:
+            rest = parts[20:]
+            typer.echo(f"  {_size(sum(n for _, n in rest)):>10}  ... and {len(rest)} smaller entries")
 
     _run(go)
 

@@ -17,6 +17,9 @@ def find_mitdb(mitdb: str | os.PathLike | None = None) -> Path:
     """Raw MIT-BIH folder: ``mitdb``, $CARDIACML_MITDB, or ../shared/data/mitdb near the working dir."""
     for given, what in ((mitdb, "--mitdb"), (os.environ.get("CARDIACML_MITDB"), "$CARDIACML_MITDB")):
         if given:  # a folder the user named is used or refused, never silently replaced by another
+            if not Path(given).is_dir():
+                raise MissingDataError(f"{what} {given}: no such folder" + (" (it is a file)" if Path(given).exists()
+                                                                            else ""))
             if not (Path(given) / "RECORDS").is_file():
                 raise MissingDataError(f"{what} {given}: not an MIT-BIH folder (no RECORDS file listing its records)")
             return Path(given)
