@@ -196,7 +196,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
     ridx = np.clip(np.round(times * fs).astype(np.int64), 0, n - 1)
     yb = (sig[ridx] + pad * 0.35).astype(np.float32)
     x_ms = np.round(times * 1000.0) + _EPOCH_MS
-    pct = np.clip(np.round(prob * 100), 0, 100).astype(np.uint8)  # probabilities in %, 1 byte each
+    pct = np.clip(np.round(np.nan_to_num(prob) * 100), 0, 100).astype(np.uint8)  # probabilities in %, 1 byte each
     # %H is the hour of the day: from 24 h on, the day into the record (day 1 = the first 24 h) is shown too
     day = "" if n / fs < 86_400 else "day %-d, "
     prob_lines = "<br>".join(f"p({html.escape(c)}) = %{{customdata[{j}]}} %" for j, c in enumerate(classes))
@@ -296,7 +296,7 @@ def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
     header = ["predicted class", "beats", "% of beats", "per hour", "mean probability of the predicted class"]
     if ref is not None:
         header += ["reference beats", "recall vs reference (all: agreement)"]
-    rows.append(["all", len(pred), 100.0, len(pred) / hours, float(prob.max(1).mean()) if len(pred) else float("nan")]
+    rows.append(["all", len(pred), 100.0 if len(pred) else float("nan"), len(pred) / hours, float(prob.max(1).mean()) if len(pred) else float("nan")]
                 + ([int(((ref >= 0) & (ref < len(classes))).sum()),
                     float((pred == ref)[(ref >= 0) & (ref < len(classes))].mean()) if len(ref) else float("nan")]
                    if ref is not None else []))
