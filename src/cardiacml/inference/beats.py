@@ -311,7 +311,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         quality["warning"] = ("no reliable beats: no 10 s window of the recording looks like an ECG "
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
                               + (f"the detections come at {rate:.0f} /min, outside the {HR[0]:g}-{HR[1]:g} /min the "
-                                 "check accepts (a bradycardia or tachycardia is rejected as noise is); "
+                                 "check accepts, and are not alike enough for a brady- or tachycardia; "
                                  if np.isfinite(rate) and not HR[0] <= rate <= HR[1] else "") + "nothing was classified")
         quality["low_quality"] = quality["low_quality"][:0]
     af = (_rhythm(record, read_lead, peaks, times, classes, filtered, context_bridge_s,
