@@ -375,7 +375,7 @@ def simulate(
         m = hi - lo
         part = f" (shard {i}/{k} of {n})" if k > 1 else ""
         done = m - kept
-        rate = f", {done / dt:.0f}/s" if done and dt > 0 else ""
+        rate = ("" if not done or dt <= 0 else f", {done / dt:.0f}/s" if done / dt >= 10 else f", {done / dt:.2g}/s")
         again = f"; {kept} kept from an earlier run" if kept else ""
         typer.echo(f"{m} simulations{part}: {done} simulated in {dt:.1f} s ({jobs} job(s){rate}){again} -> {folder}")
         if compare_real:
