@@ -108,6 +108,11 @@ class SignalContract:
         if isinstance(d, SignalContract):
             return d
         names = d.get("target_names") or d.get("classes") or d.get("site_names") or ()
+        for name in names:  # written as CSV cells and headers by predict: no formula, no cell or row break
+            if not isinstance(name, str) or not name or name[0] in "=+-@" or any(ch in name for ch in ',"') \
+                    or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+                raise DataFormatError(f"target name {name!r}: a class or site name must be a plain label (no leading "
+                                      "= + - @, no comma, quote or control character)")
         units = d.get("target_units") or ("class" if "classes" in d else ("ms" if "activation" in str(d.get("target", "")) else "mV"))
         vr = d.get("value_range")
         known = {f for f in cls.__dataclass_fields__} | {"classes", "site_names"}
