@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -55,3 +56,27 @@ def test_a_file_that_is_no_checkpoint_is_not_called_a_code_risk(tmp_path):
     res = runner.invoke(app, ["predict", str(tmp_path / "g.pt"), str(tmp_path / "b.npy")])
     assert res.exit_code == 2 and "not a readable PyTorch checkpoint" in res.output
     assert "could run code" not in res.output
+
+
+# ------------------------------------------------------------------------------------ a small file, a huge network
+def test_checkpoint_asking_for_a_huge_network_is_refused_before_allocating_it(tmp_path):
+    import resource
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.models import create_model
+    from cardiacml.pretrained import pretrained_path
+    from cardiacml.training.checkpoint import load_run
+
+    ck = torch.load(pretrained_path("heart-act"), weights_only=True)
+    hp = {**ck["hparams"], "width": 4000}  # 12000 in a file of 814 kB: 15 GB allocated before the weights were compared
+    torch.save(dict(ck, hparams=hp), tmp_path / "wide.pt")
+    with torch.device("meta"):
+        wide = create_model(ck["model"], contract=ck["contract"], **hp).state_dict()
+    views = {f"net.{k}": torch.zeros(1, dtype=v.dtype).expand(v.shape) for k, v in wide.items()}  # stride 0: 4 bytes each
+    torch.save(dict(ck, hparams=hp, state_dict={**ck["state_dict"], **views}), tmp_path / "views.pt")
+    assert (tmp_path / "views.pt").stat().st_size < 1_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for name in ("wide.pt", "views.pt"):
+        with pytest.raises(DataFormatError, match="weights do not fit model 'tcn'"):
+            load_run(tmp_path / name)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # kB; the network asked for: 1.7 GB

@@ -208,12 +208,22 @@ class RunRecord:
 
     def build_model(self) -> NormalizedModel:
         """The network with its trained weights (eval mode)."""
-        net = create_model(self.model, contract=self.contract, **self.hparams)
         sd = self.state_dict
         missing = [k for k in ("in_mean", "in_std", "out_mean", "out_std") if not isinstance(sd, dict) or k not in sd]
         if missing:
             raise DataFormatError(f"{self.path or 'checkpoint'}: the weights lack the normalisation buffers {missing}; "
                                   "not a checkpoint written by `cardiacml train`")
+        with torch.device("meta"):  # shapes only: options or a contract asking for a huge network allocate nothing
+            shapes = {f"net.{k}": tuple(v.shape) for k, v in
+                      create_model(self.model, contract=self.contract, **self.hparams).state_dict().items()}
+        for k, shape in shapes.items():  # and each weight must be in the file (a stride-0 view of one number is not)
+            v = sd.get(k)
+            if (not isinstance(v, torch.Tensor) or tuple(v.shape) != shape
+                    or v.untyped_storage().nbytes() < v.numel() * v.element_size()):
+                raise DataFormatError(f"{self.path or 'checkpoint'}: weights do not fit model {self.model!r} ({k}: "
+                                      f"{tuple(v.shape) if isinstance(v, torch.Tensor) else 'missing'} in the file, "
+                                      f"{shape} in the model)")
+        net = create_model(self.model, contract=self.contract, **self.hparams)
         model = NormalizedModel(net, sd["in_mean"], sd["in_std"], sd["out_mean"], sd["out_std"])
         try:
             model.load_state_dict(sd)
