@@ -555,3 +555,30 @@ def test_units_guessed_from_the_ecg_between_long_flat_stretches(rec100, tmp_path
     np.save(tmp_path / "flat.npy", np.zeros(int(660 * FS)))
     with pytest.raises(DataFormatError, match="flat.npy: the signal is flat"):
         _open(tmp_path / "flat.npy", fs=FS)
+
+
+def _npz_member(path, shape, data_bytes):
+    """An .npz whose 'signal' member has an .npy header of ``shape`` (float64) and ``data_bytes`` zero bytes, deflated."""
+    import io
+    import zipfile
+
+    hdr = io.BytesIO()
+    np.lib.format.write_array_header_1_0(hdr, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, z.open("signal.npy", "w", force_zip64=True) as f:
+        f.write(hdr.getvalue())
+        for k in range(0, data_bytes, 1 << 24):
+            f.write(bytes(min(1 << 24, data_bytes - k)))
+
+
+def test_npz_decompression_bomb_and_lying_header_are_one_line(tmp_path):
+    from cardiacml.io import open_record
+
+    bomb = tmp_path / "bomb.npz"  # 200 MB of zeros in 0.2 MB (4 GB in 3.9 MB was read whole: 4.6 GB resident)
+    _npz_member(bomb, (25_000_000,), 200_000_000)
+    assert bomb.stat().st_size < 1_000_000
+    with pytest.raises(DataFormatError, match="decompression bomb"):
+        open_record(bomb, fs=360)
+    lying = tmp_path / "lying.npz"  # 7 TiB claimed, 800 bytes held: a MemoryError traceback
+    _npz_member(lying, (10**12,), 800)
+    with pytest.raises(DataFormatError, match="too large"):
+        open_record(lying, fs=360)

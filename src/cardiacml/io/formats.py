@@ -356,6 +356,9 @@ def _clock_seconds(col):
 # --------------------------------------------------------------------------------------------------
 #: Largest number of leads accepted for a 2-D array (the smaller axis is the lead axis).
 MAX_LEADS = 64
+#: An .npz member is read whole: one that inflates over this many times its stored size, past NPZ_BOMB_BYTES, is a
+#: decompression bomb (a recording compresses 2-10-fold), refused before any of it is read.
+NPZ_MAX_RATIO, NPZ_BOMB_BYTES = 100, 64 * 2**20
 
 
 def _orient(arr, path: Path, n_names: int | None, layout: str | None):
@@ -436,6 +439,11 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
             keys = list(z.files)
         except Exception as exc:
             raise DataFormatError(f"{path}: unreadable .npz file ({exc})") from None
+        for info in z.zip.infolist():
+            if info.file_size > NPZ_BOMB_BYTES and info.file_size > NPZ_MAX_RATIO * max(1, info.compress_size):
+                raise DataFormatError(f"{path}: member {info.filename!r} would inflate {info.file_size / max(1, info.compress_size):.0f}"
+                                      f"-fold ({info.compress_size} -> {info.file_size} bytes), over the {NPZ_MAX_RATIO}x "
+                                      "limit; refused (a decompression bomb?)")
         key = "signal" if "signal" in keys else (keys[0] if len(keys) == 1 else None)
         if key is None:
             raise DataFormatError(f"{path}: .npz must hold an array named 'signal' (has {keys})")
@@ -454,6 +462,8 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
                 units = str(np.asarray(z["units"]).reshape(-1)[0])
         except DataFormatError:
             raise
+        except MemoryError:  # an array header claiming more than its member holds (or than this machine has)
+            raise DataFormatError(f"{path}: an .npz member's header claims an array too large to read here") from None
         except ValueError as exc:
             if "pickle" in str(exc).lower() or "object" in str(exc).lower():
                 raise DataFormatError(f"{path}: holds Python objects (object dtype); cardiacml never unpickles files. "
