@@ -68,3 +68,25 @@ def test_credentials_are_not_passed_on_through_a_redirect(tmp_path, servers, mon
     by_port = {port: auth for port, _, auth in seen}
     assert by_port[first.server_address[1]] == "Basic YWxpY2U6c2VjcmV0"
     assert by_port[other.server_address[1]] is None
+
+
+def test_tokens_and_passwords_in_addresses_are_never_shown_nor_recorded(tmp_path, servers):
+    import socket
+
+    from cardiacml.errors import DownloadError
+
+    first, _, seen = servers
+    port = first.server_address[1]
+    signed = RemoteFile(f"http://127.0.0.1:{port}/f.bin?X-Amz-Signature=SIGSECRET&token=TOKSECRET", "f.bin")
+    download.download_dataset([signed], tmp_path / "ok", show_progress=False)
+    assert seen[-1][1].endswith("token=TOKSECRET")  # sent to the server as given
+    marker = (tmp_path / "ok" / ".f.bin.done").read_text()
+    assert "SECRET" not in marker and "X-Amz-Signature=***" in marker
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    for url in (f"http://127.0.0.1:{closed}/f.bin?token=TOKSECRET", f"http://alice:PWSECRET@127.0.0.1:{closed}/f.bin",
+                "http://alice:PWSECRET@127.0.0.1/f.bin", "ftp://alice:PWSECRET@127.0.0.1/f.bin?t=TOKSECRET"):
+        with pytest.raises(DownloadError) as err:
+            download_file(RemoteFile(url, "g.bin"), tmp_path / "bad", retries=0, timeout=2, show_progress=False)
+        assert "SECRET" not in str(err.value) and "***" in str(err.value), str(err.value)

@@ -126,9 +126,21 @@ def _auth_headers(url: str) -> dict:
     return {}
 
 
+def shown_url(url: str) -> str:
+    """``url`` as messages and markers show it: a password in it and the values of its query (signed mirror
+    addresses carry tokens there) replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}:***@{host}" if ":" in user else f"***@{host}"
+    query = re.sub(r"=[^&;]*", "=***", parts.query)
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
 def _unreachable(rf: RemoteFile, exc: Exception) -> DownloadError:
     return DownloadError(
-        f"cannot download {rf.filename} from {rf.url}: {exc}. If this machine is offline, fetch the file "
+        f"cannot download {rf.filename} from {shown_url(rf.url)}: {exc}. If this machine is offline, fetch the file "
         "elsewhere and put it in the destination folder (it is then checked and used), or pass --base-url "
         "with a reachable mirror."
     )
@@ -160,9 +172,11 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
         if have:
             headers["Range"] = f"bytes={have}-"
         try:
+            if "@" in urlsplit(rf.url).netloc:  # urllib never sends it: the request failed, naming the password
+                raise ValueError("a user name or password in the address is not supported")
             req = Request(rf.url, headers=headers)
         except ValueError as exc:
-            raise DownloadError(f"{rf.filename}: unusable url {rf.url!r} ({exc}); give a full http(s):// address "
+            raise DownloadError(f"{rf.filename}: unusable url {shown_url(rf.url)!r} ({str(exc).replace(rf.url, shown_url(rf.url))}); give a full http(s):// address "
                                 "or --base-url") from None
         for k, v in _auth_headers(rf.url).items():  # never passed on to the host a redirect leads to
             req.add_unredirected_header(k, v)
@@ -175,7 +189,7 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
                 attempt += 1
                 time.sleep(_retry_wait(exc, attempt))
                 continue
-            raise DownloadError(f"{rf.url}: HTTP {exc.code} {exc.reason}"
+            raise DownloadError(f"{shown_url(rf.url)}: HTTP {exc.code} {exc.reason}"
                                 + (f" (after {retries} retries)" if exc.code in RETRY_HTTP and retries else "")) from exc
         except (URLError, socket.timeout, ConnectionError) as exc:
             attempt += 1
@@ -198,14 +212,14 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
             except (IncompleteRead, ConnectionError, socket.timeout, OSError) as exc:
                 attempt += 1
                 if attempt > retries:
-                    raise DownloadError(f"{rf.url}: connection lost after {retries} retries ({exc}); "
+                    raise DownloadError(f"{shown_url(rf.url)}: connection lost after {retries} retries ({exc}); "
                                         f"run again to resume from {part}") from exc
                 continue
         if total is None or part.stat().st_size >= total:
             break
         attempt += 1  # server closed early: resume
         if attempt > retries:
-            raise DownloadError(f"{rf.url}: got {part.stat().st_size} of {total} bytes; run again to resume from {part}")
+            raise DownloadError(f"{shown_url(rf.url)}: got {part.stat().st_size} of {total} bytes; run again to resume from {part}")
     _verify(rf, part)
     os.replace(part, final)
     return final
@@ -392,13 +406,13 @@ def download_dataset(files: list[RemoteFile], dest: str | os.PathLike, *, keep_a
                 bad = path.with_name(rf.filename + ".corrupt")
                 os.replace(path, bad)
                 raise DownloadError(f"{exc} (the file was moved aside to {bad.name}; run the command again)") from None
-            info = {**asdict(rf), "sha256_measured": sha256_file(path), "members": len(names)}
+            info = {**asdict(rf), "url": shown_url(rf.url), "sha256_measured": sha256_file(path), "members": len(names)}
             _write_marker(marker, info)
             if not keep_archives:
                 path.unlink()
                 path = marker
         else:
-            _write_marker(marker, {**asdict(rf), "sha256_measured": sha256_file(path)})
+            _write_marker(marker, {**asdict(rf), "url": shown_url(rf.url), "sha256_measured": sha256_file(path)})
         out.append(path)
     return out
 
