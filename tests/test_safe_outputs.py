@@ -114,6 +114,27 @@ def test_foreign_folder_is_never_replaced(tmp_path):
             tmp.write_text("")
 
 
+def test_a_link_to_a_folder_in_an_output_folder_stops_its_replacement(tmp_path):
+    import os
+
+    def write(run):
+        with atomic_path(run) as tmp:
+            tmp.mkdir()
+            (tmp / "run.json").write_text("{}")
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "precious").write_text("x")
+    run = tmp_path / "run"
+    write(run)
+    os.symlink(mine, run / "mydata")  # the user's link to their data, in a run folder cardiacml wrote: was deleted
+    with pytest.raises(OutputError, match=r"did not write \(mydata\)"):
+        check_output_folder(run)
+    with pytest.raises(OutputError, match=r"did not write \(mydata\)"):
+        write(run)
+    assert (run / "mydata").is_symlink() and (mine / "precious").read_text() == "x"
+
+
 def test_evaluate_out_on_a_foreign_folder_is_refused(tmp_path):
     d = tmp_path / "d"
     d.mkdir()

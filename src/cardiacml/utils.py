@@ -202,7 +202,7 @@ def _foreign_files(folder: Path, new: Path | None = None) -> list[Path]:
     manifests: dict = {}
     out = []
     for q in folder.rglob("*"):
-        if q.is_dir():
+        if q.is_dir() and not q.is_symlink():  # a link to a folder is the user's entry too (deleted with the folder)
             continue
         rel = q.relative_to(folder)
         if rel.as_posix() in rewritten:
@@ -230,7 +230,7 @@ def _own_folder(folder: Path, new: Path) -> bool:
     file for file."""
     if any((folder / n).is_file() for n in (OUTPUT_MARKER, "run.json", "metrics.json")):
         return not _foreign_files(folder, new)
-    old = {p.relative_to(folder) for p in folder.rglob("*") if not p.is_dir()}
+    old = {p.relative_to(folder) for p in folder.rglob("*") if not p.is_dir() or p.is_symlink()}
     return old <= {p.relative_to(new) for p in new.rglob("*") if not p.is_dir()}
 
 
