@@ -643,3 +643,22 @@ def test_too_few_beats_leave_the_rhythm_unassessed():
     out = R.detect_af(np.cumsum(np.full(R.MIN_BEATS - 1, 0.9)))
     assert out["assessed"] is False and out["rhythm_episodes"] == []
     assert R.detect_af(np.cumsum(np.full(R.MIN_BEATS + 4, 0.9)))["assessed"] is True
+
+
+def test_a_model_with_a_class_outside_aami_gets_no_aami_table_and_no_traceback(mitdb, tmp_path):
+    """Five classes, one of them not N/S/V/F/Q: the summary's AAMI table looked every AAMI class up by name and
+    stopped with tuple.index's ValueError; the agreement is still given."""
+    from dataclasses import replace
+
+    from cardiacml.contracts import rhythm as C
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.io import open_record
+
+    class XM:
+        contract = replace(C.rhythm_contract(), target_names=("N", "S", "X", "F", "Q"))
+
+        def predict(self, X):
+            return np.tile([0.5, 0.1, 0.3, 0.05, 0.05], (len(X), 1))
+
+    ref = predict_record(XM(), open_record(mitdb / "100"), tmp_path / "x.csv", show_progress=False).summary["reference"]
+    assert "aami" not in ref and ref["agreement"] > 0.9

@@ -230,7 +230,7 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         s["reference"] = {"matched": int(ok.sum()), "unmatched_detections": int((labels == -1).sum()),
                           **({"not_a_model_class": int((labels == -2).sum())} if (labels == -2).any() else {}),
                           "agreement": float((preds[ok] == labels[ok]).mean()) if ok.any() else None}
-        if ok.any() and len(classes) == 5:
+        if ok.any() and len(classes) == 5 and {"N", "S", "V", "F", "Q"} == set(classes):  # the AAMI classes only
             s["reference"]["aami"] = aami_report(labels[ok], preds[ok], tuple(classes))
     if adapted is not None:
         s["adapted"] = dict(adapted)
