@@ -80,3 +80,17 @@ def test_checkpoint_asking_for_a_huge_network_is_refused_before_allocating_it(tm
         with pytest.raises(DataFormatError, match="weights do not fit model 'tcn'"):
             load_run(tmp_path / name)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # kB; the network asked for: 1.7 GB
+
+
+def test_a_run_folders_examples_npz_bomb_is_refused(tmp_path):
+    """`report` reads RUN/examples.npz whole: a 75 kB file inflating to 75 MB of zeros was read."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.training.checkpoint import load_examples
+
+    n = 100_000
+    np.savez_compressed(tmp_path / "examples.npz", X=np.zeros((n, 1, 187), np.float32), y_true=np.zeros(n, np.int64),
+                        y_pred=np.zeros(n, np.int64))
+    with pytest.raises(DataFormatError, match=r"examples.npz: member 'X.npy' would inflate \d+-fold; refused"):
+        load_examples(tmp_path)
