@@ -736,3 +736,22 @@ def test_a_lead_off_stretch_gives_no_beats_at_its_edges_and_no_pause(mitdb, tmp_
         assert list(around.predicted) == list(same) == ["N"] * len(same), around
     assert list(near_flat_run(np.r_[np.ones(100), np.zeros(400), np.ones(100)], [10, 60, 90, 300, 520, 560], 100)) == \
         [False, False, True, True, True, False]
+
+
+def test_the_summary_says_how_many_reference_beats_no_classified_beat_matched(mitdb, tmp_path):
+    """With detected R peaks the reference figures are of matched beats: the beats the detector missed (14 on 105)
+    appeared nowhere. Now counted; with the annotations as R peaks none is left out."""
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io.symbols import BEAT_SYMBOLS
+
+    import wfdb
+
+    n_beats = int(np.isin(wfdb.rdann(str(mitdb / "105"), "atr").symbol, list(BEAT_SYMBOLS)).sum())
+    runner = load_runner("beats-ds1")
+    det = predict_record(runner, open_record(mitdb / "105"), tmp_path / "d.csv", use_annotations=False,
+                         show_progress=False).summary["reference"]
+    assert det["reference_beats"] == n_beats and 0 < det["reference_beats_unclassified"] < 50, det
+    assert det["reference_beats_unclassified"] == n_beats - det["matched"] - det.get("not_a_model_class", 0)
+    ann = predict_record(runner, open_record(mitdb / "105"), tmp_path / "a.csv", show_progress=False).summary
+    assert ann["reference"]["reference_beats_unclassified"] == 0, ann["reference"]

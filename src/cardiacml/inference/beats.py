@@ -281,8 +281,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         how = scan.how
         blocks = iter_rhythm_blocks(scan, block_beats=block_beats)
         breaks_s = None if scan.breaks is None else scan.breaks / scan.fs  # lead-off / saturated stretches
+        n_reference = scan.n_reference
     else:
-        breaks_s = None
+        breaks_s = n_reference = None
         d = kachuee_beats(record, lead, use_annotations, strict_checks=True, keep_signal=keep_signal)
         if len(d["X"]) == 0:
             raise DataFormatError(f"{record.path}: no beats could be cut (R peaks found but no 10 s window held two)")
@@ -359,7 +360,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     with _finish_first() as stopped:
         result = _finish(record, out_csv, summary_path, c, classes, probs, done, complete, shapes, qrs, times, af, waves,
                          pw, sinus_check, fibrillation_check, quality, n_total, labels, source, lead_name, skipped,
-                         t_start, adapted, signal, breaks_s)
+                         t_start, adapted, signal, breaks_s, n_reference)
     if stopped:
         raise PredictionInterrupted(f"interrupted after the last beat was classified: the results were finished first, "
                                     f"{out_csv} and {summary_path.name} are complete")
@@ -392,7 +393,7 @@ def _finish_first():
 
 def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, shapes, qrs, times, af, waves, pw,
             sinus_check, fibrillation_check, quality, n_total, labels, source, lead_name, skipped, t_start, adapted,
-            signal, breaks_s=None) -> RecordPrediction:
+            signal, breaks_s=None, n_reference=None) -> RecordPrediction:
     """The rhythm context and checks, the CSV and the summary of :func:`predict_record` (or of its interrupted part)."""
     merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves, pw if sinus_check else None,
                          pw if fibrillation_check else None)
@@ -427,7 +428,8 @@ def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, sh
             stale.unlink()
     summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
                     t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times,
-                    af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged, breaks_s=breaks_s)
+                    af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged, breaks_s=breaks_s,
+                    n_reference=n_reference)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
                             str(lead_name), low, quality["stretches"])

@@ -117,7 +117,7 @@ def _reference_labels(labels, classes):
 
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
              stopped_at_s, out_csv, quality=None, done_times=(), af=None, adapted=None, pauses=False,
-             consensus=None, breaks_s=None) -> dict:
+             consensus=None, breaks_s=None, n_reference=None) -> dict:
     # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped
     analysed_s = record.duration_s if stopped_at_s is None else min(float(stopped_at_s), record.duration_s)
     hours = analysed_s / 3600.0
@@ -230,6 +230,9 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
         s["reference"] = {"matched": int(ok.sum()), "unmatched_detections": int((labels == -1).sum()),
                           **({"not_a_model_class": int((labels == -2).sum())} if (labels == -2).any() else {}),
                           "agreement": float((preds[ok] == labels[ok]).mean()) if ok.any() else None}
+        if n_reference is not None and complete:  # the figures above are of matched beats: say how many were not
+            s["reference"]["reference_beats"] = int(n_reference)
+            s["reference"]["reference_beats_unclassified"] = int(n_reference) - int((labels != -1).sum())
         if ok.any() and len(classes) == 5 and {"N", "S", "V", "F", "Q"} == set(classes):  # the AAMI classes only
             s["reference"]["aami"] = aami_report(labels[ok], preds[ok], tuple(classes))
     if adapted is not None:
