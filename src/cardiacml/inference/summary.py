@@ -56,7 +56,8 @@ def _pauses(times, breaks_s=None) -> dict | None:
     Contract v4 takes the 90th percentile of a record's R-R intervals as the patient's reference: once more than a
     tenth of them are pauses, the reference is a pause and conducted beats look premature. On MIT-BIH only 231 (2:1 AV
     block stretches, 27 % pauses, S calls there wrong) and 232 (sick sinus, 21 %, S calls right) are over 10 %; the
-    next is 201 (8.6 %). An interval over a lead-off / saturated stretch (``breaks_s``, s) is no pause, and left out.
+    next is 201 (8.6 % of the annotation times' intervals; 6.7 % at the refined R peaks predict uses). An interval
+    over a lead-off / saturated stretch (``breaks_s``, s) is no pause, and left out.
     """
     from ..ecg.rr import broken_intervals
 
