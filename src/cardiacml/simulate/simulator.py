@@ -547,7 +547,9 @@ def simulate_dataset(n: int, out_dir: str | os.PathLike, *, seed: int = 0, jobs:
     meta = pd.DataFrame(rows).sort_values("index")
     meta.insert(2, "n_total", n)
     meta.insert(3, "sim_version", SIM_VERSION)
-    meta = meta.assign(**{k: str(v) for k, v in asdict(cfg).items() if isinstance(v, tuple)})
+    # the configured ranges as text; a setting named like a per-heart column (n_lv_roots, n_rv_roots) gets "_range"
+    meta = meta.assign(**{(f"{k}_range" if k in meta.columns else k): str(v) for k, v in asdict(cfg).items()
+                          if isinstance(v, tuple)})
     with atomic_path(folder / csv_name) as tmp:
         meta.to_csv(tmp, index=False)
     return folder
