@@ -20,3 +20,20 @@ def test_root_counts_in_metadata_are_the_hearts_own(model, tmp_path):
         assert int(row["n_lv_roots"]) == p["n_lv"] and int(row["n_rv_roots"]) == p["n_rv"]
         assert int(row["n_lv_roots"]) + int(row["n_rv_roots"]) == int(row["n_stim"])
     assert meta["n_lv_roots_range"].eq("(1, 3)").all() and meta["n_rv_roots_range"].eq("(1, 2)").all()
+
+
+def test_ecg_counts_nodes_activated_after_300_ms():
+    """A slow heart (--cv-min 0.2 is accepted) activates nodes after the ECG histogram's 300 ms: the electrodes
+    must still follow phi(t) = L @ Vm(t) over all nodes, as Vm does."""
+    from cardiacml.simulate import SimulatorConfig
+    from cardiacml.simulate.simulator import N_T, V_REST
+
+    slow = HeartModel(SimulatorConfig(cv_range=(0.2, 0.2)))
+    p = slow.draw_params(np.random.default_rng([0, 2]))
+    act = slow.activation(p)
+    assert (act > 300).sum() > 10
+    ecg, _ = slow.run(p)
+    pos = slow.templates.position(slow.apd(p, act))
+    vm_nodes = V_REST + slow.templates.sample(np.arange(N_T)[None, :] - act[:, None], pos[:, None])
+    direct = (slow.lead_field(p) @ (vm_nodes - V_REST)).T
+    np.testing.assert_allclose(ecg, direct, atol=0.01 * np.abs(direct).max())

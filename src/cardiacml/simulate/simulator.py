@@ -315,10 +315,16 @@ class HeartModel:
         n = len(act)
         rows = np.concatenate([c0 * self.nb + j0, c0 * self.nb + j0 + 1, c1 * self.nb + j0, c1 * self.nb + j0 + 1])
         w = np.concatenate([(1 - fc) * (1 - fa), (1 - fc) * fa, fc * (1 - fa), fc * fa])
+        late = act * FINE > self.nb - 1  # activated after the histogram's A_MAX ms (slow --cv-min, blocks): added directly
+        if late.any():
+            w = w * np.tile(~late, 4)
         lo, hi = int(c0.min()) * self.nb, (int(c1.max()) + 1) * self.nb
         S = csr_matrix((w, (rows - lo, np.tile(np.arange(n), 4))), shape=(hi - lo, n))
-        H = (S @ self.lead_field(p).T).T.astype(np.float32)  # (10, bins)
+        L = self.lead_field(p)
+        H = (S @ L.T).T.astype(np.float32)  # (10, bins)
         ecg = (H @ self.kernel[lo:hi]).T.astype(np.float64)  # (500, 10)
+        if late.any():
+            ecg += (L[:, late] @ tf.sample(np.arange(N_T)[None, :] - act[late][:, None], pos[late][:, None])).T
         if rng is not None and (self.cfg.noise_mv or self.cfg.wander_mv):
             t = np.arange(N_T)[:, None] / 1000.0
             if self.cfg.wander_mv:
