@@ -37,3 +37,13 @@ def test_ecg_counts_nodes_activated_after_300_ms():
     vm_nodes = V_REST + slow.templates.sample(np.arange(N_T)[None, :] - act[:, None], pos[:, None])
     direct = (slow.lead_field(p) @ (vm_nodes - V_REST)).T
     np.testing.assert_allclose(ecg, direct, atol=0.01 * np.abs(direct).max())
+
+
+@pytest.mark.parametrize("cv_min", ["1e-300", "0.001"])
+def test_absurdly_slow_velocity_is_one_line(tmp_path, cv_min):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "cardiacml.cli", "simulate", "--n", "1", "--jobs", "1", "--out",
+                        str(tmp_path), "--cv-min", cv_min, "--cv-max", cv_min], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "--cv-min" in r.stderr, r.stderr[-500:]

@@ -61,6 +61,7 @@ FINE = 2  # activation-time bins per ms for the ECG histogram
 A_MAX = 300  # ms covered by the activation histogram
 V_REST = -85.7
 REF_CV = 0.6  # m/s along fibres used for the stored travel times
+MIN_CV = 0.05  # m/s: the slowest along-fibre velocity accepted (scarred tissue conducts at about 0.05-0.1)
 TABLES = Path(__file__).with_name("tables_v3.npz")
 
 
@@ -124,6 +125,9 @@ class SimulatorConfig:
                     raise UsageError(f"{opt}: low {lo:g} is above high {hi:g}")
                 if name in positive and lo <= 0:
                     raise UsageError(f"{opt}: values must be positive, got {lo:g}")
+                if name == "cv_range" and lo < MIN_CV:  # slower: the beat leaves the 500 ms window (1e-300 overflowed)
+                    raise UsageError(f"{opt}: velocities below {MIN_CV:g} m/s activate the heart after the 500 ms "
+                                     f"window, got {lo:g}")
             elif name == "conduction_shares":
                 try:
                     shares = {str(k): float(v) for k, v in value}
