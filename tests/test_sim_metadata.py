@@ -47,3 +47,22 @@ def test_absurdly_slow_velocity_is_one_line(tmp_path, cv_min):
     r = subprocess.run([sys.executable, "-m", "cardiacml.cli", "simulate", "--n", "1", "--jobs", "1", "--out",
                         str(tmp_path), "--cv-min", cv_min, "--cv-max", cv_min], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "--cv-min" in r.stderr, r.stderr[-500:]
+
+
+def test_compare_real_never_writes_through_a_link(model, tmp_path):
+    from cardiacml.errors import OutputError
+    from cardiacml.simulate.compare import compare_folder
+
+    folder = simulate_dataset(3, tmp_path / "sim", seed=0, jobs=1, model=model, show_progress=False)
+    out = folder / "compare_real"
+    compare_folder(folder, out)
+    assert {p.name for p in out.iterdir()} == {"lead1_overlay.png", "ecg12_sim0.png", "vm75_sim0.png",
+                                              "heart_stats.csv", "comparison.txt"}
+    assert (out / "lead1_overlay.png").read_bytes()[:4] == b"\x89PNG"
+    victim = tmp_path / "notes.txt"
+    victim.write_text("mine\n")
+    (out / "comparison.txt").unlink()
+    (out / "comparison.txt").symlink_to(victim)
+    with pytest.raises(OutputError):
+        compare_folder(folder, out)
+    assert victim.read_text() == "mine\n"

@@ -200,7 +200,7 @@ def plot_lead1_overlay(ecgs: np.ndarray, path: Path, n: int = 100) -> Path:
         ax.plot(leads_from_electrodes(e)[0])
     _challenge_axes(ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
     return path
 
@@ -217,7 +217,7 @@ def plot_ecg12(ecg: np.ndarray, path: Path) -> Path:
         ax.set_title(name)
         _challenge_axes(ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=80, format="png")
     plt.close(fig)
     return path
 
@@ -236,7 +236,7 @@ def plot_vm75(vm: np.ndarray, path: Path) -> Path:
         else:
             ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=70)
+    fig.savefig(path, dpi=70, format="png")
     plt.close(fig)
     return path
 
@@ -256,12 +256,17 @@ def compare_pairs(pairs: list, out: Path | None = None) -> tuple[str, dict]:
     stats = collect(pairs)
     text, checks = comparison_table(stats)
     if out is not None:
-        out = Path(out)
+        from ..utils import atomic_path, check_output
+
+        out = check_output(out)
         out.mkdir(parents=True, exist_ok=True)
         ecgs = np.stack([e for e, _ in pairs])
-        plot_lead1_overlay(ecgs, out / "lead1_overlay.png")
-        plot_ecg12(pairs[0][0], out / "ecg12_sim0.png")
-        plot_vm75(pairs[0][1], out / "vm75_sim0.png")
-        stats.to_csv(out / "heart_stats.csv", index=False)
-        (out / "comparison.txt").write_text(text + "\n")
+        # atomic, through the output guard: a symbolic link or read-only file there is refused, never written through
+        for name, write in (("lead1_overlay.png", lambda f: plot_lead1_overlay(ecgs, f)),
+                            ("ecg12_sim0.png", lambda f: plot_ecg12(pairs[0][0], f)),
+                            ("vm75_sim0.png", lambda f: plot_vm75(pairs[0][1], f)),
+                            ("heart_stats.csv", lambda f: stats.to_csv(f, index=False)),
+                            ("comparison.txt", lambda f: f.write_text(text + "\n"))):
+            with atomic_path(out / name) as tmp:
+                write(tmp)
     return text, checks
