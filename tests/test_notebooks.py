@@ -57,6 +57,22 @@ def test_a_failing_notebook_is_a_one_line_error_and_still_written(tmp_path):
     assert (tmp_path / "out" / "broken.ipynb").is_file()
 
 
+def test_figures_are_saved_inline_in_the_executed_notebook(tmp_path):
+    """The notebooks draw with matplotlib (plot_beat, plot_confusion, ...): their figures must be in the saved notebook."""
+    pytest.importorskip("nbclient")
+    import nbformat
+
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    (nbdir / "fig.py").write_text("# %% [markdown]\n# # Figure\n\n# %%\nimport matplotlib.pyplot as plt\n\n"
+                                  "fig, ax = plt.subplots()\nax.plot([1, 2, 3])\n")
+    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    nb = nbformat.read(str(tmp_path / "out" / "fig.ipynb"), as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the figure is missing from the saved notebook"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes_in_quick_mode_under_two_minutes(path, tmp_path):

@@ -107,7 +107,9 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, quick: 
     failure = None
     t0 = time.perf_counter()
     try:
-        with _env(CARDIACML_QUICK="1" if quick else "0", MPLBACKEND="Agg"):
+        # the inline backend (ipykernel's own default, matplotlib-inline ships with it): figures are saved in the
+        # notebook; "Agg" here drew every figure into nothing, and a user's MPLBACKEND (TkAgg...) would open windows
+        with _env(CARDIACML_QUICK="1" if quick else "0", MPLBACKEND="module://matplotlib_inline.backend_inline"):
             client.execute()
     except NoSuchKernel:
         raise MissingDependencyError(f"no 'python3' Jupyter kernel: {EXTRA}, or python -m ipykernel install --user") from None
