@@ -57,6 +57,17 @@ def test_a_failing_notebook_is_a_one_line_error_and_still_written(tmp_path):
     assert (tmp_path / "out" / "broken.ipynb").is_file()
 
 
+def test_a_dead_kernel_is_a_one_line_error_and_still_written(tmp_path):
+    pytest.importorskip("nbclient")
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    (nbdir / "dies.py").write_text("# %% [markdown]\n# # Dies\n\n# %%\nprint('before')\n\n# %%\nimport os\n\nos._exit(1)\n")
+    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "notebook dies failed" in res.output and "kernel died" in res.output
+    assert "Traceback" not in res.output and "bug in cardiacml" not in res.output
+    assert (tmp_path / "out" / "dies.ipynb").is_file()
+
+
 def test_figures_are_saved_inline_in_the_executed_notebook(tmp_path):
     """The notebooks draw with matplotlib (plot_beat, plot_confusion, ...): their figures must be in the saved notebook."""
     pytest.importorskip("nbclient")

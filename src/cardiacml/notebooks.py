@@ -118,6 +118,8 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, quick: 
         failure = lines[-1] if lines else type(exc).__name__
     except nbclient.exceptions.CellTimeoutError:
         failure = f"a cell ran longer than {timeout_s} s"
+    except nbclient.exceptions.DeadKernelError:  # out of memory, a crash in native code, os._exit: not a cardiacml bug
+        failure = "the Jupyter kernel died (out of memory, or a crash in native code)"
     seconds = time.perf_counter() - t0
     with atomic_path(dest) as tmp:
         nbformat.write(nb, str(tmp))
