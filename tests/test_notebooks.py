@@ -54,6 +54,7 @@ def test_a_failing_notebook_is_a_one_line_error_and_still_written(tmp_path):
     (nbdir / "broken.py").write_text("# %% [markdown]\n# # Broken\n\n# %%\nprint('before')\n\n# %%\n1 / 0\n")
     res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "out")])
     assert res.exit_code == 2 and "notebook broken failed" in res.output and "ZeroDivisionError" in res.output
+    assert "cell 2 (1 / 0)" in res.output  # the failing cell is named, as run_notebook's docstring promises
     assert (tmp_path / "out" / "broken.ipynb").is_file()
 
 

@@ -89,6 +89,20 @@ def _env(**values):
                 os.environ[k] = v
 
 
+def _failed_cell(nb) -> str:
+    """``"cell N (first line): "`` for the code cell that failed (N counts code cells from 1, as ``In [N]``)."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    failed = next((i for i, c in enumerate(code) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+                  None)
+    if failed is None:  # a timeout or a dead kernel: the last cell that started
+        started = [i for i, c in enumerate(code) if c.get("execution_count") is not None]
+        failed = started[-1] if started else None
+    if failed is None:
+        return ""
+    first = next((ln.strip() for ln in code[failed].source.splitlines() if ln.strip()), "")
+    return f"cell {failed + 1} ({first[:60]}): "
+
+
 def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, quick: bool = False,
                  timeout_s: int = 1200) -> tuple[Path, float]:
     """Execute one notebook in a fresh ``python3`` kernel; write ``OUT_DIR/NAME.ipynb``; return (path, seconds).
@@ -121,6 +135,8 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, quick: 
     except nbclient.exceptions.DeadKernelError:  # out of memory, a crash in native code, os._exit: not a cardiacml bug
         failure = "the Jupyter kernel died (out of memory, or a crash in native code)"
     seconds = time.perf_counter() - t0
+    if failure:
+        failure = f"{_failed_cell(nb)}{failure}"
     with atomic_path(dest) as tmp:
         nbformat.write(nb, str(tmp))
     if failure:
