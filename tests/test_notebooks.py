@@ -1,6 +1,7 @@
 """The tutorials and task notebooks (jupytext percent files) run top to bottom in a Jupyter kernel, through the
 documented command (`cardiacml notebooks run --quick`), each in under 2 minutes, each stating its run time."""
 
+import os
 import re
 from pathlib import Path
 
@@ -67,6 +68,20 @@ def test_a_dead_kernel_is_a_one_line_error_and_still_written(tmp_path):
     assert res.exit_code == 2 and "notebook dies failed" in res.output and "kernel died" in res.output
     assert "Traceback" not in res.output and "bug in cardiacml" not in res.output
     assert (tmp_path / "out" / "dies.ipynb").is_file()
+
+
+def test_the_notebooks_temporary_files_are_removed_after_the_run(tmp_path):
+    """Tutorial 2 simulates hundreds of MB of hearts into tempfile.mkdtemp(): a run leaves nothing of it behind."""
+    pytest.importorskip("nbclient")
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    (nbdir / "temp.py").write_text("# %% [markdown]\n# # Temp\n\n# %%\nimport os\nimport tempfile\n\n"
+                                   "d = tempfile.mkdtemp()\nopen(os.path.join(d, 'big.npy'), 'w').write('x')\n"
+                                   "open('../where.txt', 'w').write(d)  # the kernel runs in the notebook's folder\n")
+    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    where = (tmp_path / "where.txt").read_text()
+    assert where and not os.path.exists(where), f"{where} left behind"
 
 
 def test_figures_are_saved_inline_in_the_executed_notebook(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,7 +108,8 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, quick: 
                  timeout_s: int = 1200) -> tuple[Path, float]:
     """Execute one notebook in a fresh ``python3`` kernel; write ``OUT_DIR/NAME.ipynb``; return (path, seconds).
 
-    The kernel's working folder is the notebook's own folder. A failing cell raises a one-line
+    The kernel's working folder is the notebook's own folder; its temporary files (``$TMPDIR``) are removed after
+    the run. A failing cell raises a one-line
     :class:`CardiacMLError` naming the cell; the executed notebook (with the traceback) is still written.
     """
     jupytext, nbclient, nbformat = _require()
@@ -123,7 +125,11 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, quick: 
     try:
         # the inline backend (ipykernel's own default, matplotlib-inline ships with it): figures are saved in the
         # notebook; "Agg" here drew every figure into nothing, and a user's MPLBACKEND (TkAgg...) would open windows
-        with _env(CARDIACML_QUICK="1" if quick else "0", MPLBACKEND="module://matplotlib_inline.backend_inline"):
+        # the kernel's temporary files (Tutorial 2's simulated hearts: 200 MB quick, about 500 MB full; the tasks' run
+        # folders) go to a folder of this run, removed with it: only OUT_DIR (and the cardiacml cache) is written
+        with tempfile.TemporaryDirectory(prefix="cardiacml-notebook-") as scratch, \
+                _env(CARDIACML_QUICK="1" if quick else "0", MPLBACKEND="module://matplotlib_inline.backend_inline",
+                     TMPDIR=scratch):
             client.execute()
     except NoSuchKernel:
         raise MissingDependencyError(f"no 'python3' Jupyter kernel: {EXTRA}, or python -m ipykernel install --user") from None
