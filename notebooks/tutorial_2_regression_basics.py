@@ -66,7 +66,11 @@ for name, mae in results.items():
 import torch
 
 from cardiacml.models import create_model
+from cardiacml.utils import resolve_threads
 
+# cardiacml's thread policy (README, "Threads"), which train_run applies and this hand-written loop must ask for:
+# PyTorch's default, one thread per core, fights other processes for the cores (3-8x slower on 2 shared cores)
+torch.set_num_threads(resolve_threads())
 torch.manual_seed(0)
 net = create_model("tcn", n_leads=12, n_times=500, n_outputs=1, out="vector", width=32, n_blocks=4)
 print(f"tcn: {sum(p.numel() for p in net.parameters()):,} parameters")
