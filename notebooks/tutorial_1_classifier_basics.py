@@ -64,4 +64,5 @@ fig = plots.plot_confusion(t["confusion_matrix"], t["classes"])
 
 # %% [markdown]
 # Note: this is a *random beat split*: beats of one patient are both in training and test data,
-# which flatters every model. Tutorial task 2 shows the inter-patient protocol.
+# which flatters every model. The Task 2 notebook (`task_2_beat_types`) shows the inter-patient protocol
+# (DS1 -> DS2: the test patients are unseen).
