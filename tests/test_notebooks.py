@@ -84,6 +84,18 @@ def test_the_notebooks_temporary_files_are_removed_after_the_run(tmp_path):
     assert where and not os.path.exists(where), f"{where} left behind"
 
 
+def test_an_unusable_output_is_refused_before_the_notebook_runs(tmp_path):
+    pytest.importorskip("nbclient")
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    (nbdir / "ran.py").write_text("# %% [markdown]\n# # Ran\n\n# %%\nopen('../ran.txt', 'w').write('ran')\n")
+    (tmp_path / "afile").write_text("mine")
+    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "afile")])
+    assert res.exit_code == 2 and "is a file, not a folder" in res.output
+    assert not (tmp_path / "ran.txt").exists(), "the notebook ran (minutes in full mode) before its output was refused"
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
 def test_figures_are_saved_inline_in_the_executed_notebook(tmp_path):
     """The notebooks draw with matplotlib (plot_beat, plot_confusion, ...): their figures must be in the saved notebook."""
     pytest.importorskip("nbclient")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import CardiacMLError, MissingDataError, MissingDependencyError, UsageError
-from .utils import atomic_path
+from .utils import atomic_path, check_output
 
 EXTRA = 'pip install -e ".[notebooks]"  (jupytext, nbclient, ipykernel)'
 
@@ -116,7 +116,7 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, quick: 
     from jupyter_client.kernelspec import NoSuchKernel
 
     path = Path(path)
-    dest = Path(out_dir) / f"{path.stem}.ipynb"
+    dest = check_output(Path(out_dir) / f"{path.stem}.ipynb")  # before the run, not after minutes of it
     nb = jupytext.read(path)
     client = nbclient.NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
