@@ -19,6 +19,9 @@ from cardiacml.training.run import train_run
 from cardiacml.viz import plots
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
+if QUICK:
+    print("quick mode: every step on little data and few epochs, to check it runs; its figures say nothing of the "
+          "models (run without --quick for those)")
 ptb = os.environ.get("CARDIACML_DATA")
 kw = dict(data_dir=ptb, protocol="auto" if ptb else "mitbih", max_eval=2000 if QUICK else None,
           max_train=3000 if QUICK else None)

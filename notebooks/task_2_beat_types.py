@@ -16,6 +16,9 @@ import tempfile
 from cardiacml.training.run import train_run
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
+if QUICK:
+    print("quick mode: every step on little data and few epochs, to check it runs; its figures say nothing of the "
+          "models (run without --quick for those)")
 results, runs = {}, {}
 for protocol in ("random", "interpatient"):
     runs[protocol] = train_run("task2", "beatnet", protocol=protocol, max_eval=2000 if QUICK else None,

@@ -18,6 +18,9 @@ from cardiacml.training.run import train_run
 from cardiacml.viz import plots
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
+if QUICK:
+    print("quick mode: every step on little data and few epochs, to check it runs; its figures say nothing of the "
+          "models (run without --quick for those)")
 data = load_task("task3", data_dir=os.environ.get("CARDIACML_INTRACARDIAC"), n_sim=200 if QUICK else 2000)
 print(data.source, "|", data.protocol)
 fig = plots.plot_ecg12(data.X_train[0], title="a training ECG")

@@ -21,6 +21,9 @@ from cardiacml.training.run import train_run
 from cardiacml.viz import plots
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
+if QUICK:
+    print("quick mode: every step on little data and few epochs, to check it runs; its figures say nothing of the "
+          "models (run without --quick for those)")
 data = load_task("task4", data_dir=os.environ.get("CARDIACML_INTRACARDIAC"), n_sim=200 if QUICK else 2000)
 hp = {"width": 32, "n_blocks": 4} if QUICK else {}
 rec = train_run("task4", "tcn", data_dir=os.environ.get("CARDIACML_INTRACARDIAC"), n_sim=200 if QUICK else 2000,

@@ -18,6 +18,9 @@ from cardiacml.tasks import load_task
 from cardiacml.viz import plots
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
+if QUICK:
+    print("quick mode: every step on little data and few epochs, to check it runs; its figures say nothing of the "
+          "models (run without --quick for those)")
 
 # %% [markdown]
 # ## 1. Data: one beat = 187 samples at 125 Hz, starting at the R peak

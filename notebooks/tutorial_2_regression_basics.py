@@ -24,6 +24,9 @@ from cardiacml.datasets.intracardiac import open_dataset
 from cardiacml.simulate import simulate_dataset
 
 QUICK = os.environ.get("CARDIACML_QUICK", "0") == "1"
+if QUICK:
+    print("quick mode: every step on little data and few epochs, to check it runs; its figures say nothing of the "
+          "models (run without --quick for those)")
 N_HEARTS, EPOCHS = (600, 8) if QUICK else (1500, 20)
 root = tempfile.mkdtemp()
 simulate_dataset(N_HEARTS, root, seed=0)
