@@ -30,6 +30,8 @@ def test_notebooks_command_arguments():
     assert res.exit_code == 2 and "matches several" in res.output
     res = runner.invoke(app, ["notebooks", "list", "--dir", "/nonexistent-folder"])
     assert res.exit_code == 2 and "no notebooks in /nonexistent-folder" in res.output
+    res = runner.invoke(app, ["notebooks", "run", "tutorial_1", "--timeout", "0"])  # was accepted
+    assert res.exit_code == 2 and "--timeout 0: a cell needs at least 1 s" in res.output
 
 
 def test_missing_extra_is_a_one_line_error(tmp_path, monkeypatch):

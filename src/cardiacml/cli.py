@@ -620,7 +620,7 @@ def notebooks_list_cmd(folder: Optional[Path] = typer.Option(None, "--dir", help
 
 @nb_app.command("run")
 def notebooks_run_cmd(
-    names: Optional[List[str]] = typer.Argument(None, help="Notebooks to run (names of `cardiacml notebooks list`, a unique prefix is enough). Default: all six."),
+    names: Optional[List[str]] = typer.Argument(None, help="Notebooks to run (names of `cardiacml notebooks list`, a unique prefix is enough). Default: all of the folder (the six of notebooks/)."),
     quick: bool = typer.Option(False, help="Smaller data and fewer epochs (CARDIACML_QUICK=1): under 2 minutes per notebook on 2 cores."),
     out: Path = typer.Option(Path("notebooks_out"), help="Folder for the executed notebooks (NAME.ipynb, with outputs)."),
     folder: Optional[Path] = typer.Option(None, "--dir", help="Notebooks folder (default: notebooks/ of the source checkout)."),
@@ -631,6 +631,10 @@ def notebooks_run_cmd(
     def go():
         from .notebooks import run_notebook, select
 
+        if timeout < 1:
+            from .errors import UsageError
+
+            raise UsageError(f"--timeout {timeout}: a cell needs at least 1 s (the default is 1200)")
         chosen = select(names, folder)
         for nb in chosen:
             typer.echo(f"{nb['name']}: running{' (quick)' if quick else ''}...")
