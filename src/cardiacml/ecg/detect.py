@@ -293,7 +293,7 @@ def flat_runs(raw: np.ndarray, fs: float, *, run_s: float = FLAT_RUN_S) -> tuple
 
 
 def near_flat_run(raw: np.ndarray, loc: np.ndarray, fs: float, *, run_s: float = FLAT_RUN_S,
-                  reach_s: float = FLAT_REACH_S) -> np.ndarray:
+                  reach_s: float = FLAT_REACH_S, runs: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Which detections lie inside or within ``reach_s`` of a run of exactly equal raw samples of ``run_s`` or more.
 
     A recorder writes zeros or a constant while a lead is off, or its rail value while saturated; the step into or out
@@ -307,6 +307,8 @@ def near_flat_run(raw: np.ndarray, loc: np.ndarray, fs: float, *, run_s: float =
         Detections, indices into ``raw``.
     fs : float
         Sampling rate (Hz).
+    runs : (ndarray, ndarray), optional
+        :func:`flat_runs` of ``raw`` when the caller has them already (``run_s`` is then theirs).
 
     Returns
     -------
@@ -316,7 +318,7 @@ def near_flat_run(raw: np.ndarray, loc: np.ndarray, fs: float, *, run_s: float =
     out = np.zeros(len(loc), bool)
     if len(loc) == 0:
         return out
-    start, end = flat_runs(raw, fs, run_s=run_s)
+    start, end = flat_runs(raw, fs, run_s=run_s) if runs is None else runs
     if len(start) == 0:
         return out
     reach = reach_s * fs

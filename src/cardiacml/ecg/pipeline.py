@@ -438,7 +438,8 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         e = min(N, s + chunk)
         lo, hi = max(0, s - settle), min(N, e + settle)
         raw = record.read(lo, hi, li)
-        B.append(lo + np.add(*flat_runs(raw, fs)) // 2)  # a sample inside each lead-off / saturated stretch
+        runs = flat_runs(raw, fs)  # lead-off / saturated stretches: breaks of the R-R series, edges no beats
+        B.append(lo + np.add(*runs) // 2)  # a sample inside each
         bad = ~np.isfinite(raw)
         if bad.any():
             raise DataFormatError(f"{where}: NaN or infinite value at sample {lo + int(np.argmax(bad))}; "
@@ -459,7 +460,7 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         loc = p - lo
         P.append(p)
         A.append(f[loc] if len(p) else np.zeros(0))
-        Q.append(_qrs_ptp(f, loc, fs) * (annotated | ~near_flat_run(raw, loc, fs)))  # a lead-off edge: flat, dropped
+        Q.append(_qrs_ptp(f, loc, fs) * (annotated | ~near_flat_run(raw, loc, fs, runs=runs)))  # an edge: flat
         if not annotated and drop_extra:
             W.append(steepest_slope(f, loc, fs))
         if progress is not None:
