@@ -92,5 +92,6 @@ def test_a_run_folders_examples_npz_bomb_is_refused(tmp_path):
     n = 100_000
     np.savez_compressed(tmp_path / "examples.npz", X=np.zeros((n, 1, 187), np.float32), y_true=np.zeros(n, np.int64),
                         y_pred=np.zeros(n, np.int64))
-    with pytest.raises(DataFormatError, match=r"examples.npz: member 'X.npy' would inflate \d+-fold; refused"):
+    with pytest.raises(DataFormatError, match=r"examples.npz: member 'X.npy' would inflate \d+-fold \(\d+ -> \d+ bytes\), "
+                                                "over the 100x limit; refused"):
         load_examples(tmp_path)

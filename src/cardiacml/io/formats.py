@@ -361,6 +361,16 @@ MAX_LEADS = 64
 NPZ_MAX_RATIO, NPZ_BOMB_BYTES = 100, 64 * 2**20
 
 
+def check_npz_members(z, path) -> None:
+    """Refuse (DataFormatError) an opened ``np.load`` .npz ``z`` with a member that would inflate over
+    :data:`NPZ_MAX_RATIO` times its stored size past :data:`NPZ_BOMB_BYTES`, before any member is read."""
+    for info in z.zip.infolist():
+        if info.file_size > NPZ_BOMB_BYTES and info.file_size > NPZ_MAX_RATIO * max(1, info.compress_size):
+            raise DataFormatError(f"{path}: member {info.filename!r} would inflate {info.file_size / max(1, info.compress_size):.0f}"
+                                  f"-fold ({info.compress_size} -> {info.file_size} bytes), over the {NPZ_MAX_RATIO}x "
+                                  "limit; refused (a decompression bomb?)")
+
+
 def _orient(arr, path: Path, n_names: int | None, layout: str | None):
     """A 1-D or 2-D array -> (samples, leads) view and a note on the layout chosen."""
     if arr.ndim == 1:
@@ -439,11 +449,7 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
             keys = list(z.files)
         except Exception as exc:
             raise DataFormatError(f"{path}: unreadable .npz file ({exc})") from None
-        for info in z.zip.infolist():
-            if info.file_size > NPZ_BOMB_BYTES and info.file_size > NPZ_MAX_RATIO * max(1, info.compress_size):
-                raise DataFormatError(f"{path}: member {info.filename!r} would inflate {info.file_size / max(1, info.compress_size):.0f}"
-                                      f"-fold ({info.compress_size} -> {info.file_size} bytes), over the {NPZ_MAX_RATIO}x "
-                                      "limit; refused (a decompression bomb?)")
+        check_npz_members(z, path)
         key = "signal" if "signal" in keys else (keys[0] if len(keys) == 1 else None)
         if key is None:
             raise DataFormatError(f"{path}: .npz must hold an array named 'signal' (has {keys})")

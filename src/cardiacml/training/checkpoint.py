@@ -384,14 +384,11 @@ def load_examples(run_dir: str | os.PathLike, name: str = "examples.npz") -> dic
     path = Path(run_dir) / name
     if not path.is_file():
         return None
-    from ..io.formats import NPZ_BOMB_BYTES, NPZ_MAX_RATIO
+    from ..io.formats import check_npz_members
 
     try:
         with np.load(path, allow_pickle=False) as z:
-            for info in z.zip.infolist():  # a run folder handed over: no decompression bomb (as for .npz recordings)
-                if info.file_size > NPZ_BOMB_BYTES and info.file_size > NPZ_MAX_RATIO * max(1, info.compress_size):
-                    raise DataFormatError(f"{path}: member {info.filename!r} would inflate "
-                                          f"{info.file_size / max(1, info.compress_size):.0f}-fold; refused")
+            check_npz_members(z, path)  # a run folder handed over: no decompression bomb (as for .npz recordings)
             d = {key: z[key] for key in z.files}
     except DataFormatError:
         raise
