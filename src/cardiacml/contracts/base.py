@@ -132,6 +132,14 @@ class SignalContract:
     def shape(self) -> tuple:
         return (self.n_leads, self.n_samples)
 
+    def check_batch_shape(self, X) -> None:
+        """Refuse (DataFormatError) inputs ``X`` that are not (n, n_leads, n_samples): what a runner (PyTorch or ONNX)
+        says before predicting, where :meth:`validate` would also check the values."""
+        shape = np.shape(X)
+        if len(shape) != 3 or tuple(shape[1:]) != self.shape:
+            raise DataFormatError(f"input of shape {tuple(shape)}: this model takes (n, {self.n_leads}, "
+                                  f"{self.n_samples}) ({self.describe()})")
+
     def describe(self) -> str:
         """One line for humans: ``1 lead x 187 samples at 125 Hz (normalised) -> 5 classes``."""
         tgt = f"{len(self.target_names)} classes" if self.target_units == "class" else (

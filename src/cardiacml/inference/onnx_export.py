@@ -137,13 +137,9 @@ class OnnxPredictor:
     def run(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Raw outputs of inputs ``X`` (n, n_leads, n_samples); another shape is refused, as the PyTorch runner
         refuses it (it was onnxruntime's INVALID_ARGUMENT traceback; no input was a ValueError from concatenate)."""
-        from ..errors import DataFormatError
-
-        shape, want = np.shape(X), (self.contract.n_leads, self.contract.n_samples)
-        if len(shape) != 3 or tuple(shape[1:]) != want:
-            raise DataFormatError(f"input of shape {tuple(shape)}: this model takes (n, {want[0]}, {want[1]}) "
-                                  f"({self.contract.describe()})")
-        if shape[0] == 0:  # an empty array of the output's shape (one zero input shows it), as PyTorch's runner gives
+        self.contract.check_batch_shape(X)
+        want = self.contract.shape
+        if len(X) == 0:  # an empty array of the output's shape (one zero input shows it), as PyTorch's runner gives
             one = self.session.run(None, {"ecg": np.zeros((1, *want), np.float32)})[0]
             return np.zeros((0, *one.shape[1:]), np.float32)
         outs = [self.session.run(None, {"ecg": np.ascontiguousarray(X[i:i + batch_size], np.float32)})[0]

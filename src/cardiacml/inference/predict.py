@@ -36,10 +36,7 @@ class TorchRunner:
         another shape is refused (a heart model interpolated a 589-sample window to its 500 samples silently)."""
         from ..training.loop import predict_array
 
-        shape = np.shape(X)
-        if len(shape) != 3 or tuple(shape[1:]) != tuple(self.contract.shape):
-            raise DataFormatError(f"input of shape {tuple(shape)}: this model takes (n, {self.contract.n_leads}, "
-                                  f"{self.contract.n_samples}) ({self.contract.describe()})")
+        self.contract.check_batch_shape(X)
         return predict_array(self.model, X, kind=self.kind)
 
     def unfamiliarity(self, X) -> dict | None:
