@@ -335,19 +335,17 @@ def _clock_seconds_each(col):
 
 def _clock_seconds(col):
     """A time column (a pandas Series) of clock times (``hh:mm:ss.fff``, ``mm:ss.fff``) or date-times as seconds, and
-    a note; None when its values are not all such."""
-    import pandas as pd
-
+    a note; None when its values are not all such (nor all of one kind)."""
+    td = _clock_seconds_each(col)
+    if not td.notna().all():
+        return None
     txt = col.astype(str).str.strip()
-    one = txt.str.count(":") == 1
-    td = pd.to_timedelta(txt.where(~one, "00:" + txt), errors="coerce")
-    if td.notna().all():
+    dated = txt.str.match(r"^\d{4}-\d{2}-\d{2}")
+    if not dated.any():
         return td.dt.total_seconds().to_numpy(np.float64), "time column of clock times (hh:mm:ss): read as seconds"
-    if txt.str.match(r"^\d{4}-\d{2}-\d{2}").all():
-        dt = pd.to_datetime(txt, errors="coerce", format="mixed")
-        if dt.notna().all():
-            return ((dt - dt.iloc[0]).dt.total_seconds().to_numpy(np.float64),
-                    f"time column of date-times: read as seconds from its first, {txt.iloc[0]}")
+    if dated.all():
+        return ((td - td.iloc[0]).dt.total_seconds().to_numpy(np.float64),
+                f"time column of date-times: read as seconds from its first, {txt.iloc[0]}")
     return None
 
 
