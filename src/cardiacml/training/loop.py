@@ -59,12 +59,20 @@ def _norm_stats(data: TaskData, standardise_targets: bool):
 def build_model(data: TaskData, cfg: TrainConfig) -> NormalizedModel:
     """The model of ``cfg`` for ``data``: the model's per-task defaults under the user's hparams (resolved into ``cfg``)."""
     mspec, tspec = get_spec(cfg.model), data.spec
-    if not mspec.serves(tspec):
-        raise TrainingError(f"model {cfg.model!r} cannot serve {data.task} ({tspec.title}); models that can: "
-                            + ", ".join(n for n in _serving_models(tspec)))
+    why = cannot_serve(cfg.model, tspec)
+    if why:
+        raise TrainingError(why)
     cfg.hparams = {**mspec.defaults.get(data.task, {}), **cfg.hparams}
     net = create_model(cfg.model, contract=data.contract, **cfg.hparams)
     return NormalizedModel(net, *_norm_stats(data, mspec.standardise_targets(cfg.hparams)))
+
+
+def cannot_serve(model: str, tspec) -> str | None:
+    """Why the registered ``model`` cannot serve the task ``tspec`` (with the models that can), or None when it can."""
+    if get_spec(model).serves(tspec):
+        return None
+    return (f"model {model!r} cannot serve {tspec.name} ({tspec.title}); models that can: "
+            + ", ".join(_serving_models(tspec)))
 
 
 def _serving_models(tspec) -> list[str]:

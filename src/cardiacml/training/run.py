@@ -120,11 +120,11 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     check_hparams(cfg.model, cfg.hparams)
     from ..models.registry import get_spec
 
-    if not get_spec(cfg.model).serves(spec):  # before the data is loaded (fit says the same, later)
-        from .loop import _serving_models
+    from .loop import cannot_serve
 
-        raise UsageError(f"model {cfg.model!r} cannot serve {task} ({spec.title}); models that can: "
-                         + ", ".join(_serving_models(spec)))
+    why = cannot_serve(cfg.model, spec)  # before the data is loaded (fit says the same, later)
+    if why:
+        raise UsageError(why)
     task_out = get_spec(cfg.model).defaults.get(task, {}).get("out")
     if task_out is not None and "out" in cfg.hparams and cfg.hparams["out"] != task_out:  # before the data is loaded
         raise UsageError(f"--hparam out={cfg.hparams['out']}: {task} needs out={task_out} (a "
