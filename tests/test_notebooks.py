@@ -14,6 +14,16 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.p
 runner = CliRunner()
 
 
+def _run_cells(tmp_path, name: str, title: str, *cells: str, out: str = "out"):
+    """Write a one-off notebook ``name`` (a markdown title, then ``cells`` of code) into ``tmp_path/nb`` and run it
+    with `cardiacml notebooks run --dir ... --out tmp_path/out`; the CLI result."""
+    pytest.importorskip("nbclient")
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    (nbdir / f"{name}.py").write_text(f"# %% [markdown]\n# # {title}\n\n# %%\n" + "\n\n# %%\n".join(cells))
+    return runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / out)])
+
+
 def test_all_six_present_and_each_states_its_run_time():
     assert len(NOTEBOOKS) == 6
     for path in NOTEBOOKS:
@@ -51,22 +61,14 @@ def test_missing_extra_is_a_one_line_error(tmp_path, monkeypatch):
 
 
 def test_a_failing_notebook_is_a_one_line_error_and_still_written(tmp_path):
-    pytest.importorskip("nbclient")
-    nbdir = tmp_path / "nb"
-    nbdir.mkdir()
-    (nbdir / "broken.py").write_text("# %% [markdown]\n# # Broken\n\n# %%\nprint('before')\n\n# %%\n1 / 0\n")
-    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "out")])
+    res = _run_cells(tmp_path, "broken", "Broken", "print('before')", "1 / 0\n")
     assert res.exit_code == 2 and "notebook broken failed" in res.output and "ZeroDivisionError" in res.output
     assert "cell 2 (1 / 0)" in res.output  # the failing cell is named, as run_notebook's docstring promises
     assert (tmp_path / "out" / "broken.ipynb").is_file()
 
 
 def test_a_dead_kernel_is_a_one_line_error_and_still_written(tmp_path):
-    pytest.importorskip("nbclient")
-    nbdir = tmp_path / "nb"
-    nbdir.mkdir()
-    (nbdir / "dies.py").write_text("# %% [markdown]\n# # Dies\n\n# %%\nprint('before')\n\n# %%\nimport os\n\nos._exit(1)\n")
-    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "out")])
+    res = _run_cells(tmp_path, "dies", "Dies", "print('before')", "import os\n\nos._exit(1)\n")
     assert res.exit_code == 2 and "notebook dies failed" in res.output and "kernel died" in res.output
     assert "Traceback" not in res.output and "bug in cardiacml" not in res.output
     assert (tmp_path / "out" / "dies.ipynb").is_file()
@@ -74,25 +76,17 @@ def test_a_dead_kernel_is_a_one_line_error_and_still_written(tmp_path):
 
 def test_the_notebooks_temporary_files_are_removed_after_the_run(tmp_path):
     """Tutorial 2 simulates hundreds of MB of hearts into tempfile.mkdtemp(): a run leaves nothing of it behind."""
-    pytest.importorskip("nbclient")
-    nbdir = tmp_path / "nb"
-    nbdir.mkdir()
-    (nbdir / "temp.py").write_text("# %% [markdown]\n# # Temp\n\n# %%\nimport os\nimport tempfile\n\n"
-                                   "d = tempfile.mkdtemp()\nopen(os.path.join(d, 'big.npy'), 'w').write('x')\n"
-                                   "open('../where.txt', 'w').write(d)  # the kernel runs in the notebook's folder\n")
-    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "out")])
+    res = _run_cells(tmp_path, "temp", "Temp", "import os\nimport tempfile\n\n"
+                     "d = tempfile.mkdtemp()\nopen(os.path.join(d, 'big.npy'), 'w').write('x')\n"
+                     "open('../where.txt', 'w').write(d)  # the kernel runs in the notebook's folder\n")
     assert res.exit_code == 0, res.output
     where = (tmp_path / "where.txt").read_text()
     assert where and not os.path.exists(where), f"{where} left behind"
 
 
 def test_an_unusable_output_is_refused_before_the_notebook_runs(tmp_path):
-    pytest.importorskip("nbclient")
-    nbdir = tmp_path / "nb"
-    nbdir.mkdir()
-    (nbdir / "ran.py").write_text("# %% [markdown]\n# # Ran\n\n# %%\nopen('../ran.txt', 'w').write('ran')\n")
     (tmp_path / "afile").write_text("mine")
-    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "afile")])
+    res = _run_cells(tmp_path, "ran", "Ran", "open('../ran.txt', 'w').write('ran')\n", out="afile")
     assert res.exit_code == 2 and "is a file, not a folder" in res.output
     assert not (tmp_path / "ran.txt").exists(), "the notebook ran (minutes in full mode) before its output was refused"
     assert (tmp_path / "afile").read_text() == "mine"
@@ -100,15 +94,10 @@ def test_an_unusable_output_is_refused_before_the_notebook_runs(tmp_path):
 
 def test_figures_are_saved_inline_in_the_executed_notebook(tmp_path):
     """The notebooks draw with matplotlib (plot_beat, plot_confusion, ...): their figures must be in the saved notebook."""
-    pytest.importorskip("nbclient")
+    res = _run_cells(tmp_path, "fig", "Figure", "import matplotlib.pyplot as plt\n\nfig, ax = plt.subplots()\nax.plot([1, 2, 3])\n")
+    assert res.exit_code == 0, res.output
     import nbformat
 
-    nbdir = tmp_path / "nb"
-    nbdir.mkdir()
-    (nbdir / "fig.py").write_text("# %% [markdown]\n# # Figure\n\n# %%\nimport matplotlib.pyplot as plt\n\n"
-                                  "fig, ax = plt.subplots()\nax.plot([1, 2, 3])\n")
-    res = runner.invoke(app, ["notebooks", "run", "--dir", str(nbdir), "--out", str(tmp_path / "out")])
-    assert res.exit_code == 0, res.output
     nb = nbformat.read(str(tmp_path / "out" / "fig.ipynb"), as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the figure is missing from the saved notebook"
