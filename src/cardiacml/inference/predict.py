@@ -147,8 +147,7 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
                          f"{out_path.suffix} (and compress the file afterwards if you need to)")
     check_distinct_outputs(out=out_path, html=html)
     if c.kind == "ecg12" and str(getattr(c, "target_units", "")) != "mV" and out_path.suffix.lower() == ".npy":
-        raise UsageError(f"--out {out_path}: this model writes a table of activation times (CSV), not a .npy array; "
-                         f"give --out {out_path.with_suffix('.csv').name}")
+        raise _table_not_npy(out_path)
     if html is not None and c.kind in ("beat", "beat-rhythm"):
         summary = Path(out_path).with_name(Path(out_path).stem + ".summary.json")
         if Path(html).resolve() == summary.resolve():
@@ -184,6 +183,14 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
 
         raise UsageError("--adapt-minutes / --adapt-labels adapt a beat classifier to a patient; this is a heart model")
     return _predict_heart(runner, input_path, out_path, fs=fs, units=units, beat=beat, html=html, model_name=str(model_path))
+
+
+def _table_not_npy(out_path: Path):
+    """The refusal of ``--out X.npy`` for a model that writes a table of activation times."""
+    from ..errors import UsageError
+
+    return UsageError(f"--out {out_path}: this model writes a table of activation times (CSV), not a .npy array; "
+                      f"give --out {out_path.with_suffix('.csv').name}")
 
 
 def _predict_cut_beats(runner, input_path, out_path: Path, *, fs, html) -> str:
@@ -344,11 +351,8 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     c = runner.contract
     X, info = read_ecg12(input_path, fs, units=units, beat=beat, return_info=True, version=window_version(c))
     pred = run_checked(runner, X, str(input_path))
-    if pred.ndim == 2 and out_path.suffix.lower() == ".npy":  # a model whose contract does not say (checked above)
-        from ..errors import UsageError
-
-        raise UsageError(f"--out {out_path}: this model writes a table of activation times (CSV), not a .npy array; "
-                         f"give --out {out_path.with_suffix('.csv').name}")
+    if pred.ndim == 2 and out_path.suffix.lower() == ".npy":  # a Vm contract whose model gives one value a site
+        raise _table_not_npy(out_path)
     unf = runner.unfamiliarity(X) if hasattr(runner, "unfamiliarity") else None
     unf_text = ""
     if unf is not None:
