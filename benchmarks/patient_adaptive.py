@@ -90,7 +90,7 @@ def main() -> None:
           f"machine {platform.machine()}, python {platform.python_version()}; total {time.perf_counter() - t0:.0f} s")
     if not_adapted:
         print(f"not adapted (one class in the labelled first minutes; general model + checks, as predict): "
-              f"{len(not_adapted)} records: {' '.join(not_adapted)}")
+              f"{len(not_adapted)} of {len(a.records)} records: {' '.join(not_adapted)}")
     print(f"{'model':26s} " + " ".join(f"{c + ' Se/+P/F1':>18s}" for c in CLASSES[:4]) + f" {'macroF1':>8s}")
     for label, tag in (("general (beats-ds1)", "general"), ("patient-adapted", "adapted")):
         rep = aami_report(y, np.concatenate(P[tag]), CLASSES)  # EC57: per-class N, S, V, F; reference Q beats apart

@@ -89,3 +89,38 @@ def test_adaptation_keeps_classes_the_first_minutes_lack_and_is_repeatable(mitdb
                        (["--adapt-minutes", "2", "--no-annotations"], "which --no-annotations turns off")):
         res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "100"), "--out", str(tmp_path / "c.csv"), *extra])
         assert res.exit_code == 2 and msg in res.output, res.output
+
+
+def test_the_benchmark_scores_what_predict_writes(mitdb, tmp_path):
+    """benchmarks/patient_adaptive.py runs predict_file itself (0.4.15's rebuilt the output from the model's
+    probabilities, without the rhythm context and three checks): its kept CSVs are predict's, a record whose first
+    minutes hold one class (123: all N) is listed as not adapted and classified as the general model does, and its
+    table rows are the kept CSVs' figures after minute 5."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cardiacml.ecg.aami import aami_report
+    from cardiacml.inference.predict import predict_file
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "patient_adaptive.py"
+    keep = tmp_path / "kept"
+    out = subprocess.run([sys.executable, str(bench), "--records", "100", "123", "--keep", str(keep)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "not adapted" in out.stdout and "1 of 2 records: 123\n" in out.stdout, out.stdout
+    assert "adapted" in json.loads((keep / "100_adapted.summary.json").read_text())
+    assert "adapted" not in json.loads((keep / "123_adapted.summary.json").read_text())
+    predict_file("beats-ds1", mitdb / "100", tmp_path / "direct.csv")
+    assert pd.read_csv(tmp_path / "direct.csv")["predicted"].equals(pd.read_csv(keep / "100_general.csv")["predicted"])
+    assert pd.read_csv(keep / "123_adapted.csv")["predicted"].equals(pd.read_csv(keep / "123_general.csv")["predicted"])
+    classes = ("N", "S", "V", "F", "Q")
+    for tag, label in (("general", "general (beats-ds1)"), ("adapted", "patient-adapted")):
+        frames = [pd.read_csv(keep / f"{r}_{tag}.csv") for r in ("100", "123")]
+        rows = pd.concat([f[(f["time_s"] >= 300) & f["reference"].isin(classes)] for f in frames])
+        rep = aami_report(rows["reference"].map(classes.index).to_numpy(), rows["predicted"].map(classes.index).to_numpy(),
+                          classes)
+        (line,) = [ln for ln in out.stdout.splitlines() if ln.startswith(label)]
+        assert line.split()[-1] == f"{rep['macro_f1_nsvf']:.3f}", (line, rep["macro_f1_nsvf"])
+        n = rep["per_class"]["N"]
+        assert f"{100 * n['se']:.1f}/{100 * n['ppv']:.1f}/{n['f1']:.3f}" in line, line
