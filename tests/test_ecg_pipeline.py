@@ -8,7 +8,7 @@ import pytest
 from cardiacml.io import ArrayRecord, Record, open_record
 from cardiacml.contracts import rhythm as C
 from cardiacml.contracts.beat import kaggle_contract
-from cardiacml.ecg.pipeline import kachuee_beats, long_reference, rhythm_beats, rr_features, scan_record
+from cardiacml.ecg.pipeline import beat_annotations, kachuee_beats, long_reference, rhythm_beats, rr_features, scan_record
 from cardiacml.errors import DataFormatError, MissingDataError
 
 
@@ -229,9 +229,54 @@ def test_vectorised_detector_equals_neurokit2(mitdb, shared):
     signals.append((clean_ecg(steps, 360.0), 360.0))
     signals.append((signals[0][0][123:], 360.0))
     for x, fs in signals:
-        got = detect_r_peaks(x, fs)
+        got = detect_r_peaks(x, fs, fast_runs=False)
         np.testing.assert_array_equal(got, reference(x, fs))
+        # the fast-run step only adds peaks (neurokit2's, plus some it dropped within 0.3 s of a kept one)
+        more = detect_r_peaks(x, fs)
+        assert np.isin(got, more).all() and len(more) >= len(got)
     assert len(detect_r_peaks(signals[0][0], 360.0)) > 500
+
+
+def _beats_end_to_end(mitdb, name: str, rate: float, n: int = 300) -> np.ndarray:
+    """Record ``name``'s first ``n`` normal beats (MLII, mV) laid end to end at ``rate`` /min: each beat from 0.3 of
+    an interval before its R peak to 0.7 after, its end levelled onto the next one's start (a regular run)."""
+    rec = open_record(mitdb / name)
+    ann, _ = beat_annotations(rec)
+    x = rec.read(0, rec.n_samples, 0)
+    L = int(round(60.0 / rate * rec.fs))
+    pre = int(0.3 * L)
+    out, level = [], 0.0
+    for p in ann[5:5 + n]:
+        s = x[p - pre:p - pre + L].astype(np.float64)
+        s = s - np.linspace(0.0, s[-1] - s[0], L)
+        out.append(s - s[0] + level)
+        level = out[-1][-1]
+    return np.concatenate(out)
+
+
+def test_a_run_faster_than_200_per_min_keeps_all_its_beats(mitdb, tmp_path, monkeypatch):
+    """neurokit2's 0.3-s rule kept about every other beat of a 230 /min run (a tachycardia of normal or bundle-branch-
+    block beats came out at half its rate, without a word); the fast-run step gives the dropped ones back. At
+    130 /min (T waves near the middle of each interval) it adds nothing."""
+    import functools
+
+    import cardiacml.ecg.pipeline as PL
+    from cardiacml.ecg.detect import detect_r_peaks
+
+    def found(x, fast):
+        monkeypatch.setattr(PL, "detect_r_peaks", functools.partial(detect_r_peaks, fast_runs=fast))
+        np.save(tmp_path / "run.npy", x.astype(np.float32))
+        return scan_record(open_record(tmp_path / "run.npy", fs=360.0, units="mV"), use_annotations=False).peaks
+
+    for name in ("100", "109"):  # narrow QRS; left bundle branch block (wide)
+        for rate in (230.0, 130.0):
+            x = _beats_end_to_end(mitdb, name, rate)
+            more, plain = found(x, True), found(x, False)
+            assert len(more) >= 294, (name, rate, len(more))  # 98 % of the 300 beats (109 at 230 /min: 296)
+            if rate > 200:
+                assert len(plain) < 0.8 * 300, (name, len(plain))
+            else:
+                np.testing.assert_array_equal(plain, more)
 
 
 def test_detector_on_ptb_12_lead_at_1khz(shared):

@@ -29,8 +29,9 @@ from ..contracts import rhythm as C
 from ..errors import DataFormatError, UsageError
 from ..io import Record
 from .aami import AAMI_MAP
-from .detect import (check_signal, detect_r_peaks, extra_detections, flat_runs, match_peaks, near_flat_run,
-                     p_wave_candidates, p_wave_detections, p_wave_shapes, p_wave_span, refine_peaks, steepest_slope)
+from .detect import (MIN_BEAT_GAP_S, check_signal, detect_r_peaks, extra_detections, flat_runs, match_peaks,
+                     near_flat_run, p_wave_candidates, p_wave_detections, p_wave_shapes, p_wave_span, refine_peaks,
+                     steepest_slope)
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
 from .rr import long_reference, rr_features  # noqa: F401 (pipeline.rr_features / long_reference: their old home)
 from .median import median_of
@@ -43,12 +44,6 @@ MAX_SPAN_S = 600.0
 QRS_HALF_S = 0.06
 #: Detections whose median QRS peak-to-peak is below this (mV) are noise, not beats.
 MIN_QRS_MV = 0.02
-#: Two detections closer than this (s) after refinement are one beat (the stronger stays). The detector runs on both
-#: polarities, so the R and the S (or T) wave of one complex can both be found; ventricles cannot depolarise twice
-#: within their refractory period, and 0.2 s is an R-R of 300 /min, the fastest ventricular rhythm with separate QRS
-#: complexes. 0.12 until 0.4.4: on the 48 MIT-BIH records (detected peaks) 0.2 drops 395 of 1,446 false detections on
-#: MLII for 6 beats, 1,643 of 3,505 on the other lead at 250 Hz for 12 (the R and S of V1's biphasic QRS).
-MIN_BEAT_GAP_S = 0.2
 #: A beat whose R fiducial is closer than this (s) to the recording's start or end has a QRS the recording cuts: its
 #: window is mostly padding and its shape cannot be read (a 10-s ECG's last beat at 9.95 s was called V in 5 of 12
 #: leads of a real sinus-rhythm recording); a detected one is skipped (annotated beats are the reference's: all kept).
