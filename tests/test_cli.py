@@ -158,3 +158,24 @@ def test_train_protocol_help_names_every_task_and_protocol():
         m = re.search(re.escape(label) + r": ([a-z |]+?)[;.(]", text)
         assert m, f"--protocol help says nothing of {name}"
         assert set(get_task(name).protocols) == {p.strip() for p in m.group(1).split("|")}, name
+
+
+def test_build_beats_never_writes_over_its_input_records(mitdb, tmp_path):
+    import shutil
+
+    src, mitdb = mitdb, tmp_path / "mitdb"
+    mitdb.mkdir()
+    for ext in ("hea", "dat", "atr"):
+        shutil.copy(src / f"100.{ext}", mitdb)
+        (mitdb / f"100.{ext}").chmod(0o644)
+    (mitdb / "RECORDS").write_text("100\n")
+    before = {p.name: p.read_bytes() for p in mitdb.iterdir()}
+    for out in ("100.atr", "RECORDS"):
+        res = runner.invoke(app, ["data", "build-beats", "--mitdb", str(mitdb), "--out", str(mitdb / out), "--jobs", "1"])
+        assert res.exit_code == 2 and "input file" in res.output, res.output
+    (tmp_path / "afile").write_text("x")
+    res = runner.invoke(app, ["data", "build-beats", "--mitdb", str(mitdb), "--out", str(tmp_path / "b.npz"),
+                              "--csv-dir", str(tmp_path / "afile"), "--jobs", "1"])
+    assert res.exit_code == 2 and "afile is a file" in res.output, res.output
+    assert not (tmp_path / "b.npz").exists()  # refused before any work: no half of the outputs
+    assert {p.name: p.read_bytes() for p in mitdb.iterdir()} == before

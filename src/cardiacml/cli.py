@@ -456,10 +456,15 @@ def build_beats_cmd(
         import numpy as np
 
         from .datasets.kaggle import write_heartbeat_csv
-        from .datasets.mitbih import DS1, DS2, KAGGLE_COUNTS, build_beats, save_beats, split_random
+        from .datasets.mitbih import DS1, DS2, KAGGLE_COUNTS, build_beats, list_records, save_beats, split_random
         from .tasks.sources import find_mitdb
+        from .utils import check_output
 
         src = find_mitdb(mitdb)
+        inputs = [src / "RECORDS", *(src / n for n in list_records(src))]  # never written over (a record's files too)
+        check_output(out, inputs, what="--out")
+        for name in ("mitbih_train.csv", "mitbih_test.csv") if csv_dir else ():  # refused before the work, not after
+            check_output(Path(csv_dir) / name, inputs, what="--csv-dir")
         beats = build_beats(src, n_jobs=jobs)
         save_beats(beats, out)
         counts = beats.class_counts()
