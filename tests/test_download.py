@@ -223,3 +223,17 @@ def test_extraction_never_writes_through_a_link_in_dest(tmp_path, archive):
     finally:
         srv.close()
     assert not any(outside.iterdir()) and (dest / "part01.tgz").is_file()
+
+
+def test_dest_that_cannot_be_a_folder_is_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+
+    (tmp_path / "afile").write_text("mine")
+    manifest = tmp_path / "m.json"
+    manifest.write_text('[{"url": "http://127.0.0.1:9/x.zip", "filename": "x.zip"}]')
+    for dest, says in ((tmp_path / "afile", "is a file, not a folder"), (tmp_path / "afile" / "sub", "cannot create")):
+        res = CliRunner().invoke(app, ["data", "download", "heartbeat", "--dest", str(dest), "--manifest", str(manifest)])
+        assert res.exit_code == 2 and says in res.output and "Traceback" not in res.output, res.output
+    assert (tmp_path / "afile").read_text() == "mine"

@@ -157,7 +157,7 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
         renamed ``NAME.corrupt`` so that nothing incomplete keeps the final name).
     """
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    _make_dest(dest)
     name = safe_filename(rf.filename)
     final, part = dest / name, dest / (name + ".part")
     if final.is_file():
@@ -223,6 +223,17 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
     _verify(rf, part)
     os.replace(part, final)
     return final
+
+
+def _make_dest(dest: Path) -> None:
+    """Create the destination folder; one that cannot be (a file of that name, a file among its parents, no
+    permission) is refused in one line (OutputError), not with a traceback."""
+    if dest.exists() and not dest.is_dir():
+        raise OutputError(f"--dest {dest} is a file, not a folder: choose another destination folder")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--dest {dest}: cannot create the folder ({exc.strerror or exc})") from None
 
 
 #: HTTP statuses worth retrying: too many requests, and the server errors of a busy or restarting server.
@@ -378,7 +389,7 @@ def download_dataset(files: list[RemoteFile], dest: str | os.PathLike, *, keep_a
     kept are listed by their marker file).
     """
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    _make_dest(dest)
     out = []
     for rf in files:
         safe_filename(rf.filename)
