@@ -179,3 +179,18 @@ def test_build_beats_never_writes_over_its_input_records(mitdb, tmp_path):
     assert res.exit_code == 2 and "afile is a file" in res.output, res.output
     assert not (tmp_path / "b.npz").exists()  # refused before any work: no half of the outputs
     assert {p.name: p.read_bytes() for p in mitdb.iterdir()} == before
+
+
+def test_data_check_refuses_what_data_cache_refuses(tmp_path):
+    res = runner.invoke(app, ["simulate", "--n", "3", "--out", str(tmp_path), "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    folder = next(tmp_path.glob("data_hearts_dd_0p2*"))
+    res = runner.invoke(app, ["data", "cache", str(tmp_path), "--out", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["data", "check", str(tmp_path / "cache")])
+    assert res.exit_code == 0 and "3 simulations" in res.output, res.output
+    for f in folder.glob("*_000002.npy"):  # a pair its simulations.csv lists is gone
+        f.unlink()
+    for cmd in ("check", "cache"):
+        res = runner.invoke(app, ["data", cmd, str(tmp_path)])
+        assert res.exit_code == 2 and "have no file pair" in res.output, (cmd, res.output)

@@ -534,10 +534,15 @@ def check_cmd(path: Path = typer.Argument(..., help="A Kaggle heartbeat CSV, or 
     """Validate a dataset file or folder and print a summary (shapes, classes, problems)."""
 
     def go():
-        if path.is_dir():
-            from .datasets.intracardiac import discover_simulations, load_simulation
+        if path.is_dir() and (path / "index.json").is_file():  # a cache (`data cache`), as train --data-dir takes it
+            from .datasets.intracardiac import IntracardiacData
+
+            typer.echo(f"{path}: a valid cache of {len(IntracardiacData(path))} simulations")
+        elif path.is_dir():
+            from .datasets.intracardiac import discover_simulations, load_simulation, merge_simulation_metadata
 
             sims = discover_simulations(path)
+            merge_simulation_metadata(sims)  # what `data cache` and training refuse (missing shards, pairs) is refused here
             for s in sims:
                 load_simulation(s)
             typer.echo(f"{path}: {len(sims)} valid simulation pairs")
