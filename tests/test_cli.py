@@ -194,3 +194,17 @@ def test_data_check_refuses_what_data_cache_refuses(tmp_path):
     for cmd in ("check", "cache"):
         res = runner.invoke(app, ["data", cmd, str(tmp_path)])
         assert res.exit_code == 2 and "have no file pair" in res.output, (cmd, res.output)
+
+
+def test_data_check_csv_with_blank_first_line_is_not_called_empty(tmp_path):
+    row = ",".join(["0.5"] * 187 + ["1"])
+    p = tmp_path / "lead_blank.csv"
+    p.write_text("\n\n" + row + "\n" + row + "\n")
+    res = runner.invoke(app, ["data", "check", str(p)])
+    assert res.exit_code == 0 and "2 beats" in res.output and "'S': 2" in res.output, res.output
+    p.write_text("\n\n1,2,3\n")
+    res = runner.invoke(app, ["data", "check", str(p)])
+    assert res.exit_code == 2 and "expected 188" in res.output and "empty" not in res.output, res.output
+    p.write_text("\n \n")
+    res = runner.invoke(app, ["data", "check", str(p)])
+    assert res.exit_code == 2 and "empty" in res.output, res.output

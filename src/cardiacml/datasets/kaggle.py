@@ -76,8 +76,8 @@ def _parse_csv(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     import pandas as pd
 
     try:
-        with _open_text(path) as fh:
-            first = fh.readline()
+        with _open_text(path) as fh:  # the first row with values: pandas skips blank lines, so does this check
+            first = next((ln for ln in fh if ln.strip()), "")
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataFormatError(f"{path}: not a readable text CSV ({exc.__class__.__name__}: {exc}); "
                               "expected 188 comma-separated numbers per row (plain or gzip-compressed)") from exc
