@@ -208,3 +208,13 @@ def test_data_check_csv_with_blank_first_line_is_not_called_empty(tmp_path):
     p.write_text("\n \n")
     res = runner.invoke(app, ["data", "check", str(p)])
     assert res.exit_code == 2 and "empty" in res.output, res.output
+
+
+def test_an_onnx_file_given_to_export_or_evaluate_is_named_as_one(tmp_path):
+    res = runner.invoke(app, ["export", "beats-ds1", "--out", str(tmp_path / "m.onnx")])
+    assert res.exit_code == 0, res.output
+    for cmd in (["export", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "again.onnx")],
+                ["evaluate", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "ev")]):
+        res = runner.invoke(app, cmd)
+        assert res.exit_code == 2 and "exported ONNX model" in res.output and "damaged" not in res.output, res.output
+    assert not (tmp_path / "again.onnx").exists() and not (tmp_path / "ev").exists()

@@ -20,7 +20,7 @@ from torch import nn
 
 from .. import __version__
 from ..contracts import SignalContract
-from ..errors import CardiacMLError, DataFormatError, MissingDataError
+from ..errors import CardiacMLError, DataFormatError, MissingDataError, UsageError
 from ..models import create_model
 from ..tasks import get_task
 from ..utils import atomic_path
@@ -298,6 +298,9 @@ def resolve_checkpoint(ref: str | os.PathLike) -> Path:
         if not p.is_file():
             raise MissingDataError(f"{p}: no checkpoint in this folder (train one with `cardiacml train`)")
         return p
+    if p.is_file() and p.suffix.lower() == ".onnx":  # torch.load called it "damaged, truncated or another kind of file"
+        raise UsageError(f"{p}: an exported ONNX model, which `cardiacml predict` runs; this command needs the PyTorch "
+                         "model it was exported from (run folder, model.pt or pretrained name)")
     if p.is_file():
         return p
     try:
