@@ -218,3 +218,22 @@ def test_an_onnx_file_given_to_export_or_evaluate_is_named_as_one(tmp_path):
         res = runner.invoke(app, cmd)
         assert res.exit_code == 2 and "exported ONNX model" in res.output and "damaged" not in res.output, res.output
     assert not (tmp_path / "again.onnx").exists() and not (tmp_path / "ev").exists()
+
+
+def test_evaluate_finds_a_run_relative_data_dir_from_another_folder(tmp_path, monkeypatch):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "work" / "csvs"
+    data.mkdir(parents=True)
+    for name, n in (("mitbih_train.csv", 60), ("mitbih_test.csv", 20)):
+        arr = np.concatenate([rng.random((n, 187)), (np.arange(n) % 2)[:, None]], axis=1)
+        np.savetxt(data / name, arr, delimiter=",", fmt="%.6f")
+    monkeypatch.chdir(tmp_path / "work")
+    res = runner.invoke(app, ["train", "task2", "--data-dir", "csvs", "--epochs", "1", "--max-train", "40",
+                              "--out", str(tmp_path / "run"), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    res = runner.invoke(app, ["evaluate", str(tmp_path / "run"), "--threads", "1"])
+    assert res.exit_code == 0 and "n=20" in res.output, res.output

@@ -93,7 +93,9 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     main = int(os.environ.get("RANK", "0")) == 0
     if not main:
         log = silent
-    data_args = {"data_dir": str(data_dir) if data_dir else None, "mitdb": str(mitdb) if mitdb else None,
+    # absolute: evaluate, report and --resume read them from any working folder (a relative one was looked up there)
+    data_args = {"data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+                 "mitdb": str(Path(mitdb).resolve()) if mitdb else None,
                  "protocol": protocol, "seed": seed, "n_sim": n_sim, "max_train": max_train, "max_eval": max_eval,
                  "lazy": lazy}
     if resume:
