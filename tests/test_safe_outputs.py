@@ -501,3 +501,15 @@ def test_data_cache_into_the_dataset_folder_and_notebooks_list_of_plain_scripts(
     (nb / "mine.py").write_text("# %% [markdown]\n# # My notebook\n#\n# **Run time**: 5 s\n\n# %%\nx = 1\n")
     res = runner.invoke(app, ["notebooks", "list", "--dir", str(nb)])
     assert res.exit_code == 0 and "mine" in res.output and "helper" not in res.output, res.output
+
+
+def test_out_dot_is_refused_in_one_line_not_a_traceback(tmp_path, monkeypatch):
+    res = runner.invoke(app, ["simulate", "--n", "2", "--out", str(tmp_path / "sim"), "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    monkeypatch.chdir(work / "sub")
+    for out in (".", ".."):
+        res = runner.invoke(app, ["data", "cache", str(tmp_path / "sim"), "--out", out])
+        assert res.exit_code == 2 and "current folder" in res.output, res.output
+    assert (work / "sub").is_dir() and not any((work / "sub").iterdir())

@@ -327,6 +327,10 @@ def atomic_path(final: str | os.PathLike):
     from .errors import OutputError
 
     final = check_output(final)
+    cwd = Path.cwd().resolve()
+    if final.resolve() == cwd or final.resolve() in cwd.parents:  # "." has no name to put a sibling beside
+        raise OutputError(f"{final} is the current folder or holds it: refusing to replace it (give a folder of its "
+                          "own, e.g. ./out)")
     final.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(final.parent, final.name)
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
