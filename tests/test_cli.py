@@ -237,3 +237,25 @@ def test_evaluate_finds_a_run_relative_data_dir_from_another_folder(tmp_path, mo
     monkeypatch.chdir(tmp_path / "elsewhere")
     res = runner.invoke(app, ["evaluate", str(tmp_path / "run"), "--threads", "1"])
     assert res.exit_code == 0 and "n=20" in res.output, res.output
+
+
+def test_data_cache_refuses_a_foreign_out_folder_before_reading_the_data(tmp_path, monkeypatch):
+    res = runner.invoke(app, ["simulate", "--n", "2", "--out", str(tmp_path / "sim"), "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    import cardiacml.datasets.intracardiac as ic
+
+    def never(*a, **k):
+        raise AssertionError("the data was read before --out was checked")
+
+    monkeypatch.setattr(ic, "load_simulation", never)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    (tmp_path / "afile").write_text("x")
+    for out in ("mine", "afile"):
+        res = runner.invoke(app, ["data", "cache", str(tmp_path / "sim"), "--out", str(tmp_path / out)])
+        assert res.exit_code == 2 and str(tmp_path / out) in res.output, res.output
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "x" and (tmp_path / "afile").read_text() == "x"
+    monkeypatch.undo()
+    res = runner.invoke(app, ["data", "cache", str(tmp_path / "sim")])
+    res = runner.invoke(app, ["data", "cache", str(tmp_path / "sim")])  # an existing cache is rebuilt in place
+    assert res.exit_code == 0 and "2 simulations" in res.output, res.output

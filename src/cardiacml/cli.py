@@ -523,6 +523,9 @@ def cache_cmd(
         if Path(dest).resolve() == Path(data_dir).resolve():
             raise OutputError(f"--out {dest} is the dataset folder itself: the cache goes in a folder of its own "
                               f"(default {data_dir / '.cardiacml_cache'})")
+        from .utils import check_output_folder
+
+        check_output_folder(dest, ours=("index.json",))  # before the (long) build, not after it
         ds = build_cache(data_dir, dest, strict=not lenient)
         typer.echo(f"{ds}; never-activated sites: {ds.info['never_activated_sites']}")
 
