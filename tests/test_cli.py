@@ -259,3 +259,20 @@ def test_data_cache_refuses_a_foreign_out_folder_before_reading_the_data(tmp_pat
     res = runner.invoke(app, ["data", "cache", str(tmp_path / "sim")])
     res = runner.invoke(app, ["data", "cache", str(tmp_path / "sim")])  # an existing cache is rebuilt in place
     assert res.exit_code == 0 and "2 simulations" in res.output, res.output
+
+
+def test_report_on_a_broken_evaluation_says_to_evaluate_again(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for name, n in (("mitbih_train.csv", 60), ("mitbih_test.csv", 20)):
+        arr = np.concatenate([rng.random((n, 187)), (np.arange(n) % 2)[:, None]], axis=1)
+        np.savetxt(tmp_path / name, arr, delimiter=",", fmt="%.6f")
+    run = tmp_path / "run"
+    res = runner.invoke(app, ["train", "task2", "--data-dir", str(tmp_path), "--epochs", "1", "--max-train", "40",
+                              "--out", str(run), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    (run / "eval").mkdir()
+    (run / "eval" / "metrics.json").write_text("{bad")
+    res = runner.invoke(app, ["report", str(run)])
+    assert res.exit_code == 2 and "cardiacml evaluate" in res.output and "cardiacml train" not in res.output, res.output

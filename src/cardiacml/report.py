@@ -24,14 +24,14 @@ def _captions(folder: Path) -> dict:
         return {}
 
 
-def _read_json(path: Path, what: str = "object"):
-    """A JSON file of a run folder, or a one-line DataFormatError naming it."""
+def _read_json(path: Path, what: str = "object", again: str = "re-create the run with `cardiacml train`"):
+    """A JSON file of a run folder, or a one-line DataFormatError naming it (and ``again``: how to remake it)."""
     from .errors import DataFormatError
 
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{path}: not valid JSON ({exc}); re-create the run with `cardiacml train`") from None
+        raise DataFormatError(f"{path}: not valid JSON ({exc}); {again}") from None
     if not isinstance(obj, dict):
         raise DataFormatError(f"{path}: expected a JSON object, got {type(obj).__name__}")
     return obj
@@ -176,7 +176,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         raise DataFormatError(f"{run / 'metrics.json'}: no test metrics ('test' object); re-create the run")
     evals = {}
     if _inside(ev / "metrics.json", ev):
-        evals = _read_json(ev / "metrics.json")
+        evals = _read_json(ev / "metrics.json", again=f"run `cardiacml evaluate {run_dir}` again (it rewrites {ev})")
     task, kind = meta["task"], meta["kind"]
     spec = get_task(task)
     data = meta.get("data") or {}
