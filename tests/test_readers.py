@@ -200,6 +200,19 @@ def test_csv_a_column_of_text_is_dropped_and_said(tmp_path):
         _open(tmp_path / "commas.csv")
 
 
+@pytest.mark.parametrize("name", ["DateTime", "date_time", "Date Time"])
+def test_csv_a_date_time_column_named_so_is_the_time_column(tmp_path, name):
+    # README: a CSV's time column may hold date-times; one headed "DateTime" was dropped as a column of notes and the
+    # file refused for having no time column
+    x = np.round(np.sin(np.arange(3000) / 20), 4)
+    stamps = pd.date_range("2024-03-01 10:00:00", periods=3000, freq="4ms").strftime("%Y-%m-%d %H:%M:%S.%f")
+    pd.DataFrame({name: stamps, "II": x}).to_csv(tmp_path / "dt.csv", index=False)
+    rec = _open(tmp_path / "dt.csv")
+    assert rec.fs == 250 and rec.leads == ("II",), rec.notes
+    assert any("date-times: read as seconds from its first, 2024-03-01 10:00" in n for n in rec.notes), rec.notes
+    np.testing.assert_allclose(rec.read(0, 3000, None), x, atol=1e-4)
+
+
 def test_csv_a_bad_column_blocks_only_itself(tmp_path):
     """A NaN / empty cell in a column that is not read (an SpO2 channel) does not block the ECG lead."""
     x = np.round(np.sin(np.arange(3000) / 20), 4)

@@ -27,7 +27,8 @@ from .records import UNIT_TO_MV, Record, unit_scale
 PLAUSIBLE_MV = (0.01, 50.0)
 #: Header names recognised as a time column (lower case, units in brackets removed).
 TIME_NAMES = ("time", "t", "times", "timestamp", "seconds", "second", "sec", "s", "ms", "msec", "milliseconds",
-              "time_s", "time_ms", "t_s", "t_ms", "elapsed time", "elapsed_time", "time (s)", "time (ms)")
+              "time_s", "time_ms", "t_s", "t_ms", "elapsed time", "elapsed_time", "time (s)", "time (ms)",
+              "datetime", "date_time", "date time", "date-time")
 _UNIT_RE = re.compile(r"^(?P<name>.*?)[\s_]*[\(\[](?P<unit>[^\)\]]*)[\)\]]\s*$")
 _SAMPLE_WINDOW_S = 20.0
 
