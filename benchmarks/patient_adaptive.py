@@ -72,7 +72,7 @@ def main() -> None:
                 with contextlib.redirect_stderr(io.StringIO()):  # the progress bars
                     predict_file("beats-ds1", find_mitdb() / name, csv, **kw)
                 frames[tag] = pd.read_csv(csv)
-                if tag == "adapted" and "adapted" not in json.loads(csv.with_suffix(".summary.json").read_text()):
+                if tag == "adapted" and "adaptation_skipped" in json.loads(csv.with_suffix(".summary.json").read_text()):
                     not_adapted.append(name)
             g = frames["general"]
             test = (g["time_s"].to_numpy() >= 60.0 * a.minutes) & g["reference"].isin(CLASSES).to_numpy()

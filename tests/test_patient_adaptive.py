@@ -73,7 +73,9 @@ def test_adaptation_keeps_classes_the_first_minutes_lack_and_is_repeatable(mitdb
     assert res.exit_code == 0 and "not adapted: the 249 labelled beats" in res.output, res.output  # all N: nothing
     df = pd.read_csv(out)  # to adapt on (a one-class loss is 0), the general model and its checks classify
     assert ((df["reference"] == "V") & (df["predicted"] == "V")).sum() == 3
-    assert "adapted" not in json.loads((tmp_path / "a.summary.json").read_text())
+    summ = json.loads((tmp_path / "a.summary.json").read_text())
+    assert "adapted" not in summ and summ["adaptation_skipped"].startswith("not adapted: the 249 labelled beats")
+    assert "qrs_check" in summ  # the general model's checks ran
     from cardiacml.inference.predict import load_runner
     from cardiacml.training.adapt import adapt_model
 
@@ -110,7 +112,7 @@ def test_the_benchmark_scores_what_predict_writes(mitdb, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "not adapted" in out.stdout and "1 of 2 records: 123\n" in out.stdout, out.stdout
     assert "adapted" in json.loads((keep / "100_adapted.summary.json").read_text())
-    assert "adapted" not in json.loads((keep / "123_adapted.summary.json").read_text())
+    assert "adaptation_skipped" in json.loads((keep / "123_adapted.summary.json").read_text())
     predict_file("beats-ds1", mitdb / "100", tmp_path / "direct.csv")
     assert pd.read_csv(tmp_path / "direct.csv")["predicted"].equals(pd.read_csv(keep / "100_general.csv")["predicted"])
     assert pd.read_csv(keep / "123_adapted.csv")["predicted"].equals(pd.read_csv(keep / "123_general.csv")["predicted"])

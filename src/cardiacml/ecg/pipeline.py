@@ -548,8 +548,9 @@ def _local_templates(win: np.ndarray, peaks: np.ndarray, first: int, count: int,
 EDGE_FILL = True
 #: Revision of what pass 1 / pass 2 produce for a given contract VERSION (training caches are keyed by both): 2 since
 #: 0.4.4 (detections merged within 0.2 s, extra and edge detections dropped, windows past the ends filled); 3 since
-#: 0.4.15 (no R-R interval across a lead-off / saturated stretch, detections at its edges dropped; MIT-BIH unchanged).
-PIPELINE_REVISION = 3
+#: 0.4.15 (no R-R interval across a lead-off / saturated stretch, detections at its edges dropped; MIT-BIH unchanged);
+#: 4 since 0.4.16 (detected R peaks: the beats of a regular run over 200 /min, :func:`cardiacml.ecg.detect.fast_run_beats`).
+PIPELINE_REVISION = 4
 
 
 def _fill_outside(own: np.ndarray, tmpl: np.ndarray, peaks: np.ndarray, n_samples: int, fs: float) -> np.ndarray:

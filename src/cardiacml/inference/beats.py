@@ -239,7 +239,9 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     adapted : dict, optional
         How the predictor was adapted to this patient (``minutes`` of labelled beats, ...; see
         ``cardiacml.inference.predict``): written to the summary as ``adapted``, with the agreement with the reference
-        on the beats after those minutes when the record has reference labels.
+        on the beats after those minutes when the record has reference labels. ``{"skipped": reason}``: adapting was
+        asked for and not done (the predictor is the general model, with its checks); the reason is written to the
+        summary as ``adaptation_skipped``.
 
     Returns
     -------
@@ -321,12 +323,13 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     # consensus needs every beat's neighbours in shape: the model runs block by block, the rows are written at the end
     shapes = (np.zeros((n_total, len(range(0, C_RHYTHM.W, CO.STEP))), np.float32)
               if consensus and c.kind == "beat-rhythm" and "V" in classes else None)
-    qrs = (np.zeros(n_total, np.float32) if qrs_check and adapted is None and c.kind == "beat-rhythm"
+    general = adapted is None or "skipped" in adapted  # the checks judge a general model's calls
+    qrs = (np.zeros(n_total, np.float32) if qrs_check and general and c.kind == "beat-rhythm"
            and {"S", "V"} <= set(classes) else None)
-    waves = (np.zeros((n_total, CO.QRS[1] - CO.QRS[0]), np.float32) if conducted_check and adapted is None
+    waves = (np.zeros((n_total, CO.QRS[1] - CO.QRS[0]), np.float32) if conducted_check and general
              and c.kind == "beat-rhythm" and {"N", "V"} <= set(classes) else None)
     pw = (np.zeros((n_total, CO.PWAVE[1] - CO.PWAVE[0]), np.float32) if (sinus_check or fibrillation_check)
-          and adapted is None and c.kind == "beat-rhythm" and {"N", "S"} <= set(classes) else None)
+          and general and c.kind == "beat-rhythm" and {"N", "S"} <= set(classes) else None)
     done = 0
     complete = False
     bar = progress(total=n_total, desc="classify", unit="beats", every_s=10.0, disable=True if show_progress is False else None)

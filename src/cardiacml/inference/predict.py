@@ -234,9 +234,6 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
     if adapt_minutes is not None or adapt_labels:
         runner, adapted = _adapted_runner(runner, record, resolve_lead(record, lead), adapt_minutes, adapt_labels,
                                           use_annotations)
-    skipped_adapt = adapted.pop("skipped", None) if adapted else None
-    if skipped_adapt:
-        adapted = None
     from .beats import PredictionInterrupted
 
     try:
@@ -247,7 +244,7 @@ def _predict_recording(runner, input_path, out_path: Path, *, fs, lead, use_anno
             raise PredictionInterrupted(f"{exc}; the page {html} was not drawn"
                                         + (" (the file there is an earlier run's)" if Path(html).exists() else "")) from None
         raise
-    text = summary_text(res.summary) + (f"\nnote: {skipped_adapt}" if skipped_adapt else "")
+    text = summary_text(res.summary)  # with the note of an adaptation asked for and not done
     if html:
         from ..viz.html.record import record_page
         from .beats import PredictionInterrupted

@@ -236,7 +236,9 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
             s["reference"]["reference_beats_unclassified"] = int(n_reference) - int((labels != -1).sum())
         if ok.any() and len(classes) == 5 and {"N", "S", "V", "F", "Q"} == set(classes):  # the AAMI classes only
             s["reference"]["aami"] = aami_report(labels[ok], preds[ok], tuple(classes))
-    if adapted is not None:
+    if adapted is not None and "skipped" in adapted:  # asked for, not done: the general model classified
+        s["adaptation_skipped"] = str(adapted["skipped"])
+    elif adapted is not None:
         s["adapted"] = dict(adapted)
         if labels is not None:  # the honest figure: beats the adaptation never saw
             after = (np.asarray(done_times)[:len(preds)] >= 60.0 * adapted["minutes"]) & (labels >= 0)
@@ -267,6 +269,8 @@ def summary_text(summ: dict) -> str:
                    if ad.get("agreement_after") is not None else ""))
     if not summ["complete"]:
         msg += f"; INCOMPLETE (stopped at {summ.get('stopped_at_s', 0):.1f} s)"
+    if summ.get("adaptation_skipped"):
+        msg += f"\nnote: {summ['adaptation_skipped']}"
     if (summ.get("rr_pauses") or {}).get("note"):
         msg += f"\nnote: {summ['rr_pauses']['note']}"
     if (summ.get("mostly_v") or {}).get("note"):
