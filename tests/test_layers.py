@@ -24,7 +24,7 @@ FLOORS = {
     "inference": 9, "report": 9,
     "demo": 10, "notebooks": 10,
     "cli": 11,
-    "data": 12,  # deprecated 0.2 names, re-exported from the floors below; nothing imports it
+    "data": 12,  # removed 0.2 names: importing it is one ImportError naming the new homes; nothing imports it
 }
 
 
@@ -79,15 +79,17 @@ def test_no_module_over_700_lines():
     assert not long, f"split these modules: {long}"
 
 
-def test_deprecated_names_still_work_and_warn(shared):
-    with pytest.warns(DeprecationWarning, match="cardiacml.io.open_record"):
-        from cardiacml.data.records import open_record
-    rec = open_record(shared / "mitdb" / "100")
-    assert rec.fs == 360.0
-    with pytest.warns(DeprecationWarning, match="datasets.intracardiac"):
-        from cardiacml.data.intracardiac import activation_times  # noqa: F401
+def test_removed_names_say_where_they_went():
+    """The 0.2 names under cardiacml.data warned from 0.3 on that they would go in 0.4; they are gone (0.4.16), and
+    importing one says where its contents live now."""
+    import sys
+
+    for name in ("cardiacml.data", "cardiacml.data.records", "cardiacml.data.mitbih"):
+        sys.modules.pop("cardiacml.data", None)
+        with pytest.raises(ImportError, match="removed in cardiacml 0.4.16.*cardiacml.io.*cardiacml.datasets"):
+            __import__(name)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from cardiacml.io import open_record as new  # noqa: F401  (the new name does not warn)
     assert not [p for p in _modules() if "data" not in p.relative_to(PKG).parts[:1]
-                and any(room == "data" for room, _ in _imports(p))], "cardiacml itself must not use the deprecated names"
+                and any(room == "data" for room, _ in _imports(p))], "cardiacml itself must not use the removed names"

@@ -1,7 +1,0 @@
-"""Deprecated: ``cardiacml.data.lazy`` moved to :mod:`cardiacml.datasets.lazy` in cardiacml 0.3 (this name goes in 0.4)."""
-
-from . import moved
-
-
-def __getattr__(name):
-    return moved(__name__, "cardiacml.datasets.lazy", name)
