@@ -178,6 +178,13 @@ def test_build_beats_never_writes_over_its_input_records(mitdb, tmp_path):
                               "--csv-dir", str(tmp_path / "afile"), "--jobs", "1"])
     assert res.exit_code == 2 and "afile is a file" in res.output, res.output
     assert not (tmp_path / "b.npz").exists()  # refused before any work: no half of the outputs
+    (tmp_path / "folder").mkdir()
+    res = runner.invoke(app, ["data", "build-beats", "--mitdb", str(mitdb), "--out", str(tmp_path / "folder"),
+                              "--jobs", "1"])
+    assert res.exit_code == 2 and "is a folder: build-beats writes one .npz file" in res.output, res.output
+    res = runner.invoke(app, ["data", "build-beats", "--mitdb", str(mitdb), "--out", str(tmp_path / "b.npz"),
+                              "--jobs", "0"])
+    assert res.exit_code == 2 and "--jobs must be >= 1, got 0" in res.output, res.output
     assert {p.name: p.read_bytes() for p in mitdb.iterdir()} == before
 
 

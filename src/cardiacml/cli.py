@@ -460,11 +460,24 @@ def build_beats_cmd(
         from .tasks.sources import find_mitdb
         from .utils import check_output
 
+        if jobs < 1:
+            from .errors import UsageError
+
+            raise UsageError(f"--jobs must be >= 1, got {jobs}")
         src = find_mitdb(mitdb)
         inputs = [src / "RECORDS", *(src / n for n in list_records(src))]  # never written over (a record's files too)
         check_output(out, inputs, what="--out")
+        if Path(out).is_dir():  # the .npz is one file: a folder was refused by the write, after the build
+            from .errors import OutputError
+
+            raise OutputError(f"--out {out} is a folder: build-beats writes one .npz file (e.g. --out "
+                              f"{Path(out) / 'mitbih_beats.npz'})")
         for name in ("mitbih_train.csv", "mitbih_test.csv") if csv_dir else ():  # refused before the work, not after
             check_output(Path(csv_dir) / name, inputs, what="--csv-dir")
+            if (Path(csv_dir) / name).is_dir():
+                from .errors import OutputError
+
+                raise OutputError(f"--csv-dir {csv_dir}: {name} there is a folder, not a file (choose another folder)")
         beats = build_beats(src, n_jobs=jobs)
         save_beats(beats, out)
         counts = beats.class_counts()
