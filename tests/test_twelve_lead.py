@@ -117,3 +117,16 @@ def test_qrs_duration_of_a_synthetic_beat():
         x[m, :] += np.sin(2 * np.pi * (t[m] - r + 0.05) / 0.1)[:, None] * np.linspace(0.5, 1.5, 12)
     d = qrs_duration(x, fs)
     assert 85 <= d["qrs_ms"] <= 125, d  # a 100 ms QRS, widened a little by the 0.5-40 Hz band-pass
+
+
+def test_a_12_lead_input_under_one_second_is_refused_in_words():
+    """0.6 s of a real 12-lead recording: neurokit2's cleaning failed with "signal_smooth(): 'size' should be between 1
+    and length of the signal"; the reader says how long the input is and what it needs (both R-peak paths)."""
+    from cardiacml.ecg.twelve_lead import detect_qrs, detect_r_peaks_12
+    from cardiacml.errors import DataFormatError
+
+    x12, fs = _real("E07506")
+    for f in (detect_qrs, detect_r_peaks_12):
+        with pytest.raises(DataFormatError, match=r"short\.csv: 0\.60 s of signal; a 12-lead input needs at least 1 s"):
+            f(x12[:int(0.6 * fs)], fs, "short.csv")
+    assert len(detect_r_peaks_12(x12[:int(2.5 * fs)], fs, "ok.csv")) >= 2

@@ -164,17 +164,9 @@ def detect_qrs(x12: np.ndarray, fs: float = FS_MODEL, where: str = "") -> dict:
 
     nk = require_neurokit()
 
-    lead = x12[:, LEADS.index("II")]
+    _, clean, r = _lead_ii_peaks(x12, fs, where)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            clean = nk.ecg_clean(lead, sampling_rate=int(round(fs)))
-            _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
-            r = np.asarray(info["ECG_R_Peaks"], np.int64)
-        except Exception as exc:
-            raise DataFormatError(f"{where}: QRS detection failed on lead II ({exc})") from None
-        if len(r) == 0:
-            raise DataFormatError(f"{where}: no QRS complex found in lead II ({len(lead) / fs:.2f} s)")
         onsets = np.full(len(r), np.nan)
         if len(r) >= 2:
             try:
@@ -288,10 +280,24 @@ def amplitude_scale(windows: np.ndarray, pre: int) -> np.ndarray:
 
 def detect_r_peaks_12(x12: np.ndarray, fs: float = FS_MODEL, where: str = "") -> np.ndarray:
     """R peaks (samples) of a (T, 12) ECG at ``fs``, with neurokit2 on lead II."""
+    return (r := _lead_ii_peaks(x12, fs, where)[2])[~_not_qrs(x12, r, fs)]
+
+
+#: The shortest 12-lead input (s) read: one beat and the 500-ms window after its QRS onset (neurokit2's cleaning
+#: itself fails under about 0.7 s with a message about its smoothing window).
+MIN_ECG12_S = 1.0
+
+
+def _lead_ii_peaks(x12: np.ndarray, fs: float, where: str):
+    """(lead II, lead II cleaned by neurokit2, its R peaks) of a (T, 12) ECG at ``fs``; a DataFormatError naming
+    ``where`` for a recording under :data:`MIN_ECG12_S`, a detection that fails or finds no QRS."""
     import warnings
 
     nk = require_neurokit()
     lead = x12[:, LEADS.index("II")]
+    if len(lead) < MIN_ECG12_S * fs:
+        raise DataFormatError(f"{where}: {len(lead) / fs:.2f} s of signal; a 12-lead input needs at least "
+                              f"{MIN_ECG12_S:g} s (a beat and the 500 ms after its QRS onset)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -302,7 +308,7 @@ def detect_r_peaks_12(x12: np.ndarray, fs: float = FS_MODEL, where: str = "") ->
             raise DataFormatError(f"{where}: QRS detection failed on lead II ({exc})") from None
     if len(r) == 0:
         raise DataFormatError(f"{where}: no QRS complex found in lead II ({len(lead) / fs:.2f} s)")
-    return r[~_not_qrs(x12, r, fs)]
+    return lead, clean, r
 
 
 #: A lead-II detection is no QRS when its 12-lead QRS size is under this fraction of the recording's median ...
