@@ -37,7 +37,7 @@ def test_notebooks_command_arguments():
     res = runner.invoke(app, ["notebooks", "run", "nonexistent"])
     assert res.exit_code == 2 and "'nonexistent' is not one of" in res.output and "tutorial_1" in res.output
     res = runner.invoke(app, ["notebooks", "run", "task"])  # an ambiguous prefix
-    assert res.exit_code == 2 and "matches several" in res.output
+    assert res.exit_code == 2 and "matches several: task_1" in res.output and "tutorial" not in res.output, res.output
     res = runner.invoke(app, ["notebooks", "list", "--dir", "/nonexistent-folder"])
     assert res.exit_code == 2 and "no notebooks in /nonexistent-folder" in res.output
     res = runner.invoke(app, ["notebooks", "run", "tutorial_1", "--timeout", "0"])  # was accepted

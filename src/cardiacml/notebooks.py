@@ -60,8 +60,10 @@ def select(names: list[str] | None, folder=None) -> list[dict]:
     for name in names:
         hits = [nb for nb in every if nb["name"] == name] or [nb for nb in every if nb["name"].startswith(name)]
         if len(hits) != 1:
-            what = "matches several" if hits else "is not one"
-            raise UsageError(f"notebook {name!r} {what} of: {', '.join(nb['name'] for nb in every)}")
+            if hits:  # name the ones it could be, not all of them
+                raise UsageError(f"notebook {name!r} matches several: {', '.join(nb['name'] for nb in hits)} "
+                                 "(give more of the name)")
+            raise UsageError(f"notebook {name!r} is not one of: {', '.join(nb['name'] for nb in every)}")
         chosen.append(hits[0])
     return chosen
 
