@@ -595,3 +595,16 @@ def test_npz_decompression_bomb_and_lying_header_are_one_line(tmp_path):
     _npz_member(lying, (10**12,), 800)
     with pytest.raises(DataFormatError, match="too large"):
         open_record(lying, fs=360)
+
+
+def test_npz_bytes_lead_names_and_units_are_decoded(tmp_path):
+    # h5py / MATLAB converters store strings as bytes: np.array([b"V1", b"MLII"]) must name the leads V1 and MLII
+    # (the default lead is then MLII), not "b'V1'" / "b'MLII'" (the default lead silently V1, the first)
+    from cardiacml.io.records import default_lead
+
+    sig = np.sin(np.arange(3600) / 20.0)[None, :] * np.array([[1.0], [2.0]]) * 1000
+    np.savez(tmp_path / "b.npz", signal=sig, fs=np.array([360.0]), leads=np.array([b"V1", b"MLII"]),
+             units=np.array(b"uV"))
+    z = _open(tmp_path / "b.npz")
+    assert z.leads == ("V1", "MLII") and default_lead(z.leads) == 1
+    assert np.abs(z.read(lead=1) - sig[1] / 1000).max() < 1e-9

@@ -407,6 +407,12 @@ def load_npy(path: Path, mmap: bool):
         raise DataFormatError(f"{path}: unreadable or truncated NumPy file ({exc})") from None
 
 
+def _text(x) -> str:
+    """A lead name or unit from an .npz: bytes (``np.array([b"MLII"])``, as h5py and MATLAB converters write them)
+    decoded, not ``"b'MLII'"``."""
+    return x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
+
+
 def _numeric(arr, path: Path, what: str = "array"):
     if arr.dtype.kind not in "fiu":
         raise DataFormatError(f"{path}: {what} has dtype {arr.dtype}; a signal must be numeric (float or int)")
@@ -461,9 +467,9 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
                     fs = fs_file
                     notes.append(f"fs = {fs:g} Hz from the .npz")
             if names is None and "leads" in keys:
-                names = [str(x) for x in np.asarray(z["leads"]).reshape(-1)]
+                names = [_text(x) for x in np.asarray(z["leads"]).reshape(-1)]
             if units is None and "units" in keys:
-                units = str(np.asarray(z["units"]).reshape(-1)[0])
+                units = _text(np.asarray(z["units"]).reshape(-1)[0])
         except DataFormatError:
             raise
         except MemoryError:  # an array header claiming more than its member holds (or than this machine has)
