@@ -342,6 +342,16 @@ def test_bad_too_short(mitdb, tmp_path):
         _run(p, tmp_path)
 
 
+
+def test_bad_too_short_by_one_sample_is_not_called_10_s_long(mitdb, tmp_path):
+    # 3599 samples at 360 Hz (9.997 s): "recording is 10.0 s long; at least 10 s are needed" contradicted itself
+    x = open_record(mitdb / "100").read(0, 360 * 10 - 1, None)
+    p = _wfdb(tmp_path, "short1", x, 360)
+    with pytest.raises(DataFormatError, match=r"short1.*9\.9 s long; at least 10 s are needed \(3599 samples at "
+                                              r"360 Hz, 3600 needed\)"):
+        _run(p, tmp_path)
+
+
 def test_bad_no_detectable_beats(tmp_path):
     # a lead with only a slow drift (a disconnected electrode, a respiration channel)
     p = _wfdb(tmp_path, "drift", 0.5 * np.sin(2 * np.pi * 0.1 * np.arange(360 * 30) / 360), 360)

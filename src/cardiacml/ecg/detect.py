@@ -30,6 +30,8 @@ the interval between its two kept neighbours evenly and looks like both of them 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import DataFormatError
@@ -598,6 +600,12 @@ def score_detector(reference: np.ndarray, detected: np.ndarray, fs: float, windo
             "se": tp / max(1, len(reference)), "ppv": tp / max(1, len(detected))}
 
 
+def too_short(n: int, fs: float) -> str:
+    """Why a recording of ``n`` samples is too short. The length is rounded down: 9.997 s is not "10.0 s long"."""
+    return (f"recording is {math.floor(n / fs * 10) / 10:.1f} s long; at least 10 s are needed ({n} samples at "
+            f"{fs:g} Hz, {math.ceil(10 * fs)} needed)")
+
+
 def check_signal(x: np.ndarray, fs: float, where: str) -> None:
     """Refuse signals that cannot hold beats: NaN, too short, too low a rate, flat."""
     if fs < 100.0:
@@ -607,6 +615,6 @@ def check_signal(x: np.ndarray, fs: float, where: str) -> None:
         raise DataFormatError(f"{where}: NaN or infinite value at sample {int(np.argmax(bad))} ({int(bad.sum())} in all); "
                               "clean or interpolate the signal first")
     if len(x) < 10 * fs:
-        raise DataFormatError(f"{where}: recording is {len(x) / fs:.1f} s long; at least 10 s are needed")
+        raise DataFormatError(f"{where}: {too_short(len(x), fs)}")
     if float(np.ptp(x)) < 1e-3:
         raise DataFormatError(f"{where}: the lead is a flat line (peak-to-peak {float(np.ptp(x)):.2g} mV); no beats to read")

@@ -31,7 +31,7 @@ from ..io import Record
 from .aami import AAMI_MAP
 from .detect import (MIN_BEAT_GAP_S, check_signal, detect_r_peaks, extra_detections, flat_runs, match_peaks,
                      near_flat_run, p_wave_candidates, p_wave_detections, p_wave_shapes, p_wave_span, refine_peaks,
-                     steepest_slope)
+                     steepest_slope, too_short)
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
 from .rr import long_reference, rr_features  # noqa: F401 (pipeline.rr_features / long_reference: their old home)
 from .median import median_of
@@ -93,7 +93,7 @@ def _check_basic(record: Record, li: int) -> str:
     if record.fs < MIN_FS:
         raise DataFormatError(f"{where}: sampling rate {record.fs:g} Hz is below {MIN_FS:g} Hz; QRS complexes cannot be resolved")
     if record.n_samples < 10 * record.fs:
-        raise DataFormatError(f"{where}: recording is {record.duration_s:.1f} s long; at least 10 s are needed")
+        raise DataFormatError(f"{where}: {too_short(record.n_samples, record.fs)}")
     return where
 
 
