@@ -459,6 +459,22 @@ def test_edf_units_channels_and_bdf(rec100, tmp_path):
         _open(tmp_path / "t.edf")
 
 
+@pytest.mark.parametrize("micro", [b"\xb5V", "\u00b5V".encode("utf-8")])
+def test_edf_microvolt_written_in_latin1_or_utf8(rec100, tmp_path, micro):
+    # "µV" in the header's physical dimension (not ASCII, but what recorders write): read as uV, not refused as a
+    # non-voltage unit ("no ECG channel: every signal has a non-voltage unit (["ECG (unit '\ufffdV')"])")
+    import edfio
+
+    part = rec100[1][:36_000, 0]
+    edfio.Edf([edfio.EdfSignal(part * 1000, FS, label="ECG", physical_dimension="uV")]).write(tmp_path / "mu.edf")
+    raw = (tmp_path / "mu.edf").read_bytes()
+    at = 256 + 96  # one signal: label (16), transducer (80), then the physical dimension (8)
+    assert raw[at:at + 8] == b"uV      "
+    (tmp_path / "mu.edf").write_bytes(raw[:at] + micro.ljust(8) + raw[at + 8:])
+    r = _open(tmp_path / "mu.edf")
+    assert r.leads == ("ECG",) and np.abs(r.read(lead=0) - part).max() < 1e-3
+
+
 def test_truncated_edf_names_the_file(edf100, tmp_path):
     data = edf100.read_bytes()
     for name, cut in (("trunc.edf", len(data) - 5000), ("head.edf", 100), ("sighead.edf", 300)):

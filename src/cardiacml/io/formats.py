@@ -530,6 +530,13 @@ def _check_edf_size(path: Path, bdf: bool) -> None:
                               f"({have} complete records); the copy or download is incomplete")
 
 
+def _edf_dimension(signal) -> str:
+    """An EDF signal's physical dimension. "µV" written in Latin-1 or UTF-8 (the standard asks for ASCII, but recorders
+    write it) reads back from edfio as "\ufffdV" / "\ufffd\ufffdV": that is uV, not a non-voltage unit."""
+    dim = (signal.physical_dimension or "").strip()
+    return "uV" if re.fullmatch("\ufffd{1,2}[vV]", dim) else dim
+
+
 class EdfRecord(Record):
     """An EDF, EDF+ or BDF file read with edfio (EDF signals lazily).
 
@@ -562,7 +569,7 @@ class EdfRecord(Record):
                                   "supported; export the continuous segments as separate files")
         cand, skipped = [], []
         for i, s in enumerate(signals):
-            dim = (s.physical_dimension or "").strip()
+            dim = _edf_dimension(s)
             key = dim.lower().replace("μ", "µ")
             if units is None and dim and key not in UNIT_TO_MV:
                 skipped.append(f"{s.label.strip()} (unit {dim!r})")
@@ -601,7 +608,7 @@ class EdfRecord(Record):
         self._scale = np.ones(len(self._chan))
         samp = sample_rows(self._read_raw_all, self.n_samples, fs)
         amps = robust_amplitude(samp)
-        dims = [signals[i].physical_dimension.strip() or None for i in self._chan]
+        dims = [_edf_dimension(signals[i]) or None for i in self._chan]
         if units is not None:
             s, note = resolve_units(float(np.max(amps)), units, path, check=check_units)
             self._scale[:] = s
