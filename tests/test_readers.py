@@ -624,3 +624,15 @@ def test_npz_bytes_lead_names_and_units_are_decoded(tmp_path):
     z = _open(tmp_path / "b.npz")
     assert z.leads == ("V1", "MLII") and default_lead(z.leads) == 1
     assert np.abs(z.read(lead=1) - sig[1] / 1000).max() < 1e-9
+
+
+def test_csv_in_latin1_with_microvolt_header(tmp_path):
+    # a spreadsheet's "CSV" saved in Windows / Latin-1 encoding ("II (µV)" as byte 0xB5) was refused: "cannot read as
+    # a delimited text file ('utf-8' codec can't decode byte 0xb5 ...)"
+    t = np.arange(3600) / FS
+    x = np.sin(t * 7.0)
+    body = "".join(f"{a:.5f},{b * 1000:.2f}\n" for a, b in zip(t, x))
+    (tmp_path / "lat1.csv").write_bytes(("time,II (µV)\n" + body).encode("latin-1"))
+    r = _open(tmp_path / "lat1.csv")
+    assert r.leads == ("II",) and r.fs == FS and np.abs(r.read(lead=0) - x).max() < 1e-4
+    assert any("Latin-1" in n for n in r.notes) and any("µV" in n for n in r.notes)
