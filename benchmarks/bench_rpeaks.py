@@ -4,7 +4,7 @@ For each of the 48 MIT-BIH records (lead MLII, else the first), R peaks are foun
 ``cardiacml predict`` finds them on unannotated records (:func:`cardiacml.ecg.pipeline.scan_record`
 with ``use_annotations=False``: 0.5-40 Hz band-pass + notches, neurokit2 detector in 5-min chunks,
 fiducial refinement, merging, dropping the detections that are not beats: a small deflection inside a normal
-R-R interval, a beat within 0.1 s of an end) and matched one-to-one to the beat annotations (AAMI beat
+R-R interval, a tiny one among beats five times its size, a beat within 0.1 s of an end) and matched one-to-one to the beat annotations (AAMI beat
 symbols) within 150 ms. Prints per-record and gross Se / +P, the same without dropping those detections
 (``scan_record(drop_extra=False)``; both merge detections closer than 0.2 s, 0.12 s before 0.4.4), and the beats found on the 1 kHz
 PTB 12-lead record s0010_re (where wfdb's XQRS finds none).

@@ -31,7 +31,7 @@ from ..io import Record
 from .aami import AAMI_MAP
 from .detect import (MIN_BEAT_GAP_S, check_signal, detect_r_peaks, extra_detections, flat_runs, match_peaks,
                      near_flat_run, p_wave_candidates, p_wave_detections, p_wave_shapes, p_wave_span, refine_peaks,
-                     steepest_slope, too_short)
+                     steepest_slope, tiny_detections, too_short)
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
 from .rr import long_reference, rr_features  # noqa: F401 (pipeline.rr_features / long_reference: their old home)
 from .median import median_of
@@ -53,6 +53,7 @@ SKIP_EXTRA = "not a beat: a small deflection inside a normal R-R interval (T wav
 SKIP_EDGE = "QRS cut by the start or end of the recording"
 SKIP_P_WAVE = "not a beat: a P wave with no QRS after it (2:1 AV block, blocked atrial beat)"
 SKIP_FLAT = "not a beat: no QRS (a flat stretch: lead off)"
+SKIP_TINY = "not a beat: a deflection under a fifth of the QRS of each of its 8 neighbours (noise)"
 #: Records up to this many samples keep their band-passed lead from pass 1 (float64: 64 MB at most) so pass 2, the
 #: signal-quality check and the atrial features reuse it instead of filtering the lead again; longer ones (Holters)
 #: are re-read and re-filtered block by block, and memory stays bounded.
@@ -183,7 +184,7 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
         raise DataFormatError(f"{where}: NaN or infinite value at sample {int(np.argmax(bad))} ({int(bad.sum())} in all)")
     ann = beat_annotations(record)
     labels = None
-    n_extra = n_p = n_flat = 0
+    n_extra = n_p = n_flat = n_tiny = 0
     if use_annotations and ann is not None:
         r, labels = ann
         how = "annotations"
@@ -196,7 +197,9 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
             flat = (qrs < MIN_QRS_MV) | near_flat_run(x, r, record.fs)  # no QRS, or a lead-off / saturation edge
             p_wave = p_wave_detections(f, r, qrs, record.fs) & ~flat
             extra = extra_detections(r, qrs, record.fs) & ~p_wave & ~flat
-            r, n_extra, n_p, n_flat = r[~(extra | p_wave | flat)], int(extra.sum()), int(p_wave.sum()), int(flat.sum())
+            tiny = tiny_detections(qrs) & ~extra & ~p_wave & ~flat
+            n_extra, n_p, n_flat, n_tiny = int(extra.sum()), int(p_wave.sum()), int(flat.sum()), int(tiny.sum())
+            r = r[~(extra | p_wave | flat | tiny)]
         how = "neurokit2 detector"
         if ann is not None:
             ri, di = match_peaks(ann[0], r, int(round(0.15 * record.fs)))
@@ -214,6 +217,8 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
         out["skipped"][SKIP_P_WAVE] = n_p
     if n_flat:
         out["skipped"][SKIP_FLAT] = n_flat
+    if n_tiny:
+        out["skipped"][SKIP_TINY] = n_tiny
     if labels is not None:
         out["label"] = labels[kept]
     if keep_signal:
@@ -334,13 +339,14 @@ def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: in
         flat[:] = False
     p_wave = p_wave & ~flat
     extra = extra_detections(peaks, qrs, fs) & ~p_wave & ~flat
+    tiny = tiny_detections(qrs) & ~extra & ~p_wave & ~flat
     edge = max(1, int(round(EDGE_S * fs)))
-    cut = ~extra & ~p_wave & ~flat & ((peaks < edge) | (peaks >= n_samples - edge))
-    if cut.sum() >= len(peaks) - extra.sum() - p_wave.sum() - flat.sum():
+    cut = ~extra & ~tiny & ~p_wave & ~flat & ((peaks < edge) | (peaks >= n_samples - edge))
+    if cut.sum() >= len(peaks) - extra.sum() - tiny.sum() - p_wave.sum() - flat.sum():
         cut[:] = False
     skipped = {k: int(m.sum()) for k, m in ((SKIP_FLAT, flat), (SKIP_P_WAVE, p_wave), (SKIP_EXTRA, extra),
-                                             (SKIP_EDGE, cut)) if m.any()}
-    return ~(extra | cut | p_wave | flat), skipped
+                                             (SKIP_TINY, tiny), (SKIP_EDGE, cut)) if m.any()}
+    return ~(extra | tiny | cut | p_wave | flat), skipped
 
 
 def _dedupe(peaks: np.ndarray, strength: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
@@ -549,7 +555,8 @@ EDGE_FILL = True
 #: Revision of what pass 1 / pass 2 produce for a given contract VERSION (training caches are keyed by both): 2 since
 #: 0.4.4 (detections merged within 0.2 s, extra and edge detections dropped, windows past the ends filled); 3 since
 #: 0.4.15 (no R-R interval across a lead-off / saturated stretch, detections at its edges dropped; MIT-BIH unchanged);
-#: 4 since 0.4.16 (detected R peaks: the beats of a regular run over 200 /min, :func:`cardiacml.ecg.detect.fast_run_beats`).
+#: 4 since 0.4.16 (detected R peaks: the beats of a regular run over 200 /min, :func:`cardiacml.ecg.detect.fast_run_beats`;
+#: tiny detections dropped, :func:`cardiacml.ecg.detect.tiny_detections`).
 PIPELINE_REVISION = 4
 
 
