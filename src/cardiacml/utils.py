@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -331,11 +332,19 @@ def atomic_path(final: str | os.PathLike):
     if final.resolve() == cwd or final.resolve() in cwd.parents:  # "." has no name to put a sibling beside
         raise OutputError(f"{final} is the current folder or holds it: refusing to replace it (give a folder of its "
                           "own, e.g. ./out)")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(final.parent, final.name)
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
     try:
-        yield tmp
+        final.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(final.parent, final.name)
+    except OSError as exc:
+        _raise_write_error(exc, final, tmp)
+        raise
+    try:
+        try:
+            yield tmp
+        except OSError as exc:
+            _raise_write_error(exc, final, tmp)
+            raise
         if tmp.is_dir() and final.is_dir():
             if not _own_folder(final, tmp):
                 raise OutputError(f"{final} is a folder holding files cardiacml did not write{_foreign_note(final, tmp)}: "
@@ -351,13 +360,35 @@ def atomic_path(final: str | os.PathLike):
             if final.exists() and tmp.is_dir() != final.is_dir():
                 raise OutputError(f"{final} exists and is a {'folder' if final.is_dir() else 'file'}: refusing to "
                                   "replace it (choose another output name)")
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except OSError as exc:
+                _raise_write_error(exc, final, tmp)
+                raise
     finally:
         if tmp.exists():
             if tmp.is_dir():
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink()
+
+
+#: errno values that only a write gives (disk full, quota, read-only file system, file too large)
+_WRITE_ERRNOS = {getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EROFS", "EFBIG") if hasattr(errno, n)}
+
+
+def _raise_write_error(exc: OSError, final: Path, tmp: Path) -> None:
+    """Raise a one-line OutputError for an OSError of writing ``final`` (through ``tmp``): permission denied, disk
+    full, read-only file system...; return (the caller re-raises ``exc``) for an error of something else, e.g. reading
+    an input inside the block, or one of cardiacml's own errors."""
+    from .errors import CardiacMLError, OutputError
+
+    if isinstance(exc, CardiacMLError) or exc.errno is None:
+        return
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    ours = any(n in (str(tmp), str(final)) or n.startswith(str(tmp) + os.sep) or Path(n) in final.parents for n in names)
+    if exc.errno in _WRITE_ERRNOS or ours:
+        raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from None
 
 
 def _pid_alive(pid: int) -> bool:
