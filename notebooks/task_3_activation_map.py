@@ -23,7 +23,7 @@ if QUICK:
           "models (run without --quick for those)")
 data = load_task("task3", data_dir=os.environ.get("CARDIACML_INTRACARDIAC"), n_sim=200 if QUICK else 2000)
 print(data.source, "|", data.protocol)
-fig = plots.plot_ecg12(data.X_train[0], title="a training ECG")
+fig = plots.plot_ecg12(data.X_train[0], title="a training ECG (the model's input window)", units=data.contract.units)
 
 # %% [markdown]
 # ## Train the temporal convolutional network

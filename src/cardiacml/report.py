@@ -223,7 +223,7 @@ def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, 
     if evals:
         parts += [f"<h2>Evaluation: {html.escape(evals.get('protocol', ''))} split of {html.escape(evals.get('data', ''))}</h2>",
                   _metric_tables(kind, evals)]
-    inter = _interactive_sections(run, kind, metrics["test"])
+    inter = _interactive_sections(run, kind, metrics["test"], (meta.get("contract") or {}).get("units") or "mV")
     n_static = len(parts)
     if inter:
         parts += ["<div class='cm-interactive'><h2>Interactive views</h2><p class='note'>Drawn with plotly, embedded in this "
@@ -266,20 +266,21 @@ def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, 
     return path
 
 
-def _interactive_sections(run: Path, kind: str, test_metrics: dict) -> list[str]:
+def _interactive_sections(run: Path, kind: str, test_metrics: dict, ecg_units: str = "mV") -> list[str]:
     """Interactive views from RUN/examples.npz; [] when plotly or the file is absent."""
     try:
         import plotly  # noqa: F401
     except ImportError:
         return []
-    return report_sections(run, kind, test_metrics)
+    return report_sections(run, kind, test_metrics, ecg_units=ecg_units)
 
 
-def report_sections(run_dir: str | Path, kind: str, metrics: dict) -> list[str]:
+def report_sections(run_dir: str | Path, kind: str, metrics: dict, *, ecg_units: str = "mV") -> list[str]:
     """Interactive sections of a run's report from ``RUN/examples.npz`` (empty list when it is absent).
 
     ``kind`` is the run's kind ("classification", "regression" = Task 3, else Task 4); ``metrics``
-    the test metrics (``confusion_matrix`` and ``classes`` for classification).
+    the test metrics (``confusion_matrix`` and ``classes`` for classification); ``ecg_units``: the unit of the
+    examples' ECG windows (the run contract's ``units``: "normalised" for window version 2).
     """
     from .training.checkpoint import load_examples
     from .viz.html.beats import beat_run_sections
@@ -299,9 +300,9 @@ def report_sections(run_dir: str | Path, kind: str, metrics: dict) -> list[str]:
         i = int(np.argsort(err)[len(err) // 2])
         cap = (f" Test heart #{int(ex.get('index', np.arange(len(X)))[i])}: the median-error one of the {len(X)} "
                f"examples kept (MAE {err[i]:.2f} ms).")
-        return heart_sections(act_true=yt[i], act_pred=yp[i], ecg=X[i], caption=cap)
+        return heart_sections(act_true=yt[i], act_pred=yp[i], ecg=X[i], caption=cap, ecg_units=ecg_units)
     err = np.sqrt(np.mean((yt - yp) ** 2, axis=(1, 2)))
     i = int(np.argsort(err)[len(err) // 2])
     cap = (f" Test heart #{int(ex.get('index', np.arange(len(X)))[i])}: the median-error one of the {len(X)} examples "
            f"kept (Vm RMSE {err[i]:.2f} mV).")
-    return heart_sections(vm_true=yt[i], vm_pred=yp[i], ecg=X[i], caption=cap)
+    return heart_sections(vm_true=yt[i], vm_pred=yp[i], ecg=X[i], caption=cap, ecg_units=ecg_units)

@@ -64,8 +64,11 @@ def _ecg_and_heart(fig_dir: Path, data, act_true, act_pred, out: list, what: str
     out.append(_save(plots.plot_activation_scatter(act_true, act_pred), fig_dir / "activation_scatter.png",
                      f"Predicted against true activation time of every site of every test heart ({what}); "
                      "the dashed line is perfect agreement."))
-    out.append(_save(plots.plot_ecg12(data.X_test[0], title="test ECG #0"), fig_dir / "ecg12_test0.png",
-                     "The 12-lead ECG of the first test heart on calibrated paper (100 mm/s, 10 mm/mV)."))
+    units = getattr(data.contract, "units", "mV") or "mV"
+    out.append(_save(plots.plot_ecg12(data.X_test[0], title="test ECG #0", units=units), fig_dir / "ecg12_test0.png",
+                     "The 12-lead ECG of the first test heart on calibrated paper (100 mm/s, 10 mm/mV)." if units == "mV" else
+                     f"The 12-lead ECG window the model reads for the first test heart (100 mm/s), in its {units} "
+                     "amplitude (divided by the window's QRS size, 10 mm per unit), not in mV."))
     from .heart import render_comparison
 
     try:

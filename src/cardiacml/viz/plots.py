@@ -42,7 +42,7 @@ def plot_beat(beat: np.ndarray, fs: float = 125.0, label: str | None = None, pro
 
 
 def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: float = 100.0, gain_mm_mv: float = 10.0,
-               title: str | None = None):
+               title: str | None = None, units: str = "mV"):
     """12-lead ECG on a 3 x 4 paper grid with calibrated axes.
 
     Parameters
@@ -53,6 +53,9 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
         Paper speed and gain: 1 mm on the figure is 1/speed s and 1/gain mV
         (standard paper: 25 mm/s and 10 mm/mV; 100 mm/s suits a 500 ms recording).
         Minor grid lines every 1 mm, major every 5 mm; a 1 mV calibration pulse is drawn.
+    units : str
+        The amplitude's unit: "mV", or e.g. "normalised" for a model's input window (gain and pulse are then per
+        unit, and the label says so).
     """
     from ..contracts.ecg12 import LEADS
 
@@ -98,7 +101,8 @@ def plot_ecg12(ecg: np.ndarray, fs: float = 1000.0, leads=None, speed_mm_s: floa
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel(f"{speed_mm_s:g} mm/s, {gain_mm_mv:g} mm/mV (1 mm grid; calibration pulse 1 mV)")
+    u = "mV" if units == "mV" else f"{units} unit"
+    ax.set_xlabel(f"{speed_mm_s:g} mm/s, {gain_mm_mv:g} mm/{u} (1 mm grid; calibration pulse 1 {u})")
     if title:
         ax.set_title(title)
     return fig

@@ -211,13 +211,24 @@ def lead_range(x: np.ndarray, max_ticks: int = 6) -> tuple[float, float, float]:
     return float(np.floor(lo / dtick) * dtick - pad), float(np.ceil(hi / dtick) * dtick + pad), dtick
 
 
-def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = ""):
+#: note under the 12-lead viewer of a window in mV, and of a normalised model-input window (window version 2)
+ECG_NOTE_MV = ("Grid as on ECG paper: small squares 40 ms x 0.1 mV, large squares 200 ms x 0.5 mV (1 mm and "
+               "5 mm at 25 mm/s, 10 mm/mV; a lead with a range over 3 mV gets wider squares: read its "
+               "labels); each lead has its own voltage range; the panels are stretched to fit the screen, not drawn to paper "
+               "scale.")
+ECG_NOTE_NORMALISED = ("Amplitudes are the model's input units, not mV: the window is divided by its amplitude scale "
+                       "(the median over the 12 leads of the QRS peak-to-peak), so 1 unit is about one QRS. Grid: 40 ms x "
+                       "0.1 unit, 200 ms x 0.5 unit; each lead has its own range.")
+
+
+def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = "", units: str = "mV"):
     """12-lead viewer on a calibrated grid: 3 x 4 panels (I, II, III / aVR, aVL, aVF / V1-V3 / V4-V6).
 
     Axes are in ms and mV with the paper grid: minor lines every 40 ms and 0.1 mV (1 mm at
     25 mm/s and 10 mm/mV), major lines every 200 ms and 0.5 mV (5 mm; wider on a lead whose range would
     otherwise carry more than 6 labels, see :func:`lead_range`). Each lead has its own voltage range (the whole
     trace visible, labels never overlap); all panels share the time axis, so zooming one lead in time moves all twelve.
+    ``units``: the amplitude's unit on the axes and in the hover ("normalised" for a model's input window).
     """
     from plotly.subplots import make_subplots
     import plotly.graph_objects as go
@@ -241,7 +252,7 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
         r, c = divmod(n, 4)
         fig.add_trace(go.Scatter(x=t.astype(np.float32), y=ecg[leads.index(name)].astype(np.float32), mode="lines",
                                  line=dict(color="black", width=1.3), name=name,
-                                 hovertemplate=f"{name}<br>%{{x:.0f}} ms<br>%{{y:.3f}} mV<extra></extra>"),
+                                 hovertemplate=f"{name}<br>%{{x:.0f}} ms<br>%{{y:.3f}} {units}<extra></extra>"),
                       row=r + 1, col=c + 1)
     grid = dict(showgrid=True, gridcolor="#e38b8b", gridwidth=1, zeroline=False, showline=False, ticks="",
                 minor=dict(showgrid=True, gridcolor="#f7d4d4", gridwidth=0.5))
@@ -255,7 +266,7 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
     for c in range(4):
         fig.update_xaxes(title_text="time (ms)", title_font=dict(size=11), row=3, col=c + 1)
     for r in range(3):
-        fig.update_yaxes(title_text="mV", title_font=dict(size=11), row=r + 1, col=1)
+        fig.update_yaxes(title_text=units, title_font=dict(size=11), row=r + 1, col=1)
     fig.update_layout(height=680, margin=dict(l=50, r=10, t=70 if title else 50, b=40), showlegend=False,
                       plot_bgcolor="#fffafa", dragmode="zoom", hovermode="closest",
                       title=dict(text=title, x=0.01) if title else None)
@@ -264,8 +275,11 @@ def ecg_figure(ecg: np.ndarray, fs: float = 1000.0, leads=None, *, title: str = 
 
 def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, ecg=None, fs_ecg: float = 1000.0,
                    fs_vm: float = 1000.0, step_ms: int = 10, id_prefix: str = "heart", caption: str = "", geometry=None,
-                   activation_definition: str | None = None) -> list[str]:
-    """The HTML sections of :func:`heart_page` (no plotly.js), for embedding in a larger page."""
+                   activation_definition: str | None = None, ecg_units: str = "mV") -> list[str]:
+    """The HTML sections of :func:`heart_page` (no plotly.js), for embedding in a larger page.
+
+    ``ecg_units``: "mV", or "normalised" for a model's input window (a run's examples: window version 2 divides
+    each window by its amplitude scale), which the viewer then labels as such, not as mV on ECG paper."""
     out = []
     for name, v in (("vm_true", vm_true), ("vm_pred", vm_pred)):
         if v is not None and (np.ndim(v) != 2 or np.shape(v)[0] != 75):
@@ -322,12 +336,12 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
                             + ". Hover a site for its exact Vm at that instant. The first frame shown is the one "
                             "nearest the median activation time."))
     if ecg is not None:
-        fig = ecg_figure(np.asarray(ecg), fs_ecg)
-        out.append(section("12-lead ECG", fig_html(fig, f"{id_prefix}-ecg"),
-                            "Grid as on ECG paper: small squares 40 ms x 0.1 mV, large squares 200 ms x 0.5 mV (1 mm and "
-                            "5 mm at 25 mm/s, 10 mm/mV; a lead with a range over 3 mV gets wider squares: read its "
-                            "labels); each lead has its own voltage range; the panels are stretched to fit the screen, not drawn to paper "
-                            "scale. Drag a box to zoom (all leads follow in time), double-click to reset, shift-drag to pan."))
+        mv = ecg_units == "mV"
+        fig = ecg_figure(np.asarray(ecg), fs_ecg, units=ecg_units)
+        out.append(section("12-lead ECG" + ("" if mv else " (model input, normalised amplitude)"),
+                            fig_html(fig, f"{id_prefix}-ecg"),
+                            (ECG_NOTE_MV if mv else ECG_NOTE_NORMALISED)
+                            + " Drag a box to zoom (all leads follow in time), double-click to reset, shift-drag to pan."))
     return out
 
 
