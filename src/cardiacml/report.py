@@ -223,7 +223,7 @@ def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, 
     if evals:
         parts += [f"<h2>Evaluation: {html.escape(evals.get('protocol', ''))} split of {html.escape(evals.get('data', ''))}</h2>",
                   _metric_tables(kind, evals)]
-    inter = _interactive_sections(run, kind, metrics["test"], (meta.get("contract") or {}).get("units") or "mV")
+    inter = _interactive_sections(run, kind, metrics["test"], meta.get("contract") or {})
     n_static = len(parts)
     if inter:
         parts += ["<div class='cm-interactive'><h2>Interactive views</h2><p class='note'>Drawn with plotly, embedded in this "
@@ -266,22 +266,25 @@ def _write_report(run, out, meta, metrics, evals, task, kind, spec, card, data, 
     return path
 
 
-def _interactive_sections(run: Path, kind: str, test_metrics: dict, ecg_units: str = "mV") -> list[str]:
+def _interactive_sections(run: Path, kind: str, test_metrics: dict, contract: dict | None = None) -> list[str]:
     """Interactive views from RUN/examples.npz; [] when plotly or the file is absent."""
     try:
         import plotly  # noqa: F401
     except ImportError:
         return []
-    return report_sections(run, kind, test_metrics, ecg_units=ecg_units)
+    return report_sections(run, kind, test_metrics, contract=contract)
 
 
-def report_sections(run_dir: str | Path, kind: str, metrics: dict, *, ecg_units: str = "mV") -> list[str]:
+def report_sections(run_dir: str | Path, kind: str, metrics: dict, *, contract: dict | None = None) -> list[str]:
     """Interactive sections of a run's report from ``RUN/examples.npz`` (empty list when it is absent).
 
     ``kind`` is the run's kind ("classification", "regression" = Task 3, else Task 4); ``metrics``
-    the test metrics (``confusion_matrix`` and ``classes`` for classification); ``ecg_units``: the unit of the
-    examples' ECG windows (the run contract's ``units``: "normalised" for window version 2).
+    the test metrics (``confusion_matrix`` and ``classes`` for classification); ``contract``: the run's input
+    contract (``run.json``'s ``contract``): the beat window of a beat-rhythm row, the unit of the ECG windows
+    ("normalised" for window version 2).
     """
+    contract = contract or {}
+    ecg_units = contract.get("units") or "mV"
     from .training.checkpoint import load_examples
     from .viz.html.beats import beat_run_sections
     from .viz.html.heart import heart_sections
@@ -293,7 +296,8 @@ def report_sections(run_dir: str | Path, kind: str, metrics: dict, *, ecg_units:
         if "confusion_matrix" not in metrics:
             return []
         return beat_run_sections(confusion=metrics["confusion_matrix"], class_names=metrics["classes"],
-                                 examples_X=ex["X"], examples_true=ex["y_true"], examples_prob=ex["y_pred"])  # (metrics: in the report)
+                                 examples_X=ex["X"], examples_true=ex["y_true"], examples_prob=ex["y_pred"],
+                                 contract=contract)  # (metrics: in the report)
     X, yt, yp = ex["X"], ex["y_true"], ex["y_pred"]
     if kind == "regression":
         err = np.nanmean(np.abs(yt - yp), axis=1)

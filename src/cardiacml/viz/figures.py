@@ -52,7 +52,8 @@ def classification_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[
         idx = np.flatnonzero(np.asarray(data.y_test) == k)
         if idx.size:
             i = idx[0]
-            out.append(_save(plots.plot_beat(data.X_test[i, 0], label=c, probs=pred[i], classes=classes),
+            beat, t0 = plots.beat_window(data.X_test[i, 0], getattr(data, "contract", None))
+            out.append(_save(plots.plot_beat(beat, label=c, probs=pred[i], classes=classes, t0_ms=t0),
                              fig_dir / f"beat_{c}.png",
                              f"A test beat whose true class is {c}, with the probability the model gives each class."))
     return out

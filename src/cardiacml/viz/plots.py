@@ -14,8 +14,26 @@ def _plt():
     return plt
 
 
-def plot_beat(beat: np.ndarray, fs: float = 125.0, label: str | None = None, probs=None, classes=None, ax=None):
-    """One beat (187 samples at 125 Hz) with its label and, optionally, predicted probabilities."""
+def beat_window(x: np.ndarray, contract=None) -> tuple[np.ndarray, float]:
+    """The beat's own waveform in a beat model's input rows (last axis) and the time of its first sample from the R
+    peak (ms). ``contract``: a :class:`~cardiacml.contracts.SignalContract` or its ``to_dict()`` form (a run's
+    ``run.json``). The ``beat`` contract's row is the beat (187 samples from the R peak, 0 ms); a ``beat-rhythm`` row
+    holds the beat window (from -500 ms), then its local template, then the R-R features: only the first is a beat."""
+    if isinstance(contract, dict):
+        layout, window_s = contract.get("layout") or {}, contract.get("window_s")
+    else:
+        layout, window_s = getattr(contract, "layout", None) or {}, (getattr(contract, "extra", None) or {}).get("window_s")
+    x = np.asarray(x)
+    if "beat" in layout:
+        a, b = (int(v) for v in layout["beat"])
+        x = x[..., a:b]
+    return x, 1000.0 * float(window_s[0]) if window_s else 0.0
+
+
+def plot_beat(beat: np.ndarray, fs: float = 125.0, label: str | None = None, probs=None, classes=None, ax=None,
+              t0_ms: float = 0.0):
+    """One beat (187 samples at 125 Hz from its R peak; ``t0_ms``: the time of the first sample from the R peak, as
+    :func:`beat_window` gives it) with its label and, optionally, predicted probabilities."""
     plt = _plt()
     if ax is None:
         fig, axes = plt.subplots(1, 2 if probs is not None else 1, figsize=(9 if probs is not None else 6, 3),
@@ -24,7 +42,7 @@ def plot_beat(beat: np.ndarray, fs: float = 125.0, label: str | None = None, pro
     else:
         fig, axes = ax.figure, None
     beat = np.ravel(beat)
-    t = np.arange(len(beat)) / fs * 1000
+    t = t0_ms + np.arange(len(beat)) / fs * 1000
     ax.plot(t, beat, color="k", lw=1.2)
     ax.set_xlabel("time from R peak (ms)")
     ax.set_ylabel("amplitude (normalised)")

@@ -30,8 +30,10 @@ def confusion_figure(confusion, class_names):
     return fig
 
 
-def examples_figure(examples_X, examples_true, examples_prob, class_names, *, fs: float = 125.0, per_class: int = 3):
-    """Example beats per true class (rows), each next to a bar chart of its predicted probabilities."""
+def examples_figure(examples_X, examples_true, examples_prob, class_names, *, fs: float = 125.0, per_class: int = 3,
+                    t0_ms: float = 0.0):
+    """Example beats per true class (rows), each next to a bar chart of its predicted probabilities. ``examples_X``:
+    the beats' waveforms only (:func:`cardiacml.viz.plots.beat_window`), their first sample ``t0_ms`` from the R peak."""
     from plotly.subplots import make_subplots
     import plotly.graph_objects as go
 
@@ -59,7 +61,7 @@ def examples_figure(examples_X, examples_true, examples_prob, class_names, *, fs
                 titles += ["" if e else f"true {classes[k]}: no example", ""]
     fig = make_subplots(rows=len(classes), cols=2 * n_ex, column_widths=[0.75, 0.25] * n_ex, subplot_titles=titles,
                         horizontal_spacing=0.02, vertical_spacing=0.45 / max(len(classes), 1))
-    t = np.arange(X.shape[-1]) / fs * 1000.0
+    t = t0_ms + np.arange(X.shape[-1]) / fs * 1000.0
     for k, p in enumerate(picks):
         for e, i in enumerate(p):
             pk = int(P[i].argmax())
@@ -74,7 +76,7 @@ def examples_figure(examples_X, examples_true, examples_prob, class_names, *, fs
             fig.update_xaxes(range=[0, 1], showticklabels=False, row=k + 1, col=2 * e + 2)
             fig.update_yaxes(autorange="reversed", tickfont=dict(size=9), row=k + 1, col=2 * e + 2)
             fig.update_xaxes(showticklabels=k == len(classes) - 1, row=k + 1, col=2 * e + 1,
-                             title_text="ms" if k == len(classes) - 1 else None, title_standoff=2)
+                             title_text="ms from the R peak" if k == len(classes) - 1 else None, title_standoff=2)
             fig.update_yaxes(showticklabels=False, row=k + 1, col=2 * e + 1)
     for k in range(len(classes)):
         for e in range(n_ex):
@@ -89,8 +91,9 @@ def examples_figure(examples_X, examples_true, examples_prob, class_names, *, fs
 
 
 def beat_run_sections(*, confusion, class_names, examples_X=None, examples_true=None, examples_prob=None,
-                      metrics: dict | None = None, id_prefix: str = "beats") -> list[str]:
-    """The HTML sections of :func:`beat_run_page` (no plotly.js)."""
+                      metrics: dict | None = None, id_prefix: str = "beats", contract=None) -> list[str]:
+    """The HTML sections of :func:`beat_run_page` (no plotly.js). ``contract``: the model's input contract (or its
+    ``to_dict()``), whose beat window is drawn (a beat-rhythm row also holds a template and R-R features)."""
     out = []
     classes = [str(c) for c in class_names]
     if metrics:
@@ -105,8 +108,12 @@ def beat_run_sections(*, confusion, class_names, examples_X=None, examples_true=
                         "Rows: true class, columns: predicted class. Each cell: number of beats and fraction of its row "
                         "(the recall of the class on the diagonal)."))
     if examples_X is not None and len(examples_X):
+        from ..plots import beat_window
+
+        beats, t0 = beat_window(examples_X, contract)
         out.append(section("Example beats per class",
-                            fig_html(examples_figure(examples_X, examples_true, examples_prob, classes), f"{id_prefix}-examples"),
+                            fig_html(examples_figure(beats, examples_true, examples_prob, classes, t0_ms=t0),
+                                     f"{id_prefix}-examples"),
                             "Each row: beats of one true class (green: classified correctly, red: misclassified, at most "
                             "one shown per class), with the model's probabilities (bars; the predicted class in colour). "
                             "Hover for exact values."))
