@@ -280,6 +280,17 @@ def check_output(path: str | os.PathLike, inputs=(), *, what: str = "output") ->
     return path
 
 
+def _not_the_current_folder(path: Path, what: str = "") -> None:
+    """An output to be replaced whole may not be the current folder or one holding it ("." has no name to put a
+    temporary sibling beside, and replacing it would pull the working folder away): one-line OutputError."""
+    from .errors import OutputError
+
+    cwd = Path.cwd().resolve()
+    if path.resolve() == cwd or path.resolve() in cwd.parents:
+        raise OutputError(f"{what + ' ' if what else ''}{path} is the current folder or holds it: refusing to replace "
+                          "it (give a folder of its own, e.g. ./out)")
+
+
 def check_output_folder(path: str | os.PathLike, ours=("run.json", "metrics.json"), *, what: str = "--out") -> Path:
     """Refuse, before any work, an output folder that holds files cardiacml did not write.
 
@@ -289,6 +300,7 @@ def check_output_folder(path: str | os.PathLike, ours=("run.json", "metrics.json
     from .errors import OutputError
 
     path = check_output(path, what=what)
+    _not_the_current_folder(path, what)
     if path.is_dir() and any(path.iterdir()) and (not any((path / n).exists() for n in (OUTPUT_MARKER, *ours))
                                                   or _foreign_files(path)):
         raise OutputError(f"{what} {path} is a folder holding files cardiacml did not write{_foreign_note(path)}: "
@@ -328,10 +340,7 @@ def atomic_path(final: str | os.PathLike):
     from .errors import OutputError
 
     final = check_output(final)
-    cwd = Path.cwd().resolve()
-    if final.resolve() == cwd or final.resolve() in cwd.parents:  # "." has no name to put a sibling beside
-        raise OutputError(f"{final} is the current folder or holds it: refusing to replace it (give a folder of its "
-                          "own, e.g. ./out)")
+    _not_the_current_folder(final)
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
