@@ -230,3 +230,36 @@ def test_report_has_headers_captions_and_settings(tmp_path):
     assert "<th></th>" not in html and "<th>field</th>" in html
     assert "Confusion matrix on the 10 test beats" in html and "<figcaption>confusion</figcaption>" not in html
     assert "does not detect infarction" in html and "20000 examples" in html and "3 (best) of at most 4" in html
+
+
+def test_images_animations_and_captions_are_written_whole(geo, tmp_path, monkeypatch):
+    """A heart image, an animation and a run's captions.json were written in place: a Ctrl-C during a long GIF left
+    half a file under the final name. They go through atomic_path now: the old file stays whole, no temporary
+    file is left."""
+    from PIL import Image
+
+    from cardiacml.viz.figures import caption_figure
+
+    a = geo.site_xyz[:, 2]
+    vm = np.full((75, 40), -85.0)
+    vm[:, 10:] = 20.0
+    gif = animate_vm(vm, tmp_path / "vm.gif", step_ms=10, backend="matplotlib", window_size=(120, 120))
+    png = render_heart(shepard_interpolate(a, geo), tmp_path / "act.png", backend="matplotlib", window_size=(120, 120))
+    before = gif.read_bytes()
+    assert Image.open(tmp_path / "act.png").size[0] > 0 and png.ndim == 3
+    save = Image.Image.save
+
+    def interrupted(self, fp, *args, **kw):
+        save(self, fp, *args, **kw)  # the bytes are written, then the user presses Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        animate_vm(vm * 0.5, gif, step_ms=10, backend="matplotlib", window_size=(120, 120))
+    with pytest.raises(KeyboardInterrupt):
+        render_heart(shepard_interpolate(a, geo), tmp_path / "new.png", backend="matplotlib", window_size=(120, 120))
+    monkeypatch.undo()
+    assert gif.read_bytes() == before and not (tmp_path / "new.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["act.png", "vm.gif"]  # no temporary file left
+    caption_figure(gif, "Vm, true and predicted")
+    assert json.loads((tmp_path / "captions.json").read_text()) == {"vm.gif": "Vm, true and predicted"}

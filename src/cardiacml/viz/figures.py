@@ -20,7 +20,10 @@ def _caption(path: Path, caption: str) -> Path:
     cap_file = path.parent / "captions.json"
     caps = json.loads(cap_file.read_text()) if cap_file.is_file() else {}
     caps[path.name] = caption
-    cap_file.write_text(json.dumps(caps, indent=1))
+    from ..utils import atomic_path
+
+    with atomic_path(cap_file) as tmp:
+        Path(tmp).write_text(json.dumps(caps, indent=1))
     return path
 
 
@@ -31,9 +34,13 @@ caption_figure = _caption
 def _save(fig, path: Path, caption: str) -> Path:
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    from ..utils import atomic_path
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return _caption(path, caption)
 
 

@@ -100,10 +100,7 @@ def render_heart(point_values: np.ndarray, path: str | Path | None = None, *, ge
     img = _render_vtk(g, point_values, title, clim, cmap, label, azimuth, window_size, show_sites) if use_vtk else \
         _render_mpl(g, point_values, title, clim, cmap, label, azimuth, window_size, show_sites)
     if path is not None:
-        from PIL import Image
-
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(img).save(path)
+        _save_image(img, path)
     return img
 
 
@@ -191,18 +188,30 @@ def render_comparison(true_sites: np.ndarray, pred_sites: np.ndarray, path: str 
     h = min(a.shape[0], b.shape[0])
     img = np.concatenate([a[:h], b[:h]], axis=1)
     if path is not None:
-        from PIL import Image
-
-        Image.fromarray(img).save(path)
+        _save_image(img, path)
     return img
+
+
+def _save_image(img: np.ndarray, path) -> Path:
+    """An image (H, W, 3) uint8 to ``path`` (format from its suffix), atomically."""
+    from PIL import Image
+
+    from ..utils import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(img).save(tmp, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+    return path
 
 
 def _save_gif(frames, path, fps):
     from PIL import Image
 
+    from ..utils import atomic_path
+
     imgs = [Image.fromarray(f) for f in frames]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    imgs[0].save(path, save_all=True, append_images=imgs[1:], duration=int(1000 / fps), loop=0)
+    with atomic_path(Path(path)) as tmp:  # a Ctrl-C in the middle of a long animation leaves no half GIF
+        imgs[0].save(tmp, format="GIF", save_all=True, append_images=imgs[1:], duration=int(1000 / fps), loop=0)
     return Path(path)
 
 
