@@ -351,8 +351,10 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     1 uV steps), delta-coded and deflated (the browser inflates it with its built-in
     ``DecompressionStream``). Every sample is kept when that fits the 10 MB page (MIT-BIH's
     30-min records use ~1 MB); longer recordings keep min/max pairs of the smallest bucket that
-    fits (a 24-h Holter at 360 Hz: buckets of a few samples, see the page's note), so R waves
-    never vanish. For the visible window the browser draws the finest level with at most
+    fits, so R waves never vanish; the page says which bucket it kept. A 24-h Holter at 360 Hz with
+    its beats marked keeps min/max of about 130 samples (0.37 s): the QRS peaks stay, P and T
+    waves do not (a helper's measurement, twenty-second session; full-resolution snippets around
+    the flagged beats would be the next step). For the visible window the browser draws the finest level with at most
     40,000 points; an overview strip below always shows the whole recording.
 
     Returns
