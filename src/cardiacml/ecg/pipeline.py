@@ -329,8 +329,8 @@ def _p_waves(record: Record, li: int, peaks: np.ndarray, qrs: np.ndarray, slope:
 def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: int,
                     p_wave: np.ndarray) -> tuple[np.ndarray, dict]:
     """Detected peaks that are not beats to classify: blocked P waves (``p_wave``, from
-    :func:`cardiacml.ecg.detect.p_wave_detections`), extra detections (:func:`cardiacml.ecg.detect.extra_detections`)
-    detections with a QRS peak-to-peak under :data:`MIN_QRS_MV` (the detector's relative thresholds find "beats" in
+    :func:`cardiacml.ecg.detect.p_wave_detections`), extra detections (:func:`cardiacml.ecg.detect.extra_detections`),
+    tiny detections (:func:`cardiacml.ecg.detect.tiny_detections`), detections with a QRS peak-to-peak under :data:`MIN_QRS_MV` (the detector's relative thresholds find "beats" in
     the numerical ringing of a flat, lead-off stretch) and, of the rest, beats within :data:`EDGE_S` of the
     recording's start or end (unless that would leave none).
     Returns (keep mask, ``skipped`` counts by reason)."""
@@ -412,9 +412,10 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         Keep the band-passed lead (``PeakScan.filtered``, 8 bytes a sample) for pass 2 and the record-level checks to
         reuse; None: when the record has at most :data:`KEEP_FILTERED_MAX_SAMPLES` samples.
     drop_extra : bool
-        Detected peaks only: drop the detections that are not beats
-        (:func:`cardiacml.ecg.detect.extra_detections`: a small deflection inside a normal R-R interval) and the beats
-        within :data:`EDGE_S` of the recording's start or end; both are counted in ``skipped``.
+        Detected peaks only: drop the detections that are not beats (:func:`cardiacml.ecg.detect.extra_detections`:
+        a small deflection inside a normal R-R interval; :func:`cardiacml.ecg.detect.tiny_detections`: one under a
+        fifth of the QRS of each of its 4 neighbours on both sides; blocked P waves; no QRS at a flat stretch) and the
+        beats within :data:`EDGE_S` of the recording's start or end; each is counted in ``skipped``.
 
     Raises
     ------
