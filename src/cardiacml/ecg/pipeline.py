@@ -53,7 +53,7 @@ SKIP_EXTRA = "not a beat: a small deflection inside a normal R-R interval (T wav
 SKIP_EDGE = "QRS cut by the start or end of the recording"
 SKIP_P_WAVE = "not a beat: a P wave with no QRS after it (2:1 AV block, blocked atrial beat)"
 SKIP_FLAT = "not a beat: no QRS (a flat stretch: lead off)"
-SKIP_TINY = "not a beat: a deflection under a fifth of the QRS of each of its 8 neighbours (noise)"
+SKIP_TINY = "not a beat: a deflection under a fifth of the QRS of each of the 4 beats on either side (noise)"
 #: Records up to this many samples keep their band-passed lead from pass 1 (float64: 64 MB at most) so pass 2, the
 #: signal-quality check and the atrial features reuse it instead of filtering the lead again; longer ones (Holters)
 #: are re-read and re-filtered block by block, and memory stays bounded.
