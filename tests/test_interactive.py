@@ -6,6 +6,7 @@ The predictions shown are synthetic where a trained model would make the test sl
 test is the page, not the model.
 """
 
+import base64
 import json
 import os
 import re
@@ -197,6 +198,47 @@ def test_record_page_for_24_hours_fits_the_budget(record100, tmp_path):
     print(f"24 h page: {size / 1e6:.2f} MB, finest level: min/max of {spec['levels'][0]['bucket']} samples")
     assert size <= BUDGET
     assert spec["n"] == len(sig24) and spec["levels"][0]["bucket"] < 0.25 * fs  # finer than 250 ms
+    # every sample does not fit: the samples within 1 s of the beats not called N are kept whole (0.4.16; the page
+    # showed only min/max buckets at any zoom, P and T waves lost), and the page says so
+    sn = spec["snippets"]
+    n_flagged = int((prob.argmax(1) != 0).sum())
+    assert sn["flagged"] == n_flagged and 0 < sn["beats"] <= n_flagged and len(sn["data"]) <= 0.3 * BUDGET
+    v = np.cumsum(np.frombuffer(zlib.decompress(base64.b64decode(sn["data"])), "<i2").astype(np.int64)).astype(np.int16)
+    assert len(v) == sum(sn["lengths"])
+    q = np.round((sig24 - spec["offset"]) / spec["scale"])
+    k0 = sn["lengths"][0] + sn["lengths"][1]
+    np.testing.assert_array_equal(v[k0:k0 + sn["lengths"][2]], q[sn["starts"][2]:sn["starts"][2] + sn["lengths"][2]])
+    assert "every sample within 1 s of" in path.read_text()
+    if shutil.which("node"):  # the page's own script, zoomed onto a snippet, draws its samples (plotly stood in for)
+        _node_draws_the_snippet(path, sig24, fs, sn, tmp_path)
+
+
+def _node_draws_the_snippet(page: Path, sig: np.ndarray, fs: float, sn: dict, tmp_path: Path) -> None:
+    import subprocess
+
+    text = page.read_text()
+    post = re.search(r"cardiacmlRegister\('record-strip', [^,]+(?:,[^,]*)*?, function\(gd\)\{(.*?)\}\);</script>",
+                     text, re.S).group(1)
+    lod = re.search(r"id='record-strip-lod'>(.*?)</script>", text, re.S).group(1)
+    fig = re.search(r"id='record-strip-json'>(.*?)</script>", text, re.S).group(1)
+    a = sn["starts"][3] / fs
+    lo, hi = hr._EPOCH_MS + (a - 5) * 1000, hr._EPOCH_MS + (a + 7) * 1000
+    js = (f"var LOD = {lod};\nvar FIG = {fig};\n"
+          "var gd = {layout: FIG.layout, data: FIG.data, dataset: {}, handlers: {}, on: function(e, f){ this.handlers[e] = f; }};\n"
+          "global.document = {getElementById: function(id){ return id === 'record-strip' ? gd : {textContent: JSON.stringify(LOD)}; }};\n"
+          "global.Plotly = {react: function(){ return Promise.resolve(); }, relayout: function(){ return Promise.resolve(); }};\n"
+          "(function(gd){" + post + "})(gd);\n"
+          f"setTimeout(function(){{ gd.layout.xaxis.range = [{lo}, {hi}]; gd.handlers['plotly_relayout']({{'xaxis.range[0]': {lo}}});"
+          " setTimeout(function(){ console.log(JSON.stringify({x: gd.data[0].x, y: gd.data[0].y, fine: gd.dataset.lodFine})); }, 300); }, 1500);\n")
+    (tmp_path / "page.js").write_text(js)
+    out = json.loads(subprocess.run(["node", str(tmp_path / "page.js")], capture_output=True, text=True, timeout=120,
+                                    check=True).stdout)
+    x = (np.array(out["x"]) - hr._EPOCH_MS) / 1000.0
+    y = np.array(out["y"])
+    assert np.all(np.diff(x) > 0) and int(out["fine"]) >= sn["lengths"][3], (out["fine"], x[:3], x[-3:], a)
+    inside = (x >= a - 0.5 / fs) & (x < a + (sn["lengths"][3] - 0.5) / fs)
+    assert inside.sum() == sn["lengths"][3]  # every sample of the snippet, on the sample grid
+    np.testing.assert_allclose(y[inside], sig[np.round(x[inside] * fs).astype(np.int64)], atol=0.01)
 
 
 def test_record_page_refuses_bad_inputs(tmp_path):

@@ -99,7 +99,7 @@ _LOD_JS = r"""
     if (!m) return NaN;
     return Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0)) + 1000 * (+(m[6] || 0));
   }
-  var levels = null, busy = false, again = false;
+  var levels = null, snip = null, busy = false, again = false;
   function update(){
     if (!levels) return;
     if (busy) { again = true; return; }
@@ -113,13 +113,32 @@ _LOD_JS = r"""
       if ((s1 - s0) / levels[k].bucket * (levels[k].bucket > 1 ? 2 : 1) <= spec.max_points) { L = levels[k]; break; }
     }
     var per = L.bucket > 1 ? 2 : 1, step = L.bucket / per, off = L.bucket > 1 ? step / 2 : 0;
-    var i0 = Math.floor(s0 / L.bucket) * per, i1 = Math.min(L.v.length, Math.ceil(s1 / L.bucket) * per);
-    var n = Math.max(0, i1 - i0), x = new Array(n), y = new Array(n);
-    for (var i = 0; i < n; i++) { x[i] = ((i0 + i) * step + off) / spec.fs * 1000 + base; y[i] = L.v[i0 + i] * spec.scale + spec.offset; }
+    var x = [], y = [], fine = 0;
+    function level(a, b, inA, inB){   // L's values for samples [a, b); inA / inB: no bucket reaching past a / b
+      var j0 = (inA ? Math.ceil(a / L.bucket) : Math.floor(a / L.bucket)) * per;
+      var j1 = Math.min(L.v.length, (inB ? Math.floor(b / L.bucket) : Math.ceil(b / L.bucket)) * per);
+      for (var j = j0; j < j1; j++) { x.push((j * step + off) / spec.fs * 1000 + base); y.push(L.v[j] * spec.scale + spec.offset); }
+    }
+    if (L.bucket > 1 && snip && s1 - s0 <= spec.max_points) {
+      // zoomed in on a long recording: every sample around the flagged beats, min/max buckets between them
+      var k = 0, cur = s0;
+      while (k < snip.starts.length && snip.starts[k] + snip.lengths[k] <= s0) k++;
+      for (; k < snip.starts.length && snip.starts[k] < s1; k++) {
+        var a = Math.max(snip.starts[k], s0), b = Math.min(snip.starts[k] + snip.lengths[k], s1);
+        level(cur, a, cur > s0, true);
+        for (var s = a; s < b; s++) { x.push(s / spec.fs * 1000 + base); y.push(snip.v[snip.at[k] + s - snip.starts[k]] * spec.scale + spec.offset); }
+        fine += b - a; cur = b;
+      }
+      level(cur, s1, cur > s0, false);
+    } else {
+      level(s0, s1, false, false);
+    }
     busy = true;
     gd.dataset.lodBucket = L.bucket;
+    gd.dataset.lodFine = fine;
     var tr = gd.data[spec.trace];
-    tr.x = x; tr.y = y; tr.name = L.bucket > 1 ? spec.lead + ' (min/max of ' + L.bucket + ' samples)' : spec.lead;
+    tr.x = x; tr.y = y;
+    tr.name = L.bucket == 1 ? spec.lead : spec.lead + (fine ? ' (every sample around the flagged beats, min/max of ' + L.bucket + ' samples elsewhere)' : ' (min/max of ' + L.bucket + ' samples)');
     var box = gd.layout.shapes[0]; box.x0 = t0; box.x1 = t1;
     gd.layout.datarevision = (gd.layout.datarevision || 0) + 1;
     // Plotly.react, not restyle: restyling x makes plotly re-guess the axis type (date -> linear)
@@ -140,8 +159,15 @@ _LOD_JS = r"""
     var a = Math.max(base, Math.min(base + total - span, c - span / 2));
     Plotly.relayout(gd, {'xaxis.range': [a, a + span]});
   });
-  Promise.all(spec.levels.map(function(L){ return unpack(L.data); })).then(function(vs){
+  var packed = spec.levels.map(function(L){ return unpack(L.data); });
+  if (spec.snippets) packed.push(unpack(spec.snippets.data));
+  Promise.all(packed).then(function(vs){
     levels = spec.levels.map(function(L, k){ return {bucket: L.bucket, v: vs[k]}; });
+    if (spec.snippets) {
+      var at = [], t = 0;
+      for (var i = 0; i < spec.snippets.starts.length; i++) { at.push(t); t += spec.snippets.lengths[i]; }
+      snip = {starts: spec.snippets.starts, lengths: spec.snippets.lengths, at: at, v: vs[vs.length - 1]};
+    }
     update();
   });
 })();
@@ -248,10 +274,63 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
 
         fixed = len(get_plotlyjs()) + len(fig.to_json()) + 60_000
         detail_budget_bytes = max(200_000, 0.97 * PAGE_BUDGET - fixed)
+    snippets = None
+    if n * _PACKED_BYTES_PER_SAMPLE > 0.85 * detail_budget_bytes:  # every sample will not fit: keep them where it matters
+        n_cls = classes.index("N") if "N" in classes else 0
+        flagged = (pred != n_cls) | (np.zeros(len(pred), bool) if ref is None else (ref >= 0) & (ref != pred))
+        snippets = _snippets(q, ridx[flagged], fs, SNIPPET_SHARE * detail_budget_bytes)
+        if snippets is not None:
+            detail_budget_bytes -= len(snippets["data"])
     levels = _levels(q, detail_budget_bytes)
     spec = {"fs": fs, "n": n, "base": _EPOCH_MS, "scale": scale, "offset": offset, "max_points": view_points, "lead": lead_name,
             "trace": 0, "overview": 1, "levels": [{"bucket": b, "data": v} for b, v in levels]}
+    if snippets is not None and levels[0][0] > 1:
+        spec["snippets"] = snippets
     return fig, spec, _LOD_JS
+
+
+#: Packed bytes per sample of an ECG at full resolution (deflated int16 deltas in base64; MIT-BIH ~0.55): the page's
+#: first guess of whether every sample fits, before packing.
+_PACKED_BYTES_PER_SAMPLE = 0.5
+#: Share of the trace's budget given to full-resolution snippets around the flagged beats when every sample does not fit.
+SNIPPET_SHARE = 0.25
+#: Each snippet spans this long (s) before and after its beat's R peak: the P wave before, the T wave after.
+SNIPPET_HALF_S = 1.0
+
+
+def _snippets(q: np.ndarray, peaks: np.ndarray, fs: float, budget_bytes: float) -> dict | None:
+    """Every sample of ``q`` within :data:`SNIPPET_HALF_S` of the R peaks ``peaks`` (samples; the beats not called N
+    or not as the reference says), overlapping spans merged, packed as one stream: ``{"data", "starts",
+    "lengths"}``, or None without such beats. When they do not fit ``budget_bytes``, every k-th beat's, spread over
+    the recording (the page says how many it kept)."""
+    peaks = np.unique(np.asarray(peaks, np.int64))
+    if not len(peaks):
+        return None
+    h = int(round(SNIPPET_HALF_S * fs))
+
+    def pack(stride):
+        take = peaks[::stride]
+        a, b = np.clip(take - h, 0, len(q)), np.clip(take + h + 1, 0, len(q))
+        first = np.flatnonzero(np.r_[True, a[1:] > b[:-1]])  # overlapping spans merged (the beats are sorted)
+        starts, ends = a[first], np.maximum.reduceat(b, first)
+        return {"data": _pack(np.concatenate([q[x:y] for x, y in zip(starts, ends)])), "starts": starts.tolist(),
+                "lengths": (ends - starts).tolist(), "beats": int(len(take)), "flagged": int(len(peaks))}
+
+    best = pack(1)
+    if len(best["data"]) <= budget_bytes:
+        return best
+    lo, hi = 1, len(peaks)  # lo: too big; hi: one beat's snippet, assumed to fit
+    best = pack(hi)
+    if len(best["data"]) > budget_bytes:
+        return None
+    while hi - lo > max(1, hi // 20):  # the smallest stride that fits, to 5 %
+        mid = (lo + hi) // 2
+        cand = pack(mid)
+        if len(cand["data"]) <= budget_bytes:
+            hi, best = mid, cand
+        else:
+            lo = mid
+    return best
 
 
 #: Fill of the rhythm-episode bands, and of the lighter bands of the breaks between two episodes whose beats are
@@ -351,10 +430,12 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     1 uV steps), delta-coded and deflated (the browser inflates it with its built-in
     ``DecompressionStream``). Every sample is kept when that fits the 10 MB page (MIT-BIH's
     30-min records use ~1 MB); longer recordings keep min/max pairs of the smallest bucket that
-    fits, so R waves never vanish; the page says which bucket it kept. A 24-h Holter at 360 Hz with
-    its beats marked keeps min/max of about 130 samples (0.37 s): the QRS peaks stay, P and T
-    waves do not (a helper's measurement, twenty-second session; full-resolution snippets around
-    the flagged beats would be the next step). For the visible window the browser draws the finest level with at most
+    fits, so R waves never vanish; the page says which bucket it kept. Then a quarter of the
+    trace's room (:data:`SNIPPET_SHARE`) first keeps every sample within :data:`SNIPPET_HALF_S` of
+    the beats not called N (or not as the reference says), of every k-th of them when all do not
+    fit, and a view under 55 s draws those samples whole (P and T waves of the beats a user checks)
+    with the min/max buckets between them (0.4.16: a 24-h Holter of 360 Hz with 100k beat markers
+    kept min/max of about 130 samples, 0.37 s, and no waveform at any zoom). For the visible window the browser draws the finest level with at most
     40,000 points; an overview strip below always shows the whole recording.
 
     Returns
@@ -384,6 +465,12 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     lod = json_script(spec, f"{div}-lod")
     detail = ("every sample" if spec["levels"][0]["bucket"] == 1 else
               f"min/max of every {spec['levels'][0]['bucket']} samples at most ({spec['levels'][0]['bucket'] / fs * 1000:.0f} ms)")
+    sn = spec.get("snippets")
+    if sn:
+        detail += (f"; every sample within {SNIPPET_HALF_S:g} s of " + (f"all {sn['beats']:,}" if sn["beats"] == sn["flagged"]
+                   else f"{sn['beats']:,} (every {int(np.ceil(sn['flagged'] / sn['beats']))}th) of the {sn['flagged']:,}")
+                   + " beats not called N or not as the reference says (zoom in to under "
+                   f"{spec['max_points'] / fs / 2:.0f} s to see them)")
     note = (f"{len(sig):,} samples at {fs:g} Hz ({_hms(dur)}), {len(times):,} beats. Drag to pan, scroll or drag a box to "
             f"zoom, click the overview strip at the bottom to jump, or use the buttons above; hover a marker for the beat's class "
             f"probabilities; click a class in the legend to hide it. Detail kept in this page: {detail}.")
