@@ -196,8 +196,7 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
             qrs = _qrs_ptp(f, r, record.fs)
             flat = (qrs < MIN_QRS_MV) | near_flat_run(x, r, record.fs)  # no QRS, or a lead-off / saturation edge
             p_wave = p_wave_detections(f, r, qrs, record.fs) & ~flat
-            extra = extra_detections(r, qrs, record.fs) & ~p_wave & ~flat
-            tiny = tiny_detections(qrs) & ~extra & ~p_wave & ~flat
+            extra, tiny = _small_detections(r, qrs, record.fs, p_wave | flat)
             n_extra, n_p, n_flat, n_tiny = int(extra.sum()), int(p_wave.sum()), int(flat.sum()), int(tiny.sum())
             r = r[~(extra | p_wave | flat | tiny)]
         how = "neurokit2 detector"
@@ -338,8 +337,7 @@ def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: in
     if 2 * flat.sum() > len(flat):  # mostly noise: scan_record refuses the lead as a whole, naming its amplitude
         flat[:] = False
     p_wave = p_wave & ~flat
-    extra = extra_detections(peaks, qrs, fs) & ~p_wave & ~flat
-    tiny = tiny_detections(qrs) & ~extra & ~p_wave & ~flat
+    extra, tiny = _small_detections(peaks, qrs, fs, p_wave | flat)
     edge = max(1, int(round(EDGE_S * fs)))
     cut = ~extra & ~tiny & ~p_wave & ~flat & ((peaks < edge) | (peaks >= n_samples - edge))
     if cut.sum() >= len(peaks) - extra.sum() - tiny.sum() - p_wave.sum() - flat.sum():
@@ -347,6 +345,15 @@ def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: in
     skipped = {k: int(m.sum()) for k, m in ((SKIP_FLAT, flat), (SKIP_P_WAVE, p_wave), (SKIP_EXTRA, extra),
                                              (SKIP_TINY, tiny), (SKIP_EDGE, cut)) if m.any()}
     return ~(extra | tiny | cut | p_wave | flat), skipped
+
+
+def _small_detections(peaks: np.ndarray, qrs: np.ndarray, fs: float, other: np.ndarray):
+    """(extra, tiny) bool masks of the detections that are not beats by their size: inside a normal R-R interval
+    (:func:`cardiacml.ecg.detect.extra_detections`), then under a fifth of every neighbour
+    (:func:`cardiacml.ecg.detect.tiny_detections`); none of them among ``other`` (already dropped for another reason:
+    blocked P waves, flat stretches). What both detection paths (:func:`kachuee_beats`, :func:`scan_record`) drop."""
+    extra = extra_detections(peaks, qrs, fs) & ~other
+    return extra, tiny_detections(qrs) & ~extra & ~other
 
 
 def _dedupe(peaks: np.ndarray, strength: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
