@@ -460,24 +460,20 @@ def build_beats_cmd(
         from .tasks.sources import find_mitdb
         from .utils import check_output
 
-        if jobs < 1:
-            from .errors import UsageError
+        from .errors import OutputError, UsageError
 
+        if jobs < 1:
             raise UsageError(f"--jobs must be >= 1, got {jobs}")
         src = find_mitdb(mitdb)
         inputs = [src / "RECORDS", *(src / n for n in list_records(src))]  # never written over (a record's files too)
-        check_output(out, inputs, what="--out")
-        if Path(out).is_dir():  # the .npz is one file: a folder was refused by the write, after the build
-            from .errors import OutputError
-
-            raise OutputError(f"--out {out} is a folder: build-beats writes one .npz file (e.g. --out "
-                              f"{Path(out) / 'mitbih_beats.npz'})")
-        for name in ("mitbih_train.csv", "mitbih_test.csv") if csv_dir else ():  # refused before the work, not after
-            check_output(Path(csv_dir) / name, inputs, what="--csv-dir")
-            if (Path(csv_dir) / name).is_dir():
-                from .errors import OutputError
-
-                raise OutputError(f"--csv-dir {csv_dir}: {name} there is a folder, not a file (choose another folder)")
+        # every output refused before the work, not after it (the write refused a folder only once the beats were built)
+        files = [("--out", Path(out), f"build-beats writes one .npz file (e.g. --out {Path(out) / 'mitbih_beats.npz'})")]
+        files += [("--csv-dir", Path(csv_dir) / name, "choose another --csv-dir") for name in
+                  (("mitbih_train.csv", "mitbih_test.csv") if csv_dir else ())]
+        for what, f, hint in files:
+            check_output(f, inputs, what=what)
+            if f.is_dir():
+                raise OutputError(f"{what} {f} is a folder: {hint}")
         beats = build_beats(src, n_jobs=jobs)
         save_beats(beats, out)
         counts = beats.class_counts()
