@@ -435,8 +435,9 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     the beats not called N (or not as the reference says), of every k-th of them when all do not
     fit, and a view under 55 s draws those samples whole (P and T waves of the beats a user checks)
     with the min/max buckets between them (0.4.16: a 24-h Holter of 360 Hz with 100k beat markers
-    kept min/max of about 130 samples, 0.37 s, and no waveform at any zoom). For the visible window the browser draws the finest level with at most
-    40,000 points; an overview strip below always shows the whole recording.
+    kept min/max of about 130 samples, 0.37 s, and no waveform at any zoom). For the visible
+    window the browser draws the finest level with at most 40,000 points; an overview strip below
+    always shows the whole recording.
 
     Returns
     -------
