@@ -158,15 +158,14 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     has_header = any(not _is_number(f.strip()) for f in fields if f.strip() != "")
     notes = [f"{'whitespace' if sep is None else repr(sep)}-separated text"
              + (", decimal comma" if decimal == "," else "") + (", header row" if has_header else ", no header")]
+    read = dict(sep=r"\s+" if sep is None else sep, header=0 if has_header else None, decimal=decimal,
+                skiprows=comment_rows or None, skip_blank_lines=True, low_memory=False, keep_default_na=False,
+                na_values=[""])
     try:
         try:
-            df = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=0 if has_header else None,
-                             decimal=decimal, skiprows=comment_rows or None, skip_blank_lines=True, encoding="utf-8-sig",
-                             low_memory=False, keep_default_na=False, na_values=[""])
+            df = pd.read_csv(path, encoding="utf-8-sig", **read)
         except UnicodeDecodeError:  # a spreadsheet's "CSV" in Windows / Latin-1 encoding: "II (µV)" in the header
-            df = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=0 if has_header else None,
-                             decimal=decimal, skiprows=comment_rows or None, skip_blank_lines=True, encoding="latin-1",
-                             low_memory=False, keep_default_na=False, na_values=[""])
+            df = pd.read_csv(path, encoding="latin-1", **read)
             notes.append("not UTF-8 text: read as Latin-1")
     except pd.errors.ParserError as exc:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
