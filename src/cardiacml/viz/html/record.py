@@ -39,10 +39,15 @@ def _minmax(x: np.ndarray, bucket: int) -> np.ndarray:
 
 def _pack(v: np.ndarray) -> str:
     """int16 values -> base64 of zlib-deflated little-endian deltas (ECG deltas deflate to ~1/3)."""
+    return _deflate(np.diff(v.astype(np.int32), prepend=0).astype("<i2"))  # wraps mod 2**16; Int16Array wraps back
+
+
+def _deflate(a: np.ndarray) -> str:
+    """An array's bytes (C order, its own little-endian dtype) zlib-deflated, in base64: what the page's ``inflate``
+    turns back into an ArrayBuffer."""
     import zlib
 
-    d = np.diff(v.astype(np.int32), prepend=0).astype("<i2")  # wraps mod 2**16; the browser's Int16Array wraps back
-    return base64.b64encode(zlib.compress(d.tobytes(), 6)).decode()
+    return base64.b64encode(zlib.compress(np.ascontiguousarray(a).tobytes(), 6)).decode()
 
 
 def _levels(q: np.ndarray, budget_bytes: float, min_points: int = 20_000) -> list[tuple[int, str]]:
@@ -83,15 +88,38 @@ _LOD_JS = r"""
   var gd = document.getElementById('{plot_id}');
   var spec = JSON.parse(document.getElementById('{plot_id}-lod').textContent);
   var total = spec.n / spec.fs * 1000, base = spec.base;   // times on the axis: ms from 2000-01-01 (see record_figure)
-  function unpack(b64){
+  function inflate(b64){   // base64 of deflated bytes -> ArrayBuffer (the encoder: _deflate)
     var bin = atob(b64), u8 = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
     var stream = new Blob([u8]).stream().pipeThrough(new DecompressionStream('deflate'));
-    return new Response(stream).arrayBuffer().then(function(buf){
+    return new Response(stream).arrayBuffer();
+  }
+  function unpack(b64){
+    return inflate(b64).then(function(buf){
       var v = new Int16Array(buf);
       for (var i = 1; i < v.length; i++) v[i] = v[i - 1] + v[i];   // undo the deltas (mod 2**16, like the encoder)
       return v;
     });
+  }
+  function markers(B, dt, yq, cls, pct, ref){   // the beat markers' traces from their packed points (_beat_markers)
+    var n = B.n, C = B.classes.length, t = 0, tr = [], bad = {x: [], y: []};
+    for (var k = 0; k < C; k++) tr.push({x: [], y: [], customdata: [], text: []});
+    for (var i = 0; i < n; i++) {
+      t += dt[i];
+      var c = cls[i], x = t + base, y = yq[i] * spec.scale + spec.offset + B.y_pad;
+      if (ref && ref[i] >= 0 && ref[i] !== c) { bad.x.push(x); bad.y.push(y); }
+      if (c < 0 || c >= C) continue;
+      var p = new Array(C);
+      for (var j = 0; j < C; j++) p[j] = pct[j * n + i];
+      tr[c].x.push(x); tr[c].y.push(y); tr[c].customdata.push(p);
+      if (ref) tr[c].text.push(ref[i] >= 0 ? B.classes[ref[i]] : '?');
+    }
+    for (var k = 0; k < C; k++) {
+      var d = gd.data[B.first + k];
+      d.x = tr[k].x; d.y = tr[k].y; d.customdata = tr[k].customdata;
+      if (ref) d.text = tr[k].text;
+    }
+    if (B.mismatch >= 0) { gd.data[B.mismatch].x = bad.x; gd.data[B.mismatch].y = bad.y; }
   }
   function toMs(v){
     if (typeof v === 'number') return v;
@@ -161,7 +189,12 @@ _LOD_JS = r"""
   });
   var packed = spec.levels.map(function(L){ return unpack(L.data); });
   if (spec.snippets) packed.push(unpack(spec.snippets.data));
+  var B = spec.beats, nb = packed.length;
+  if (B && B.n) packed.push(inflate(B.t), unpack(B.y), inflate(B.cls), inflate(B.pct), B.ref ? inflate(B.ref) : null);
   Promise.all(packed).then(function(vs){
+    if (B && B.n) markers(B, new Int32Array(vs[nb]), vs[nb + 1], new Int16Array(vs[nb + 2]), new Uint8Array(vs[nb + 3]),
+                          vs[nb + 4] ? new Int16Array(vs[nb + 4]) : null);
+    vs = vs.slice(0, nb);
     levels = spec.levels.map(function(L, k){ return {bucket: L.bucket, v: vs[k]}; });
     if (spec.snippets) {
       var at = [], t = 0;
@@ -183,7 +216,8 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
     ``episodes`` / ``bridges``: see :func:`record_page`; ``low_quality_stretches``: ``[[start_s, end_s], ...]`` drawn
     as grey bands.
 
-    Returns ``(fig, lod_spec, post_script)``. ``detail_budget_bytes``: room for the packed trace
+    Returns ``(fig, lod_spec, post_script)``: the beat markers' traces are empty in ``fig``, their points packed in
+    ``lod_spec["beats"]`` (:func:`_beat_markers`) for ``post_script`` to fill. ``detail_budget_bytes``: room for the packed trace
     (default: what is left of the 10 MB page after plotly.js and the beat markers).
     """
     import plotly.graph_objects as go
@@ -220,26 +254,33 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
                              mode="lines", line=dict(color="#888", width=0.6), name="whole recording", hoverinfo="none",
                              showlegend=False, xaxis="x2", yaxis="y2"))
     ridx = np.clip(np.round(times * fs).astype(np.int64), 0, n - 1)
-    yb = (sig[ridx] + pad * 0.35).astype(np.float32)
-    x_ms = np.round(times * 1000.0) + _EPOCH_MS
-    pct = np.clip(np.round(np.nan_to_num(prob) * 100), 0, 100).astype(np.uint8)  # probabilities in %, 1 byte each
+    # int16 quantisation of the trace on the signal's own grid (5 uV for MIT-BIH) or 1 uV when the range allows
+    offset = float(np.median(sig))
+    amp = float(np.max(np.abs(sig - offset)))
+    quantum = _quantum(sig)
+    scale = max(quantum or 1e-3, amp / 32000.0)
+    if quantum:
+        offset = round(offset / quantum) * quantum
+    q = np.round((sig - offset) / scale).astype(np.int16)
     # %H is the hour of the day: from 24 h on, the day into the record (day 1 = the first 24 h) is shown too
     day = "" if n / fs < 86_400 else "day %-d, "
     prob_lines = "<br>".join(f"p({html.escape(c)}) = %{{customdata[{j}]}} %" for j, c in enumerate(classes))
+    # the beat markers' points travel packed in the spec (:func:`_beat_markers`); the page's script fills these traces
+    first = len(fig.data)
     for k, c in enumerate(classes):
-        m = pred == k
         ref_line = "" if ref is None else "<br>reference: %{text}"
         fig.add_trace(go.Scattergl(
-            x=x_ms[m], y=yb[m], mode="markers", name=f"{c} ({int(m.sum()):,})",
+            x=[], y=[], mode="markers", name=f"{c} ({int((pred == k).sum()):,})",
             marker=dict(color=colour(k), size=8 if k else 6, symbol="triangle-down", line=dict(width=0)),
-            customdata=pct[m], text=None if ref is None else [classes[r] if 0 <= r < len(classes) else "?" for r in ref[m]],
             hovertemplate=f"<b>%{{x|{day}%H:%M:%S.%L}}</b><br>predicted: <b>{html.escape(c)}</b><br>{prob_lines}{ref_line}<extra></extra>"))
+    mismatch = -1
     if ref is not None:
         known = (ref >= 0) & (ref < len(classes))
-        bad = known & (ref != pred)
-        fig.add_trace(go.Scattergl(x=x_ms[bad], y=yb[bad], mode="markers",
-                                   name=f"prediction ≠ reference ({int(bad.sum()):,})", hoverinfo="skip",
+        mismatch = len(fig.data)
+        fig.add_trace(go.Scattergl(x=[], y=[], mode="markers",
+                                   name=f"prediction ≠ reference ({int((known & (ref != pred)).sum()):,})", hoverinfo="skip",
                                    marker=dict(size=15, color="rgba(0,0,0,0)", line=dict(color="black", width=1.5))))
+    beats = _beat_markers(times, q[ridx], pred, prob, ref, classes, first, mismatch, pad * 0.35)
     total_ms = n / fs * 1000.0
     buttons = [dict(count=5, label="5 s", step="second", stepmode="backward"),
                dict(count=20, label="20 s", step="second", stepmode="backward"),
@@ -261,18 +302,10 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
         + _episode_bands(episodes) + _episode_bands(bridges, BRIDGE_FILL, "break between AF episodes")
         + _episode_bands(_spans(low_quality_stretches), LOW_QUALITY_FILL, "low signal quality"),
     )
-    # int16 quantisation of the trace on the signal's own grid (5 uV for MIT-BIH) or 1 uV when the range allows
-    offset = float(np.median(sig))
-    amp = float(np.max(np.abs(sig - offset)))
-    quantum = _quantum(sig)
-    scale = max(quantum or 1e-3, amp / 32000.0)
-    if quantum:
-        offset = round(offset / quantum) * quantum
-    q = np.round((sig - offset) / scale).astype(np.int16)
     if detail_budget_bytes is None:
         from plotly.offline import get_plotlyjs
 
-        fixed = len(get_plotlyjs()) + len(fig.to_json()) + 60_000
+        fixed = len(get_plotlyjs()) + len(fig.to_json()) + sum(len(v) for v in beats.values() if isinstance(v, str)) + 60_000
         detail_budget_bytes = max(200_000, 0.97 * PAGE_BUDGET - fixed)
     snippets = None
     if n * _PACKED_BYTES_PER_SAMPLE > 0.85 * detail_budget_bytes:  # every sample will not fit: keep them where it matters
@@ -283,7 +316,7 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
             detail_budget_bytes -= len(snippets["data"])
     levels = _levels(q, detail_budget_bytes)
     spec = {"fs": fs, "n": n, "base": _EPOCH_MS, "scale": scale, "offset": offset, "max_points": view_points, "lead": lead_name,
-            "trace": 0, "overview": 1, "levels": [{"bucket": b, "data": v} for b, v in levels]}
+            "trace": 0, "overview": 1, "levels": [{"bucket": b, "data": v} for b, v in levels], "beats": beats}
     if snippets is not None and levels[0][0] > 1:
         spec["snippets"] = snippets
     return fig, spec, _LOD_JS
@@ -331,6 +364,28 @@ def _snippets(q: np.ndarray, peaks: np.ndarray, fs: float, budget_bytes: float) 
         else:
             lo = mid
     return best
+
+
+def _beat_markers(times: np.ndarray, y_q: np.ndarray, pred: np.ndarray, prob: np.ndarray, ref: np.ndarray | None,
+                  classes: list, first: int, mismatch: int, y_pad: float) -> dict:
+    """The beat markers' points, packed for the page's script (which fills the traces ``first`` .. ``first + C - 1``,
+    one per class, and the ``mismatch`` trace, -1: none): a 24-h Holter's 100k+ markers as plotly JSON took ~28 bytes
+    each (4 MB of the 10 MB page, the trace left at min/max of 1.6 s); deflated they take 1-5.
+
+    ``t``: the beats' times in whole ms (as the hover shows them), as int32 differences; ``y``: the trace's int16 value
+    at each R peak (:func:`_pack`), drawn ``y_pad`` mV above it; ``cls``: the predicted class (int16; -1: none of
+    ``classes``, not drawn); ``pct``: the probabilities in whole % (uint8, class by class: ``pct[j * n + i]``);
+    ``ref``: the reference class (int16, -1: unknown) or None."""
+    n, n_cls = len(times), len(classes)
+    ms = np.round(np.asarray(times, np.float64) * 1000.0).astype(np.int64)
+    pct = np.clip(np.round(np.nan_to_num(np.asarray(prob, np.float64)) * 100), 0, 100).astype(np.uint8)
+    cls = np.where((pred >= 0) & (pred < n_cls), pred, -1).astype("<i2")
+    out = {"n": int(n), "classes": classes, "first": int(first), "mismatch": int(mismatch), "y_pad": float(y_pad),
+           "t": _deflate(np.diff(ms, prepend=0).astype("<i4")), "y": _pack(y_q), "cls": _deflate(cls),
+           "pct": _deflate(pct.T), "ref": None}
+    if ref is not None:
+        out["ref"] = _deflate(np.where((ref >= 0) & (ref < n_cls), ref, -1).astype("<i2"))
+    return out
 
 
 #: Fill of the rhythm-episode bands, and of the lighter bands of the breaks between two episodes whose beats are
@@ -435,9 +490,11 @@ def record_page(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predict
     the beats not called N (or not as the reference says), of every k-th of them when all do not
     fit, and a view under 55 s draws those samples whole (P and T waves of the beats a user checks)
     with the min/max buckets between them (0.4.16: a 24-h Holter of 360 Hz with 100k beat markers
-    kept min/max of about 130 samples, 0.37 s, and no waveform at any zoom). For the visible
-    window the browser draws the finest level with at most 40,000 points; an overview strip below
-    always shows the whole recording.
+    kept min/max of about 130 samples, 0.37 s, and no waveform at any zoom). The beat markers
+    travel packed too (:func:`_beat_markers`, 1-7 bytes a beat; as plotly JSON they took ~28, and
+    the trace of a 24-h Holter of 100k+ beats kept min/max of 67-573 samples instead of 28-54).
+    For the visible window the browser draws the finest level with at most 40,000 points; an
+    overview strip below always shows the whole recording.
 
     Returns
     -------
