@@ -636,3 +636,88 @@ def test_csv_in_latin1_with_microvolt_header(tmp_path):
     r = _open(tmp_path / "lat1.csv")
     assert r.leads == ("II",) and r.fs == FS and np.abs(r.read(lead=0) - x).max() < 1e-4
     assert any("Latin-1" in n for n in r.notes) and any("µV" in n for n in r.notes)
+
+
+# ------------------------------------------------------------------------------------------ WFDB units
+def _qrs_train(seconds=20, fs=FS, mv=1.2):
+    """An ECG-like trace in mV: a 20-ms-wide QRS of ``mv`` every 0.8 s on a slow baseline wander."""
+    t = np.arange(int(seconds * fs)) / fs
+    beats = np.arange(0.4, seconds, 0.8)
+    qrs = mv * np.exp(-0.5 * ((t[:, None] - beats[None, :]) / 0.01) ** 2).sum(1)
+    return qrs + 0.05 * np.sin(2 * np.pi * 0.3 * t)
+
+
+def _unit_warnings(record):
+    """The unit warnings reading every channel of ``record`` gives, twice (a channel is judged once)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = record.read()
+        record.read(0, 100)
+        record.read(lead=0)
+    return [str(w.message) for w in caught if "the header gives" in str(w.message)], first
+
+
+def test_wfdb_units_that_disagree_with_the_amplitudes_are_warned_and_the_header_trusted(tmp_path):
+    """A header saying mV over values in the thousands (really uV), or uV over values about 1 (really mV), was read
+    silently with amplitudes 1000 times off. Each is read as the header says, with one warning naming the header,
+    the channel, the stated unit and what the values look like; a correct header gives no warning."""
+    import wfdb
+
+    x = _qrs_train()
+    cases = {  # name: (units, values written, unit the values look like per channel or None)
+        "ok": (["mV", "uV"], np.column_stack([x, 1000 * x]), [None, None]),
+        "uv_as_mv": (["mV", "mV"], np.column_stack([x, 1000 * x]), [None, "uV"]),
+        "mv_as_uv": (["uV"], x[:, None], ["mV"]),
+        "mv_as_v": (["V"], x[:, None], ["mV"]),
+    }
+    for name, (units, sig, looks) in cases.items():
+        names = ["MLII", "V1"][: sig.shape[1]]
+        wfdb.wrsamp(name, fs=FS, units=units, sig_name=names, p_signal=sig, fmt=["16"] * sig.shape[1],
+                    write_dir=str(tmp_path))
+        r = _open(tmp_path / name)
+        msgs, read = _unit_warnings(r)
+        bad = [k for k, v in enumerate(looks) if v]
+        assert len(msgs) == len(bad), (name, msgs)
+        assert getattr(r, "notes", []) == msgs, name
+        for msg, k in zip(msgs, bad):
+            assert "\n" not in msg and msg.startswith(f"{tmp_path / name}.hea: channel {names[k]!r}: "), msg
+            assert f"the header gives unit {units[k]}, but the amplitudes look like {looks[k]}" in msg, msg
+            assert f"read as {units[k]}, as the header says" in msg, msg
+        scale = np.array([{"mV": 1.0, "uV": 1e-3, "V": 1e3}[u] for u in units])
+        assert np.allclose(read, sig * scale, rtol=1e-3, atol=1e-3 * np.abs(sig * scale).max()), name
+
+
+def test_wfdb_no_unit_in_the_header_is_mv_and_checked_so(tmp_path, monkeypatch):
+    """A header without units is read as mV (the WFDB default) and said to give none; a long record, read lazily in
+    chunks, is judged once on windows spread over it, not on the chunk asked for."""
+    import wfdb
+
+    from cardiacml.io.records import WfdbRecord
+
+    x = _qrs_train(seconds=300)
+    wfdb.wrsamp("nounit", fs=FS, units=["uV"], sig_name=["ECG"], p_signal=1000 * x[:, None], fmt=["16"],
+                write_dir=str(tmp_path))
+    hea = tmp_path / "nounit.hea"
+    hea.write_text(hea.read_text().replace("/uV", ""))
+    monkeypatch.setattr(WfdbRecord, "WHOLE_READ_SAMPLES", 1000)
+    r = _open(tmp_path / "nounit")
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for start in range(0, r.n_samples, 20_000):
+            r.read(start, start + 20_000)
+    msgs = [str(w.message) for w in caught if "the header gives" in str(w.message)]
+    assert len(msgs) == 1 and "'ECG': the header gives no unit (mV, the WFDB default), but the amplitudes look " \
+        "like uV" in msgs[0], msgs
+    assert np.abs(r.read(0, 3600, 0) - 1000 * x[:3600]).max() < 1
+
+
+@pytest.mark.parametrize("record", ["100", "203", "231"])
+def test_mitdb_headers_agree_with_their_amplitudes(mitdb, record):
+    """The real records' headers (mV) fit their amplitudes (robust amplitudes 0.8-1.7 mV): no warning."""
+    r = _open(mitdb / record)
+    msgs, _ = _unit_warnings(r)
+    assert msgs == [] and not getattr(r, "notes", None)

@@ -8,13 +8,15 @@ consumer (training's record -> beats reader, ``cardiacml predict``, streaming)
 goes through this interface, so training and prediction read signals the same way.
 
 Units: ``read`` returns millivolts (float64). Readers convert from the file's
-physical unit (WFDB/EDF headers) or from the ``units`` the user gives.
+physical unit (WFDB/EDF headers) or from the ``units`` the user gives, and check the
+amplitudes against that unit (:func:`cardiacml.io.units.plausible_unit`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -62,6 +64,18 @@ def default_lead(names) -> int:
         if "ECG" in u or "EKG" in u:
             return k
     return next((k for k, u in enumerate(upper) if not NOT_ECG.match(u)), 0)
+
+
+def _units_stated(header: Path, n_sig: int) -> list[bool]:
+    """Whether each signal line of a WFDB header writes a unit (``gain(baseline)/units``); where it does not, WFDB
+    reads the channel as mV. A line that cannot be parsed counts as stated."""
+    try:
+        lines = [ln.split() for ln in header.read_text(errors="replace").splitlines()]
+    except OSError:
+        return [True] * n_sig
+    sig = [f for f in lines if f and not f[0].startswith("#")][1:1 + n_sig]
+    stated = [len(f) < 3 or "/" in f[2] for f in sig]
+    return stated + [True] * (n_sig - len(stated))
 
 
 def _voltage_scale(unit) -> float | None:
@@ -213,6 +227,22 @@ class WfdbRecord(Record):
     A record of at most :attr:`WHOLE_READ_SAMPLES` samples (all leads together; a 30-min two-lead MIT-BIH record is
     1.3 M) is read whole on first use (the leads asked for) and sliced afterwards: ``wfdb.rdrecord`` parses the header again on every call,
     which cost more than the samples on the prediction path's many chunk reads. Longer records (Holters) stay lazy.
+
+    Units: each channel is read in the unit its header gives (mV, uV or V; none means mV, the WFDB default). When a
+    channel is first read, its amplitude is checked against that unit by the criterion every other format's units
+    are guessed and checked by (:func:`cardiacml.io.units.plausible_unit`: the robust amplitude, 99th percentile of
+    ``|x - median|`` over :func:`~cardiacml.io.units.sample_rows`'s windows, within
+    :data:`~cardiacml.io.units.PLAUSIBLE_MV`). A channel that fails it (a header saying mV over values in the
+    thousands, really uV; uV over values about 1, really mV) is still read as the header says, and a one-line
+    warning, also kept in :attr:`notes`, names the header, the channel, the stated unit and the unit the values look
+    like. A CSV, NumPy or EDF file that fails the check is refused instead, since ``units=`` / ``--units`` overrides
+    its unit; a WFDB record takes no ``units`` (its header is the calibration, as for every WFDB tool), so refusing
+    it would leave no way to read it but editing the header.
+
+    Attributes
+    ----------
+    notes : list of str
+        Channels whose amplitudes disagree with their header's unit (filled as channels are read).
     """
 
     WHOLE_READ_SAMPLES = 8_000_000
@@ -242,6 +272,7 @@ class WfdbRecord(Record):
         # read, never chosen by default
         units = list(hdr.units or ["mV"] * len(self.leads))
         self._unit_names = [str(u or "mV") for u in units]
+        self._units_stated = _units_stated(Path(f"{base}.hea"), len(self.leads))
         self._units = [_voltage_scale(u) for u in units]
         if self.leads and all(u is None for u in self._units):
             raise DataFormatError(f"{base}.hea: no channel in a voltage unit (units {self._unit_names}); an ECG is in mV, "
@@ -249,18 +280,50 @@ class WfdbRecord(Record):
         self._annotator = annotator
         self._whole = None
         self._ann = None
+        self._unit_checked: set[int] = set()
+        self.notes: list[str] = []
 
     def _read(self, start, stop, channels):
+        channels = list(channels)
         if self.n_samples * max(1, len(self.leads)) <= self.WHOLE_READ_SAMPLES:
             if self._whole is None:
                 self._whole = {}
-            channels = list(channels)
             missing = [c for c in channels if c not in self._whole]
             if missing:  # only the leads asked for (prediction reads one): each converted to mV once
                 sig = self._read_wfdb(0, self.n_samples, missing)
                 self._whole.update({c: np.ascontiguousarray(sig[:, k]) for k, c in enumerate(missing)})
+                self._check_units(missing, lambda a, b: sig[a:b])
             return np.stack([self._whole[c][start:stop] for c in channels], 1)
+        unchecked = [c for c in channels if c not in self._unit_checked]
+        if unchecked:  # a lazy record: its amplitudes from windows spread over it, not from the chunk asked for
+            self._check_units(unchecked, lambda a, b: self._read_wfdb(a, b, unchecked))
         return self._read_wfdb(start, stop, channels)
+
+    def _check_units(self, channels, read) -> None:
+        """Warn (once per channel) where a channel's amplitudes disagree with its header's unit; see the class.
+
+        ``read(start, stop)`` gives ``channels`` in mV; a flat or unreadable (all NaN) channel is not judged.
+        """
+        from .units import PLAUSIBLE_MV, plausible_unit, robust_amplitude, sample_rows
+
+        amps_mv = robust_amplitude(sample_rows(read, self.n_samples, self.fs))
+        lo, hi = PLAUSIBLE_MV
+        for c, amp_mv in zip(channels, amps_mv):
+            self._unit_checked.add(c)
+            if not np.isfinite(amp_mv) or amp_mv == 0 or lo <= amp_mv <= hi:
+                continue
+            unit = self._unit_names[c]
+            amp = amp_mv / self._units[c]  # in the header's unit
+            looks = plausible_unit(amp)
+            stated = f"unit {unit}" if self._units_stated[c] else "no unit (mV, the WFDB default)"
+            msg = (f"{self.path}.hea: channel {self.leads[c]!r}: the header gives {stated}, but the amplitudes "
+                   + (f"look like {looks}" if looks else "are implausible for an ECG in mV, uV or V")
+                   + f" (robust amplitude, 99th percentile of |x - median|, {amp:.4g} {unit}"
+                   + (f" = {amp_mv:.4g} mV" if self._units[c] != 1.0 else "") + "; a "
+                   f"surface ECG's QRS is about 0.3-5 mV, accepted {lo:g}-{hi:g} mV): read as {unit}, as the header "
+                   "says; correct the header's units if they are wrong")
+            self.notes.append(msg)
+            warnings.warn(msg, stacklevel=4)
 
     def lead_index(self, lead=None):
         if lead is None:  # the default never falls on a channel that is not a voltage

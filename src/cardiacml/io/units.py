@@ -4,8 +4,10 @@ Units are given (``units="mV"|"uV"|"V"``), taken from the file (EDF physical dim
 CSV header such as ``II (uV)``), or, when neither, guessed from the amplitude. In every
 case the amplitude is checked: the robust amplitude ``A`` = 99th percentile of
 ``|x - median(x)|`` of the most active lead (a typical ECG has a QRS peak-to-peak of
-0.3-5 mV, so ``A`` is ~0.1-5 mV) must lie within :data:`PLAUSIBLE_MV`; values in the
-thousands labelled mV are refused with a hint that they are probably µV.
+0.3-5 mV, so ``A`` is ~0.1-5 mV) must lie within :data:`PLAUSIBLE_MV` (:func:`plausible_unit`);
+values in the thousands labelled mV are refused with a hint that they are probably µV. A WFDB
+header's units are checked by the same criterion, and warned of rather than refused (see
+:class:`~cardiacml.io.records.WfdbRecord`: a WFDB record takes no ``units`` to override them).
 
 :class:`ScaledRecord` wraps any (samples, leads) array or memory map with per-lead scale
 factors; :func:`finish_record` is the last step of every non-WFDB reader.
@@ -98,6 +100,26 @@ def sample_rows(read, n_samples: int, fs: float, n_windows: int = 6) -> np.ndarr
     return np.concatenate(active) if active else samp
 
 
+def plausible_unit(amp_raw: float) -> str | None:
+    """The first of mV, uV and V in which a robust amplitude is plausible for an ECG, else None.
+
+    The one criterion behind every unit guess and amplitude check: ``amp_raw`` times the unit's factor to mV must
+    lie within :data:`PLAUSIBLE_MV`.
+
+    Parameters
+    ----------
+    amp_raw : float
+        Robust amplitude (:func:`robust_amplitude`) in the file's units.
+
+    Returns
+    -------
+    str or None
+        ``"mV"``, ``"uV"`` or ``"V"``; None when the amplitude fits none of them (or is not finite).
+    """
+    lo, hi = PLAUSIBLE_MV
+    return next((name for name in ("mV", "uV", "V") if lo <= amp_raw * UNIT_TO_MV[name.lower()] <= hi), None)
+
+
 def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str = "given",
                   check: bool = True) -> tuple[float, str]:
     """Scale factor to mV and a note, from the amplitude in file units and the unit (or None).
@@ -122,21 +144,18 @@ def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str 
     if units is None or str(units).strip() == "":
         if amp_raw == 0 or not np.isfinite(amp_raw):
             raise DataFormatError(f"{path}: the signal is flat (every value equal); not an ECG")
-        for name, scale in (("mV", 1.0), ("uV", 1e-3), ("V", 1e3)):
-            if lo <= amp_raw * scale <= hi:
-                return scale, (f"units not given: assumed {name} (robust amplitude {amp_raw:.4g} in file units; "
-                               f"pass units='mV'|'uV'|'V' / --units to override)")
+        name = plausible_unit(amp_raw)
+        if name is not None:
+            return UNIT_TO_MV[name.lower()], (f"units not given: assumed {name} (robust amplitude {amp_raw:.4g} in "
+                                              f"file units; pass units='mV'|'uV'|'V' / --units to override)")
         raise DataFormatError(f"{path}: cannot tell the units: robust amplitude (99th percentile of |x - median|) is "
                               f"{amp_raw:.4g}, implausible for an ECG in mV, uV or V; pass units= / --units")
     scale = unit_scale(units, str(path))
     note = f"units {units} ({source})"
     amp = amp_raw * scale
     if check and amp_raw != 0 and not lo <= amp <= hi:
-        hint = ""
-        for name, s in (("mV", 1.0), ("uV", 1e-3), ("V", 1e3)):
-            if lo <= amp_raw * s <= hi:
-                hint = f"; the values look like {name}: pass units='{name}' (--units {name})"
-                break
+        name = plausible_unit(amp_raw)
+        hint = f"; the values look like {name}: pass units='{name}' (--units {name})" if name else ""
         raise DataFormatError(
             f"{path}: amplitudes look wrong for units {units!r} ({source}): robust amplitude (99th percentile of "
             f"|x - median|) = {amp:.4g} mV, while an ECG's QRS peak-to-peak is about 0.3-5 mV (accepted "
