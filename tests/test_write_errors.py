@@ -44,3 +44,52 @@ def test_unwritable_page_is_one_line(tmp_path, monkeypatch):
     assert res.exit_code == 2, res.output
     assert "cannot write" in res.output and "r.html" in res.output and "Traceback" not in res.output
     assert "bug" not in res.output and not list(tmp_path.iterdir())
+
+
+def _one_line_error(final, write=lambda tmp: tmp.write_text("x")) -> str:
+    with pytest.raises(OutputError) as info:
+        with atomic_path(final) as tmp:
+            write(tmp)
+    msg = str(info.value)
+    assert "\n" not in msg, msg
+    return msg
+
+
+def test_a_folder_that_cannot_be_created_or_read_is_named_not_the_output(tmp_path, monkeypatch):
+    """An OSError about a folder above the output was worded "cannot write OUTPUT", as if the file itself could not
+    be written; now the message says what failed (creating / reading which folder) and the system's reason."""
+    import cardiacml.utils as utils
+
+    (tmp_path / "afile").write_text("not a folder")  # a parent that is a regular file: refused up front, named
+    msg = _one_line_error(tmp_path / "afile" / "sub" / "out.csv")
+    assert f"{tmp_path / 'afile'} is a file, not a folder" in msg and "cannot write" not in msg, msg
+    link = tmp_path / "results"  # a parent that is a broken link: mkdir fails on the link, not on the output
+    link.symlink_to(tmp_path / "gone")
+    for final in (link / "out.csv", link / "sub" / "out.csv"):
+        msg = _one_line_error(final)
+        assert msg.startswith(f"cannot create folder {link} for output {final}: File exists ({link} is a symbolic "
+                              f"link to {tmp_path / 'gone'}, which does not exist)"), msg
+    assert not (tmp_path / "gone").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "results"]
+    long = tmp_path / ("x" * 300)  # a folder name longer than the file system allows: an OSError traceback
+    msg = _one_line_error(long / "out.csv")
+    assert msg.startswith(f"output {long / 'out.csv'}: cannot look up ") and msg.endswith(
+        f"({long} is 300 bytes): File name too long"), msg
+
+    def unreadable(folder, name=None):  # root reads any folder: the listing's PermissionError as the system gives it
+        raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+
+    monkeypatch.setattr(utils, "clean_stale_temps", unreadable)
+    final = tmp_path / "out" / "page.html"
+    assert _one_line_error(final) == f"cannot read folder {final.parent} for output {final}: Permission denied"
+
+
+def test_a_file_of_a_folder_output_that_cannot_be_written_is_named(tmp_path):
+    """A file inside a folder output is named where it would be (``out/figures/a.png``), not as the temporary."""
+    final = tmp_path / "run"
+
+    def write(tmp):
+        (tmp / "figures").mkdir(parents=True)
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp / "figures" / "a.png"))
+
+    assert _one_line_error(final, write) == f"cannot write {final / 'figures' / 'a.png'}: Permission denied"
+    assert not list(tmp_path.iterdir()), "nothing half-written left"

@@ -246,13 +246,54 @@ def check_output(path: str | os.PathLike, inputs=(), *, what: str = "output") ->
     The one guard of every write (also applied by :func:`atomic_path`): an output that is a symbolic link,
     a device or other non-regular file, a read-only file (no write permission bit: checked on the mode, so also
     as root), or that resolves to one of ``inputs`` (files the command reads; a WFDB record ``DIR/100`` also
-    covers its ``.hea``/``.dat``/``.atr`` files) raises :class:`~cardiacml.errors.OutputError`.
+    covers its ``.hea``/``.dat``/``.atr`` files) raises :class:`~cardiacml.errors.OutputError`; so does a path
+    that cannot be looked up (a folder name too long for the file system...), naming the part that failed.
     """
+    from .errors import OutputError
+
+    path = Path(path)
+    try:
+        _check_output_path(path, what)
+        target = path.resolve()
+    except OutputError:
+        raise
+    except OSError as exc:  # a name too long, a folder that cannot be searched...: the path that failed, and why
+        where = exc.filename or path
+        if exc.errno == errno.ENAMETOOLONG:  # the system names the whole path: the part too long
+            long = _too_long_part(path)
+            where = f"{where} ({long} is {len(os.fsencode(long.name))} bytes)" if long is not None else where
+        raise OutputError(f"{what} {path}: cannot look up {where}: {exc.strerror or exc}") from None
+    for inp in inputs:
+        if inp is None:
+            continue
+        inp = Path(inp)
+        candidates = [inp] + [inp.with_name(inp.name + ext) for ext in (".hea", ".dat", ".atr")]
+        for c in candidates:
+            if c.exists() and c.resolve() == target:
+                raise OutputError(f"{what} {path} is the input file {c}: refusing to overwrite it (choose another "
+                                  "output name)")
+    return path
+
+
+def _too_long_part(path: Path) -> Path | None:
+    """The first folder or file of ``path`` whose name is longer than its file system allows, else None."""
+    parts = [*reversed(path.parents), path]
+    for k, part in enumerate(parts[1:], 1):
+        try:
+            limit = os.pathconf(next(q for q in reversed(parts[:k]) if q.is_dir()), "PC_NAME_MAX")
+        except (OSError, ValueError, StopIteration):
+            limit = 255
+        if len(os.fsencode(part.name)) > limit:
+            return part
+    return None
+
+
+def _check_output_path(path: Path, what: str) -> None:
+    """:func:`check_output`'s checks of ``path`` itself and its folders (OSErrors of looking them up propagate)."""
     import stat
 
     from .errors import OutputError
 
-    path = Path(path)
     if path.is_symlink():
         raise OutputError(f"{what} {path} is a symbolic link: refusing to replace it (give a plain file name)")
     for parent in path.parents:
@@ -267,17 +308,6 @@ def check_output(path: str | os.PathLike, inputs=(), *, what: str = "output") ->
         if stat.S_ISREG(mode) and not mode & 0o222:
             raise OutputError(f"{what} {path} is read-only: refusing to replace it (make it writable or choose "
                               "another name)")
-    target = path.resolve()
-    for inp in inputs:
-        if inp is None:
-            continue
-        inp = Path(inp)
-        candidates = [inp] + [inp.with_name(inp.name + ext) for ext in (".hea", ".dat", ".atr")]
-        for c in candidates:
-            if c.exists() and c.resolve() == target:
-                raise OutputError(f"{what} {path} is the input file {c}: refusing to overwrite it (choose another "
-                                  "output name)")
-    return path
 
 
 def _not_the_current_folder(path: Path, what: str = "") -> None:
@@ -334,6 +364,14 @@ def atomic_path(final: str | os.PathLike):
     ``tmp`` may be a file or a directory. An existing directory at ``final`` is replaced
     whole: it is first renamed aside, the new one renamed in, then the old one deleted,
     so at every instant ``final`` is either the complete old or the complete new folder.
+
+    Raises
+    ------
+    OutputError
+        ``final`` may not be written (:func:`check_output`), or writing it failed: one line saying what failed
+        and where, with the system's reason: creating or reading its folder (``cannot create folder DIR for output
+        FINAL: ...``, naming the folder that failed, which may be one above ``final``'s), or writing ``final`` or a
+        file of the folder written (``cannot write PATH: ...``).
     """
     import shutil
 
@@ -344,10 +382,12 @@ def atomic_path(final: str | os.PathLike):
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(_folder_error(exc, final, "create folder")) from None
+    try:
         clean_stale_temps(final.parent, final.name)
     except OSError as exc:
-        _raise_write_error(exc, final, tmp)
-        raise
+        raise OutputError(_folder_error(exc, final, "read folder")) from None
     try:
         try:
             yield tmp
@@ -386,18 +426,59 @@ def atomic_path(final: str | os.PathLike):
 _WRITE_ERRNOS = {getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EROFS", "EFBIG") if hasattr(errno, n)}
 
 
+def _folder_error(exc: OSError, final: Path, doing: str) -> str:
+    """The one-line message of an OSError met preparing the folder of output ``final``.
+
+    Parameters
+    ----------
+    exc : OSError
+        The error; its ``filename`` is the path that failed (a folder above ``final``'s when ``mkdir`` created
+        several).
+    final : Path
+        The output.
+    doing : {"create folder", "read folder"}
+        The step that failed: creating ``final``'s folder, or listing it for stale temporaries (removing one
+        that a killed run left is said so).
+
+    Returns
+    -------
+    str
+        ``cannot DOING PATH for output FINAL: REASON``.
+    """
+    where = Path(exc.filename) if exc.filename is not None else final.parent
+    if doing == "read folder" and where != final.parent:
+        doing = "remove the stale temporary"
+    why = exc.strerror or str(exc)
+    if exc.errno == errno.EEXIST:  # mkdir of a name taken by something that is not a folder: a broken link
+        try:
+            if where.is_symlink():
+                why += f" ({where} is a symbolic link to {os.readlink(where)}, which does not exist)"
+        except OSError:
+            pass
+    return f"cannot {doing} {where} for output {final}: {why}"
+
+
 def _raise_write_error(exc: OSError, final: Path, tmp: Path) -> None:
     """Raise a one-line OutputError for an OSError of writing ``final`` (through ``tmp``): permission denied, disk
     full, read-only file system...; return (the caller re-raises ``exc``) for an error of something else, e.g. reading
-    an input inside the block, or one of cardiacml's own errors."""
+    an input inside the block, or one of cardiacml's own errors.
+
+    The message names the path that failed: ``final``, the file of a folder output (``tmp/a/b`` is said as
+    ``final/a/b``), or a folder above ``final`` (``cannot write in folder DIR for output FINAL``)."""
     from .errors import CardiacMLError, OutputError
 
     if isinstance(exc, CardiacMLError) or exc.errno is None:
         return
     names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
-    ours = any(n in (str(tmp), str(final)) or n.startswith(str(tmp) + os.sep) or Path(n) in final.parents for n in names)
+    inside = [n for n in names if n.startswith(str(tmp) + os.sep)]
+    parents = [n for n in names if Path(n) in final.parents]
+    ours = inside or parents or any(n in (str(tmp), str(final)) for n in names)
     if exc.errno in _WRITE_ERRNOS or ours:
-        raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from None
+        why = exc.strerror or exc
+        if parents:
+            raise OutputError(f"cannot write in folder {parents[0]} for output {final}: {why}") from None
+        target = final / Path(inside[0]).relative_to(tmp) if inside else final
+        raise OutputError(f"cannot write {target}: {why}") from None
 
 
 def _pid_alive(pid: int) -> bool:
