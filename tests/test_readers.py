@@ -721,3 +721,21 @@ def test_mitdb_headers_agree_with_their_amplitudes(mitdb, record):
     r = _open(mitdb / record)
     msgs, _ = _unit_warnings(r)
     assert msgs == [] and not getattr(r, "notes", None)
+
+
+def test_the_command_line_prints_a_warning_on_one_line(tmp_path):
+    """On the command line a warning is ``warning: MESSAGE``, one line, not Python's source path and code line."""
+    import subprocess
+    import sys
+
+    import wfdb
+
+    x = _qrs_train()
+    wfdb.wrsamp("uv", fs=FS, units=["mV"], sig_name=["MLII"], p_signal=1000 * x[:, None], fmt=["16"],
+                write_dir=str(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "cardiacml.cli", "predict", "beats-ds1", str(tmp_path / "uv.hea"),
+                        "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=120)
+    lines = [ln for ln in r.stderr.splitlines() if "the header gives" in ln]
+    assert r.returncode == 0 and len(lines) == 1 and lines[0].startswith("warning: ") and "UserWarning" not in r.stderr, \
+        r.stderr

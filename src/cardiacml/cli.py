@@ -671,7 +671,16 @@ app.add_typer(nb_app, name="notebooks")
 app.add_typer(cache_app, name="cache")
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the console as ``warning: MESSAGE``, one line: not Python's source path, line number and the
+    line of code that warned (``warnings.formatwarning``, set for the command line only)."""
+    return f"warning: {' '.join(str(message).split())}\n"
+
+
 def main():  # entry point
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     app()
 
 
