@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from cardiacml.ecg import rhythm as R
 
@@ -594,6 +595,14 @@ def test_a_gap_without_beats_is_neither_af_nor_analysed_time():
     assert len(R.flags_to_episodes(t3, f3, 30.0, merge_gap_s=10.0)) == 2
 
 
+def test_monitored_seconds_leave_out_every_stretch_without_beats():
+    t = np.r_[np.arange(12.0, 100.0, 1.0), np.arange(130.0, 200.0, 1.0)]  # 12 s before, 31 s between, 1 s after
+    assert R.monitored_seconds(t, 200.0) == pytest.approx((200.0 - 12.0 - 31.0, 43.0))
+    assert R.monitored_seconds(t, 150.0) == pytest.approx((150.0 - 43.0, 43.0))  # an interrupted run's stop
+    assert R.monitored_seconds(np.arange(0.5, 10.0), 10.0) == (10.0, 0.0)  # gaps of 10 s or less stay
+    assert R.monitored_seconds([], 8.0) == (8.0, 0.0) and R.monitored_seconds([], 60.0) == (0.0, 60.0)
+
+
 def test_predict_leaves_a_lead_off_out_of_the_af_burden(mitdb, tmp_path):
     """MIT-BIH 203 (AF) with 10 min of flat line inserted: two episodes, not one across the flat line; burden and AF
     minutes per hour of the time with beats."""
@@ -609,6 +618,12 @@ def test_predict_leaves_a_lead_off_out_of_the_af_burden(mitdb, tmp_path):
     eps = s["rhythm_episodes"]
     assert eps and not any(e["start_s"] < 605 and e["end_s"] > 1195 for e in eps)
     assert s["af_burden"] > 0.8 and abs(s["af_minutes_per_hour"] - 60 * s["af_burden"]) < 0.01
+    # beats per hour too are of the time with beats (0.4.17; they were of the whole 30 min, a third too low)
+    assert 600 <= s["no_beat_gaps_s"] < 603 and s["per_hour_of_s"] == pytest.approx(s["duration_s"] - s["no_beat_gaps_s"])
+    assert sum(s["per_hour"].values()) == pytest.approx(s["beats"] / (s["per_hour_of_s"] / 3600), rel=1e-3)
+    from cardiacml.inference.summary import summary_text
+
+    assert "without a beat for over 10 s left out" in summary_text(s)
 
 
 def test_af_is_found_whatever_the_models_classes_and_labels_map_by_name(mitdb, tmp_path):

@@ -609,3 +609,15 @@ def test_report_too_big_for_one_page_puts_the_views_beside_it(tmp_path, hearts):
     assert side.is_file() and side.stat().st_size <= BUDGET
     html = path.read_text()
     assert "href='report_interactive.html'" in html and "plotly.js v" not in html and "id='heart-vm'" in side.read_text()
+
+
+def test_record_page_rates_per_hour_leave_out_a_lead_off(tmp_path):
+    """The page's per-hour column is of the time with beats, as the summary's per_hour (a lead off left out)."""
+    fs = 100.0
+    times = np.r_[np.arange(1.0, 1800.0, 1.0), np.arange(3600.0, 7199.0, 1.0)]  # 30 min without a beat
+    prob = np.tile([0.9, 0.1], (len(times), 1))
+    page = hr.record_page(np.sin(np.arange(int(7200 * fs)) / 9.0), fs, times, prob.argmax(1), prob, ["N", "V"],
+                          tmp_path / "r.html")
+    text = page.read_text()
+    assert "per hour (of the 1 h 29 min" in text
+    assert f"<td>N</td><td>{len(times)}</td><td>100</td><td>{len(times) / ((7200 - 1801) / 3600):.0f}</td>" in text  # not 2699

@@ -431,6 +431,20 @@ def analysed_seconds(t) -> float:
     return float(sum(b - a for a, b in analysed_spans(t)))
 
 
+def monitored_seconds(t, duration_s: float) -> tuple[float, float]:
+    """The seconds of a recording of ``duration_s`` that per-hour rates are of, and the seconds left out: every
+    stretch without a beat longer than :data:`NO_BEAT_GAP_S` (between two beats at times ``t``, s, sorted; before the
+    first; after the last; the whole recording without any beat) is left out whole, as :func:`analysed_spans` leaves it
+    out of the AF burden: a lead off for 4 hours of a 24-hour Holter would otherwise lower every rate by a sixth.
+    Beats past ``duration_s`` (an interrupted run's stop) are not counted."""
+    dur = max(float(duration_s), 0.0)
+    t = np.asarray(t, dtype=np.float64)
+    t = t[(t >= 0) & (t <= dur)]
+    gaps = np.diff(np.r_[0.0, t, dur])
+    out = float(gaps[gaps > NO_BEAT_GAP_S].sum())
+    return dur - out, out
+
+
 def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30.0, merge_gap_s: float = 10.0,
                       rhythm: str = "AF") -> list[dict]:
     """Contiguous flagged beats -> [{"start_s", "end_s", "rhythm"}] (short gaps merged, episodes shorter than

@@ -119,15 +119,20 @@ def _reference_labels(labels, classes):
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
              stopped_at_s, out_csv, quality=None, done_times=(), af=None, adapted=None, pauses=False,
              consensus=None, breaks_s=None, n_reference=None) -> dict:
-    # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped
+    # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped,
+    # less the stretches without beats over 10 s (a lead off), as the AF burden
+    from ..ecg.rhythm import monitored_seconds
+
     analysed_s = record.duration_s if stopped_at_s is None else min(float(stopped_at_s), record.duration_s)
-    hours = analysed_s / 3600.0
+    rate_s, no_beats_s = monitored_seconds(done_times, analysed_s)
+    hours = rate_s / 3600.0
     el = time.time() - t_start
     s = {
         "complete": complete, "record": str(record.path), "source": source, "lead": lead_name, "fs_hz": record.fs,
         "duration_s": record.duration_s, "analysed_s": round(analysed_s, 3), "beats": int(done), "beats_found": int(n_total),
         "counts": {k: int(v) for k, v in zip(classes, counts)},
         "per_hour": {k: round(float(v) / hours, 1) if hours > 0 else None for k, v in zip(classes, counts)},
+        "per_hour_of_s": round(rate_s, 3), "no_beat_gaps_s": round(no_beats_s, 3),
         "skipped": {k: int(v) for k, v in skipped.items()}, "skipped_total": int(sum(skipped.values())),
         "elapsed_s": round(el, 3), "beats_per_s": round(done / el, 1) if el > 0 else None, "output": str(out_csv),
     }
@@ -248,11 +253,23 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     return s
 
 
+def _duration(seconds: float) -> str:
+    """``3 h 05 min``, ``12 min 04 s`` or ``9.5 s``."""
+    s = float(seconds)
+    if s < 60:
+        return f"{s:.1f} s"
+    s = int(round(s))
+    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+
+
 def summary_text(summ: dict) -> str:
     """One paragraph for the terminal from a :func:`predict_record` summary."""
     counts = ", ".join(f"{k} {v} ({summ['per_hour'][k]}/h)" for k, v in summ["counts"].items() if v)
     msg = (f"{summ['beats']} beats from {summ['source']} -> {summ['output']}: {counts or 'none'}; "
            f"{summ['skipped_total']} skipped" + (f" ({summ['skipped']})" if summ["skipped"] else ""))
+    if summ.get("no_beat_gaps_s"):
+        msg += (f"; rates per hour of the {_duration(summ['per_hour_of_s'])} with beats "
+                f"({_duration(summ['no_beat_gaps_s'])} without a beat for over 10 s left out: a lead off?)")
     if "reference" in summ and summ["reference"]["agreement"] is not None:
         msg += f"; agreement with reference labels {summ['reference']['agreement']:.4f}"
     if summ.get("read_as"):

@@ -417,7 +417,10 @@ def _episode_bands(episodes, fill: str = EPISODE_FILL, label: str | None = None)
 
 
 def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
-    hours = max(duration_s / 3600.0, 1e-9)
+    from ...ecg.rhythm import monitored_seconds
+
+    rate_s, no_beats_s = monitored_seconds(times, duration_s)  # as the summary's per_hour: lead-off stretches left out
+    hours = max(rate_s / 3600.0, 1e-9)
     rows = []
     for k, c in enumerate(classes):
         m = pred == k
@@ -427,7 +430,9 @@ def _record_summary(times, pred, prob, classes, duration_s, ref) -> str:
             r = ref == k
             row += [int(r.sum()), float((pred[r] == k).mean()) if r.any() else float("nan")]
         rows.append(row)
-    header = ["predicted class", "beats", "% of beats", "per hour", "mean probability of the predicted class"]
+    header = ["predicted class", "beats", "% of beats",
+              f"per hour (of the {_hms(rate_s)} with beats)" if no_beats_s else "per hour",
+              "mean probability of the predicted class"]
     if ref is not None:
         header += ["reference beats", "recall vs reference (all: agreement)"]
     rows.append(["all", len(pred), 100.0 if len(pred) else float("nan"), len(pred) / hours, float(prob.max(1).mean()) if len(pred) else float("nan")]
