@@ -246,6 +246,50 @@ def test_evaluate_finds_a_run_relative_data_dir_from_another_folder(tmp_path, mo
     assert res.exit_code == 0 and "n=20" in res.output, res.output
 
 
+def test_evaluate_reads_only_the_test_csv(tmp_path, monkeypatch):
+    """`evaluate --data-dir DIR` parsed mitbih_train.csv too, which evaluation never uses: a folder holding only
+    mitbih_test.csv was refused ("mitbih_train.csv not found") and a damaged training file stopped the evaluation."""
+    import numpy as np
+
+    import cardiacml.datasets.kaggle as hb
+
+    rng = np.random.default_rng(0)
+
+    def write(folder, name, n):
+        folder.mkdir(exist_ok=True)
+        arr = np.concatenate([rng.random((n, 187)), (np.arange(n) % 2)[:, None]], axis=1)
+        np.savetxt(folder / name, arr, delimiter=",", fmt="%.6f")
+
+    write(tmp_path / "csvs", "mitbih_train.csv", 60)
+    write(tmp_path / "csvs", "mitbih_test.csv", 20)
+    run = tmp_path / "run"
+    res = runner.invoke(app, ["train", "task2", "--data-dir", str(tmp_path / "csvs"), "--epochs", "1",
+                              "--max-train", "40", "--out", str(run), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    other = tmp_path / "other"
+    write(other, "mitbih_test.csv", 30)
+    read = []
+    parse = hb.load_heartbeat_csv
+    monkeypatch.setattr(hb, "load_heartbeat_csv", lambda path, *a, **k: read.append(path.name) or parse(path, *a, **k))
+    for i, train_file in enumerate((None, "not,a,beat\n")):  # absent, then unreadable: neither is looked at
+        if train_file:
+            (other / "mitbih_train.csv").write_text(train_file)
+        res = runner.invoke(app, ["evaluate", str(run), "--data-dir", str(other), "--out", str(tmp_path / f"ev{i}"),
+                                  "--threads", "1"])
+        assert res.exit_code == 0 and "n=30" in res.output, res.output
+    assert read == ["mitbih_test.csv", "mitbih_test.csv"]
+    res = runner.invoke(app, ["evaluate", str(run), "--threads", "1"])  # the run's own data: its test file only
+    assert res.exit_code == 0 and "n=20" in res.output and read[-1] == "mitbih_test.csv" and len(read) == 3, res.output
+    (other / "mitbih_test.csv").write_text("1,2\n")  # what evaluation does read is still checked: one line, the file
+    res = runner.invoke(app, ["evaluate", str(run), "--data-dir", str(other), "--out", str(tmp_path / "ev2")])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert f"{other / 'mitbih_test.csv'}, row 1: expected 188" in res.output, res.output
+    (other / "mitbih_test.csv").unlink()
+    res = runner.invoke(app, ["evaluate", str(run), "--data-dir", str(other), "--out", str(tmp_path / "ev2")])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert f"mitbih_test.csv not found under {other}" in res.output and "mitbih_train" not in res.output, res.output
+
+
 def test_data_cache_refuses_a_foreign_out_folder_before_reading_the_data(tmp_path, monkeypatch):
     res = runner.invoke(app, ["simulate", "--n", "2", "--out", str(tmp_path / "sim"), "--jobs", "1"])
     assert res.exit_code == 0, res.output

@@ -70,3 +70,52 @@ def test_heart_input_windows_same_with_worker_processes_and_without(tmp_path, mo
     np.testing.assert_array_equal(np.asarray(got[0]["X"]), np.asarray(got[1]["X"]))
     np.testing.assert_array_equal(got[0]["offset"], got[1]["offset"])
     assert np.asarray(got[0]["X"]).shape == (22, 12, 500)
+
+
+def test_test_only_reads_nothing_only_training_uses(tmp_path, monkeypatch):
+    """Evaluation (``test_only``) built the ``beats`` task's DS1 training records, their augmented copies and the
+    validation records before testing on DS2, and read every training window of Tasks 3-4 into memory."""
+    import numpy as np
+
+    from cardiacml.datasets.intracardiac import open_dataset
+    from cardiacml.datasets.lazy import LazyRows
+    from cardiacml.datasets.mitbih import DS2
+    from cardiacml.simulate import simulate_dataset
+    from cardiacml.tasks import beats, heart
+
+    asked = []
+
+    def fake_build(src, records, variants=("orig",), seed=0, cache_dir=None):
+        asked.extend((r, v) for r in records for v in variants)
+        n = 2 * len(records) * len(variants)
+        g = np.repeat([r for r in records for _ in variants], 2)
+        return np.zeros((n, 1, 8), np.float32), np.arange(n) % 5, g
+
+    monkeypatch.setattr(beats, "build_rhythm", fake_build)
+    (tmp_path / "RECORDS").write_text("100\n")
+    for protocol in ("interpatient", "all"):
+        asked.clear()
+        full = load_task("beats", mitdb=tmp_path, protocol=protocol)
+        assert any(r not in DS2 for r, _ in asked) and any(v != "orig" for _, v in asked)  # the test can tell
+        asked.clear()
+        data = load_task("beats", mitdb=tmp_path, protocol=protocol, test_only=True)
+        assert asked == [(r, "orig") for r in DS2], protocol
+        assert len(data.y_train) == len(data.y_val) == 0 and data.X_train.shape[1:] == data.X_test.shape[1:]
+        np.testing.assert_array_equal(data.y_test, full.y_test)
+        np.testing.assert_array_equal(data.extra["test_groups"], full.extra["test_groups"])
+
+    with pytest.raises(UsageError, match=r"evaluates on the Kaggle MIT-BIH test CSV \(mitbih_test.csv\) and needs --data"):
+        load_task("task2", protocol="kaggle", test_only=True)  # names the one file evaluation reads
+
+    folder = simulate_dataset(11, tmp_path / "sim", seed=1, jobs=1, show_progress=False)
+    heart.input_windows(open_dataset(folder), jobs=1)
+    for task in ("task3", "task4"):
+        full = load_task(task, data_dir=folder, protocol="random")
+        data = load_task(task, data_dir=folder, protocol="random", test_only=True)
+        assert isinstance(data.X_train, LazyRows) and isinstance(data.X_val, LazyRows), task  # never read
+        assert isinstance(data.X_test, np.ndarray) and isinstance(full.X_train, np.ndarray)
+        np.testing.assert_array_equal(data.X_test, full.X_test)
+        np.testing.assert_array_equal(np.asarray(data.y_test), np.asarray(full.y_test))
+        np.testing.assert_array_equal(np.asarray(data.X_train), full.X_train)  # the same rows, when asked for
+        if task == "task3":  # its constant-mean baseline needs the training targets
+            np.testing.assert_array_equal(data.y_train, full.y_train)

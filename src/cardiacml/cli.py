@@ -267,7 +267,7 @@ def train(
 @app.command()
 def evaluate(
     run: str = typer.Argument(..., help="Run folder, model.pt, or a pretrained name."),
-    data_dir: Optional[Path] = typer.Option(None, help="Evaluate on other data (default: the run's own test split)."),
+    data_dir: Optional[Path] = typer.Option(None, help="Evaluate on other data (default: the run's own test split); only what its test split needs is read (Kaggle MIT-BIH: mitbih_test.csv)."),
     mitdb: Optional[Path] = typer.Option(None, help="Beat models: the raw MIT-BIH folder (RECORDS, .hea/.dat/.atr) their test beats are rebuilt from. Default: the run's, $CARDIACML_MITDB or ../shared/data/mitdb."),
     protocol: Optional[str] = typer.Option(None, help="Override the split protocol (e.g. interpatient)."),
     out: Optional[Path] = typer.Option(None, help="Where to write metrics JSON and figures (default RUN/eval; ./eval-NAME for a pretrained model); never a training run's folder."),

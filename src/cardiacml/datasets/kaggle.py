@@ -227,10 +227,13 @@ def find_heartbeat_file(name: str, data_dir: str | os.PathLike) -> Path:
 
 def load_mitbih(data_dir: str | os.PathLike, **kw) -> tuple[BeatSet, BeatSet]:
     """Kaggle MIT-BIH train and test sets (Kaggle's random 80/20 beat split) from ``data_dir``."""
-    return (
-        load_heartbeat_csv(find_heartbeat_file("mitbih_train", data_dir), MITBIH_CLASSES, **kw),
-        load_heartbeat_csv(find_heartbeat_file("mitbih_test", data_dir), MITBIH_CLASSES, **kw),
-    )
+    train = load_heartbeat_csv(find_heartbeat_file("mitbih_train", data_dir), MITBIH_CLASSES, **kw)
+    return train, load_mitbih_test(data_dir, **kw)
+
+
+def load_mitbih_test(data_dir: str | os.PathLike, **kw) -> BeatSet:
+    """The Kaggle MIT-BIH test set (``mitbih_test.csv``) from ``data_dir``, alone: ``mitbih_train.csv`` is not read."""
+    return load_heartbeat_csv(find_heartbeat_file("mitbih_test", data_dir), MITBIH_CLASSES, **kw)
 
 
 def load_ptbdb(data_dir: str | os.PathLike, **kw) -> BeatSet:

@@ -34,11 +34,11 @@ LIMITS = {
 }
 
 
-def _load(*, mitdb=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None):
+def _load(*, mitdb=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None, test_only=False):
     # the recipe of the shipped models (benchmarks/train_beats.py): rate-resampled copies of training records,
     # 30 % of the redundant N training beats; validation and test records are never augmented or subsampled
     return load_beats_rhythm(mitdb, protocol="interpatient" if protocol == "auto" else protocol, seed=seed,
-                             max_train=max_train, augment=("rate",), n_keep=0.3)
+                             max_train=max_train, augment=("rate",), n_keep=0.3, test_only=test_only)
 
 
 #: DS1 records held out (by record) for early stopping / model selection of DS1 models:
@@ -49,7 +49,8 @@ VAL_RECORDS_ALL = ("119", "223", "202", "213")
 
 
 def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int = 0, augment: bool = True,
-                      val_records=None, max_train: int | None = None, n_keep: float = 0.3, cache_dir=None):
+                      val_records=None, max_train: int | None = None, n_keep: float = 0.3, cache_dir=None,
+                      test_only: bool = False):
     """Rhythm-aware beat data (beat-rhythm contract) as a :class:`~cardiacml.tasks.registry.TaskData`.
 
     Parameters
@@ -71,6 +72,9 @@ def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int =
         makes an epoch 3x cheaper and acts as class re-balancing. Val and test keep every beat.
     max_train : int, optional
         Random subset of training beats (quick runs).
+    test_only : bool
+        Evaluation: ``"interpatient"`` and ``"all"`` read the DS2 test records only (the training and validation
+        splits come back empty); ``"random"`` cuts its test beats from all 48 records and still reads them all.
 
     Returns
     -------
@@ -89,9 +93,12 @@ def load_beats_rhythm(mitdb=None, *, protocol: str = "interpatient", seed: int =
         val = tuple(val_records or (VAL_RECORDS_DS1 if protocol == "interpatient" else VAL_RECORDS_ALL))
         pool = DS1 if protocol == "interpatient" else all_recs
         train_recs = tuple(r for r in pool if r not in val)
-        Xtr, ytr, gtr = build_rhythm(src, train_recs, variants, seed, cache_dir)
-        Xva, yva, gva = build_rhythm(src, val, ("orig",), seed, cache_dir)
+        if not test_only:
+            Xtr, ytr, gtr = build_rhythm(src, train_recs, variants, seed, cache_dir)
+            Xva, yva, gva = build_rhythm(src, val, ("orig",), seed, cache_dir)
         Xte, yte, gte = build_rhythm(src, DS2, ("orig",), seed, cache_dir)
+        if test_only:  # the training records (and their augmented copies) and the validation records are not read
+            Xtr, ytr, gtr = Xva, yva, gva = Xte[:0], yte[:0], gte[:0]
         what = ("DS1 records minus held-out DS1 validation records" if protocol == "interpatient"
                 else "all 44 non-paced records minus held-out validation records")
         source = f"MIT-BIH beat-rhythm beats from raw records ({src}); train: {what}; val: records {list(val)}; test: DS2"

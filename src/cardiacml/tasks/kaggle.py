@@ -53,7 +53,9 @@ def _val_split(y, frac: float, seed: int, groups=None):
 
 
 def _beats_loader(task: str):
-    def load(*, data_dir=None, mitdb=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None):
+    def load(*, data_dir=None, mitdb=None, protocol="auto", seed=0, val_fraction=0.1, max_train=None, test_only=False):
+        # test_only (evaluation): Task 2's Kaggle test file is its test split, so mitbih_train.csv is not read; PTB's
+        # test split and the raw records' are cut from the same beats as the training split, which are read whole
         from ..datasets import kaggle as hb
         from ..datasets.mitbih import split_interpatient, split_random
         from .sources import find_mitdb, rebuilt_beats
@@ -71,11 +73,16 @@ def _beats_loader(task: str):
             source, protocol = f"Kaggle PTB CSVs in {data_dir}", "random"
         elif task == "task2" and data_dir is None and protocol == "kaggle":
             raise UsageError(
-                "--protocol kaggle trains and tests on the Kaggle MIT-BIH CSVs (mitbih_train.csv, mitbih_test.csv) and "
-                "needs --data-dir DIR: get them with `cardiacml data download heartbeat --dest DIR`; without them use "
-                "--protocol random or interpatient (beats rebuilt from the raw MIT-BIH records)")
+                ("--protocol kaggle evaluates on the Kaggle MIT-BIH test CSV (mitbih_test.csv)" if test_only else
+                 "--protocol kaggle trains and tests on the Kaggle MIT-BIH CSVs (mitbih_train.csv, mitbih_test.csv)")
+                + " and needs --data-dir DIR: get them with `cardiacml data download heartbeat --dest DIR`; without "
+                "them use --protocol random or interpatient (beats rebuilt from the raw MIT-BIH records)")
         elif task == "task2" and data_dir is not None and protocol in ("auto", "kaggle"):
-            train, test = hb.load_mitbih(data_dir)
+            if test_only:
+                test = hb.load_mitbih_test(data_dir)
+                train = test.subset(slice(0, 0))
+            else:
+                train, test = hb.load_mitbih(data_dir)
             source, protocol = f"Kaggle MIT-BIH CSVs in {data_dir}", "kaggle"
         if source is None and data_dir is not None:  # --data-dir was given and would be ignored: say so, do not
             raise UsageError(  # train on other data under its name
@@ -95,6 +102,13 @@ def _beats_loader(task: str):
             what = MITBIH_STANDIN if task == "task1" else "MIT-BIH beats"
             source = f"{what}, rebuilt from raw records ({find_mitdb(mitdb)})"
         classes = PTB_CLASSES if task == "task1" else MITBIH_CLASSES
+        target = "PTB normal vs abnormal" if task == "task1" else "AAMI beat class"
+        contract = KAGGLE_BEAT.with_targets(target, "class", classes)
+        extra = {"test_groups": None if test.groups is None else np.asarray(test.groups)}
+        X_test = test.X[:, None, :]
+        if test_only:  # no training beats to check or split: the training and validation splits are empty
+            return TaskData(task, X_test[:0], test.y[:0], X_test[:0], test.y[:0], X_test, test.y, contract, source,
+                            protocol, extra)
         seen = np.unique(train.y)
         if len(seen) == 0:  # e.g. --protocol interpatient on a folder of DS2 records only (seen[0] was an IndexError)
             raise DataFormatError(f"{source}: no training beats under --protocol {protocol}"
@@ -109,10 +123,7 @@ def _beats_loader(task: str):
         if max_train and len(tr) > max_train:
             tr = np.sort(np.random.default_rng(seed).choice(tr, max_train, replace=False))
         X = train.X[:, None, :]
-        target = "PTB normal vs abnormal" if task == "task1" else "AAMI beat class"
-        contract = KAGGLE_BEAT.with_targets(target, "class", classes)
-        return TaskData(task, X[tr], train.y[tr], X[va], train.y[va], test.X[:, None, :], test.y, contract, source, protocol,
-                        {"test_groups": None if test.groups is None else np.asarray(test.groups)})
+        return TaskData(task, X[tr], train.y[tr], X[va], train.y[va], X_test, test.y, contract, source, protocol, extra)
 
     return load
 

@@ -81,7 +81,8 @@ class TaskSpec:
     loader : callable
         ``loader(*, protocol, seed, val_fraction, max_train, **options) -> TaskData``; the options it takes
         (``data_dir``, ``mitdb``, ``n_sim``, ``lazy``, ``window_version``) are its explicit keyword arguments, and
-        :func:`load_task` refuses any other option given.
+        :func:`load_task` refuses any other option given. A loader that also takes ``test_only`` is told when only
+        the test split is wanted (evaluation): it then reads nothing that only training or validation use.
     protocols : tuple of str
         Accepted split protocols; ``"auto"`` is always accepted and lets the loader pick.
     default_model : str
@@ -151,7 +152,7 @@ class TaskSpec:
 
     def loader_options(self) -> tuple:
         """Data options this task's loader takes besides protocol, seed, val_fraction and max_train."""
-        common = {"protocol", "seed", "val_fraction", "max_train"}
+        common = {"protocol", "seed", "val_fraction", "max_train", "test_only"}
         return tuple(n for n in inspect.signature(self.loader).parameters if n not in common)
 
 
@@ -196,7 +197,8 @@ def _cap_eval(data: TaskData, max_eval: int | None, seed: int) -> TaskData:
 
 def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", seed: int = 0,
               val_fraction: float = 0.1, max_train: int | None = None, n_sim: int | None = None,
-              max_eval: int | None = None, lazy: bool = False, window_version: int | None = None) -> TaskData:
+              max_eval: int | None = None, lazy: bool = False, window_version: int | None = None,
+              test_only: bool = False) -> TaskData:
     """Load and split the data of a task.
 
     Parameters
@@ -220,6 +222,11 @@ def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", s
     window_version : int, optional
         Tasks 3-4: the 12-lead window version of the inputs (default: the current one; 1 rebuilds what a
         cardiacml 0.2 model was trained on, for evaluating it).
+    test_only : bool
+        Only the test split is wanted (evaluation): what only training or validation use is not read, and those
+        splits may come back empty (Task 2's Kaggle CSVs: ``mitbih_train.csv``; the ``beats`` task's DS1 records)
+        or unread (Tasks 3-4: memory-mapped). Where the test split is cut from the same files as the training
+        split (Task 1's PTB CSVs, beats rebuilt from raw records by a random split) those files are still read.
 
     Raises
     ------
@@ -236,5 +243,7 @@ def load_task(task: str, data_dir=None, *, mitdb=None, protocol: str = "auto", s
     if bad:
         raise UsageError(f"{task} does not take {', '.join('--' + k.replace('_', '-') for k in bad)} "
                          f"(its data options: {', '.join('--' + k.replace('_', '-') for k in takes) or 'none'})")
+    if test_only and "test_only" in inspect.signature(spec.loader).parameters:  # a loader that cannot: reads all
+        given["test_only"] = True
     data = spec.loader(protocol=protocol, seed=seed, val_fraction=val_fraction, max_train=max_train, **given)
     return _cap_eval(data, max_eval, seed)

@@ -309,7 +309,7 @@ def evaluate_run(run, *, data_dir=None, mitdb=None, protocol: str | None = None,
     if data_dir and args.get("max_eval"):  # the run's cap is about its own data, not the data given here
         log(f"note: other data: the run's --max-eval cap ({args['max_eval']}) is not applied")
         args["max_eval"] = None
-    data = load_task(record.task, **args)
+    data = load_task(record.task, **args, test_only=True)  # nothing that only training reads (mitbih_train.csv...)
     metrics, pred = evaluate_task(model, data)
     if out is None:
         out = default_eval_dir(record)
