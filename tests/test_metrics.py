@@ -74,3 +74,94 @@ def test_vm_metrics_physical_plausibility():
     ringing[0, 0, :5] = -100.0
     m = vm_metrics(true, ringing, SITES)
     assert m["below_rest_fraction"] > 0 and m["plateau_tv_ratio"] > 5
+
+
+# ------------------------------------------------------------------------------- macro-F1 over the classes that occur
+def test_macro_f1_leaves_out_a_class_neither_in_the_reference_nor_predicted():
+    """V has no reference example and no prediction: its F1 is 0/0, undefined; it was averaged as 0 (0.267, not 0.4)."""
+    from sklearn.metrics import f1_score
+
+    y, p = np.array([0, 0, 1]), np.array([0, 0, 0])
+    m = classification_metrics(y, p, ["N", "S", "V"])
+    assert m["macro_f1"] == pytest.approx(np.mean([m["per_class"]["N"]["f1"], m["per_class"]["S"]["f1"]]))
+    assert m["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"))  # scikit-learn's default: labels that occur
+    assert m["macro_f1_left_out"] == ["V"] and m["per_class"]["V"]["support"] == 0
+
+
+def test_macro_f1_keeps_a_class_predicted_but_absent_from_the_reference():
+    """V is called but never in the reference: false alarms, F1 0, averaged; F (neither) is left out."""
+    from sklearn.metrics import f1_score
+
+    y, p = np.array([0, 0, 0, 1, 1]), np.array([0, 0, 2, 1, 1])
+    m = classification_metrics(y, p, ["N", "S", "V", "F"])
+    assert m["per_class"]["V"]["f1"] == 0.0 and m["macro_f1_left_out"] == ["F"]
+    assert m["macro_f1"] == pytest.approx((0.8 + 1.0 + 0.0) / 3)
+    assert m["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"))
+    full = classification_metrics(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3]), ["N", "S", "V", "F"])
+    assert full["macro_f1"] == 1.0 and full["macro_f1_left_out"] == []
+
+
+def test_aami_macro_f1_over_the_classes_that_occur():
+    """aami_report's macro-F1 N/S/V/F: a class with no reference beat and no call (reference-Q beats apart, as for +P)
+    is left out and named; one called on N beats stays in with F1 0."""
+    from cardiacml.ecg.aami import aami_report, format_report
+
+    classes = ("N", "S", "V", "F", "Q")
+    y = np.array([0, 0, 0, 0, 1, 1, 2, 4])
+    p = np.array([0, 0, 0, 1, 1, 1, 2, 3])  # F called once, on the reference-Q beat: not a call against F's +P
+    rep = aami_report(y, p, classes)
+    per = rep["per_class"]
+    assert per["F"]["support"] == 0 and rep["macro_f1_nsvf_left_out"] == ["F"]
+    assert rep["macro_f1_nsvf"] == pytest.approx(np.mean([per[c]["f1"] for c in "NSV"]))
+    assert rep["macro_f1_nsvf"] == pytest.approx(np.mean([2 * 0.75 / 1.75, 2 * 2 / 3 / (1 + 2 / 3), 1.0]))
+    assert "F left out" in format_report(rep) and "| macro-F1 (N,S,V) |" in format_report(rep)
+    p2 = p.copy()
+    p2[0] = 3  # now F is called on an N beat: a false alarm, F1 0, averaged
+    rep2 = aami_report(y, p2, classes)
+    assert rep2["macro_f1_nsvf_left_out"] == [] and rep2["per_class"]["F"]["f1"] == 0.0
+    assert rep2["macro_f1_nsvf"] == pytest.approx(np.mean([rep2["per_class"][c]["f1"] for c in "NSVF"]))
+    assert "left out" not in format_report(rep2)
+    empty = aami_report(np.array([4, 4]), np.array([0, 4]), classes)  # reference Q only: nothing to average
+    assert np.isnan(empty["macro_f1_nsvf"]) and empty["macro_f1_nsvf_left_out"] == ["N", "S", "V", "F"]
+
+
+def test_macro_f1_of_the_published_ds2_figures_is_unchanged():
+    """N, S, V, F (and Q) all occur in DS2: nothing is left out and the shipped models' DS2 macro-F1 N/S/V/F, computed
+    from their recorded confusion matrices, is the published figure (the mean of the four F1s)."""
+    from cardiacml.ecg.aami import aami_report
+    from cardiacml.pretrained import list_pretrained
+
+    cards = {k: v for k, v in list_pretrained().items() if "confusion" in v.get("ds2", {})}
+    assert {"beats-ds1", "beats-all"} <= set(cards)
+    for name, card in cards.items():
+        cm = np.asarray(card["ds2"]["confusion"])
+        idx = np.indices(cm.shape).reshape(2, -1)
+        y, p = np.repeat(idx[0], cm.ravel()), np.repeat(idx[1], cm.ravel())
+        rep = aami_report(y, p)
+        assert rep["confusion"] == cm.tolist() and rep["macro_f1_nsvf_left_out"] == [], name
+        assert round(rep["macro_f1_nsvf"], 4) == card["ds2"]["macro_f1_nsvf"], name
+        assert rep["macro_f1_nsvf"] == pytest.approx(np.mean([rep["per_class"][c]["f1"] for c in "NSVF"]))
+        for c, v in card["ds2"]["per_class"].items():
+            assert round(rep["per_class"][c]["f1"], 4) == v["f1"] and rep["per_class"][c]["support"] == v["support"]
+        m = classification_metrics(y, p, ["N", "S", "V", "F", "Q"])  # the 5-class figure: Q occurs in DS2 too
+        assert m["macro_f1_left_out"] == []
+        assert m["macro_f1"] == pytest.approx(np.mean([v["f1"] for v in m["per_class"].values()]))
+
+
+def test_summary_lines_and_report_name_the_classes_left_out():
+    from cardiacml.ecg.aami import aami_report
+    from cardiacml.report import _metric_tables
+    from cardiacml.tasks.beats import _summary
+    from cardiacml.tasks.common import classification_summary
+
+    classes = ["N", "S", "V", "F", "Q"]
+    y, p = np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2])
+    m = classification_metrics(y, p, classes)
+    assert m["macro_f1_left_out"] == ["F", "Q"]
+    line = classification_summary(m)
+    assert f"macro-F1 {m['macro_f1']:.4f} (F, Q left out: no example, none predicted)" in line, line
+    m["aami"] = aami_report(y, p, tuple(classes))
+    assert "macro-F1 N/S/V/F" in _summary(m) and "(F left out: no example, none predicted)" in _summary(m)
+    assert "F, Q" in _metric_tables("classification", m)
+    full = classification_metrics(np.arange(5), np.arange(5), classes)
+    assert "left out" not in classification_summary(full) and "left out" not in _metric_tables("classification", full)

@@ -107,7 +107,10 @@ def _config_rows(meta: dict, prefix: str = "") -> list[list[str]]:
 
 def _metric_tables(kind: str, m: dict) -> str:
     if kind == "classification":
-        top = _table([["n", m["n"]], ["accuracy", m["accuracy"]], ["macro-F1", m["macro_f1"]]], ["metric", "value"])
+        rows = [["n", m["n"]], ["accuracy", m["accuracy"]], ["macro-F1", m["macro_f1"]]]
+        if m.get("macro_f1_left_out"):  # classes with no example and no prediction: no F1, not averaged
+            rows.append(["left out of the macro-F1 (no example, none predicted)", ", ".join(m["macro_f1_left_out"])])
+        top = _table(rows, ["metric", "value"])
         per = _table([[c, v["precision"], v["recall"], v["f1"], v["support"]] for c, v in m["per_class"].items()],
                      ["class", "precision (+P)", "recall (Se)", "F1", "support"])
         return top + "<h3>Per class</h3>" + per

@@ -1,4 +1,8 @@
-"""AAMI EC57 classes of beat annotations, and reporting of beat classification: Se, +P, F1 for N, S, V, F; Q apart."""
+"""AAMI EC57 classes of beat annotations, and reporting of beat classification: Se, +P, F1 for N, S, V, F; Q apart.
+
+:func:`macro_f1` is the one macro-F1 of cardiacml: :func:`aami_report` and
+:func:`cardiacml.tasks.metrics.classification_metrics` (every classification task's metrics) both average with it.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,58 @@ AAMI_MAP = {
 AAMI4 = ("N", "S", "V", "F")
 
 
+def macro_f1(f1, support, predicted, classes) -> tuple[float, list[str]]:
+    """Macro-F1: the mean F1 over the classes that occur in the reference or in the predictions.
+
+    A class with no reference example and no prediction has no F1 (its precision and recall are both 0/0): it is
+    left out of the mean, and named. A class predicted but absent from the reference stays in with F1 0 (each of
+    its predictions is a false alarm), as does a class of the reference never predicted (each example missed).
+    This is scikit-learn's default macro average (over the labels present in ``y_true`` or ``y_pred``); counting
+    the absent classes as 0 would lower the figure of a test set that lacks a class (one record, a subset)
+    whatever the model does.
+
+    Parameters
+    ----------
+    f1 : sequence of float
+        F1 of each class.
+    support : sequence of int
+        Reference examples of each class.
+    predicted : sequence of int
+        Predictions of each class that count against its precision.
+    classes : sequence of str
+        Class names, in the order of the three sequences.
+
+    Returns
+    -------
+    macro : float
+        Mean F1 of the classes that occur; NaN where none does (nothing to average).
+    left_out : list of str
+        The classes left out (no reference example, no prediction), in ``classes`` order.
+    """
+    f1, support, predicted = (np.asarray(a, np.float64) for a in (f1, support, predicted))
+    if not f1.shape == support.shape == predicted.shape == (len(classes),):
+        raise ValueError(f"macro_f1: f1, support and predicted must hold one value per class ({len(classes)}), got "
+                         f"shapes {f1.shape}, {support.shape} and {predicted.shape}")
+    occurs = (support > 0) | (predicted > 0)
+    macro = float(f1[occurs].mean()) if occurs.any() else float("nan")
+    return macro, [str(c) for c, o in zip(classes, occurs) if not o]
+
+
 def aami_report(y_true, y_pred, classes=("N", "S", "V", "F", "Q")) -> dict:
-    """Per-class sensitivity (Se), positive predictivity (+P) and F1 for N, S, V, F; macro-F1 over those four.
+    """Per-class sensitivity (Se), positive predictivity (+P) and F1 for N, S, V, F; macro-F1 over those that occur.
 
     Beats whose reference is Q are reported apart (how many, and what they were called) and are
     left out of the N/S/V/F figures, as EC57 does for unclassifiable beats; beats the model
     calls Q count as misses for their reference class.
 
+    The macro-F1 (:func:`macro_f1`) averages the classes of N, S, V, F with a reference beat or a call (calls on
+    reference-Q beats apart, as for +P); one with neither (F on a record without F beats, never called F) has
+    no F1 and is left out, and named in ``macro_f1_nsvf_left_out``. Where all four occur (MIT-BIH DS2) it is the
+    mean of the four F1s.
+
     Returns a JSON-friendly dict with ``per_class`` {c: {se, ppv, f1, support}}, ``macro_f1_nsvf``,
-    ``accuracy_nsvf``, ``confusion`` (reference rows x predicted columns over all classes), ``q``.
+    ``macro_f1_nsvf_left_out``, ``accuracy_nsvf``, ``confusion`` (reference rows x predicted columns over all
+    classes), ``q``.
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     k = len(classes)
@@ -38,7 +85,7 @@ def aami_report(y_true, y_pred, classes=("N", "S", "V", "F", "Q")) -> dict:
     np.add.at(cm, (y_true, y_pred), 1)
     qi = classes.index("Q") if "Q" in classes else None
     sub = cm if qi is None else np.delete(cm, qi, 0)  # reference Q rows out
-    per = {}
+    per, called_as = {}, []
     for c in AAMI4:
         i = classes.index(c)
         row = cm[i].sum()
@@ -48,8 +95,10 @@ def aami_report(y_true, y_pred, classes=("N", "S", "V", "F", "Q")) -> dict:
         ppv = tp / called if called else 0.0
         f1 = 2 * se * ppv / (se + ppv) if se + ppv else 0.0
         per[c] = {"se": float(se), "ppv": float(ppv), "f1": float(f1), "support": int(row)}
+        called_as.append(int(called))
+    macro, left_out = macro_f1([per[c]["f1"] for c in AAMI4], [per[c]["support"] for c in AAMI4], called_as, AAMI4)
     mask = y_true != qi if qi is not None else np.ones(len(y_true), bool)
-    out = {"n": int(mask.sum()), "per_class": per, "macro_f1_nsvf": float(np.mean([per[c]["f1"] for c in AAMI4])),
+    out = {"n": int(mask.sum()), "per_class": per, "macro_f1_nsvf": macro, "macro_f1_nsvf_left_out": left_out,
            "accuracy_nsvf": float((y_true[mask] == y_pred[mask]).mean()) if mask.any() else 0.0,
            "confusion": cm.tolist(), "classes": list(classes)}
     if qi is not None:
@@ -58,12 +107,16 @@ def aami_report(y_true, y_pred, classes=("N", "S", "V", "F", "Q")) -> dict:
 
 
 def format_report(rep: dict, title: str = "") -> str:
-    """A Markdown table of :func:`aami_report` (Se / +P / F1 in %)."""
+    """A Markdown table of :func:`aami_report` (Se / +P / F1 in %); the macro-F1 row names the classes it averages."""
     lines = [title] if title else []
     lines += ["| class | n | Se % | +P % | F1 |", "|---|---|---|---|---|"]
     for c, v in rep["per_class"].items():
         lines.append(f"| {c} | {v['support']} | {100 * v['se']:.1f} | {100 * v['ppv']:.1f} | {v['f1']:.3f} |")
-    lines.append(f"| macro-F1 (N,S,V,F) | {rep['n']} | | | {rep['macro_f1_nsvf']:.3f} |")
+    left_out = rep.get("macro_f1_nsvf_left_out", [])
+    averaged = ",".join(c for c in rep["per_class"] if c not in left_out)
+    lines.append(f"| macro-F1 ({averaged}) | {rep['n']} | | | {rep['macro_f1_nsvf']:.3f} |")
+    if left_out:
+        lines += ["", f"{', '.join(left_out)} left out of the macro-F1: no reference beat, none called"]
     cls = rep["classes"]
     lines.append("")
     lines.append("confusion (rows reference, columns predicted): " + " ".join(cls))

@@ -20,7 +20,7 @@ import numpy as np
 from ..contracts.beat import MITBIH_CLASSES
 from ..datasets.mitbih import AUGMENTATIONS, DS1, DS2, PACED, build_rhythm
 from ..errors import UsageError
-from .common import classification_summary
+from .common import classification_summary, left_out_note
 from .registry import TaskData, TaskSpec, register_task
 
 LIMITS = {
@@ -141,7 +141,8 @@ def _summary(m: dict) -> str:
     a = m.get("aami") or {}
     per = a.get("per_class") or {}
     bits = [f"{c} Se {100 * per[c]['se']:.1f} / +P {100 * per[c]['ppv']:.1f}" for c in ("S", "V") if c in per]
-    extra = f"  macro-F1 N/S/V/F {a['macro_f1_nsvf']:.3f}; " + "; ".join(bits) if "macro_f1_nsvf" in a else ""
+    extra = (f"  macro-F1 N/S/V/F {a['macro_f1_nsvf']:.3f}{left_out_note(a.get('macro_f1_nsvf_left_out'))}; "
+             + "; ".join(bits) if "macro_f1_nsvf" in a else "")
     return classification_summary(m) + extra
 
 

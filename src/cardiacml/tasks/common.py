@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 
+def left_out_note(left_out) -> str:
+    """The classes a macro-F1 left out, as `` (F left out: no example, none predicted)``; ``""`` when none."""
+    return f" ({', '.join(left_out)} left out: no example, none predicted)" if left_out else ""
+
+
 def classification_summary(m: dict) -> str:
-    """One line of a classification run's test metrics."""
-    return f"test: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  (n={m['n']})"
+    """One line of a classification run's test metrics (the macro-F1 names the classes it left out)."""
+    note = left_out_note(m.get("macro_f1_left_out"))
+    return f"test: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}{note}  (n={m['n']})"
 
 
 def classification_task_metrics(y, prob, data) -> dict:

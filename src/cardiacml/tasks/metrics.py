@@ -8,18 +8,29 @@ from ..datasets.geometry import REGIONS, site_region
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
+
+    ``macro_f1`` is :func:`cardiacml.ecg.aami.macro_f1`: the mean F1 of the classes with a reference example or a
+    prediction. A class with neither (precision and recall 0/0) is left out of it and named in
+    ``macro_f1_left_out``; its ``per_class`` entry stays, all zeros with support 0. A class predicted but absent
+    from the reference stays in the mean with F1 0.
+    """
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    from ..ecg.aami import macro_f1
 
     labels = np.arange(len(classes))
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    macro, left_out = macro_f1(f, s, cm.sum(0), classes)
     return {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": macro,
+        "macro_f1_left_out": left_out,
         "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
                       for i, c in enumerate(classes)},
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "confusion_matrix": cm.tolist(),
         "classes": list(classes),
     }
 
