@@ -209,6 +209,12 @@ def test_ecg12_errors_name_the_file(ptb, tmp_path):
     np.save(tmp_path / "nan.npy", bad)
     with pytest.raises(DataFormatError, match=r"nan.npy: NaN or infinite value at index \(3, 2000\)"):
         load_ecg12(tmp_path / "nan.npy", fs=1000)
+    # in a file the beat path reads a gap as a lead off (0.4.17); a 12-lead window for the heart models refuses it
+    gap = pd.DataFrame(x[:5000], columns=["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"])
+    gap.loc[2000:2100, "V2"] = np.nan
+    gap.to_csv(tmp_path / "gap.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"gap.csv: NaN or infinite value in lead V2 at sample 2000"):
+        load_ecg12(tmp_path / "gap.csv", fs=1000)
     df = pd.DataFrame(x[:5000, [0, 1, 6, 7, 8, 9, 10]], columns=["I", "II", "V1", "V2", "V3", "V4", "V5"])
     df.to_csv(tmp_path / "no_v6.csv", index=False)
     with pytest.raises(DataFormatError, match=r"no_v6.csv: missing lead\(s\) \['V6'\] for a 12-lead ECG"):

@@ -798,12 +798,14 @@ def test_a_lead_off_stretch_gives_no_beats_at_its_edges_and_no_pause(mitdb, tmp_
     x = rec.read(0, 360 * 120, None)
     runner = load_runner("beats-ds1")
     predict_record(runner, ArrayRecord(x, 360), tmp_path / "ref.csv", show_progress=False)
-    for name, value in (("zeros", 0.0), ("rail", 5.0)):
+    for name, value in (("zeros", 0.0), ("rail", 5.0), ("nan", np.nan)):  # NaN: a gap, read as a lead off (0.4.17)
         y = x.copy()
         y[40 * 360:48 * 360] = value
         predict_record(runner, ArrayRecord(y, 360), tmp_path / f"{name}.csv", show_progress=False)
         rows = json.loads((tmp_path / f"{name}.summary.json").read_text())
         assert rows["skipped"].get(SKIP_FLAT) == 2, rows["skipped"]
+        assert (name == "nan") == any("NaN or infinite values (the first at sample 14400) read as a flat line" in n
+                                      for n in rows.get("read_as", [])), rows.get("read_as")
         assert rows["rr_pauses"]["fraction_of_intervals"] == 0.0  # the gap is no pause (it was 0.0074)
         got = pd.read_csv(tmp_path / f"{name}.csv", comment="#")
         base = pd.read_csv(tmp_path / "ref.csv", comment="#")
@@ -813,6 +815,32 @@ def test_a_lead_off_stretch_gives_no_beats_at_its_edges_and_no_pause(mitdb, tmp_
         assert list(around.predicted) == list(same) == ["N"] * len(same), around
     assert list(near_flat_run(np.r_[np.ones(100), np.zeros(400), np.ones(100)], [10, 60, 90, 300, 520, 560], 100)) == \
         [False, False, True, True, True, False]
+
+
+def test_a_wfdb_record_with_invalid_samples_reads_them_as_a_lead_off(mitdb, tmp_path):
+    """WFDB's invalid-sample code (-32768 in format 16: a signal lost) reads as NaN; a 60-s gap made MIT-BIH 203 (and
+    any Holter with one) unreadable ("NaN or infinite value at sample ..."). Now the gap is a lead off: the beats
+    around it are classified, none inside, the per-hour rates leave it out and the summary says so."""
+    import wfdb
+
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.predict import load_runner
+
+    r = wfdb.rdrecord(str(mitdb / "203"), sampto=360 * 300, physical=False)
+    d = r.d_signal.copy()
+    d[360 * 100:360 * 160, :] = -32768
+    wfdb.wrsamp("gap", fs=360, units=r.units, sig_name=r.sig_name, d_signal=d, fmt=["16", "16"], adc_gain=r.adc_gain,
+                baseline=r.baseline, write_dir=str(tmp_path))
+    rec = open_record(tmp_path / "gap")
+    assert np.isnan(rec.read(360 * 100, 360 * 101, 0, fill_gaps=False)).all()
+    s = predict_record(load_runner("beats-ds1"), rec, tmp_path / "g.csv", show_progress=False).summary
+    import pandas as pd
+
+    t = pd.read_csv(tmp_path / "g.csv", comment="#").time_s.to_numpy()
+    assert s["complete"] and s["beats"] == len(t) > 350 and not ((t > 99.8) & (t < 160.2)).any()
+    assert 60 <= s["no_beat_gaps_s"] < 62 and s["per_hour_of_s"] == pytest.approx(300 - s["no_beat_gaps_s"])
+    assert any("lead 'MLII': NaN or infinite values (the first at sample 36000) read as a flat line" in n
+               for n in s["read_as"]), s["read_as"]
 
 
 def test_the_summary_says_how_many_reference_beats_no_classified_beat_matched(mitdb, tmp_path):

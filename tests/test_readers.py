@@ -213,18 +213,20 @@ def test_csv_a_date_time_column_named_so_is_the_time_column(tmp_path, name):
     np.testing.assert_allclose(rec.read(0, 3000, None), x, atol=1e-4)
 
 
-def test_csv_a_bad_column_blocks_only_itself(tmp_path):
-    """A NaN / empty cell in a column that is not read (an SpO2 channel) does not block the ECG lead."""
+def test_csv_gaps_read_as_a_lead_off_and_an_empty_column_blocks_only_itself(tmp_path):
+    """A NaN / empty cell is a gap: it reads as a flat line at the lead's median (a lead off to the beat pipeline;
+    until 0.4.16 it made the whole lead unusable), and a note says where and how many. A column with no value at all
+    is unusable, and blocks only itself."""
     x = np.round(np.sin(np.arange(3000) / 20), 4)
     spo2 = np.full(3000, 97.0).astype(object)
     spo2[10:40], spo2[2000] = "", "nan"
     pd.DataFrame({"time": np.arange(3000) / 250, "II": x, "SpO2": spo2}).to_csv(tmp_path / "gaps.csv", index=False)
     rec = _open(tmp_path / "gaps.csv")
     assert rec.leads == ("II", "SpO2") and rec.lead_index(None) == 0
-    assert any("lead 'SpO2' unusable: empty cell at line 12 (30 in that column" in n for n in rec.notes)
+    assert any("lead 'SpO2': empty cell at line 12 (30 in that column" in n and "read as a flat line at the lead's "
+               "median (97 mV)" in n for n in rec.notes), rec.notes
     np.testing.assert_allclose(rec.read(0, 3000, None), x, atol=1e-4)
-    with pytest.raises(DataFormatError, match=r"gaps.csv: lead 'SpO2' cannot be used: empty cell at line 12"):
-        rec.read(0, 10, "all")
+    np.testing.assert_array_equal(rec.read(0, 3000, "all")[:, 1], np.full(3000, 97.0))
     # a column of NaN and empty cells only: unusable, and no numpy "All-NaN slice" warning on the console
     pd.DataFrame({"time": np.arange(3000) / 250, "II": x, "V5": ["" if i % 7 else "nan" for i in range(3000)]}).to_csv(
         tmp_path / "empty.csv", index=False)
@@ -234,18 +236,27 @@ def test_csv_a_bad_column_blocks_only_itself(tmp_path):
         warnings.simplefilter("error")
         rec = _open(tmp_path / "empty.csv")
     assert any("lead 'V5' unusable" in n for n in rec.notes), rec.notes
-    # a NaN value (not an empty cell) in the ECG lead: that lead is unusable, the other one reads
-    pd.DataFrame({"time": np.arange(3000) / 250, "II": np.where(np.arange(3000) == 7, np.nan, x),
+    with pytest.raises(DataFormatError, match=r"empty.csv: lead 'V5' cannot be used: empty cell at line 3"):
+        rec.read(0, 10, "all")
+    np.testing.assert_allclose(rec.read(0, 3000, "II"), x, atol=1e-4)
+    # a NaN value (not an empty cell) in the ECG lead: read as the lead's median, the same in chunks as whole
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": np.where((np.arange(3000) >= 7) & (np.arange(3000) < 400), np.nan, x),
                   "V1": -x}).to_csv(tmp_path / "nan_ii.csv", index=False, na_rep="NaN")
     rec = _open(tmp_path / "nan_ii.csv")
-    with pytest.raises(DataFormatError, match=r"lead 'II' cannot be used: NaN or infinite value at sample 7 \(1 in"):
-        rec.read(0, 10, None)
+    ii = rec.read(0, 3000, None)
+    assert np.allclose(ii[7:400], np.median(x[np.r_[0:7, 400:3000]]), atol=1e-9) and np.all(ii[7:400] == ii[7])
+    assert np.allclose(ii[400:], x[400:], atol=1e-4)
+    np.testing.assert_array_equal(np.concatenate([rec.read(a, a + 250, None) for a in range(0, 3000, 250)]), ii)
+    assert any("lead 'II': NaN or infinite value at sample 7 (393 in that lead): read as a flat line" in n
+               for n in rec.notes), rec.notes
     np.testing.assert_allclose(rec.read(0, 3000, "V1"), -x, atol=1e-4)
-    # every lead bad: refused at once; an empty time cell: refused; a trailing delimiter's empty column: dropped
-    pd.DataFrame({"time": np.arange(3000) / 250, "II": np.where(np.arange(3000) == 7, np.nan, x)}).to_csv(
-        tmp_path / "all_bad.csv", index=False)
-    with pytest.raises(DataFormatError, match=r"all_bad.csv: lead .II.: empty cell at line 9 \(1 in that column"):
+    # every lead without a value: refused at once
+    pd.DataFrame({"time": np.arange(3000) / 250, "II": np.full(3000, np.nan)}).to_csv(tmp_path / "all_bad.csv",
+                                                                                    index=False, na_rep="NaN")
+    with pytest.raises(DataFormatError, match=r"all_bad.csv: lead .II.: NaN or infinite value at sample 0 \(3000 in that "
+                                              r"lead\): no value in that lead; nothing to read"):
         _open(tmp_path / "all_bad.csv")
+    # an empty time cell: refused; a trailing delimiter's empty column: dropped
     lines = pd.DataFrame({"time": np.arange(3000) / 250, "II": x}).to_csv(index=False).splitlines()
     (tmp_path / "trail.csv").write_text("\n".join(ln + "," for ln in lines))
     rec = _open(tmp_path / "trail.csv")
@@ -272,11 +283,11 @@ def test_csv_malformed_inputs_name_the_file(tmp_path):
     lines = good.to_csv(index=False).splitlines()
     lines[300] = lines[300].rsplit(",", 1)[0]
     (tmp_path / "short_row.csv").write_text("\n".join(lines))
-    short = _open(tmp_path / "short_row.csv")  # the short row leaves V1 unusable, II reads
+    short = _open(tmp_path / "short_row.csv")  # the short row leaves a one-sample gap in V1, read as its median
     assert short.read(0, 400, "II").shape == (400,)
-    with pytest.raises(DataFormatError, match=r"short_row.csv: lead 'V1' cannot be used: empty cell at line 301 "
-                                              r"\(1 in that column.*usable leads: \['II'\]"):
-        short.read(0, 400, "V1")
+    assert any("lead 'V1': empty cell at line 301 (1 in that column" in n for n in short.notes), short.notes
+    v1 = short.read(0, 400, "V1")
+    assert np.isfinite(v1).all() and np.allclose(np.delete(v1, 299), np.delete(-x[:400], 299), atol=1e-4)
     lines = good.to_csv(index=False).splitlines()
     lines[5] += ",1"
     (tmp_path / "ragged_head.csv").write_text("\n".join(lines))
@@ -361,12 +372,11 @@ def test_npy_malformed_inputs_name_the_file(rec100, tmp_path):
     bad = sig[:3600].copy()
     bad[1234, 1] = np.nan
     np.save(tmp_path / "nan.npy", bad)
-    rec = _open(tmp_path / "nan.npy", fs=FS)  # lead0 still reads; lead1 is refused when read
-    assert rec.read(0, 3600, "lead0").shape == (3600,)
-    with pytest.raises(DataFormatError, match="nan.npy: lead 'lead1' cannot be used: NaN or infinite value at sample 1234"):
-        rec.read(0, 10, "lead1")
-    np.save(tmp_path / "nan1.npy", bad[:, 1])
-    with pytest.raises(DataFormatError, match="nan1.npy: lead 'ECG': NaN or infinite value at sample 1234"):
+    rec = _open(tmp_path / "nan.npy", fs=FS)  # a gap in lead1: read as its median, and said
+    assert rec.read(0, 3600, "lead0").shape == (3600,) and np.isfinite(rec.read(0, 3600, "lead1")).all()
+    assert any("lead 'lead1': NaN or infinite value at sample 1234 (1 in that lead)" in n for n in rec.notes), rec.notes
+    np.save(tmp_path / "nan1.npy", np.full(3600, np.nan))
+    with pytest.raises(DataFormatError, match="nan1.npy: lead 'ECG': NaN or infinite value at sample 0 .*no value"):
         _open(tmp_path / "nan1.npy", fs=FS)
     np.save(tmp_path / "text.npy", np.array(["1.0", "2.0"] * 100))
     with pytest.raises(DataFormatError, match="text.npy: array has dtype <U3"):

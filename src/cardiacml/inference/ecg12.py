@@ -202,7 +202,7 @@ def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=No
     if b < rec.n_samples:  # beats after it are not looked at: say so (--beat all / K counted only these)
         notes.append(f"the first {max_seconds:g} s read from {start_s:g} s ({rec.duration_s:.1f} s in the recording); "
                      "later beats are not looked at (start_s= to move the window)")
-    x = rec.read(a, b) * scale
+    x = rec.read(a, b, fill_gaps=False) * scale  # a gap is refused by name (to_twelve_leads), not read as a lead off
     names = list(rec.leads)
     if len(names) in (10, 12) and all(re.fullmatch(r"lead\d+", str(n)) for n in names):
         names = list(LEADS if len(names) == 12 else ELECTRODES)

@@ -86,6 +86,11 @@ def _voltage_scale(unit) -> float | None:
         return None
 
 
+#: How a recording's gaps (NaN, infinite or missing samples) are read, in the notes: see :meth:`Record.read`.
+GAP_NOTE = ("read as a flat line at the lead's median ({value:.4g} mV), as a lead off: no beats there, and the per-hour "
+            "rates and the AF burden leave out a gap of over 10 s")
+
+
 class Record:
     """A raw multi-lead ECG recording, read lazily.
 
@@ -140,7 +145,8 @@ class Record:
             raise DataFormatError(f"{self.path}: lead {lead!r} not in record (has {list(self.leads)}); choose one with --lead")
         return upper.index(str(lead).strip().upper())
 
-    def read(self, start: int = 0, stop: int | None = None, lead: str | int | Sequence | None = "all") -> np.ndarray:
+    def read(self, start: int = 0, stop: int | None = None, lead: str | int | Sequence | None = "all", *,
+             fill_gaps: bool = True) -> np.ndarray:
         """Read samples ``start:stop`` in mV.
 
         Parameters
@@ -150,6 +156,16 @@ class Record:
         lead : "all", str, int, sequence or None
             ``"all"`` -> (n, n_leads); one name / index / ``None`` (preferred lead) -> (n,);
             a sequence of names or indices -> (n, len(sequence)).
+        fill_gaps : bool
+            False: NaN and infinite samples are returned as they are (for a caller that refuses them: a 12-lead
+            window for the heart models cannot hold a lead off).
+
+        Notes
+        -----
+        A gap in the signal (NaN, infinite or missing samples: a signal lost, a recorder's invalid-sample code) reads
+        as a flat line at the lead's median (:meth:`gap_value`, the same at every read, so that reading in chunks
+        equals reading whole), which the beat pipeline treats as a lead off; :attr:`notes` says so. A lead with no
+        finite sample at all cannot be read (its reader refuses it).
         """
         stop = self.n_samples if stop is None else min(int(stop), self.n_samples)
         start = max(0, int(start))
@@ -163,7 +179,40 @@ class Record:
             out = np.zeros((0, len(chans)))
         else:
             out = np.asarray(self._read(start, stop, chans), np.float64)
+            if fill_gaps and not np.isfinite(out).all():
+                out = self._fill_gaps(out, chans, start)
         return out[:, 0] if squeeze else out
+
+    def gap_value(self, channel: int) -> float:
+        """The value (mV) NaN, infinite and missing samples of ``channel`` read as: the median of its finite samples
+        in :func:`~cardiacml.io.units.sample_rows`'s windows (0 where they hold none), the same for every read."""
+        values = self.__dict__.setdefault("_gap_values", {})
+        if channel not in values:
+            from .units import sample_rows
+
+            x = sample_rows(lambda a, b: self._read(a, b, [channel]), self.n_samples, self.fs)
+            x = x[np.isfinite(x)]
+            values[channel] = float(np.median(x)) if x.size else 0.0
+        return values[channel]
+
+    def _fill_gaps(self, out: np.ndarray, chans: list[int], start: int) -> np.ndarray:
+        """``out`` with its NaN / infinite samples set to :meth:`gap_value`: a gap in the signal reads as a flat line,
+        which the R-peak pass takes for a lead off (no beats in it; no R-R interval across one of 1 s or more). The
+        first gap met in a lead is added to :attr:`notes` (unless the reader noted that lead's gaps already)."""
+        out = np.array(out, np.float64, copy=True)
+        noted = self.__dict__.setdefault("_gaps_noted", set())
+        for k, c in enumerate(chans):
+            bad = ~np.isfinite(out[:, k])
+            if not bad.any():
+                continue
+            value = self.gap_value(c)
+            out[bad, k] = value
+            if c not in noted:
+                noted.add(c)
+                self.__dict__.setdefault("notes", []).append(
+                    f"lead {self.leads[c]!r}: NaN or infinite values (the first at sample {start + int(np.argmax(bad))}) "
+                    f"{GAP_NOTE.format(value=value)}")
+        return out
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.path}, {len(self.leads)} lead(s) {list(self.leads)}, "

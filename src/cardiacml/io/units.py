@@ -166,8 +166,9 @@ def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str 
 class ScaledRecord(Record):
     """A record whose samples are ``raw[start:stop, channel] * scale[channel]`` (raw: array or memmap).
 
-    ``unusable`` maps a channel index to why it cannot be read (NaN, infinite or missing values): the
-    other leads read as usual, reading that one raises :class:`DataFormatError` with the reason.
+    ``unusable`` maps a channel index to why it cannot be read (no finite value at all): the other leads read as
+    usual, reading that one raises :class:`DataFormatError` with the reason. A lead with gaps (some NaN, infinite or
+    missing values) reads them as a flat line (:meth:`Record.read`).
     """
 
     def __init__(self, raw, fs: float, leads: Sequence[str], scale, path: Path, notes=(), annotations=None,
@@ -200,22 +201,30 @@ def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_
                   missing: dict | None = None) -> ScaledRecord:
     """Units (given, per lead from the file, or guessed) + amplitude check -> ScaledRecord.
 
-    A lead holding NaN, infinite or missing values (``missing``: channel -> where, from the reader) does not
-    block the file: it is marked unusable (a note says which and where) and refused only when read. The
-    file is refused when no lead is usable. An in-memory ``raw`` is checked whole; a memory map at the
-    sampled rows (:func:`sample_rows`) only.
+    NaN, infinite or missing values (``missing``: channel -> where, from the reader) are gaps: they read as a flat
+    line at the lead's median (:meth:`cardiacml.io.records.Record.read`, a lead off to the beat pipeline), and a note
+    says where and how many. A lead with no value at all is unusable (a note says which; refused only when read);
+    the file is refused when no lead is usable. An in-memory ``raw`` is checked whole; a memory map at the sampled
+    rows (:func:`sample_rows`) only (a gap elsewhere is noted when first read).
     """
-    unusable = dict(missing or {})
+    from .records import GAP_NOTE
+
+    missing = dict(missing or {})
     samp = sample_rows(lambda a, b: raw[a:b], raw.shape[0], fs)
     whole = isinstance(raw, np.ndarray) and not isinstance(raw, np.memmap)
     finite = np.isfinite(raw).all(axis=0) if whole else np.isfinite(samp).all(axis=0)
-    for col in np.flatnonzero(~finite):
-        if int(col) not in unusable:
-            rows = np.flatnonzero(~np.isfinite(np.asarray(raw[:, col], np.float64)))
-            unusable[int(col)] = f"NaN or infinite value at sample {int(rows[0])} ({len(rows)} in that lead)"
+    unusable, gaps = {}, {}
+    for col in sorted(set(np.flatnonzero(~finite).tolist()) | set(missing)):
+        bad = ~np.isfinite(np.asarray(raw[:, col], np.float64))
+        rows = np.flatnonzero(bad)
+        why = missing.get(col) or f"NaN or infinite value at sample {int(rows[0])} ({len(rows)} in that lead)"
+        if bad.all():
+            unusable[col] = why + ("" if col in missing else ": no value in that lead")
+        elif len(rows):
+            gaps[col] = why
     if len(unusable) == len(leads):
         col = min(unusable)
-        raise DataFormatError(f"{path}: lead {leads[col]!r}: {unusable[col]}; clean or interpolate the signal first"
+        raise DataFormatError(f"{path}: lead {leads[col]!r}: {unusable[col]}; nothing to read"
                               + (" (every lead has such values)" if len(leads) > 1 else ""))
     if unusable:
         notes = list(notes) + [f"lead {leads[c]!r} unusable: {why}" for c, why in sorted(unusable.items())]
@@ -234,7 +243,11 @@ def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_
     else:
         scale, note = resolve_units(float(np.nanmax(amps)), units, path, check=check_units)
         notes = list(notes) + [note]
-    return ScaledRecord(raw, fs, leads, scale, path, notes, annotations, unusable)
+    rec = ScaledRecord(raw, fs, leads, scale, path, notes, annotations, unusable)
+    for c, why in gaps.items():  # the gaps read as a flat line (Record.read), said here with their count
+        rec.notes.append(f"lead {leads[c]!r}: {why}: {GAP_NOTE.format(value=rec.gap_value(c))}")
+        rec.__dict__.setdefault("_gaps_noted", set()).add(c)
+    return rec
 
 
 def split_unit(name: str) -> tuple[str, str | None]:
