@@ -93,3 +93,28 @@ def test_a_file_of_a_folder_output_that_cannot_be_written_is_named(tmp_path):
 
     assert _one_line_error(final, write) == f"cannot write {final / 'figures' / 'a.png'}: Permission denied"
     assert not list(tmp_path.iterdir()), "nothing half-written left"
+
+
+def test_an_output_name_near_the_file_name_limit_is_written(tmp_path):
+    """An output named with 245-255 bytes could not be written: its temporary sibling ``.NAME.tmpPID`` was over the
+    255-byte limit (a raw OSError). Now the temporary carries a shortened stem; a stale one of a dead process is still
+    removed, and another long name sharing the beginning keeps its own."""
+    import os
+
+    from cardiacml.utils import _temp_stem, atomic_path
+
+    for n in (240, 250, 255):
+        final = tmp_path / ("é" * ((n - 4) // 2) + "a" * ((n - 4) % 2) + ".csv")
+        assert len(final.name.encode()) == n
+        with atomic_path(final) as tmp:
+            assert len(tmp.name.encode()) <= 255
+            tmp.write_text("x")
+        assert final.read_text() == "x" and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    a, b = "a" * 250 + ".csv", "a" * 250 + ".txt"
+    assert _temp_stem(a) != _temp_stem(b) and _temp_stem("short.csv") == "short.csv"
+    dead = 2 ** 22 + 12345  # above Linux's largest PID: no such process
+    stale = tmp_path / f".{_temp_stem(a)}.tmp{dead}"
+    stale.write_text("half")
+    with atomic_path(tmp_path / a) as tmp:
+        tmp.write_text("y")
+    assert not stale.exists() and (tmp_path / a).read_text() == "y" and os.path.exists(tmp_path / a)

@@ -379,7 +379,7 @@ def atomic_path(final: str | os.PathLike):
 
     final = check_output(final)
     _not_the_current_folder(final)
-    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
+    tmp = final.with_name(f".{_temp_stem(final.name)}.tmp{os.getpid()}")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -399,7 +399,7 @@ def atomic_path(final: str | os.PathLike):
                 raise OutputError(f"{final} is a folder holding files cardiacml did not write{_foreign_note(final, tmp)}: "
                                   "refusing to replace it (move them away or choose another output folder)")
             _write_marker(tmp)
-            old = final.with_name(f".{final.name}.old{os.getpid()}")
+            old = final.with_name(f".{_temp_stem(final.name)}.old{os.getpid()}")
             os.replace(final, old)
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
@@ -491,6 +491,24 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: Longest stem (bytes) of a temporary sibling's name: ``.STEM.tmpPID`` must fit a file name (255 bytes on Linux,
+#: macOS and Windows file systems) with a PID of up to 10 digits.
+_TEMP_STEM_BYTES = 255 - len(".") - len(".tmp") - 10
+
+
+def _temp_stem(name: str) -> str:
+    """The output's name as its temporary siblings carry it (``.STEM.tmpPID``, ``.STEM.oldPID``): the name itself, or,
+    when that would not fit a file name (an output named with 241-255 bytes), its first bytes then ``~`` and the
+    CRC-32 of the whole name, so that two long names sharing a beginning still get their own temporaries."""
+    import zlib
+
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= _TEMP_STEM_BYTES:
+        return name
+    head = raw[:_TEMP_STEM_BYTES - 9].decode("utf-8", "ignore")  # a character cut in two is dropped
+    return f"{head}~{zlib.crc32(raw) & 0xFFFFFFFF:08x}"
+
+
 def clean_stale_temps(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
     """Remove temporary siblings (``.NAME.tmpPID`` / ``.NAME.oldPID``) left by killed processes.
 
@@ -505,7 +523,7 @@ def clean_stale_temps(folder: str | os.PathLike, name: str | None = None) -> lis
     removed = []
     for p in folder.iterdir():
         m = pattern.match(p.name)
-        if not m or (name is not None and m["name"] != name) or _pid_alive(int(m["pid"])):
+        if not m or (name is not None and m["name"] != _temp_stem(name)) or _pid_alive(int(m["pid"])):
             continue
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         removed.append(p)
