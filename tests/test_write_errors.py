@@ -118,3 +118,23 @@ def test_an_output_name_near_the_file_name_limit_is_written(tmp_path):
     with atomic_path(tmp_path / a) as tmp:
         tmp.write_text("y")
     assert not stale.exists() and (tmp_path / a).read_text() == "y" and os.path.exists(tmp_path / a)
+
+
+@pytest.mark.parametrize("args", [
+    ["predict", "beats-ds1", "IN", "--out", "loop/x.csv"],
+    ["predict", "beats-ds1", "IN", "--out", "ok.csv", "--html", "loop/p.html"],
+    ["export", "beats-ds1", "--out", "loop/m.onnx"],
+    ["evaluate", "beats-ds1", "--out", "loop/ev"],
+])
+def test_an_output_inside_a_loop_of_symbolic_links_is_one_line(tmp_path, monkeypatch, mitdb, args):
+    """A path through a loop of symbolic links made Path.resolve raise RuntimeError ("Symlink loop", Python 3.11):
+    a traceback calling itself a bug. Now one line naming the output."""
+    monkeypatch.chdir(tmp_path)
+    os.symlink("loop2", "loop")
+    os.symlink("loop", "loop2")
+    args = [str(mitdb / "100") if a == "IN" else a for a in args]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "symbolic links" in lines[0] and "Traceback" not in res.output, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop", "loop2"]

@@ -527,9 +527,10 @@ def cache_cmd(
     def go():
         from .datasets.intracardiac import build_cache
         from .errors import OutputError
+        from .utils import resolved
 
         dest = out or data_dir / ".cardiacml_cache"
-        if Path(dest).resolve() == Path(data_dir).resolve():
+        if resolved(dest) == resolved(data_dir):
             raise OutputError(f"--out {dest} is the dataset folder itself: the cache goes in a folder of its own "
                               f"(default {data_dir / '.cardiacml_cache'})")
         from .utils import check_output_folder

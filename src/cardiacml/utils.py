@@ -263,6 +263,8 @@ def check_output(path: str | os.PathLike, inputs=(), *, what: str = "output") ->
             long = _too_long_part(path)
             where = f"{where} ({long} is {len(os.fsencode(long.name))} bytes)" if long is not None else where
         raise OutputError(f"{what} {path}: cannot look up {where}: {exc.strerror or exc}") from None
+    except RuntimeError:  # Path.resolve before Python 3.13 on a loop of symbolic links (3.13: OSError ELOOP, above)
+        raise OutputError(f"{what} {path}: cannot look up {path}: {os.strerror(errno.ELOOP)}") from None
     for inp in inputs:
         if inp is None:
             continue
@@ -316,7 +318,7 @@ def _not_the_current_folder(path: Path, what: str = "") -> None:
     from .errors import OutputError
 
     cwd = Path.cwd().resolve()
-    if path.resolve() == cwd or path.resolve() in cwd.parents:
+    if resolved(path) == cwd or resolved(path) in cwd.parents:
         raise OutputError(f"{what + ' ' if what else ''}{path} is the current folder or holds it: refusing to replace "
                           "it (give a folder of its own, e.g. ./out)")
 
@@ -340,6 +342,16 @@ def check_output_folder(path: str | os.PathLike, ours=("run.json", "metrics.json
     return path
 
 
+def resolved(path: str | os.PathLike) -> Path:
+    """``Path(path).resolve()``, or the absolute path where it cannot be resolved (a loop of symbolic links: a
+    RuntimeError before Python 3.13, an OSError after), for comparing paths before :func:`check_output` names the
+    problem in one line."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
 def check_distinct_outputs(**outputs) -> None:
     """Refuse two options naming the same output file (``--out X --html X``)."""
     from .errors import OutputError
@@ -348,7 +360,7 @@ def check_distinct_outputs(**outputs) -> None:
     for opt, p in outputs.items():
         if p is None:
             continue
-        r = Path(p).resolve()
+        r = resolved(p)
         if r in seen:
             raise OutputError(f"--{seen[r]} and --{opt} both name {p}: give them different files")
         seen[r] = opt.replace("_", "-")

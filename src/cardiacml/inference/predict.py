@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from ..utils import format_percentile
+from ..utils import format_percentile, resolved
 from .inputs import looks_like_beats, read_cut_beats, read_ecg12, resolve_lead
 
 
@@ -150,7 +150,7 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
         raise _table_not_npy(out_path)
     if html is not None and c.kind in ("beat", "beat-rhythm"):
         summary = Path(out_path).with_name(Path(out_path).stem + ".summary.json")
-        if Path(html).resolve() == summary.resolve():
+        if resolved(html) == resolved(summary):
             from ..errors import OutputError
 
             raise OutputError(f"--html {html} is the summary this run writes beside --out: give the page another name")
@@ -159,7 +159,7 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     if c.kind == "ecg12" and str(getattr(c, "target_units", "")) == "mV":  # Vm: a .npy and a .csv beside it
         for extra in (out_path.with_suffix(".npy"), out_path.with_suffix(".csv")):
             check_output(extra, inputs, what="output")
-            if html is not None and Path(html).resolve() == extra.resolve():  # the page was written, then the run refused
+            if html is not None and resolved(html) == resolved(extra):  # the page was written, then the run refused
                 from ..errors import OutputError
 
                 raise OutputError(f"--html {html} is the {extra.suffix} file heart-vm writes beside --out: give the page "

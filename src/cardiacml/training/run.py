@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import CardiacMLError, MissingDataError, UsageError
 from ..tasks import get_task, load_task
-from ..utils import silent
+from ..utils import resolved, silent
 from .checkpoint import RunRecord, TrainConfig, load_run, save_examples, save_run
 from .loop import evaluate_task, fit
 
@@ -263,8 +263,8 @@ def _refuse_run_folder(out, model_path) -> None:
     with a ``model.pt`` or ``run.json`` (check_output_folder lets a cardiacml folder be replaced whole)."""
     from ..errors import OutputError
 
-    o = Path(out).resolve()
-    run_dir = Path(model_path).resolve().parent
+    o = resolved(out)
+    run_dir = resolved(model_path).parent
     if o == run_dir or o in run_dir.parents:
         raise OutputError(f"--out {out} holds the run being evaluated ({run_dir}): refusing to replace it; choose "
                           f"another folder (default {run_dir / 'eval'})")
