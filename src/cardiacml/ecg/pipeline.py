@@ -191,10 +191,13 @@ def kachuee_beats(record, lead=None, use_annotations: bool = True, *, strict_che
     else:
         f = clean_ecg(x, record.fs)
         r = detect_r_peaks(f, record.fs)
-        r = _dedupe(refine_peaks(f, r, record.fs), np.abs(f[r] if r.size else r), record.fs)[0] if r.size else r
+        if r.size:  # as scan_record: refined, the same beat's two detections merged by their refined amplitude
+            r = refine_peaks(f, r, record.fs)
+            r = _dedupe(r, np.abs(f[r]), record.fs)[0]
         if r.size:
-            qrs = _qrs_ptp(f, r, record.fs)
-            flat = (qrs < MIN_QRS_MV) | near_flat_run(x, r, record.fs)  # no QRS, or a lead-off / saturation edge
+            # a detection at a lead-off / saturation edge has no QRS, as in scan_record (before the size rules)
+            qrs = _qrs_ptp(f, r, record.fs) * ~near_flat_run(x, r, record.fs)
+            flat = qrs < MIN_QRS_MV  # no QRS, or such an edge
             p_wave = p_wave_detections(f, r, qrs, record.fs) & ~flat
             extra, tiny = _small_detections(r, qrs, record.fs, p_wave | flat)
             n_extra, n_p, n_flat, n_tiny = int(extra.sum()), int(p_wave.sum()), int(flat.sum()), int(tiny.sum())
