@@ -9,7 +9,7 @@ goes through this interface, so training and prediction read signals the same wa
 
 Units: ``read`` returns millivolts (float64). Readers convert from the file's
 physical unit (WFDB/EDF headers) or from the ``units`` the user gives, and check the
-amplitudes against that unit (:func:`cardiacml.io.units.plausible_unit`).
+amplitudes against that unit (:func:`cardiacml.io.amplitude.plausible_unit`).
 """
 
 from __future__ import annotations
@@ -23,23 +23,10 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DataFormatError, MissingDataError, MissingDependencyError
+from .amplitude import PLAUSIBLE_MV, UNIT_TO_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale  # noqa: F401
 
 #: The first lead names :func:`default_lead` tries (it also reads "ECG II", "Lead II", EKG... and skips EEG, EOG...).
 PREFERRED_LEADS = ("MLII", "II", "ML2", "ECG", "ECG1")
-#: Multipliers from a unit name (lower case) to millivolts.
-UNIT_TO_MV = {"mv": 1.0, "millivolt": 1.0, "uv": 1e-3, "µv": 1e-3, "microvolt": 1e-3, "v": 1e3, "volt": 1e3, "nv": 1e-6}
-
-
-def unit_scale(unit: str | None, where: str = "") -> float:
-    """Factor converting values in ``unit`` to mV (``None`` or empty means mV)."""
-    if unit is None or str(unit).strip() == "":
-        return 1.0
-    key = str(unit).strip().lower().replace("μ", "µ")
-    if key not in UNIT_TO_MV:
-        raise DataFormatError(f"{where + ': ' if where else ''}unknown unit {unit!r}; use one of mV, uV, V")
-    return UNIT_TO_MV[key]
-
-
 #: Channels a recording may hold beside its ECG (sleep studies, ICU monitors): never the default lead.
 NOT_ECG = re.compile(r"^(EEG|EOG|EMG|RESP|SPO2|SAO2|SP02|PLETH|PPG|ABP|ART|BP|CVP|PAP|THOR|ABD|FLOW|AIRFLOW|NASAL|PULSE|"
                      r"POS|SNORE|LEG|CHIN|TEMP|HR\b|LIGHT|EVENT|MARKER|STATUS|ANNOT)", re.IGNORECASE)
@@ -185,11 +172,9 @@ class Record:
 
     def gap_value(self, channel: int) -> float:
         """The value (mV) NaN, infinite and missing samples of ``channel`` read as: the median of its finite samples
-        in :func:`~cardiacml.io.units.sample_rows`'s windows (0 where they hold none), the same for every read."""
+        in :func:`~cardiacml.io.amplitude.sample_rows`'s windows (0 where they hold none), the same for every read."""
         values = self.__dict__.setdefault("_gap_values", {})
         if channel not in values:
-            from .units import sample_rows
-
             x = sample_rows(lambda a, b: self._read(a, b, [channel]), self.n_samples, self.fs)
             x = x[np.isfinite(x)]
             values[channel] = float(np.median(x)) if x.size else 0.0
@@ -279,9 +264,9 @@ class WfdbRecord(Record):
 
     Units: each channel is read in the unit its header gives (mV, uV or V; none means mV, the WFDB default). When a
     channel is first read, its amplitude is checked against that unit by the criterion every other format's units
-    are guessed and checked by (:func:`cardiacml.io.units.plausible_unit`: the robust amplitude, 99th percentile of
-    ``|x - median|`` over :func:`~cardiacml.io.units.sample_rows`'s windows, within
-    :data:`~cardiacml.io.units.PLAUSIBLE_MV`). A channel that fails it (a header saying mV over values in the
+    are guessed and checked by (:func:`cardiacml.io.amplitude.plausible_unit`: the robust amplitude, 99th percentile of
+    ``|x - median|`` over :func:`~cardiacml.io.amplitude.sample_rows`'s windows, within
+    :data:`~cardiacml.io.amplitude.PLAUSIBLE_MV`). A channel that fails it (a header saying mV over values in the
     thousands, really uV; uV over values about 1, really mV) is still read as the header says, and a one-line
     warning, also kept in :attr:`notes`, names the header, the channel, the stated unit and the unit the values look
     like. A CSV, NumPy or EDF file that fails the check is refused instead, since ``units=`` / ``--units`` overrides
@@ -353,8 +338,6 @@ class WfdbRecord(Record):
 
         ``read(start, stop)`` gives ``channels`` in mV; a flat or unreadable (all NaN) channel is not judged.
         """
-        from .units import PLAUSIBLE_MV, plausible_unit, robust_amplitude, sample_rows
-
         amps_mv = robust_amplitude(sample_rows(read, self.n_samples, self.fs))
         lo, hi = PLAUSIBLE_MV
         for c, amp_mv in zip(channels, amps_mv):

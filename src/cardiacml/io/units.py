@@ -4,8 +4,8 @@ Units are given (``units="mV"|"uV"|"V"``), taken from the file (EDF physical dim
 CSV header such as ``II (uV)``), or, when neither, guessed from the amplitude. In every
 case the amplitude is checked: the robust amplitude ``A`` = 99th percentile of
 ``|x - median(x)|`` of the most active lead (a typical ECG has a QRS peak-to-peak of
-0.3-5 mV, so ``A`` is ~0.1-5 mV) must lie within :data:`PLAUSIBLE_MV` (:func:`plausible_unit`);
-values in the thousands labelled mV are refused with a hint that they are probably µV. A WFDB
+0.3-5 mV, so ``A`` is ~0.1-5 mV) must lie within ``PLAUSIBLE_MV`` (:mod:`cardiacml.io.amplitude`:
+:func:`~cardiacml.io.amplitude.plausible_unit`, the robust amplitude and the windows it is read on); values in the thousands labelled mV are refused with a hint that they are probably µV. A WFDB
 header's units are checked by the same criterion, and warned of rather than refused (see
 :class:`~cardiacml.io.records.WfdbRecord`: a WFDB record takes no ``units`` to override them).
 
@@ -16,23 +16,20 @@ factors; :func:`finish_record` is the last step of every non-WFDB reader.
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..errors import DataFormatError
-from .records import UNIT_TO_MV, Record, unit_scale
+from .amplitude import PLAUSIBLE_MV, UNIT_TO_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale  # noqa: F401
+from .records import Record
 
-#: Range (mV) of the robust amplitude (99th percentile of |x - median|, most active lead) accepted as an ECG.
-PLAUSIBLE_MV = (0.01, 50.0)
 #: Header names recognised as a time column (lower case, units in brackets removed).
 TIME_NAMES = ("time", "t", "times", "timestamp", "seconds", "second", "sec", "s", "ms", "msec", "milliseconds",
               "time_s", "time_ms", "t_s", "t_ms", "elapsed time", "elapsed_time", "time (s)", "time (ms)",
               "datetime", "date_time", "date time", "date-time")
 _UNIT_RE = re.compile(r"^(?P<name>.*?)[\s_]*[\(\[](?P<unit>[^\)\]]*)[\)\]]\s*$")
-_SAMPLE_WINDOW_S = 20.0
 
 # --------------------------------------------------------------------------------------------------
 # shared helpers
@@ -63,61 +60,6 @@ def check_fs(fs, path: Path, how: str) -> float:
     if fs > MAX_FS:
         raise DataFormatError(f"{path}: sampling rate {fs:g} Hz is above {MAX_FS:g} Hz; is it in Hz?")
     return fs
-
-
-def robust_amplitude(x: np.ndarray) -> np.ndarray:
-    """Per-lead robust amplitude: the 99th percentile of ``|x - median(x)|``, NaNs ignored.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n_samples, n_leads)
-
-    Returns
-    -------
-    ndarray, shape (n_leads,), in the units of ``x``.
-    """
-    x = np.asarray(x, np.float64)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():  # an all-NaN lead gives NaN, without a warning
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(x, axis=0)
-        return np.nanpercentile(np.abs(x - med), 99, axis=0)
-
-
-def sample_rows(read, n_samples: int, fs: float, n_windows: int = 6) -> np.ndarray:
-    """Up to ``n_windows`` windows of 20 s spread over the record (the whole record when short). Where every lead is
-    constant in all of them (a lead off or a flat line over most of a long recording, the ECG in between), the first
-    ``n_windows`` windows of the record in which a lead is not: the units are guessed from the ECG, and a file is
-    called flat only when it is."""
-    win = int(_SAMPLE_WINDOW_S * fs)
-    if n_samples <= win * n_windows:
-        return np.asarray(read(0, n_samples), np.float64)
-    starts = np.linspace(0, n_samples - win, n_windows).astype(int)
-    samp = np.concatenate([np.asarray(read(s, s + win), np.float64) for s in starts])
-    if np.any(np.nan_to_num(robust_amplitude(samp))):
-        return samp
-    windows = (np.asarray(read(s, min(n_samples, s + win)), np.float64) for s in range(0, n_samples, win))
-    active = [w for _, w in zip(range(n_windows), (w for w in windows if np.any(np.nan_to_num(robust_amplitude(w)))))]
-    return np.concatenate(active) if active else samp
-
-
-def plausible_unit(amp_raw: float) -> str | None:
-    """The first of mV, uV and V in which a robust amplitude is plausible for an ECG, else None.
-
-    The one criterion behind every unit guess and amplitude check: ``amp_raw`` times the unit's factor to mV must
-    lie within :data:`PLAUSIBLE_MV`.
-
-    Parameters
-    ----------
-    amp_raw : float
-        Robust amplitude (:func:`robust_amplitude`) in the file's units.
-
-    Returns
-    -------
-    str or None
-        ``"mV"``, ``"uV"`` or ``"V"``; None when the amplitude fits none of them (or is not finite).
-    """
-    lo, hi = PLAUSIBLE_MV
-    return next((name for name in ("mV", "uV", "V") if lo <= amp_raw * UNIT_TO_MV[name.lower()] <= hi), None)
 
 
 def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str = "given",
