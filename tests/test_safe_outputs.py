@@ -301,6 +301,28 @@ def test_many_windows_at_once_give_each_window_s_verdict(mitdb, record):
         assert want.any() if peaks is ann else (~want).any()
 
 
+@pytest.mark.parametrize("fs,rr", [(360.0, 72), (250.0, 50), (500.0, 100), (360.0, 120), (250.0, 375)])
+def test_many_windows_at_once_agree_at_a_rate_range_s_edge(fs, rr):
+    """Beats exactly 300 /min apart (72 samples at 360 Hz), clean (template correlation ~0.94): window_quality passed
+    every window (rate 300.0, within 20-300 and alike) while record_quality's vectorised verdict failed them all (the
+    intervals summed per window gave 300.00000000000006). Both now take the rate from the span of the peaks; also at
+    180 and 40 /min, where the correlation asked for changes (0.66 inside 40-180, 0.9 outside)."""
+    from cardiacml.ecg.quality import _windows_ok, window_bounds, window_quality
+
+    n = int(fs * 60)
+    peaks = np.arange(0, n, rr).astype(np.int64)
+    x = np.random.default_rng(1).normal(0, 0.3, n)
+    for p in peaks:
+        a, b = max(0, p - 8), min(n, p + 8)
+        x[a:b] += 3 * np.hanning(16)[:b - a]
+    starts, ends = (np.array(v, np.int64) for v in zip(*window_bounds(n, fs)))
+    lo, hi = np.searchsorted(peaks, starts), np.searchsorted(peaks, ends)
+    want = np.array([window_quality(x[a:b], fs, peaks[i:j] - a)[0] for a, b, i, j in zip(starts, ends, lo, hi)])
+    np.testing.assert_array_equal(_windows_ok(x, 0, fs, peaks, starts, ends, lo, hi), want)
+    if rr in (72, 50, 100):
+        assert want.all()  # 300 /min, beats alike: within the rates a heart beats at
+
+
 def test_export_is_atomic_verified_and_guarded(tmp_path, monkeypatch):
     from cardiacml.inference import onnx_export
     from cardiacml.training.checkpoint import resolve_checkpoint

@@ -73,7 +73,7 @@ def window_quality(x: np.ndarray, fs: float, peaks: np.ndarray) -> tuple[bool, f
     if len(peaks) < 3:
         return False, float("nan"), "fewer than 3 beats"
     rr = np.diff(peaks) / fs
-    hr = 60.0 / float(np.mean(rr))
+    hr = _rate_bpm(len(peaks), int(peaks[-1] - peaks[0]), fs)
     usual = HR_RANGE_BPM[0] <= hr <= HR_RANGE_BPM[1]
     if not (usual or WIDE_HR_RANGE_BPM[0] <= hr <= WIDE_HR_RANGE_BPM[1]):
         return False, float("nan"), f"heart rate {hr:.0f} bpm"
@@ -93,6 +93,15 @@ def window_quality(x: np.ndarray, fs: float, peaks: np.ndarray) -> tuple[bool, f
     if not usual:  # outside 40-180 /min: only beats as alike as a clean ECG's
         return c >= CLEAR_TEMPLATE_CORR, c, "" if c >= CLEAR_TEMPLATE_CORR else f"heart rate {hr:.0f} bpm"
     return c >= MIN_TEMPLATE_CORR, c, "" if c >= MIN_TEMPLATE_CORR else f"template correlation {c:.2f}"
+
+
+def _rate_bpm(n_peaks, span, fs: float):
+    """Heart rate (bpm) of ``n_peaks`` R peaks spanning ``span`` samples: 60 over their mean R-R interval, which is
+    ``span / (n_peaks - 1)`` samples. From the integer span, in one expression that :func:`window_quality` and
+    :func:`_windows_ok` (arrays) both evaluate, so their verdicts agree at a range's very edge (a mean of 72 samples
+    at 360 Hz is 300 /min: summing the intervals in two orders gave 300.0 and 300.00000000000006)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 60.0 * (np.asarray(n_peaks) - 1) * fs / np.asarray(span, np.float64)
 
 
 def window_bounds(n_samples: int, fs: float) -> list[tuple[int, int]]:
@@ -136,10 +145,9 @@ def _windows_ok(xc: np.ndarray, offset: int, fs: float, peaks: np.ndarray, start
     same = win[1:] == win[:-1]
     rr = (np.diff(peaks) / fs)[same]
     rr_win = win[1:][same]
-    n_rr = np.bincount(rr_win, minlength=n_win)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_rr = np.bincount(rr_win, weights=rr, minlength=n_win) / n_rr
-        hr = 60.0 / mean_rr
+    two = cnt >= 2  # the rate of each window from its first and last R peak (as window_quality: _rate_bpm)
+    span = np.where(two, peaks[np.where(two, hi - 1, 0)] - peaks[np.where(two, lo, 0)], 0)
+    hr = np.where(two, _rate_bpm(cnt, span, fs), np.nan)
     mx = np.full(n_win, -np.inf)
     if len(rr):  # rr_win is sorted: one reduceat over each window's run of intervals
         first = np.flatnonzero(np.r_[True, rr_win[1:] != rr_win[:-1]])
