@@ -281,6 +281,21 @@ def test_record_page_beat_markers_unpacked_by_the_page(tmp_path):
     assert sum(len(o["x"]) for o in out[:3]) == len(times) - 1
 
 
+@pytest.mark.skipif(not shutil.which("node"), reason="node not installed")
+def test_record_page_beat_markers_far_into_a_long_recording_and_without_a_time(tmp_path):
+    """The packed beat times were int32 differences in ms: a first beat 25 days into a recording (or a jump that far,
+    times unsorted) wrapped, and its marker was drawn 49.7 days earlier (before the recording); a beat whose time is
+    NaN was drawn at 0 s (as plotly JSON it was drawn nowhere)."""
+    fs, day = 1.0, 86_400.0
+    sig = np.sin(np.arange(int(26 * day * fs)) / 3.0)
+    times = np.array([25 * day + 1, 25 * day + 2, np.nan, 1.0, 25 * day + 3])
+    prob = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.9, 0.1], [0.9, 0.1]])
+    page = hr.record_page(sig, fs, times, prob.argmax(1), prob, ["N", "V"], tmp_path / "r.html", reference=[0, 0, 0, 0, 0])
+    out = _node_page(page, tmp_path, "console.log(JSON.stringify(gd.data.slice(2).map(function(d){ return d.x; })));")
+    assert [(np.array(x) - hr._EPOCH_MS).tolist() for x in out] == [
+        [(25 * day + 1) * 1000, 1000.0, (25 * day + 3) * 1000], [(25 * day + 2) * 1000], [(25 * day + 2) * 1000]]
+
+
 def test_record_page_refuses_bad_inputs(tmp_path):
     with pytest.raises(DataFormatError, match="do not match"):
         hr.record_page(np.zeros(1000), 360, [0.5, 1.0], [0, 1], np.ones((3, 2)) / 2, ["a", "b"], tmp_path / "x.html")

@@ -192,8 +192,8 @@ _LOD_JS = r"""
   var B = spec.beats, nb = packed.length;
   if (B && B.n) packed.push(inflate(B.t), unpack(B.y), inflate(B.cls), inflate(B.pct), B.ref ? inflate(B.ref) : null);
   Promise.all(packed).then(function(vs){
-    if (B && B.n) markers(B, new Int32Array(vs[nb]), vs[nb + 1], new Int16Array(vs[nb + 2]), new Uint8Array(vs[nb + 3]),
-                          vs[nb + 4] ? new Int16Array(vs[nb + 4]) : null);
+    if (B && B.n) markers(B, B.t_bytes === 8 ? new Float64Array(vs[nb]) : new Int32Array(vs[nb]), vs[nb + 1],
+                          new Int16Array(vs[nb + 2]), new Uint8Array(vs[nb + 3]), vs[nb + 4] ? new Int16Array(vs[nb + 4]) : null);
     vs = vs.slice(0, nb);
     levels = spec.levels.map(function(L, k){ return {bucket: L.bucket, v: vs[k]}; });
     if (spec.snippets) {
@@ -253,7 +253,8 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
     fig.add_trace(go.Scatter(x=t_ms(np.arange(len(ov)) * (ob / 2) + (ob / 4 if ob > 1 else 0)), y=ov.astype(np.float32),
                              mode="lines", line=dict(color="#888", width=0.6), name="whole recording", hoverinfo="none",
                              showlegend=False, xaxis="x2", yaxis="y2"))
-    ridx = np.clip(np.round(times * fs).astype(np.int64), 0, n - 1)
+    on = np.isfinite(times)  # a beat without a time is drawn nowhere (plotly drew a NaN x nowhere); counted below
+    ridx = np.clip(np.round(np.where(on, times, 0.0) * fs).astype(np.int64), 0, n - 1)
     # int16 quantisation of the trace on the signal's own grid (5 uV for MIT-BIH) or 1 uV when the range allows
     offset = float(np.median(sig))
     amp = float(np.max(np.abs(sig - offset)))
@@ -280,7 +281,8 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
         fig.add_trace(go.Scattergl(x=[], y=[], mode="markers",
                                    name=f"prediction ≠ reference ({int((known & (ref != pred)).sum()):,})", hoverinfo="skip",
                                    marker=dict(size=15, color="rgba(0,0,0,0)", line=dict(color="black", width=1.5))))
-    beats = _beat_markers(times, q[ridx], pred, prob, ref, classes, first, mismatch, pad * 0.35)
+    beats = _beat_markers(times[on], q[ridx][on], pred[on], prob[on], None if ref is None else ref[on], classes, first,
+                          mismatch, pad * 0.35)
     total_ms = n / fs * 1000.0
     buttons = [dict(count=5, label="5 s", step="second", stepmode="backward"),
                dict(count=20, label="20 s", step="second", stepmode="backward"),
@@ -372,7 +374,8 @@ def _beat_markers(times: np.ndarray, y_q: np.ndarray, pred: np.ndarray, prob: np
     one per class, and the ``mismatch`` trace, -1: none): a 24-h Holter's 100k+ markers as plotly JSON took ~28 bytes
     each (4 MB of the 10 MB page, the trace left at min/max of 1.6 s); deflated they take 1-5.
 
-    ``t``: the beats' times in whole ms (as the hover shows them), as int32 differences; ``y``: the trace's int16 value
+    ``t``: the beats' times in whole ms (as the hover shows them), as int32 differences (float64, ``t_bytes`` 8, where
+    one is 2**31 ms, 24.9 days, or more: a first beat or a jump that far); ``y``: the trace's int16 value
     at each R peak (:func:`_pack`), drawn ``y_pad`` mV above it; ``cls``: the predicted class (int16; -1: none of
     ``classes``, not drawn); ``pct``: the probabilities in whole % (uint8, class by class: ``pct[j * n + i]``);
     ``ref``: the reference class (int16, -1: unknown) or None."""
@@ -380,8 +383,11 @@ def _beat_markers(times: np.ndarray, y_q: np.ndarray, pred: np.ndarray, prob: np
     ms = np.round(np.asarray(times, np.float64) * 1000.0).astype(np.int64)
     pct = np.clip(np.round(np.nan_to_num(np.asarray(prob, np.float64)) * 100), 0, 100).astype(np.uint8)
     cls = np.where((pred >= 0) & (pred < n_cls), pred, -1).astype("<i2")
+    dt = np.diff(ms, prepend=0)
+    wide = bool(len(dt)) and int(np.abs(dt).max()) >= 2 ** 31  # int32 wrapped: markers drawn days away
     out = {"n": int(n), "classes": classes, "first": int(first), "mismatch": int(mismatch), "y_pad": float(y_pad),
-           "t": _deflate(np.diff(ms, prepend=0).astype("<i4")), "y": _pack(y_q), "cls": _deflate(cls),
+           "t_bytes": 8 if wide else 4, "t": _deflate(dt.astype("<f8" if wide else "<i4")), "y": _pack(y_q),
+           "cls": _deflate(cls),
            "pct": _deflate(pct.T), "ref": None}
     if ref is not None:
         out["ref"] = _deflate(np.where((ref >= 0) & (ref < n_cls), ref, -1).astype("<i2"))
