@@ -225,6 +225,9 @@ def test_csv_gaps_read_as_a_lead_off_and_an_empty_column_blocks_only_itself(tmp_
     assert rec.leads == ("II", "SpO2") and rec.lead_index(None) == 0
     assert any("lead 'SpO2': empty cell at line 12 (30 in that column" in n and "read as a flat line at the lead's "
                "median (97 mV)" in n for n in rec.notes), rec.notes
+    # the written-out NaN of that column is a gap too, and said (the note gave 30 gaps for 31, none at line 2002)
+    assert any("(30 in that column; ragged CSV or missing value) and 1 NaN or infinite value(s) (the first at line "
+               "2002)" in n for n in rec.notes), rec.notes
     np.testing.assert_allclose(rec.read(0, 3000, None), x, atol=1e-4)
     np.testing.assert_array_equal(rec.read(0, 3000, "all")[:, 1], np.full(3000, 97.0))
     # a column of NaN and empty cells only: unusable, and no numpy "All-NaN slice" warning on the console

@@ -312,9 +312,11 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     missing = {}
     for j in range(df.shape[1]):
         rows = np.flatnonzero(empty.iloc[:, j].to_numpy())
-        if len(rows):
+        if len(rows):  # the NaN / infinite values written out in that column too (they read as gaps alike)
+            other = np.setdiff1d(np.flatnonzero(~np.isfinite(raw[:, j])), rows)
             missing[j] = (f"empty cell at line {int(rows[0]) + 1 + int(has_header)} ({len(rows)} in that column; ragged "
-                          "CSV or missing value)")
+                          "CSV or missing value)" + (f" and {len(other)} NaN or infinite value(s) (the first at line "
+                                                     f"{int(other[0]) + 1 + int(has_header)})" if len(other) else ""))
     return finish_record(raw, fs, names, path, units, notes, check_units=check_units,
                          unit_per_lead=None if units is not None else unit_per_lead, missing=missing)
 
