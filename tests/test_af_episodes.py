@@ -601,6 +601,10 @@ def test_monitored_seconds_leave_out_every_stretch_without_beats():
     assert R.monitored_seconds(t, 150.0) == pytest.approx((150.0 - 43.0, 43.0))  # an interrupted run's stop
     assert R.monitored_seconds(np.arange(0.5, 10.0), 10.0) == (10.0, 0.0)  # gaps of 10 s or less stay
     assert R.monitored_seconds([], 8.0) == (8.0, 0.0) and R.monitored_seconds([], 60.0) == (0.0, 60.0)
+    # times in any order (record_page takes them so): the same; unsorted, -94 s were "monitored" of 120
+    assert R.monitored_seconds([5.0, 100.0, 1.0, 50.0], 120.0) == R.monitored_seconds([1.0, 5.0, 50.0, 100.0], 120.0) \
+        == (5.0, 115.0)
+    assert R.monitored_seconds(t[::-1], 200.0) == pytest.approx((200.0 - 12.0 - 31.0, 43.0))
 
 
 def test_predict_leaves_a_lead_off_out_of_the_af_burden(mitdb, tmp_path):

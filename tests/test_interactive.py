@@ -636,3 +636,9 @@ def test_record_page_rates_per_hour_leave_out_a_lead_off(tmp_path):
     text = page.read_text()
     assert "per hour (of the 1 h 29 min" in text
     assert f"<td>N</td><td>{len(times)}</td><td>100</td><td>{len(times) / ((7200 - 1801) / 3600):.0f}</td>" in text  # not 2699
+    # the beats in another order (the page takes them so): the same rates (were 4e9 /h of a negative time)
+    order = np.random.default_rng(0).permutation(len(times))
+    text = hr.record_page(np.sin(np.arange(int(7200 * fs)) / 9.0), fs, times[order], prob.argmax(1), prob, ["N", "V"],
+                          tmp_path / "r2.html").read_text()
+    assert "per hour (of the 1 h 29 min" in text
+    assert f"<td>N</td><td>{len(times)}</td><td>100</td><td>{len(times) / ((7200 - 1801) / 3600):.0f}</td>" in text

@@ -433,13 +433,13 @@ def analysed_seconds(t) -> float:
 
 def monitored_seconds(t, duration_s: float) -> tuple[float, float]:
     """The seconds of a recording of ``duration_s`` that per-hour rates are of, and the seconds left out: every
-    stretch without a beat longer than :data:`NO_BEAT_GAP_S` (between two beats at times ``t``, s, sorted; before the
-    first; after the last; the whole recording without any beat) is left out whole, as :func:`analysed_spans` leaves it
-    out of the AF burden: a lead off for 4 hours of a 24-hour Holter would otherwise lower every rate by a sixth.
+    stretch without a beat longer than :data:`NO_BEAT_GAP_S` (between two beats at times ``t``, s, in any order; before
+    the first; after the last; the whole recording without any beat) is left out whole, as :func:`analysed_spans` leaves
+    it out of the AF burden: a lead off for 4 hours of a 24-hour Holter would otherwise lower every rate by a sixth.
     Beats past ``duration_s`` (an interrupted run's stop) are not counted."""
     dur = max(float(duration_s), 0.0)
-    t = np.asarray(t, dtype=np.float64)
-    t = t[(t >= 0) & (t <= dur)]
+    t = np.asarray(t, dtype=np.float64).ravel()
+    t = np.sort(t[(t >= 0) & (t <= dur)])  # unsorted (a page's beats as given) summed negative spans: -94 s of 120
     gaps = np.diff(np.r_[0.0, t, dur])
     out = float(gaps[gaps > NO_BEAT_GAP_S].sum())
     return dur - out, out
