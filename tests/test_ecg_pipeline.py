@@ -369,6 +369,12 @@ def test_a_nan_sample_is_a_gap_not_a_refusal(mitdb, tmp_path):
     s = predict_record(_Capture(C.rhythm_contract()), ArrayRecord(x, 360.0, ["MLII"]), tmp_path / "p.csv").summary
     assert s["complete"] and s["beats"] > 30 and s["no_beat_gaps_s"] == 0
     assert any("NaN or infinite values (the first at sample 4000) read as a flat line" in n for n in s["read_as"])
+    # a lead without any finite value is refused by name (it read as a flat line at 0 mV, then "the lead is flat")
+    y = np.column_stack([x, np.full(len(x), np.nan)])
+    with pytest.raises(DataFormatError, match=r"<array>: lead 'V1' holds no finite value .*choose another lead"):
+        predict_record(_Capture(C.rhythm_contract()), ArrayRecord(y, 360.0, ["MLII", "V1"]), tmp_path / "q.csv",
+                       lead="V1")
+    assert not (tmp_path / "q.csv").exists()
 
 
 def test_summary_counts_and_reference(mitdb, tmp_path):

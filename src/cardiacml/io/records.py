@@ -152,7 +152,7 @@ class Record:
         A gap in the signal (NaN, infinite or missing samples: a signal lost, a recorder's invalid-sample code) reads
         as a flat line at the lead's median (:meth:`gap_value`, the same at every read, so that reading in chunks
         equals reading whole), which the beat pipeline treats as a lead off; :attr:`notes` says so. A lead with no
-        finite sample at all cannot be read (its reader refuses it).
+        finite sample at all cannot be read (its reader, or :meth:`gap_value` at the first read, refuses it by name).
         """
         stop = self.n_samples if stop is None else min(int(stop), self.n_samples)
         start = max(0, int(start))
@@ -172,12 +172,16 @@ class Record:
 
     def gap_value(self, channel: int) -> float:
         """The value (mV) NaN, infinite and missing samples of ``channel`` read as: the median of its finite samples
-        in :func:`~cardiacml.io.amplitude.sample_rows`'s windows (0 where they hold none), the same for every read."""
+        in :func:`~cardiacml.io.amplitude.sample_rows`'s windows, the same for every read. A lead without any finite
+        sample there (all NaN: it searches the record for windows with a signal) raises :class:`DataFormatError`."""
         values = self.__dict__.setdefault("_gap_values", {})
         if channel not in values:
             x = sample_rows(lambda a, b: self._read(a, b, [channel]), self.n_samples, self.fs)
             x = x[np.isfinite(x)]
-            values[channel] = float(np.median(x)) if x.size else 0.0
+            if not x.size:  # sample_rows looked through the record for windows with a signal: none
+                raise DataFormatError(f"{self.path}: lead {self.leads[channel]!r} holds no finite value (NaN or invalid "
+                                      "samples throughout): nothing to read; choose another lead with --lead")
+            values[channel] = float(np.median(x))
         return values[channel]
 
     def _fill_gaps(self, out: np.ndarray, chans: list[int], start: int) -> np.ndarray:
