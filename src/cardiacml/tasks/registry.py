@@ -172,11 +172,15 @@ def get_task(name: str) -> TaskSpec:
 
 
 def _cap_eval(data: TaskData, max_eval: int | None, seed: int) -> TaskData:
-    """Random subsets of at most ``max_eval`` validation and test examples (quick runs)."""
+    """Random subsets of at most ``max_eval`` validation and test examples (quick runs).
+
+    Each split draws from its own generator: the test subset does not depend on the validation split's size, so
+    ``evaluate`` (which reads no validation examples) scores the very test examples training did (with one generator
+    shared by both, an evaluation of a ``--max-eval`` run drew another test subset and reported other figures)."""
     if not max_eval:
         return data
-    rng = np.random.default_rng(seed + 1)
     for split in ("val", "test"):
+        rng = np.random.default_rng(seed + 1 if split == "val" else [seed + 1, 1])
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
         if len(y) > max_eval:
             idx = np.sort(rng.choice(len(y), max_eval, replace=False))
