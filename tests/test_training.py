@@ -66,6 +66,32 @@ def test_evaluate_scores_the_test_examples_training_scored_under_max_eval(tiny_r
     assert m["confusion_matrix"] == saved["confusion_matrix"] and m["accuracy"] == pytest.approx(saved["accuracy"])
 
 
+def test_a_run_folder_named_pretrained_is_a_run_and_a_shipped_model_exports_to_the_current_folder(tiny_run, tmp_path,
+                                                                                                    monkeypatch):
+    """Any checkpoint in a folder called `pretrained` was taken for a shipped model: `export pretrained` (a run
+    folder trained with --out pretrained) wrote ./pretrained.onnx instead of RUN/model.onnx, and `evaluate` wrote
+    ./eval-model, where `report` does not look, instead of RUN/eval; `export .../cardiacml/pretrained/beats-ds1.pt`
+    wrote beats-ds1.pt.onnx into the installed package instead of ./beats-ds1.onnx."""
+    import shutil
+
+    from cardiacml.pretrained import pretrained_path
+
+    run, _ = tiny_run
+    shutil.copytree(run, tmp_path / "pretrained")
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["export", "pretrained"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "pretrained" / "model.onnx").is_file() and not (tmp_path / "pretrained.onnx").exists()
+    res = runner.invoke(app, ["evaluate", "pretrained"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "pretrained" / "eval" / "metrics.json").is_file() and not (tmp_path / "eval-model").exists()
+    shipped = pretrained_path("beats-ds1")
+    before = sorted(p.name for p in shipped.parent.iterdir())
+    res = runner.invoke(app, ["export", str(shipped)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "beats-ds1.onnx").is_file() and sorted(p.name for p in shipped.parent.iterdir()) == before
+
+
 def test_report_takes_the_run_s_model_pt_and_refuses_a_name_that_is_not_html(task2_run, tmp_path):
     """`report RUN/model.pt` said "not a run folder" (evaluate and export take it); `--out r.pdf` wrote HTML there."""
     res = runner.invoke(app, ["report", str(task2_run / "model.pt"), "--out", str(tmp_path / "r.html")])

@@ -319,10 +319,11 @@ def export(
     def go():
         from .inference.onnx_export import export_onnx
         from .inference.predict import _names_folder
+        from .pretrained import is_shipped
         from .training.checkpoint import resolve_checkpoint
 
-        ck = resolve_checkpoint(run)
-        default = Path(f"{run}.onnx") if ck.parent.name == "pretrained" else ck.parent / "model.onnx"
+        ck = resolve_checkpoint(run)  # a shipped model (by name or path): ./NAME.onnx, never into the package
+        default = Path(f"{ck.stem}.onnx") if is_shipped(ck) else ck.parent / "model.onnx"
         dest = Path(out) if out else default
         if out and _names_folder(out):
             dest = Path(out) / default.name

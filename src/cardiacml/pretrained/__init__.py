@@ -34,6 +34,14 @@ def is_pretrained(name) -> bool:
     return isinstance(name, str) and not Path(name).exists() and (HERE / f"{name}.pt").is_file()
 
 
+def is_shipped(path) -> bool:
+    """True when the checkpoint ``path`` is one shipped in this package's folder (not a user's checkpoint in a folder
+    that happens to be called ``pretrained``)."""
+    from ..utils import resolved
+
+    return resolved(path).parent == HERE
+
+
 def pretrained_path(name: str) -> Path:
     """Path of the shipped checkpoint ``name`` (e.g. ``"beats-ds1"``); MissingDataError listing the names if absent."""
     p = HERE / f"{name}.pt"

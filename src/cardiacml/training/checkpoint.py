@@ -326,7 +326,9 @@ def load_run(ref: str | os.PathLike) -> tuple[NormalizedModel, RunRecord]:
     record = RunRecord.from_checkpoint(safe_load(path), path)
     check_contract(record.contract, path)
     card = path.with_suffix(".json")
-    if path.parent.name == "pretrained":
+    from ..pretrained import is_shipped
+
+    if is_shipped(path):  # not any folder named "pretrained": a user's run there keeps RUN/eval and its own name
         record.card.setdefault("pretrained", path.stem)
         if card.is_file():
             try:
