@@ -131,3 +131,14 @@ def test_report_of_a_pretrained_name_has_no_empty_section_no_build_path_no_json_
     assert "<pre>{" not in page and "<th>setting</th>" in page
     if name == "heart-act":
         assert "first time Vm rises above 0 mV" in text
+
+
+@pytest.mark.parametrize("taken", ["task4-tcn", "task2-beatnet"])
+def test_demo_refuses_a_taken_run_folder_before_any_work(tmp_path, taken):
+    """`demo --out D` where D/task4-tcn (or task2-beatnet) held a user's file simulated hearts and trained Task 3
+    first (a minute quick, several full), then refused Task 4's folder, leaving D/task3-tcn behind."""
+    (tmp_path / taken).mkdir()
+    (tmp_path / taken / "notes.txt").write_text("mine")
+    res = runner.invoke(app, ["demo", "--quick", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and f"{taken} is a folder holding files cardiacml did not write" in res.output, res.output
+    assert "== task3" not in res.output and sorted(p.name for p in tmp_path.iterdir()) == [taken]

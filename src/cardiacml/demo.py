@@ -14,6 +14,10 @@ DEMO = {
 }
 
 
+#: The run folders the demo writes in its --out folder.
+RUN_FOLDERS = ("task3-tcn", "task4-tcn", "task2-beatnet")
+
+
 def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threads: int | None = None) -> dict:
     """Simulate hearts, train and evaluate Tasks 3-4 (and Task 2 on raw MIT-BIH when found), write reports.
 
@@ -28,6 +32,10 @@ def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threa
     from .report import write_report
 
     out = Path(out)
+    from .utils import check_output_folder
+
+    for name in RUN_FOLDERS:  # all of them before minutes of work (a refused task4 folder came after task3's training)
+        check_output_folder(out / name)
     s = DEMO["quick" if quick else "full"]
     threads = resolve_threads(threads)
     log(f"demo: {'quick' if quick else 'full'} settings, {threads} PyTorch thread(s)")
