@@ -126,3 +126,18 @@ def test_the_benchmark_scores_what_predict_writes(mitdb, tmp_path):
         assert line.split()[-1] == f"{rep['macro_f1_nsvf']:.3f}", (line, rep["macro_f1_nsvf"])
         n = rep["per_class"]["N"]
         assert f"{100 * n['se']:.1f}/{100 * n['ppv']:.1f}/{n['f1']:.3f}" in line, line
+
+
+def test_options_of_a_recording_are_refused_for_already_cut_beats_not_ignored(shared, tiny_run, tmp_path):
+    """`predict RUN kaggle.csv --adapt-minutes 5` (or --adapt-labels, --lead, --units) classified the cut beats with
+    the general model and said nothing: the adaptation asked for was silently not done."""
+    run, _ = tiny_run
+    beats = shared / "kaggle_format" / "tami64_ECGformer__mitbih_test.csv"
+    labels = tmp_path / "l.csv"
+    labels.write_text("time_s,label\n1.0,N\n2.0,V\n")
+    for extra in (["--adapt-minutes", "5"], ["--adapt-labels", str(labels)], ["--lead", "V1"], ["--units", "uV"]):
+        res = runner.invoke(app, ["predict", str(run), str(beats), "--out", str(tmp_path / "o.csv"), *extra])
+        assert res.exit_code == 2 and f"{extra[0]}: " in res.output and "already-cut beats" in res.output, res.output
+        assert not (tmp_path / "o.csv").exists()
+    res = runner.invoke(app, ["predict", str(run), str(beats), "--out", str(tmp_path / "o.csv")])
+    assert res.exit_code == 0 and (tmp_path / "o.csv").is_file(), res.output

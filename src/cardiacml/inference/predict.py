@@ -175,6 +175,13 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if c.kind in ("beat", "beat-rhythm"):
         if c.kind == "beat" and looks_like_beats(input_path):
+            # options about a recording: said, not silently dropped (an adaptation asked for and not done)
+            given = [opt for opt, v in (("--adapt-minutes", adapt_minutes), ("--adapt-labels", adapt_labels),
+                                        ("--lead", lead), ("--units", units)) if v is not None]
+            if given:
+                raise UsageError(f"{' / '.join(given)}: {input_path} holds already-cut beats (187 samples at 125 Hz a "
+                                 "row, normalised), which have no times, leads or units; these options apply to a raw "
+                                 "recording: give the recording instead, or leave them out")
             return _predict_cut_beats(runner, input_path, out_path, fs=fs, html=html)
         return _predict_recording(runner, input_path, out_path, fs=fs, lead=lead, use_annotations=use_annotations,
                                   units=units, html=html, adapt_minutes=adapt_minutes, adapt_labels=adapt_labels)
