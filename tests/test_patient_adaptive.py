@@ -141,3 +141,17 @@ def test_options_of_a_recording_are_refused_for_already_cut_beats_not_ignored(sh
         assert not (tmp_path / "o.csv").exists()
     res = runner.invoke(app, ["predict", str(run), str(beats), "--out", str(tmp_path / "o.csv")])
     assert res.exit_code == 0 and (tmp_path / "o.csv").is_file(), res.output
+
+
+def test_a_malformed_labels_csv_is_one_line_without_warnings(mitdb, tmp_path, recwarn):
+    """A ragged --adapt-labels CSV printed pandas' message with its newline (an error of two lines); a time of 1e308 s
+    printed two numpy warnings (overflow, invalid cast) before the answer."""
+    (tmp_path / "ragged.csv").write_text("time_s,label,x\n1,N\n2,V,3,4\n")
+    (tmp_path / "far.csv").write_text("time_s,label\n1e308,N\n-1e308,V\n")
+    for name, needle in (("ragged.csv", "Expected 3 fields in line 3, saw 4)"), ("far.csv", "none of its 2 labelled")):
+        res = runner.invoke(app, ["predict", "beats-ds1", str(mitdb / "100"), "--out", str(tmp_path / "o.csv"),
+                                  "--adapt-minutes", "1", "--adapt-labels", str(tmp_path / name)])
+        assert res.exit_code == 2 and needle in res.output, res.output
+        lines = [ln for ln in res.output.splitlines() if ln.strip() and not ln.startswith("[")]
+        assert len(lines) == 1 and lines[0].startswith("error: "), res.output
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]

@@ -305,8 +305,9 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
         try:
             lab = pd.read_csv(labels_csv)
             t_lab, names = lab["time_s"].to_numpy(float), lab["label"].astype(str).str.strip().to_numpy()
-        except (OSError, KeyError, ValueError) as exc:
-            raise DataFormatError(f"{labels_csv}: a CSV with columns time_s and label (N/S/V/F/Q) is needed ({exc})") from None
+        except (OSError, KeyError, ValueError) as exc:  # pandas' parser messages end in a newline: one line here
+            raise DataFormatError(f"{labels_csv}: a CSV with columns time_s and label (N/S/V/F/Q) is needed "
+                                  f"({' '.join(str(exc).split())})") from None
         bad = sorted(set(names) - set(classes))
         if bad:
             raise DataFormatError(f"{labels_csv}: labels {bad[:5]} are not classes of this model ({', '.join(classes)})")
@@ -315,7 +316,10 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
                                   f"time_s holds a value that is not a finite number (row {int(np.argmax(~np.isfinite(t_lab))) + 2})"))
         d = build(record, lead, use_annotations=use_annotations)
         order = np.argsort(t_lab, kind="stable")
-        ri, di = match_peaks(np.round(t_lab[order] * record.fs), np.round(d["time_s"] * record.fs),
+        # a time far outside the recording matches no beat; clipped first, as 1e308 s overflowed to a sample index
+        # (two numpy warnings before the answer)
+        t_near = np.clip(t_lab[order], -1.0, record.duration_s + 1.0)
+        ri, di = match_peaks(np.round(t_near * record.fs), np.round(d["time_s"] * record.fs),
                              int(round(0.15 * record.fs)))
         in_time = int(np.sum(t_lab < 60.0 * minutes))
         if len(ri) == 0:
