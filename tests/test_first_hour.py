@@ -142,3 +142,20 @@ def test_demo_refuses_a_taken_run_folder_before_any_work(tmp_path, taken):
     res = runner.invoke(app, ["demo", "--quick", "--out", str(tmp_path)])
     assert res.exit_code == 2 and f"{taken} is a folder holding files cardiacml did not write" in res.output, res.output
     assert "== task3" not in res.output and sorted(p.name for p in tmp_path.iterdir()) == [taken]
+
+
+def test_a_cache_that_is_a_file_is_one_line_before_any_work(tmp_path, monkeypatch):
+    """$CARDIACML_CACHE naming a file: `evaluate beats-ds1` raised FileExistsError (a traceback calling itself a bug),
+    `train` rebuilt the MIT-BIH beats and then said "choose another output path", `cache info` said "(empty)"."""
+    f = tmp_path / "f.txt"
+    f.write_text("mine")
+    for cache in (f, f / "sub"):
+        monkeypatch.setenv("CARDIACML_CACHE", str(cache))
+        for args in (["cache", "info"], ["cache", "clear", "--yes"],
+                     ["evaluate", "beats-ds1", "--out", str(tmp_path / "ev")],
+                     ["train", "task2", "--epochs", "1", "--max-train", "100", "--out", str(tmp_path / "run")]):
+            res = runner.invoke(app, args)
+            assert res.exit_code == 2 and "$CARDIACML_CACHE" in res.output and "is a file, not a folder" in res.output, \
+                (args, res.output)
+            assert "Traceback" not in res.output and "[records]" not in res.output
+    assert f.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]

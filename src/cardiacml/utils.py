@@ -574,10 +574,22 @@ def sigterm_as_interrupt():
 
 
 def default_cache_dir() -> Path:
-    """Cache directory: $CARDIACML_CACHE, else $XDG_CACHE_HOME/cardiacml, else ~/.cache/cardiacml."""
+    """Cache directory: $CARDIACML_CACHE, else $XDG_CACHE_HOME/cardiacml, else ~/.cache/cardiacml.
+
+    One that is a file, or lies under one, is a one-line UsageError (evaluate raised FileExistsError from mkdir, a
+    traceback; train rebuilt the MIT-BIH beats first and then told the user to choose another output path)."""
     env = os.environ.get("CARDIACML_CACHE")
     if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "cardiacml"
+        path = Path(env)
+    else:
+        path = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cardiacml"
+    first = path
+    while not first.exists() and first != first.parent:  # the first part of it that exists must be a folder
+        first = first.parent
+    if first.exists() and not first.is_dir():
+        from .errors import UsageError
+
+        where = "$CARDIACML_CACHE" if env else "the cache folder"
+        raise UsageError(f"{where} {path}: {first} is a file, not a folder; point $CARDIACML_CACHE at a folder")
+    return path
 
