@@ -285,3 +285,20 @@ def test_real_12lead_beats_t_waves_signs_and_what_the_user_sees(shared, tmp_path
     start = inf["windows"][0]["start_sample"]
     raw_v1 = rec.p_signal[start:start + int(0.5 * rec.fs), names.index("V1") if "V1" in names else 6]
     assert abs(np.ptp(v1) - np.ptp(raw_v1)) < 0.35 * np.ptp(raw_v1)  # mV, not the window divided by its scale
+
+
+def test_a_flat_lead_is_said_not_hidden(shared, tmp_path):
+    """A 12-lead input with one lead flat (an electrode off: zeros) was used for a heart prediction without a word."""
+    from cardiacml.inference.ecg12 import load_ecg12
+    from cardiacml.io import open_record
+
+    from conftest import need
+
+    rec = open_record(need(shared / "real_12lead") / "E07500")
+    x = rec.read(0, rec.n_samples)
+    _, info = load_ecg12(need(shared / "real_12lead") / "E07500")
+    assert not any("flat over" in n for n in info["notes"]), info["notes"]
+    x[:, list(rec.leads).index("V1")] = 0.0
+    np.save(tmp_path / "v1_off.npy", x)
+    _, info = load_ecg12(tmp_path / "v1_off.npy", fs=rec.fs, leads=list(rec.leads))
+    assert any("lead(s) ['V1'] flat over the 10.0 s read" in n for n in info["notes"]), info["notes"]

@@ -190,6 +190,10 @@ def _simulator_beats(X: np.ndarray, info: dict, what: str) -> tuple[np.ndarray, 
     return W, info
 
 
+#: A lead whose peak-to-peak over the span read is under this (mV) is flat (an electrode off): noted.
+FLAT_LEAD_MV = 0.01
+
+
 def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=None, version=WINDOW_VERSION):
     notes = [] if notes is None else notes
     if rec.fs < MIN_FS:
@@ -208,5 +212,9 @@ def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=No
         names = list(LEADS if len(names) == 12 else ELECTRODES)
         notes.append(f"no lead names: the {len(names)} columns taken as {names}")
     x12, derived = to_twelve_leads(x, names, where)
+    flat = [LEADS[j] for j in np.flatnonzero(np.ptp(x12, axis=0) < FLAT_LEAD_MV)] if len(x12) else []
+    if flat:  # an electrode not connected: the model is given a lead without a signal, said rather than hidden
+        notes.append(f"lead(s) {flat} flat over the {len(x12) / rec.fs:.1f} s read (peak-to-peak under "
+                     f"{FLAT_LEAD_MV * 1000:g} uV: an electrode off?): the prediction uses them as they are")
     X, wins = beat_window(x12, rec.fs, beat=beat, pre_ms=pre_ms, where=where, t0_s=a / rec.fs, version=version)
     return X, wins, derived
