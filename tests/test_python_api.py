@@ -238,3 +238,27 @@ def test_create_model_takes_a_list_for_a_tuple_option():
     from cardiacml.models import create_model
 
     assert create_model("beatnet", 1, 187, 5, widths=[16, 32, 32, 48]) is not None
+
+
+def test_path_arguments_that_are_no_path_are_one_line_errors_naming_the_argument(shared):
+    """``open_record(None)``, ``read_beats(5)``, ``predict_file(None, ...)``: TypeErrors from pathlib (expected str,
+    bytes or os.PathLike object); ``open_record("")`` said the current folder "is a folder"."""
+    import numpy as np
+
+    from cardiacml.inference.inputs import read_beats, read_ecg12
+    from cardiacml.inference.predict import load_runner, predict_file
+    from cardiacml.io import open_record
+    from cardiacml.training.checkpoint import load_run
+
+    for bad in (None, 5, b"x.npy", np.zeros(3)):
+        for call, name in ((open_record, "open_record: path"), (read_beats, "read_beats: path"),
+                           (read_ecg12, "12-lead ECG path"), (load_runner, "model"), (load_run, "model")):
+            with pytest.raises(UsageError, match=rf"^{name}.* must be a str or pathlib.Path, got {type(bad).__name__}"):
+                call(bad)
+        with pytest.raises(UsageError, match="predict_file: input_path must be a str or pathlib.Path"):
+            predict_file("beats-all", bad)
+        if bad is not None:  # None: the default output name
+            with pytest.raises(UsageError, match="predict_file: out_path must be a str or pathlib.Path"):
+                predict_file("beats-all", shared / "wfdb_samples" / "100", bad)
+    with pytest.raises(UsageError, match="open_record: path is empty"):
+        open_record("")

@@ -342,6 +342,21 @@ def check_output_folder(path: str | os.PathLike, ours=("run.json", "metrics.json
     return path
 
 
+def as_path(value, what: str = "path") -> Path:
+    """``value`` as a :class:`~pathlib.Path`: a str or os.PathLike that is not empty. Anything else (None, a number,
+    bytes, an array) is a one-line :class:`~cardiacml.errors.UsageError` naming the argument (``Path(None)`` was a
+    TypeError from pathlib; ``""`` read as the current folder)."""
+    if isinstance(value, (str, os.PathLike)) and str(value).strip() != "":
+        return Path(value)
+    from .errors import UsageError
+
+    if isinstance(value, (str, os.PathLike)):
+        raise UsageError(f"{what} is empty: give a path")
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise UsageError(f"{what} must be a str or pathlib.Path, got {type(value).__name__} {shown}")
+
+
 def resolved(path: str | os.PathLike) -> Path:
     """``Path(path).resolve()``, or the absolute path where it cannot be resolved (a loop of symbolic links: a
     RuntimeError before Python 3.13, an OSError after), for comparing paths before :func:`check_output` names the

@@ -79,7 +79,9 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
     from ..io.units import check_fs, parse_leads, resolve_units, robust_amplitude
     from ..io import ArrayRecord, open_record, unit_scale, wfdb_base
 
-    p = Path(path)
+    from ..utils import as_path
+
+    p = as_path(path, "12-lead ECG path")
     if wfdb_base(p) is None and p.is_dir():
         raise DataFormatError(f"{p} is a folder: give one 12-lead recording in it (a WFDB record name, or a .npy, "
                               ".npz, .csv, .edf file)")

@@ -102,8 +102,9 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
         ``label`` (labels found in the file), ``source`` (a description), ``notes``.
     """
     from ..io import open_record, wfdb_base
+    from ..utils import as_path
 
-    p = Path(path)
+    p = as_path(path, "read_beats: path")
     if wfdb_base(p) is None:
         if not p.is_file():
             raise MissingDataError(f"{p}: no such file (expected beats (.csv/.npy), a raw recording "

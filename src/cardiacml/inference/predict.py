@@ -53,7 +53,9 @@ def load_runner(model_ref: str | Path):
 
     The predictor has ``contract`` (:class:`~cardiacml.contracts.SignalContract`), ``kind`` and ``predict(X)``.
     """
-    p = Path(model_ref)
+    from ..utils import as_path
+
+    p = as_path(model_ref, "model (a run folder, checkpoint, .onnx file or pretrained name)")
     if p.suffix.lower() == ".onnx":
         from .onnx_export import OnnxPredictor
 
@@ -121,8 +123,11 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     (its reference annotations, or ``adapt_labels``: a CSV with columns ``time_s`` and ``label`` (N/S/V/F/Q)) before
     classifying (:mod:`cardiacml.training.adapt`).
     """
-    from ..utils import check_distinct_outputs, check_output
+    from ..utils import as_path, check_distinct_outputs, check_output
 
+    input_path = as_path(input_path, "predict_file: input_path")
+    out_path = None if out_path is None else as_path(out_path, "predict_file: out_path")
+    html = None if html is None else as_path(html, "predict_file: html")
     runner = load_runner(model_path)
     c = runner.contract
     if out_path is not None and _names_folder(out_path):

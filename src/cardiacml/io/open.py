@@ -59,8 +59,11 @@ def open_record(path: str | os.PathLike, **options) -> Record:
     DataFormatError
         The format is unknown or the file is malformed; the message names the file.
     UsageError
-        An option that the file's format does not take.
+        An option that the file's format does not take; a ``path`` that is no path (None, a number...).
     """
+    from ..utils import as_path
+
+    path = as_path(path, "open_record: path")
     if wfdb_base(path) is not None:
         return WfdbRecord(path, **_check_options(path, "WFDB", WFDB_OPTIONS, options))
     p = Path(path)

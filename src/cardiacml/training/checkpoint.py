@@ -292,7 +292,9 @@ def safe_load(path: Path) -> dict:
 
 def resolve_checkpoint(ref: str | os.PathLike) -> Path:
     """``model.pt`` of a run folder, a checkpoint path, or a pretrained model's name (``cardiacml models``)."""
-    p = Path(ref)
+    from ..utils import as_path
+
+    p = as_path(ref, "model (a run folder, checkpoint or pretrained name)")
     if p.is_dir():
         p = p / "model.pt"
         if not p.is_file():
