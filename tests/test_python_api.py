@@ -262,3 +262,20 @@ def test_path_arguments_that_are_no_path_are_one_line_errors_naming_the_argument
                 predict_file("beats-all", shared / "wfdb_samples" / "100", bad)
     with pytest.raises(UsageError, match="open_record: path is empty"):
         open_record("")
+
+
+def test_read_beats_of_cut_beats_takes_fs_as_open_record_does(tmp_path):
+    """``read_beats("beats.csv", fs="360")`` raised ValueError (Unknown format code 'g' for str) while building its
+    own message, ``fs="abc"`` float()'s ValueError; a raw recording takes ``fs="360"``."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.inputs import read_beats
+
+    np.savetxt(tmp_path / "b.csv", np.random.default_rng(0).random((3, 187)), delimiter=",")
+    assert read_beats(tmp_path / "b.csv", fs="125")["X"].shape == (3, 1, 187)
+    with pytest.raises(DataFormatError, match=r"sampled at 125 Hz; got fs=360 Hz"):
+        read_beats(tmp_path / "b.csv", fs="360")
+    for bad in ("abc", -125, float("nan")):
+        with pytest.raises(DataFormatError, match="b.csv: sampling rate must be a"):
+            read_beats(tmp_path / "b.csv", fs=bad)

@@ -140,9 +140,13 @@ def check_raw_npy(path, fs) -> None:
 
 def read_cut_beats(p: Path, fs: float | None) -> dict:
     """Kaggle-format beats (187 samples at 125 Hz, values in [0, 1]) from a .csv or .npy."""
-    if fs is not None and float(fs) != FS:
-        raise DataFormatError(f"{p}: holds already-cut beats ({N_SAMPLES} samples), which are sampled at {FS:g} Hz; "
-                              f"got fs={fs:g} Hz. Give the raw recording instead and cardiacml resamples it.")
+    if fs is not None:  # "125" as open_record takes it ("360" was a ValueError from the message's {fs:g})
+        from ..io.units import check_fs
+
+        rate = check_fs(fs, p, "")
+        if rate != FS:
+            raise DataFormatError(f"{p}: holds already-cut beats ({N_SAMPLES} samples), which are sampled at {FS:g} "
+                                  f"Hz; got fs={rate:g} Hz. Give the raw recording instead and cardiacml resamples it.")
     label = None
     if p.suffix == ".npy":
         from ..io.formats import load_npy
