@@ -279,3 +279,28 @@ def test_read_beats_of_cut_beats_takes_fs_as_open_record_does(tmp_path):
     for bad in ("abc", -125, float("nan")):
         with pytest.raises(DataFormatError, match="b.csv: sampling rate must be a"):
             read_beats(tmp_path / "b.csv", fs=bad)
+
+
+def test_lead_names_are_a_list_or_one_string_everywhere(tmp_path):
+    """``ArrayRecord(sig, 360, leads="MLII")`` took the string for 4 leads named M, L, I, I ("4 lead names for 1 signal
+    columns"), where open_record's ``leads="MLII"`` is one name; ``leads=3`` was a TypeError ('int' object is not
+    iterable) in ArrayRecord, open_record and read_ecg12."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.inputs import read_ecg12
+    from cardiacml.io import ArrayRecord, open_record
+
+    assert ArrayRecord(np.zeros(1000), 360, leads="MLII").leads == ("MLII",)
+    assert ArrayRecord(np.zeros((1000, 2)), 360, leads="I, II").leads == ("I", "II")
+    assert ArrayRecord(np.zeros((1000, 2)), 360, leads=np.array(["I", "II"])).leads == ("I", "II")
+    np.save(tmp_path / "s.npy", np.random.default_rng(0).normal(size=(3600, 2)).astype(np.float32))
+    np.savetxt(tmp_path / "s.csv", np.random.default_rng(0).normal(size=(3600, 2)), delimiter=",")
+    msg = r"leads must be lead names, as a list \(\['I', 'II'\]\) or one string \('I,II'\), got int 3"
+    with pytest.raises(DataFormatError, match="<array>: " + msg):
+        ArrayRecord(np.zeros((1000, 2)), 360, leads=3)
+    for f in ("s.npy", "s.csv"):
+        with pytest.raises(DataFormatError, match=f"{f}: " + msg):
+            open_record(tmp_path / f, fs=360, leads=3)
+    with pytest.raises(DataFormatError, match="s.csv: " + msg):
+        read_ecg12(tmp_path / "s.csv", fs=360, leads=3)

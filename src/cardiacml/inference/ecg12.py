@@ -88,7 +88,7 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
     if wfdb_base(p) is None and not p.is_file():
         raise MissingDataError(f"{p}: no such file")
     info: dict = {"source": str(p), "notes": [], "derived": []}
-    names = parse_leads(leads)
+    names = parse_leads(leads, p)
     if p.suffix.lower() == ".npy":
         arr = np.asarray(load_npy(p, mmap=False))
         if arr.dtype.kind not in "fiu":

@@ -283,7 +283,7 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     if df.shape[1] == 0:
         raise DataFormatError(f"{path}: no signal column besides the time column"
                               + (f" ({'; '.join(n for n in notes if 'holds' in n)})" if texts else ""))
-    want = parse_leads(leads)
+    want = parse_leads(leads, path)
     unit_per_lead = None
     if names:
         split = [split_unit(n) for n in names]
@@ -453,7 +453,7 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
     path = Path(path)
     if not path.is_file():
         raise MissingDataError(f"{path}: no such file")
-    notes, names = [], parse_leads(leads)
+    notes, names = [], parse_leads(leads, path)
     if path.suffix.lower() == ".npz":
         try:
             z = np.load(path, allow_pickle=False)
@@ -582,7 +582,7 @@ class EdfRecord(Record):
                 skipped.append(f"{s.label.strip()} (unit {dim!r})")
             else:
                 cand.append(i)
-        want = parse_leads(leads)
+        want = parse_leads(leads, path)
         if want is not None:
             labels = [signals[i].label.strip().upper() for i in range(len(signals))]
             missing = [w for w in want if w.upper() not in labels]

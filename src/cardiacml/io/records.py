@@ -18,7 +18,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -76,6 +76,20 @@ def _voltage_scale(unit) -> float | None:
 #: How a recording's gaps (NaN, infinite or missing samples) are read, in the notes: see :meth:`Record.read`.
 GAP_NOTE = ("read as a flat line at the lead's median ({value:.4g} mV), as a lead off: no beats there, and the per-hour "
             "rates and the AF burden leave out a gap of over 10 s")
+
+
+def parse_leads(leads, where: str | os.PathLike = "leads") -> list[str] | None:
+    """``"I,II,V1"`` (commas or semicolons) or a sequence -> list of names; None stays None. Spaces belong to a name
+    (``"ECG II"`` is one lead, as EDF labels are written). Anything else (a number, ``True``) is a
+    :class:`DataFormatError` naming ``where`` (``leads=3`` was a TypeError: 'int' object is not iterable)."""
+    if leads is None:
+        return None
+    if isinstance(leads, str):
+        leads = [x.strip() for x in re.split(r"[,;]", leads) if x.strip()]
+    if isinstance(leads, (bytes, Mapping, set, frozenset)) or not hasattr(leads, "__iter__"):
+        raise DataFormatError(f"{where}: leads must be lead names, as a list (['I', 'II']) or one string ('I,II'), "
+                              f"got {type(leads).__name__} {leads!r:.60}")
+    return [str(x).strip() for x in leads]
 
 
 class Record:
@@ -231,7 +245,9 @@ class ArrayRecord(Record):
         if not np.isfinite(rate) or rate <= 0:
             raise DataFormatError(f"{path}: sampling rate must be a positive number of Hz, got {fs!r}")
         self.path, self.fs, self.n_samples = Path(str(path)), rate, int(sig.shape[0])
-        self.leads = tuple(leads) if leads is not None else tuple(f"lead{i}" for i in range(sig.shape[1]))
+        # one string is one name or "I,II" (tuple("MLII") was 4 leads named M, L, I, I), as open_record's leads= is
+        names = parse_leads(leads, path)
+        self.leads = tuple(names) if names is not None else tuple(f"lead{i}" for i in range(sig.shape[1]))
         if len(self.leads) != sig.shape[1]:
             raise DataFormatError(f"{path}: {len(self.leads)} lead names for {sig.shape[1]} signal columns")
         self._sig = sig

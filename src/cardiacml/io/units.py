@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 from .amplitude import PLAUSIBLE_MV, UNIT_TO_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale  # noqa: F401
-from .records import Record
+from .records import Record, parse_leads  # noqa: F401 (parse_leads: imported from here too)
 
 #: Header names recognised as a time column (lower case, units in brackets removed).
 TIME_NAMES = ("time", "t", "times", "timestamp", "seconds", "second", "sec", "s", "ms", "msec", "milliseconds",
@@ -34,16 +34,6 @@ _UNIT_RE = re.compile(r"^(?P<name>.*?)[\s_]*[\(\[](?P<unit>[^\)\]]*)[\)\]]\s*$")
 # --------------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------------
-def parse_leads(leads) -> list[str] | None:
-    """``"I,II,V1"`` (commas or semicolons) or a sequence -> list of names; None stays None. Spaces belong to a name
-    (``"ECG II"`` is one lead, as EDF labels are written)."""
-    if leads is None:
-        return None
-    if isinstance(leads, str):
-        leads = [x.strip() for x in re.split(r"[,;]", leads) if x.strip()]
-    return [str(x).strip() for x in leads]
-
-
 #: Highest sampling rate accepted (Hz): ECG amplifiers record at up to some 16 kHz.
 MAX_FS = 50_000.0
 
