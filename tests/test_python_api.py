@@ -304,3 +304,23 @@ def test_lead_names_are_a_list_or_one_string_everywhere(tmp_path):
             open_record(tmp_path / f, fs=360, leads=3)
     with pytest.raises(DataFormatError, match="s.csv: " + msg):
         read_ecg12(tmp_path / "s.csv", fs=360, leads=3)
+
+
+def test_record_read_refuses_what_is_no_sample_index_or_lead_in_one_line():
+    """``record.read(0, 100, 1.0)`` was a TypeError ('float' object is not iterable), ``read(0, nan)`` and
+    ``read("a")`` int()'s ValueError, ``read(1.5, 100)`` read from sample 1 silently."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.io import ArrayRecord
+
+    r = ArrayRecord(np.random.default_rng(0).normal(size=(1000, 2)), 360)
+    assert r.read(None, 10).shape == r.read(0, 10).shape == (10, 2)
+    assert r.read(np.int64(5), 1e9, lead=np.int64(1)).shape == (995,)
+    assert r.read(2.0, 4.0, lead=["lead1", 0]).shape == (2, 2)
+    for bad in (1.0, np.float64(1), object()):
+        with pytest.raises(DataFormatError, match=r"lead must be a name, a 0-based index, a list of them or 'all', got"):
+            r.read(0, 10, bad)
+    for start, stop in ((1.5, 10), ("a", 10), (0, float("nan")), (True, 10)):
+        with pytest.raises(DataFormatError, match=r"<array>: read\((start|stop)=\.\.\.\) takes a whole sample index"):
+            r.read(start, stop)

@@ -168,14 +168,17 @@ class Record:
         equals reading whole), which the beat pipeline treats as a lead off; :attr:`notes` says so. A lead with no
         finite sample at all cannot be read (its reader, or :meth:`gap_value` at the first read, refuses it by name).
         """
-        stop = self.n_samples if stop is None else min(int(stop), self.n_samples)
-        start = max(0, int(start))
+        stop = self.n_samples if stop is None else min(self._sample(stop, "stop"), self.n_samples)
+        start = 0 if start is None else max(0, self._sample(start, "start"))
         if isinstance(lead, str) and lead == "all":
             chans, squeeze = list(range(len(self.leads))), False
         elif lead is None or isinstance(lead, (str, int, np.integer)):
             chans, squeeze = [self.lead_index(lead)], True
-        else:
+        elif isinstance(lead, (Sequence, np.ndarray)) and not isinstance(lead, bytes):
             chans, squeeze = [self.lead_index(x) for x in lead], False
+        else:  # 1.0, an object: "'float' object is not iterable" from the loop above
+            raise DataFormatError(f"{self.path}: lead must be a name, a 0-based index, a list of them or 'all', got "
+                                  f"{type(lead).__name__} {lead!r:.60} (record has {list(self.leads)})")
         if stop <= start:
             out = np.zeros((0, len(chans)))
         else:
@@ -183,6 +186,19 @@ class Record:
             if fill_gaps and not np.isfinite(out).all():
                 out = self._fill_gaps(out, chans, start)
         return out[:, 0] if squeeze else out
+
+    def _sample(self, value, what: str) -> int:
+        """A sample index given to :meth:`read`: a whole number (``1e9`` too, clipped after); 1.5, NaN, None as
+        ``start`` or text were int()'s TypeError / ValueError, or cut silently (1.5 read from sample 1)."""
+        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            return int(value)
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            v = float("nan")
+        if isinstance(value, (bool, np.bool_)) or not np.isfinite(v) or v != int(v):
+            raise DataFormatError(f"{self.path}: read({what}=...) takes a whole sample index, got {value!r:.60}")
+        return int(v)
 
     def gap_value(self, channel: int) -> float:
         """The value (mV) NaN, infinite and missing samples of ``channel`` read as: the median of its finite samples
