@@ -324,3 +324,17 @@ def test_record_read_refuses_what_is_no_sample_index_or_lead_in_one_line():
     for start, stop in ((1.5, 10), ("a", 10), (0, float("nan")), (True, 10)):
         with pytest.raises(DataFormatError, match=r"<array>: read\((start|stop)=\.\.\.\) takes a whole sample index"):
             r.read(start, stop)
+
+
+def test_csv_delimiter_option_must_be_one_character(tmp_path):
+    """``open_record("x.csv", delimiter=5)`` was an AttributeError ('int' object has no attribute 'strip'),
+    ``delimiter=";;"`` the csv module's TypeError ("delimiter" must be a 1-character string)."""
+    import numpy as np
+
+    from cardiacml.io import open_record
+
+    np.savetxt(tmp_path / "s.csv", np.random.default_rng(0).normal(size=(3600, 2)), delimiter=";")
+    assert open_record(tmp_path / "s.csv", fs=360, delimiter=";").leads == ("lead0", "lead1")
+    for bad in (5, ";;", b";"):
+        with pytest.raises(UsageError, match=r"s.csv: delimiter must be one character .* got"):
+            open_record(tmp_path / "s.csv", fs=360, delimiter=bad)

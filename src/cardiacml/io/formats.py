@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError, MissingDataError, MissingDependencyError
+from ..errors import DataFormatError, MissingDataError, MissingDependencyError, UsageError
 from .records import UNIT_TO_MV, Record
 from .symbols import BEAT_SYMBOLS
 from .units import (TIME_NAMES, ScaledRecord, check_fs, finish_record, parse_leads, resolve_units, robust_amplitude,
@@ -142,6 +142,10 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     if len(head) >= 65536 and "\n" not in head and "\r" not in head:  # refused at once, not after parsing megabytes
         raise DataFormatError(f"{path}: the first line is longer than 64 kB: not a recording with one row per sample "
                               "(write one line per sample, one column per lead)")
+    if delimiter is not None and not (isinstance(delimiter, str) and (len(delimiter) == 1 or not delimiter.strip())):
+        # 5 was an AttributeError ('int' object has no attribute 'strip'), ";;" csv's TypeError
+        raise UsageError(f"{path}: delimiter must be one character (',', ';', '\\t') or ' ' for whitespace, got "
+                         f"{delimiter!r:.40}")
     if delimiter is None:
         sep, decimal = _sniff(path, head)
     else:
