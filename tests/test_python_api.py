@@ -338,3 +338,19 @@ def test_csv_delimiter_option_must_be_one_character(tmp_path):
     for bad in (5, ";;", b";"):
         with pytest.raises(UsageError, match=r"s.csv: delimiter must be one character .* got"):
             open_record(tmp_path / "s.csv", fs=360, delimiter=bad)
+
+
+def test_a_beat_index_that_is_no_whole_number_is_refused(shared, tmp_path):
+    """``read_ecg12(path, beat=1.5)`` took beat 1 silently (int(1.5)), on a model-format array too."""
+    import numpy as np
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.inputs import read_ecg12
+
+    rec = shared / "wfdb_samples" / "s0010_re"
+    assert read_ecg12(rec, beat="3").shape == read_ecg12(rec, beat=3.0).shape == (1, 12, 500)
+    np.save(tmp_path / "b.npy", np.random.default_rng(0).normal(size=(3, 12, 500)).astype(np.float32))
+    for path in (rec, tmp_path / "b.npy"):
+        for bad in (1.5, True, float("nan"), "x"):
+            with pytest.raises(DataFormatError, match=r"beat must be 'auto', 'all' or a beat index, got"):
+                read_ecg12(path, beat=bad)

@@ -388,6 +388,21 @@ def _choose(cands: list[int], r: np.ndarray, n_total: int) -> int:
     return min(good, key=lambda k: abs(r[k] - mid))
 
 
+def beat_index(beat, where: str) -> int:
+    """A ``beat`` that is an index (an int, or its text as the CLI gives it): ``1.5`` and ``True`` are refused (int()
+    took them for beats 1 and 1 silently), as is anything else."""
+    if isinstance(beat, (bool, np.bool_)) or isinstance(beat, (float, np.floating)) and not float(beat).is_integer():
+        k = None
+    else:
+        try:
+            k = int(beat)
+        except (TypeError, ValueError, OverflowError):
+            k = None
+    if k is None:
+        raise DataFormatError(f"{where}: beat must be 'auto', 'all' or a beat index, got {beat!r}")
+    return k
+
+
 def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_MS, where: str = "",
                 t0_s: float = 0.0, version: int = WINDOW_VERSION) -> tuple[np.ndarray, list[dict]]:
     """Cut 500 ms windows at 1 kHz from a (T, 12) ECG sampled at ``fs`` (mV).
@@ -444,10 +459,7 @@ def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_
     elif beat is None or beat == "auto":
         chosen = [_choose(fits, r, T)] if fits else []
     else:
-        try:
-            k = int(beat)
-        except (TypeError, ValueError):
-            raise DataFormatError(f"{where}: beat must be 'auto', 'all' or a beat index, got {beat!r}") from None
+        k = beat_index(beat, where)
         if not 0 <= k < len(r):
             raise DataFormatError(f"{where}: beat {k} out of range: {len(r)} QRS complexes detected "
                                   f"(R peaks at {np.round(t0_s + r / FS_MODEL, 3).tolist()[:20]} s)")

@@ -102,10 +102,9 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
                                                   or arr.shape == (N_TIMES, 12))
         if beats and beat not in (None, "auto", "all"):  # beat K of an array of model-format beats (was ignored: all n)
             n_b = len(arr) if arr.ndim == 3 else 1
-            try:
-                k = int(beat)
-            except (TypeError, ValueError):
-                raise DataFormatError(f"{p}: beat must be 'auto', 'all' or a beat index, got {beat!r}") from None
+            from ..ecg.twelve_lead import beat_index
+
+            k = beat_index(beat, str(p))
             if not 0 <= k < n_b:
                 raise DataFormatError(f"{p}: beat {k} out of range: the array holds {n_b} model-format beat(s) "
                                       f"(shape {arr.shape})")
