@@ -354,3 +354,12 @@ def test_a_beat_index_that_is_no_whole_number_is_refused(shared, tmp_path):
         for bad in (1.5, True, float("nan"), "x"):
             with pytest.raises(DataFormatError, match=r"beat must be 'auto', 'all' or a beat index, got"):
                 read_ecg12(path, beat=bad)
+
+
+def test_adapt_minutes_that_is_no_number_is_a_usage_error(shared, tmp_path):
+    """``predict_file(..., adapt_minutes="x")`` was float()'s ValueError."""
+    from cardiacml.inference.predict import predict_file
+
+    with pytest.raises(UsageError, match=r"--adapt-minutes 'x': must be a number of minutes"):
+        predict_file("beats-all", shared / "wfdb_samples" / "100", tmp_path / "o.csv", adapt_minutes="x")
+    assert not (tmp_path / "o.csv").exists()

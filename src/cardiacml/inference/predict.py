@@ -288,7 +288,10 @@ def _adapted_runner(runner, record, lead, minutes, labels_csv, use_annotations):
 
     if not hasattr(runner, "model"):
         raise UsageError("--adapt-minutes needs a PyTorch model (run folder, .pt or pretrained name), not an .onnx file")
-    minutes = 5.0 if minutes is None else float(minutes)
+    try:  # "x" was float()'s ValueError
+        minutes = 5.0 if minutes is None else float(minutes)
+    except (TypeError, ValueError):
+        raise UsageError(f"--adapt-minutes {minutes!r:.40}: must be a number of minutes") from None
     if not 0 < minutes * 60 < record.duration_s:
         raise UsageError(f"--adapt-minutes {minutes:g}: must be positive and shorter than the recording "
                          f"({record.duration_s / 60:.1f} min)")
