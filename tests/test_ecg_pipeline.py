@@ -197,8 +197,9 @@ def test_detector_on_real_records(mitdb):
 
 
 def test_vectorised_detector_equals_neurokit2(mitdb, shared):
-    """detect_r_peaks' vectorised "neurokit" method returns exactly neurokit2's own ecg_findpeaks peaks (both polarities)
-    on real records at 360 Hz and 1 kHz, noise, a burst of steep edges and a lead that starts mid-QRS."""
+    """detect_r_peaks' vectorised "neurokit" method returns exactly neurokit2's own ecg_findpeaks peaks (both polarities;
+    without the fast-run and first-beat steps) on real records at 360 Hz and 1 kHz, noise, a burst of steep edges and a
+    lead that starts mid-QRS."""
     import warnings
 
     import neurokit2 as nk
@@ -229,9 +230,10 @@ def test_vectorised_detector_equals_neurokit2(mitdb, shared):
     signals.append((clean_ecg(steps, 360.0), 360.0))
     signals.append((signals[0][0][123:], 360.0))
     for x, fs in signals:
-        got = detect_r_peaks(x, fs, fast_runs=False)
+        got = detect_r_peaks(x, fs, fast_runs=False, start=False)
         np.testing.assert_array_equal(got, reference(x, fs))
-        # the fast-run step only adds peaks (neurokit2's, plus some it dropped within 0.3 s of a kept one)
+        # the fast-run and first-beat steps only add peaks (neurokit2's, plus some it dropped within 0.3 s of a kept one
+        # or of sample 0)
         more = detect_r_peaks(x, fs)
         assert np.isin(got, more).all() and len(more) >= len(got)
     assert len(detect_r_peaks(signals[0][0], 360.0)) > 500
@@ -277,6 +279,24 @@ def test_a_run_faster_than_200_per_min_keeps_all_its_beats(mitdb, tmp_path, monk
                 assert len(plain) < 0.8 * 300, (name, len(plain))
             else:
                 np.testing.assert_array_equal(plain, more)
+
+
+def test_a_beat_in_the_first_0_3_s_is_found(mitdb, tmp_path):
+    """neurokit2 measures its first peak's 0.3-s delay from sample 0: a beat whose R wave lay 0.1-0.3 s into a recording
+    (38 of 175 10-s MIT-BIH strips) was neither classified nor counted in ``skipped``; one in the first
+    0.1 s is found and skipped as cut by the start."""
+    from cardiacml.ecg.pipeline import SKIP_EDGE
+
+    rec = open_record(mitdb / "100")
+    ann = beat_annotations(rec)[0]
+    x = rec.read(0, rec.n_samples, 0)
+    for lead_in_s in (0.15, 0.25, 0.05):
+        a = int(ann[100] - lead_in_s * rec.fs)
+        np.save(tmp_path / "strip.npy", x[a:a + 3600])
+        scan = scan_record(open_record(tmp_path / "strip.npy", fs=360.0, units="mV"))
+        ref = ann[(ann >= a + 36) & (ann < a + 3600 - 36)] - a  # not within 0.1 s of either end
+        assert len(scan.peaks) == len(ref) and np.abs(scan.peaks - ref).max() <= 5, (lead_in_s, scan.peaks[:2], ref[:2])
+        assert scan.skipped == ({SKIP_EDGE: 1} if lead_in_s < 0.1 else {}), lead_in_s
 
 
 def test_detector_on_ptb_12_lead_at_1khz(shared):
