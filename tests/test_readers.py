@@ -318,6 +318,11 @@ def test_csv_malformed_inputs_name_the_file(tmp_path):
     bad.to_csv(tmp_path / "gap.csv", index=False)
     with pytest.raises(DataFormatError, match="gap.csv: the time column is not uniformly sampled"):
         _open(tmp_path / "gap.csv")
+    # a gap (dropped samples) is named with the rate around it, not as a row off the whole span's grid (a 2-s gap in
+    # 3 minutes at 360 Hz said "row 21601 is 1.32583 away from a uniform grid of step 0.00280899")
+    with pytest.raises(DataFormatError, match=r"jumps by 1.004 between rows 1500 and 1501 \(5.996 -> 7; step 0.004 "
+                                              r"elsewhere\): samples are missing"):
+        _open(tmp_path / "gap.csv")
     (tmp_path / "empty.csv").write_text("\n\n")
     with pytest.raises(DataFormatError, match="empty.csv: the file is empty"):
         _open(tmp_path / "empty.csv")

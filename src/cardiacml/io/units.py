@@ -208,6 +208,17 @@ def time_unit(name: str | None, t: np.ndarray, path: Path) -> tuple[float, str]:
     step = (t[-1] - t[0]) / (len(t) - 1)  # the whole span: robust to times written with few digits
     dev = np.abs(t - (t[0] + step * np.arange(len(t))))
     if dev.max() > 0.5 * step:
+        med = float(np.median(dt))
+        jump = dt > 1.5 * med
+        if jump.any() and not np.any(np.abs(dt[~jump] - med) > 0.5 * med):
+            # uniform but for gaps (a recorder or a wireless link that dropped samples): the whole span's step, and
+            # which row is furthest from its grid, would name neither the gap nor the rate
+            i = int(np.flatnonzero(jump)[0])
+            raise DataFormatError(f"{path}: the time column is not uniformly sampled: it jumps by {dt[i]:.6g} between "
+                                  f"rows {i + 1} and {i + 2} ({t[i]:.6g} -> {t[i + 1]:.6g}; step {med:.6g} elsewhere"
+                                  + (f", {int(jump.sum())} such gaps" if jump.sum() > 1 else "") + "): samples are "
+                                  "missing; write a row with its time and empty cells for each missing sample (read as "
+                                  "a lead off) or cut the file there")
         i = int(np.argmax(dev))
         raise DataFormatError(f"{path}: the time column is not uniformly sampled (row {i + 1} is {dev[i]:.6g} away "
                               f"from a uniform grid of step {step:.6g}); resample the signal first")
