@@ -195,6 +195,24 @@ def test_pure_noise_gives_no_reliable_beats(tmp_path):
     assert "no reliable beats" in page and page.count(LOW_QUALITY_FILL) == 2
 
 
+def test_no_reliable_beats_on_a_noisy_lead_names_the_other_leads(mitdb, tmp_path):
+    """The default lead (the first channel named ECG) is noise, a loose electrode, and the second holds the ECG: the
+    warning said "nothing was classified" and no more; it names the other ECG leads and --lead (not a respiration
+    channel), and that lead gives the beats."""
+    from cardiacml.io import open_record
+
+    x = open_record(mitdb / "100").read(0, 360 * 60, 0)
+    noise = np.random.default_rng(0).normal(0, 0.3, len(x))
+    p = tmp_path / "two.csv"
+    np.savetxt(p, np.c_[noise, x, noise], delimiter=",", header="ECG1,ECG2,Resp", comments="", fmt="%.4f")
+    res = _predict(p, "--out", tmp_path / "n.csv")
+    assert res.exit_code == 0 and "no reliable beats" in res.output, res.output
+    warning = json.loads((tmp_path / "n.summary.json").read_text())["quality"]["warning"]
+    assert warning.endswith("lead 'ECG1' was read: the recording also has ['ECG2'], choose one with --lead"), warning
+    res = _predict(p, "--out", tmp_path / "e.csv", "--lead", "ECG2")
+    assert res.exit_code == 0 and json.loads((tmp_path / "e.summary.json").read_text())["beats"] >= 70, res.output
+
+
 def test_a_bradycardia_is_classified_and_flagged_only_when_its_beats_are_unlike(mitdb, tmp_path, monkeypatch):
     # a sinus bradycardia at 35 /min (record 100's beats, 1.7 s apart): every window fails the quality check's
     # 40-180 /min rule; nothing was classified ("no reliable beats": no window "looks like an ECG"). Then (0.4.6) the

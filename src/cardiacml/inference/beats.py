@@ -174,6 +174,18 @@ def _contract(predictor, contract) -> SignalContract:
     return c
 
 
+def _other_leads_hint(leads, used) -> str:
+    """``"; lead 'X' was read: the recording also has ['Y'], choose one with --lead"`` when it has other ECG leads (the
+    lead read, chosen by default, can be the noisy one: a loose electrode); else ``""``."""
+    from ..io.records import NOT_ECG
+
+    others = [str(n) for n in leads if str(n) != str(used) and not NOT_ECG.match(str(n).strip())]
+    if not others:
+        return ""
+    shown = others[:8] + (["..."] if len(others) > 8 else [])
+    return f"; lead {str(used)!r} was read: the recording also has {shown}, choose one with --lead"
+
+
 def predict_record(predictor, record: Record, out_csv, *, contract: SignalContract | None = None, lead=None,
                    use_annotations: bool = True, block_beats: int = BLOCK_BEATS, chunk_s: float = CHUNK_S,
                    show_progress: bool | None = None, on_block=None, keep_signal: bool = False,
@@ -315,7 +327,8 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
                               f"({len(quality['low_quality'])} detections rejected by the signal-quality check); "
                               + (f"the detections come at {rate:.0f} /min, outside the {HR[0]:g}-{HR[1]:g} /min the "
                                  "check accepts, and are not alike enough for a brady- or tachycardia; "
-                                 if np.isfinite(rate) and not HR[0] <= rate <= HR[1] else "") + "nothing was classified")
+                                 if np.isfinite(rate) and not HR[0] <= rate <= HR[1] else "") + "nothing was classified"
+                              + _other_leads_hint(record.leads, lead_name))
         quality["low_quality"] = quality["low_quality"][:0]
     af = (_rhythm(record, read_lead, peaks, times, classes, filtered, context_bridge_s,
                   realign=how != "annotations") if rhythm and n_total else None)
