@@ -567,8 +567,9 @@ EDGE_FILL = True
 #: 0.4.4 (detections merged within 0.2 s, extra and edge detections dropped, windows past the ends filled); 3 since
 #: 0.4.15 (no R-R interval across a lead-off / saturated stretch, detections at its edges dropped; MIT-BIH unchanged);
 #: 4 since 0.4.16 (detected R peaks: the beats of a regular run over 200 /min, :func:`cardiacml.ecg.detect.fast_run_beats`;
-#: tiny detections dropped, :func:`cardiacml.ecg.detect.tiny_detections`).
-PIPELINE_REVISION = 4
+#: tiny detections dropped, :func:`cardiacml.ecg.detect.tiny_detections`); 5 since 0.4.17 (detected R peaks: a beat in
+#: the first 0.3 s of the recording, :func:`cardiacml.ecg.detect.first_beats`; kachuee_beats detects as scan_record).
+PIPELINE_REVISION = 5
 
 
 def _fill_outside(own: np.ndarray, tmpl: np.ndarray, peaks: np.ndarray, n_samples: int, fs: float) -> np.ndarray:
