@@ -464,7 +464,7 @@ def _train(rr=0.8, n=30, fs=250.0):
 
 
 def test_extra_detection_inside_a_normal_interval_is_dropped():
-    from cardiacml.ecg.detect import extra_detections
+    from cardiacml.ecg.nonbeats import extra_detections
 
     fs = 250.0
     peaks, qrs = _train(fs=fs)
@@ -501,7 +501,8 @@ def test_a_tiny_deflection_among_beats_five_times_its_size_is_no_beat(mitdb, tmp
     """Noise in a sinus pause (MIT-BIH 232) escaped the extra-detection rule, which asks for a normal interval around
     the detection; a deflection under a fifth of the QRS of each of its 4 neighbours on both sides is dropped wherever
     it lies, a small beat with beats of its own size nearby (bigeminy, an amplitude step) is not."""
-    from cardiacml.ecg.detect import score_detector, tiny_detections
+    from cardiacml.ecg.detect import score_detector
+    from cardiacml.ecg.nonbeats import tiny_detections
     from cardiacml.ecg.pipeline import SKIP_TINY
 
     q = np.ones(20)
@@ -692,7 +693,7 @@ def test_a_small_beat_of_another_shape_is_not_a_p_wave(monkeypatch):
     """Bigeminy with small, wide PVCs (0.15 mV against 1 mV N beats, P waves before the N beats only): the PVCs pass
     the amplitude and slope tests of a blocked P wave but not its shape test, and stay beats; the same small waves in
     the shape of the P wave are taken for blocked P waves."""
-    import cardiacml.ecg.detect as D
+    import cardiacml.ecg.nonbeats as D
 
     fs = 250.0
     t = np.arange(int(120 * fs)) / fs
@@ -820,7 +821,7 @@ def test_a_lead_off_stretch_gives_no_beats_at_its_edges_and_no_pause(mitdb, tmp_
     no interval spans the stretch: the beats around it get the classes they get in the untouched record."""
     import pandas as pd
 
-    from cardiacml.ecg.detect import near_flat_run
+    from cardiacml.ecg.nonbeats import near_flat_run
     from cardiacml.ecg.pipeline import SKIP_FLAT
     from cardiacml.inference.beats import predict_record
     from cardiacml.inference.predict import load_runner

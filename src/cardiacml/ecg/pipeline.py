@@ -29,9 +29,9 @@ from ..contracts import rhythm as C
 from ..errors import DataFormatError, UsageError
 from ..io import Record
 from .aami import AAMI_MAP
-from .detect import (MIN_BEAT_GAP_S, check_signal, detect_r_peaks, extra_detections, flat_runs, match_peaks,
-                     near_flat_run, p_wave_candidates, p_wave_detections, p_wave_shapes, p_wave_span, refine_peaks,
-                     steepest_slope, tiny_detections, too_short)
+from .detect import MIN_BEAT_GAP_S, check_signal, detect_r_peaks, match_peaks, refine_peaks, too_short
+from .nonbeats import (extra_detections, flat_runs, near_flat_run, p_wave_candidates, p_wave_detections, p_wave_shapes,
+                       p_wave_span, steepest_slope, tiny_detections)
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
 from .rr import long_reference, rr_features  # noqa: F401 (pipeline.rr_features / long_reference: their old home)
 from .median import median_of
@@ -246,7 +246,7 @@ class PeakScan:
     filtered : (N,) float64 or None - the band-passed lead (:func:`~cardiacml.ecg.filters.clean_ecg`, mV), kept for
         records of at most :data:`KEEP_FILTERED_MAX_SAMPLES` samples; each chunk was filtered with
         :data:`~cardiacml.ecg.filters.SETTLE_S` of overlap, so it equals a whole-record pass (to 1e-6 mV).
-    breaks : (k,) int64 - samples inside lead-off / saturated stretches (:func:`~cardiacml.ecg.detect.flat_runs`): no
+    breaks : (k,) int64 - samples inside lead-off / saturated stretches (:func:`~cardiacml.ecg.nonbeats.flat_runs`): no
         R-R interval spans them (:func:`~cardiacml.ecg.rr.rr_features`).
     """
 
@@ -302,7 +302,7 @@ def _qrs_ptp(f: np.ndarray, loc: np.ndarray, fs: float) -> np.ndarray:
 
 def _p_waves(record: Record, li: int, peaks: np.ndarray, qrs: np.ndarray, slope: np.ndarray,
              filtered: np.ndarray | None, chunk: int) -> np.ndarray:
-    """Blocked P waves among the merged detections (:func:`cardiacml.ecg.detect.p_wave_detections`), judged on the
+    """Blocked P waves among the merged detections (:func:`cardiacml.ecg.nonbeats.p_wave_detections`), judged on the
     whole record's detections whatever the chunks: the candidates (small and flat against their neighbours) are few,
     and only the stretches around them are read and filtered again (or taken from ``filtered`` when pass 1 kept it)."""
     fs = record.fs
@@ -331,8 +331,8 @@ def _p_waves(record: Record, li: int, peaks: np.ndarray, qrs: np.ndarray, slope:
 def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: int,
                     p_wave: np.ndarray) -> tuple[np.ndarray, dict]:
     """Detected peaks that are not beats to classify: blocked P waves (``p_wave``, from
-    :func:`cardiacml.ecg.detect.p_wave_detections`), extra detections (:func:`cardiacml.ecg.detect.extra_detections`),
-    tiny detections (:func:`cardiacml.ecg.detect.tiny_detections`), detections with a QRS peak-to-peak under :data:`MIN_QRS_MV` (the detector's relative thresholds find "beats" in
+    :func:`cardiacml.ecg.nonbeats.p_wave_detections`), extra detections (:func:`cardiacml.ecg.nonbeats.extra_detections`),
+    tiny detections (:func:`cardiacml.ecg.nonbeats.tiny_detections`), detections with a QRS peak-to-peak under :data:`MIN_QRS_MV` (the detector's relative thresholds find "beats" in
     the numerical ringing of a flat, lead-off stretch) and, of the rest, beats within :data:`EDGE_S` of the
     recording's start or end (unless that would leave none).
     Returns (keep mask, ``skipped`` counts by reason)."""
@@ -352,8 +352,8 @@ def _drop_non_beats(peaks: np.ndarray, qrs: np.ndarray, fs: float, n_samples: in
 
 def _small_detections(peaks: np.ndarray, qrs: np.ndarray, fs: float, other: np.ndarray):
     """(extra, tiny) bool masks of the detections that are not beats by their size: inside a normal R-R interval
-    (:func:`cardiacml.ecg.detect.extra_detections`), then under a fifth of every neighbour
-    (:func:`cardiacml.ecg.detect.tiny_detections`); none of them among ``other`` (already dropped for another reason:
+    (:func:`cardiacml.ecg.nonbeats.extra_detections`), then under a fifth of every neighbour
+    (:func:`cardiacml.ecg.nonbeats.tiny_detections`); none of them among ``other`` (already dropped for another reason:
     blocked P waves, flat stretches). What both detection paths (:func:`kachuee_beats`, :func:`scan_record`) drop."""
     extra = extra_detections(peaks, qrs, fs) & ~other
     return extra, tiny_detections(qrs) & ~extra & ~other
@@ -422,8 +422,8 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         Keep the band-passed lead (``PeakScan.filtered``, 8 bytes a sample) for pass 2 and the record-level checks to
         reuse; None: when the record has at most :data:`KEEP_FILTERED_MAX_SAMPLES` samples.
     drop_extra : bool
-        Detected peaks only: drop the detections that are not beats (:func:`cardiacml.ecg.detect.extra_detections`:
-        a small deflection inside a normal R-R interval; :func:`cardiacml.ecg.detect.tiny_detections`: one under a
+        Detected peaks only: drop the detections that are not beats (:func:`cardiacml.ecg.nonbeats.extra_detections`:
+        a small deflection inside a normal R-R interval; :func:`cardiacml.ecg.nonbeats.tiny_detections`: one under a
         fifth of the QRS of each of its 4 neighbours on both sides; blocked P waves; no QRS at a flat stretch) and the
         beats within :data:`EDGE_S` of the recording's start or end; each is counted in ``skipped``.
 
@@ -567,7 +567,7 @@ EDGE_FILL = True
 #: 0.4.4 (detections merged within 0.2 s, extra and edge detections dropped, windows past the ends filled); 3 since
 #: 0.4.15 (no R-R interval across a lead-off / saturated stretch, detections at its edges dropped; MIT-BIH unchanged);
 #: 4 since 0.4.16 (detected R peaks: the beats of a regular run over 200 /min, :func:`cardiacml.ecg.detect.fast_run_beats`;
-#: tiny detections dropped, :func:`cardiacml.ecg.detect.tiny_detections`); 5 since 0.4.17 (detected R peaks: a beat in
+#: tiny detections dropped, :func:`cardiacml.ecg.nonbeats.tiny_detections`); 5 since 0.4.17 (detected R peaks: a beat in
 #: the first 0.3 s of the recording, :func:`cardiacml.ecg.detect.first_beats`; kachuee_beats detects as scan_record).
 PIPELINE_REVISION = 5
 

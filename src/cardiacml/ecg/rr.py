@@ -1,7 +1,7 @@
 """R-R features of the ``beat-rhythm`` contract (:mod:`cardiacml.contracts.rhythm`) and their long-term reference.
 
 Moved out of :mod:`cardiacml.ecg.pipeline` (which still exports both names) when intervals that span a lead-off /
-saturated stretch (:func:`cardiacml.ecg.detect.flat_runs`) became breaks: such an interval is no R-R interval, and the
+saturated stretch (:func:`cardiacml.ecg.nonbeats.flat_runs`) became breaks: such an interval is no R-R interval, and the
 beats on either side take their other interval, as a recording's first and last beats do.
 """
 

@@ -126,8 +126,9 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     from ..utils import as_path, check_distinct_outputs, check_output
 
     input_path = as_path(input_path, "predict_file: input_path")
-    out_path = None if out_path is None else as_path(out_path, "predict_file: out_path")
-    html = None if html is None else as_path(html, "predict_file: html")
+    for value, what in ((out_path, "out_path"), (html, "html")):  # checked only: a trailing "/" (a folder) is kept
+        if value is not None:
+            as_path(value, f"predict_file: {what}")
     runner = load_runner(model_path)
     c = runner.contract
     if out_path is not None and _names_folder(out_path):
