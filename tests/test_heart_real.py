@@ -51,3 +51,27 @@ def test_a_map_with_no_active_site_fails_the_checks_instead_of_crashing(real12, 
     res = physiology_checks("stub", [real12 / "E07506", real12 / "E07513", real12 / "E07509"])
     assert [r["sites_never_active"] for r in res["rows"]] == [75, 75, 75]
     assert res["summary"]["share_earliest_le_20ms"] == 0.0
+
+
+def test_a_vm_model_falling_from_its_first_sample_is_not_activated_at_0_ms(real12, monkeypatch):
+    """heart-vm's Vm starts above -40 mV and falls at a few sites of E07504, E07517, E07518: those sites were taken as
+    activated at 0 ms, so the records' earliest activation was 0 ms and passed the '<= 20 ms' check."""
+    import cardiacml.inference.predict as P
+    from cardiacml.contracts.ecg12 import ECG12
+
+    t = np.arange(500)
+
+    class FallingSite:
+        contract = ECG12
+
+        def predict(self, X):
+            vm = np.where(t[None, None, :] >= 30 + np.arange(75)[None, :, None] % 40, 20.0, -85.0)
+            vm = np.repeat(vm, len(X), 0).astype(np.float32)
+            vm[:, 5, :40] = -26.0 - 1.5 * t[:40]  # falls from -26 mV, then up at 40 ms
+            return vm
+
+    monkeypatch.setattr(P, "load_runner", lambda model: FallingSite())
+    res = physiology_checks("stub", [real12 / "E07506"])
+    row = res["rows"][0]
+    assert row["earliest_ms"] == 30 and row["sites_never_active"] == 0, row
+    assert row["latest_ms"] == 69 and row["tat_ms"] == 39

@@ -41,6 +41,25 @@ def test_activation_time_rule_and_never_activated():
     assert np.argmax(vm > 0, axis=0)[3] == 0
 
 
+def test_upstroke_rule_counts_a_crossing_from_below_only():
+    """A predicted Vm that starts above -40 mV and falls (heart-vm on E07504, E07517, E07518) has no upstroke at 0 ms:
+    it was 'activated' at 0 ms, which made the real-ECG check's earliest activation 0 ms on those records."""
+    from cardiacml.datasets.intracardiac import UPSTROKE_THRESHOLD_MV
+
+    t = np.arange(500)
+    vm = np.full((3, 500), -85.0)
+    vm[0] = np.where(t < 10, -26.0 - 6 * t, -85.0)  # falls from -26 mV, never rises again
+    vm[0, 74:] = 20.0  # ...then an upstroke at 74 ms
+    vm[1] = np.where(t < 10, -26.0 - 6 * t, -85.0)  # falls and stays at rest: never activates
+    vm[2, 30:] = 20.0  # an ordinary upstroke
+    at = activation_times(vm, UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
+    assert at[0] == 74 and np.isnan(at[1]) and at[2] == 30
+    # the dataset's rule (training target, cache) is unchanged: the first sample above the threshold
+    assert list(activation_times(vm, UPSTROKE_THRESHOLD_MV, time_axis=-1)[:2]) == [0, 0]
+    # any time axis
+    np.testing.assert_array_equal(activation_times(vm.T[None], UPSTROKE_THRESHOLD_MV, time_axis=-2, rising=True)[0], at)
+
+
 def test_real_file_names_discovered_and_loaded(tmp_path):
     rng = np.random.default_rng(1)
     ecg, vm = write_fixture_pair(tmp_path / FOLDER, REAL_NAME, rng)

@@ -89,11 +89,14 @@ def discover_simulations(root: str | os.PathLike, *, strict: bool = True) -> lis
 
 
 
-def activation_times(vm: np.ndarray, threshold: float = ACTIVATION_THRESHOLD_MV, time_axis: int = -2) -> np.ndarray:
+def activation_times(vm: np.ndarray, threshold: float = ACTIVATION_THRESHOLD_MV, time_axis: int = -2,
+                     rising: bool = False) -> np.ndarray:
     """Activation time of each site: the first time index where Vm > ``threshold`` (mV).
 
     Unlike ``argmax(Vm > 0)`` of the challenge's reference code, a site that never
-    activates gets NaN instead of 0.
+    activates gets NaN instead of 0. ``rising`` (the upstroke rule, :data:`UPSTROKE_THRESHOLD_MV`): only a crossing
+    from at or below ``threshold`` counts, so a site whose Vm is already above it when the window opens (a
+    predicted trace falling from its first sample) is not "activated" at 0 ms: its first upstroke counts, NaN if none.
 
     Parameters
     ----------
@@ -106,6 +109,10 @@ def activation_times(vm: np.ndarray, threshold: float = ACTIVATION_THRESHOLD_MV,
         Activation time in samples (= ms at 1 kHz); NaN where never activated.
     """
     above = np.asarray(vm) > threshold
+    if rising:  # an upward crossing: above now, not above at the previous sample (never at the first sample)
+        above = np.moveaxis(above, time_axis, -1)
+        above = np.concatenate([np.zeros_like(above[..., :1]), above[..., 1:] & ~above[..., :-1]], axis=-1)
+        above = np.moveaxis(above, -1, time_axis)
     first = np.argmax(above, axis=time_axis).astype(np.float32)
     first[~above.any(axis=time_axis)] = np.nan
     return first

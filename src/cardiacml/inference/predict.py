@@ -426,7 +426,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
                               "another --out)")
     from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
 
-    act = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
+    act = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
     df = pd.DataFrame(act, columns=names)
     df.insert(0, "ecg", np.arange(len(pred)))
     if windows:

@@ -111,8 +111,8 @@ def vm_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
                  fig_dir / "site_pearson.png", "Mean Pearson correlation between true and predicted Vm at each site."),
            _save(plots.plot_vm_traces(np.asarray(data.y_test[0]), pred[0], sites), fig_dir / "vm_traces.png",
                  "True (black) and predicted (red, dashed) Vm at four sites of the first test heart.")]
-    act_true = activation_times(np.asarray(data.y_test), threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
-    act_pred = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1)
+    act_true = activation_times(np.asarray(data.y_test), threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
+    act_pred = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
     _ecg_and_heart(fig_dir, data, act_true, act_pred, out, f"activation = Vm crossing {UPSTROKE_THRESHOLD_MV:g} mV upward")
     return out
 
