@@ -126,3 +126,18 @@ def test_report_figures_are_captioned_by_what_they_show_and_pairs_are_wide(tmp_p
     fig = _img(gif)
     assert "vm true vs predicted" not in fig and "class='wide'" in fig  # no file name as a caption
     assert bar_fonts((600, 500))["label_font_size"] >= 16 and bar_fonts((1200, 1000))["label_font_size"] > 40
+
+
+def test_activation_colour_bar_spans_every_site_value_the_page_shows():
+    """The colour bar ran over the surface's interpolated values only: heart-act on E07509 showed a 19-103 ms bar
+    beside sites (hover, CSV) at 15.9 ms (a septal site inside the wall) and 112.3 ms."""
+    from cardiacml.viz.html.heart import _Surface, activation_figure
+
+    surface = _Surface()
+    names = list(surface.g.site_names)
+    act = np.full(75, 50.0)
+    act[names.index("SEPTM_AHA08_RV10")] = 5.0  # intramural: no surface vertex carries it
+    act[names.index("MID_AHA11")] = 140.0
+    for fig, latest in ((activation_figure(surface, None, act), 140.0), (activation_figure(surface, act, act + 3), 143.0)):
+        c = fig.layout.coloraxis
+        assert c.cmin <= 5.0 and c.cmax >= latest, (c.cmin, c.cmax)

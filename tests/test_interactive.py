@@ -169,7 +169,7 @@ def test_vm_frames_and_shared_colour_scale(hearts):
     assert np.abs(decoded - field).max() <= abs(slope) * 0.51 + 1e-6
     a, b = np.full(75, 10.0), np.linspace(0, 100, 75)
     act = hh.activation_figure(s, a, b)
-    both = np.concatenate([s.interpolate(a), s.interpolate(b)])  # one scale spanning both fields
+    both = np.concatenate([s.interpolate(a), s.interpolate(b), a, b])  # one scale spanning both fields and sites
     assert act.data[0].coloraxis == act.data[2].coloraxis == "coloraxis"
     assert act.layout.coloraxis.cmin == np.floor(both.min()) and act.layout.coloraxis.cmax == np.ceil(both.max())
 
