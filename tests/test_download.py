@@ -237,3 +237,23 @@ def test_dest_that_cannot_be_a_folder_is_one_line(tmp_path):
         res = CliRunner().invoke(app, ["data", "download", "heartbeat", "--dest", str(dest), "--manifest", str(manifest)])
         assert res.exit_code == 2 and says in res.output and "Traceback" not in res.output, res.output
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_download_never_writes_through_a_link_in_dest(tmp_path):
+    """A NAME.part that is a symbolic link had the download appended to the file it points to (outside --dest), and
+    the link then became NAME, 'ready'; a NAME that is a link was taken for the downloaded file."""
+    from cardiacml.errors import OutputError
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious\n")
+    srv = Server({"f.bin": b"X" * 1000})
+    try:
+        for link in ("f.bin.part", "f.bin"):
+            dest = tmp_path / link.replace(".", "_")
+            dest.mkdir()
+            (dest / link).symlink_to(outside)
+            with pytest.raises(OutputError, match=rf"{link} is a symbolic link .*outside"):
+                download_dataset([RemoteFile(f"{srv.url}/f.bin", "f.bin")], dest, retries=1)
+            assert outside.read_text() == "precious\n" and not (dest / ".f.bin.done").exists()
+    finally:
+        srv.close()

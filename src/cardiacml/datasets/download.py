@@ -160,6 +160,10 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
     _make_dest(dest)
     name = safe_filename(rf.filename)
     final, part = dest / name, dest / (name + ".part")
+    for p in (final, part):  # a link there would take the bytes (or the "ready" file) from outside --dest
+        if p.is_symlink():
+            raise OutputError(f"{p} is a symbolic link (to {os.readlink(p)}); downloading through it would write or "
+                              f"read outside {dest}: remove the link, or give another --dest")
     if final.is_file():
         _verify(rf, final, _recorded_sha256(dest, name))
         return final
