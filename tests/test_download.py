@@ -257,3 +257,27 @@ def test_download_never_writes_through_a_link_in_dest(tmp_path):
             assert outside.read_text() == "precious\n" and not (dest / ".f.bin.done").exists()
     finally:
         srv.close()
+
+
+def test_extraction_is_whole_or_nothing_when_a_file_or_folder_is_in_the_way(tmp_path):
+    """A folder in --dest where the archive has a file (or the reverse) failed half-way through the move (the members
+    before it were in place), and the archive was called corrupt and set aside; now one line before anything moves."""
+    from cardiacml.errors import OutputError
+
+    srv = Server({"p.tgz": make_tgz({"aa/one.txt": b"1", "zz": b"a file"}),
+                  "q.tgz": make_tgz({"aa/one.txt": b"1", "zz/two.txt": b"2"})})
+    try:
+        for name, mine in (("p.tgz", "folder"), ("q.tgz", "file")):
+            dest = tmp_path / name.replace(".", "_")
+            dest.mkdir()
+            if mine == "folder":
+                (dest / "zz").mkdir()
+                (dest / "zz" / "keep").write_text("mine")
+            else:
+                (dest / "zz").write_text("mine")
+            with pytest.raises(OutputError, match=rf"zz is a {mine} where the archive has a"):
+                download_dataset([RemoteFile(f"{srv.url}/{name}", name, extract=True)], dest, retries=1)
+            assert not (dest / "aa").exists() and (dest / name).is_file() and not (dest / f"{name}.corrupt").exists()
+    finally:
+        srv.close()
+

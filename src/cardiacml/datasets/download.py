@@ -314,7 +314,8 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
     trailer checked), zip members CRC-checked, member paths checked (no absolute paths,
     no ``..``, no links out), and the total size capped (``max_bytes``) and compared with
     the archive's (``max_ratio``). Members are extracted into a temporary folder inside
-    ``dest`` and moved into place only when all succeeded.
+    ``dest`` and moved into place only when all succeeded: never where a link, or a file where the archive has a
+    folder (or the reverse), is in the way.
     """
     import shutil
 
@@ -373,6 +374,9 @@ def _links_in_the_way(src: Path, dest: Path) -> None:
                               f"write outside {dest}: remove the link, or give another --dest")
         if p.is_dir() and target.is_dir():
             _links_in_the_way(p, target)
+        elif p.is_dir() != target.is_dir() and target.exists():  # os.replace fails half-way through the move
+            raise OutputError(f"{target} is a {'file' if p.is_dir() else 'folder'} where the archive has a "
+                              f"{'folder' if p.is_dir() else 'file'}; move it away, or give another --dest")
 
 
 def _move_into(src: Path, dest: Path) -> None:
