@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import re
 import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -281,3 +282,20 @@ def test_extraction_is_whole_or_nothing_when_a_file_or_folder_is_in_the_way(tmp_
     finally:
         srv.close()
 
+
+@pytest.mark.parametrize("member", ["p.tgz", "other.zip", "other.zip.part", ".other.zip.done"])
+def test_an_archive_cannot_replace_the_downloads_own_files(tmp_path, member):
+    """A member named like the archive, another file of the manifest, its .part or a .NAME.done marker replaced it:
+    the archive's own bytes (the marker then recorded the member's sha256), or a marker that makes the next run skip
+    the file it names."""
+    from cardiacml.datasets.download import UnsafeArchiveError
+
+    srv = Server({"p.tgz": make_tgz({"aa/one.txt": b"1", member: b"{}"})})
+    try:
+        files = [RemoteFile(f"{srv.url}/p.tgz", "p.tgz", extract=True),
+                 RemoteFile(f"{srv.url}/other.zip", "other.zip", extract=True)]
+        with pytest.raises(UnsafeArchiveError, match=rf"member '{re.escape(member)}' would replace the download's own"):
+            download_dataset(files, tmp_path, retries=1)
+    finally:
+        srv.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.tgz.refused"]

@@ -307,7 +307,7 @@ def _check_sizes(archive: Path, total: int, max_bytes: int, max_ratio: float) ->
 
 
 def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_BYTES,
-                    max_ratio: float = MAX_EXTRACT_RATIO) -> list[str]:
+                    max_ratio: float = MAX_EXTRACT_RATIO, reserved: tuple = ()) -> list[str]:
     """Verify and extract a .tgz/.tar.gz/.zip into ``dest``; return member names.
 
     Before anything is written: gzip streams are decompressed end to end (CRC and length
@@ -315,7 +315,8 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
     no ``..``, no links out), and the total size capped (``max_bytes``) and compared with
     the archive's (``max_ratio``). Members are extracted into a temporary folder inside
     ``dest`` and moved into place only when all succeeded: never where a link, or a file where the archive has a
-    folder (or the reverse), is in the way.
+    folder (or the reverse), is in the way, nor onto the download's own files (the archive, the other ``reserved``
+    names of its manifest, their ``.part`` and ``.NAME.done`` markers).
     """
     import shutil
 
@@ -337,6 +338,7 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
                     raise DownloadError(f"{archive}: member {bad} fails its CRC check")
                 names = zf.namelist()
                 zf.extractall(tmp)
+                _own_files_in_the_way(archive, tmp, reserved)
                 _links_in_the_way(tmp, dest)
                 _move_into(tmp, dest)
                 return names
@@ -348,6 +350,7 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
             _check_sizes(archive, sum(m.size for m in members if m.isfile()), max_bytes, max_ratio)
             tmp.mkdir()
             tf.extractall(tmp, filter="data")
+            _own_files_in_the_way(archive, tmp, reserved)
             _links_in_the_way(tmp, dest)
             _move_into(tmp, dest)
             return [m.name for m in members]
@@ -377,6 +380,18 @@ def _links_in_the_way(src: Path, dest: Path) -> None:
         elif p.is_dir() != target.is_dir() and target.exists():  # os.replace fails half-way through the move
             raise OutputError(f"{target} is a {'file' if p.is_dir() else 'folder'} where the archive has a "
                               f"{'folder' if p.is_dir() else 'file'}; move it away, or give another --dest")
+
+
+def _own_files_in_the_way(archive: Path, src: Path, reserved: tuple) -> None:
+    """Refuse (UnsafeArchiveError) an archive with a top-level member that would replace the download's own files:
+    the archive itself, another file of its manifest, a ``.part`` or a ``.NAME.done`` marker (which makes a later
+    run skip, or take unverified, the file it names)."""
+    names = {archive.name, *reserved}
+    own = names | {n + sfx for n in names for sfx in (".part", ".corrupt", ".refused")}
+    for p in src.iterdir():
+        if p.name in own or re.fullmatch(r"\..+\.done", p.name) or p.name.startswith(".extract-"):
+            raise UnsafeArchiveError(f"{archive}: member {p.name!r} would replace the download's own file of that name "
+                                     "(an archive, a partial download or a marker); refused")
 
 
 def _move_into(src: Path, dest: Path) -> None:
@@ -415,7 +430,7 @@ def download_dataset(files: list[RemoteFile], dest: str | os.PathLike, *, keep_a
         path = download_file(rf, dest, **kw)
         if rf.extract:
             try:
-                names = extract_archive(path, dest)
+                names = extract_archive(path, dest, reserved=tuple(f.filename for f in files))
             except UnsafeArchiveError as exc:
                 bad = path.with_name(rf.filename + ".refused")
                 os.replace(path, bad)
