@@ -95,3 +95,24 @@ def test_a_run_folders_examples_npz_bomb_is_refused(tmp_path):
     with pytest.raises(DataFormatError, match=r"examples.npz: member 'X.npy' would inflate \d+-fold \(\d+ -> \d+ bytes\), "
                                                 "over the 100x limit; refused"):
         load_examples(tmp_path)
+
+
+# ------------------------------------------------------------------------------------ odd values in a checkpoint
+@pytest.mark.parametrize("change, says", [
+    (lambda ck: ck.update(contract="x"), "its 'contract' is a str, not a mapping"),
+    (lambda ck: ck.update(config=None), "its 'config' is a NoneType, not a mapping"),
+    (lambda ck: ck["state_dict"].update(in_std=torch.ones(7, 3)), r"buffer 'in_std' is a torch.float32 tensor of shape \(7, 3\)"),
+    (lambda ck: ck["state_dict"].update(out_mean="x"), "buffer 'out_mean' is a str"),
+])
+def test_checkpoint_with_odd_values_is_one_line(tmp_path, change, says):
+    """A contract or config that is no mapping, or a normalisation buffer of another shape or type, was an
+    AttributeError / RuntimeError traceback (exit 1) in predict and export, the buffer's in the first forward pass."""
+    from cardiacml.pretrained import pretrained_path
+
+    ck = torch.load(pretrained_path("heart-act"), weights_only=True)
+    change(ck)
+    torch.save(ck, tmp_path / "odd.pt")
+    res = runner.invoke(app, ["export", str(tmp_path / "odd.pt"), "--out", str(tmp_path / "odd.onnx")])
+    assert res.exit_code == 2 and "odd.pt" in res.output and "Traceback" not in res.output, res.output
+    assert __import__("re").search(says, res.output), res.output
+    assert not (tmp_path / "odd.onnx").exists()

@@ -185,6 +185,10 @@ class RunRecord:
     @classmethod
     def from_checkpoint(cls, ck: dict, path: Path | None = None) -> "RunRecord":
         """Read a checkpoint dict (format 2, or version 0.1's)."""
+        for key in ("contract", "config"):  # from_dict reads them as mappings (.get / .items)
+            if not isinstance(ck.get(key, {}), (dict, SignalContract if key == "contract" else dict)):
+                raise DataFormatError(f"{path or 'checkpoint'}: not a cardiacml checkpoint (its {key!r} is a "
+                                      f"{type(ck[key]).__name__}, not a mapping)")
         try:
             return cls(model=ck["model"], hparams=dict(ck.get("hparams") or {}), task=ck["task"],
                        contract=SignalContract.from_dict(ck["contract"]), config=TrainConfig.from_dict(ck.get("config") or {}),
@@ -214,8 +218,9 @@ class RunRecord:
             raise DataFormatError(f"{self.path or 'checkpoint'}: the weights lack the normalisation buffers {missing}; "
                                   "not a checkpoint written by `cardiacml train`")
         with torch.device("meta"):  # shapes only: options or a contract asking for a huge network allocate nothing
-            shapes = {f"net.{k}": tuple(v.shape) for k, v in
-                      create_model(self.model, contract=self.contract, **self.hparams).state_dict().items()}
+            meta_net = create_model(self.model, contract=self.contract, **self.hparams)
+            shapes = {f"net.{k}": tuple(v.shape) for k, v in meta_net.state_dict().items()}
+        _check_norm_buffers(sd, meta_net, self.contract, self.path)
         for k, shape in shapes.items():  # and each weight must be in the file (a stride-0 view of one number is not)
             v = sd.get(k)
             if (not isinstance(v, torch.Tensor) or tuple(v.shape) != shape
@@ -231,6 +236,31 @@ class RunRecord:
             raise DataFormatError(f"{self.path or 'checkpoint'}: weights do not fit model {self.model!r} "
                                   f"({str(exc).splitlines()[0]})") from exc
         return model.eval()
+
+
+def _check_norm_buffers(sd: dict, meta_net: nn.Module, contract: SignalContract, path) -> None:
+    """The normalisation buffers: floating-point tensors that broadcast to the input (leads, samples) and the
+    network's output without changing their shape (one in another shape failed in the first forward pass)."""
+    x_shape = (1, contract.n_leads, contract.n_samples)
+    try:
+        with torch.device("meta"), torch.no_grad():
+            y_shape = tuple(meta_net(torch.empty(x_shape)).shape)
+    except Exception:  # noqa: BLE001 - a network the meta device cannot run: its output is checked at prediction
+        y_shape = None
+    for key, shape in (("in_mean", x_shape), ("in_std", x_shape), ("out_mean", y_shape), ("out_std", y_shape)):
+        v = sd[key]
+        ok = isinstance(v, torch.Tensor) and v.is_floating_point()
+        if ok and shape is not None:
+            try:
+                ok = torch.broadcast_shapes(shape, tuple(v.shape)) == shape
+            except RuntimeError:
+                ok = False
+        if not ok:
+            what = f"{v.dtype} tensor of shape {tuple(v.shape)}" if isinstance(v, torch.Tensor) else type(v).__name__
+            raise DataFormatError(f"{path or 'checkpoint'}: normalisation buffer {key!r} is a {what}, which does not fit "
+                                  f"the model's {'input' if key.startswith('in') else 'output'}"
+                                  + (f" {shape[1:]}" if shape is not None else "") + "; not a checkpoint written by "
+                                  "`cardiacml train`")
 
 
 # ------------------------------------------------------------------------------------------ saving / loading
