@@ -116,3 +116,24 @@ def test_checkpoint_with_odd_values_is_one_line(tmp_path, change, says):
     assert res.exit_code == 2 and "odd.pt" in res.output and "Traceback" not in res.output, res.output
     assert __import__("re").search(says, res.output), res.output
     assert not (tmp_path / "odd.onnx").exists()
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda u: u.update(mean={"x": 1}), "'mean' is not numbers"),
+    (lambda u: u.update(precision=[[1.0]]), r"'precision' is \(1, 1\), not \(128, 128\)"),
+    (lambda u: u.update(threshold="x"), "'threshold' 'x' is not a finite number"),
+    (lambda u: u.update(mean=[0.0] * 5, precision=[[0.0] * 5] * 5), "has 5 features, its network"),
+])
+def test_checkpoint_with_odd_unfamiliarity_data_is_one_line(tmp_path, shared, change, says):
+    """The unfamiliarity score's stored mean / precision / threshold are read at every prediction: odd ones were
+    numpy's IndexError (exit 1) after the whole recording had been processed."""
+    from cardiacml.pretrained import pretrained_path
+
+    ck = torch.load(pretrained_path("heart-act"), weights_only=True)
+    change(ck["unfamiliarity"])
+    torch.save(ck, tmp_path / "odd.pt")
+    out = tmp_path / "p.csv"
+    res = runner.invoke(app, ["predict", str(tmp_path / "odd.pt"), str(shared / "real_12lead" / "E07500.hea"), "--out", str(out)])
+    assert res.exit_code == 2 and "odd.pt" in res.output and "Traceback" not in res.output, res.output
+    assert "unfamiliarity data" in res.output and __import__("re").search(says, res.output), res.output
+    assert not out.exists()

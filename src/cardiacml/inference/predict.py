@@ -45,7 +45,12 @@ class TorchRunner:
             return None
         from ..training.unfamiliar import unfamiliarity
 
-        return unfamiliarity(self.model, X, self.record.unfamiliarity)
+        from ..errors import DataFormatError
+
+        try:
+            return unfamiliarity(self.model, X, self.record.unfamiliarity)
+        except DataFormatError as exc:
+            raise DataFormatError(f"{self.record.path}: {exc}") from None
 
 
 def load_runner(model_ref: str | Path):

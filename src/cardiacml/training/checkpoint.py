@@ -357,6 +357,10 @@ def load_run(ref: str | os.PathLike) -> tuple[NormalizedModel, RunRecord]:
     path = resolve_checkpoint(ref)
     record = RunRecord.from_checkpoint(safe_load(path), path)
     check_contract(record.contract, path)
+    if record.unfamiliarity:  # read at every prediction: an odd one failed there with numpy's error
+        from .unfamiliar import check_state
+
+        check_state(record.unfamiliarity, path)
     card = path.with_suffix(".json")
     from ..pretrained import is_shipped
 

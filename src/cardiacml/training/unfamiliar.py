@@ -64,10 +64,46 @@ def _distance(E: np.ndarray, state: dict) -> np.ndarray:
     return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, np.asarray(state["precision"]), d), 0.0))
 
 
+def check_state(state: dict, where) -> None:
+    """Refuse (DataFormatError naming ``where``) a stored score that is not :func:`fit_unfamiliarity`'s plain data:
+    a mean vector, a square precision matrix of its size, finite numbers, a threshold and validation scores."""
+    import math
+
+    from ..errors import DataFormatError
+
+    def bad(why):
+        return DataFormatError(f"{where}: the model's unfamiliarity data is malformed ({why}); not a checkpoint "
+                               "written by `cardiacml train`")
+
+    if not isinstance(state, dict):
+        raise bad(f"a {type(state).__name__}, not a mapping")
+    arrays = {}
+    for key, ndim in (("mean", 1), ("precision", 2), ("validation_scores", 1)):
+        try:
+            a = np.asarray(state.get(key), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise bad(f"{key!r} is not numbers") from None
+        if a.ndim != ndim or a.size == 0 or not np.isfinite(a).all():
+            raise bad(f"{key!r} is not a non-empty {ndim}-d array of finite numbers")
+        arrays[key] = a
+    d = len(arrays["mean"])
+    if arrays["precision"].shape != (d, d):
+        raise bad(f"'precision' is {arrays['precision'].shape}, not ({d}, {d}) as 'mean'")
+    thr = state.get("threshold")
+    if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr):
+        raise bad(f"'threshold' {thr!r} is not a finite number")
+
+
 def unfamiliarity(model, X, state: dict) -> dict:
     """Score of inputs ``X``: ``score`` (n,), ``percentile`` (n,) among validation inputs, ``unfamiliar`` (n,) bool,
     and the ``threshold``."""
-    s = _distance(embeddings(model, X), state)
+    E = embeddings(model, X)
+    if E.ndim != 2 or (len(E) and E.shape[1] != len(state["mean"])):
+        from ..errors import DataFormatError
+
+        raise DataFormatError(f"the model's unfamiliarity data has {len(state['mean'])} features, its network "
+                              f"{E.shape[1:]}; not a checkpoint written by `cardiacml train`")
+    s = _distance(E, state)
     val = np.asarray(state["validation_scores"])
     pct = 100.0 * np.searchsorted(val, s, side="right") / max(len(val), 1)
     return {"score": s, "percentile": pct, "unfamiliar": s > state["threshold"], "threshold": float(state["threshold"])}
