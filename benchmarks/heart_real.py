@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import time
 from pathlib import Path
@@ -63,6 +64,17 @@ def _print(res: dict) -> None:
           + ("n/a" if s["unfamiliar_share"] is None else f"{100 * s['unfamiliar_share']:.0f} %"))
 
 
+def _json_safe(v):
+    """``v`` with every NaN / infinite float as None (``json.dumps`` writes them as bare NaN, which JSON has not)."""
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("models", nargs="*", default=["heart-act", "heart-vm"])
@@ -83,7 +95,7 @@ def main() -> None:
         _print(res)
         out.append(res)
     if a.json:
-        a.json.write_text(json.dumps(out, indent=1))
+        a.json.write_text(json.dumps(_json_safe(out), indent=1, allow_nan=False))  # NaN (no value) as null: valid JSON
 
 
 if __name__ == "__main__":

@@ -75,3 +75,18 @@ def test_a_vm_model_falling_from_its_first_sample_is_not_activated_at_0_ms(real1
     row = res["rows"][0]
     assert row["earliest_ms"] == 30 and row["sites_never_active"] == 0, row
     assert row["latest_ms"] == 69 and row["tat_ms"] == 39
+
+
+def test_the_benchmark_json_has_no_bare_nan():
+    """``heart_real.py --json`` wrote a record without a value as bare NaN, which is not JSON (a strict reader fails)."""
+    import importlib.util
+    import json
+    import math
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "heart_real.py"
+    spec = importlib.util.spec_from_file_location("heart_real_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = json.dumps(mod._json_safe({"x": math.nan, "y": [1.0, -math.inf], "z": {"w": 2}}), allow_nan=False)
+    assert json.loads(text) == {"x": None, "y": [1.0, None], "z": {"w": 2}}
