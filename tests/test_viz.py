@@ -263,3 +263,15 @@ def test_images_animations_and_captions_are_written_whole(geo, tmp_path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["act.png", "vm.gif"]  # no temporary file left
     caption_figure(gif, "Vm, true and predicted")
     assert json.loads((tmp_path / "captions.json").read_text()) == {"vm.gif": "Vm, true and predicted"}
+
+
+def test_the_vm_colour_range_covers_what_a_task4_model_can_output():
+    """The static Vm GIFs' scale was -90..30 mV while heart-vm outputs up to +40 (peaks of +39.5 on real ECGs were
+    clipped to the top colour)."""
+    from cardiacml.datasets.intracardiac import VM_RANGE_MV
+    from cardiacml.models.registry import get_spec, list_models
+
+    for name in list_models():
+        bounds = (get_spec(name).defaults or {}).get("task4", {}).get("bounds")
+        if bounds is not None:
+            assert VM_RANGE_MV[0] <= bounds[0] and VM_RANGE_MV[1] >= bounds[1], name

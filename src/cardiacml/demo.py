@@ -53,7 +53,7 @@ def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threa
                 gif = animate_vm_comparison(ex["y_true"][0], ex["y_pred"][0], run / "figures" / "vm_true_vs_predicted.gif",
                                             step_ms=20)
                 caption_figure(gif, "Vm of the first test heart over time, true (left) and predicted (right) on the real "
-                                    "mesh, one colour scale (-90..30 mV); one frame every 20 ms.")
+                                    "mesh, one colour scale (-90..40 mV); one frame every 20 ms.")
             from .utils import add_to_output
 
             add_to_output(run, gif)  # the run folder was saved before it: a second demo replaces it without refusing

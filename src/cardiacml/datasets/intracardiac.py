@@ -34,8 +34,10 @@ ACTIVATION_DEFINITION = ("activation time = first time Vm rises above 0 mV (the 
                          "training target of task3 / heart-act)")
 VM_ACTIVATION_DEFINITION = ("activation time derived from Vm = first time Vm rises above -40 mV (mid-upstroke; used "
                             "for true and predicted Vm alike by task4 / heart-vm: CSV, maps, metrics)")
-#: Colour range (mV) used to draw Vm everywhere (static and interactive figures).
-VM_RANGE_MV = (-90.0, 30.0)
+#: Colour range (mV) of the static Vm pictures and GIFs: the Task 4 models' output bounds (-90, 40)
+#: (:mod:`cardiacml.models.ecg2heart`), so that no prediction is clipped (heart-vm peaks reach +39.5 mV on real ECGs;
+#: -90..30 clipped them); the simulator's overshoot peaks near +30 mV.
+VM_RANGE_MV = (-90.0, 40.0)
 
 
 
