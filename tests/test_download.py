@@ -299,3 +299,37 @@ def test_an_archive_cannot_replace_the_downloads_own_files(tmp_path, member):
     finally:
         srv.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.tgz.refused"]
+
+
+def test_extraction_folder_is_not_a_name_known_in_advance(tmp_path, monkeypatch):
+    """Members were extracted into dest/.extract-NAME.tmpPID: a symbolic link planted at that name (removing it with
+    rmtree fails silently) took a zip's members outside --dest. Now a fresh folder of an unpredictable name."""
+    import io
+    import os
+    import zipfile
+    from pathlib import Path
+
+    from cardiacml.datasets.download import extract_archive
+
+    dest, outside = tmp_path / "dest", tmp_path / "outside"
+    dest.mkdir()
+    outside.mkdir()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("data/a.txt", "payload " * 50)
+    arch = dest / "x.zip"
+    arch.write_bytes(buf.getvalue())
+    planted = dest / f".extract-x.zip.tmp{os.getpid()}"
+    planted.symlink_to(outside, target_is_directory=True)
+    used = []
+    real = zipfile.ZipFile.extractall
+
+    def spy(self, path=None, *a, **k):
+        used.append(Path(path))
+        return real(self, path, *a, **k)
+
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", spy)
+    assert extract_archive(arch, dest) == ["data/a.txt"]
+    assert used and not used[0].is_symlink() and used[0] != planted and used[0].parent == dest
+    assert (dest / "data" / "a.txt").is_file() and not any(outside.iterdir())
+    assert not [p for p in dest.iterdir() if p.name.startswith(".extract-") and not p.is_symlink()]

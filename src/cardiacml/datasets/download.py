@@ -319,12 +319,15 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
     names of its manifest, their ``.part`` and ``.NAME.done`` markers).
     """
     import shutil
+    import tempfile
 
     from ..utils import clean_stale_temps
 
     clean_stale_temps(dest)
-    tmp = dest / f".extract-{archive.name}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    # a fresh folder of an unpredictable name (.extract-NAME.RANDOM.tmpPID, as clean_stale_temps knows them): a link
+    # planted at a name known in advance would have taken the members outside dest
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".extract-{archive.name}.", suffix=f".tmp{os.getpid()}", dir=dest))
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
@@ -348,7 +351,6 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
         with tarfile.open(archive, "r:*") as tf:
             members = tf.getmembers()
             _check_sizes(archive, sum(m.size for m in members if m.isfile()), max_bytes, max_ratio)
-            tmp.mkdir()
             tf.extractall(tmp, filter="data")
             _own_files_in_the_way(archive, tmp, reserved)
             _links_in_the_way(tmp, dest)
