@@ -234,9 +234,7 @@ def first_beats(x: np.ndarray, kept: np.ndarray, dropped: np.ndarray, fs: float,
     cand = np.sort(dropped[dropped <= gap])
     if len(kept) == 0 or len(cand) == 0:
         return np.zeros(0, np.int64)
-    h = max(1, int(round(half_s * fs)))
-    w = x[np.clip(np.r_[cand, kept[:2]][:, None] + np.arange(-h, h + 1)[None, :], 0, len(x) - 1)]
-    ptp, slope = w.max(1) - w.min(1), np.abs(np.diff(w, axis=1)).max(1)
+    ptp, slope = _size(_around(x, np.r_[cand, kept[:2]], fs, half_s))
     n = len(cand)
     big = (ptp[:n] >= size * ptp[n:].min()) & (slope[:n] >= size * slope[n:].min())
     first, out = int(kept[0]), []
@@ -291,27 +289,28 @@ def fast_run_beats(x: np.ndarray, kept: np.ndarray, dropped: np.ndarray, fs: flo
     d, a, b = d[even], a[even], b[even]
     if len(d) == 0:
         return d
-    h = max(1, int(round(half_s * fs)))
-    off = np.arange(-h, h + 1)
-
-    def around(q):
-        return x[np.clip(q[:, None] + off[None, :], 0, len(x) - 1)]
-
-    wd, wa, wb = around(d), around(a), around(b)
-
-    def ptp(w):
-        return w.max(1) - w.min(1)
-
-    def slope(w):
-        return np.abs(np.diff(w, axis=1)).max(1)
+    wd, wa, wb = (_around(x, q, fs, half_s) for q in (d, a, b))
+    (pd, sd), (pa, sa), (pb, sb) = _size(wd), _size(wa), _size(wb)
 
     def r(u, v):
         u, v = u - u.mean(1, keepdims=True), v - v.mean(1, keepdims=True)
         return (u * v).sum(1) / np.maximum(np.sqrt((u * u).sum(1) * (v * v).sum(1)), 1e-12)
 
-    alike = ((ptp(wd) >= size * np.minimum(ptp(wa), ptp(wb))) & (slope(wd) >= size * np.minimum(slope(wa), slope(wb)))
+    alike = ((pd >= size * np.minimum(pa, pb)) & (sd >= size * np.minimum(sa, sb))
              & (r(wd, wa) >= corr) & (r(wd, wb) >= corr))
     return d[alike]
+
+
+def _around(x: np.ndarray, q: np.ndarray, fs: float, half_s: float) -> np.ndarray:
+    """The samples of ``x`` within +-``half_s`` of each index ``q`` (clipped to ``x``), (len(q), 2h + 1)."""
+    h = max(1, int(round(half_s * fs)))
+    return x[np.clip(np.asarray(q)[:, None] + np.arange(-h, h + 1)[None, :], 0, len(x) - 1)]
+
+
+def _size(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(peak-to-peak, steepest slope) of each row of :func:`_around`'s windows: how large and how fast a deflection
+    is, what :func:`fast_run_beats` and :func:`first_beats` compare a dropped peak's with the kept ones' by."""
+    return w.max(1) - w.min(1), np.abs(np.diff(w, axis=1)).max(1)
 
 
 def refine_peaks(filtered: np.ndarray, peaks: np.ndarray, fs: float, half_s: float = REFINE_S,
