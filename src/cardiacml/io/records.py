@@ -219,19 +219,22 @@ class Record:
         which the R-peak pass takes for a lead off (no beats in it; no R-R interval across one of 1 s or more). The
         first gap met in a lead is added to :attr:`notes` (unless the reader noted that lead's gaps already)."""
         out = np.array(out, np.float64, copy=True)
-        noted = self.__dict__.setdefault("_gaps_noted", set())
         for k, c in enumerate(chans):
             bad = ~np.isfinite(out[:, k])
-            if not bad.any():
-                continue
-            value = self.gap_value(c)
-            out[bad, k] = value
-            if c not in noted:
-                noted.add(c)
-                self.__dict__.setdefault("notes", []).append(
-                    f"lead {self.leads[c]!r}: NaN or infinite values (the first at sample {start + int(np.argmax(bad))}) "
-                    f"{GAP_NOTE.format(value=value)}")
+            if bad.any():
+                out[bad, k] = self.gap_value(c)
+                self.note_gaps(c, f"NaN or infinite values (the first at sample {start + int(np.argmax(bad))})")
         return out
+
+    def note_gaps(self, channel: int, where: str) -> None:
+        """Say once, in :attr:`notes`, that ``channel`` has gaps (``where``: which, how many) and how they read
+        (:data:`GAP_NOTE`); a later call for the same lead adds nothing (the reader, which sees the whole file, says
+        it first when it can, with the count)."""
+        noted = self.__dict__.setdefault("_gaps_noted", set())
+        if channel not in noted:
+            noted.add(channel)
+            self.__dict__.setdefault("notes", []).append(
+                f"lead {self.leads[channel]!r}: {where} {GAP_NOTE.format(value=self.gap_value(channel))}")
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.path}, {len(self.leads)} lead(s) {list(self.leads)}, "

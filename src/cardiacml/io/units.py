@@ -139,8 +139,6 @@ def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_
     the file is refused when no lead is usable. An in-memory ``raw`` is checked whole; a memory map at the sampled
     rows (:func:`sample_rows`) only (a gap elsewhere is noted when first read).
     """
-    from .records import GAP_NOTE
-
     missing = dict(missing or {})
     samp = sample_rows(lambda a, b: raw[a:b], raw.shape[0], fs)
     whole = isinstance(raw, np.ndarray) and not isinstance(raw, np.memmap)
@@ -177,8 +175,7 @@ def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_
         notes = list(notes) + [note]
     rec = ScaledRecord(raw, fs, leads, scale, path, notes, annotations, unusable)
     for c, why in gaps.items():  # the gaps read as a flat line (Record.read), said here with their count
-        rec.notes.append(f"lead {leads[c]!r}: {why}: {GAP_NOTE.format(value=rec.gap_value(c))}")
-        rec.__dict__.setdefault("_gaps_noted", set()).add(c)
+        rec.note_gaps(c, why + ":")
     return rec
 
 
