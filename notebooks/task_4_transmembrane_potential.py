@@ -14,7 +14,7 @@ import os
 
 import tempfile
 
-from cardiacml.datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+from cardiacml.datasets.intracardiac import upstroke_times
 from cardiacml.tasks import load_task
 from cardiacml.training.loop import predict_array
 from cardiacml.training.run import train_run
@@ -36,7 +36,7 @@ print(f"RMSE {m['rmse_mv']:.2f} mV, mean per-site r {m['pearson_r_mean']:.3f}, a
 # %%
 pred = predict_array(model, data.X_test[:2], kind="sequence")
 fig = plots.plot_vm_traces(data.y_test[0], pred[0], list(data.contract.target_names))
-act_pred = activation_times(pred[0], threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
+act_pred = upstroke_times(pred[0])
 print("activation from predicted Vm (first 5 sites):", act_pred[:5])
 
 # %% [markdown]

@@ -120,6 +120,13 @@ def activation_times(vm: np.ndarray, threshold: float = ACTIVATION_THRESHOLD_MV,
     return first
 
 
+def upstroke_times(vm: np.ndarray, time_axis: int = -1) -> np.ndarray:
+    """Activation derived from Vm (:data:`VM_ACTIVATION_DEFINITION`), for true and predicted Vm alike: the first
+    upward crossing of :data:`UPSTROKE_THRESHOLD_MV` (:func:`activation_times` with ``rising``), in samples (= ms at
+    1 kHz), NaN where none. ``time_axis``: -1 for (..., 75, T) as the Task 4 models give it."""
+    return activation_times(vm, UPSTROKE_THRESHOLD_MV, time_axis=time_axis, rising=True)
+
+
 def _load_npy(path: Path, shape: tuple) -> np.ndarray:
     try:
         arr = np.load(path, allow_pickle=False)

@@ -52,7 +52,7 @@ def physiology_checks(model, records) -> dict:
 
     from ..contracts.ecg12 import window_version
     from ..datasets.geometry import load_geometry
-    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from ..datasets.intracardiac import upstroke_times
     from .inputs import read_ecg12
     from .predict import load_runner
 
@@ -67,7 +67,7 @@ def physiology_checks(model, records) -> dict:
         pred = runner.predict(X)
         # a Vm model's activation as `predict` writes it (the upstroke's crossing of -40 mV; it was 0 mV here, so the
         # benchmark's earliest sites could not be found in predict's CSV)
-        act = pred[0] if pred.ndim == 2 else activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)[0]
+        act = pred[0] if pred.ndim == 2 else upstroke_times(pred)[0]
         unf = runner.unfamiliarity(X) if hasattr(runner, "unfamiliarity") else None
         ok = np.isfinite(act)
         lo, hi = (float(np.min(act[ok])), float(np.max(act[ok]))) if ok.any() else (np.nan, np.nan)  # none active: NaN

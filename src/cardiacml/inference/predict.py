@@ -429,9 +429,9 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
             raise OutputError(f"{sibling} exists and is not a heart-vm output: heart-vm writes the Vm to "
                               f"{npy.name} and its activation times to {csv.name}; refusing to replace it (choose "
                               "another --out)")
-    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, upstroke_times
 
-    act = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
+    act = upstroke_times(pred)
     df = pd.DataFrame(act, columns=names)
     df.insert(0, "ecg", np.arange(len(pred)))
     if windows:

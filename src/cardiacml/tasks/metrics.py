@@ -74,7 +74,7 @@ def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names, rest_mv: fl
     ``plateau_tv_ratio`` (total variation of the prediction over that of the truth, per trace:
     1 is as smooth as the truth, larger means ringing).
     """
-    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, upstroke_times
 
     vm_true = np.asarray(vm_true, np.float64)
     vm_pred = np.asarray(vm_pred, np.float64)
@@ -84,8 +84,7 @@ def vm_metrics(vm_true: np.ndarray, vm_pred: np.ndarray, site_names, rest_mv: fl
     pc = vm_pred - vm_pred.mean(-1, keepdims=True)
     denom = np.sqrt((tc ** 2).sum(-1) * (pc ** 2).sum(-1))
     r = np.where(denom > 0, (tc * pc).sum(-1) / np.where(denom > 0, denom, 1), np.nan)  # (n, 75)
-    at_true = activation_times(vm_true, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
-    at_pred = activation_times(vm_pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
+    at_true, at_pred = upstroke_times(vm_true), upstroke_times(vm_pred)
     both = np.isfinite(at_true) & np.isfinite(at_pred)
     ok = np.isfinite(r)  # a flat trace has no correlation: NaN, left out (a site with none: NaN, no numpy warning)
     n_ok = ok.sum(0)

@@ -102,7 +102,7 @@ def activation_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path
 
 def vm_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
     """Task 4: Pearson r per site, Vm traces true vs predicted, activation derived from Vm, ECG and heart."""
-    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from ..datasets.intracardiac import UPSTROKE_THRESHOLD_MV, upstroke_times
     from . import plots
 
     fig_dir = Path(dest) / "figures"
@@ -111,8 +111,7 @@ def vm_figures(dest, metrics: dict, data, pred: np.ndarray) -> list[Path]:
                  fig_dir / "site_pearson.png", "Mean Pearson correlation between true and predicted Vm at each site."),
            _save(plots.plot_vm_traces(np.asarray(data.y_test[0]), pred[0], sites), fig_dir / "vm_traces.png",
                  "True (black) and predicted (red, dashed) Vm at four sites of the first test heart.")]
-    act_true = activation_times(np.asarray(data.y_test), threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
-    act_pred = activation_times(pred, threshold=UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
+    act_true, act_pred = upstroke_times(np.asarray(data.y_test)), upstroke_times(pred)
     _ecg_and_heart(fig_dir, data, act_true, act_pred, out, f"activation = Vm crossing {UPSTROKE_THRESHOLD_MV:g} mV upward")
     return out
 

@@ -162,9 +162,9 @@ def vm_figure(surface: _Surface, vm_true=None, vm_pred=None, *, step_ms: int = 1
     if vmax <= vmin:
         vmax = vmin + 1
     codes = [_vm_u8(f, vmin, vmax) for f in fields]
-    from ...datasets.intracardiac import UPSTROKE_THRESHOLD_MV, activation_times
+    from ...datasets.intracardiac import upstroke_times
 
-    act0 = activation_times(vms[0][1], UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
+    act0 = upstroke_times(vms[0][1])
     start = int(np.argmin(np.abs(t_idx - np.nanmedian(act0) * fs / 1000.0))) if np.isfinite(act0).any() else 0
     ticks = np.arange(np.ceil(vmin / 20) * 20, vmax + 1e-9, 20)
     fig = go.Figure()
@@ -290,10 +290,10 @@ def heart_sections(*, act_true=None, act_pred=None, vm_true=None, vm_pred=None, 
 
             raise DataFormatError(f"heart page: {name} must be (75, T) mV, got shape {np.shape(v)}")
     if act_true is None and act_pred is None and (vm_true is not None or vm_pred is not None):
-        from ...datasets.intracardiac import UPSTROKE_THRESHOLD_MV, VM_ACTIVATION_DEFINITION, activation_times
+        from ...datasets.intracardiac import UPSTROKE_THRESHOLD_MV, VM_ACTIVATION_DEFINITION, upstroke_times
 
-        act_true = None if vm_true is None else activation_times(np.asarray(vm_true), UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
-        act_pred = None if vm_pred is None else activation_times(np.asarray(vm_pred), UPSTROKE_THRESHOLD_MV, time_axis=-1, rising=True)
+        act_true = None if vm_true is None else upstroke_times(np.asarray(vm_true))
+        act_pred = None if vm_pred is None else upstroke_times(np.asarray(vm_pred))
         derived = f" (derived from Vm: first time each site's Vm rises above {UPSTROKE_THRESHOLD_MV:g} mV)"
         definition = VM_ACTIVATION_DEFINITION
     else:
