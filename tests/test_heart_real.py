@@ -90,3 +90,22 @@ def test_the_benchmark_json_has_no_bare_nan():
     spec.loader.exec_module(mod)
     text = json.dumps(mod._json_safe({"x": math.nan, "y": [1.0, -math.inf], "z": {"w": 2}}), allow_nan=False)
     assert json.loads(text) == {"x": None, "y": [1.0, None], "z": {"w": 2}}
+
+
+def test_measure_qrs_refuses_a_gap(shared, tmp_path):
+    """The QRS duration is not measured across a gap (a lead with invalid samples): refused in one line by name, as a
+    heart model's window is (ecg.twelve_lead.refuse_gaps), not read as a flat lead off."""
+    import wfdb
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.io import open_record
+
+    from conftest import need
+
+    rec = open_record(need(shared / "real_12lead") / "E07500")
+    x = rec.read(0, rec.n_samples)
+    x[1000:1100, list(rec.leads).index("V2")] = np.nan
+    wfdb.wrsamp("gap", fs=rec.fs, units=["mV"] * len(rec.leads), sig_name=list(rec.leads), p_signal=x,
+                fmt=["16"] * len(rec.leads), write_dir=str(tmp_path))
+    with pytest.raises(DataFormatError, match=r"gap: NaN or infinite value in lead V2 at sample 1000"):
+        measure_qrs(tmp_path / "gap")

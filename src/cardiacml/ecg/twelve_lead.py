@@ -403,6 +403,16 @@ def beat_index(beat, where: str) -> int:
     return k
 
 
+def refuse_gaps(x12: np.ndarray, fs: float, where: str, t0_s: float = 0.0) -> None:
+    """Refuse a (T, 12) ECG holding NaN or infinite values in one line naming the lead, sample and time: a 12-lead
+    measure (a model's window, the QRS duration) cannot be taken across a gap, which a beat recording reads as a lead
+    off instead (:meth:`cardiacml.io.records.Record.read`)."""
+    if not np.all(np.isfinite(x12)):
+        i, j = (int(v) for v in np.argwhere(~np.isfinite(x12))[0])
+        raise DataFormatError(f"{where}: NaN or infinite value in lead {LEADS[j]} at sample {i} "
+                              f"(t = {t0_s + i / fs:.3f} s); clean or interpolate the signal first")
+
+
 def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_MS, where: str = "",
                 t0_s: float = 0.0, version: int = WINDOW_VERSION) -> tuple[np.ndarray, list[dict]]:
     """Cut 500 ms windows at 1 kHz from a (T, 12) ECG sampled at ``fs`` (mV).
@@ -432,10 +442,7 @@ def beat_window(x12: np.ndarray, fs: float, *, beat="auto", pre_ms: float = PRE_
         (same, in samples at the input ``fs``), ``qrs_onset_s``, ``r_peak_s``, ``rr_ms``
         (median R-R), ``pre_ms``, ``onset_estimated``.
     """
-    if not np.all(np.isfinite(x12)):
-        i, j = (int(v) for v in np.argwhere(~np.isfinite(x12))[0])
-        raise DataFormatError(f"{where}: NaN or infinite value in lead {LEADS[j]} at sample {i} "
-                              f"(t = {t0_s + i / fs:.3f} s); clean or interpolate the signal first")
+    refuse_gaps(x12, fs, where, t0_s)
     x = resample(x12, fs, FS_MODEL, axis=0)
     T = len(x)
     pre = int(round(pre_ms))

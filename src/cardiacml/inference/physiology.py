@@ -19,8 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError
-
 
 def _dx(base: Path) -> str:
     for line in Path(f"{base}.hea").read_text(errors="replace").splitlines():  # not with_suffix: "rec.v2" is a name
@@ -33,16 +31,13 @@ def _dx(base: Path) -> str:
 
 def measure_qrs(base: Path) -> float:
     """QRS duration (ms) of a WFDB recording from its 12 leads (see the module docstring)."""
-    from ..ecg.twelve_lead import qrs_duration, to_twelve_leads
+    from ..ecg.twelve_lead import qrs_duration, refuse_gaps, to_twelve_leads
     from ..io import open_record
 
     rec = open_record(base)
     x = rec.read(0, min(rec.n_samples, int(round(10 * rec.fs))), fill_gaps=False)  # a gap refused, as read_ecg12
-    if not np.isfinite(x).all():
-        i, j = (int(v) for v in np.argwhere(~np.isfinite(x))[0])
-        raise DataFormatError(f"{base}: NaN or infinite value in lead {rec.leads[j]} at sample {i}: no QRS duration "
-                              "can be measured across a gap")
     x12, _ = to_twelve_leads(x, list(rec.leads), str(base))
+    refuse_gaps(x12, rec.fs, str(base))
     return qrs_duration(x12, rec.fs, str(base))["qrs_ms"]
 
 
