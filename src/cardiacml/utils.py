@@ -317,8 +317,8 @@ def _not_the_current_folder(path: Path, what: str = "") -> None:
     temporary sibling beside, and replacing it would pull the working folder away): one-line OutputError."""
     from .errors import OutputError
 
-    cwd = Path.cwd().resolve()
-    if resolved(path) == cwd or resolved(path) in cwd.parents:
+    cwd, here = Path.cwd().resolve(), resolved(path)
+    if here == cwd or here in cwd.parents:
         raise OutputError(f"{what + ' ' if what else ''}{path} is the current folder or holds it: refusing to replace "
                           "it (give a folder of its own, e.g. ./out)")
 

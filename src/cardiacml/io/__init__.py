@@ -10,8 +10,9 @@
 Nothing here imports the signal processing (:mod:`cardiacml.ecg`) or the datasets above it.
 """
 
+from .amplitude import unit_scale
 from .open import FORMATS, open_record
-from .records import PREFERRED_LEADS, ArrayRecord, Record, WfdbRecord, unit_scale, wfdb_base
+from .records import PREFERRED_LEADS, ArrayRecord, Record, WfdbRecord, wfdb_base
 from .symbols import BEAT_SYMBOLS
 
 __all__ = ["ArrayRecord", "BEAT_SYMBOLS", "FORMATS", "PREFERRED_LEADS", "Record", "WfdbRecord", "open_record",

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, MissingDataError, MissingDependencyError, UsageError
-from .records import UNIT_TO_MV, Record
+from .amplitude import UNIT_TO_MV
+from .records import Record
 from .symbols import BEAT_SYMBOLS
 from .units import (TIME_NAMES, ScaledRecord, check_fs, finish_record, parse_leads, resolve_units, robust_amplitude,
                     sample_rows, split_unit, time_unit)

@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import DataFormatError, MissingDataError, MissingDependencyError
-from .amplitude import PLAUSIBLE_MV, UNIT_TO_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale  # noqa: F401
+from .amplitude import PLAUSIBLE_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale
 
 #: The first lead names :func:`default_lead` tries (it also reads "ECG II", "Lead II", EKG... and skips EEG, EOG...).
 PREFERRED_LEADS = ("MLII", "II", "ML2", "ECG", "ECG1")

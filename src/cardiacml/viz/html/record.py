@@ -372,7 +372,7 @@ def _beat_markers(times: np.ndarray, y_q: np.ndarray, pred: np.ndarray, prob: np
                   classes: list, first: int, mismatch: int, y_pad: float) -> dict:
     """The beat markers' points, packed for the page's script (which fills the traces ``first`` .. ``first + C - 1``,
     one per class, and the ``mismatch`` trace, -1: none): a 24-h Holter's 100k+ markers as plotly JSON took ~28 bytes
-    each (4 MB of the 10 MB page, the trace left at min/max of 1.6 s); deflated they take 1-5.
+    each (4 MB of the 10 MB page, the trace left at min/max of 1.6 s); deflated they take 1-7.
 
     ``t``: the beats' times in whole ms (as the hover shows them), as int32 differences (float64, ``t_bytes`` 8, where
     one is 2**31 ms, 24.9 days, or more: a first beat or a jump that far); ``y``: the trace's int16 value
