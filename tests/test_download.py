@@ -63,6 +63,7 @@ class Server:
                     start = int(rng.split("=")[1].split("-")[0])
                     if start >= len(data):
                         self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(data)}")
                         self.end_headers()
                         return
                     self.send_response(206)

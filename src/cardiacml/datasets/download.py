@@ -167,7 +167,7 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
     if final.is_file():
         _verify(rf, final, _recorded_sha256(dest, name))
         return final
-    attempt = 0
+    attempt, restarted = 0, False
     while True:
         have = part.stat().st_size if part.exists() else 0
         if rf.size is not None and have >= rf.size:
@@ -187,8 +187,13 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
         try:
             resp = urlopen(req, timeout=timeout)
         except HTTPError as exc:
-            if exc.code == 416 and have:  # nothing left to send: the .part is complete
-                break
+            if exc.code == 416 and have:  # nothing left to send: complete if the server's size is the bytes held
+                whole = _content_range(exc.headers)[1]
+                if whole == have and rf.size in (None, have):
+                    break
+                restarted = _restart(part, rf.url, restarted, f"HTTP 416 to a resume from byte {have} (the server's "
+                                     f"file has {'an unstated number of' if whole is None else whole} bytes)")
+                continue
             if exc.code in RETRY_HTTP and attempt < retries:  # a busy or restarting server: wait, then again
                 attempt += 1
                 time.sleep(_retry_wait(exc, attempt))
@@ -227,6 +232,26 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
     _verify(rf, part)
     os.replace(part, final)
     return final
+
+
+def _content_range(headers) -> tuple[int | None, int | None]:
+    """(first byte, size of the whole file) of a ``Content-Range: bytes FIRST-LAST/SIZE`` (or ``bytes */SIZE``)
+    header; None for what it does not state (no header, an unreadable one, ``*``)."""
+    value = headers.get("Content-Range") if headers is not None else None
+    m = re.fullmatch(r"\s*bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)\s*", value or "")
+    if not m:
+        return None, None
+    return (int(m[1]) if m[1] else None), (int(m[2]) if m[2] != "*" else None)
+
+
+def _restart(part: Path, url: str, restarted: bool, why: str) -> bool:
+    """Delete ``part`` so that the next request fetches the file from byte 0 (and return True); the second time a
+    download restarts, DownloadError: the server's answers to resumed requests cannot be trusted."""
+    part.unlink(missing_ok=True)
+    if restarted:
+        raise DownloadError(f"{shown_url(url)}: {why}, again after starting over from byte 0: the server does not "
+                            f"resume this file reliably; {part.name} was deleted, run again to download it whole")
+    return True
 
 
 def _make_dest(dest: Path) -> None:

@@ -1,0 +1,104 @@
+"""Resumed downloads against a scripted server on 127.0.0.1: the answers to a Range request are checked against the
+bytes already held (416 and its Content-Range total, 206 and its start, 200), and a body is never written past the
+size expected."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from cardiacml.datasets.download import RemoteFile, download_file
+from cardiacml.errors import DownloadError
+
+DATA = bytes(range(256)) * 40  # 10240 bytes
+
+
+class Scripted:
+    """Answers each GET with ``handler(request_handler)``; records the Range header of every request."""
+
+    def __init__(self, handler):
+        self.ranges = []
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                outer.ranges.append(self.headers.get("Range"))
+                handler(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/f.bin"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _send(h, status, body=b"", headers=()):
+    h.send_response(status)
+    for k, v in headers:
+        h.send_header(k, v)
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def _whole(h):
+    _send(h, 200, DATA, [("Content-Length", str(len(DATA)))])
+
+
+def _fetch(srv, tmp_path, part=None, **kw):
+    if part is not None:
+        (tmp_path / "f.bin.part").write_bytes(part)
+    return download_file(RemoteFile(srv.url, "f.bin", **kw), tmp_path, retries=1, timeout=5, show_progress=False)
+
+
+def _range_416(total, content_range=True):
+    """416 to a Range request (with ``Content-Range: bytes */total`` unless told not to), the whole file otherwise."""
+
+    def handler(h):
+        if h.headers.get("Range"):
+            _send(h, 416, headers=[("Content-Range", f"bytes */{total}")] if content_range else [])
+        else:
+            _whole(h)
+
+    return handler
+
+
+def test_416_is_complete_when_the_servers_total_is_the_bytes_held(tmp_path):
+    with Scripted(_range_416(len(DATA))) as srv:
+        assert _fetch(srv, tmp_path, part=DATA).read_bytes() == DATA
+        assert srv.ranges == [f"bytes={len(DATA)}-"], "nothing fetched again"
+
+
+@pytest.mark.parametrize("part, total, size, content_range", [
+    (DATA + b"stale tail", len(DATA), None, True),  # .part longer than the file: was renamed to f.bin as it was
+    (DATA[:5000], 5000, len(DATA), True),  # server's total = bytes held, but the manifest says more
+    (DATA[:5000], len(DATA), None, True),  # server's total is more than the bytes held
+    (DATA[:5000], None, None, False),  # no Content-Range: nothing says the .part is complete
+], ids=["part-longer", "manifest-says-more", "server-says-more", "no-content-range"])
+def test_416_that_does_not_match_the_bytes_held_restarts_from_zero(tmp_path, part, total, size, content_range):
+    with Scripted(_range_416(total, content_range)) as srv:
+        assert _fetch(srv, tmp_path, part=part, size=size).read_bytes() == DATA
+        assert srv.ranges == [f"bytes={len(part)}-", None], "one restart from zero"
+
+
+def test_a_server_that_keeps_answering_416_wrongly_is_refused_in_one_line(tmp_path):
+    def handler(h):
+        if h.headers.get("Range"):
+            _send(h, 416, headers=[("Content-Range", "bytes */99999")])
+        else:  # the download from byte 0 drops part-way: its resume meets the same 416
+            _send(h, 200, DATA[:3000], [("Content-Length", str(len(DATA)))])
+
+    with Scripted(handler) as srv, pytest.raises(DownloadError, match=r"HTTP 416 .*again after starting over") as err:
+        _fetch(srv, tmp_path, part=DATA[:5000])
+    assert "\n" not in str(err.value) and srv.url in str(err.value)
+    assert srv.ranges == ["bytes=5000-", None, "bytes=3000-"]
+    assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.part").exists()
