@@ -102,3 +102,47 @@ def test_a_server_that_keeps_answering_416_wrongly_is_refused_in_one_line(tmp_pa
     assert "\n" not in str(err.value) and srv.url in str(err.value)
     assert srv.ranges == ["bytes=5000-", None, "bytes=3000-"]
     assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.part").exists()
+
+
+def _partial_from(offset_of):
+    """206 with the bytes from ``offset_of(asked)`` on (asked: the Range's first byte, 0 without one); offset_of
+    None: a 206 without Content-Range."""
+
+    def handler(h):
+        rng = h.headers.get("Range")
+        asked = int(rng.split("=")[1].rstrip("-")) if rng else 0
+        start = asked if offset_of is None else offset_of(asked)
+        headers = [("Content-Length", str(len(DATA) - start))]
+        if offset_of is not None:
+            headers.append(("Content-Range", f"bytes {start}-{len(DATA) - 1}/{len(DATA)}"))
+        _send(h, 206, DATA[start:], headers)
+
+    return handler
+
+
+def test_206_from_the_bytes_held_is_appended(tmp_path):
+    with Scripted(_partial_from(lambda asked: asked)) as srv:
+        assert _fetch(srv, tmp_path, part=DATA[:5000]).read_bytes() == DATA
+        assert srv.ranges == ["bytes=5000-"]
+
+
+@pytest.mark.parametrize("offset_of", [lambda asked: 0, lambda asked: max(0, asked - 1000), None],
+                         ids=["from-zero", "from-elsewhere", "no-content-range"])
+def test_206_from_another_offset_restarts_from_zero(tmp_path, offset_of):
+    """The 206's bytes were appended to the .part whatever offset they started at (a corrupt file, taken as good
+    where the manifest has no sha256)."""
+    handler = _partial_from(offset_of)
+    if offset_of is None:  # a 206 without Content-Range to a Range request; the whole file (200) otherwise
+        handler = (lambda h, partial=handler: partial(h) if h.headers.get("Range") else _whole(h))
+    with Scripted(handler) as srv:
+        assert _fetch(srv, tmp_path, part=DATA[:5000]).read_bytes() == DATA
+        assert srv.ranges == ["bytes=5000-", None]
+
+
+def test_a_server_answering_206_from_the_wrong_byte_again_is_refused_in_one_line(tmp_path):
+    srv = Scripted(_partial_from(lambda asked: 100))
+    with srv, pytest.raises(DownloadError, match="HTTP 206 from byte 100") as err:
+        _fetch(srv, tmp_path, part=DATA[:5000])
+    assert "\n" not in str(err.value) and srv.url in str(err.value)
+    assert srv.ranges == ["bytes=5000-", None]
+    assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.part").exists()

@@ -206,6 +206,11 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
                 raise _unreachable(rf, exc) from exc
             continue
         with resp:
+            start = _content_range(resp.headers)[0] if resp.status == 206 else have
+            if start != have:  # these bytes do not continue the .part: appended, they would corrupt it
+                sent = "without Content-Range" if start is None else f"from byte {start}"
+                restarted = _restart(part, rf.url, restarted, f"HTTP 206 {sent} to a request from byte {have}")
+                continue
             resumed = have and resp.status == 206
             if not resumed:
                 have = 0
