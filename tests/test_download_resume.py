@@ -146,3 +146,11 @@ def test_a_server_answering_206_from_the_wrong_byte_again_is_refused_in_one_line
     assert "\n" not in str(err.value) and srv.url in str(err.value)
     assert srv.ranges == ["bytes=5000-", None]
     assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.part").exists()
+
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "\u00b2"])
+def test_an_unreadable_content_length_is_taken_as_absent(tmp_path, value):
+    """int() of the header raised ValueError: a traceback. http.client reads such a body to its end; so do we."""
+    with Scripted(lambda h: _send(h, 200, DATA, [("Content-Length", value)])) as srv:
+        assert _fetch(srv, tmp_path).read_bytes() == DATA

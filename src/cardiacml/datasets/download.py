@@ -214,8 +214,8 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
             resumed = have and resp.status == 206
             if not resumed:
                 have = 0
-            length = resp.headers.get("Content-Length")
-            total = have + int(length) if length is not None else rf.size
+            length = _content_length(resp.headers)
+            total = have + length if length is not None else rf.size
             try:
                 with open(part, "ab" if resumed else "wb") as fh, progress(
                     total=total, initial=have, desc=rf.filename, unit="B", unit_scale=True, disable=True if show_progress is False else None
@@ -247,6 +247,13 @@ def _content_range(headers) -> tuple[int | None, int | None]:
     if not m:
         return None, None
     return (int(m[1]) if m[1] else None), (int(m[2]) if m[2] != "*" else None)
+
+
+def _content_length(headers) -> int | None:
+    """The Content-Length header as a number of bytes; None where absent or unreadable (``abc``, ``-5``: http.client
+    then reads the body until the server closes the connection)."""
+    value = (headers.get("Content-Length") or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def _restart(part: Path, url: str, restarted: bool, why: str) -> bool:
