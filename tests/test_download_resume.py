@@ -148,6 +148,33 @@ def test_a_server_answering_206_from_the_wrong_byte_again_is_refused_in_one_line
     assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.part").exists()
 
 
+def _endless(h):
+    """200 without Content-Length, then bytes until the client hangs up (8 MB at most, so a failing test ends)."""
+    h.send_response(200)
+    h.end_headers()
+    try:
+        for _ in range(8 * 2**20 // len(DATA)):
+            h.wfile.write(DATA)
+    except OSError:
+        pass
+
+
+def test_a_body_without_content_length_stops_at_the_manifest_size(tmp_path):
+    """It was written until the server stopped (any number of bytes), then found corrupt."""
+    with Scripted(_endless) as srv, pytest.raises(DownloadError, match="more than the 10240 bytes expected") as err:
+        _fetch(srv, tmp_path, size=len(DATA))
+    assert "\n" not in str(err.value) and srv.url in str(err.value)
+    assert (tmp_path / "f.bin.corrupt").stat().st_size <= len(DATA), "nothing written past the size expected"
+    assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.part").exists()
+
+
+def test_a_body_is_not_written_past_the_manifest_size_when_content_length_says_more(tmp_path):
+    body = DATA * 3
+    with Scripted(lambda h: _send(h, 200, body, [("Content-Length", str(len(body)))])) as srv:
+        with pytest.raises(DownloadError, match="more than the 10240 bytes expected"):
+            _fetch(srv, tmp_path, size=len(DATA))
+    assert (tmp_path / "f.bin.corrupt").stat().st_size <= len(DATA)
+
 
 @pytest.mark.parametrize("value", ["abc", "-5", "\u00b2"])
 def test_an_unreadable_content_length_is_taken_as_absent(tmp_path, value):

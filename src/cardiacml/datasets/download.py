@@ -216,11 +216,17 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
                 have = 0
             length = _content_length(resp.headers)
             total = have + length if length is not None else rf.size
+            # no more than the manifest size or the Content-Length: without one, a body runs until the server stops
+            limit = min((n for n in (rf.size, total) if n is not None), default=None)
+            got = have
             try:
                 with open(part, "ab" if resumed else "wb") as fh, progress(
                     total=total, initial=have, desc=rf.filename, unit="B", unit_scale=True, disable=True if show_progress is False else None
                 ) as bar:
                     while block := resp.read(chunk):
+                        got += len(block)
+                        if limit is not None and got > limit:
+                            break
                         fh.write(block)
                         bar.update(len(block))
             except (IncompleteRead, ConnectionError, socket.timeout, OSError) as exc:
@@ -229,6 +235,12 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
                     raise DownloadError(f"{shown_url(rf.url)}: connection lost after {retries} retries ({exc}); "
                                         f"run again to resume from {part}") from exc
                 continue
+        if limit is not None and got > limit:
+            bad = part.with_name(rf.filename + ".corrupt")
+            os.replace(part, bad)
+            raise DownloadError(f"{shown_url(rf.url)}: the server sent more than the {limit} bytes expected "
+                                f"({'the manifest size' if limit == rf.size else 'its Content-Length'}); stopped there "
+                                f"and moved the file to {bad}")
         if total is None or part.stat().st_size >= total:
             break
         attempt += 1  # server closed early: resume
