@@ -181,3 +181,12 @@ def test_an_unreadable_content_length_is_taken_as_absent(tmp_path, value):
     """int() of the header raised ValueError: a traceback. http.client reads such a body to its end; so do we."""
     with Scripted(lambda h: _send(h, 200, DATA, [("Content-Length", value)])) as srv:
         assert _fetch(srv, tmp_path).read_bytes() == DATA
+
+
+def test_an_answer_that_is_not_http_is_one_line(tmp_path):
+    """http.client's BadStatusLine (another service on that port, a broken proxy) ended in a traceback."""
+    with Scripted(lambda h: h.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")) as srv:
+        with pytest.raises(DownloadError, match="not valid HTTP") as err:
+            _fetch(srv, tmp_path)
+    assert "\n" not in str(err.value) and srv.url in str(err.value)
+    assert len(srv.ranges) == 2, "retried like a host that cannot be reached"

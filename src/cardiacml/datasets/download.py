@@ -19,7 +19,7 @@ import tarfile
 import zipfile
 import time
 from dataclasses import asdict, dataclass
-from http.client import IncompleteRead
+from http.client import HTTPException, IncompleteRead
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
@@ -204,6 +204,12 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
             attempt += 1
             if attempt > retries:
                 raise _unreachable(rf, exc) from exc
+            continue
+        except HTTPException as exc:  # BadStatusLine, LineTooLong...: another service on that port, a broken proxy
+            attempt += 1
+            if attempt > retries:
+                raise DownloadError(f"{shown_url(rf.url)}: the answer is not valid HTTP ({type(exc).__name__}: "
+                                    f"{str(exc).strip()[:80]!r}); check the address, or give --base-url") from exc
             continue
         with resp:
             start = _content_range(resp.headers)[0] if resp.status == 206 else have
