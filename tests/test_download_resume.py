@@ -2,13 +2,16 @@
 bytes already held (416 and its Content-Range total, 206 and its start, 200), and a body is never written past the
 size expected."""
 
+import builtins
+import errno
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from cardiacml.datasets import download
 from cardiacml.datasets.download import RemoteFile, download_file
-from cardiacml.errors import DownloadError
+from cardiacml.errors import DownloadError, OutputError
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 
@@ -190,3 +193,28 @@ def test_an_answer_that_is_not_http_is_one_line(tmp_path):
             _fetch(srv, tmp_path)
     assert "\n" not in str(err.value) and srv.url in str(err.value)
     assert len(srv.ranges) == 2, "retried like a host that cannot be reached"
+
+
+class _FullDisk:
+    """A file whose writes fail as on a full disk."""
+
+    def __init__(self, path, mode):
+        self.fh = builtins.open(path, mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+
+    def write(self, block):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_is_an_output_error_not_a_lost_connection(tmp_path, monkeypatch):
+    """It was reported as 'connection lost after N retries' (and the file fetched again N times)."""
+    monkeypatch.setattr(download, "open", _FullDisk, raising=False)
+    with Scripted(_whole) as srv, pytest.raises(OutputError, match="No space left on device") as err:
+        _fetch(srv, tmp_path)
+    assert "\n" not in str(err.value) and "f.bin.part" in str(err.value)
+    assert srv.ranges == [None], "not retried: the server is not at fault"

@@ -10,6 +10,7 @@ second run skips finished work.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -236,6 +237,9 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
                         fh.write(block)
                         bar.update(len(block))
             except (IncompleteRead, ConnectionError, socket.timeout, OSError) as exc:
+                if getattr(exc, "errno", None) in _CANNOT_WRITE:  # the disk, not the connection: no retry helps
+                    raise OutputError(f"{part}: cannot write the download ({exc.strerror}); free some space or give "
+                                      "another --dest, then run again to resume") from None
                 attempt += 1
                 if attempt > retries:
                     raise DownloadError(f"{shown_url(rf.url)}: connection lost after {retries} retries ({exc}); "
@@ -294,6 +298,9 @@ def _make_dest(dest: Path) -> None:
     except OSError as exc:
         raise OutputError(f"--dest {dest}: cannot create the folder ({exc.strerror or exc})") from None
 
+
+#: errno of a write to the .part that failed here (full disk, quota, file size limit, read-only, permission)
+_CANNOT_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR)
 
 #: HTTP statuses worth retrying: too many requests, and the server errors of a busy or restarting server.
 RETRY_HTTP = (429, 500, 502, 503, 504)
