@@ -218,3 +218,9 @@ def test_a_full_disk_is_an_output_error_not_a_lost_connection(tmp_path, monkeypa
         _fetch(srv, tmp_path)
     assert "\n" not in str(err.value) and "f.bin.part" in str(err.value)
     assert srv.ranges == [None], "not retried: the server is not at fault"
+
+
+def test_a_200_answer_to_a_range_request_replaces_the_part(tmp_path):
+    with Scripted(_whole) as srv:
+        assert _fetch(srv, tmp_path, part=b"x" * 5000).read_bytes() == DATA
+        assert srv.ranges == ["bytes=5000-"]
