@@ -19,7 +19,26 @@ def _figure(hours: float, fs: float = 2.0):
 def test_clock_names_the_day_only_past_24_hours(hours, has_day):
     fig = _figure(hours)
     markers = [t for t in fig.data if t.hovertemplate]
-    assert markers and all(("day %-d" in t.hovertemplate) == has_day for t in markers)
+    assert markers and all(("day %-j" in t.hovertemplate) == has_day for t in markers)
     for axis in (fig.layout.xaxis, fig.layout.xaxis2):
-        assert all(("day %-d" in s.value) == has_day for s in axis.tickformatstops)
+        assert all(("day %-j" in s.value) == has_day for s in axis.tickformatstops)
     assert ("day, hh:mm:ss" in fig.layout.xaxis2.title.text) == has_day
+
+
+def _shown(fmt: str, seconds: float) -> str:
+    """What plotly's d3 date format ``fmt`` shows ``seconds`` into the record (the axis counts from 2000-01-01)."""
+    import datetime
+
+    at = datetime.datetime(2000, 1, 1) + datetime.timedelta(seconds=seconds)
+    return at.strftime(fmt.replace("%L", f"{at.microsecond // 1000:03d}"))
+
+
+def test_clock_counts_days_from_the_start_past_a_month():
+    """The day shown was the day of the month (%-d): on day 35 of a 40-day recording the hover said "day 4"."""
+    fig = _figure(40 * 24, fs=0.25)
+    at = (34 * 24 + 5) * 3600 + 6.5  # 34 days, 5 h and 6.5 s into the record: day 35
+    hover = next(t for t in fig.data if t.hovertemplate).hovertemplate
+    fmt = hover[hover.index("%{x|") + 4:hover.index("}", hover.index("%{x|"))]
+    assert _shown(fmt, at) == "day 35, 05:00:06.500"
+    for stop in fig.layout.xaxis.tickformatstops:
+        assert _shown(stop.value, at).startswith("day 35, 05:00:06")

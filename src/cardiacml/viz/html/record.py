@@ -263,8 +263,10 @@ def record_figure(signal: np.ndarray, fs: float, beat_times_s: np.ndarray, predi
     if quantum:
         offset = round(offset / quantum) * quantum
     q = np.round((sig - offset) / scale).astype(np.int16)
-    # %H is the hour of the day: from 24 h on, the day into the record (day 1 = the first 24 h) is shown too
-    day = "" if n / fs < 86_400 else "day %-d, "
+    # %H is the hour of the day: from 24 h on, the day into the record (day 1 = the first 24 h) is shown too: the day
+    # of the year (%-j) of the axis's 2000-01-01 start, which counts on past a month (%-d, the day of the month, showed
+    # day 35 as "day 4"); it would wrap after 366 days
+    day = "" if n / fs < 86_400 else "day %-j, "
     prob_lines = "<br>".join(f"p({html.escape(c)}) = %{{customdata[{j}]}} %" for j, c in enumerate(classes))
     # the beat markers' points travel packed in the spec (:func:`_beat_markers`); the page's script fills these traces
     first = len(fig.data)
