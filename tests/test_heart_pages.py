@@ -141,3 +141,36 @@ def test_activation_colour_bar_spans_every_site_value_the_page_shows():
     for fig, latest in ((activation_figure(surface, None, act), 140.0), (activation_figure(surface, act, act + 3), 143.0)):
         c = fig.layout.coloraxis
         assert c.cmin <= 5.0 and c.cmax >= latest, (c.cmin, c.cmax)
+
+
+def _site_hover(trace, k: int) -> str:
+    """The hover text plotly shows for site ``k`` of a sites trace (its template's fields filled as d3 would)."""
+    cd = trace.customdata[k]
+
+    def field(m):
+        name, fmt = m.group(1), m.group(2)
+        if name == "text":
+            return str(trace.text[k])
+        if name == "meta":
+            return str(trace.meta)
+        v = cd[int(re.fullmatch(r"customdata\[(\d+)\]", name).group(1))]
+        return format(float(v), fmt[1:]).replace("nan", "NaN") if fmt else str(v)
+
+    return re.sub(r"<[^>]+>", " ", re.sub(r"%\{([^}:]+)(:[^}]*)?\}", field, trace.hovertemplate))
+
+
+def test_a_site_that_never_activates_reads_not_activated_in_the_hover():
+    """A never-activated site (NaN) showed "NaN ms" in the hover, in its own map and as the other map's value."""
+    from cardiacml.viz.html.heart import _Surface, activation_figure
+
+    surface = _Surface()
+    act = np.linspace(10, 80, 75)
+    pred = act + 2
+    act[3] = np.nan
+    fig = activation_figure(surface, act, pred)
+    sites = [t for t in fig.data if t.type == "scatter3d"]
+    shown = [_site_hover(t, 3) for t in sites]
+    assert all("not activated" in s and "NaN" not in s for s in shown), shown
+    assert f"predicted: {pred[2]:.1f} ms" in _site_hover(sites[1], 2)  # an activated site: its value, as before
+    c = fig.layout.coloraxis
+    assert np.isfinite([c.cmin, c.cmax]).all()

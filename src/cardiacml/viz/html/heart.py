@@ -88,15 +88,21 @@ class _Surface:
                          lighting=dict(ambient=0.55, diffuse=0.6, specular=0.15, roughness=0.8, fresnel=0.1),
                          lightposition=dict(x=1e5, y=1e5, z=1e5))
 
-    def sites(self, values, *, scene: str, name: str, unit: str, extra=None, dx: float = 0.0):
+    def sites(self, values, *, scene: str, name: str, unit: str, extra=None, dx: float = 0.0, missing: str | None = None):
+        """The 75 sites as black dots, hover: name, value (and ``extra``'s, another map's). ``missing``: the values go
+        as text, a NaN one as ``missing`` (a site that never activates: d3 wrote "NaN ms")."""
         import plotly.graph_objects as go
 
         cd = np.asarray(values, np.float32)[:, None] if extra is None else np.stack([values, extra], 1).astype(np.float32)
-        extra_t = "" if extra is None else "<br>%{meta}: %{customdata[1]:.1f} " + unit
+        val = "%{{customdata[{}]:.1f}} " + unit
+        if missing is not None:
+            cd = np.array([[f"{v:.1f} {unit}" if np.isfinite(v) else missing for v in row] for row in cd], dtype=object)
+            val = "%{{customdata[{}]}}"
+        extra_t = "" if extra is None else "<br>%{meta}: " + val.format(1)
         return go.Scatter3d(x=self.g.site_xyz[:, 0] + dx, y=self.g.site_xyz[:, 1], z=self.g.site_xyz[:, 2], mode="markers",
                             scene=scene, name=name, text=list(self.g.site_names), customdata=cd, showlegend=False,
                             marker=dict(size=3, color="black"),
-                            hovertemplate=f"<b>%{{text}}</b><br>{name}: %{{customdata[0]:.1f}} {unit}{extra_t}<extra></extra>")
+                            hovertemplate=f"<b>%{{text}}</b><br>{name}: {val.format(0)}{extra_t}<extra></extra>")
 
 
 _CAMERA = dict(eye=dict(x=0.0, y=-1.9, z=0.45), up=dict(x=0, y=0, z=1))
@@ -124,7 +130,8 @@ def activation_figure(surface: _Surface, act_true=None, act_pred=None, *, label:
         fig.add_trace(surface.mesh(f.astype(np.float32), scene="scene", coloraxis="coloraxis", name=name, dx=dx,
                                    hovertemplate=f"{name}: %{{intensity:.1f}} ms<extra></extra>"))
         other = [o for o in maps if o[0] != name]
-        fig.add_trace(surface.sites(v, scene="scene", name=name, unit="ms", extra=other[0][1] if other else None, dx=dx))
+        fig.add_trace(surface.sites(v, scene="scene", name=name, unit="ms", extra=other[0][1] if other else None, dx=dx,
+                                    missing="not activated"))
         if other:
             fig.data[-1].meta = other[0][0]
     fig.update_layout(scene=surface.scene([n for n, _ in maps]), height=560, margin=dict(l=0, r=0, t=30, b=10), showlegend=False,
