@@ -386,6 +386,19 @@ def test_bridge_episodes_spans_only_short_breaks_between_two_episodes():
     assert R.bridged_gaps(eps, 61.0, beats) == [{"start_s": 200.0, "end_s": 260.0}]
 
 
+def test_a_lead_off_between_two_episodes_is_not_bridged_whatever_the_rounding_of_their_ends():
+    """Episodes end at beats, rounded to 1 ms: a lead off right after one episode's last beat and before the next's
+    first was bridged (drawn on the record page as a "break between AF episodes" over the flat line, listed in
+    ``context_bridges``) when the rounding put a beat just outside the break, which then held no beatless gap."""
+    for off in (0.0003, 0.0007):  # the first episode's end rounds up past its last beat; the second's start down
+        before = np.arange(0.0, 60.0, 0.5004) + off  # last beat 59.5479 / 59.5483 s
+        after = before[-1] + 30.0 + np.arange(0.0, 60.0, 0.5004)  # 30 s without beats, then AF again
+        t = np.r_[before, after]
+        eps = R.flags_to_episodes(t, np.ones(len(t), bool), 30.0)
+        assert [e["end_s"] for e in eps[:1]] == [59.548] and eps[1]["start_s"] == 89.548
+        assert R.bridged_gaps(eps, 90.0, t) == [] and len(R.bridge_episodes(eps, 90.0, t)) == 2, off
+
+
 def test_context_beats_add_the_break_between_two_episodes_not_the_ends():
     from cardiacml.inference.beats import CONTEXT_BRIDGE_S, context_beats
 

@@ -478,8 +478,10 @@ def flags_to_episodes(t: np.ndarray, flag: np.ndarray, min_episode_s: float = 30
 
 
 def _beatless(t: np.ndarray, a: float, b: float) -> bool:
-    """Whether the beats ``t`` between times ``a`` and ``b`` (s) leave a gap over :data:`NO_BEAT_GAP_S`."""
-    k0, k1 = np.searchsorted(t, a, "left"), np.searchsorted(t, b, "right")
+    """Whether the beats ``t`` between times ``a`` and ``b`` (s) leave a gap over :data:`NO_BEAT_GAP_S`. A beat within
+    0.5 ms of either end counts as inside (an episode's ends are its first and last beats rounded to 1 ms: the beat
+    just past a rounded end was left out, and a lead off right beside it with it, so the break was bridged)."""
+    k0, k1 = np.searchsorted(t, a - 5e-4, "left"), np.searchsorted(t, b + 5e-4, "right")
     return bool(k1 - k0 >= 2 and np.diff(t[k0:k1]).max() > NO_BEAT_GAP_S)
 
 
