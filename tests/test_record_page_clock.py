@@ -42,3 +42,13 @@ def test_clock_counts_days_from_the_start_past_a_month():
     assert _shown(fmt, at) == "day 35, 05:00:06.500"
     for stop in fig.layout.xaxis.tickformatstops:
         assert _shown(stop.value, at).startswith("day 35, 05:00:06")
+
+
+def test_page_and_console_say_a_duration_alike():
+    """The page wrote 9.5 s as "0 min 10 s" and the console 1 h 29 min 59 s as "1 h 29 min": one formatter now."""
+    from cardiacml.inference.summary import _duration
+    from cardiacml.viz.html.record import _hms
+
+    for seconds, text in ((9.5, "9.5 s"), (59.96, "1 min 00 s"), (754.4, "12 min 34 s"), (5399.4, "1 h 29 min 59 s"),
+                          (90_000.0, "25 h 00 min 00 s")):
+        assert _hms(seconds) == _duration(seconds) == text, seconds

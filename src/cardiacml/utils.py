@@ -127,6 +127,16 @@ def format_percentile(p: float) -> str:
     return f"{p:.1f}" if p > 99.5 or p < 0.5 else f"{p:.0f}"
 
 
+def format_duration(seconds: float) -> str:
+    """A duration (or a time into a recording) as the console and the pages say it: ``9.5 s`` under a minute,
+    ``12 min 04 s``, ``1 h 29 min 59 s``."""
+    s = float(seconds)
+    if round(s, 1) < 60:
+        return f"{s:.1f} s"
+    s = int(round(s))
+    return f"{s // 3600:d} h {s % 3600 // 60:02d} min {s % 60:02d} s" if s >= 3600 else f"{s // 60:d} min {s % 60:02d} s"
+
+
 def silent(*_args, **_kwargs) -> None:
     """A log function that says nothing (processes of a distributed run other than rank 0)."""
 

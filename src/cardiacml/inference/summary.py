@@ -254,12 +254,10 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
 
 
 def _duration(seconds: float) -> str:
-    """``3 h 05 min``, ``12 min 04 s`` or ``9.5 s``."""
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.1f} s"
-    s = int(round(s))
-    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+    """``3 h 05 min 00 s``, ``12 min 04 s`` or ``9.5 s``: :func:`cardiacml.utils.format_duration`, as the record page."""
+    from ..utils import format_duration
+
+    return format_duration(seconds)
 
 
 def summary_text(summ: dict) -> str:

@@ -618,7 +618,9 @@ def _cap_stretches(stretches, most: int) -> tuple[list, float]:
 
 
 def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600:d} h {s % 3600 // 60:02d} min {s % 60:02d} s" if s >= 3600 else f"{s // 60:d} min {s % 60:02d} s"
+    """:func:`cardiacml.utils.format_duration` (the console's too): ``9.5 s`` was ``0 min 10 s`` here."""
+    from ...utils import format_duration
+
+    return format_duration(seconds)
 
 
