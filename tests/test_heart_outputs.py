@@ -115,3 +115,30 @@ def test_beat_index_picks_one_beat_of_an_array_of_model_format_beats(tmp_path):
     assert read_ecg12(tmp_path / "one.npy", beat=0).shape == (1, 12, 500)
     with pytest.raises(DataFormatError, match="one.npy: beat 1 out of range"):
         read_ecg12(tmp_path / "one.npy", beat=1)
+
+
+def test_heart_vm_failing_to_write_the_vm_array_keeps_the_previous_pair(shared, tmp_path, monkeypatch):
+    """The CSV was written (replaced) before the Vm array: a failure writing the array (disk full) left the new
+    activation times beside the previous run's Vm, a pair that does not match. Now neither is replaced."""
+    import errno
+
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+
+    from conftest import need
+
+    rec = need(shared / "real_12lead") / "E07509"
+    (tmp_path / "x.csv").write_text("ecg,AHA01\n0,1.0\n")  # a previous run's pair
+    old = np.zeros((1, 75, 500), np.float32)
+    np.save(tmp_path / "x.npy", old)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    res = CliRunner().invoke(app, ["predict", "heart-vm", str(rec), "--out", str(tmp_path / "x.csv")])
+    assert res.exit_code != 0 and "No space left" in res.output, res.output
+    assert (tmp_path / "x.csv").read_text() == "ecg,AHA01\n0,1.0\n"
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv", "x.npy"]  # no temporary file left

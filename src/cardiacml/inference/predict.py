@@ -438,10 +438,13 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
         df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
     _add_unfamiliarity(df, unf)
     df["activation_definition"] = f"first Vm > {UPSTROKE_THRESHOLD_MV:g} mV (mid-upstroke), from the predicted Vm"
-    _write_csv(df, csv)  # the CSV first: an interrupted run leaves no Vm array without its CSV
+    # both written before either is moved in, the CSV moved in first: a failure writing either (disk full, Ctrl-C)
+    # replaces neither (the CSV written first left new activation times beside the previous run's Vm), and no Vm array
+    # is ever left without its CSV
     with atomic_path(npy) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, pred.astype(np.float32))
+        _write_csv(df, csv)
     missed = int(np.isnan(act).sum())
     return (f"Vm (n, 75, 500) mV of {len(pred)} ECG(s) -> {npy}; activation times derived from it (upstroke crossing "
             f"{UPSTROKE_THRESHOLD_MV:g} mV; {missed} site(s) never activate, left empty) -> {out_path.with_suffix('.csv')}"
