@@ -14,6 +14,7 @@ amplitudes against that unit (:func:`cardiacml.io.amplitude.plausible_unit`).
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import warnings
@@ -22,7 +23,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..errors import DataFormatError, MissingDataError, MissingDependencyError
+from ..errors import DataFormatError, MissingDataError, MissingDependencyError, UsageError
 from .amplitude import PLAUSIBLE_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale
 
 #: The first lead names :func:`default_lead` tries (it also reads "ECG II", "Lead II", EKG... and skips EEG, EOG...).
@@ -312,6 +313,14 @@ class WfdbRecord(Record):
     its unit; a WFDB record takes no ``units`` (its header is the calibration, as for every WFDB tool), so refusing
     it would leave no way to read it but editing the header.
 
+    Parameters
+    ----------
+    path : path-like
+        The record's name or any of its files.
+    annotator : str, optional
+        Extension of the annotation file :meth:`annotations` reads (``"qrs"`` for ``100.qrs``); its file must exist.
+        Not given: ``.atr`` where the record has one, else no annotations.
+
     Attributes
     ----------
     notes : list of str
@@ -320,7 +329,7 @@ class WfdbRecord(Record):
 
     WHOLE_READ_SAMPLES = 8_000_000
 
-    def __init__(self, path: str | os.PathLike, annotator: str = "atr"):
+    def __init__(self, path: str | os.PathLike, annotator: str | None = None):
         wfdb = _require_wfdb()
         base = wfdb_base(path)
         if base is None:
@@ -350,7 +359,16 @@ class WfdbRecord(Record):
         if self.leads and all(u is None for u in self._units):
             raise DataFormatError(f"{base}.hea: no channel in a voltage unit (units {self._unit_names}); an ECG is in mV, "
                                   "uV or V")
-        self._annotator = annotator
+        if annotator is not None:  # asked for by name: its file must exist (a typo read as "no annotations")
+            if not isinstance(annotator, str) or not annotator.strip():
+                raise UsageError(f"{base}: annotator must be an annotation file's extension ('atr', 'qrs'...), got "
+                                 f"{annotator!r:.60}")
+            if not Path(f"{base}.{annotator}").is_file():
+                have = sorted(q.suffix[1:] for q in base.parent.glob(f"{glob.escape(base.name)}.*")
+                              if q.suffix not in (".hea", ".dat", ".mat"))
+                raise MissingDataError(f"{base}.{annotator}: no such annotation file (annotator={annotator!r}); "
+                                       f"annotation files of the record: {have or 'none'}")
+        self._annotator = annotator or "atr"
         self._whole = None
         self._ann = None
         self._unit_checked: set[int] = set()

@@ -1,0 +1,53 @@
+"""A user's own recording: the options of ``open_record`` / ``Record.read`` / ``cardiacml predict`` that describe it
+(annotator, fs, check_units, lead, units) are checked, and a wrong one is refused in one line naming it."""
+
+import numpy as np
+import pytest
+
+from cardiacml.errors import MissingDataError, UsageError
+
+FS = 360
+
+
+def _ecg(seconds=20, fs=FS):
+    """A synthetic ECG (mV): one narrow 1.5 mV R wave a second over a slow baseline."""
+    t = np.arange(int(seconds * fs)) / fs
+    x = 0.05 * np.sin(2 * np.pi * 0.3 * t)
+    for k in range(int(seconds)):
+        x += 1.5 * np.exp(-(((t - k - 0.5) / 0.01) ** 2))
+    return x
+
+
+def _wfdb(tmp_path, name="r", names=("MLII", "V1"), scale=1.0):
+    import wfdb
+
+    x = _ecg()
+    sig = np.column_stack([x * (1 - 0.5 * k) for k in range(len(names))]) * scale
+    wfdb.wrsamp(name, fs=FS, units=["mV"] * len(names), sig_name=list(names), p_signal=sig, fmt=["32"] * len(names),
+                write_dir=str(tmp_path))
+    return tmp_path / name
+
+
+def _open(path, **kw):
+    from cardiacml.io import open_record
+
+    return open_record(path, **kw)
+
+
+def test_an_annotator_named_without_its_file_is_refused(tmp_path):
+    """``open_record(rec, annotator="zzz")`` without ``rec.zzz`` read as a record without annotations, silently (a
+    typo in the extension ran the R-peak detector instead of the reference beats)."""
+    import wfdb
+
+    rec = _wfdb(tmp_path)
+    assert _open(rec).annotations() is None  # not asked for: none is fine
+    with pytest.raises(MissingDataError, match=r"r\.zzz: no such annotation file \(annotator='zzz'\); annotation files "
+                                               r"of the record: none"):
+        _open(rec, annotator="zzz")
+    wfdb.wrann("r", "qrs", np.array([180, 540]), symbol=["N", "N"], write_dir=str(tmp_path))
+    assert list(_open(rec, annotator="qrs").annotations()[0]) == [180, 540]
+    with pytest.raises(MissingDataError, match=r"annotation files of the record: \['qrs'\]"):
+        _open(rec, annotator="atr")
+    for bad in ("", 5):
+        with pytest.raises(UsageError, match=r"r: annotator must be an annotation file's extension"):
+            _open(rec, annotator=bad)
