@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from cardiacml.errors import MissingDataError, UsageError
+from cardiacml.errors import DataFormatError, MissingDataError, UsageError
 
 FS = 360
 
@@ -51,3 +51,27 @@ def test_an_annotator_named_without_its_file_is_refused(tmp_path):
     for bad in ("", 5):
         with pytest.raises(UsageError, match=r"r: annotator must be an annotation file's extension"):
             _open(rec, annotator=bad)
+
+
+def test_a_sampling_rate_of_true_is_refused(tmp_path):
+    """``fs=True`` read as 1 Hz (a bool is an int), in open_record (CSV, NumPy, an .npz's own ``fs``) and ArrayRecord;
+    an .npz's complex ``fs`` lost its imaginary part with NumPy's ComplexWarning."""
+    from cardiacml.io import ArrayRecord
+
+    x = _ecg()
+    np.save(tmp_path / "s.npy", x)
+    np.savetxt(tmp_path / "s.csv", x)
+    np.savetxt(tmp_path / "t.csv", np.column_stack([np.arange(len(x)) / FS, x]), header="time,II", comments="",
+               delimiter=",")
+    for name in ("s.npy", "s.csv", "t.csv"):
+        assert _open(tmp_path / name, fs=FS).fs == FS
+        for bad in (True, np.True_, 360 + 0j):
+            with pytest.raises(DataFormatError, match=rf"{name}: sampling rate must be a number of Hz, got"):
+                _open(tmp_path / name, fs=bad)
+    for bad in (True, np.bool_(True), 360 + 1j):
+        np.savez(tmp_path / "z.npz", signal=x, fs=bad)
+        with pytest.raises(DataFormatError, match=r"z.npz \(its array 'fs'\): sampling rate must be a number of Hz"):
+            _open(tmp_path / "z.npz")
+    for bad in (True, np.True_, 360 + 0j):
+        with pytest.raises(DataFormatError, match=r"<array>: sampling rate must be a positive number of Hz, got"):
+            ArrayRecord(x, bad)

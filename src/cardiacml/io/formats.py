@@ -138,6 +138,7 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     path = Path(path)
     if not path.is_file():
         raise MissingDataError(f"{path}: no such file")
+    fs = None if fs is None else check_fs(fs, path, "")
     with open(path, "r", encoding="utf-8-sig", errors="replace") as fh:
         head = fh.read(65536)
     if len(head) >= 65536 and "\n" not in head and "\r" not in head:  # refused at once, not after parsing megabytes
@@ -458,7 +459,7 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
     path = Path(path)
     if not path.is_file():
         raise MissingDataError(f"{path}: no such file")
-    notes, names = [], parse_leads(leads, path)
+    notes, names, fs = [], parse_leads(leads, path), None if fs is None else check_fs(fs, path, "")
     if path.suffix.lower() == ".npz":
         try:
             z = np.load(path, allow_pickle=False)
@@ -472,7 +473,7 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
         try:
             arr = z[key]
             if "fs" in keys:
-                fs_file = float(np.asarray(z["fs"]).reshape(-1)[0])
+                fs_file = check_fs(np.asarray(z["fs"]).reshape(-1)[0], f"{path} (its array 'fs')", "")
                 if fs is not None and abs(float(fs) - fs_file) > 0.01 * fs_file:
                     raise DataFormatError(f"{path}: fs={float(fs):g} Hz given, but the .npz says {fs_file:g} Hz")
                 if fs is None:

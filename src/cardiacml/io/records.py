@@ -258,8 +258,10 @@ class ArrayRecord(Record):
         if sig.shape[1] > sig.shape[0]:  # (leads, samples) was read as thousands of leads of a few samples
             raise DataFormatError(f"{path}: a signal is (samples, leads), and shape {sig.shape} has more leads than "
                                   "samples; give it transposed (signal.T)")
-        try:  # "360" reads as 360 Hz, as open_record's fs= does (np.isfinite("360") was a TypeError traceback)
-            rate = float(fs)
+        # "360" reads as 360 Hz, as open_record's fs= does (np.isfinite("360") was a TypeError traceback); True (a bool
+        # is an int) read as 1 Hz
+        try:
+            rate = float("nan") if isinstance(fs, (bool, np.bool_)) or np.iscomplexobj(fs) else float(fs)
         except (TypeError, ValueError):
             rate = float("nan")
         if not np.isfinite(rate) or rate <= 0:

@@ -39,9 +39,13 @@ MAX_FS = 50_000.0
 
 
 def check_fs(fs, path: Path, how: str) -> float:
+    """``fs`` as a positive float of Hz (``"360"`` too); None, True (bool is an int: it read as 1 Hz), a complex or
+    anything else that is no rate is a one-line :class:`DataFormatError` naming ``path`` (``how``: how to give it)."""
     if fs is None:
         raise DataFormatError(f"{path}: the sampling rate is unknown: {how}")
     try:
+        if isinstance(fs, (bool, np.bool_)) or np.iscomplexobj(fs):
+            raise TypeError
         fs = float(fs)
     except (TypeError, ValueError):
         raise DataFormatError(f"{path}: sampling rate must be a number of Hz, got {fs!r}") from None
