@@ -75,3 +75,23 @@ def test_a_sampling_rate_of_true_is_refused(tmp_path):
     for bad in (True, np.True_, 360 + 0j):
         with pytest.raises(DataFormatError, match=r"<array>: sampling rate must be a positive number of Hz, got"):
             ArrayRecord(x, bad)
+
+
+def test_check_units_takes_a_bool_only(tmp_path):
+    """``check_units="no"`` (a non-empty string: true) kept the check on: a file the user asked not to check was
+    refused for its amplitudes, and ``check_units="yes"`` / ``0`` / None meant what Python's truth says."""
+    import edfio
+
+    x = _ecg()
+    np.save(tmp_path / "s.npy", x)
+    np.savetxt(tmp_path / "s.csv", x)
+    edfio.Edf([edfio.EdfSignal(x, FS, label="II", physical_dimension="mV", physical_range=(-10, 10))]).write(
+        tmp_path / "s.edf")
+    # values in mV said to be uV: refused when checked, read as given when not
+    with pytest.raises(DataFormatError, match=r"s.npy: amplitudes look wrong for units 'uV'"):
+        _open(tmp_path / "s.npy", fs=FS, units="uV", check_units=True)
+    assert _open(tmp_path / "s.npy", fs=FS, units="uV", check_units=False).read(0, 10, 0).shape == (10,)
+    for name, kw in (("s.npy", {"fs": FS}), ("s.csv", {"fs": FS}), ("s.edf", {})):
+        for bad in ("no", "False", 0, 1):
+            with pytest.raises(UsageError, match=rf"{name}: check_units must be True or False, got"):
+                _open(tmp_path / name, units="uV", check_units=bad, **kw)

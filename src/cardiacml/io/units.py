@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import DataFormatError
+from ..errors import DataFormatError, UsageError
 from .amplitude import PLAUSIBLE_MV, UNIT_TO_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale  # noqa: F401
 from .records import Record, parse_leads  # noqa: F401 (parse_leads: imported from here too)
 
@@ -75,7 +75,11 @@ def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str 
     ------
     DataFormatError
         Unknown unit, implausible amplitude, or a unit that cannot be guessed.
+    UsageError
+        ``check`` is not a bool (``check_units="no"``, a non-empty string, was true).
     """
+    if not isinstance(check, (bool, np.bool_)):
+        raise UsageError(f"{path}: check_units must be True or False, got {type(check).__name__} {check!r:.40}")
     lo, hi = PLAUSIBLE_MV
     if units is None or str(units).strip() == "":
         if amp_raw == 0 or not np.isfinite(amp_raw):
