@@ -95,3 +95,55 @@ def test_check_units_takes_a_bool_only(tmp_path):
         for bad in ("no", "False", 0, 1):
             with pytest.raises(UsageError, match=rf"{name}: check_units must be True or False, got"):
                 _open(tmp_path / name, units="uV", check_units=bad, **kw)
+
+
+def test_a_lead_name_that_two_leads_have_is_refused_or_picked_by_index(tmp_path):
+    """Two leads of one name were accepted and a lead picked by that name was the first, silently: a CSV header's second
+    "II" became pandas' "II.1"; lead names given twice (``leads="II,ii"``) were kept; a WFDB header or an EDF file
+    with two channels of one name gave the first for ``read(lead="II")`` / ``leads="II"``; a 12-lead record with two
+    V1 used the first."""
+    import edfio
+
+    from cardiacml.inference.ecg12 import load_ecg12
+    from cardiacml.io import ArrayRecord
+
+    x = _ecg()
+    (tmp_path / "dup.csv").write_text("time,II,ii\n" + "".join(f"{i / FS:.6f},{v:.4f},{v / 2:.4f}\n"
+                                                                 for i, v in enumerate(x)))
+    with pytest.raises(DataFormatError, match=r"dup.csv: columns 2 and 3 of the header are both named 'ii': give each "
+                                              r"column its own name"):
+        _open(tmp_path / "dup.csv")
+    np.save(tmp_path / "two.npy", np.column_stack([x, x / 2]))
+    for bad in ("II,ii", ["V1", "V1"]):
+        with pytest.raises(DataFormatError, match=r"two.npy: lead '(ii|V1)' named twice in"):
+            _open(tmp_path / "two.npy", fs=FS, leads=bad)
+    with pytest.raises(DataFormatError, match=r"<array>: lead 'II' named twice"):
+        ArrayRecord(np.column_stack([x, x]), FS, ["II", "II"])
+    # a WFDB header with two channels named II (wfdb.wrsamp refuses to write one: edited by hand)
+    rec = _wfdb(tmp_path, "dd", names=("II", "XX"))
+    (tmp_path / "dd.hea").write_text((tmp_path / "dd.hea").read_text().replace(" XX", " II"))
+    r = _open(rec)
+    assert r.leads == ("II", "II")
+    for bad in ("II", ["ii", 0]):
+        with pytest.raises(DataFormatError, match=r"dd: lead '(II|ii)' is ambiguous: channels \[0, 1\] \(0-based\) of "
+                                                  r"\['II', 'II'\] have that name; choose one by its 0-based index"):
+            r.read(0, 10, bad)
+    assert np.allclose(r.read(0, 3600, 1), x[:3600] / 2, atol=1e-4)  # by index: the second
+    edfio.Edf([edfio.EdfSignal(v, FS, label="ECG", physical_dimension="mV", physical_range=(-10, 10))
+               for v in (x, x / 2)]).write(tmp_path / "dup.edf")
+    with pytest.raises(DataFormatError, match=r"dup.edf: lead 'ecg' is ambiguous: channels \[0, 1\] \(0-based\) of "
+                                              r"\['ECG', 'ECG'\] have that name; open the file without leads="):
+        _open(tmp_path / "dup.edf", leads="ecg")
+    # a 12-lead recording with V1 twice
+    names = ["I", "II", "V1", "V1", "V3", "V4", "V5", "V6"]
+    sig = np.column_stack([x * (1 + k / 10) for k in range(len(names))])
+    np.savetxt(tmp_path / "12.csv", sig, delimiter=",")
+    with pytest.raises(DataFormatError, match=r"lead 'V1' named twice"):
+        load_ecg12(tmp_path / "12.csv", fs=FS, leads=names)
+    import wfdb
+
+    wfdb.wrsamp("v1", fs=FS, units=["mV"] * 8, sig_name=names[:3] + ["XX"] + names[4:], p_signal=sig,
+                fmt=["32"] * 8, write_dir=str(tmp_path))
+    (tmp_path / "v1.hea").write_text((tmp_path / "v1.hea").read_text().replace(" XX", " V1"))
+    with pytest.raises(DataFormatError, match=r"v1: lead V1 is given twice: channels \[2, 3\] \(0-based\) of"):
+        load_ecg12(tmp_path / "v1")

@@ -114,6 +114,11 @@ def to_twelve_leads(x: np.ndarray, names, where: str) -> tuple[np.ndarray, list[
         message names ``where`` and the leads found.
     """
     canon = [canonical_lead(n) for n in names]
+    twice = [k for k, c in enumerate(canon) if c is not None and c in canon[:k]]
+    if twice:  # which one is the lead? (the first was taken silently)
+        c = canon[twice[0]]
+        raise DataFormatError(f"{where}: lead {c} is given twice: channels {[k for k, d in enumerate(canon) if d == c]} "
+                              f"(0-based) of {list(names)}; keep one of them")
     have = {c: i for i, c in reversed(list(enumerate(canon))) if c is not None}
     elec = [e for e in ELECTRODES if e in have]
     limb = [n for n in ("I", "II", "III") if n in have]

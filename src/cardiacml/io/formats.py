@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DataFormatError, MissingDataError, MissingDependencyError, UsageError
 from .amplitude import UNIT_TO_MV
-from .records import Record
+from .records import Record, one_lead
 from .symbols import BEAT_SYMBOLS
 from .units import (TIME_NAMES, ScaledRecord, check_fs, finish_record, parse_leads, resolve_units, robust_amplitude,
                     sample_rows, split_unit, time_unit)
@@ -162,6 +162,11 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
         raise DataFormatError(f"{path}: {len(fields)} columns in the first line; a recording has one column per lead "
                               f"(at most {MAX_CSV_COLUMNS}): one row per sample, not one row per recording")
     has_header = any(not _is_number(f.strip()) for f in fields if f.strip() != "")
+    named = [f.strip().strip("'\"").strip().upper() for f in fields] if has_header else []
+    twice = next((j for j, n in enumerate(named) if n and n in named[:j]), None)
+    if twice is not None:  # pandas read the second "II" as "II.1"; a lead picked by name would be either
+        raise DataFormatError(f"{path}: columns {named.index(named[twice]) + 1} and {twice + 1} of the header are both "
+                              f"named {fields[twice].strip()!r}: give each column its own name")
     notes = [f"{'whitespace' if sep is None else repr(sep)}-separated text"
              + (", decimal comma" if decimal == "," else "") + (", header row" if has_header else ", no header")]
     read = dict(sep=r"\s+" if sep is None else sep, header=0 if has_header else None, decimal=decimal,
@@ -301,7 +306,7 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
             missing = [w for w in want if w.upper() not in upper]
             if missing:
                 raise DataFormatError(f"{path}: lead(s) {missing} not in the header (has {names})")
-            idx = [upper.index(w.upper()) for w in want]
+            idx = [one_lead(w, names, path, "give each its own name in the header") for w in want]
             df, empty = df.iloc[:, idx], empty.iloc[:, idx]
             names = [names[i] for i in idx]
             if unit_per_lead:
@@ -590,11 +595,12 @@ class EdfRecord(Record):
                 cand.append(i)
         want = parse_leads(leads, path)
         if want is not None:
-            labels = [signals[i].label.strip().upper() for i in range(len(signals))]
-            missing = [w for w in want if w.upper() not in labels]
+            labels = [s.label.strip() for s in signals]
+            missing = [w for w in want if w.upper() not in [n.upper() for n in labels]]
             if missing:
-                raise DataFormatError(f"{path}: lead(s) {missing} not in the file (has {[s.label.strip() for s in signals]})")
-            cand = [labels.index(w.upper()) for w in want]
+                raise DataFormatError(f"{path}: lead(s) {missing} not in the file (has {labels})")
+            cand = [one_lead(w, labels, path, "open the file without leads= and pick one by its index among the leads "
+                             "read (--lead)") for w in want]
         if not cand:
             raise DataFormatError(f"{path}: no ECG channel: every signal has a non-voltage unit ({skipped}); "
                                   "pass units= / --units if they are ECG leads")

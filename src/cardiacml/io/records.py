@@ -82,7 +82,8 @@ GAP_NOTE = ("read as a flat line at the lead's median ({value:.4g} mV), as a lea
 def parse_leads(leads, where: str | os.PathLike = "leads") -> list[str] | None:
     """``"I,II,V1"`` (commas or semicolons) or a sequence -> list of names; None stays None. Spaces belong to a name
     (``"ECG II"`` is one lead, as EDF labels are written). Anything else (a number, ``True``) is a
-    :class:`DataFormatError` naming ``where`` (``leads=3`` was a TypeError: 'int' object is not iterable)."""
+    :class:`DataFormatError` naming ``where`` (``leads=3`` was a TypeError: 'int' object is not iterable), and so is
+    a name given twice (``"II,ii"``)."""
     if leads is None:
         return None
     if isinstance(leads, str):
@@ -90,7 +91,22 @@ def parse_leads(leads, where: str | os.PathLike = "leads") -> list[str] | None:
     if isinstance(leads, (bytes, Mapping, set, frozenset)) or not hasattr(leads, "__iter__"):
         raise DataFormatError(f"{where}: leads must be lead names, as a list (['I', 'II']) or one string ('I,II'), "
                               f"got {type(leads).__name__} {leads!r:.60}")
-    return [str(x).strip() for x in leads]
+    names = [str(x).strip() for x in leads]
+    twice = next((n for k, n in enumerate(names) if n.upper() in [m.upper() for m in names[:k]]), None)
+    if twice is not None:  # which of the two would a lead picked by that name be?
+        raise DataFormatError(f"{where}: lead {twice!r} named twice in {names} (names are case-insensitive); give each "
+                              "lead its own name")
+    return names
+
+
+def one_lead(name, names, path, how: str = "choose one by its 0-based index with --lead") -> int | None:
+    """Index of the one of ``names`` that is ``name`` (case-insensitive; None when none is); a name that more than one
+    lead has is a :class:`DataFormatError` (it took the first silently), ``how`` saying how to pick one instead."""
+    hits = [k for k, n in enumerate(names) if str(n).strip().upper() == str(name).strip().upper()]
+    if len(hits) > 1:
+        raise DataFormatError(f"{path}: lead {name!r} is ambiguous: channels {hits} (0-based) of {list(names)} have "
+                              f"that name; {how}")
+    return hits[0] if hits else None
 
 
 class Record:
@@ -134,18 +150,19 @@ class Record:
         """Index of ``lead`` (name, case-insensitive, or index); ``None`` picks MLII / II, else a channel named ECG /
         EKG, else the first that is not EEG, EOG, SpO2, pressure... (:func:`default_lead`).
 
-        Raises DataFormatError naming the file and the leads it has when ``lead`` is absent.
+        Raises DataFormatError naming the file and the leads it has when ``lead`` is absent, or is the name of more
+        than one lead (then pick one by index).
         """
         if isinstance(lead, (int, np.integer)):
             if not 0 <= int(lead) < len(self.leads):
                 raise DataFormatError(f"{self.path}: lead index {lead} out of range (record has {len(self.leads)} leads: {list(self.leads)})")
             return int(lead)
-        upper = [str(n).strip().upper() for n in self.leads]
         if lead is None:
             return default_lead(self.leads)
-        if str(lead).strip().upper() not in upper:
+        k = one_lead(lead, self.leads, self.path)
+        if k is None:
             raise DataFormatError(f"{self.path}: lead {lead!r} not in record (has {list(self.leads)}); choose one with --lead")
-        return upper.index(str(lead).strip().upper())
+        return k
 
     def read(self, start: int = 0, stop: int | None = None, lead: str | int | Sequence | None = "all", *,
              fill_gaps: bool = True) -> np.ndarray:
