@@ -147,3 +147,20 @@ def test_a_lead_name_that_two_leads_have_is_refused_or_picked_by_index(tmp_path)
     (tmp_path / "v1.hea").write_text((tmp_path / "v1.hea").read_text().replace(" XX", " V1"))
     with pytest.raises(DataFormatError, match=r"v1: lead V1 is given twice: channels \[2, 3\] \(0-based\) of"):
         load_ecg12(tmp_path / "v1")
+
+
+@pytest.mark.filterwarnings("error")
+def test_complex_values_are_refused_not_cut_to_their_real_part(tmp_path):
+    """A complex .npy / .npz was refused already; ``ArrayRecord`` (the in-memory record) took a complex signal with
+    NumPy's ComplexWarning and dropped its imaginary part."""
+    from cardiacml.io import ArrayRecord
+
+    x = _ecg() + 0.5j
+    np.save(tmp_path / "c.npy", x)
+    np.savez(tmp_path / "c.npz", signal=x, fs=FS)
+    for name, kw in (("c.npy", {"fs": FS}), ("c.npz", {})):
+        with pytest.raises(DataFormatError, match=rf"{name}: array has dtype complex128; a signal must be numeric"):
+            _open(tmp_path / name, **kw)
+    for sig in (x, list(x[:1000]), np.column_stack([x, x]).astype(np.complex64)):
+        with pytest.raises(DataFormatError, match=r"<array>: a signal must be real numbers \(mV\), got complex values"):
+            ArrayRecord(sig, FS)

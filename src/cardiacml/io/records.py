@@ -264,6 +264,8 @@ class ArrayRecord(Record):
 
     def __init__(self, signal: np.ndarray, fs: float, leads: Sequence[str] | None = None, path: str | os.PathLike = "<array>",
                  annotations: tuple[np.ndarray, np.ndarray] | None = None):
+        if np.iscomplexobj(signal):  # np.asarray(..., float64) dropped the imaginary part with a ComplexWarning
+            raise DataFormatError(f"{path}: a signal must be real numbers (mV), got complex values")
         try:
             sig = np.asarray(signal, np.float64)
         except (TypeError, ValueError) as exc:
