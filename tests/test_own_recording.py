@@ -164,3 +164,17 @@ def test_complex_values_are_refused_not_cut_to_their_real_part(tmp_path):
     for sig in (x, list(x[:1000]), np.column_stack([x, x]).astype(np.complex64)):
         with pytest.raises(DataFormatError, match=r"<array>: a signal must be real numbers \(mV\), got complex values"):
             ArrayRecord(sig, FS)
+
+
+def test_a_lead_of_true_or_false_is_refused(tmp_path):
+    """``read(lead=True)`` read lead 1 (a bool is an int), ``read(lead=[True, False])`` leads 1 and 0;
+    ``lead_index(np.True_)`` said there was no lead named np.True_."""
+    from cardiacml.io import ArrayRecord
+
+    for r in (_open(_wfdb(tmp_path)), ArrayRecord(np.column_stack([_ecg(), _ecg()]), FS, ["MLII", "V1"])):
+        assert r.read(0, 10, lead=1).shape == (10,)
+        for bad in (True, False, np.True_, [True, False], [0, True]):
+            with pytest.raises(DataFormatError, match=r"lead must be a name(, | or )a 0-based index"):
+                r.read(0, 10, lead=bad)
+        with pytest.raises(DataFormatError, match=r"lead must be a name or a 0-based index, got (np\.)?True"):
+            r.lead_index(np.True_)

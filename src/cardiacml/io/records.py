@@ -153,6 +153,9 @@ class Record:
         Raises DataFormatError naming the file and the leads it has when ``lead`` is absent, or is the name of more
         than one lead (then pick one by index).
         """
+        if isinstance(lead, (bool, np.bool_)):  # True is an int: it read lead 1
+            raise DataFormatError(f"{self.path}: lead must be a name or a 0-based index, got {lead!r} (record has "
+                                  f"{list(self.leads)})")
         if isinstance(lead, (int, np.integer)):
             if not 0 <= int(lead) < len(self.leads):
                 raise DataFormatError(f"{self.path}: lead index {lead} out of range (record has {len(self.leads)} leads: {list(self.leads)})")
