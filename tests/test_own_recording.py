@@ -1,6 +1,8 @@
 """A user's own recording: the options of ``open_record`` / ``Record.read`` / ``cardiacml predict`` that describe it
 (annotator, fs, check_units, lead, units) are checked, and a wrong one is refused in one line naming it."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -178,3 +180,32 @@ def test_a_lead_of_true_or_false_is_refused(tmp_path):
                 r.read(0, 10, lead=bad)
         with pytest.raises(DataFormatError, match=r"lead must be a name or a 0-based index, got (np\.)?True"):
             r.lead_index(np.True_)
+
+
+def test_an_edf_lead_index_counts_the_leads_read_as_the_help_says(tmp_path):
+    """``--lead N`` on an EDF file counts the leads read, not the file's skipped channels, as ``predict --help`` says;
+    an index past them said "record has 2 leads" of a file of 3 channels without saying why."""
+    import edfio
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+
+    x = _ecg(60)
+    edfio.Edf([edfio.EdfSignal(np.full(len(x), 36.6), FS, label="Temp", physical_dimension="degC"),
+               edfio.EdfSignal(x, FS, label="MLII", physical_dimension="mV", physical_range=(-10, 10)),
+               edfio.EdfSignal(-x / 2, FS, label="V5", physical_dimension="mV", physical_range=(-10, 10))]).write(
+        tmp_path / "m.edf")
+    r = _open(tmp_path / "m.edf")
+    assert r.leads == ("MLII", "V5") and np.allclose(r.read(0, 3600, 1), -x[:3600] / 2, atol=1e-3)
+    with pytest.raises(DataFormatError, match=r"m.edf: lead index 2 out of range: an index counts the 2 leads read "
+                                              r"\['MLII', 'V5'\] \(0-based\), not the skipped channels \[\"Temp"):
+        r.read(0, 10, lead=2)
+    runner = CliRunner()
+    help_text = re.sub(r"[\s\u2502]+", " ", runner.invoke(app, ["predict", "--help"]).output)  # rich's box edges too
+    assert "0-based index among the channels read" in help_text and "are not counted" in help_text
+    res = runner.invoke(app, ["predict", "beats-ds1", str(tmp_path / "m.edf"), "--lead", "1", "--out",
+                              str(tmp_path / "o.csv")])
+    assert res.exit_code == 0 and "(V5, 360 Hz" in res.output and "skipped channels" in res.output, res.output
+    res = runner.invoke(app, ["predict", "beats-ds1", str(tmp_path / "m.edf"), "--lead", "2", "--out",
+                              str(tmp_path / "o2.csv")])
+    assert res.exit_code == 2 and "not the skipped channels" in res.output, res.output

@@ -657,6 +657,10 @@ class EdfRecord(Record):
         return self._read_raw(start, stop, channels) * self._scale[list(channels)][None, :]
 
     def lead_index(self, lead=None):
+        if (isinstance(lead, (int, np.integer)) and not isinstance(lead, bool) and self._skipped
+                and not 0 <= lead < len(self.leads)):  # counted in the file's channels, it may have looked in range
+            raise DataFormatError(f"{self.path}: lead index {lead} out of range: an index counts the {len(self.leads)} "
+                                  f"leads read {list(self.leads)} (0-based), not the skipped channels {self._skipped}")
         if isinstance(lead, str) and self._skipped:
             hit = [s for s in self._skipped if s.split(" (")[0].upper() == lead.strip().upper()]
             if hit:
