@@ -209,3 +209,23 @@ def test_an_edf_lead_index_counts_the_leads_read_as_the_help_says(tmp_path):
     res = runner.invoke(app, ["predict", "beats-ds1", str(tmp_path / "m.edf"), "--lead", "2", "--out",
                               str(tmp_path / "o2.csv")])
     assert res.exit_code == 2 and "not the skipped channels" in res.output, res.output
+
+
+def test_fs_or_units_for_a_wfdb_record_say_what_its_header_gives(tmp_path):
+    """``--fs`` / ``--units`` for a WFDB record were refused with "...; it takes annotator", an option the command
+    line does not have; the refusal now says what the header gives instead (read from it) and how to leave them out."""
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+
+    rec = _wfdb(tmp_path)
+    with pytest.raises(UsageError, match=r"r: option\(s\) fs do not apply to a WFDB recording: its header \(r.hea\) "
+                                         r"already gives the sampling rate \(360 Hz\); leave out fs= \(--fs\)") as e:
+        _open(rec, fs=250)
+    assert "annotator" not in str(e.value)
+    with pytest.raises(UsageError, match=r"gives the units \(mV\); leave out units= \(--units\)"):
+        _open(rec, units="uV")
+    res = CliRunner().invoke(app, ["predict", "beats-ds1", str(rec), "--fs", "250", "--units", "uV", "--out",
+                                   str(tmp_path / "o.csv")])
+    assert res.exit_code == 2 and "annotator" not in res.output and "already gives the sampling rate (360 Hz) and the " \
+        "units (mV); leave out fs= (--fs) / units= (--units)" in " ".join(res.output.split()), res.output

@@ -45,6 +45,22 @@ def _check_options(path, fmt: str, allowed, options: dict) -> dict:
     return given
 
 
+def _wfdb_refusal(path, bad: list) -> str:
+    """Why options ``bad`` do not apply to the WFDB record ``path``: what its header gives instead (read from it)."""
+    rec = WfdbRecord(path)
+    gives = {"fs": f"the sampling rate ({rec.fs:g} Hz)", "leads": f"the lead names ({', '.join(rec.leads)})",
+             "units": f"the units ({', '.join(dict.fromkeys(rec._unit_names))})"}
+    known, other = [k for k in bad if k in gives], [k for k in bad if k not in gives]
+    msg = f"{rec.path}: option(s) {', '.join(bad)} do not apply to a WFDB recording"
+    if known:
+        flags = " / ".join(f"{k}= (--{k})" if k != "leads" else "leads=" for k in known)
+        msg += (f": its header ({rec.path.name}.hea) already gives {' and '.join(gives[k] for k in known)}; leave out "
+                f"{flags}, and correct the header if it is wrong")
+    if other:
+        msg += f"; {', '.join(other)}: not an option of a WFDB record (it takes {', '.join(WFDB_OPTIONS)})"
+    return msg
+
+
 def open_record(path: str | os.PathLike, **options) -> Record:
     """Open a raw recording of any supported format.
 
@@ -65,7 +81,10 @@ def open_record(path: str | os.PathLike, **options) -> Record:
 
     path = as_path(path, "open_record: path")
     if wfdb_base(path) is not None:
-        return WfdbRecord(path, **_check_options(path, "WFDB", WFDB_OPTIONS, options))
+        given = {k: v for k, v in options.items() if v is not None}
+        if any(k not in WFDB_OPTIONS for k in given):
+            raise UsageError(_wfdb_refusal(path, [k for k in given if k not in WFDB_OPTIONS]))
+        return WfdbRecord(path, **given)
     p = Path(path)
     suffixes = ", ".join(s for v in FORMATS.values() for s in v[0])
     if not p.exists():
