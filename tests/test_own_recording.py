@@ -229,3 +229,25 @@ def test_fs_or_units_for_a_wfdb_record_say_what_its_header_gives(tmp_path):
                                    str(tmp_path / "o.csv")])
     assert res.exit_code == 2 and "annotator" not in res.output and "already gives the sampling rate (360 Hz) and the " \
         "units (mV); leave out fs= (--fs) / units= (--units)" in " ".join(res.output.split()), res.output
+
+
+def test_a_wfdb_12_lead_records_units_warning_reaches_the_notes(shared, tmp_path):
+    """A WFDB 12-lead record whose header says mV over values in uV was warned of, but the warning, added to the
+    record's notes as it is read, missed ``info["notes"]`` (copied from the record before reading), where the other
+    notes of the input are."""
+    import warnings
+
+    import wfdb
+
+    from cardiacml.inference.ecg12 import load_ecg12
+
+    r = _open(shared / "real_12lead" / "E07500")
+    wfdb.wrsamp("uv12", fs=r.fs, units=["mV"] * 12, sig_name=list(r.leads), p_signal=r.read() * 1000,
+                fmt=["32"] * 12, write_dir=str(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, info = load_ecg12(tmp_path / "uv12")
+    said = [str(w.message) for w in caught if "the header gives" in str(w.message)]
+    assert len(said) == 12 and [n for n in info["notes"] if "the header gives" in n] == said
+    _, info = load_ecg12(shared / "real_12lead" / "E07500")
+    assert not [n for n in info["notes"] if "the header gives" in n]

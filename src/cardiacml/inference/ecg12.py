@@ -174,8 +174,11 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
         return np.concatenate(Xs).astype(np.float32), info
     # a WFDB record gives its own rate and units: open_record refuses fs / units for it, as the beat path does
     rec = open_record(p, fs=fs, units=units, leads=names) if wfdb_base(p) is None else open_record(p, fs=fs, units=units)
-    info["notes"] += list(getattr(rec, "notes", []))
+    read_notes = list(getattr(rec, "notes", []))
+    info["notes"] += read_notes
     X, wins, derived = _from_record(rec, 1.0, beat, pre_ms, start_s, max_seconds, str(p), info["notes"], version=version)
+    # notes the record adds as it is read (a WFDB header's units that disagree with the amplitudes) reach them too
+    info["notes"] += list(getattr(rec, "notes", []))[len(read_notes):]
     info.update(input=f"{type(rec).__name__} {list(rec.leads)} at {rec.fs:g} Hz, {rec.duration_s:.1f} s",
                 fs_in=rec.fs, windows=wins, derived=derived)
     return X, info
