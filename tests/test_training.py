@@ -66,6 +66,23 @@ def test_evaluate_scores_the_test_examples_training_scored_under_max_eval(tiny_r
     assert m["confusion_matrix"] == saved["confusion_matrix"] and m["accuracy"] == pytest.approx(saved["accuracy"])
 
 
+def test_evaluate_under_another_protocol_scores_the_whole_test_split_unless_max_eval_is_given(tiny_run, tmp_path):
+    """`evaluate RUN --protocol interpatient` of a run trained with --max-eval 300 scored 300 of the ~50,000 DS2 beats
+    (the run's cap, about its own split, was kept: the printed n=300 was the only sign); evaluate had no --max-eval."""
+    run, _ = tiny_run
+    res = runner.invoke(app, ["evaluate", str(run), "--protocol", "interpatient", "--out", str(tmp_path / "ev"),
+                              "--threads", "1"])
+    assert res.exit_code == 0 and "the run's --max-eval cap (300) is not applied" in res.output, res.output
+    ev = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert ev["protocol"] == "interpatient" and 40000 < ev["n"] < 55000, ev["n"]
+    res = runner.invoke(app, ["evaluate", str(run), "--protocol", "interpatient", "--max-eval", "50", "--out",
+                              str(tmp_path / "ev50"), "--threads", "1"])
+    assert res.exit_code == 0 and "(n=50)" in res.output and "not applied" not in res.output, res.output
+    res = runner.invoke(app, ["evaluate", str(run), "--max-eval", "0", "--out", str(tmp_path / "ev0")])
+    assert res.exit_code == 2 and "--max-eval must be a whole number >= 1, got 0" in res.output, res.output
+    assert not (tmp_path / "ev0").exists()
+
+
 def test_a_run_folder_named_pretrained_is_a_run_and_a_shipped_model_exports_to_the_current_folder(tiny_run, tmp_path,
                                                                                                     monkeypatch):
     """Any checkpoint in a folder called `pretrained` was taken for a shipped model: `export pretrained` (a run

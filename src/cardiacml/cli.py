@@ -271,6 +271,7 @@ def evaluate(
     mitdb: Optional[Path] = typer.Option(None, help="Beat models: the raw MIT-BIH folder (RECORDS, .hea/.dat/.atr) their test beats are rebuilt from. Default: the run's, $CARDIACML_MITDB or ../shared/data/mitdb."),
     protocol: Optional[str] = typer.Option(None, help="Override the split protocol (e.g. interpatient)."),
     out: Optional[Path] = typer.Option(None, help="Where to write metrics JSON and figures (default RUN/eval; ./eval-NAME for a pretrained model); never a training run's folder."),
+    max_eval: Optional[int] = typer.Option(None, help="Score a random subset of at most this many test examples. Default: all of them; the run's own test split keeps the run's --max-eval cap, --data-dir and --protocol do not."),
     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
 ):
     """Evaluate a trained model: metrics JSON (accuracy, macro-F1, per class / MAE per site, region...) and figures."""
@@ -282,7 +283,8 @@ def evaluate(
         from .utils import resolve_threads
 
         torch.set_num_threads(resolve_threads(threads))
-        _, dest = evaluate_run(run, data_dir=data_dir, mitdb=mitdb, protocol=protocol, out=out, log=typer.echo)
+        _, dest = evaluate_run(run, data_dir=data_dir, mitdb=mitdb, protocol=protocol, out=out, log=typer.echo,
+                               max_eval=max_eval)
         typer.echo(f"metrics and figures in {dest}")
 
     _run(go)

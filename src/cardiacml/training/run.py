@@ -274,15 +274,21 @@ def _refuse_run_folder(out, model_path) -> None:
 
 
 def evaluate_run(run, *, data_dir=None, mitdb=None, protocol: str | None = None, out=None, figures: bool = True,
-                 log=print) -> tuple[dict, Path]:
+                 log=print, max_eval: int | None = None) -> tuple[dict, Path]:
     """Evaluate a run folder / checkpoint / pretrained model on its own test split or on other data.
 
     Writes ``metrics.json`` (and figures) into ``out`` (default ``RUN/eval``; for a pretrained
     model, ``./eval-NAME``) and returns (metrics, out). ``mitdb``: the raw MIT-BIH folder of a beat model's data
     (default: the run's, ``$CARDIACML_MITDB`` or ``../shared/data/mitdb``). ``out`` never replaces a training run.
+    ``max_eval``: score a random subset of at most this many test examples; by default the run's own cap (training's
+    ``--max-eval``) applies to its own test split only, not to other data (``data_dir``) or another ``protocol``.
     """
     from ..utils import atomic_path, check_output_folder
 
+    if max_eval is not None and (isinstance(max_eval, bool) or not isinstance(max_eval, int) or max_eval < 1):
+        from ..errors import UsageError
+
+        raise UsageError(f"--max-eval must be a whole number >= 1, got {max_eval!r}")
     if out is not None:
         check_output_folder(out)
     model, record = load_run(run)
@@ -306,8 +312,11 @@ def evaluate_run(run, *, data_dir=None, mitdb=None, protocol: str | None = None,
         args["mitdb"] = str(mitdb)
     if protocol:
         args["protocol"] = protocol
-    if data_dir and args.get("max_eval"):  # the run's cap is about its own data, not the data given here
-        log(f"note: other data: the run's --max-eval cap ({args['max_eval']}) is not applied")
+    if max_eval is not None:
+        args["max_eval"] = max_eval
+    elif (data_dir or protocol) and args.get("max_eval"):  # the run's cap is about its own split, not the one asked for
+        log(f"note: {'other data' if data_dir else f'--protocol {protocol}'}: the run's --max-eval cap "
+            f"({args['max_eval']}) is not applied (--max-eval N to score a subset)")
         args["max_eval"] = None
     data = load_task(record.task, **args, test_only=True)  # nothing that only training reads (mitbih_train.csv...)
     metrics, pred = evaluate_task(model, data)
