@@ -142,3 +142,46 @@ def test_heart_vm_failing_to_write_the_vm_array_keeps_the_previous_pair(shared, 
     assert (tmp_path / "x.csv").read_text() == "ecg,AHA01\n0,1.0\n"
     np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), old)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv", "x.npy"]  # no temporary file left
+
+
+def test_beat_all_rows_name_the_beat_and_its_r_peak_as_beat_k_takes_them(shared, tmp_path):
+    """`predict heart-act REC --beat all` named each row by its window's start (``window_start_s``, 5 ms before the QRS
+    onset) and a row counter: not the beat index that `--beat K` and the console ("beat 4 of 9") use, nor the beat's R
+    peak time. The rows now carry ``beat`` and ``r_peak_s`` (and the window start, said as such)."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+    from cardiacml.inference.ecg12 import load_ecg12
+
+    from conftest import need
+
+    rec = need(shared / "real_12lead") / "E07500"
+    res = CliRunner().invoke(app, ["predict", "heart-act", str(rec), "--beat", "all", "--out", str(tmp_path / "a.csv")])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(tmp_path / "a.csv")
+    assert list(df.columns[:4]) == ["ecg", "beat", "r_peak_s", "window_start_s"], list(df.columns[:6])
+    _, info = load_ecg12(rec, beat="all")
+    wins = info["windows"]
+    assert len(df) == len(wins) > 3
+    assert df["beat"].tolist() == [w["beat"] for w in wins]
+    np.testing.assert_allclose(df["r_peak_s"], [w["r_peak_s"] for w in wins])
+    np.testing.assert_allclose(df["window_start_s"], [w["start_s"] for w in wins])
+    assert (df["window_start_s"] < df["r_peak_s"]).all()
+    k = int(df["beat"].iloc[2])  # a row's beat is the one `--beat K` predicts
+    res = CliRunner().invoke(app, ["predict", "heart-act", str(rec), "--beat", str(k), "--out", str(tmp_path / "k.csv")])
+    assert res.exit_code == 0 and f"window: beat {k} of" in res.output, res.output
+    one = pd.read_csv(tmp_path / "k.csv")
+    assert one["beat"].tolist() == [k] and one["r_peak_s"].iloc[0] == df["r_peak_s"].iloc[2]
+    sites = [c for c in df.columns if c.startswith("AHA")]
+    np.testing.assert_allclose(one[sites].iloc[0], df[sites].iloc[2], atol=1e-3)
+    from cardiacml.io import open_record
+
+    r = open_record(rec)  # an array of two recordings: the rows of each say which one (item) they came from
+    np.save(tmp_path / "two.npy", np.stack([r.read(0, r.n_samples)] * 2))
+    res = CliRunner().invoke(app, ["predict", "heart-act", str(tmp_path / "two.npy"), "--fs", "500", "--beat", "all",
+                                   "--out", str(tmp_path / "two.csv")])
+    assert res.exit_code == 0, res.output
+    two = pd.read_csv(tmp_path / "two.csv")
+    assert list(two.columns[:5]) == ["ecg", "item", "beat", "r_peak_s", "window_start_s"]
+    assert two["item"].tolist() == [0] * len(df) + [1] * len(df) and two["beat"].tolist() == df["beat"].tolist() * 2

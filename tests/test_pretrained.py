@@ -59,7 +59,8 @@ def test_heart_models_on_a_12_lead_recording(tmp_path, shared):
     assert res.exit_code == 0 and "window: beat" in res.output, res.output
     df = pd.read_csv(tmp_path / "a.csv")
     assert "unfamiliarity" in res.output and df["unfamiliarity"].iloc[0] > 0 and df["unfamiliar"].dtype == bool
-    act = df.drop(columns=["ecg", "window_start_s", "activation_definition", "unfamiliarity", "unfamiliarity_percentile",
+    assert df["beat"].iloc[0] >= 0 and df["window_start_s"].iloc[0] < df["r_peak_s"].iloc[0]  # the beat read, named
+    act = df.drop(columns=["ecg", "beat", "r_peak_s", "window_start_s", "activation_definition", "unfamiliarity", "unfamiliarity_percentile",
                            "unfamiliar"]).to_numpy()
     assert act.shape == (1, 75) and np.isfinite(act).all() and (act >= 0).all() and (act < 500).all()
     res = runner.invoke(app, ["predict", "heart-vm", str(rec), "--out", str(tmp_path / "v.csv")])

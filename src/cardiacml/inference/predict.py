@@ -411,9 +411,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
             used = f"; window: 500 ms from {1000 * w.get('start_s', 0):+.0f} ms of the input's time 0 (activation onset)"
     if pred.ndim == 2:  # task 3: activation times
         df = pd.DataFrame(pred, columns=names)
-        df.insert(0, "ecg", np.arange(len(pred)))
-        if windows:
-            df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
+        _add_window_columns(df, windows)
         _add_unfamiliarity(df, unf)
         df["activation_definition"] = "first Vm > 0 mV (LLNL convention, the training target)"
         _write_csv(df, out_path)
@@ -433,9 +431,7 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
 
     act = upstroke_times(pred)
     df = pd.DataFrame(act, columns=names)
-    df.insert(0, "ecg", np.arange(len(pred)))
-    if windows:
-        df.insert(1, "window_start_s", [round(float(w.get("start_s", 0.0)), 4) for w in windows])
+    _add_window_columns(df, windows)
     _add_unfamiliarity(df, unf)
     df["activation_definition"] = f"first Vm > {UPSTROKE_THRESHOLD_MV:g} mV (mid-upstroke), from the predicted Vm"
     # both written before either is moved in, the CSV moved in first: a failure writing either (disk full, Ctrl-C)
@@ -471,11 +467,31 @@ def _heart_output(path: Path) -> bool:
         return False
 
 
+#: The columns that say which input a heart prediction's row is, first in its CSV (:func:`_add_window_columns`).
+_ROW_COLUMNS = ("ecg", "item", "beat", "r_peak_s", "window_start_s")
+
+
+def _add_window_columns(df, windows) -> None:
+    """The first columns of a heart prediction's CSV: ``ecg`` (row, 0-based); for windows cut from a recording
+    ``item`` (the recording's index in an (n, 12, T) array), ``beat`` (the detected beat's 0-based index, what
+    ``--beat K`` takes: a beat without a full window is skipped, so it can differ from ``ecg``) and ``r_peak_s`` (its
+    R peak, s); then ``window_start_s`` (the 500 ms window's start: ``pre_ms`` before the beat's QRS onset, or for a
+    simulator-format beat, from its activation onset)."""
+    cols = {"ecg": np.arange(len(df))}
+    if windows:
+        for key, col, kind in (("item", "item", int), ("beat", "beat", int), ("r_peak_s", "r_peak_s", float),
+                               ("start_s", "window_start_s", float)):
+            if key == "start_s" or all(key in w for w in windows):
+                cols[col] = [kind(round(float(w.get(key, 0.0)), 4)) for w in windows]
+    for at, (col, values) in enumerate(cols.items()):
+        df.insert(at, col, values)
+
+
 def _add_unfamiliarity(df, unf) -> None:
     """Columns ``unfamiliarity`` (score), ``unfamiliarity_percentile`` and ``unfamiliar`` (bool) after the first ones."""
     if unf is None:
         return
-    at = 2 if "window_start_s" in df else 1
+    at = len([c for c in _ROW_COLUMNS if c in df])
     df.insert(at, "unfamiliar", unf["unfamiliar"].astype(bool))
     df.insert(at, "unfamiliarity_percentile", np.round(unf["percentile"], 1))
     df.insert(at, "unfamiliarity", np.round(unf["score"], 3))
