@@ -103,6 +103,17 @@ def test_a_run_folders_examples_npz_bomb_is_refused(tmp_path):
     (lambda ck: ck.update(config=None), "its 'config' is a NoneType, not a mapping"),
     (lambda ck: ck["state_dict"].update(in_std=torch.ones(7, 3)), r"buffer 'in_std' is a torch.float32 tensor of shape \(7, 3\)"),
     (lambda ck: ck["state_dict"].update(out_mean="x"), "buffer 'out_mean' is a str"),
+    # a stored kind, task, input contract kind, sampling rate or format this cardiacml cannot serve loaded silently
+    (lambda ck: ck.update(kind="foo"), "model kind 'foo', which is not one of classification, regression, sequence"),
+    (lambda ck: ck.update(kind="classification"), "model kind 'classification', but task3 models are regression"),
+    (lambda ck: ck.update(task="foo"), "a model for task 'foo', which this cardiacml does not know"),
+    (lambda ck: ck["contract"].update(kind="foo"), "its input contract is 'foo', but task3 models take 'ecg12'"),
+    (lambda ck: ck["contract"].update(fs_hz=0), "fs_hz 0: the sampling rate must be a positive finite number"),
+    (lambda ck: ck["contract"].update(fs_hz=-5.0), "fs_hz -5.0: the sampling rate must be a positive"),
+    (lambda ck: ck["contract"].update(fs_hz=float("nan")), "fs_hz nan: the sampling rate must be a positive"),
+    (lambda ck: ck["contract"].update(fs_hz="1000"), "fs_hz '1000': the sampling rate must be a positive"),
+    (lambda ck: ck["contract"].update(fs_hz=True), "fs_hz True: the sampling rate must be a positive"),
+    (lambda ck: ck.update(format=3), "checkpoint format 3, which this cardiacml does not read"),
 ])
 def test_checkpoint_with_odd_values_is_one_line(tmp_path, change, says):
     """A contract or config that is no mapping, or a normalisation buffer of another shape or type, was an
@@ -137,3 +148,52 @@ def test_checkpoint_with_odd_unfamiliarity_data_is_one_line(tmp_path, shared, ch
     assert res.exit_code == 2 and "odd.pt" in res.output and "Traceback" not in res.output, res.output
     assert "unfamiliarity data" in res.output and __import__("re").search(says, res.output), res.output
     assert not out.exists()
+
+
+def test_checkpoint_of_a_newer_cardiacml_loads_with_one_warning_and_shipped_ones_without(tmp_path, recwarn):
+    """A version from the future loaded silently; the shipped models (written by 0.1.0 and 0.4.0) must still load
+    without any note."""
+    import warnings
+
+    from cardiacml import __version__
+    from cardiacml.pretrained import list_pretrained, pretrained_path
+    from cardiacml.training.checkpoint import load_run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails
+        for name in list_pretrained():
+            load_run(name)
+    ck = torch.load(pretrained_path("heart-act"), weights_only=True)
+    for version, warned in (("99.0.0", True), ("0.4.17", False), ("0.1.0", False), ("banana", False)):
+        torch.save(dict(ck, cardiacml_version=version), tmp_path / "v.pt")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            load_run(tmp_path / "v.pt")
+        notes = [str(w.message) for w in seen]
+        assert len(notes) == int(warned), (version, notes)
+        if warned:
+            assert notes[0].startswith(f"{tmp_path / 'v.pt'}: written by cardiacml 99.0.0, newer than this "
+                                       f"cardiacml {__version__}"), notes
+
+
+def test_onnx_file_of_an_unknown_kind_or_sampling_rate_is_refused_on_opening(tmp_path):
+    """The ONNX metadata's kind decides whether outputs become probabilities: kind 'foo' ran as a regressor."""
+    import json
+
+    import onnx
+
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.onnx_export import export_onnx
+    from cardiacml.inference.predict import load_runner
+
+    export_onnx("beats-ds1", tmp_path / "m.onnx", n_check=2)
+    for change, says in ((lambda d: d.update(kind="foo"), "model kind 'foo'"),
+                         (lambda d: d["contract"].update(fs_hz=-1), "fs_hz -1: the sampling rate")):
+        m = onnx.load(tmp_path / "m.onnx")
+        meta = {p.key: p for p in m.metadata_props}["cardiacml"]
+        d = json.loads(meta.value)
+        change(d)
+        meta.value = json.dumps(d)
+        onnx.save(m, tmp_path / "odd.onnx")
+        with pytest.raises(DataFormatError, match=r"odd\.onnx: .*" + says):
+            load_runner(tmp_path / "odd.onnx")

@@ -13,6 +13,8 @@ The contracts themselves are defined once, in this package: :data:`cardiacml.con
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -113,6 +115,9 @@ class SignalContract:
                     or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
                 raise DataFormatError(f"target name {name!r}: a class or site name must be a plain label (no leading "
                                       "= + - @, no comma, quote or control character)")
+        fs = d.get("fs_hz")
+        if isinstance(fs, bool) or not isinstance(fs, numbers.Real) or not math.isfinite(fs) or fs <= 0:
+            raise DataFormatError(f"contract fs_hz {fs!r}: the sampling rate must be a positive finite number (Hz)")
         units = d.get("target_units") or ("class" if "classes" in d else ("ms" if "activation" in str(d.get("target", "")) else "mV"))
         vr = d.get("value_range")
         known = {f for f in cls.__dataclass_fields__} | {"classes", "site_names"}

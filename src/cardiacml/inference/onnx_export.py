@@ -123,7 +123,9 @@ class OnnxPredictor:
             raise DataFormatError(f"{path}: the cardiacml metadata of this ONNX model is damaged ({type(exc).__name__}: "
                                   f"{exc}); export the model again with `cardiacml export`") from None
         from ..contracts import check_contract
+        from ..tasks import check_saved_model
 
+        check_saved_model(self.meta.get("task"), self.kind, self.contract.kind, self.meta.get("cardiacml_version"), path)
         check_contract(self.contract, path)  # an ONNX file of another beat-rhythm contract version: refused on opening
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shape = list(inputs[0].shape) if len(inputs) == 1 else []

@@ -1,4 +1,4 @@
-"""Task registry (a leaf: it imports nothing of cardiacml but errors and the task modules' specs register here).
+"""Task registry (a leaf: it imports nothing of cardiacml but errors and its version; the task modules' specs register here).
 
 One :class:`TaskSpec` per task says everything the rest of cardiacml needs. Training,
 evaluation, figures, reports, prediction and the CLI ask the spec (input contract, loader,
@@ -169,6 +169,44 @@ def get_task(name: str) -> TaskSpec:
     if name not in _TASKS:
         raise UsageError(f"unknown task {name!r}; choose one of {', '.join(sorted(_TASKS))}")
     return _TASKS[name]
+
+
+def check_saved_model(task, kind, contract_kind, version, where) -> None:
+    """Refuse a saved model (checkpoint, ONNX metadata) this cardiacml cannot serve; warn when a newer one wrote it.
+
+    ``task`` must be a registered task, ``kind`` (absent in some old files: None) the task's kind and
+    ``contract_kind`` the task's input contract kind: otherwise DataFormatError, one line naming ``where``
+    (a hand-edited or foreign file loaded silently, its stored kind ignored). ``version`` (the cardiacml that
+    wrote it) newer than this one is a warning, not a refusal: everything this version reads is checked here
+    and where the model is built, so a newer release writing the same checkpoint format loads; the warning says
+    what to do if it relies on something this version lacks.
+    """
+    from ..errors import DataFormatError
+
+    if not isinstance(task, str) or task not in _TASKS:
+        raise DataFormatError(f"{where}: a model for task {task!r}, which this cardiacml does not know "
+                              f"(tasks: {', '.join(sorted(_TASKS))})")
+    spec = _TASKS[task]
+    kinds = sorted({s.kind for s in _TASKS.values()})
+    if kind is not None and kind != spec.kind:
+        why = f"which is not one of {', '.join(kinds)}" if kind not in kinds else f"but {task} models are {spec.kind}"
+        raise DataFormatError(f"{where}: model kind {kind!r}, {why}; not a file cardiacml wrote")
+    if contract_kind != spec.contract_kind:
+        raise DataFormatError(f"{where}: its input contract is {contract_kind!r}, but {task} models take "
+                              f"{spec.contract_kind!r} inputs; not a file cardiacml wrote")
+    import re
+    import warnings
+
+    from .. import __version__
+
+    def parts(v):
+        m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(v))
+        return tuple(int(x or 0) for x in m.groups()) if m else None
+
+    theirs, mine = parts(version), parts(__version__)
+    if theirs is not None and mine is not None and theirs > mine:
+        warnings.warn(f"{where}: written by cardiacml {version}, newer than this cardiacml {__version__}; it loads, but "
+                      "if it fails or its predictions look wrong, upgrade cardiacml", stacklevel=3)
 
 
 def _cap_eval(data: TaskData, max_eval: int | None, seed: int) -> TaskData:

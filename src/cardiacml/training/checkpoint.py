@@ -22,7 +22,7 @@ from .. import __version__
 from ..contracts import SignalContract
 from ..errors import CardiacMLError, DataFormatError, MissingDataError, UsageError
 from ..models import create_model
-from ..tasks import get_task
+from ..tasks import check_saved_model, get_task
 from ..utils import atomic_path
 
 CHECKPOINT_FORMAT = 2
@@ -189,8 +189,12 @@ class RunRecord:
             if not isinstance(ck.get(key, {}), (dict, SignalContract if key == "contract" else dict)):
                 raise DataFormatError(f"{path or 'checkpoint'}: not a cardiacml checkpoint (its {key!r} is a "
                                       f"{type(ck[key]).__name__}, not a mapping)")
+        fmt = ck.get("format", CHECKPOINT_FORMAT)  # version 0.1's had none
+        if isinstance(fmt, bool) or not isinstance(fmt, int) or not 1 <= fmt <= CHECKPOINT_FORMAT:
+            raise DataFormatError(f"{path or 'checkpoint'}: checkpoint format {fmt!r}, which this cardiacml does not read "
+                                  f"(it reads 1 to {CHECKPOINT_FORMAT}); a newer cardiacml may")
         try:
-            return cls(model=ck["model"], hparams=dict(ck.get("hparams") or {}), task=ck["task"],
+            record = cls(model=ck["model"], hparams=dict(ck.get("hparams") or {}), task=ck["task"],
                        contract=SignalContract.from_dict(ck["contract"]), config=TrainConfig.from_dict(ck.get("config") or {}),
                        state_dict=ck["state_dict"], data=dict(ck.get("data") or {}), data_args=dict(ck.get("data_args") or {}),
                        n_parameters=int(ck.get("n_parameters", 0)), best_epoch=int(ck.get("best_epoch", -1)),
@@ -199,6 +203,9 @@ class RunRecord:
                        card=dict(ck.get("card") or {}), unfamiliarity=dict(ck.get("unfamiliarity") or {}), path=path)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataFormatError(f"{path or 'checkpoint'}: not a cardiacml checkpoint (missing or malformed {exc})") from exc
+        # its task, kind and input contract must agree with this cardiacml's tasks (a stored kind was ignored)
+        check_saved_model(record.task, ck.get("kind"), record.contract.kind, ck.get("cardiacml_version"), path or "checkpoint")
+        return record
 
     def __getitem__(self, key: str):
         """Version 0.1 code read the checkpoint as a dict (``ckpt["metrics"]``): still works, prefer attributes."""
