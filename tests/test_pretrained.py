@@ -127,3 +127,27 @@ def test_same_predictions_from_wfdb_csv_and_edf(tmp_path, shared):
         np.testing.assert_allclose(got.time_s, ref.time_s, atol=1e-3)
         agree = (got.predicted.to_numpy() == ref.predicted.to_numpy()).mean()
         assert agree == 1.0 if name != "edf" else agree > 0.995, (name, agree)  # EDF: 16-bit quantisation
+
+
+def test_an_output_folder_named_after_a_pretrained_model_does_not_hide_it(tmp_path, monkeypatch):
+    """`export beats-ds1 --out beats-ds1/` made a folder that every later `predict/evaluate/export/report beats-ds1`
+    in that folder took for a run ("no checkpoint in this folder"). A folder holding no checkpoint no longer hides
+    the shipped model (a note says so); ./beats-ds1 means the folder; a run folder of that name still wins."""
+    import shutil
+
+    from cardiacml.errors import MissingDataError
+    from cardiacml.pretrained import pretrained_path
+    from cardiacml.training.checkpoint import resolve_checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["export", "beats-ds1", "--out", "beats-ds1/"])
+    assert res.exit_code == 0 and (tmp_path / "beats-ds1" / "beats-ds1.onnx").is_file(), res.output
+    with pytest.warns(UserWarning, match=r"using the pretrained model beats-ds1: the folder beats-ds1/ here holds no "
+                                         r"checkpoint \(write \./beats-ds1 to mean the folder\)"):
+        assert resolve_checkpoint("beats-ds1") == pretrained_path("beats-ds1")
+    with pytest.raises(MissingDataError, match="no checkpoint in this folder"):
+        resolve_checkpoint("./beats-ds1")
+    res = runner.invoke(app, ["report", "beats-ds1", "--out", "rep/"])
+    assert res.exit_code == 0 and (tmp_path / "rep" / "beats-ds1-report.html").is_file(), res.output
+    shutil.copy(pretrained_path("heart-act"), tmp_path / "beats-ds1" / "model.pt")  # the user's own run of that name
+    assert resolve_checkpoint("beats-ds1").resolve() == tmp_path / "beats-ds1" / "model.pt"

@@ -304,7 +304,7 @@ def report(
 
         dest = out
         if dest is not None and _names_folder(dest):
-            name = f"{run}-report.html" if is_pretrained(str(run)) and not Path(run).is_dir() else "report.html"
+            name = f"{run}-report.html" if is_pretrained(str(run)) else "report.html"
             dest = Path(dest) / name
         typer.echo(f"report: {write_report(run, dest)}")
 

@@ -156,7 +156,10 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         raise UsageError(f"--out {out}: the report is an HTML page; give a .html name (or a folder)")
     ev = run / "eval"  # where `cardiacml evaluate` wrote (training.run.default_eval_dir)
     if not (run / "run.json").is_file():
-        if run.exists():
+        from .pretrained import is_pretrained
+
+        if run.exists() and not is_pretrained(str(run_dir)):  # a folder of a shipped model's name hides it only
+            # when it holds a checkpoint (pretrained.is_pretrained)
             raise MissingDataError(f"{run}: not a run folder (no run.json); train one with `cardiacml train`")
         from .training.checkpoint import load_run  # a pretrained model's name: its card and measured figures
 

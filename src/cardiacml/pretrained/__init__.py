@@ -30,8 +30,27 @@ def list_pretrained() -> dict[str, dict]:
 
 
 def is_pretrained(name) -> bool:
-    """True when ``name`` (a string, not an existing path) names a shipped model."""
-    return isinstance(name, str) and not Path(name).exists() and (HERE / f"{name}.pt").is_file()
+    """True when ``name`` (a bare name, e.g. ``"beats-ds1"``) names a shipped model and means it here.
+
+    A checkpoint file or a run folder (one holding ``model.pt``) of that name in the current folder is the user's
+    and wins; a folder holding no checkpoint does not hide the shipped model (``export beats-ds1 --out beats-ds1/``
+    made one, and every later ``predict beats-ds1`` there failed with "no checkpoint in this folder"). A path
+    (``./beats-ds1``) always means the path.
+    """
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name or "/" in name \
+            or not (HERE / f"{name}.pt").is_file():
+        return False
+    local = Path(name)
+    return not local.exists() or (local.is_dir() and not (local / "model.pt").is_file())
+
+
+def shadow_note(name: str) -> str | None:
+    """The note to give when the shipped model ``name`` is used although a folder of that name is here (see
+    :func:`is_pretrained`); None when there is none."""
+    if is_pretrained(name) and Path(name).is_dir():
+        return (f"using the pretrained model {name}: the folder {name}/ here holds no checkpoint (write "
+                f"./{name} to mean the folder)")
+    return None
 
 
 def is_shipped(path) -> bool:

@@ -332,6 +332,15 @@ def resolve_checkpoint(ref: str | os.PathLike) -> Path:
     from ..utils import as_path
 
     p = as_path(ref, "model (a run folder, checkpoint or pretrained name)")
+    from ..pretrained import is_pretrained, pretrained_path, shadow_note
+
+    if is_pretrained(str(ref)):  # also past a folder of that name holding no checkpoint (an export's output folder)
+        note = shadow_note(str(ref))
+        if note:
+            import warnings
+
+            warnings.warn(note)  # from this line: said once, though export and report resolve the name twice
+        return pretrained_path(str(ref))
     if p.is_dir():
         p = p / "model.pt"
         if not p.is_file():
@@ -342,14 +351,9 @@ def resolve_checkpoint(ref: str | os.PathLike) -> Path:
                          "model it was exported from (run folder, model.pt or pretrained name)")
     if p.is_file():
         return p
-    try:
-        from ..pretrained import list_pretrained, pretrained_path
+    from ..pretrained import list_pretrained
 
-        if str(ref) in list_pretrained():
-            return pretrained_path(str(ref))
-        names = ", ".join(list_pretrained()) or "none installed"
-    except ImportError:
-        names = "none installed"
+    names = ", ".join(list_pretrained()) or "none installed"
     raise MissingDataError(f"{ref}: no such run folder, checkpoint or pretrained model (pretrained: {names})")
 
 
