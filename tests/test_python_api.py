@@ -363,3 +363,43 @@ def test_adapt_minutes_that_is_no_number_is_a_usage_error(shared, tmp_path):
     with pytest.raises(UsageError, match=r"--adapt-minutes 'x': must be a number of minutes"):
         predict_file("beats-all", shared / "wfdb_samples" / "100", tmp_path / "o.csv", adapt_minutes="x")
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_threads_below_one_refused_above_the_cores_cut_and_given_to_onnxruntime(tmp_path, monkeypatch):
+    """`predict m.onnx ... --threads 1000` was accepted and ignored (onnxruntime took its default), and --threads -3
+    became 1 silently for PyTorch; now onnxruntime takes the count, cut to the cores with a warning."""
+    import os
+
+    from typer.testing import CliRunner
+
+    import cardiacml.inference.onnx_export as OE
+    from cardiacml.cli import app
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.utils import resolve_threads
+
+    cores = os.cpu_count() or 1
+    monkeypatch.delenv("CARDIACML_THREADS", raising=False)
+    for bad in (0, -3, 1.5, "x"):
+        with pytest.raises(UsageError, match="--threads must be a whole number of threads, 1 or more"):
+            resolve_threads(bad)
+    with pytest.warns(UserWarning, match=rf"--threads 1000: this machine has {cores} CPU cores; using {cores}"):
+        assert resolve_threads(1000) == cores
+    monkeypatch.setenv("CARDIACML_THREADS", "0")
+    with pytest.raises(UsageError, match=r"\$CARDIACML_THREADS must be a whole number of threads, 1 or more"):
+        resolve_threads()
+    monkeypatch.delenv("CARDIACML_THREADS")
+    OE.export_onnx("beats-ds1", tmp_path / "m.onnx", n_check=2)
+    assert load_runner(tmp_path / "m.onnx", threads=1).session.get_session_options().intra_op_num_threads == 1
+    seen = []
+
+    def spy(self, path, threads=None):
+        seen.append(threads)
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(OE.OnnxPredictor, "__init__", spy)
+    runner = CliRunner()
+    for given, want in (("1", 1), ("1000", cores)):
+        res = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(tmp_path / "x.csv"), "--threads", given])
+        assert res.exit_code == 2 and "stop here" in res.output and seen[-1] == want, (given, seen, res.output)
+    res = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(tmp_path / "x.csv"), "--threads", "-3"])
+    assert res.exit_code == 2 and "--threads must be a whole number" in res.output and len(seen) == 2, res.output

@@ -76,8 +76,8 @@ class Dataset(str, Enum):
     heartbeat = "heartbeat"
 
 
-THREADS_HELP = ("CPU threads for PyTorch. Default: the cores other processes leave idle (1-minute load average), "
-                "at least 1; or $CARDIACML_THREADS.")
+THREADS_HELP = ("CPU threads for PyTorch (and onnxruntime, for an .onnx model). Default: the cores other processes leave idle (1-minute load average), "
+                "at least 1; or $CARDIACML_THREADS. More than the machine's cores: cut to them.")
 
 
 def _task_names() -> list[str]:
@@ -160,20 +160,20 @@ def predict(
 
     def go():
         from .inference.predict import predict_file
+        from .utils import resolve_threads
 
+        n_threads = resolve_threads(threads)  # refused below 1, cut to the cores; onnxruntime takes it too
         if not str(model).lower().endswith(".onnx"):  # an .onnx model runs on onnxruntime alone: never import torch for it
             import torch
 
-            from .utils import resolve_threads
-
-            torch.set_num_threads(resolve_threads(threads))
+            torch.set_num_threads(n_threads)
         from .errors import UsageError
 
         if beat not in ("auto", "all") and not beat.strip().isdigit():
             raise UsageError(f"--beat expects auto, all or a 0-based beat index, got {beat!r}")
         typer.echo(predict_file(model, input, out, fs=fs, lead=lead, use_annotations=annotations, units=units,
                                 beat=beat if beat in ("auto", "all") else int(beat), html=html,
-                                adapt_minutes=adapt_minutes, adapt_labels=adapt_labels))
+                                adapt_minutes=adapt_minutes, adapt_labels=adapt_labels, threads=n_threads))
 
     _run(go)
 

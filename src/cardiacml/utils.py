@@ -96,24 +96,34 @@ def worker_context():
 
 
 def resolve_threads(threads: int | None = None) -> int:
-    """PyTorch CPU threads to use.
+    """CPU threads to use (PyTorch, onnxruntime).
 
-    ``threads`` if given (>= 1), else ``$CARDIACML_THREADS``, else the cores left idle by other
+    ``threads`` if given, else ``$CARDIACML_THREADS``, else the cores left idle by other
     processes: ``cpu_count - round(1-minute load average)``, at least 1. On a busy machine
     PyTorch's default (one thread per core) fights the other processes for every core and
     can run tens of times slower; see benchmarks/bench_threads.py for the measurement.
+    A count below 1 is refused (UsageError); one above the machine's cores is cut to them, with a
+    warning (more threads than cores only fight each other).
     """
-    if threads:
-        return max(1, int(threads))
-    env = os.environ.get("CARDIACML_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            from .errors import UsageError
+    from .errors import UsageError
 
-            raise UsageError(f"$CARDIACML_THREADS must be a whole number of threads, got {env!r}") from None
     n = os.cpu_count() or 1
+    given, what = threads, "--threads"
+    if given is None and os.environ.get("CARDIACML_THREADS"):
+        given, what = os.environ["CARDIACML_THREADS"], "$CARDIACML_THREADS"
+    if given is not None:
+        try:
+            count = int(given) if not isinstance(given, (bool, float)) or float(given).is_integer() else None
+        except ValueError:
+            count = None
+        if isinstance(given, bool) or count is None or count < 1:
+            raise UsageError(f"{what} must be a whole number of threads, 1 or more (leave it out for the default), "
+                             f"got {given!r}")
+        if count > n:
+            import warnings
+
+            warnings.warn(f"{what} {count}: this machine has {n} CPU cores; using {n}", stacklevel=2)
+        return min(count, n)
     try:
         load = os.getloadavg()[0]
     except OSError:

@@ -101,8 +101,10 @@ class OnnxPredictor:
         if path.stat().st_size == 0:
             raise DataFormatError(f"{path}: the ONNX file is empty")
         opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
+        if threads is not None:
+            from ..utils import resolve_threads
+
+            opts.intra_op_num_threads = resolve_threads(threads)  # below 1 refused, above the cores cut to them
         ort_failures = tuple(getattr(ort_errors, n) for n in ("Fail", "InvalidProtobuf", "InvalidGraph", "NoSuchFile",
                                                                   "InvalidArgument", "RuntimeException", "NotImplemented")
                              if hasattr(ort_errors, n))

@@ -53,10 +53,12 @@ class TorchRunner:
             raise DataFormatError(f"{self.record.path}: {exc}") from None
 
 
-def load_runner(model_ref: str | Path):
+def load_runner(model_ref: str | Path, threads: int | None = None):
     """A predictor for a run folder / .pt checkpoint / pretrained name (PyTorch) or a .onnx file (onnxruntime only).
 
     The predictor has ``contract`` (:class:`~cardiacml.contracts.SignalContract`), ``kind`` and ``predict(X)``.
+    ``threads``: onnxruntime's threads for a .onnx file (default: onnxruntime's own); PyTorch's are the caller's
+    (``torch.set_num_threads``).
     """
     from ..utils import as_path
 
@@ -64,7 +66,7 @@ def load_runner(model_ref: str | Path):
     if p.suffix.lower() == ".onnx":
         from .onnx_export import OnnxPredictor
 
-        return OnnxPredictor(p)
+        return OnnxPredictor(p, threads=threads)
     return TorchRunner(model_ref)
 
 
@@ -117,7 +119,8 @@ def _names_folder(path) -> bool:
 
 
 def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, use_annotations=True, units=None,
-                 beat="auto", html=None, adapt_minutes: float | None = None, adapt_labels=None) -> str:
+                 beat="auto", html=None, adapt_minutes: float | None = None, adapt_labels=None,
+                 threads: int | None = None) -> str:
     """Predict on ``input_path`` and write ``out_path`` (default: :func:`default_output`); returns a one-line summary.
 
     ``fs``, ``lead`` and ``units`` describe a raw recording (see :func:`cardiacml.io.open_record`);
@@ -126,7 +129,8 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     with every beat coloured by class, or the predicted activation map / Vm movie on the 3-D heart).
     ``adapt_minutes`` (beat models): adapt the model to this patient on the labelled beats of the record's first minutes
     (its reference annotations, or ``adapt_labels``: a CSV with columns ``time_s`` and ``label`` (N/S/V/F/Q)) before
-    classifying (:mod:`cardiacml.training.adapt`).
+    classifying (:mod:`cardiacml.training.adapt`). ``threads``: onnxruntime's threads for an ``.onnx`` model (the
+    command line passes :func:`cardiacml.utils.resolve_threads`'s count; PyTorch's are set by the caller).
     """
     from ..utils import as_path, check_distinct_outputs, check_output
 
@@ -134,7 +138,7 @@ def predict_file(model_path, input_path, out_path=None, *, fs=None, lead=None, u
     for value, what in ((out_path, "out_path"), (html, "html")):  # checked only: a trailing "/" (a folder) is kept
         if value is not None:
             as_path(value, f"predict_file: {what}")
-    runner = load_runner(model_path)
+    runner = load_runner(model_path, threads=threads)
     c = runner.contract
     if out_path is not None and _names_folder(out_path):
         out_path = Path(out_path) / default_output(input_path, c).name  # a folder: the default name inside it
