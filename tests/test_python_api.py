@@ -403,3 +403,39 @@ def test_threads_below_one_refused_above_the_cores_cut_and_given_to_onnxruntime(
         assert res.exit_code == 2 and "stop here" in res.output and seen[-1] == want, (given, seen, res.output)
     res = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(tmp_path / "x.csv"), "--threads", "-3"])
     assert res.exit_code == 2 and "--threads must be a whole number" in res.output and len(seen) == 2, res.output
+
+
+def test_resume_from_a_damaged_or_foreign_partial_run_is_one_line(tmp_path):
+    """Resuming another task or model was refused already; a damaged OUT.partial/run_args.json was a JSONDecodeError
+    traceback, and a last.pt of another model load_state_dict's RuntimeError (both asked for a bug report)."""
+    import numpy as np
+    import torch
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+    from cardiacml.contracts import KAGGLE_BEAT
+    from cardiacml.errors import DataFormatError
+    from cardiacml.tasks import TaskData
+    from cardiacml.training.checkpoint import TrainConfig
+    from cardiacml.training.loop import fit
+    from cardiacml.training.run import partial_dir
+
+    out = tmp_path / "run"
+    part = partial_dir(out)
+    part.mkdir(parents=True)
+    for text in ("{garbage", '{"config": {"task": "task2"}, "data_args": {}}', "[]"):
+        (part / "run_args.json").write_text(text)
+        res = CliRunner().invoke(app, ["train", "task2", "--resume", "--out", str(out)])
+        assert res.exit_code == 2 and "run_args.json: damaged" in res.output and "without --resume" in res.output, \
+            res.output
+        assert "Traceback" not in res.output
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 1, 187), dtype=np.float32), np.arange(20) % 5
+    data = TaskData("task2", X, y, X, y, X, y, KAGGLE_BEAT, "synthetic", "random")
+    cfg = TrainConfig(task="task2", model="kachuee", epochs=1, threads=1)
+    for last, why in (({"model": {"w": torch.zeros(2)}, "optimizer": {}}, "its weights do not fit the model"),
+                      ({"weights": {}}, "no 'model'")):
+        torch.save(last, part / "last.pt")
+        with pytest.raises(DataFormatError, match=rf"last\.pt: not an epoch checkpoint of this run \(task2 with kachuee: "
+                                                  rf"{why}\); .*without --resume"):
+            fit(data, cfg, None, log=lambda *a: None, checkpoint_dir=part, resume=True)

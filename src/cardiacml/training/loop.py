@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..contracts import check_outputs_finite
-from ..errors import MissingDataError
+from ..errors import DataFormatError, MissingDataError
 from ..models import count_parameters, create_model, get_spec
 from ..tasks import TaskData
 from ..utils import atomic_path, progress, seed_everything, silent
@@ -219,13 +219,19 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
         if last is None or not last.is_file():
             raise MissingDataError(f"nothing to resume: {last} not found")
         st = safe_load(last)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        sched.load_state_dict(st["scheduler"])
-        torch.set_rng_state(st["rng"]["torch"])
-        gen.set_state(st["rng"]["gen"])
-        best_score, best_epoch, history = st["best_score"], st["best_epoch"], st["history"]
-        best_state, start_epoch, t_prev = st["best_state"], st["epoch"], st["elapsed_s"]
+        try:  # another run's (or model's) epoch checkpoint: one line, not load_state_dict's traceback
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+            sched.load_state_dict(st["scheduler"])
+            torch.set_rng_state(st["rng"]["torch"])
+            gen.set_state(st["rng"]["gen"])
+            best_score, best_epoch, history = st["best_score"], st["best_epoch"], st["history"]
+            best_state, start_epoch, t_prev = st["best_state"], int(st["epoch"]), float(st["elapsed_s"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            why = (f"no {exc}" if isinstance(exc, KeyError) else "its weights do not fit the model" if "state_dict" in str(exc)
+                   else (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            raise DataFormatError(f"{last}: not an epoch checkpoint of this run ({cfg.task} with {cfg.model}: {why}); "
+                                  "it cannot be resumed: start the run again without --resume") from None
         log(f"  resuming after epoch {start_epoch} (best epoch {best_epoch})")
     where = f"{device}, {threads} thread(s)" + (f", {dist_ctx.world} processes" if dist_ctx.world > 1 else "")
     log(f"[{data.task}] {cfg.model}: {count_parameters(model)} parameters, {n} train / {len(data.X_val)} val / "

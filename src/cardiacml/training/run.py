@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CardiacMLError, MissingDataError, UsageError
+from ..errors import CardiacMLError, DataFormatError, MissingDataError, UsageError
 from ..tasks import get_task, load_task
 from ..utils import resolved, silent
 from .checkpoint import RunRecord, TrainConfig, load_run, save_examples, save_run
@@ -102,7 +102,14 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         state = ckpt_dir / "run_args.json"
         if not state.is_file():
             raise MissingDataError(f"{out}: nothing to resume ({state} not found); start the run without --resume")
-        saved = json.loads(state.read_text())
+        try:  # a damaged or hand-edited file was a JSONDecodeError / KeyError traceback
+            saved = json.loads(state.read_text())
+            if not (isinstance(saved, dict) and isinstance(saved.get("config"), dict)
+                    and isinstance(saved.get("data_args"), dict) and isinstance(saved["config"].get("model"), str)):
+                raise ValueError("no 'config' with a model and no 'data_args'")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataFormatError(f"{state}: damaged ({exc}); the run cannot be resumed: start it again without "
+                                  "--resume") from None
         if saved["config"].get("task", task) != task or (model and saved["config"]["model"] != model):
             raise UsageError(f"{out}: the run to resume is {saved['config'].get('task')} with "
                              f"{saved['config']['model']}, not {task}{' with ' + model if model else ''}: resume it with "
