@@ -302,3 +302,18 @@ def test_a_flat_lead_is_said_not_hidden(shared, tmp_path):
     np.save(tmp_path / "v1_off.npy", x)
     _, info = load_ecg12(tmp_path / "v1_off.npy", fs=rec.fs, leads=list(rec.leads))
     assert any("lead(s) ['V1'] flat over the 10.0 s read" in n for n in info["notes"]), info["notes"]
+
+
+def test_a_gap_outside_the_span_read_is_said_where_it_is(ptb, tmp_path):
+    """The reader's note on a lead's gap ("read as a flat line ... as a lead off", the beat path's reading) reached the
+    heart model's notes for a gap that the 12-lead window never read (after max_seconds): it now says the gap lies
+    outside the span read and is not used; a gap inside that span is refused (test_ecg12_errors_name_the_file)."""
+    from cardiacml.inference.ecg12 import load_ecg12
+
+    df = pd.DataFrame(ptb[2][:20000], columns=list(LEADS))
+    df.loc[15000:15099, "V3"] = np.nan
+    df.to_csv(tmp_path / "late_gap.csv", index=False)
+    X, info = load_ecg12(tmp_path / "late_gap.csv", fs=1000, max_seconds=10)
+    assert X.shape == (1, 12, 500) and not any("flat line" in n for n in info["notes"]), info["notes"]
+    assert any(n.startswith("lead 'V3': empty cell at line 15002") and n.endswith("outside the 0-10 s read, not used")
+               for n in info["notes"]), info["notes"]

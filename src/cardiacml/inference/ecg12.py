@@ -175,10 +175,12 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
     # a WFDB record gives its own rate and units: open_record refuses fs / units for it, as the beat path does
     rec = open_record(p, fs=fs, units=units, leads=names) if wfdb_base(p) is None else open_record(p, fs=fs, units=units)
     read_notes = list(getattr(rec, "notes", []))
-    info["notes"] += read_notes
+    gap_notes = {note for _, note in rec.noted_gaps().values()}  # "read as a flat line": not here (_from_record)
+    info["notes"] += [n for n in read_notes if n not in gap_notes]
     X, wins, derived = _from_record(rec, 1.0, beat, pre_ms, start_s, max_seconds, str(p), info["notes"], version=version)
     # notes the record adds as it is read (a WFDB header's units that disagree with the amplitudes) reach them too
-    info["notes"] += list(getattr(rec, "notes", []))[len(read_notes):]
+    gap_notes = {note for _, note in rec.noted_gaps().values()}
+    info["notes"] += [n for n in list(getattr(rec, "notes", []))[len(read_notes):] if n not in gap_notes]
     info.update(input=f"{type(rec).__name__} {list(rec.leads)} at {rec.fs:g} Hz, {rec.duration_s:.1f} s",
                 fs_in=rec.fs, windows=wins, derived=derived)
     return X, info
@@ -210,7 +212,10 @@ def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=No
     if b < rec.n_samples:  # beats after it are not looked at: say so (--beat all / K counted only these)
         notes.append(f"the first {max_seconds:g} s read from {start_s:g} s ({rec.duration_s:.1f} s in the recording); "
                      "later beats are not looked at (start_s= to move the window)")
-    x = rec.read(a, b, fill_gaps=False) * scale  # a gap is refused by name (to_twelve_leads), not read as a lead off
+    x = rec.read(a, b, fill_gaps=False) * scale  # a gap is refused by name (beat_window), not read as a lead off
+    for c, (gap, _) in sorted(rec.noted_gaps().items()):  # the reader's gap note said "read as a flat line": say where
+        notes.append(f"lead {rec.leads[c]!r}: {gap}: " + (f"outside the {a / rec.fs:g}-{b / rec.fs:g} s read, not used"
+                     if np.isfinite(x[:, c]).all() else "not one of the leads used"))
     names = list(rec.leads)
     if len(names) in (10, 12) and all(re.fullmatch(r"lead\d+", str(n)) for n in names):
         names = list(LEADS if len(names) == 12 else ELECTRODES)

@@ -251,11 +251,16 @@ class Record:
         """Say once, in :attr:`notes`, that ``channel`` has gaps (``where``: which, how many) and how they read
         (:data:`GAP_NOTE`); a later call for the same lead adds nothing (the reader, which sees the whole file, says
         it first when it can, with the count)."""
-        noted = self.__dict__.setdefault("_gaps_noted", set())
+        noted = self.__dict__.setdefault("_gaps_noted", {})
         if channel not in noted:
-            noted.add(channel)
-            self.__dict__.setdefault("notes", []).append(
-                f"lead {self.leads[channel]!r}: {where} {GAP_NOTE.format(value=self.gap_value(channel))}")
+            noted[channel] = (where.rstrip(": "), f"lead {self.leads[channel]!r}: {where} "
+                                                  f"{GAP_NOTE.format(value=self.gap_value(channel))}")
+            self.__dict__.setdefault("notes", []).append(noted[channel][1])
+
+    def noted_gaps(self) -> dict:
+        """``{lead index: (where, note)}`` of the leads whose gaps :meth:`note_gaps` said in :attr:`notes`: a caller
+        that refuses gaps instead (a heart model's 12-lead window) replaces that note by its own."""
+        return dict(self.__dict__.get("_gaps_noted", {}))
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.path}, {len(self.leads)} lead(s) {list(self.leads)}, "
