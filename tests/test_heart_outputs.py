@@ -185,3 +185,24 @@ def test_beat_all_rows_name_the_beat_and_its_r_peak_as_beat_k_takes_them(shared,
     two = pd.read_csv(tmp_path / "two.csv")
     assert list(two.columns[:5]) == ["ecg", "item", "beat", "r_peak_s", "window_start_s"]
     assert two["item"].tolist() == [0] * len(df) + [1] * len(df) and two["beat"].tolist() == df["beat"].tolist() * 2
+
+
+def test_limb_leads_beside_electrodes_are_refused_not_guessed():
+    """I, II beside RA, LA, LL and V1..V6: the V columns were read as leads (no Wilson's terminal subtracted), though
+    beside electrode potentials they are most likely electrode potentials too; refused in one line, naming both sets.
+    One set alone is read: electrodes through Wilson's terminal, I and II with III, aVR, aVL, aVF derived."""
+    from cardiacml.contracts.ecg12 import LEADS, leads_from_electrodes
+    from cardiacml.ecg.twelve_lead import to_twelve_leads
+    from cardiacml.errors import DataFormatError
+
+    e = np.random.default_rng(1).normal(size=(50, 10))  # RA, LA, LL, RL, V1..V6
+    x12 = leads_from_electrodes(e).T.astype(np.float64)
+    prec = [f"V{k}" for k in range(1, 7)]
+    both = np.concatenate([x12[:, :2], e[:, :3], e[:, 4:]], axis=1)
+    with pytest.raises(DataFormatError, match=r"mixed.csv: both limb leads \['I', 'II'\] and electrodes RA, LA, LL"):
+        to_twelve_leads(both, ["I", "II", "RA", "LA", "LL"] + prec, "mixed.csv")
+    np.testing.assert_allclose(to_twelve_leads(e[:, [0, 1, 2, 4, 5, 6, 7, 8, 9]], ["RA", "LA", "LL"] + prec, "t")[0],
+                               x12, atol=1e-5)
+    got, derived = to_twelve_leads(x12[:, [0, 1, 6, 7, 8, 9, 10, 11]], ["I", "II"] + prec, "t")
+    np.testing.assert_allclose(got, x12, atol=1e-5)
+    assert derived == [f"{n} from I and II" for n in LEADS[2:6]]
