@@ -317,3 +317,22 @@ def test_a_gap_outside_the_span_read_is_said_where_it_is(ptb, tmp_path):
     assert X.shape == (1, 12, 500) and not any("flat line" in n for n in info["notes"]), info["notes"]
     assert any(n.startswith("lead 'V3': empty cell at line 15002") and n.endswith("outside the 0-10 s read, not used")
                for n in info["notes"]), info["notes"]
+
+
+def test_a_flat_lead_ii_is_refused_by_name(shared, tmp_path):
+    """Lead II all zero (its electrode off) gave "no QRS complex found in lead II", which did not say why; the 12-lead
+    window finds its R peaks on lead II, so a flat lead II is refused saying it is flat. Without lead II, with I and
+    III, the same recording is read (II derived as I + III)."""
+    from cardiacml.inference.ecg12 import load_ecg12
+    from cardiacml.io import open_record
+
+    from conftest import need
+
+    rec = open_record(need(shared / "real_12lead") / "E07500")
+    df = pd.DataFrame(rec.read(0, rec.n_samples), columns=list(rec.leads))
+    df.assign(II=0.0).to_csv(tmp_path / "ii_off.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"ii_off.csv: lead II is flat over the 10.0 s read .*derived \(II = I"):
+        load_ecg12(tmp_path / "ii_off.csv", fs=rec.fs)
+    df.drop(columns="II").to_csv(tmp_path / "no_ii.csv", index=False)
+    X, info = load_ecg12(tmp_path / "no_ii.csv", fs=rec.fs)
+    assert X.shape == (1, 12, 500) and "II = I + III" in info["derived"]

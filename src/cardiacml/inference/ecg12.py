@@ -222,6 +222,10 @@ def _from_record(rec, scale, beat, pre_ms, start_s, max_seconds, where, notes=No
         notes.append(f"no lead names: the {len(names)} columns taken as {names}")
     x12, derived = to_twelve_leads(x, names, where)
     flat = [LEADS[j] for j in np.flatnonzero(np.ptp(x12, axis=0) < FLAT_LEAD_MV)] if len(x12) else []
+    if "II" in flat:  # the R peaks are found on lead II: "no QRS complex found in lead II" did not say it was flat
+        raise DataFormatError(f"{where}: lead II is flat over the {len(x12) / rec.fs:.1f} s read (peak-to-peak under "
+                              f"{FLAT_LEAD_MV * 1000:g} uV: an electrode off?), and the QRS complexes are found on lead "
+                              "II; a file without lead II but with I and III has it derived (II = I + III)")
     if flat:  # an electrode not connected: the model is given a lead without a signal, said rather than hidden
         notes.append(f"lead(s) {flat} flat over the {len(x12) / rec.fs:.1f} s read (peak-to-peak under "
                      f"{FLAT_LEAD_MV * 1000:g} uV: an electrode off?): the prediction uses them as they are")
