@@ -336,3 +336,25 @@ def test_a_flat_lead_ii_is_refused_by_name(shared, tmp_path):
     df.drop(columns="II").to_csv(tmp_path / "no_ii.csv", index=False)
     X, info = load_ecg12(tmp_path / "no_ii.csv", fs=rec.fs)
     assert X.shape == (1, 12, 500) and "II = I + III" in info["derived"]
+
+
+def test_limb_leads_that_break_einthoven_are_said(shared, tmp_path):
+    """One limb lead inverted (or two swapped) was used as it is, unsaid: an inverted lead II moved E07503's map by up
+    to 395 ms. Einthoven's and Goldberger's relations hold within 1 % in a sound recording; one that fails is noted."""
+    from cardiacml.inference.ecg12 import load_ecg12
+    from cardiacml.io import open_record
+
+    from conftest import need
+
+    rec = open_record(need(shared / "real_12lead") / "E07503")
+    df = pd.DataFrame(rec.read(0, rec.n_samples), columns=list(rec.leads))
+    df.to_csv(tmp_path / "sound.csv", index=False)
+    _, info = load_ecg12(tmp_path / "sound.csv", fs=rec.fs)
+    assert not any("limb leads" in n for n in info["notes"]), info["notes"]
+    df.assign(III=-df["III"]).to_csv(tmp_path / "inv3.csv", index=False)
+    _, info = load_ecg12(tmp_path / "inv3.csv", fs=rec.fs)
+    assert any(n.startswith("limb leads inconsistent over the 10.0 s read: II = I + III does not hold") and
+               "inverted, swapped or mislabelled" in n for n in info["notes"]), info["notes"]
+    df.rename(columns={"aVL": "aVF", "aVF": "aVL"}).to_csv(tmp_path / "swap.csv", index=False)
+    _, info = load_ecg12(tmp_path / "swap.csv", fs=rec.fs)
+    assert any("aVL = I - II/2, aVF = II - I/2 do not hold" in n for n in info["notes"]), info["notes"]
