@@ -251,3 +251,23 @@ def test_a_wfdb_12_lead_records_units_warning_reaches_the_notes(shared, tmp_path
     assert len(said) == 12 and [n for n in info["notes"] if "the header gives" in n] == said
     _, info = load_ecg12(shared / "real_12lead" / "E07500")
     assert not [n for n in info["notes"] if "the header gives" in n]
+
+
+def test_units_are_guessed_from_the_ecg_leads_not_a_channel_named_as_something_else(tmp_path):
+    """A CSV's unit was guessed from the largest amplitude over every column: a respiration counter (0..10800) beside
+    MLII and V5 in mV made the file read as uV, MLII 1000 times too small ("no detectable beats"). The guess (and the
+    amplitude check) now looks at the ECG leads only; the note names the channels left out."""
+    import pandas as pd
+
+    from cardiacml.io import open_record
+
+    t = np.arange(20 * 360) / 360
+    mlii = np.sin(2 * np.pi * 1.2 * t) ** 31  # narrow 1-mV peaks, 72 /min
+    pd.DataFrame({"MLII": mlii, "V5": 0.5 * mlii, "resp": np.arange(t.size) % 10800}).to_csv(tmp_path / "a.csv",
+                                                                                           index=False)
+    rec = open_record(tmp_path / "a.csv", fs=360)
+    np.testing.assert_allclose(np.abs(rec.read(lead="MLII")).max(), 1.0, rtol=1e-6)
+    assert any("assumed mV" in n and "'resp'" in n for n in rec.notes), rec.notes
+    # with no ECG-named column left, every column counts, as before
+    pd.DataFrame({"resp": mlii * 1000}).to_csv(tmp_path / "b.csv", index=False)
+    assert any("assumed uV" in n for n in open_record(tmp_path / "b.csv", fs=360).notes)

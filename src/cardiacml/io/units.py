@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import DataFormatError, UsageError
 from .amplitude import PLAUSIBLE_MV, UNIT_TO_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale  # noqa: F401
-from .records import Record, parse_leads  # noqa: F401 (parse_leads: imported from here too)
+from .records import NOT_ECG, Record, parse_leads  # noqa: F401 (parse_leads: imported from here too)
 
 #: Header names recognised as a time column (lower case, units in brackets removed).
 TIME_NAMES = ("time", "t", "times", "timestamp", "seconds", "second", "sec", "s", "ms", "msec", "milliseconds",
@@ -178,9 +178,11 @@ def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_
             scale[idx] = s
             parts.append(note + f" for {[leads[i] for i in idx]}" if len(set(unit_per_lead)) > 1 else note)
         notes = list(notes) + parts
-    else:
-        scale, note = resolve_units(float(np.nanmax(amps)), units, path, check=check_units)
-        notes = list(notes) + [note]
+    else:  # one unit for the file: guessed from (and checked on) its ECG leads, not a channel named as something else
+        ecg = [i for i, n in enumerate(leads) if not NOT_ECG.match(str(n).strip()) and i not in unusable]
+        scale, note = resolve_units(float(np.nanmax(amps[ecg] if ecg else amps)), units, path, check=check_units)
+        left_out = [leads[i] for i in range(len(leads)) if ecg and i not in ecg and i not in unusable]
+        notes = list(notes) + [note + (f" (from the ECG leads; {left_out} left out of the amplitude)" if left_out else "")]
     rec = ScaledRecord(raw, fs, leads, scale, path, notes, annotations, unusable)
     for c, why in gaps.items():  # the gaps read as a flat line (Record.read), said here with their count
         rec.note_gaps(c, why + ":")
