@@ -368,16 +368,15 @@ def test_adapt_minutes_that_is_no_number_is_a_usage_error(shared, tmp_path):
 def test_threads_below_one_refused_above_the_cores_cut_and_given_to_onnxruntime(tmp_path, monkeypatch):
     """`predict m.onnx ... --threads 1000` was accepted and ignored (onnxruntime took its default), and --threads -3
     became 1 silently for PyTorch; now onnxruntime takes the count, cut to the cores with a warning."""
-    import os
 
     from typer.testing import CliRunner
 
     import cardiacml.inference.onnx_export as OE
     from cardiacml.cli import app
     from cardiacml.inference.predict import load_runner
-    from cardiacml.utils import resolve_threads
+    from cardiacml.utils import cpu_cores, resolve_threads
 
-    cores = os.cpu_count() or 1
+    cores = cpu_cores()
     monkeypatch.delenv("CARDIACML_THREADS", raising=False)
     for bad in (0, -3, 1.5, "x"):
         with pytest.raises(UsageError, match="--threads must be a whole number of threads, 1 or more"):
@@ -439,3 +438,22 @@ def test_resume_from_a_damaged_or_foreign_partial_run_is_one_line(tmp_path):
         with pytest.raises(DataFormatError, match=rf"last\.pt: not an epoch checkpoint of this run \(task2 with kachuee: "
                                                   rf"{why}\); .*without --resume"):
             fit(data, cfg, None, log=lambda *a: None, checkpoint_dir=part, resume=True)
+
+
+def test_cpu_cores_are_the_ones_this_process_may_run_on(monkeypatch):
+    """The default thread count and the cut of --threads counted os.cpu_count(): a container or `taskset` limited to
+    2 of 64 cores ran 64 threads on 2. cpu_cores() counts the process's affinity mask."""
+    import os
+
+    from cardiacml.utils import cpu_cores, resolve_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)  # Python < 3.13: the affinity mask
+    assert cpu_cores() == 2
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 2, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.delenv("CARDIACML_THREADS", raising=False)
+    assert cpu_cores() == 2 and resolve_threads() == 2
+    with pytest.warns(UserWarning, match="has 2 CPU cores; using 2"):
+        assert resolve_threads(8) == 2

@@ -95,11 +95,22 @@ def worker_context():
     return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 
 
+def cpu_cores() -> int:
+    """The CPU cores this process may run on: its affinity mask (a container's or ``taskset``'s limit), not the
+    machine's count (``os.cpu_count``), which a container limited to 2 of 64 cores reports as 64."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13
+        return os.process_cpu_count() or 1
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def resolve_threads(threads: int | None = None) -> int:
     """CPU threads to use (PyTorch, onnxruntime).
 
     ``threads`` if given, else ``$CARDIACML_THREADS``, else the cores left idle by other
-    processes: ``cpu_count - round(1-minute load average)``, at least 1. On a busy machine
+    processes: ``cores - round(1-minute load average)`` (:func:`cpu_cores`), at least 1. On a busy machine
     PyTorch's default (one thread per core) fights the other processes for every core and
     can run tens of times slower; see benchmarks/bench_threads.py for the measurement.
     A count below 1 is refused (UsageError); one above the machine's cores is cut to them, with a
@@ -107,7 +118,7 @@ def resolve_threads(threads: int | None = None) -> int:
     """
     from .errors import UsageError
 
-    n = os.cpu_count() or 1
+    n = cpu_cores()
     given, what = threads, "--threads"
     if given is None and os.environ.get("CARDIACML_THREADS"):
         given, what = os.environ["CARDIACML_THREADS"], "$CARDIACML_THREADS"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import os
 from pathlib import Path
 
 from ..contracts.ecg12 import ECG12, WINDOW_VERSION
@@ -139,7 +138,7 @@ def input_windows(ds, copies: int = TRAIN_COPIES, seed: int = 0, jobs: int | Non
     ``DATASET_CACHE/windows_v{version}_a{augmentation version}_c{copies}_s{seed}/``, atomically; the dataset's cache is rebuilt whole when
     its data change, and this folder with it.
     """
-    from ..utils import atomic_path, clean_stale_temps, progress
+    from ..utils import atomic_path, clean_stale_temps, cpu_cores, progress
 
     folder = Path(ds.path) / f"windows_v{WINDOW_VERSION}_a{AUGMENT_VERSION}_c{copies}_s{seed}"
     if not (folder / "X.npy").is_file():
@@ -149,7 +148,7 @@ def input_windows(ds, copies: int = TRAIN_COPIES, seed: int = 0, jobs: int | Non
         per = 1 + copies
         clean_stale_temps(folder.parent, folder.name)
         starts = list(range(0, n, _CHUNK))
-        jobs = jobs or min(2, os.cpu_count() or 1)
+        jobs = jobs or min(2, cpu_cores())
         with atomic_path(folder) as tmp:
             tmp.mkdir(parents=True)
             X = open_memmap(tmp / "X.npy", mode="w+", dtype=np.float32, shape=(n * per, 12, 500))

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import MissingDataError
-from ..utils import default_cache_dir
+from ..utils import cpu_cores, default_cache_dir
 
 
 def find_mitdb(mitdb: str | os.PathLike | None = None) -> Path:
@@ -53,7 +53,7 @@ def rebuilt_beats(mitdb: str | os.PathLike | None = None, cache_dir: str | os.Pa
             import warnings
 
             warnings.warn(f"{cache} is damaged ({exc}); rebuilding it", stacklevel=2)
-    beats = build_beats(src, n_jobs=min(2, os.cpu_count() or 1))
+    beats = build_beats(src, n_jobs=min(2, cpu_cores()))
     save_beats(beats, cache)
     return beats
 
@@ -71,7 +71,7 @@ def default_intracardiac_dir(n: int = DEFAULT_N_SIM, seed: int = 0) -> Path:
     root = default_cache_dir() / f"simulated_v{SIM_VERSION}_n{n}_s{seed}"
     done = root / ".complete"
     if not done.is_file():
-        simulate_dataset(n, root, seed=seed, jobs=min(2, os.cpu_count() or 1))
+        simulate_dataset(n, root, seed=seed, jobs=min(2, cpu_cores()))
         with atomic_path(done) as tmp:
             tmp.write_text("ok\n")
     return root
