@@ -54,6 +54,7 @@ def test_cache_info_and_clear_stay_inside_the_cache(tmp_path, monkeypatch):
     (cache / "heartbeat").mkdir(parents=True)
     (cache / "heartbeat" / "a.npy").write_bytes(b"x" * 3000)
     (cache / "mitbih_beats.npz").write_bytes(b"y" * 10)
+    (cache / ".mitbih_beats.npz.k2j3l4m5.tmp123").mkdir()  # atomic_path's temporary, left by a killed run
     outside.mkdir()
     (outside / "keep.txt").write_text("mine")
     (cache / "link").symlink_to(outside, target_is_directory=True)

@@ -138,3 +138,33 @@ def test_an_output_inside_a_loop_of_symbolic_links_is_one_line(tmp_path, monkeyp
     lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and "symbolic links" in lines[0] and "Traceback" not in res.output, res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loop", "loop2"]
+
+
+def test_a_link_planted_at_the_temporary_name_is_never_written_through(tmp_path):
+    """The temporary sibling was ``.NAME.tmpPID``, a name known in advance: a link another user planted there (a shared
+    folder) had the output written over the file it pointed to, and the output became that link. Now the temporary
+    lies in a fresh folder of an unpredictable name; a stale one of a dead process is still removed, as are those of
+    the earlier naming, and one of another output is kept."""
+    from cardiacml.simulate.simulator import _save_atomic
+    from cardiacml.utils import clean_stale_temps
+
+    import numpy as np
+
+    shared, victim = tmp_path / "shared", tmp_path / "victim.txt"
+    shared.mkdir()
+    victim.write_text("precious")
+    for kind in ("tmp", "old"):
+        os.symlink(victim, shared / f".out.csv.{kind}{os.getpid()}")
+        os.symlink(victim, shared / f".a.npy.{kind}{os.getpid()}")
+    with atomic_path(shared / "out.csv") as tmp:
+        tmp.write_text("a,b\n")
+    _save_atomic(shared / "a.npy", np.zeros(3))
+    assert victim.read_text() == "precious"
+    assert not (shared / "out.csv").is_symlink() and (shared / "out.csv").read_text() == "a,b\n"
+    assert not (shared / "a.npy").is_symlink() and np.load(shared / "a.npy").tolist() == [0, 0, 0]
+    dead = 2 ** 22 + 12345  # above Linux's largest PID: no such process
+    stale = [shared / f".out.csv.abcd_123.tmp{dead}", shared / f".out.csv.tmp{dead}", shared / f".out.csv.old{dead}"]
+    other = shared / f".out.csv.x.abcd_123.tmp{dead}"  # output "out.csv.x"
+    for p in (*stale, other):
+        p.mkdir()
+    assert sorted(clean_stale_temps(shared, "out.csv")) == sorted(stale) and other.exists()

@@ -419,7 +419,9 @@ def atomic_path(final: str | os.PathLike):
     A crash or Ctrl-C never leaves a half-written file or folder under the final name:
     the temporary path is removed on any exception (KeyboardInterrupt included), and
     one left behind by a killed process is removed by :func:`clean_stale_temps`.
-    ``tmp`` may be a file or a directory. An existing directory at ``final`` is replaced
+    ``tmp`` may be a file or a directory. It lies in a fresh folder of an unpredictable name
+    (``.NAME.RANDOM.tmpPID``, made by :func:`tempfile.mkdtemp`, readable by its owner only) beside ``final``:
+    a link planted at a name known in advance could have redirected the write to a file elsewhere. An existing directory at ``final`` is replaced
     whole: it is first renamed aside, the new one renamed in, then the old one deleted,
     so at every instant ``final`` is either the complete old or the complete new folder.
 
@@ -432,12 +434,12 @@ def atomic_path(final: str | os.PathLike):
         file of the folder written (``cannot write PATH: ...``).
     """
     import shutil
+    import tempfile
 
     from .errors import OutputError
 
     final = check_output(final)
     _not_the_current_folder(final)
-    tmp = final.with_name(f".{_temp_stem(final.name)}.tmp{os.getpid()}")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -446,6 +448,12 @@ def atomic_path(final: str | os.PathLike):
         clean_stale_temps(final.parent, final.name)
     except OSError as exc:
         raise OutputError(_folder_error(exc, final, "read folder")) from None
+    try:
+        box = Path(tempfile.mkdtemp(prefix=f".{_temp_stem(final.name)}.", suffix=f".tmp{os.getpid()}",
+                                    dir=final.parent))
+    except OSError as exc:  # a folder the user may not write in, a full disk...: said of the output, as a write's
+        raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from None
+    tmp = box / final.name
     try:
         try:
             yield tmp
@@ -457,10 +465,9 @@ def atomic_path(final: str | os.PathLike):
                 raise OutputError(f"{final} is a folder holding files cardiacml did not write{_foreign_note(final, tmp)}: "
                                   "refusing to replace it (move them away or choose another output folder)")
             _write_marker(tmp)
-            old = final.with_name(f".{_temp_stem(final.name)}.old{os.getpid()}")
+            old = box / ("old" if final.name != "old" else "old2")
             os.replace(final, old)
             os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
         else:
             if tmp.is_dir():
                 _write_marker(tmp)
@@ -473,11 +480,7 @@ def atomic_path(final: str | os.PathLike):
                 _raise_write_error(exc, final, tmp)
                 raise
     finally:
-        if tmp.exists():
-            if tmp.is_dir():
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                tmp.unlink()
+        shutil.rmtree(box, ignore_errors=True)
 
 
 #: errno values that only a write gives (disk full, quota, read-only file system, file too large)
@@ -549,13 +552,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-#: Longest stem (bytes) of a temporary sibling's name: ``.STEM.tmpPID`` must fit a file name (255 bytes on Linux,
-#: macOS and Windows file systems) with a PID of up to 10 digits.
-_TEMP_STEM_BYTES = 255 - len(".") - len(".tmp") - 10
+#: Longest stem (bytes) of a temporary sibling's name: ``.STEM.RANDOM.tmpPID`` must fit a file name (255 bytes on
+#: Linux, macOS and Windows file systems) with mkdtemp's 8 random characters and a PID of up to 10 digits.
+_TEMP_STEM_BYTES = 255 - len(".") - len(".") - 8 - len(".tmp") - 10
 
 
 def _temp_stem(name: str) -> str:
-    """The output's name as its temporary siblings carry it (``.STEM.tmpPID``, ``.STEM.oldPID``): the name itself, or,
+    """The output's name as its temporary siblings carry it (``.STEM.RANDOM.tmpPID``): the name itself, or,
     when that would not fit a file name (an output named with 241-255 bytes), its first bytes then ``~`` and the
     CRC-32 of the whole name, so that two long names sharing a beginning still get their own temporaries."""
     import zlib
@@ -567,8 +570,15 @@ def _temp_stem(name: str) -> str:
     return f"{head}~{zlib.crc32(raw) & 0xFFFFFFFF:08x}"
 
 
+def _temp_of(found: str, stem: str) -> bool:
+    """Whether a temporary's name part ``found`` (``STEM`` or ``STEM.RANDOM``) is that of the output of stem ``stem``."""
+    return found == stem or (len(found) == len(stem) + 9 and found.startswith(stem + ".")
+                             and re.fullmatch(r"[a-z0-9_]{8}", found[-8:]) is not None)
+
+
 def clean_stale_temps(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
-    """Remove temporary siblings (``.NAME.tmpPID`` / ``.NAME.oldPID``) left by killed processes.
+    """Remove temporary siblings (``.NAME.RANDOM.tmpPID``; ``.NAME.tmpPID`` / ``.NAME.oldPID`` of earlier versions)
+    left by killed processes; with ``name``, only those of output ``name``.
 
     Only entries whose process no longer exists are removed. Returns what was removed.
     """
@@ -581,7 +591,7 @@ def clean_stale_temps(folder: str | os.PathLike, name: str | None = None) -> lis
     removed = []
     for p in folder.iterdir():
         m = pattern.match(p.name)
-        if not m or (name is not None and m["name"] != _temp_stem(name)) or _pid_alive(int(m["pid"])):
+        if not m or (name is not None and not _temp_of(m["name"], _temp_stem(name))) or _pid_alive(int(m["pid"])):
             continue
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         removed.append(p)

@@ -21,7 +21,7 @@ from ..utils import default_cache_dir
 #: (``heartbeat/``), the benchmarks' Holter (``holter/``). ``cache clear`` deletes these only: $CARDIACML_CACHE pointed
 #: at a folder of one's own never loses what cardiacml did not write there.
 OURS = re.compile(r"^\.?(mitbih_beats[^/]*\.npz|rhythm_v\d+[^/]*\.npz|simulated_v\d+[^/]*|heartbeat|holter)"
-                  r"(\.(tmp|old)\d+)?$")
+                  r"((\.[a-z0-9_]{8})?\.(tmp|old)\d+)?$")  # atomic_path's .NAME.RANDOM.tmpPID (.NAME.tmpPID before)
 
 
 def foreign_entries(root: str | os.PathLike | None = None) -> list[str]:

@@ -45,6 +45,7 @@ folders, plus ``simulations.csv`` (or ``simulations_shard{i}of{K}.csv``) with ev
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -405,9 +406,13 @@ def describe_one(model: HeartModel, seed: int, index: int) -> dict:
 
 
 def _save_atomic(path: Path, arr: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    # a fresh file of an unpredictable name (``.NAME.tmpPID.RANDOM``, as _cleanup knows them): a link planted at a
+    # name known in advance would have had the array written over the file it points to (O_EXCL: never opened
+    # through one); created with the mode the umask gives, as the plain open did (mkstemp's is 0600)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        with open(tmp, "wb") as fh:
+        with os.fdopen(fd, "wb") as fh:
             np.save(fh, arr)
         os.replace(tmp, path)
     finally:
