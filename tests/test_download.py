@@ -334,3 +334,29 @@ def test_extraction_folder_is_not_a_name_known_in_advance(tmp_path, monkeypatch)
     assert used and not used[0].is_symlink() and used[0] != planted and used[0].parent == dest
     assert (dest / "data" / "a.txt").is_file() and not any(outside.iterdir())
     assert not [p for p in dest.iterdir() if p.name.startswith(".extract-") and not p.is_symlink()]
+
+
+def test_an_archive_of_very_many_members_is_refused(tmp_path):
+    """Empty members pass both byte limits: 124 kB of tar.gz held 20,000 of them (a few MB a million), all extracted.
+    The count is now capped (the default above the whole intracardiac dataset's 32,234 files, were it one archive)."""
+    import zipfile
+
+    from cardiacml.datasets.download import MAX_EXTRACT_MEMBERS, UnsafeArchiveError, extract_archive
+
+    assert 2 * 16_117 < MAX_EXTRACT_MEMBERS <= 1_000_000
+    for n, refused in ((5, False), (6, True)):
+        names = [f"d/{i}" for i in range(n)]
+        tgz, zipped = tmp_path / f"m{n}.tgz", tmp_path / f"m{n}.zip"
+        tgz.write_bytes(make_tgz({name: b"" for name in names}))
+        with zipfile.ZipFile(zipped, "w") as zf:
+            for name in names:
+                zf.writestr(name, b"")
+        for arch in (tgz, zipped):
+            dest = tmp_path / f"dest_{arch.name}"
+            if refused:
+                with pytest.raises(UnsafeArchiveError, match=rf"{re.escape(str(arch))}: holds more than 5 members"):
+                    extract_archive(arch, dest, max_members=5)
+                assert not list(dest.iterdir())
+            else:
+                assert extract_archive(arch, dest, max_members=5) == names
+                assert sorted(p.name for p in (dest / "d").iterdir()) == sorted(str(i) for i in range(n))
