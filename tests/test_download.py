@@ -360,3 +360,26 @@ def test_an_archive_of_very_many_members_is_refused(tmp_path):
             else:
                 assert extract_archive(arch, dest, max_members=5) == names
                 assert sorted(p.name for p in (dest / "d").iterdir()) == sorted(str(i) for i in range(n))
+
+
+def test_extraction_never_replaces_a_file_of_the_users_in_dest(tmp_path):
+    """A file already in --dest named like a member was replaced by it, unsaid (the user's own README.txt, or a CSV
+    beside the data); now refused in one line before anything moves. A file with the member's bytes (an earlier
+    extraction of the same archive, cut short) is no obstacle."""
+    from cardiacml.errors import OutputError
+
+    srv = Server({"p.tgz": make_tgz({"README.txt": b"the archive's readme", "data/a.txt": b"1", "data/b.txt": b"2"})})
+    try:
+        files = [RemoteFile(f"{srv.url}/p.tgz", "p.tgz", extract=True)]
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "a.txt").write_bytes(b"1")  # left by an earlier extraction
+        (tmp_path / "README.txt").write_text("my own notes")
+        with pytest.raises(OutputError, match=r"README\.txt is already there, with other bytes than the archive's"):
+            download_dataset(files, tmp_path, retries=1)
+        assert (tmp_path / "README.txt").read_text() == "my own notes" and not (tmp_path / "data" / "b.txt").exists()
+        (tmp_path / "README.txt").unlink()
+        download_dataset(files, tmp_path, retries=1)
+        assert [(tmp_path / n).read_bytes() for n in ("README.txt", "data/a.txt", "data/b.txt")] == [
+            b"the archive's readme", b"1", b"2"]
+    finally:
+        srv.close()

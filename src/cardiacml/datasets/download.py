@@ -388,10 +388,9 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
     trailer checked), zip members CRC-checked, member paths checked (no absolute paths,
     no ``..``, no links out), the number of members capped (``max_members``), and the total size capped
     (``max_bytes``) and compared with the archive's (``max_ratio``). Members are extracted into a temporary folder inside
-    ``dest`` and moved into place only when all succeeded: never where a link, or a file where the archive has a
-    folder (or the reverse), is in the way, nor onto the download's own files (the archive, the other ``reserved``
-    names of its manifest, their ``.part`` and ``.NAME.done`` markers).
-    """
+    ``dest`` and moved into place only when all succeeded: never where a link, a file where the archive has a
+    folder (or the reverse), or a file of a member's name with other bytes is in the way, nor onto the download's own
+    files (the archive, the other ``reserved`` names of its manifest, their ``.part`` and ``.NAME.done`` markers)."""
     import shutil
     import tempfile
 
@@ -447,7 +446,11 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
 
 def _links_in_the_way(src: Path, dest: Path) -> None:
     """Refuse (OutputError) to extract ``src`` into ``dest`` where a path it would write through or onto is a symbolic
-    link already in ``dest`` (``dest/data -> ../elsewhere``): the files would land outside the folder named."""
+    link already in ``dest`` (``dest/data -> ../elsewhere``): the files would land outside the folder named; or where
+    a file of ``dest`` has a member's name but other bytes (the user's own file, which the move would replace; one
+    with the same bytes, as an earlier extraction of the archive left it, is replaced by its copy)."""
+    import filecmp
+
     for p in src.iterdir():
         target = dest / p.name
         if target.is_symlink():
@@ -458,6 +461,9 @@ def _links_in_the_way(src: Path, dest: Path) -> None:
         elif p.is_dir() != target.is_dir() and target.exists():  # os.replace fails half-way through the move
             raise OutputError(f"{target} is a {'file' if p.is_dir() else 'folder'} where the archive has a "
                               f"{'folder' if p.is_dir() else 'file'}; move it away, or give another --dest")
+        elif target.is_file() and not filecmp.cmp(p, target, shallow=False):
+            raise OutputError(f"{target} is already there, with other bytes than the archive's file of that name; "
+                              "extracting would replace it: move it away, or give another --dest")
 
 
 def _own_files_in_the_way(archive: Path, src: Path, reserved: tuple) -> None:
@@ -473,7 +479,7 @@ def _own_files_in_the_way(archive: Path, src: Path, reserved: tuple) -> None:
 
 
 def _move_into(src: Path, dest: Path) -> None:
-    """Move every entry of ``src`` into ``dest`` (merging folders, replacing files)."""
+    """Move every entry of ``src`` into ``dest`` (merging folders, replacing files: the same bytes, as checked)."""
     for p in src.iterdir():
         target = dest / p.name
         if p.is_dir() and target.is_dir():
