@@ -381,7 +381,7 @@ def test_threads_below_one_refused_above_the_cores_cut_and_given_to_onnxruntime(
     for bad in (0, -3, 1.5, "x"):
         with pytest.raises(UsageError, match="--threads must be a whole number of threads, 1 or more"):
             resolve_threads(bad)
-    with pytest.warns(UserWarning, match=rf"--threads 1000: this machine has {cores} CPU cores; using {cores}"):
+    with pytest.warns(UserWarning, match=rf"--threads 1000: this process may run on {cores} CPU cores; using {cores}"):
         assert resolve_threads(1000) == cores
     monkeypatch.setenv("CARDIACML_THREADS", "0")
     with pytest.raises(UsageError, match=r"\$CARDIACML_THREADS must be a whole number of threads, 1 or more"):
@@ -399,7 +399,7 @@ def test_threads_below_one_refused_above_the_cores_cut_and_given_to_onnxruntime(
     runner = CliRunner()
     res = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(tmp_path / "x.csv"), "--threads", "1"])
     assert res.exit_code == 2 and "stop here" in res.output and seen[-1] == 1, (seen, res.output)
-    with pytest.warns(UserWarning, match=rf"--threads 1000: this machine has {cores} CPU cores; using {cores}"):
+    with pytest.warns(UserWarning, match=rf"--threads 1000: this process may run on {cores} CPU cores; using {cores}"):
         res = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(tmp_path / "x.csv"), "--threads", "1000"])
     assert res.exit_code == 2 and "stop here" in res.output and seen[-1] == cores, (seen, res.output)
     res = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(tmp_path / "x.csv"), "--threads", "-3"])
@@ -457,5 +457,6 @@ def test_cpu_cores_are_the_ones_this_process_may_run_on(monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.delenv("CARDIACML_THREADS", raising=False)
     assert cpu_cores() == 2 and resolve_threads() == 2
-    with pytest.warns(UserWarning, match="has 2 CPU cores; using 2"):
+    with pytest.warns(UserWarning, match="--threads 8: this process may run on 2 CPU cores; using 2") as said:
         assert resolve_threads(8) == 2
+    assert "machine" not in str(said[0].message)  # the machine has 64: the process may run on 2 of them

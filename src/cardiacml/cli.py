@@ -77,7 +77,7 @@ class Dataset(str, Enum):
 
 
 THREADS_HELP = ("CPU threads for PyTorch (and onnxruntime, for an .onnx model). Default: the cores other processes leave idle (1-minute load average), "
-                "at least 1; or $CARDIACML_THREADS. More than the machine's cores: cut to them.")
+                "at least 1; or $CARDIACML_THREADS. More than the CPU cores this process may run on: cut to them.")
 
 
 def _task_names() -> list[str]:

@@ -113,8 +113,8 @@ def resolve_threads(threads: int | None = None) -> int:
     processes: ``cores - round(1-minute load average)`` (:func:`cpu_cores`), at least 1. On a busy machine
     PyTorch's default (one thread per core) fights the other processes for every core and
     can run tens of times slower; see benchmarks/bench_threads.py for the measurement.
-    A count below 1 is refused (UsageError); one above the machine's cores is cut to them, with a
-    warning (more threads than cores only fight each other).
+    A count below 1 is refused (UsageError); one above the cores this process may run on (:func:`cpu_cores`) is cut
+    to them, with a warning (more threads than cores only fight each other).
     """
     from .errors import UsageError
 
@@ -133,7 +133,7 @@ def resolve_threads(threads: int | None = None) -> int:
         if count > n:
             import warnings
 
-            warnings.warn(f"{what} {count}: this machine has {n} CPU cores; using {n}", stacklevel=2)
+            warnings.warn(f"{what} {count}: this process may run on {n} CPU cores; using {n}", stacklevel=2)
         return min(count, n)
     try:
         load = os.getloadavg()[0]
