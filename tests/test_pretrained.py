@@ -150,5 +150,8 @@ def test_an_output_folder_named_after_a_pretrained_model_does_not_hide_it(tmp_pa
     with pytest.warns(UserWarning, match="using the pretrained model beats-ds1: the folder beats-ds1/ here"):
         res = runner.invoke(app, ["report", "beats-ds1", "--out", "rep/"])
     assert res.exit_code == 0 and (tmp_path / "rep" / "beats-ds1-report.html").is_file(), res.output
+    res = runner.invoke(app, ["report", "./beats-ds1", "--out", "rep2/"])  # as the note says: the folder, no run
+    assert res.exit_code == 2 and "beats-ds1: not a run folder (no run.json)" in res.output, res.output
+    assert not (tmp_path / "rep2").exists()
     shutil.copy(pretrained_path("heart-act"), tmp_path / "beats-ds1" / "model.pt")  # the user's own run of that name
     assert resolve_checkpoint("beats-ds1").resolve() == tmp_path / "beats-ds1" / "model.pt"

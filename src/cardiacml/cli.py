@@ -292,7 +292,8 @@ def evaluate(
 
 @app.command()
 def report(
-    run: Path = typer.Argument(..., help="Run folder made by `cardiacml train` (or its model.pt), or a pretrained name (`cardiacml models`)."),
+    # str, not Path: Path("./beats-ds1") is "beats-ds1", the pretrained name, though ./ means the folder of that name
+    run: str = typer.Argument(..., help="Run folder made by `cardiacml train` (or its model.pt), or a pretrained name (`cardiacml models`)."),
     out: Optional[str] = typer.Option(None, help="HTML file (default RUN/report.html; ./NAME-report.html for a pretrained model); a folder (existing, or ending in /): that name inside it."),
 ):
     """Write one self-contained HTML report of a run: model card, data, metrics, figures, configuration."""
