@@ -198,6 +198,8 @@ def test_an_answer_that_is_not_http_is_one_line(tmp_path):
 class _FullDisk:
     """A file whose writes fail as on a full disk."""
 
+    code, text = errno.ENOSPC, "No space left on device"
+
     def __init__(self, path, mode):
         self.fh = builtins.open(path, mode)
 
@@ -208,7 +210,7 @@ class _FullDisk:
         self.fh.close()
 
     def write(self, block):
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise OSError(self.code, self.text)
 
 
 def test_a_full_disk_is_an_output_error_not_a_lost_connection(tmp_path, monkeypatch):
@@ -224,3 +226,17 @@ def test_a_200_answer_to_a_range_request_replaces_the_part(tmp_path):
     with Scripted(_whole) as srv:
         assert _fetch(srv, tmp_path, part=b"x" * 5000).read_bytes() == DATA
         assert srv.ranges == ["bytes=5000-"]
+
+
+@pytest.mark.parametrize("code, text", [(errno.EROFS, "Read-only file system"), (errno.EACCES, "Permission denied")])
+def test_a_part_that_cannot_be_written_for_lack_of_permission_does_not_ask_for_space(tmp_path, monkeypatch, code, text):
+    """A read-only or forbidden .part was told to "free some space", which does not help."""
+    class Denied(_FullDisk):
+        pass
+
+    Denied.code, Denied.text = code, text
+    monkeypatch.setattr(download, "open", Denied, raising=False)
+    with Scripted(_whole) as srv, pytest.raises(OutputError, match=text) as err:
+        _fetch(srv, tmp_path)
+    assert "free some space" not in str(err.value) and "another --dest" in str(err.value), str(err.value)
+    assert srv.ranges == [None]

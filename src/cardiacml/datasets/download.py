@@ -243,8 +243,11 @@ def download_file(rf: RemoteFile, dest: str | os.PathLike, *, retries: int = 3, 
                         bar.update(len(block))
             except (IncompleteRead, ConnectionError, socket.timeout, OSError) as exc:
                 if getattr(exc, "errno", None) in _CANNOT_WRITE:  # the disk, not the connection: no retry helps
-                    raise OutputError(f"{part}: cannot write the download ({exc.strerror}); free some space or give "
-                                      "another --dest, then run again to resume") from None
+                    full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # else: read-only, no permission
+                    raise OutputError(f"{part}: cannot write the download ({exc.strerror}); "
+                                      + ("free some space or give another --dest" if full else
+                                         "give another --dest, one you may write to")
+                                      + ", then run again to resume") from None
                 attempt += 1
                 if attempt > retries:
                     raise DownloadError(f"{shown_url(rf.url)}: connection lost after {retries} retries ({exc}); "
