@@ -199,8 +199,10 @@ def test_limb_leads_beside_electrodes_are_refused_not_guessed():
     x12 = leads_from_electrodes(e).T.astype(np.float64)
     prec = [f"V{k}" for k in range(1, 7)]
     both = np.concatenate([x12[:, :2], e[:, :3], e[:, 4:]], axis=1)
-    with pytest.raises(DataFormatError, match=r"mixed.csv: both limb leads \['I', 'II'\] and electrodes RA, LA, LL"):
+    with pytest.raises(DataFormatError, match=r"mixed.csv: both limb leads \['I', 'II'\] and electrodes RA, LA, LL") as err:
         to_twelve_leads(both, ["I", "II", "RA", "LA", "LL"] + prec, "mixed.csv")
+    # leads= picks columns of a CSV or EDF file only: of a WFDB record or a .npy it does not (it names a .npy's leads)
+    assert "from a CSV or EDF file, leads= picks them" in str(err.value) and "\n" not in str(err.value)
     np.testing.assert_allclose(to_twelve_leads(e[:, [0, 1, 2, 4, 5, 6, 7, 8, 9]], ["RA", "LA", "LL"] + prec, "t")[0],
                                x12, atol=1e-5)
     got, derived = to_twelve_leads(x12[:, [0, 1, 6, 7, 8, 9, 10, 11]], ["I", "II"] + prec, "t")

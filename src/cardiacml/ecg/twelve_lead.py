@@ -126,8 +126,8 @@ def to_twelve_leads(x: np.ndarray, names, where: str) -> tuple[np.ndarray, list[
     if len(limb) >= 2 and all(e in have for e in ("RA", "LA", "LL")):  # V1..V6 were read as leads, unsaid
         raise DataFormatError(f"{where}: both limb leads {limb} and electrodes RA, LA, LL (found {list(names)}): "
                               "V1..V6 cannot be told to be leads (against Wilson's terminal) or electrode potentials; "
-                              "keep one set: drop the other's columns (in Python, leads='RA,LA,LL,V1,V2,V3,V4,V5,V6' "
-                              "or 'I,II,V1,...' picks them)")
+                              "keep one set: drop the other's columns (from a CSV or EDF file, leads= picks them in "
+                              "Python: 'RA,LA,LL,V1,V2,V3,V4,V5,V6' or 'I,II,V1,...')")
     if len(limb) < 2 and len(elec) >= 3 and all(e in have for e in ("RA", "LA", "LL")):
         missing = [e for e in ELECTRODES if e not in have and e != "RL"]
         if missing:
