@@ -338,3 +338,16 @@ def test_training_options_and_sources_are_checked_before_any_work(tmp_path, mitd
     d = _cap_eval(D(), 10, 0)
     assert len(d.extra["test_groups"]) == 10 and np.array_equal(d.extra["test_groups"], d.y_test)
     assert len(d.extra["val_groups"]) == len(d.y_val) == 10 and d.extra["train_records"] == ["100", "101"]
+
+
+def test_evaluate_under_the_runs_own_protocol_keeps_its_max_eval_cap(tiny_run, tmp_path):
+    """`--protocol` naming the run's own protocol dropped the run's --max-eval cap like another protocol, though the
+    split is the run's own (the docstring: the cap is dropped for other data or another protocol only)."""
+    from cardiacml.training.run import stored_data_args
+
+    run, rec = tiny_run
+    own = stored_data_args(rec.task, rec.data_args).get("protocol")
+    assert own and rec.data_args.get("max_eval") == 300, rec.data_args
+    res = runner.invoke(app, ["evaluate", str(run), "--protocol", own, "--out", str(tmp_path / "ev"), "--threads", "1"])
+    assert res.exit_code == 0 and "not applied" not in res.output, res.output
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["n"] == 300

@@ -317,11 +317,12 @@ def evaluate_run(run, *, data_dir=None, mitdb=None, protocol: str | None = None,
         args["data_dir"] = str(data_dir)
     if mitdb:
         args["mitdb"] = str(mitdb)
+    other_protocol = bool(protocol) and protocol != args.get("protocol")  # the run's own names its own split
     if protocol:
         args["protocol"] = protocol
     if max_eval is not None:
         args["max_eval"] = max_eval
-    elif (data_dir or protocol) and args.get("max_eval"):  # the run's cap is about its own split, not the one asked for
+    elif (data_dir or other_protocol) and args.get("max_eval"):  # the run's cap is about its own split, not the one asked for
         log(f"note: {'other data' if data_dir else f'--protocol {protocol}'}: the run's --max-eval cap "
             f"({args['max_eval']}) is not applied (--max-eval N to score a subset)")
         args["max_eval"] = None
