@@ -182,7 +182,7 @@ def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_
         ecg = [i for i, n in enumerate(leads) if not NOT_ECG.match(str(n).strip()) and i not in unusable]
         scale, note = resolve_units(float(np.nanmax(amps[ecg] if ecg else amps)), units, path, check=check_units)
         left_out = [leads[i] for i in range(len(leads)) if ecg and i not in ecg and i not in unusable]
-        notes = list(notes) + [note + (f" (from the ECG leads; {left_out} left out of the amplitude)" if left_out else "")]
+        notes = list(notes) + [note + (f"; {left_out} named as no ECG lead: left out of the amplitude" if left_out else "")]
     rec = ScaledRecord(raw, fs, leads, scale, path, notes, annotations, unusable)
     for c, why in gaps.items():  # the gaps read as a flat line (Record.read), said here with their count
         rec.note_gaps(c, why + ":")
