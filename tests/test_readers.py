@@ -575,6 +575,25 @@ def test_headerless_csv_time_column_note_names_no_column(tmp_path):
     assert rec.fs == 250 and "time column in seconds -> fs = 250 Hz" in rec.notes, rec.notes
 
 
+def test_time_column_jitter_is_judged_on_every_row_not_on_the_first_and_last(tmp_path):
+    """Times jittered by up to 0.3 of a step (a recorder's clock): the grid was drawn through the first and last rows,
+    so the same jitter was read when those two fell near their grid points and refused ("row 3588 is 0.00166 away
+    from a uniform grid") when they leant apart, as MIT-BIH 119 written so was while 100, 105, 201 were read."""
+    n = 3600
+    t = np.arange(n) / 360.0
+    ecg = np.sin(2 * np.pi * 1.2 * t)
+    jit = np.random.default_rng(0).uniform(-0.3, 0.3, n) / 360.0
+    jit[0], jit[-1] = 0.3 / 360.0, -0.3 / 360.0  # the two ends leaning apart
+    pd.DataFrame({"time": t + jit, "MLII": ecg}).to_csv(tmp_path / "jitter.csv", index=False, float_format="%.7f")
+    rec = _open(tmp_path / "jitter.csv")
+    assert rec.fs == 360 and rec.n_samples == n
+    # more than half a step off the grid is still refused, naming a row that is off
+    jit[1800] = 0.7 / 360.0
+    pd.DataFrame({"time": t + jit, "MLII": ecg}).to_csv(tmp_path / "off.csv", index=False, float_format="%.7f")
+    with pytest.raises(DataFormatError, match=r"off.csv: the time column is not uniformly sampled \(row 1801 is "):
+        _open(tmp_path / "off.csv")
+
+
 def test_a_truncated_wfdb_signal_file_is_said_to_be_truncated(tmp_path, shared):
     """numpy's 'cannot reshape' / 'could not broadcast' was all the message said."""
     from cardiacml.io import open_record
