@@ -594,6 +594,24 @@ def test_time_column_jitter_is_judged_on_every_row_not_on_the_first_and_last(tmp
         _open(tmp_path / "off.csv")
 
 
+def test_a_time_column_that_goes_back_is_not_said_to_have_too_few_digits(tmp_path):
+    """Times that go back (rows out of order, jitter over half a step) were refused with "written with too few
+    digits?", the hint for equal times; each case now gets its own hint."""
+    t = np.arange(3600) / 360.0
+    ecg = np.sin(2 * np.pi * 1.2 * t)
+    back = t.copy()
+    back[[10, 11]] = back[[11, 10]]
+    pd.DataFrame({"time": back, "MLII": ecg}).to_csv(tmp_path / "back.csv", index=False, float_format="%.7f")
+    with pytest.raises(DataFormatError, match=r"back.csv: the time column must increase strictly \(row 12 is before "
+                                              r"row 11: rows out of order or times jittered") as exc:
+        _open(tmp_path / "back.csv")
+    assert "too few digits" not in str(exc.value)
+    pd.DataFrame({"time": np.round(t, 2), "MLII": ecg}).to_csv(tmp_path / "digits.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"digits.csv: the time column must increase strictly \(row \d+ is not "
+                                              r"after row \d+; written with too few digits\?\)"):
+        _open(tmp_path / "digits.csv")
+
+
 def test_a_truncated_wfdb_signal_file_is_said_to_be_truncated(tmp_path, shared):
     """numpy's 'cannot reshape' / 'could not broadcast' was all the message said."""
     from cardiacml.io import open_record

@@ -209,6 +209,10 @@ def time_unit(name: str | None, t: np.ndarray, path: Path) -> tuple[float, str]:
     step = float(np.median(dt))
     if not step > 0 or np.any(dt <= 0):
         i = int(np.flatnonzero(dt <= 0)[0]) if np.any(dt <= 0) else 0
+        if dt[i] < 0:  # a time before the row above: not a matter of digits (equal times are)
+            raise DataFormatError(f"{path}: the time column must increase strictly (row {i + 2} is before row {i + 1}: "
+                                  "rows out of order or times jittered by over half a step; sort the rows or resample "
+                                  "the signal first)")
         raise DataFormatError(f"{path}: the time column must increase strictly (row {i + 2} is not after row {i + 1}; "
                               "written with too few digits?)")
     t = np.asarray(t, np.float64)
