@@ -849,6 +849,39 @@ def test_a_lead_off_stretch_gives_no_beats_at_its_edges_and_no_pause(mitdb, tmp_
         [False, False, True, True, True, False]
 
 
+def test_a_clipped_recording_is_said_to_be_clipped(mitdb, tmp_path):
+    """MIT-BIH 119 as a recorder whose range ends at 60 % of the R wave gives it (flat tops and bottoms): 5 % more
+    detections, all called V, and 119 clipped at +-1 mV lost 21 beats as "a flat stretch: lead off", with nothing
+    said of the clipping. The summary and the console now name it; the untouched record, and one quantised to 8 bits
+    over +-5 mV (repeated values at its extremes, no flat tops), get no such note."""
+    from cardiacml.inference.beats import predict_record, summary_text
+    from cardiacml.inference.predict import load_runner
+
+    rec = open_record(mitdb / "119")
+    x = rec.read(0, 360 * 120, None)
+    base = float(np.median(x))
+    r = float(np.median(x[beat_annotations(rec)[0][beat_annotations(rec)[0] < len(x)]])) - base
+    lsb = 10.0 / 256
+    runner = load_runner("beats-ds1")
+    for name, y, clipped in (("clean", x, False), ("clip60", np.clip(x, base - 0.6 * r, base + 0.6 * r), True),
+                             ("clip1mV", np.clip(x, -1.0, 1.0), True), ("q8", np.round(x / lsb) * lsb, False)):
+        res = predict_record(runner, ArrayRecord(y, 360), tmp_path / f"{name}.csv", show_progress=False)
+        summ = json.loads((tmp_path / f"{name}.summary.json").read_text())
+        assert ("clipped" in summ) == clipped, (name, summ.get("clipped"))
+        text = summary_text(res.summary)
+        assert ("note: the lead looks clipped" in text) == clipped, text
+        if clipped:
+            c = summ["clipped"]
+            assert c["fraction"] >= 0.005 and "ADC saturation" in c["note"], c
+            assert c["high_mv"] == pytest.approx(float(y.max()), abs=1e-6), c
+    # a few flat runs on one broad wave (a 10-s real 12-lead strip's aVR held 0.36 % in 5) are no clipped lead
+    strip = x[:360 * 12].copy()
+    top = int(np.argmax(strip))
+    strip[top:top + 30] = strip[top]  # 0.7 % of the strip, one run
+    assert scan_record(ArrayRecord(strip, 360)).clipped is None
+    assert scan_record(ArrayRecord(np.clip(strip, None, 0.6 * r + base), 360)).clipped["fraction"] > 0.005
+
+
 def test_a_wfdb_record_with_invalid_samples_reads_them_as_a_lead_off(mitdb, tmp_path):
     """WFDB's invalid-sample code (-32768 in format 16: a signal lost) reads as NaN; a 60-s gap made MIT-BIH 203 (and
     any Holter with one) unreadable ("NaN or infinite value at sample ..."). Now the gap is a lead off: the beats

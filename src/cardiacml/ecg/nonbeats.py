@@ -6,6 +6,8 @@ drops, each for a reason it counts in ``skipped``.
 - :func:`p_wave_detections` (:func:`p_wave_candidates`, :func:`p_wave_span`, :func:`p_wave_shapes`): a P wave with no
   QRS after it (2:1 AV block, a blocked atrial beat);
 - :func:`flat_runs`, :func:`near_flat_run`: a lead-off / saturated stretch and the steps at its edges.
+- :func:`extreme_runs` (:data:`CLIP_FRACTION`, :data:`CLIP_MIN_RUNS`): flat tops and bottoms at a lead's extremes, a
+  clipped recording (said, nothing dropped).
 
 The rules see QRS sizes (peak-to-peak, :func:`steepest_slope`) and shapes, never a beat model: they hold for any
 recorder. Split from :mod:`cardiacml.ecg.detect` in 0.4.17 (that module holds detection and scoring).
@@ -206,6 +208,33 @@ def near_flat_run(raw: np.ndarray, loc: np.ndarray, fs: float, *, run_s: float =
     j = np.clip(i + 1, 0, len(start) - 1)  # the next run
     before = (i + 1 < len(start)) & (loc >= start[j] - reach)
     return inside_or_after | before
+
+
+#: A lead with at least this fraction of its samples in flat runs at its own extreme values (shorter than
+#: :data:`FLAT_RUN_S`) is clipped: the waves reaching the recorder's range are cut flat. The 48 MIT-BIH records hold
+#: up to 0.14 % (116, its rails; both leads), MIT-BIH excerpts quantised to 8 bits over +-5 mV (1000 Hz) up to
+#: 0.07 %, the 19 real 12-lead ECGs of 10 s up to 0.36 % (E07505's aVR: 5 runs on a broad wave); clipped at 60 % of
+#: the R wave, or at +-1 mV where waves pass it, 1.9-37 %.
+CLIP_FRACTION = 0.005
+#: ... in at least this many runs (a clipped wave each; a broad wave's top holds a few).
+CLIP_MIN_RUNS = 8
+
+
+def extreme_runs(raw: np.ndarray, fs: float, *, run_s: float = FLAT_RUN_S) -> tuple[float, int, int, float, int, int]:
+    """The lowest and highest value of ``raw``, how many samples equal each in runs of 2 or more equal samples
+    shorter than ``run_s`` (a flat top or bottom; a longer run is a lead off, :func:`flat_runs`) and how many such
+    runs: ``(low, n_low, runs_low, high, n_high, runs_high)``. What :func:`cardiacml.ecg.pipeline.scan_record` sums
+    over its chunks to tell a clipped lead (:data:`CLIP_FRACTION`, :data:`CLIP_MIN_RUNS`)."""
+    x = np.asarray(raw)
+    if len(x) == 0:
+        return np.inf, 0, 0, -np.inf, 0, 0
+    change = np.flatnonzero(x[1:] != x[:-1])
+    first, last = np.r_[0, change + 1], np.r_[change, len(x) - 1]
+    length = last - first + 1
+    top = (length >= 2) & (length < run_s * fs)
+    lo, hi = float(x.min()), float(x.max())
+    at_lo, at_hi = top & (x[first] == lo), top & (x[first] == hi)
+    return lo, int(length[at_lo].sum()), int(at_lo.sum()), hi, int(length[at_hi].sum()), int(at_hi.sum())
 
 
 def steepest_slope(f: np.ndarray, loc: np.ndarray, fs: float) -> np.ndarray:

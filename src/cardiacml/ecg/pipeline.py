@@ -30,8 +30,8 @@ from ..errors import DataFormatError, UsageError
 from ..io import Record
 from .aami import AAMI_MAP
 from .detect import MIN_BEAT_GAP_S, check_signal, detect_r_peaks, match_peaks, refine_peaks, too_short
-from .nonbeats import (extra_detections, flat_runs, near_flat_run, p_wave_candidates, p_wave_detections, p_wave_shapes,
-                       p_wave_span, steepest_slope, tiny_detections)
+from .nonbeats import (CLIP_FRACTION, CLIP_MIN_RUNS, extra_detections, extreme_runs, flat_runs, near_flat_run, p_wave_candidates,
+                       p_wave_detections, p_wave_shapes, p_wave_span, steepest_slope, tiny_detections)
 from .filters import MIN_FS, SETTLE_S, clean_ecg, resample
 from .rr import long_reference, rr_features  # noqa: F401 (pipeline.rr_features / long_reference: their old home)
 from .median import median_of
@@ -248,6 +248,9 @@ class PeakScan:
         :data:`~cardiacml.ecg.filters.SETTLE_S` of overlap, so it equals a whole-record pass (to 1e-6 mV).
     breaks : (k,) int64 - samples inside lead-off / saturated stretches (:func:`~cardiacml.ecg.nonbeats.flat_runs`): no
         R-R interval spans them (:func:`~cardiacml.ecg.rr.rr_features`).
+    clipped : dict or None - the lead is clipped (:data:`~cardiacml.ecg.nonbeats.CLIP_FRACTION` of its samples or more
+        in flat runs at its extreme values): ``fraction`` of samples so, ``low_mv`` / ``high_mv`` (None for an extreme
+        with few of them).
     """
 
     record: Record
@@ -262,6 +265,7 @@ class PeakScan:
     signal: np.ndarray | None = None
     filtered: np.ndarray | None = None
     breaks: np.ndarray | None = None
+    clipped: dict | None = None
 
     @property
     def fs(self) -> float:
@@ -446,6 +450,7 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         keep_filtered = N <= KEEP_FILTERED_MAX_SAMPLES
     filt = [] if keep_filtered else None
     vmin, vmax = np.inf, -np.inf
+    n_min = n_max = r_min = r_max = 0  # samples, and runs, flat at the lowest / highest value (a clipped lead)
     for s in range(0, N, chunk):
         e = min(N, s + chunk)
         lo, hi = max(0, s - settle), min(N, e + settle)
@@ -459,7 +464,12 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         core = raw[s - lo: e - lo]
         if kept is not None:
             kept.append(core.astype(np.float32))
-        vmin, vmax = min(vmin, float(core.min())), max(vmax, float(core.max()))
+        lo_v, n_lo, r_lo, hi_v, n_hi, r_hi = extreme_runs(core, fs)
+        if lo_v <= vmin:
+            n_min, r_min = (n_min + n_lo, r_min + r_lo) if lo_v == vmin else (n_lo, r_lo)
+        if hi_v >= vmax:
+            n_max, r_max = (n_max + n_hi, r_max + r_hi) if hi_v == vmax else (n_hi, r_hi)
+        vmin, vmax = min(vmin, lo_v), max(vmax, hi_v)
         f = clean_ecg(raw, fs)
         if filt is not None:
             filt.append(f[s - lo: e - lo])
@@ -509,8 +519,13 @@ def scan_record(record, lead=None, use_annotations: bool = True, *, chunk_s: flo
         raise DataFormatError(f"{where}: no detectable beats ({len(peaks)} R peak(s) found in {record.duration_s:.0f} s); "
                               "is this an ECG lead? choose another with --lead")
     signal = np.concatenate(kept) if kept is not None else None
+    clipped = None
+    if n_min + n_max >= CLIP_FRACTION * N and r_min + r_max >= CLIP_MIN_RUNS:  # said, nothing dropped: the beats keep their classes and flags
+        side = CLIP_FRACTION / 5 * N
+        clipped = {"fraction": round((n_min + n_max) / N, 4), "low_mv": vmin if n_min >= side else None,
+                   "high_mv": vmax if n_max >= side else None}
     return PeakScan(record, li, peaks, labels, amp, qrs, how, skipped, None if ann is None else len(ann[0]), signal,
-                    filtered, np.unique(np.concatenate(B)).astype(np.int64))
+                    filtered, np.unique(np.concatenate(B)).astype(np.int64), clipped)
 
 
 def _window_positions(peaks: np.ndarray, fs: float) -> np.ndarray:

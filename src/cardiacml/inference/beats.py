@@ -295,9 +295,10 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
         how = scan.how
         blocks = iter_rhythm_blocks(scan, block_beats=block_beats)
         breaks_s = None if scan.breaks is None else scan.breaks / scan.fs  # lead-off / saturated stretches
+        clipped = scan.clipped
         n_reference = scan.n_reference
     else:
-        breaks_s = n_reference = None
+        breaks_s = n_reference = clipped = None
         d = kachuee_beats(record, lead, use_annotations, strict_checks=True, keep_signal=keep_signal)
         if len(d["X"]) == 0:
             raise DataFormatError(f"{record.path}: no beats could be cut (R peaks found but no 10 s window held two)")
@@ -376,7 +377,7 @@ def predict_record(predictor, record: Record, out_csv, *, contract: SignalContra
     with _finish_first() as stopped:
         result = _finish(record, out_csv, summary_path, c, classes, probs, done, complete, shapes, qrs, times, af, waves,
                          pw, sinus_check, fibrillation_check, quality, n_total, labels, source, lead_name, skipped,
-                         t_start, adapted, signal, breaks_s, n_reference)
+                         t_start, adapted, signal, breaks_s, n_reference, clipped)
     if stopped:
         raise PredictionInterrupted(f"interrupted after the last beat was classified: the results were finished first, "
                                     f"{out_csv} and {summary_path.name} are complete")
@@ -409,7 +410,7 @@ def _finish_first():
 
 def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, shapes, qrs, times, af, waves, pw,
             sinus_check, fibrillation_check, quality, n_total, labels, source, lead_name, skipped, t_start, adapted,
-            signal, breaks_s=None, n_reference=None) -> RecordPrediction:
+            signal, breaks_s=None, n_reference=None, clipped=None) -> RecordPrediction:
     """The rhythm context and checks, the CSV and the summary of :func:`predict_record` (or of its interrupted part)."""
     merged = _in_context(probs, done, shapes, qrs, times, classes, af, waves, pw if sinus_check else None,
                          pw if fibrillation_check else None)
@@ -430,7 +431,7 @@ def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, sh
                         None if labels is None else labels[:done], skipped, n_total, done, t_start, complete=False,
                         stopped_at_s=stop_s, out_csv=part_csv, quality=quality, done_times=times[:done], af=af,
                         adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged,
-                        breaks_s=breaks_s)
+                        breaks_s=breaks_s, clipped=clipped)
         _write_json(part_json, summ)
         kept = f"{out_csv} was left as it was" if out_csv.exists() else f"{out_csv} was not written"
         raise PredictionInterrupted(
@@ -445,7 +446,7 @@ def _finish(record, out_csv, summary_path, c, classes, probs, done, complete, sh
     summ = _summary(record, source, lead_name, classes, counts, probs.argmax(1), labels, skipped, n_total, done,
                     t_start, complete=complete, stopped_at_s=None, out_csv=out_csv, quality=quality, done_times=times,
                     af=af, adapted=adapted, pauses=c.kind == "beat-rhythm", consensus=merged, breaks_s=breaks_s,
-                    n_reference=n_reference)
+                    n_reference=n_reference, clipped=clipped)
     _write_json(summary_path, summ)
     return RecordPrediction(summ, np.asarray(times, np.float64), probs, classes, labels, signal, float(record.fs),
                             str(lead_name), low, quality["stretches"])

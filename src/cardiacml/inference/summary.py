@@ -118,7 +118,7 @@ def _reference_labels(labels, classes):
 
 def _summary(record, source, lead_name, classes, counts, preds, labels, skipped, n_total, done, t_start, *, complete,
              stopped_at_s, out_csv, quality=None, done_times=(), af=None, adapted=None, pauses=False,
-             consensus=None, breaks_s=None, n_reference=None) -> dict:
+             consensus=None, breaks_s=None, n_reference=None, clipped=None) -> dict:
     # rates per hour over the time actually analysed: the whole record, or up to where an interrupted run stopped,
     # less the stretches without beats over 10 s (a lead off), as the AF burden
     from ..ecg.rhythm import monitored_seconds
@@ -138,6 +138,8 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     }
     if getattr(record, "notes", None):  # how a text / array file was read (delimiter, header, time, units guessed...)
         s["read_as"] = [str(n) for n in record.notes]
+    if clipped:  # the recorder's range cut the waves that reach it (scan_record's PeakScan.clipped)
+        s["clipped"] = _clipped(clipped)
     if stopped_at_s is not None:
         s["stopped_at_s"] = stopped_at_s
         if s["skipped_total"]:
@@ -253,6 +255,17 @@ def _summary(record, source, lead_name, classes, counts, preds, labels, skipped,
     return s
 
 
+def _clipped(clipped: dict) -> dict:
+    """The summary's ``clipped`` entry: the fraction of samples in flat runs at the lead's extremes, the extremes
+    (mV) and a note."""
+    at = [f"{v:.4g} mV" for v in (clipped.get("low_mv"), clipped.get("high_mv")) if v is not None]
+    return {**clipped, "note": (f"the lead looks clipped (ADC saturation): {100 * clipped['fraction']:.1f} % of its "
+                                f"samples lie in flat runs at {' and '.join(at)}, its extreme value"
+                                f"{'s' if len(at) > 1 else ''}: waves that "
+                                "reach the recorder's range are cut flat, so beats there may be missed, found twice "
+                                "or misclassified (record with a lower gain or a wider input range if you can)")}
+
+
 def _duration(seconds: float) -> str:
     """``3 h 05 min 00 s``, ``12 min 04 s`` or ``9.5 s``: :func:`cardiacml.utils.format_duration`, as the record page."""
     from ..utils import format_duration
@@ -284,6 +297,8 @@ def summary_text(summ: dict) -> str:
                    if ad.get("agreement_after") is not None else ""))
     if not summ["complete"]:
         msg += f"; INCOMPLETE (stopped at {summ.get('stopped_at_s', 0):.1f} s)"
+    if (summ.get("clipped") or {}).get("note"):
+        msg += f"\nnote: {summ['clipped']['note']}"
     if summ.get("adaptation_skipped"):
         msg += f"\nnote: {summ['adaptation_skipped']}"
     if (summ.get("rr_pauses") or {}).get("note"):
