@@ -228,13 +228,15 @@ def extreme_runs(raw: np.ndarray, fs: float, *, run_s: float = FLAT_RUN_S) -> tu
     x = np.asarray(raw)
     if len(x) == 0:
         return np.inf, 0, 0, -np.inf, 0, 0
-    change = np.flatnonzero(x[1:] != x[:-1])
-    first, last = np.r_[0, change + 1], np.r_[change, len(x) - 1]
-    length = last - first + 1
-    top = (length >= 2) & (length < run_s * fs)
     lo, hi = float(x.min()), float(x.max())
-    at_lo, at_hi = top & (x[first] == lo), top & (x[first] == hi)
-    return lo, int(length[at_lo].sum()), int(at_lo.sum()), hi, int(length[at_hi].sum()), int(at_hi.sum())
+    out = []
+    for v in (lo, hi):  # the runs of samples equal to one extreme: few, so found among those samples only
+        at = np.flatnonzero(x == v)
+        cut = np.flatnonzero(np.diff(at) != 1)
+        length = np.r_[cut, len(at) - 1] - np.r_[0, cut + 1] + 1 if len(at) else np.zeros(0, np.int64)
+        top = (length >= 2) & (length < run_s * fs)
+        out += [v, int(length[top].sum()), int(top.sum())]
+    return tuple(out)
 
 
 def steepest_slope(f: np.ndarray, loc: np.ndarray, fs: float) -> np.ndarray:
