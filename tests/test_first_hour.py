@@ -160,3 +160,44 @@ def test_a_cache_that_is_a_file_is_one_line_before_any_work(tmp_path, monkeypatc
                 (args, res.output)
             assert "Traceback" not in res.output and "[records]" not in res.output
     assert f.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
+
+
+def test_every_api_name_the_readme_gives_exists():
+    """README and CONTRIBUTING name modules, functions and constants in backticks (`cardiacml.ecg.rhythm.detect_af`,
+    or short forms relative to cardiacml, cardiacml.ecg or cardiacml.inference: `ecg.detect.first_beats`,
+    `rhythm.MIN_BEATS`): each must exist. README named `detect.tiny_detections`, which lives in ecg.nonbeats."""
+    import importlib
+    import pkgutil
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "README.md").read_text() + (root / "CONTRIBUTING.md").read_text()
+    bases = ("cardiacml", "cardiacml.ecg", "cardiacml.inference")
+    rooms = {"datasets"} | {m.name for b in bases for m in pkgutil.iter_modules(importlib.import_module(b).__path__)}
+    # summary JSON keys written as group.key, not Python names; cardiacml.data is the removed 0.2 package
+    not_api = {"rhythm.context_bridge_s", "rhythm.context_bridges", "rhythm.s_reassigned_to_n_in_bridges",
+               "quality.low_quality_counts", "cardiacml.data"}
+
+    def exists(dotted: str) -> bool:
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            try:
+                for attr in parts[cut:]:
+                    obj = getattr(obj, attr)
+            except AttributeError:
+                return False
+            return True
+        return False
+
+    names = set(re.findall(r"`([A-Za-z_]\w*(?:\.\w+)+)(?:\([^`]*\))?`", text))
+    checked = [n for n in names if n not in not_api and (n.split(".")[0] == "cardiacml" or n.split(".")[0] in rooms)
+               and n.rsplit(".", 1)[1] not in ("py", "csv", "json", "md", "npz", "npy", "onnx", "html", "pt")]
+    assert len(checked) >= 30, sorted(checked)
+    missing = [n for n in checked
+               if not any(exists(n if n.startswith("cardiacml.") else f"{b}.{n}") for b in bases)]
+    assert not missing, f"README / CONTRIBUTING name what does not exist: {sorted(missing)}"
