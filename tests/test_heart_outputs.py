@@ -208,3 +208,26 @@ def test_limb_leads_beside_electrodes_are_refused_not_guessed():
     got, derived = to_twelve_leads(x12[:, [0, 1, 6, 7, 8, 9, 10, 11]], ["I", "II"] + prec, "t")
     np.testing.assert_allclose(got, x12, atol=1e-5)
     assert derived == [f"{n} from I and II" for n in LEADS[2:6]]
+
+
+def test_heart_vm_csv_defines_its_activation_as_the_upward_crossing_it_holds(shared, tmp_path):
+    """heart-vm's CSV counts only an upward crossing of -40 mV (0.4.17: a predicted Vm above -40 mV at the window's
+    first sample that falls is not activated at 0 ms), but its ``activation_definition`` still read "first Vm > -40 mV",
+    which for such a site is 0 ms, not the value in the row."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+    from cardiacml.datasets.intracardiac import upstroke_times
+
+    from conftest import need
+
+    rec = need(shared / "real_12lead") / "E07518"
+    res = CliRunner().invoke(app, ["predict", "heart-vm", str(rec), "--out", str(tmp_path / "v.csv")])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(tmp_path / "v.csv")
+    vm = np.load(tmp_path / "v.npy")
+    sites = [c for c in df.columns if c.startswith(("AHA", "RV", "EPI_", "MID_", "SEPTM_"))]
+    np.testing.assert_allclose(df[sites].to_numpy(float), upstroke_times(vm))
+    definition = df["activation_definition"].iloc[0]
+    assert "upward crossing of -40 mV" in definition and "first Vm >" not in definition, definition

@@ -437,7 +437,8 @@ def _predict_heart(runner, input_path, out_path: Path, *, fs, units, beat, html,
     df = pd.DataFrame(act, columns=names)
     _add_window_columns(df, windows)
     _add_unfamiliarity(df, unf)
-    df["activation_definition"] = f"first Vm > {UPSTROKE_THRESHOLD_MV:g} mV (mid-upstroke), from the predicted Vm"
+    df["activation_definition"] = (f"first upward crossing of {UPSTROKE_THRESHOLD_MV:g} mV (mid-upstroke), from the "
+                                   "predicted Vm")
     # both written before either is moved in, the CSV moved in first: a failure writing either (disk full, Ctrl-C)
     # replaces neither (the CSV written first left new activation times beside the previous run's Vm), and no Vm array
     # is ever left without its CSV
