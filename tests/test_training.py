@@ -351,3 +351,24 @@ def test_evaluate_under_the_runs_own_protocol_keeps_its_max_eval_cap(tiny_run, t
     res = runner.invoke(app, ["evaluate", str(run), "--protocol", own, "--out", str(tmp_path / "ev"), "--threads", "1"])
     assert res.exit_code == 0 and "not applied" not in res.output, res.output
     assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["n"] == 300
+
+
+def test_a_run_of_exactly_five_optimisation_steps_trains(tmp_path):
+    """torch's one-cycle schedule divides by its warm-up length, pct_start x total steps - 1: with pct_start 0.2 and 5
+    steps in all (`--epochs 5` with one batch an epoch, or `--epochs 1` with five: 20 simulated hearts, --batch-size 8)
+    that is 0, and training stopped with a ZeroDivisionError traceback before its first step."""
+    from cardiacml.contracts.beat import MITBIH_CLASSES
+    from cardiacml.datasets.kaggle import BeatSet, write_heartbeat_csv
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 187)
+    for name, label, n in [("ptbdb_normal", 0, 60), ("ptbdb_abnormal", 1, 60)]:
+        shape = np.exp(-((t - (0.3 if label else 0.5)) ** 2) / 0.005)
+        X = np.clip(shape + 0.05 * rng.normal(size=(n, 187)), 0, 1).astype(np.float32)
+        write_heartbeat_csv(BeatSet(X, np.full(n, label), MITBIH_CLASSES), tmp_path / f"{name}.csv")
+    data = load_task("task1", data_dir=tmp_path)
+    for epochs, batch_size in ((5, len(data.y_train)), (1, -(-len(data.y_train) // 5))):
+        assert epochs * -(-len(data.y_train) // batch_size) == 5
+        _, rec = fit(data, TrainConfig(task="task1", model="kachuee", epochs=epochs, batch_size=batch_size, threads=1),
+                     log=lambda *a: None)
+        assert len(rec.history) == epochs and np.isfinite(rec.metrics["test"]["accuracy"])

@@ -208,7 +208,10 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n = len(data.X_train)
     steps_per_epoch = max(1, (n + cfg.batch_size - 1) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.2)
+    total_steps = cfg.epochs * steps_per_epoch
+    # torch's warm-up phase ends at pct_start x total_steps - 1 and divides by it: 0 at 5 steps with 0.2
+    pct_start = 0.2 if total_steps != 5 else 0.3
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=pct_start)
     autocast, scaler = autocast_context(device, cfg.amp)
     batches = _Batches(data.X_train, data.y_train, kind == "classification")
     shape = tuple(data.X_train.shape[1:])
