@@ -201,3 +201,22 @@ def test_every_api_name_the_readme_gives_exists():
     missing = [n for n in checked
                if not any(exists(n if n.startswith("cardiacml.") else f"{b}.{n}") for b in bases)]
     assert not missing, f"README / CONTRIBUTING name what does not exist: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("command", [["train"], ["evaluate"], ["data", "build-beats"]])
+def test_mitdb_help_names_the_folders_in_the_order_they_are_tried(command, tmp_path, monkeypatch):
+    """`train --help` and `data build-beats --help` said "default ../shared/data/mitdb or $CARDIACML_MITDB", but a set
+    $CARDIACML_MITDB wins over ../shared/data/mitdb (tasks.sources.find_mitdb)."""
+    from cardiacml.tasks.sources import find_mitdb
+
+    mine, near = tmp_path / "mine", tmp_path / "shared" / "data" / "mitdb"
+    for d in (mine, near):
+        d.mkdir(parents=True)
+        (d / "RECORDS").write_text("100\n")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("CARDIACML_MITDB", str(mine))
+    assert find_mitdb() == mine
+    out = " ".join(runner.invoke(app, [*command, "--help"], terminal_width=200).output.split())
+    text = out.split("--mitdb", 1)[1].split(" --", 1)[0]
+    assert text.index("$CARDIACML_MITDB") < text.index("../shared/data/mitdb"), text

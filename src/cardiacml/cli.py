@@ -199,7 +199,7 @@ def train(
     task: str = typer.Argument(..., help="A task of `cardiacml tasks` (listed at the end of this help)."),
     model: Optional[str] = typer.Option(None, help="Registry name (`cardiacml models`). Default: the task's default model (listed at the end of this help)."),
     data_dir: Optional[Path] = typer.Option(None, help="Kaggle CSV folder (tasks 1-2) or intracardiac data/cache (tasks 3-4). Default: the embedded data."),
-    mitdb: Optional[Path] = typer.Option(None, help="Raw MIT-BIH records (default ../shared/data/mitdb or $CARDIACML_MITDB): beats rebuilt from them, and the inter-patient protocol."),
+    mitdb: Optional[Path] = typer.Option(None, help="Raw MIT-BIH records (default $CARDIACML_MITDB, else ../shared/data/mitdb): beats rebuilt from them, and the inter-patient protocol."),
     protocol: str = typer.Option("auto", help="Split. beats: interpatient | all | random; task1: random | mitbih (MIT-BIH stand-in when no PTB files); task2: random | interpatient | kaggle; tasks 3-4: stimulus | random. auto: beats interpatient; task1 random on the PTB CSVs; task2 kaggle with --data-dir, else random; tasks 3-4 stimulus where the data name the stimulus sites, else random."),
     epochs: int = typer.Option(20, help="Maximum epochs (early stopping on the validation score)."),
     batch_size: int = typer.Option(128, help="Examples per optimisation step."),
@@ -448,7 +448,7 @@ def version():
 # ---------------------------------------------------------------- data
 @data_app.command("build-beats")
 def build_beats_cmd(
-    mitdb: Optional[Path] = typer.Option(None, help="Raw MIT-BIH folder (RECORDS, .hea/.dat/.atr). Default: ../shared/data/mitdb or $CARDIACML_MITDB."),
+    mitdb: Optional[Path] = typer.Option(None, help="Raw MIT-BIH folder (RECORDS, .hea/.dat/.atr). Default: $CARDIACML_MITDB, else ../shared/data/mitdb."),
     out: Path = typer.Option(Path("mitbih_beats.npz"), help="Output .npz with X (n, 187), y, classes and record ids."),
     csv_dir: Optional[Path] = typer.Option(None, "--csv-dir", help="Also write Kaggle-format mitbih_train.csv / mitbih_test.csv (random stratified 80/20) here."),
     jobs: int = typer.Option(2, help="Worker processes."),
