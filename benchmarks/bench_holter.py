@@ -170,7 +170,7 @@ def child(mode: str, record: str, out_dir: str, threads: int) -> dict:
 
             proto = onnx.load(str(p))
             e = proto.metadata_props.add()
-            e.key, e.value = "cardiacml", json.dumps({"kind": "classification", "contract": contract})
+            e.key, e.value = "cardiacml", json.dumps({"task": "beats", "kind": "classification", "contract": contract})
             onnx.save(proto, str(p))
             pred = OnnxPredictor(p, threads=threads)
         else:

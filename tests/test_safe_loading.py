@@ -197,3 +197,32 @@ def test_onnx_file_of_an_unknown_kind_or_sampling_rate_is_refused_on_opening(tmp
         onnx.save(m, tmp_path / "odd.onnx")
         with pytest.raises(DataFormatError, match=r"odd\.onnx: .*" + says):
             load_runner(tmp_path / "odd.onnx")
+
+
+def test_an_onnx_file_without_a_recorded_task_is_judged_by_its_kind_and_contract(tmp_path):
+    """ONNX files cardiacml exported before it recorded the task (0.1) or written by hand (benchmarks/bench_holter.py)
+    carry kind and contract only; the checks of 0.4.18 refused them ("a model for task None"). Their task is now the
+    one their kind and contract fit; a kind no task has is still refused."""
+    import json
+
+    import onnx
+
+    import cardiacml.inference.onnx_export as OE
+    from cardiacml.errors import DataFormatError
+    from cardiacml.inference.onnx_export import OnnxPredictor
+
+    OE.export_onnx("beats-ds1", tmp_path / "m.onnx", n_check=2)
+
+    def rewrite(name, edit):
+        proto = onnx.load(str(tmp_path / "m.onnx"))
+        entry = next(e for e in proto.metadata_props if e.key == "cardiacml")
+        meta = json.loads(entry.value)
+        edit(meta)
+        entry.value = json.dumps(meta)
+        onnx.save(proto, str(tmp_path / name))
+        return tmp_path / name
+
+    old = rewrite("old.onnx", lambda m: m.pop("task"))
+    assert OnnxPredictor(old, threads=1).contract.kind == OnnxPredictor(tmp_path / "m.onnx", threads=1).contract.kind
+    with pytest.raises(DataFormatError, match="a model for task None"):
+        OnnxPredictor(rewrite("odd.onnx", lambda m: (m.pop("task"), m.update(kind="regression"))), threads=1)

@@ -183,6 +183,9 @@ def check_saved_model(task, kind, contract_kind, version, where) -> None:
     """
     from ..errors import DataFormatError
 
+    if task is None and kind is not None:  # an ONNX file exported before the task was recorded (0.1, or by hand):
+        fits = [t for t, s in sorted(_TASKS.items()) if s.kind == kind and s.contract_kind == contract_kind]
+        task = fits[0] if fits else task  # judged by the task its kind and contract fit (its contract is checked)
     if not isinstance(task, str) or task not in _TASKS:
         raise DataFormatError(f"{where}: a model for task {task!r}, which this cardiacml does not know "
                               f"(tasks: {', '.join(sorted(_TASKS))})")
