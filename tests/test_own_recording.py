@@ -271,3 +271,66 @@ def test_units_are_guessed_from_the_ecg_leads_not_a_channel_named_as_something_e
     # with no ECG-named column left, every column counts, as before
     pd.DataFrame({"resp": mlii * 1000}).to_csv(tmp_path / "b.csv", index=False)
     assert any("assumed uV" in n for n in open_record(tmp_path / "b.csv", fs=360).notes)
+
+
+def test_raw_adc_counts_are_read_with_the_gain_given_as_units_counts_per_mv(tmp_path):
+    """A recording stored as raw ADC counts (int16, 200 counts per mV, no unit in the file) was guessed as uV: five
+    times too small, with no way to give the gain (``--units`` took mV, uV or V only). ``units="counts/200"`` (``--units
+    counts/200``) now reads it in mV, says the gain in the notes and checks the amplitude after it; a gain that is no
+    positive number is refused in one line, and so is a gain for WFDB and EDF files, which carry their own."""
+    import edfio
+    from typer.testing import CliRunner
+
+    from cardiacml.cli import app
+    from cardiacml.inference.ecg12 import load_ecg12
+
+    x = _ecg()
+    counts = np.round(x * 200).astype(np.int16)
+    np.save(tmp_path / "c.npy", counts)
+    np.savetxt(tmp_path / "c.csv", counts, fmt="%d")
+    for name in ("c.npy", "c.csv"):
+        guessed = _open(tmp_path / name, fs=FS)
+        assert any("assumed uV" in n and "every value is a whole number" in n and "counts/N" in n for n in guessed.notes), guessed.notes
+        r = _open(tmp_path / name, fs=FS, units="counts/200")
+        np.testing.assert_allclose(r.read(lead=0), x, atol=0.5 / 200 + 1e-9)
+        assert "units: 200 counts per mV (given)" in r.notes, r.notes
+        assert np.allclose(_open(tmp_path / name, fs=FS, units=" Counts / 2e2 ").read(), r.read())
+    # the amplitude check applies after the gain: 2 counts per mV makes a QRS of some 150 mV
+    with pytest.raises(DataFormatError, match=r"c.npy: amplitudes look wrong for units 'counts/2' \(given\): robust "
+                                              r"amplitude .* = 111.* mV.*check N of counts/N"):
+        _open(tmp_path / "c.npy", fs=FS, units="counts/2")
+    for bad, why in (("counts/0", "'0'"), ("counts/-200", "'-200'"), ("counts/nan", "'nan'"), ("counts/inf", "'inf'"),
+                     ("counts/abc", "'abc'"), ("counts/", "''"), ("counts", "no gain")):
+        with pytest.raises(DataFormatError, match=r"c.npy: units " + re.escape(repr(bad)) + ".*counts/N.*" + why) as e:
+            _open(tmp_path / "c.npy", fs=FS, units=bad)
+        assert "\n" not in str(e.value)
+    with pytest.raises(DataFormatError, match=r"c.npy: unknown unit True; use one of mV, uV, V, or counts/N"):
+        _open(tmp_path / "c.npy", fs=FS, units=True)
+    # files that carry their own gain
+    with pytest.raises(UsageError, match=r"r: option\(s\) units do not apply to a WFDB recording"):
+        _open(_wfdb(tmp_path), units="counts/200")
+    edfio.Edf([edfio.EdfSignal(x, FS, label="MLII", physical_dimension="mV", physical_range=(-10, 10))]).write(
+        tmp_path / "m.edf")
+    with pytest.raises(UsageError, match=r"m.edf: units 'counts/200' do not apply to an EDF/BDF file: its header gives "
+                                         r"the gain .*; leave out counts/N") as e:
+        _open(tmp_path / "m.edf", units="counts/200")
+    assert "\n" not in str(e.value)
+    assert _open(tmp_path / "m.edf", units="mV").leads == ("MLII",)  # a unit still overrides the header's
+    # a 12-lead array of counts for the heart models (version 1: the window in mV)
+    sig = np.column_stack([x * (1 + k / 10) for k in range(12)])
+    np.save(tmp_path / "mv12.npy", sig)
+    np.save(tmp_path / "c12.npy", np.round(sig * 200).astype(np.int16))
+    ref, _ = load_ecg12(tmp_path / "mv12.npy", fs=FS, units="mV", version=1)
+    X, info = load_ecg12(tmp_path / "c12.npy", fs=FS, units="counts/200", version=1)
+    np.testing.assert_allclose(X, ref, atol=0.02)
+    assert "units: 200 counts per mV (given)" in info["notes"], info["notes"]
+    # the command line
+    runner = CliRunner()
+    help_text = re.sub(r"[\s\u2502]+", " ", runner.invoke(app, ["predict", "--help"]).output)
+    assert "counts/N" in help_text, help_text
+    res = runner.invoke(app, ["predict", "beats-ds1", str(tmp_path / "c.npy"), "--fs", str(FS), "--units",
+                              "counts/200", "--out", str(tmp_path / "o.csv")])
+    assert res.exit_code == 0 and "200 counts per mV" in res.output, res.output
+    res = runner.invoke(app, ["predict", "beats-ds1", str(tmp_path / "c.npy"), "--fs", str(FS), "--units",
+                              "counts/0", "--out", str(tmp_path / "o0.csv")])
+    assert res.exit_code == 2 and "counts/N" in res.output and "Traceback" not in res.output, res.output

@@ -51,9 +51,9 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
     fs : float, optional
         Sampling rate (Hz) when the file has none (``.npy``, CSV without time column).
         A model-format array (500 samples) is taken at 1 kHz when ``fs`` is None.
-    units : {"mV", "uV", "V"}, optional
-        Unit of the values (default: from the file, else guessed from the amplitude;
-        model-format arrays default to mV).
+    units : {"mV", "uV", "V", "counts/N"}, optional
+        Unit of the values (``"counts/N"``: raw ADC counts, N per mV); default: from the file, else guessed from
+        the amplitude; model-format arrays default to mV.
     beat : "auto", int or "all"
         Beat to cut from a recording (see :func:`beat_window`).
     pre_ms : float

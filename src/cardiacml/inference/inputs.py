@@ -92,8 +92,9 @@ def read_beats(path: str | os.PathLike, fs: float | None = None, *, lead: str | 
         ECG / EKG, else the first that is not EEG, EOG, SpO2, pressure... (:func:`cardiacml.io.records.default_lead`).
     use_annotations : bool
         Use the file's beat annotations (WFDB ``.atr``, EDF+ beat symbols) when present.
-    units : {"mV", "uV", "V"}, optional
-        Unit of a raw signal's values (default: from the file, else guessed from the amplitude).
+    units : {"mV", "uV", "V", "counts/N"}, optional
+        Unit of a raw signal's values (``"counts/N"``: raw ADC counts, N per mV; not for WFDB / EDF files, whose
+        headers give the gain); default: from the file, else guessed from the amplitude.
 
     Returns
     -------

@@ -4,6 +4,7 @@ WFDB one in :mod:`cardiacml.io.records`, the others through :mod:`cardiacml.io.u
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -14,13 +15,46 @@ from ..errors import DataFormatError
 UNIT_TO_MV = {"mv": 1.0, "millivolt": 1.0, "uv": 1e-3, "µv": 1e-3, "microvolt": 1e-3, "v": 1e3, "volt": 1e3, "nv": 1e-6}
 
 
-def unit_scale(unit: str | None, where: str = "") -> float:
-    """Factor converting values in ``unit`` to mV (``None`` or empty means mV)."""
+#: A unit of raw ADC counts with its gain: ``"counts/200"`` is 200 counts per mV (the form ``--units`` takes it in).
+_COUNTS = re.compile(r"^counts?\b\s*(?:/\s*(?P<gain>.*))?$", re.IGNORECASE)
+#: What a unit may be, for messages.
+UNITS_HELP = "mV, uV, V, or counts/N (raw ADC counts, N per mV: the recorder's gain)"
+
+
+def counts_per_mv(unit, where: str = "") -> float | None:
+    """N of a unit given as raw ADC counts, ``"counts/N"`` (N counts per mV); None for any other unit.
+
+    Raises
+    ------
+    DataFormatError
+        ``"counts"`` without a gain, or an N that is not a positive finite number (0, -200, nan, inf, text).
+    """
+    m = _COUNTS.match(unit.strip()) if isinstance(unit, str) else None
+    if m is None:
+        return None
+    gain = m.group("gain")
+    try:
+        n = float(gain)
+    except (TypeError, ValueError):
+        n = float("nan")
+    if not (np.isfinite(n) and n > 0):
+        why = "no gain" if gain is None else f"got N = {gain.strip()!r}"
+        raise DataFormatError(f"{where + ': ' if where else ''}units {unit!r}: raw ADC counts are given as counts/N, N "
+                              f"a positive number of counts per mV (the recorder's gain, e.g. counts/200); {why}")
+    return n
+
+
+def unit_scale(unit: str | None, where: str = "", *, counts: bool = True) -> float:
+    """Factor converting values in ``unit`` to mV (``None`` or empty means mV); ``"counts/N"`` (raw ADC counts, N per
+    mV: :func:`counts_per_mv`) is 1/N unless ``counts`` is False (a file's own unit: a WFDB header's is physical)."""
     if unit is None or str(unit).strip() == "":
         return 1.0
+    n = counts_per_mv(unit, where) if counts else None
+    if n is not None:
+        return 1.0 / n
     key = str(unit).strip().lower().replace("μ", "µ")
     if key not in UNIT_TO_MV:
-        raise DataFormatError(f"{where + ': ' if where else ''}unknown unit {unit!r}; use one of mV, uV, V")
+        raise DataFormatError(f"{where + ': ' if where else ''}unknown unit {unit!r}; use one of {UNITS_HELP}")
     return UNIT_TO_MV[key]
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, MissingDataError, MissingDependencyError, UsageError
-from .amplitude import UNIT_TO_MV
+from .amplitude import UNIT_TO_MV, counts_per_mv
 from .records import Record, one_lead
 from .symbols import BEAT_SYMBOLS
 from .units import (TIME_NAMES, ScaledRecord, check_fs, finish_record, parse_leads, resolve_units, robust_amplitude,
@@ -115,9 +115,9 @@ def read_csv_record(path: str | os.PathLike, *, fs: float | None = None, leads=N
     leads : str or sequence of str, optional
         Lead names for a file without a header (``"I,II,V1"``), or a selection of
         columns for a file with one.
-    units : {"mV", "uV", "V"}, optional
-        Unit of the values; by default taken from the header (``II (uV)``, ``V1_mV``) or
-        guessed from the amplitude (see :func:`resolve_units`).
+    units : {"mV", "uV", "V", "counts/N"}, optional
+        Unit of the values (``"counts/N"``: raw ADC counts, N per mV); by default taken from the header (``II (uV)``,
+        ``V1_mV``) or guessed from the amplitude (see :func:`resolve_units`).
     delimiter : str, optional
         Force the delimiter (``","``, ``";"``, ``"\\t"``, ``" "`` for whitespace).
     check_units : bool
@@ -452,8 +452,9 @@ def read_numpy_record(path: str | os.PathLike, *, fs: float | None = None, leads
         Sampling rate (Hz); required unless the ``.npz`` holds ``fs``.
     leads : str or sequence of str, optional
         Lead names (default ``lead0``..., or ``ECG`` for one lead).
-    units : {"mV", "uV", "V"}, optional
-        Unit of the values; guessed from the amplitude when not given.
+    units : {"mV", "uV", "V", "counts/N"}, optional
+        Unit of the values (``"counts/N"``: raw ADC counts, N per mV, e.g. an int16 array); guessed from the
+        amplitude when not given.
     layout : {"leads_first", "samples_first"}, optional
         Force the orientation of a 2-D array.
 
@@ -571,6 +572,10 @@ class EdfRecord(Record):
         if not path.is_file():
             raise MissingDataError(f"{path}: no such file")
         bdf = path.suffix.lower() == ".bdf"
+        if counts_per_mv(units, str(path)) is not None:  # its samples are scaled by the header's gain already
+            raise UsageError(f"{path}: units {units!r} do not apply to an EDF/BDF file: its header gives the gain (each "
+                             "signal's digital and physical range), and its values are read in physical units; leave "
+                             "out counts/N (units= / --units mV, uV or V overrides the header's unit)")
         _check_edf_size(path, bdf)
         try:
             edf = edfio.read_bdf(path) if bdf else edfio.read_edf(path, lazy_load_data=True)

@@ -66,7 +66,8 @@ def open_record(path: str | os.PathLike, **options) -> Record:
 
     WFDB records are recognised by their ``.hea`` header (give the record name or any
     of its files); other formats by suffix (see :data:`FORMATS`). ``options`` (e.g.
-    ``fs``, ``units``, ``leads``) go to the format's reader; ``None`` means not given.
+    ``fs``, ``units``, ``leads``) go to the format's reader; ``None`` means not given. ``units`` is mV, uV, V, or
+    ``"counts/N"`` for raw ADC counts with N counts per mV (a CSV or NumPy file; a WFDB or EDF header gives its gain).
 
     Raises
     ------

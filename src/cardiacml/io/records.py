@@ -69,7 +69,7 @@ def _units_stated(header: Path, n_sig: int) -> list[bool]:
 def _voltage_scale(unit) -> float | None:
     """:func:`unit_scale` of a WFDB channel's unit, or None for a unit that is not a voltage (mmHg, %, NU...)."""
     try:
-        return unit_scale(unit)
+        return unit_scale(unit, counts=False)  # the header's gain made its samples physical: "counts" is no voltage
     except DataFormatError:
         return None
 

@@ -1,7 +1,7 @@
 """Units and amplitudes of raw ECG signals, shared by every file format.
 
-Units are given (``units="mV"|"uV"|"V"``), taken from the file (EDF physical dimension, a
-CSV header such as ``II (uV)``), or, when neither, guessed from the amplitude. In every
+Units are given (``units="mV"|"uV"|"V"``, or ``"counts/N"`` for raw ADC counts, N per mV), taken from the file
+(EDF physical dimension, a CSV header such as ``II (uV)``), or, when neither, guessed from the amplitude. In every
 case the amplitude is checked: the robust amplitude ``A`` = 99th percentile of
 ``|x - median(x)|`` of the most active lead (a typical ECG has a QRS peak-to-peak of
 0.3-5 mV, so ``A`` is ~0.1-5 mV) must lie within ``PLAUSIBLE_MV`` (:mod:`cardiacml.io.amplitude`:
@@ -22,7 +22,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DataFormatError, UsageError
-from .amplitude import PLAUSIBLE_MV, UNIT_TO_MV, plausible_unit, robust_amplitude, sample_rows, unit_scale  # noqa: F401
+from .amplitude import (PLAUSIBLE_MV, UNIT_TO_MV, counts_per_mv, plausible_unit, robust_amplitude,  # noqa: F401
+                        sample_rows, unit_scale)
 from .records import NOT_ECG, Record, parse_leads  # noqa: F401 (parse_leads: imported from here too)
 
 #: Header names recognised as a time column (lower case, units in brackets removed).
@@ -65,7 +66,8 @@ def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str 
     amp_raw : float
         Robust amplitude (:func:`robust_amplitude`, largest over leads) in file units.
     units : str or None
-        The unit given by the user or the file; None -> guessed from ``amp_raw``.
+        The unit given by the user or the file (``"counts/N"``: raw ADC counts, N per mV); None -> guessed from
+        ``amp_raw``.
     source : str
         Where ``units`` came from, for messages ("given", "from the EDF header"...).
     check : bool
@@ -91,11 +93,14 @@ def resolve_units(amp_raw: float, units: str | None, path: Path, *, source: str 
         raise DataFormatError(f"{path}: cannot tell the units: robust amplitude (99th percentile of |x - median|) is "
                               f"{amp_raw:.4g}, implausible for an ECG in mV, uV or V; pass units= / --units")
     scale = unit_scale(units, str(path))
-    note = f"units {units} ({source})"
+    gain = counts_per_mv(units)
+    note = f"units {units} ({source})" if gain is None else f"units: {gain:g} counts per mV ({source})"
     amp = amp_raw * scale
     if check and amp_raw != 0 and not lo <= amp <= hi:
         name = plausible_unit(amp_raw)
         hint = f"; the values look like {name}: pass units='{name}' (--units {name})" if name else ""
+        if gain is not None:  # the gain is the question, not the unit
+            hint = f"; check N of counts/N, the recorder's ADC counts per mV ({amp_raw:.4g} counts here)"
         raise DataFormatError(
             f"{path}: amplitudes look wrong for units {units!r} ({source}): robust amplitude (99th percentile of "
             f"|x - median|) = {amp:.4g} mV, while an ECG's QRS peak-to-peak is about 0.3-5 mV (accepted "
@@ -182,6 +187,9 @@ def finish_record(raw, fs, leads, path, units, notes, *, check_units=True, unit_
         ecg = [i for i, n in enumerate(leads) if not NOT_ECG.match(str(n).strip()) and i not in unusable]
         scale, note = resolve_units(float(np.nanmax(amps[ecg] if ecg else amps)), units, path, check=check_units)
         left_out = [leads[i] for i in range(len(leads)) if ecg and i not in ecg and i not in unusable]
+        if units is None and np.array_equal(samp[np.isfinite(samp)], np.round(samp[np.isfinite(samp)])):
+            note += ("; every value is a whole number: if they are raw ADC counts, give the recorder's gain as "
+                     "units='counts/N' / --units counts/N, N counts per mV")
         notes = list(notes) + [note + (f"; {left_out} named as no ECG lead: left out of the amplitude" if left_out else "")]
     rec = ScaledRecord(raw, fs, leads, scale, path, notes, annotations, unusable)
     for c, why in gaps.items():  # the gaps read as a flat line (Record.read), said here with their count
