@@ -334,3 +334,26 @@ def test_raw_adc_counts_are_read_with_the_gain_given_as_units_counts_per_mv(tmp_
     res = runner.invoke(app, ["predict", "beats-ds1", str(tmp_path / "c.npy"), "--fs", str(FS), "--units",
                               "counts/0", "--out", str(tmp_path / "o0.csv")])
     assert res.exit_code == 2 and "counts/N" in res.output and "Traceback" not in res.output, res.output
+
+
+def test_leads_for_a_wfdb_12_lead_record_are_refused_as_the_beat_path_refuses_them(tmp_path):
+    """``load_ecg12(record, leads=[...])`` ignored ``leads=`` for a WFDB record, silently: names given in another order
+    were not applied, and channels named c0..c7 were refused with "give leads named ..." while they had been given.
+    The header names the leads (as ``open_record`` says for the beat path): ``leads=`` is refused in one line."""
+    import wfdb
+
+    from cardiacml.inference.ecg12 import load_ecg12
+    from cardiacml.inference.inputs import read_ecg12
+
+    x = _ecg()
+    names = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
+    sig = np.column_stack([x * (1 + k / 10) for k in range(len(names))])
+    wfdb.wrsamp("w", fs=FS, units=["mV"] * 8, sig_name=names, p_signal=sig, fmt=["32"] * 8, write_dir=str(tmp_path))
+    assert load_ecg12(tmp_path / "w")[0].shape == (1, 12, 500)  # without leads=: read by the header's names
+    for load in (load_ecg12, read_ecg12):
+        for given in (names[::-1], "I,II,V1,V2,V3,V4,V5,V6"):
+            with pytest.raises(UsageError, match=r"w: option\(s\) leads do not apply to a WFDB recording: its header "
+                                                 r"\(w.hea\) already gives the lead names \(I, II, V1, .*V6\); leave "
+                                                 r"out leads=") as e:
+                load(tmp_path / "w", leads=given)
+            assert "\n" not in str(e.value)

@@ -59,7 +59,8 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
     pre_ms : float
         Window start before the detected QRS onset (ms).
     leads : str or sequence, optional
-        Lead names for a file without them (CSV without header, ``.npy`` with another order).
+        Lead names for a file without them (CSV without header, ``.npy`` with another order); refused for a WFDB
+        record, whose header names its leads.
     start_s, max_seconds : float
         Part of a long recording searched for beats.
     version : int
@@ -172,8 +173,9 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
             info["derived"] = derived
         info.update(input=f"array {arr.shape} at {float(fs):g} Hz", fs_in=float(fs), windows=wins)
         return np.concatenate(Xs).astype(np.float32), info
-    # a WFDB record gives its own rate and units: open_record refuses fs / units for it, as the beat path does
-    rec = open_record(p, fs=fs, units=units, leads=names) if wfdb_base(p) is None else open_record(p, fs=fs, units=units)
+    # a WFDB record gives its own rate, units and lead names: open_record refuses fs / units / leads for it, as the beat
+    # path does (leads= was dropped for it, silently)
+    rec = open_record(p, fs=fs, units=units, leads=names)
     read_notes = list(getattr(rec, "notes", []))
     gap_notes = {note for _, note in rec.noted_gaps().values()}  # "read as a flat line": not here (_from_record)
     info["notes"] += [n for n in read_notes if n not in gap_notes]
