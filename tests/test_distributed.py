@@ -152,3 +152,63 @@ def test_sigterm_under_nproc_stops_the_workers_and_says_how_to_resume(tmp_path, 
     assert p.returncode == 130, out
     assert "Resume with: cardiacml train task2 --resume" in out and "--nproc 2" in out, out
     assert "Traceback" not in out and "death signal" not in out, out
+
+
+def test_torchrun_stops_its_workers_once_whatever_signals_follow(monkeypatch):
+    """A second signal while torchrun stopped its workers raised inside that shutdown: workers left running, a traceback."""
+    import signal
+
+    from torch.distributed.elastic.multiprocessing import api
+
+    from cardiacml.training._torchrun import stop_once
+
+    monkeypatch.setattr(api, "_terminate_process_handler", api._terminate_process_handler)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)}
+    try:
+        stop_once()
+        signal.signal(signal.SIGINT, api._terminate_process_handler)  # as torchrun's PContext.start() does
+        with pytest.raises(api.SignalException):
+            os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)  # ignored: the first one's shutdown runs to its end
+        os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+
+
+def _children(pid):
+    try:
+        return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc")
+def test_a_burst_of_signals_under_nproc_leaves_no_worker_and_no_traceback(tmp_path, mitdb):
+    """Several Ctrl-C (or timeout's signal to a process group) reached torchrun while it stopped its workers."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "cardiacml.cli", "train", "task2", "--model", "kachuee", "--mitdb", str(mitdb),
+           "--max-train", "256", "--max-eval", "128", "--epochs", "300", "--patience", "500", "--batch-size", "64",
+           "--threads", "1", "--nproc", "2", "--out", str(tmp_path / "run")]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, "CARDIACML_PROGRESS": "0"})
+    t0 = time.time()
+    while not (tmp_path / "run.partial" / "last.pt").is_file() and time.time() - t0 < 120:
+        time.sleep(0.2)
+    launcher = _children(p.pid)
+    workers = [w for t in launcher for w in _children(t)]
+    assert len(workers) == 2, (launcher, workers)
+    for _ in range(6):
+        os.kill(launcher[0], signal.SIGINT)
+        time.sleep(0.002)
+    out, _ = p.communicate(timeout=120)
+    alive = [w for w in workers if os.path.exists(f"/proc/{w}") and open(f"/proc/{w}/stat").read().split()[2] != "Z"]
+    for w in alive:  # do not leave them running if the test fails
+        os.kill(w, signal.SIGKILL)
+    assert p.returncode == 130, out
+    assert not alive, f"workers {alive} still running after the launcher exited"
+    assert "Traceback" not in out and "SignalException" not in out, out
+    assert "Resume with: cardiacml train task2 --resume" in out, out

@@ -10,7 +10,31 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+
+
+def stop_once() -> None:
+    """Let the first SIGTERM / SIGINT / SIGHUP / SIGQUIT stop torchrun's workers, and ignore the ones after it.
+
+    torchrun's handler raises ``SignalException`` on each signal; its shutdown (SIGTERM to the workers, SIGKILL after
+    30 s) runs while that handler is still installed, so a second signal (Ctrl-C twice, ``timeout`` signalling the
+    launcher and its process group) raised inside the shutdown and cut it short: workers went on training after the
+    command had returned, and a ``SignalException`` traceback was printed.
+    """
+    from torch.distributed.elastic.multiprocessing import api
+
+    first = getattr(api, "_terminate_process_handler", None)  # what torchrun's PContext.start() installs
+    if first is None or getattr(first, "cardiacml_once", False):
+        return
+
+    def once(signum, frame):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(sig, signal.SIG_IGN)
+        first(signum, frame)
+
+    once.cardiacml_once = True
+    api._terminate_process_handler = once
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in list(logging.root.manager.loggerDict):  # each of torchrun's loggers has its own level set
         if name.startswith(("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    stop_once()
     try:
         run(parse_args(sys.argv[1:] if argv is None else argv))
     except ChildFailedError as exc:
