@@ -212,3 +212,34 @@ def test_a_burst_of_signals_under_nproc_leaves_no_worker_and_no_traceback(tmp_pa
     assert not alive, f"workers {alive} still running after the launcher exited"
     assert "Traceback" not in out and "SignalException" not in out, out
     assert "Resume with: cardiacml train task2 --resume" in out, out
+
+
+def _rank_of(pid):
+    env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    return next(int(e[5:]) for e in env if e.startswith(b"RANK="))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc")
+def test_a_worker_killed_under_nproc_is_one_line_with_the_resume_hint(tmp_path, mitdb):
+    """One worker killed (the OOM killer, kill -9): the other's gloo error was a traceback called a cardiacml bug."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "cardiacml.cli", "train", "task2", "--model", "kachuee", "--mitdb", str(mitdb),
+           "--max-train", "256", "--max-eval", "128", "--epochs", "300", "--patience", "500", "--batch-size", "64",
+           "--threads", "1", "--nproc", "2", "--out", str(tmp_path / "run")]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, "CARDIACML_PROGRESS": "0"})
+    t0 = time.time()
+    while not (tmp_path / "run.partial" / "last.pt").is_file() and time.time() - t0 < 120:
+        time.sleep(0.2)
+    time.sleep(0.3)
+    workers = [w for t in _children(p.pid) for w in _children(t)]
+    os.kill(next(w for w in workers if _rank_of(w) == 1), signal.SIGKILL)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGKILL, out
+    assert "Traceback" not in out and "a bug in cardiacml" not in out, out
+    assert "another of the 2 training processes stopped" in out, out
+    assert "Resume with: cardiacml train task2 --resume" in out and "--nproc 2" in out, out
+    assert (tmp_path / "run.partial" / "last.pt").is_file() and not (tmp_path / "run").exists()

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import CardiacMLError, DataFormatError, MissingDataError, UsageError
 from ..tasks import get_task, load_task
 from ..utils import resolved, silent
-from .checkpoint import RunRecord, TrainConfig, load_run, save_examples, save_run
+from .checkpoint import RunRecord, TrainConfig, TrainingError, load_run, save_examples, save_run
 from .loop import evaluate_task, fit
 
 
@@ -154,6 +154,15 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         with sigterm_as_interrupt():
             # every process reads OUT.partial/last.pt when resuming; only rank 0 writes it (fit checks)
             _, record = fit(data, cfg, None, log=log, data_args=data_args, checkpoint_dir=ckpt_dir, resume=resume)
+    except RuntimeError as exc:  # under --nproc, another process stopped (killed): this one's collective failed
+        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+        if world <= 1 or isinstance(exc, CardiacMLError) or not _lost_peer(exc):
+            raise
+        last = ckpt_dir / "last.pt"
+        then = (f"the last finished epoch is kept in {last}. Resume with: cardiacml train {task} --resume --out {out} "
+                f"--nproc {world}") if last.is_file() else "no epoch had finished: run the same command again"
+        raise TrainingError(f"another of the {world} training processes stopped (killed? out of memory?), so this one "
+                            f"cannot go on; nothing was written to {out}; {then}") from None
     except KeyboardInterrupt:
         last = ckpt_dir / "last.pt"
         world = int(os.environ.get("WORLD_SIZE", "1") or 1)  # a distributed run resumes with as many processes
@@ -173,6 +182,14 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     if not main:
         record.path = out / "model.pt"
     return record
+
+
+def _lost_peer(exc: RuntimeError) -> bool:
+    """Whether a distributed run's error is a collective that lost its peer (gloo / NCCL), not a bug here."""
+    import torch.distributed as dist
+
+    return isinstance(exc, getattr(dist, "DistError", ())) or any(
+        w in str(exc) for w in ("gloo", "NCCL", "Connection reset by peer", "Connection closed by peer"))
 
 
 def _finish_run(record, spec, data, seed, out, ckpt_dir, main, figures, log) -> None:
