@@ -243,3 +243,40 @@ def test_a_worker_killed_under_nproc_is_one_line_with_the_resume_hint(tmp_path, 
     assert "another of the 2 training processes stopped" in out, out
     assert "Resume with: cardiacml train task2 --resume" in out and "--nproc 2" in out, out
     assert (tmp_path / "run.partial" / "last.pt").is_file() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--nproc", "0"], "--nproc must be 1 or more, got 0"),
+    (["--nproc=-1"], "--nproc must be 1 or more, got -1"),
+    (["--nproc", "99", "--device", "cpu"], "--nproc 99: this process may run on 2 CPU cores"),
+    (["--nproc", "2", "--device", "cuda"], "--device cuda asked for, but PyTorch sees no CUDA GPU"),
+    (["--nproc", "2", "--batch-size", "1"], "--nproc 2 with --batch-size 1"),
+])
+def test_impossible_nproc_is_one_line_before_any_process_starts(monkeypatch, tmp_path, extra, says):
+    """--nproc 0 / -1 trained with one process; 99 on 2 cores started 99 (none reached an epoch); cuda without a GPU
+    failed in every worker after loading the data; more processes than --batch-size trained on nothing."""
+    from typer.testing import CliRunner
+
+    import cardiacml.training.run as run_mod
+    import cardiacml.utils
+    from cardiacml.cli import app
+
+    monkeypatch.setattr(cardiacml.utils, "cpu_cores", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(run_mod, "launch_distributed", lambda *a: pytest.fail("launched"))
+    monkeypatch.setattr(run_mod, "train_run", lambda *a, **k: pytest.fail("trained"))
+    r = CliRunner().invoke(app, ["train", "task2", "--out", str(tmp_path / "run"), *extra])
+    assert r.exit_code == 2, r.output
+    assert says in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
+
+
+def test_more_processes_than_the_batch_is_refused_by_fit(monkeypatch):
+    """Under torchrun (or --resume of a run with a small batch) every batch was skipped: a run that trained nothing."""
+    from cardiacml.errors import UsageError
+    from cardiacml.training.checkpoint import TrainConfig
+    from cardiacml.training.loop import fit
+
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    with pytest.raises(UsageError, match=r"4 processes with --batch-size 2"):
+        fit(None, TrainConfig(task="task2", model="kachuee", batch_size=2), log=lambda *a: None)

@@ -217,7 +217,7 @@ def train(
     threads: Optional[int] = typer.Option(None, help=THREADS_HELP),
     workers: int = typer.Option(0, help="DataLoader processes reading batches (helps with --lazy data on disk)."),
     lazy: bool = typer.Option(False, help="Tasks 3-4: keep the dataset memory-mapped and stream batches from disk instead of loading it into RAM."),
-    nproc: int = typer.Option(1, help="Train with N processes on this machine (distributed data parallel through torchrun; gloo on CPU, NCCL on CUDA). The same as `torchrun --nproc_per_node N -m cardiacml.cli train ...`."),
+    nproc: int = typer.Option(1, help="Train with N processes on this machine (distributed data parallel through torchrun; gloo on CPU, NCCL on CUDA): at most one per CPU core (one per GPU on CUDA) and per example of a batch. The same as `torchrun --nproc_per_node N -m cardiacml.cli train ...`."),
     amp: str = typer.Option("auto", help="Mixed precision on CUDA: auto (bf16 where supported) | bf16 | fp16 | off. Never used on CPU."),
     out: Optional[Path] = typer.Option(None, help="Run folder (default runs/TASK-MODEL); replaced whole when the run finishes."),
     resume: bool = typer.Option(False, help="Continue an interrupted run from OUT.partial/last.pt (settings are read from it)."),
@@ -226,6 +226,10 @@ def train(
     import os
     import sys
 
+    if nproc != 1 and "WORLD_SIZE" not in os.environ:  # before any process starts or any data is read
+        from .training.distributed import check_processes
+
+        _run(lambda: check_processes(nproc, device, None if resume else batch_size))
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         from .training.run import launch_distributed
 

@@ -26,6 +26,44 @@ class DistContext:
         return self.rank == 0
 
 
+def check_processes(nproc: int, device: str = "auto", batch_size: int | None = None) -> None:
+    """Refuse a process count that cannot train, before any process starts (a one-line UsageError).
+
+    Parameters
+    ----------
+    nproc : int
+        Training processes on this machine (``train --nproc``).
+    device : str
+        ``train --device``: on CUDA each process takes a GPU; on CPU a core.
+    batch_size : int, optional
+        Examples per optimisation step, shared among the processes: each needs at least one.
+    """
+    from .. import utils
+    from ..errors import UsageError
+
+    if nproc < 1:
+        raise UsageError(f"--nproc must be 1 or more, got {nproc}")
+    if batch_size is not None and nproc > batch_size:  # every batch was skipped: a run that trained nothing
+        raise UsageError(f"--nproc {nproc} with --batch-size {batch_size}: each batch is shared among the processes and each "
+                         f"needs an example of it; use --batch-size {nproc} or more, or fewer processes")
+    if nproc == 1:
+        return
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device cuda asked for, but PyTorch sees no CUDA GPU; use --device cpu or auto")
+    if device != "cpu" and torch.cuda.is_available():
+        if nproc > torch.cuda.device_count():
+            raise UsageError(_gpus_needed(nproc))
+    elif nproc > utils.cpu_cores():  # 99 processes on 2 cores loaded the data 99 times and never reached an epoch
+        cores = utils.cpu_cores()
+        raise UsageError(f"--nproc {nproc}: this process may run on {cores} CPU cores, and on CPU each training process needs "
+                         f"one (more only fight each other); use --nproc {cores} or fewer")
+
+
+def _gpus_needed(local_world: int) -> str:
+    return (f"{local_world} processes on this machine need {local_world} GPUs (NCCL: one per process); it has "
+            f"{torch.cuda.device_count()}: use --nproc {torch.cuda.device_count()}, or --device cpu")
+
+
 def init_distributed(device: str = "auto") -> DistContext:
     """Join the process group when started by ``torchrun`` (gloo on CPU, NCCL on CUDA); a no-op otherwise."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -38,8 +76,7 @@ def init_distributed(device: str = "auto") -> DistContext:
     if use_cuda and local_world > torch.cuda.device_count():  # NCCL takes one GPU per process
         from ..errors import UsageError
 
-        raise UsageError(f"{local_world} processes on this machine need {local_world} GPUs (NCCL: one per process); it has "
-                         f"{torch.cuda.device_count()}: use --nproc {torch.cuda.device_count()}, or --device cpu")
+        raise UsageError(_gpus_needed(local_world))
     if not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     ctx = DistContext(world, int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")),

@@ -182,8 +182,17 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
     TrainingError
         The loss became NaN or infinite (nothing is saved), or the model cannot serve the task.
     """
+    import os
+
     from ..utils import resolve_threads
 
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world > cfg.batch_size:  # torchrun, or --resume of a run with a smaller batch: every batch would be skipped
+        from ..errors import UsageError
+
+        raise UsageError(f"{world} processes with --batch-size {cfg.batch_size}: each batch is shared among the "
+                         f"processes and each needs an example of it; use --batch-size {world} or more, or fewer "
+                         "processes")
     dist_ctx = init_distributed(cfg.device)
     threads = resolve_threads(cfg.threads) if cfg.threads else max(1, resolve_threads(None) // dist_ctx.local_world)
     torch.set_num_threads(threads)
