@@ -280,3 +280,31 @@ def test_more_processes_than_the_batch_is_refused_by_fit(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "4")
     with pytest.raises(UsageError, match=r"4 processes with --batch-size 2"):
         fit(None, TrainConfig(task="task2", model="kachuee", batch_size=2), log=lambda *a: None)
+
+
+def test_resuming_with_another_process_count_says_so_and_the_card_records_it(tmp_path, mitdb):
+    """A run started with --nproc 2 and resumed with 1 (or the reverse) gave another model (batch statistics) unsaid."""
+    from cardiacml.tasks import load_task
+    from cardiacml.training.checkpoint import TrainConfig, safe_load
+    from cardiacml.training.loop import fit
+
+    data = load_task("task2", mitdb=mitdb, max_train=128, max_eval=64)
+    cfg = TrainConfig(task="task2", model="kachuee", epochs=2, batch_size=64, threads=1)
+
+    def stop_after_epoch_1(msg):
+        if "epoch=1 " in msg:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(data, cfg, log=stop_after_epoch_1, checkpoint_dir=tmp_path)
+    st = safe_load(tmp_path / "last.pt")
+    assert st["processes"] == 1
+    _, same = fit(data, cfg, log=lambda *a: None)
+    st["processes"] = 2  # as rank 0 of `train --nproc 2` writes it
+    torch.save(st, tmp_path / "last.pt")
+    msgs = []
+    _, rec = fit(data, cfg, log=msgs.append, checkpoint_dir=tmp_path, resume=True)
+    said = [m for m in msgs if "started with 2 processes" in m]
+    assert len(said) == 1 and "resumed with 1" in said[0] and "--nproc 2" in said[0], msgs
+    assert rec.card["distributed"] == {"processes": 1, "before_resume": {"processes": 2, "epochs": 1}}
+    assert "distributed" not in same.card

@@ -226,6 +226,7 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
     shape = tuple(data.X_train.shape[1:])
     gen = torch.Generator().manual_seed(cfg.seed)
     best_score, best_state, best_epoch, history, start_epoch, t_prev = -np.inf, None, -1, [], 0, 0.0
+    before = None  # the process count of the epochs before a resume
     last = Path(checkpoint_dir) / "last.pt" if checkpoint_dir is not None else None
     if resume:
         if last is None or not last.is_file():
@@ -239,12 +240,17 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
             gen.set_state(st["rng"]["gen"])
             best_score, best_epoch, history = st["best_score"], st["best_epoch"], st["history"]
             best_state, start_epoch, t_prev = st["best_state"], int(st["epoch"]), float(st["elapsed_s"])
+            before = st.get("processes")  # absent before 0.4.19
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             why = (f"no {exc}" if isinstance(exc, KeyError) else "its weights do not fit the model" if "state_dict" in str(exc)
                    else (str(exc).strip().splitlines() or [type(exc).__name__])[0])
             raise DataFormatError(f"{last}: not an epoch checkpoint of this run ({cfg.task} with {cfg.model}: {why}); "
                                   "it cannot be resumed: start the run again without --resume") from None
         log(f"  resuming after epoch {start_epoch} (best epoch {best_epoch})")
+        if before is not None and before != dist_ctx.world:  # said at resume time, not only in README
+            log(f"note: this run was started with {before} process{'es' if before > 1 else ''} and is resumed with "
+                f"{dist_ctx.world}: batch statistics (BatchNorm) and dropout differ with the process count, so the "
+                f"model may differ from an uninterrupted run; resume with --nproc {before} to continue it exactly")
     where = f"{device}, {threads} thread(s)" + (f", {dist_ctx.world} processes" if dist_ctx.world > 1 else "")
     log(f"[{data.task}] {cfg.model}: {count_parameters(model)} parameters, {n} train / {len(data.X_val)} val / "
         f"{len(data.X_test)} test ({data.protocol} split) on {where}")
@@ -314,7 +320,7 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                             "rng": _rng_state(gen), "best_score": float(best_score), "best_epoch": best_epoch,
                             "best_state": best_state, "history": history, "epoch": epoch + 1,
-                            "elapsed_s": time.time() - t0, "config": asdict(cfg)}, tmp)
+                            "elapsed_s": time.time() - t0, "config": asdict(cfg), "processes": dist_ctx.world}, tmp)
         log("  " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         if stopped_early:
             log(f"  early stop: no validation improvement for {cfg.patience} epochs (best epoch {best_epoch})")
@@ -327,8 +333,10 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
         data_args=dict(data_args or {}, task=data.task), n_parameters=count_parameters(model), best_epoch=best_epoch,
         train_time_s=time.time() - t0, history=history, metrics={"test": test_metrics},
         module=model.cpu(), test_prediction=test_pred)
-    if dist_ctx.world > 1:
+    if dist_ctx.world > 1 or before not in (None, dist_ctx.world):
         record.card["distributed"] = {"processes": dist_ctx.world}
+        if before not in (None, dist_ctx.world):
+            record.card["distributed"]["before_resume"] = {"processes": before, "epochs": start_epoch}
     if out_dir is not None and dist_ctx.main:
         save_run(record, out_dir)
     return model, record
