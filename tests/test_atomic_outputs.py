@@ -72,7 +72,7 @@ def test_sigterm_during_cache_build_leaves_no_temp(tmp_path, sim_root):
             f"app(['data', 'cache', r'{sim_root}', '--out', r'{tmp_path / 'cache'}'])\n")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not any(x.name.startswith(".cache.tmp") for x in tmp_path.iterdir()):
+    while time.time() < deadline and not any(x.name.startswith(".cache.") and ".tmp" in x.name for x in tmp_path.iterdir()):
         time.sleep(0.05)
     time.sleep(0.3)
     p.send_signal(signal.SIGTERM)
