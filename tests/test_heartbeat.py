@@ -79,7 +79,8 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
     load_heartbeat_csv(p, cache_dir=cache)
     xfile = next(cache.rglob("X.npy"))
     xfile.write_bytes(xfile.read_bytes()[:50])  # truncated
-    assert load_heartbeat_csv(p, cache_dir=cache).X.shape == (3, 187)
+    with pytest.warns(UserWarning, match="is damaged .*rebuilding it from the CSV"):
+        assert load_heartbeat_csv(p, cache_dir=cache).X.shape == (3, 187)
 
 
 def test_kaggle_folder_loaders(tmp_path):
