@@ -168,3 +168,33 @@ def test_a_link_planted_at_the_temporary_name_is_never_written_through(tmp_path)
     for p in (*stale, other):
         p.mkdir()
     assert sorted(clean_stale_temps(shared, "out.csv")) == sorted(stale) and other.exists()
+
+
+@pytest.mark.parametrize("failing", [1, 2])
+def test_a_folder_output_that_cannot_be_moved_in_keeps_the_old_one(tmp_path, monkeypatch, failing):
+    """Replacing a folder output moves the old one aside, then the new one in. When a move failed (a reader holding a
+    file of it on Windows, a folder made at that name meanwhile), the old folder, moved into the temporary folder, was
+    deleted with it: the output was gone and the error was a raw PermissionError. Now the old folder is put back and
+    the error is one line naming the output."""
+    import cardiacml.utils as utils
+
+    out = tmp_path / "run"
+    with atomic_path(out) as tmp:
+        tmp.mkdir()
+        (tmp / "run.json").write_text("old")
+    real, calls = os.replace, []
+
+    def flaky(src, dst):
+        calls.append(src)
+        if len(calls) == failing:
+            raise PermissionError(errno.EACCES, "Permission denied", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(utils.os, "replace", flaky)
+    with pytest.raises(OutputError, match=r"cannot write .*run: Permission denied") as err:
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            (tmp / "run.json").write_text("new")
+    assert "\n" not in str(err.value)
+    assert (out / "run.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

@@ -466,8 +466,16 @@ def atomic_path(final: str | os.PathLike):
                                   "refusing to replace it (move them away or choose another output folder)")
             _write_marker(tmp)
             old = box / ("old" if final.name != "old" else "old2")
-            os.replace(final, old)
-            os.replace(tmp, final)
+            try:
+                os.replace(final, old)
+                try:
+                    os.replace(tmp, final)
+                except OSError:
+                    os.replace(old, final)  # the old folder back under its name: never deleted with the box
+                    raise
+            except OSError as exc:  # a reader holding a file of it (Windows), a folder made there meanwhile...
+                _raise_write_error(exc, final, tmp)
+                raise
         else:
             if tmp.is_dir():
                 _write_marker(tmp)
