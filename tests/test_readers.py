@@ -612,6 +612,18 @@ def test_a_time_column_that_goes_back_is_not_said_to_have_too_few_digits(tmp_pat
         _open(tmp_path / "digits.csv")
 
 
+@pytest.mark.parametrize("bad", ["inf", "nan", "-inf"])
+def test_a_time_column_with_a_value_that_is_no_number_names_its_row(tmp_path, bad):
+    """A time of inf (since the least-squares step) was a ValueError traceback ("cannot convert float NaN to
+    integer"); a nan was "row 2 is not after row 1; written with too few digits?", another row and the wrong hint."""
+    t = (np.arange(3600) / 360.0).astype(object)
+    t[1000] = bad
+    pd.DataFrame({"time": t, "MLII": np.sin(np.arange(3600) / 50)}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(DataFormatError, match=rf"t.csv: the time column holds {bad!r} at row 1001, not a time") as e:
+        _open(tmp_path / "t.csv")
+    assert "\n" not in str(e.value)
+
+
 def test_a_truncated_wfdb_signal_file_is_said_to_be_truncated(tmp_path, shared):
     """numpy's 'cannot reshape' / 'could not broadcast' was all the message said."""
     from cardiacml.io import open_record

@@ -211,7 +211,12 @@ def split_unit(name: str) -> tuple[str, str | None]:
 
 def time_unit(name: str | None, t: np.ndarray, path: Path) -> tuple[float, str]:
     """Sampling rate from a time column; the unit from its name, else from the step (< 0.1 -> s, else ms)."""
-    dt = np.diff(np.asarray(t, np.float64))
+    t = np.asarray(t, np.float64)
+    if not np.isfinite(t).all():  # inf made the least-squares step NaN (a traceback); nan compared as no step at all
+        i = int(np.flatnonzero(~np.isfinite(t))[0])
+        raise DataFormatError(f"{path}: the time column holds {str(t[i])!r} at row {i + 1}, not a time; every row "
+                              "needs its time")
+    dt = np.diff(t)
     if len(dt) < 2:
         raise DataFormatError(f"{path}: too few samples to read a sampling rate from the time column")
     step = float(np.median(dt))
@@ -223,7 +228,6 @@ def time_unit(name: str | None, t: np.ndarray, path: Path) -> tuple[float, str]:
                                   "the signal first)")
         raise DataFormatError(f"{path}: the time column must increase strictly (row {i + 2} is not after row {i + 1}; "
                               "written with too few digits?)")
-    t = np.asarray(t, np.float64)
     # the least-squares step over every row (robust to times written with few digits, and to a jittered clock), and
     # uniformity judged against that grid through the rows' median offset: a grid drawn through the first and last
     # rows refused a jitter of 0.3 step whenever those two leant apart (and its rate was off by as much: 360.06 Hz)
