@@ -176,6 +176,29 @@ def test_torchrun_stops_its_workers_once_whatever_signals_follow(monkeypatch):
             signal.signal(s, h)
 
 
+def test_stop_once_stops_the_workers_where_sighup_and_sigquit_do_not_exist(monkeypatch):
+    """Windows has no SIGHUP / SIGQUIT (torchrun skips them there): stop_once's handler looked them up and raised
+    AttributeError on the first Ctrl-C, so torchrun's own handler (the workers' shutdown) never ran."""
+    import signal
+
+    from torch.distributed.elastic.multiprocessing import api
+
+    from cardiacml.training._torchrun import stop_once
+
+    monkeypatch.setattr(api, "_terminate_process_handler", api._terminate_process_handler)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.delattr(signal, "SIGHUP")
+    monkeypatch.delattr(signal, "SIGQUIT")
+    try:
+        stop_once()
+        with pytest.raises(api.SignalException):
+            api._terminate_process_handler(signal.SIGINT, None)
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+
+
 def _children(pid):
     try:
         return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]

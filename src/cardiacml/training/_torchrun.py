@@ -29,8 +29,9 @@ def stop_once() -> None:
         return
 
     def once(signum, frame):
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
-            signal.signal(sig, signal.SIG_IGN)
+        for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"):  # Windows has no SIGHUP, SIGQUIT
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
         first(signum, frame)
 
     once.cardiacml_once = True
