@@ -460,3 +460,17 @@ def test_cpu_cores_are_the_ones_this_process_may_run_on(monkeypatch):
     with pytest.warns(UserWarning, match="--threads 8: this process may run on 2 CPU cores; using 2") as said:
         assert resolve_threads(8) == 2
     assert "machine" not in str(said[0].message)  # the machine has 64: the process may run on 2 of them
+
+
+def test_cpu_cores_and_the_default_thread_count_on_windows(monkeypatch):
+    """Windows has neither os.sched_getaffinity nor os.getloadavg: resolve_threads() (every command's default
+    --threads) caught OSError only, so the AttributeError of os.getloadavg was a traceback there."""
+    import os
+
+    from cardiacml.utils import cpu_cores, resolve_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    for name in ("sched_getaffinity", "process_cpu_count", "getloadavg"):
+        monkeypatch.delattr(os, name, raising=False)
+    monkeypatch.delenv("CARDIACML_THREADS", raising=False)
+    assert cpu_cores() == 4 and resolve_threads() == 4

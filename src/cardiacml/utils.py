@@ -137,7 +137,7 @@ def resolve_threads(threads: int | None = None) -> int:
         return min(count, n)
     try:
         load = os.getloadavg()[0]
-    except OSError:
+    except (AttributeError, OSError):  # Windows has no load average
         load = 0.0
     return max(1, min(n, n - int(round(load))))
 
