@@ -198,3 +198,21 @@ def test_a_folder_output_that_cannot_be_moved_in_keeps_the_old_one(tmp_path, mon
     assert "\n" not in str(err.value)
     assert (out / "run.json").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_stale_temporaries_are_never_probed_with_os_kill_on_windows(tmp_path, monkeypatch):
+    """clean_stale_temps (run before every atomic write) probed a temporary's PID with os.kill(pid, 0), which on Windows
+    is TerminateProcess: it killed the process of that PID (another cardiacml writing there, or any process that reused
+    the number). There a temporary is now taken as its process's while it lasts (`cache clear` still removes it)."""
+    import sys
+
+    from cardiacml.utils import clean_stale_temps
+
+    box = tmp_path / f".out.csv.abcd_123.tmp{os.getpid()}"
+    box.mkdir()
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(os, "kill", lambda *a: pytest.fail(f"os.kill{a} on Windows terminates the process"))
+    assert clean_stale_temps(tmp_path, "out.csv") == [] and box.is_dir()
+    with atomic_path(tmp_path / "out.csv") as tmp:
+        tmp.write_text("a\n")
+    assert (tmp_path / "out.csv").read_text() == "a\n" and box.is_dir()

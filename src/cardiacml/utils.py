@@ -551,6 +551,10 @@ def _raise_write_error(exc: OSError, final: Path, tmp: Path) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still exist (its temporaries are then kept). On Windows always True: ``os.kill(pid,
+    0)`` is TerminateProcess there, not a probe."""
+    if sys.platform == "win32":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
