@@ -282,3 +282,26 @@ def test_resume_refuses_other_settings_and_the_cache_a_folder_its_metadata_does_
     (run / "simulations.csv").unlink()
     with pytest.raises(DataFormatError, match="an unfinished simulation run"):
         build_cache(tmp_path / "a", tmp_path / "cache")
+
+
+def test_an_interrupted_run_removes_its_temporaries_not_another_shards(tmp_path):
+    """_cleanup removed every `.*.npy.tmp*` in the folder, also the array another shard writing into the same folder
+    was writing at that moment (its os.replace then failed). Only this process's and dead processes' go now."""
+    import subprocess
+    import sys
+
+    from cardiacml.simulate.simulator import _cleanup
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        names = {"live": f".VmData_a.npy.tmp{live.pid}.0a1b2c3d", "dead": f".VmData_b.npy.tmp{dead.pid}.0a1b2c3d",
+                 "mine": f".pECGData_c.npy.tmp{os.getpid()}.0a1b2c3d"}
+        for n in names.values():
+            (tmp_path / n).write_bytes(b"x")
+        _cleanup(tmp_path, [])
+        assert sorted(p.name for p in tmp_path.iterdir()) == [names["live"]]
+    finally:
+        live.kill()
+        live.wait()

@@ -634,9 +634,16 @@ def _main_thread() -> bool:
 
 
 def _cleanup(folder: Path, pairs: list) -> None:
-    """Remove temp files and unpaired halves left by an interrupted run."""
+    """Remove temp files and unpaired halves left by an interrupted run: the temporaries (``.NAME.tmpPID.RANDOM``) of
+    this process and of processes that no longer exist, not those another shard writing into the folder holds."""
+    import re
+
+    from ..utils import _pid_alive
+
     for f in folder.glob(".*.npy.tmp*"):
-        f.unlink(missing_ok=True)
+        m = re.search(r"\.tmp(\d+)(?:\.[0-9a-f]+)?$", f.name)
+        if m is None or int(m[1]) == os.getpid() or not _pid_alive(int(m[1])):
+            f.unlink(missing_ok=True)
     for a, b in pairs:
         if a.exists() != b.exists():
             (a if a.exists() else b).unlink(missing_ok=True)
