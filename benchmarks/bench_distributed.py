@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cardiacml.utils import cpu_cores
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -50,7 +52,7 @@ def main():
         out = Path(tempfile.mkdtemp()) / "run"
         cmd = [sys.executable, "-m", "cardiacml.cli", "train", a.task, "--data-dir", str(data), "--lazy", "--epochs", "1",
                "--batch-size", str(a.batch_size), "--max-train", str(max_train), "--max-eval", "64",
-               "--out", str(out), "--nproc", str(k), "--threads", str(max(1, (os.cpu_count() or 1) // k))]
+               "--out", str(out), "--nproc", str(k), "--threads", str(max(1, cpu_cores() // k))]
         r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "CARDIACML_PROGRESS": "0"})
         if r.returncode:
             print(r.stdout[-2000:], r.stderr[-2000:])

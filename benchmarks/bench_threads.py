@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from cardiacml.utils import cpu_cores
+
 WORK = r"""
 import os, sys, time, torch
 t = sys.argv[1]
@@ -50,7 +52,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--batches", type=int, default=40)
     a = ap.parse_args()
-    cores = os.cpu_count() or 1
+    cores = cpu_cores()
     print(f"machine: {cores} cores; workload: BeatNet training, batch 128; seconds per 10 batches (median of {a.repeats})")
     policies = ["1", "2", "torch-default", "cardiacml"]
     for cond in ("quiet", "busy"):

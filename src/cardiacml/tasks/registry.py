@@ -186,6 +186,10 @@ def check_saved_model(task, kind, contract_kind, version, where) -> None:
     if task is None and kind is not None:  # an ONNX file exported before the task was recorded (0.1, or by hand):
         fits = [t for t, s in sorted(_TASKS.items()) if s.kind == kind and s.contract_kind == contract_kind]
         task = fits[0] if fits else task  # judged by the task its kind and contract fit (its contract is checked)
+    if task is None:
+        raise DataFormatError(f"{where}: the file records no task" + ("" if kind is None else f" and no task takes its "
+                              f"kind {kind!r} with a {contract_kind!r} input") + "; not a model cardiacml can serve "
+                              "(export it again with `cardiacml export`)")
     if not isinstance(task, str) or task not in _TASKS:
         raise DataFormatError(f"{where}: a model for task {task!r}, which this cardiacml does not know "
                               f"(tasks: {', '.join(sorted(_TASKS))})")
