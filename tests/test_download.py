@@ -383,3 +383,39 @@ def test_extraction_never_replaces_a_file_of_the_users_in_dest(tmp_path):
             b"the archive's readme", b"1", b"2"]
     finally:
         srv.close()
+
+
+def test_an_archives_link_never_replaces_a_file_of_the_users_in_dest(tmp_path):
+    """A link member beside a user's file of its name: its bytes were compared through the link, so a dangling link
+    was called a corrupt archive and one to a file of the same bytes replaced the user's file by a link."""
+    import io
+    import os
+    import tarfile
+
+    from cardiacml.datasets.download import extract_archive
+    from cardiacml.errors import OutputError
+
+    def tar_with_link(target):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+            data = tarfile.TarInfo("notes.txt")
+            data.size = 5
+            tf.addfile(data, io.BytesIO(b"notes"))
+            link = tarfile.TarInfo("README.txt")
+            link.type, link.linkname = tarfile.SYMTYPE, target
+            tf.addfile(link)
+        path = tmp_path / f"a-{target}.tgz"
+        path.write_bytes(buf.getvalue())
+        return path
+
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "README.txt").write_text("notes")  # the user's, with the bytes of the file the link points to
+    for target in ("notes.txt", "missing.txt"):
+        with pytest.raises(OutputError, match=r"README\.txt is already there, and the archive has a link of that name"):
+            extract_archive(tar_with_link(target), dest)
+        assert not (dest / "README.txt").is_symlink() and (dest / "README.txt").read_text() == "notes"
+    (dest / "README.txt").unlink()
+    extract_archive(tar_with_link("notes.txt"), dest)
+    extract_archive(tar_with_link("notes.txt"), dest)  # again: the earlier extraction's link is no obstacle
+    assert os.readlink(dest / "README.txt") == "notes.txt"
