@@ -216,3 +216,29 @@ def test_stale_temporaries_are_never_probed_with_os_kill_on_windows(tmp_path, mo
     with atomic_path(tmp_path / "out.csv") as tmp:
         tmp.write_text("a\n")
     assert (tmp_path / "out.csv").read_text() == "a\n" and box.is_dir()
+
+
+def test_a_killed_write_inside_an_earlier_output_does_not_make_it_foreign(tmp_path):
+    """A run folder holding the temporary of a write killed inside it (``.report.html.RANDOM.tmpPID/``, its process
+    gone) was refused as "a folder holding files cardiacml did not write" when the run was written again. The dead
+    process's temporary is removed; a live one's, or a user's file, still makes the folder foreign."""
+    import subprocess
+    import sys
+
+    from cardiacml.errors import OutputError
+    from cardiacml.utils import atomic_path, check_output_folder
+
+    run = tmp_path / "run"
+    with atomic_path(run) as tmp:
+        tmp.mkdir()
+        (tmp / "run.json").write_text("{}")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = run / f".report.html.abcd1234.tmp{dead.pid}"
+    stale.mkdir()
+    (stale / "report.html").write_text("half")
+    assert check_output_folder(run) == run and not stale.exists()
+    (run / f".report.html.abcd1234.tmp{os.getpid()}").mkdir()  # a write going on now
+    (run / f".report.html.abcd1234.tmp{os.getpid()}" / "report.html").write_text("half")
+    with pytest.raises(OutputError, match="holding files cardiacml did not write"):
+        check_output_folder(run)

@@ -364,6 +364,8 @@ def check_output_folder(path: str | os.PathLike, ours=("run.json", "metrics.json
 
     path = check_output(path, what=what)
     _not_the_current_folder(path, what)
+    if path.is_dir() and any((path / n).exists() for n in (OUTPUT_MARKER, *ours)):
+        clean_stale_temps(path)  # a killed write inside an earlier output of ours (.report.html.RANDOM.tmpPID/)
     if path.is_dir() and any(path.iterdir()) and (not any((path / n).exists() for n in (OUTPUT_MARKER, *ours))
                                                   or _foreign_files(path)):
         raise OutputError(f"{what} {path} is a folder holding files cardiacml did not write{_foreign_note(path)}: "
