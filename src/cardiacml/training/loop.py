@@ -181,7 +181,21 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
     ------
     TrainingError
         The loss became NaN or infinite (nothing is saved), or the model cannot serve the task.
+
+    Notes
+    -----
+    PyTorch's thread count (``cfg.threads``, else :func:`cardiacml.utils.resolve_threads`'s policy) applies while
+    training; the caller's count is given back on return (a notebook's later PyTorch calls kept the training's).
     """
+    threads_before = torch.get_num_threads()
+    try:
+        return _fit(data, cfg, out_dir, log, data_args, checkpoint_dir=checkpoint_dir, resume=resume)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _fit(data: TaskData, cfg: TrainConfig, out_dir, log, data_args, *, checkpoint_dir, resume):
+    """:func:`fit`'s work, under the training's thread count."""
     import os
 
     from ..utils import resolve_threads
@@ -339,4 +353,4 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
             record.card["distributed"]["before_resume"] = {"processes": before, "epochs": start_epoch}
     if out_dir is not None and dist_ctx.main:
         save_run(record, out_dir)
-    return model, record
+    return model.eval(), record
