@@ -35,3 +35,26 @@ def test_fit_gives_back_the_sessions_torch_threads_and_an_eval_model(tmp_path):
     finally:
         torch.set_num_threads(before)
     assert not model.training and not rec.module.training  # the trained model is handed back ready to predict
+
+
+def test_predict_array_leaves_the_models_mode_and_device_as_they_were():
+    """``predict_array(model, X)`` called ``model.eval().to("cpu")`` on the caller's model: a model being trained in a
+    notebook loop was left in eval mode (dropout and batch norm off for the rest of the training), and a GPU model was
+    moved to the CPU."""
+    from cardiacml.models import create_model
+    from cardiacml.training.loop import predict_array
+
+    model = create_model("beatnet", 1, 187, 5)
+    model.train()
+    X = np.random.default_rng(0).random((4, 1, 187)).astype(np.float32)
+    p = predict_array(model, X)
+    assert p.shape == (4, 5) and model.training
+    model.eval()
+    assert np.allclose(predict_array(model, X), p, atol=1e-6) and not model.training  # predicted in eval mode both times
+    model.train()
+    predict_array(model, X[:0])  # no input: the output's shape from one zero input, also in eval mode
+    assert model.training
+    if torch.cuda.is_available():
+        model.cuda()
+        predict_array(model, X)
+        assert next(model.parameters()).is_cuda

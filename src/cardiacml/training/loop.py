@@ -120,13 +120,28 @@ class _Batches(torch.utils.data.Dataset):
 
 @torch.no_grad()
 def predict_array(model: nn.Module, X: np.ndarray, batch_size: int = 512, device="cpu", kind: str = "classification") -> np.ndarray:
-    """Run ``model`` over ``X`` (n, leads, samples) in batches; class probabilities for classifiers, outputs otherwise."""
+    """Run ``model`` over ``X`` (n, leads, samples) in batches; class probabilities for classifiers, outputs otherwise.
+
+    The model predicts in eval mode on ``device``; its mode (train / eval) and device are given back after (a model
+    being trained in a notebook was left in eval mode, a GPU model on the CPU).
+    """
     if len(np.shape(X)) != 3:  # a (1, 187) beat went to conv1d as one unbatched input: a shape error deep in PyTorch
         from ..errors import DataFormatError
 
         raise DataFormatError(f"predict_array takes inputs of shape (n, leads, samples), got {np.shape(X)}"
                               + ("; beats (n, samples) of one lead are X[:, None, :]" if len(np.shape(X)) == 2 else ""))
-    model.eval().to(device)
+    was_training = model.training
+    first = next(model.parameters(), None)
+    was_on = None if first is None else first.device
+    try:
+        return _predict_batches(model.eval().to(device), X, batch_size, device, kind)
+    finally:
+        model.train(was_training)
+        if was_on is not None and next(model.parameters()).device != was_on:
+            model.to(was_on)
+
+
+def _predict_batches(model: nn.Module, X, batch_size: int, device, kind: str) -> np.ndarray:
     outs = []
     for i in range(0, len(X), batch_size):
         xb = torch.as_tensor(np.asarray(X[i:i + batch_size], np.float32), device=device)
