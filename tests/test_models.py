@@ -73,6 +73,26 @@ def test_model_conforms(name, task):
         torch.testing.assert_close(m(x[:1]), m(x)[:1], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("name,task", _pairs())
+def test_a_model_called_on_another_shape_says_which_shape_it_takes(name, task):
+    """``model(x)`` on a window of another length, another lead count or without its batch axis ran silently (beatnet
+    on 247 samples, squeezenet1d and tcn on 499 or 560, rhythmnet on 2 leads or 371 samples: outputs for inputs the
+    model never saw) or failed deep in PyTorch ("mat1 and mat2 shapes cannot be multiplied (1x128 and 64x32)"); one
+    line now names the shape the model takes and the one given."""
+    from cardiacml.errors import DataFormatError
+
+    c = _contract(task)
+    m = create_model(name, contract=c, task=task).eval()
+    L, T = c.n_leads, c.n_samples
+    assert m(torch.rand(1, L, T)).shape[0] == 1  # a batch of one
+    assert m(torch.rand(1, T, L).transpose(1, 2)).shape[0] == 1  # a non-contiguous view
+    for bad in ((1, L, T - 1), (1, L, T + 60), (1, L + 1, T), (L, T)):
+        with pytest.raises(DataFormatError) as err:
+            m(torch.rand(*bad))
+        msg = str(err.value)
+        assert "\n" not in msg and f"(batch, {L}, {T})" in msg and str(tuple(bad)) in msg and name in msg
+
+
 @pytest.mark.parametrize("name", list_models())
 def test_model_refuses_wrong_contract(name):
     from cardiacml.contracts.beat import KAGGLE_BEAT

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .registry import register_model
+from .registry import check_input, register_model
 
 
 class _KachueeBlock(nn.Module):
@@ -27,6 +27,7 @@ class KachueeNet(nn.Module):
 
     def __init__(self, n_leads: int = 1, n_times: int = 187, n_outputs: int = 5, width: int = 32, n_blocks: int = 5):
         super().__init__()
+        self.n_leads, self.n_times = n_leads, n_times
         self.stem = nn.Conv1d(n_leads, width, 5, padding=2)
         self.blocks = nn.Sequential(*[_KachueeBlock(width) for _ in range(n_blocks)])
         with torch.no_grad():
@@ -34,6 +35,7 @@ class KachueeNet(nn.Module):
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, n_outputs))
 
     def forward(self, x):
+        check_input(x, self.n_leads, self.n_times, "kachuee")
         return self.head(self.blocks(self.stem(x)))
 
 
@@ -76,6 +78,7 @@ class BeatNet(nn.Module):
     def __init__(self, n_leads: int = 1, n_times: int = 187, n_outputs: int = 5, widths=(32, 48, 64, 64), dropout: float = 0.1,
                  stem_pool: int = 2):
         super().__init__()
+        self.n_leads, self.n_times = n_leads, n_times
         w0, w1, w2, w3 = widths
         self.stem = nn.Sequential(nn.Conv1d(n_leads, w0, 7, padding=3, bias=False), nn.BatchNorm1d(w0), nn.ReLU(),
                                   nn.MaxPool1d(stem_pool) if stem_pool > 1 else nn.Identity())
@@ -88,5 +91,6 @@ class BeatNet(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * w3, n_outputs))
 
     def forward(self, x):
+        check_input(x, self.n_leads, self.n_times, "beatnet")
         h = self.body(self.stem(x))
         return self.head(torch.cat([h.mean(-1), h.amax(-1)], dim=1))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .registry import register_model
+from .registry import check_input, register_model
 
 
 class _Fire(nn.Module):
@@ -35,7 +35,7 @@ class SqueezeNet1D(nn.Module):
         super().__init__()
         if out not in ("vector", "sequence"):
             raise ValueError("out must be 'vector' or 'sequence'")
-        self.out, self.n_times = out, n_times
+        self.out, self.n_leads, self.n_times = out, n_leads, n_times
         self.features = nn.Sequential(
             nn.Conv1d(n_leads, 64, 3, stride=2, padding=1), nn.ReLU(), nn.MaxPool1d(3, 2, ceil_mode=True),
             _Fire(64, 16, 64), _Fire(128, 16, 64), nn.MaxPool1d(3, 2, ceil_mode=True),
@@ -47,9 +47,11 @@ class SqueezeNet1D(nn.Module):
 
     def embed(self, x):
         """Features of the input, (batch, 512): the fire modules' output averaged over time (for the unfamiliarity score)."""
+        check_input(x, self.n_leads, self.n_times, "squeezenet1d")
         return self.features(x).mean(-1)
 
     def forward(self, x):
+        check_input(x, self.n_leads, self.n_times, "squeezenet1d")
         h = self.final(self.drop(self.features(x)))
         if self.out == "vector":
             return h.mean(-1)
@@ -95,7 +97,7 @@ class ECGTCN(nn.Module):
             raise ValueError("out must be 'vector' or 'sequence'")
         if bounds is not None and (out != "sequence" or len(bounds) != 2 or not bounds[0] < bounds[1]):
             raise ValueError("bounds=(low, high) applies to out='sequence' only, with low < high")
-        self.out, self.n_times = out, n_times
+        self.out, self.n_leads, self.n_times = out, n_leads, n_times
         self.bounds = tuple(float(b) for b in bounds) if bounds is not None else None
         self.stem = nn.Conv1d(n_leads, width, 7, padding=3, stride=stride)
         self.blocks = nn.Sequential(*[_TCNBlock(width, 2 ** i, dropout) for i in range(n_blocks)])
@@ -108,10 +110,12 @@ class ECGTCN(nn.Module):
         The unfamiliarity score of a prediction is a distance in this space
         (:mod:`cardiacml.training.unfamiliar`).
         """
+        check_input(x, self.n_leads, self.n_times, "tcn")
         h = self.blocks(self.stem(x))
         return torch.cat([h.mean(-1), h.amax(-1)], 1)
 
     def forward(self, x):
+        check_input(x, self.n_leads, self.n_times, "tcn")
         h = self.blocks(self.stem(x))
         if h.shape[-1] != self.n_times:  # back to full time resolution after the strided stem
             h = F.interpolate(h, size=self.n_times, mode="linear", align_corners=False)

@@ -211,5 +211,28 @@ def create_model(name: str, n_leads: int | None = None, n_times: int | None = No
         raise UsageError(f"model {name!r} cannot be built with options {hp}: {exc} (its options: {', '.join(known)})") from exc
 
 
+def check_input(x, n_leads: int, n_times: int, name: str) -> None:
+    """Refuse, in one line naming both shapes, an input that is not (batch, ``n_leads``, ``n_times``).
+
+    Every model's ``forward`` calls it: a window of another length ran silently (global pooling, or an interpolation
+    back to ``n_times``) or failed deep in PyTorch. Not checked while tracing for an export.
+    """
+    shape = tuple(x.shape)
+    if len(shape) == 3 and shape[1:] == (n_leads, n_times):
+        return
+    import torch
+
+    if torch.jit.is_tracing():
+        return
+    from ..errors import DataFormatError
+
+    hint = ("; inputs (batch, samples) of one lead are x[:, None, :]" if n_leads == 1 and shape[-1:] == (n_times,)
+            and len(shape) == 2 else "; one input is x[None] (a batch of 1)" if shape == (n_leads, n_times) else
+            "; (batch, samples, leads) is x.transpose(1, 2)" if len(shape) == 3 and shape[1:] == (n_times, n_leads)
+            else "")
+    raise DataFormatError(f"{name} takes input (batch, leads, samples) = (batch, {n_leads}, {n_times}), got "
+                          f"{shape}{hint}")
+
+
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import register_model
+from .registry import check_input, register_model
 
 
 def _conv(cin, cout, k, stride=1):
@@ -56,6 +56,7 @@ class RhythmNet(nn.Module):
         return beat, tmpl, feats
 
     def forward(self, x):
+        check_input(x, 1, 2 * self.window + self.n_features, "rhythmnet")
         x = x[:, 0]
         w = self.window
         beat, tmpl, feats = x[:, :w], x[:, w:2 * w], x[:, 2 * w:2 * w + self.n_features]
