@@ -58,3 +58,34 @@ def test_predict_array_leaves_the_models_mode_and_device_as_they_were():
         model.cuda()
         predict_array(model, X)
         assert next(model.parameters()).is_cuda
+
+
+def test_runners_runs_and_record_predictions_show_as_one_short_line(tmp_path, mitdb):
+    """The last line of a notebook cell shows its value: a RecordPrediction of a 2-minute strip printed 21,000
+    characters (its probabilities and summary whole), a RunRecord 32,000 (every weight of the model), a runner
+    ``<cardiacml.inference.predict.TorchRunner object at 0x7f...>``."""
+    from cardiacml.inference.beats import predict_record
+    from cardiacml.inference.onnx_export import export_onnx
+    from cardiacml.inference.predict import load_runner
+    from cardiacml.io import ArrayRecord, open_record
+    from cardiacml.training.checkpoint import TrainConfig
+    from cardiacml.training.loop import fit
+
+    def short(obj, *words):
+        text = repr(obj)
+        assert "\n" not in text and len(text) < 400 and " object at 0x" not in text, text
+        for w in words:
+            assert w in text, (w, text)
+        return text
+
+    export_onnx("beats-ds1", tmp_path / "m.onnx", n_check=2)
+    pt, ox = load_runner("beats-ds1"), load_runner(tmp_path / "m.onnx")
+    short(pt, "TorchRunner", "beats-ds1", "rhythmnet", "beat-rhythm")
+    short(ox, "OnnxPredictor", "m.onnx", "beat-rhythm")
+    signal = open_record(mitdb / "100").read(0, 360 * 120)
+    res = predict_record(pt, ArrayRecord(signal, 360, leads=["MLII", "V1"]), tmp_path / "a.csv", show_progress=False)
+    n = len(res.times_s)
+    short(res, "RecordPrediction", f"{n} beats", "MLII", "'N': ")
+    _, rec = fit(_tiny_task1(tmp_path), TrainConfig(task="task1", model="kachuee", epochs=1, batch_size=32, threads=1),
+                 log=lambda *a: None)
+    short(rec, "RunRecord", "task1", "kachuee", f"{rec.n_parameters:,} parameters", "accuracy")

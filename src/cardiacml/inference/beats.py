@@ -120,6 +120,14 @@ class RecordPrediction:
     low_quality: np.ndarray | None = None
     low_quality_stretches_s: list = ()
 
+    def __repr__(self) -> str:
+        """One line (a notebook shows the value of a cell's last line): not every probability and the summary whole."""
+        s = self.summary or {}
+        extra = [w for w, on in (("reference labels", self.reference is not None), ("signal kept", self.signal is not None),
+                                 ("incomplete", s.get("complete") is False)) if on]
+        return (f"RecordPrediction({len(self.times_s)} beats of {s.get('record', '?')}, lead {self.lead} at {self.fs:g} "
+                f"Hz: {s.get('counts', {})}" + "".join(f", {w}" for w in extra) + ")")
+
     @property
     def predicted(self) -> np.ndarray:
         """Predicted class index of each beat, shape (n,)."""

@@ -95,7 +95,7 @@ class OnnxPredictor:
         from ..contracts import SignalContract
         from ..errors import DataFormatError, MissingDataError
 
-        path = Path(path)
+        path = self.path = Path(path)
         if not path.is_file():
             raise MissingDataError(f"{path}: no such ONNX file")
         if path.stat().st_size == 0:
@@ -149,6 +149,10 @@ class OnnxPredictor:
         outs = [self.session.run(None, {"ecg": np.ascontiguousarray(X[i:i + batch_size], np.float32)})[0]
                 for i in range(0, len(X), batch_size)]
         return np.concatenate(outs)
+
+    def __repr__(self) -> str:
+        return (f"OnnxPredictor({self.path}: {self.meta.get('model')} for {self.meta.get('task')}, "
+                f"{self.contract.describe()})")
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities for classifiers, raw outputs otherwise."""

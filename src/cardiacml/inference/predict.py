@@ -31,6 +31,10 @@ class TorchRunner:
         self.model, self.record = load_run(ref)
         self.kind, self.contract = self.record.kind, self.record.contract
 
+    def __repr__(self) -> str:
+        r = self.record
+        return f"TorchRunner({r.card.get('pretrained') or r.path}: {r.model} for {r.task}, {self.contract.describe()})"
+
     def predict(self, X):
         """Probabilities (n, n_classes) or outputs of inputs ``X`` (n, n_leads, n_samples) of the model's contract;
         another shape is refused (a heart model interpolated a 589-sample window to its 500 samples silently)."""

@@ -162,6 +162,14 @@ class RunRecord:
     def spec(self):
         return get_task(self.task)
 
+    def __repr__(self) -> str:
+        """One line (a notebook shows the value of a cell's last line), not every weight of the model."""
+        test = (self.metrics or {}).get("test") or {}
+        scores = [f"{k} {v:.4g}" for k, v in test.items() if isinstance(v, float)][:3]
+        return (f"RunRecord(task={self.task!r}, model={self.model!r}, {self.n_parameters:,} parameters, best epoch "
+                f"{self.best_epoch} of {len(self.history)}" + (f", test {', '.join(scores)}" if scores else "")
+                + (f", path={str(self.path)!r}" if self.path else "") + ")")
+
     @property
     def kind(self) -> str:
         return self.spec.kind
