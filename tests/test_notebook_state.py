@@ -89,3 +89,28 @@ def test_runners_runs_and_record_predictions_show_as_one_short_line(tmp_path, mi
     _, rec = fit(_tiny_task1(tmp_path), TrainConfig(task="task1", model="kachuee", epochs=1, batch_size=32, threads=1),
                  log=lambda *a: None)
     short(rec, "RunRecord", "task1", "kachuee", f"{rec.n_parameters:,} parameters", "accuracy")
+
+
+def test_load_geometry_of_a_relative_or_edited_sites_file_reads_that_file(tmp_path, monkeypatch):
+    """load_geometry's cache was keyed on the path as given: ``sites_path="points.csv"`` read in another folder, or the
+    same file edited, gave the geometry first read (a cache keyed on the words, not the file)."""
+    from cardiacml.datasets.geometry import _geometry_dir, load_geometry
+
+    text = (_geometry_dir() / "points.csv").read_text()
+    for name, shift in (("a", 0.0), ("b", 1000.0)):
+        (tmp_path / name).mkdir()
+        lines = text.splitlines()
+        (tmp_path / name / "points.csv").write_text(text if not shift else "\n".join(
+            [lines[0]] + [",".join([str(float(v) + shift) if i < 3 else v for i, v in enumerate(row.split(","))])
+                          for row in lines[1:]]) + "\n")
+    monkeypatch.chdir(tmp_path / "a")
+    a = load_geometry(sites_path="points.csv").site_xyz
+    monkeypatch.chdir(tmp_path / "b")
+    b = load_geometry(sites_path="points.csv").site_xyz
+    assert np.allclose(b - a, 1000.0)
+    p = tmp_path / "b" / "points.csv"
+    p.write_text(text)
+    import os
+
+    os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))  # edited a second later
+    assert np.allclose(load_geometry(sites_path=p).site_xyz, a)

@@ -76,7 +76,7 @@ def read_sites(path: str | Path | None = None) -> tuple[np.ndarray, tuple]:
 
 
 @lru_cache(maxsize=2)
-def _load(mesh_path: str | None, sites_path: str | None) -> HeartGeometry:
+def _load(mesh_path: str | None, sites_path: str | None, _stamp=None) -> HeartGeometry:
     import meshio
 
     mesh = meshio.read(mesh_path or _geometry_dir() / "heart_mesh.vtk")
@@ -89,6 +89,17 @@ def load_geometry(mesh_path: str | Path | None = None, sites_path: str | Path | 
     """Load the heart mesh and the 75 recording sites.
 
     By default the copy shipped with the package is used; pass paths to read
-    another ``heart_mesh.vtk`` / ``points.csv``. The result is cached.
+    another ``heart_mesh.vtk`` / ``points.csv``. The result is cached per file (its absolute path, size and
+    modification time).
     """
-    return _load(str(mesh_path) if mesh_path else None, str(sites_path) if sites_path else None)
+    paths = [str(Path(p).resolve()) if p else None for p in (mesh_path, sites_path)]
+    # keyed on the files, not the words: "points.csv" in another folder, or a file edited since, is read again
+    stamp = tuple((s.st_size, s.st_mtime_ns) if (s := _stat(p)) else None for p in paths)
+    return _load(*paths, stamp)
+
+
+def _stat(path: str | None):
+    try:
+        return Path(path).stat() if path else None
+    except OSError:  # a missing file: meshio / pandas name it
+        return None
