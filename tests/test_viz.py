@@ -275,3 +275,18 @@ def test_the_vm_colour_range_covers_what_a_task4_model_can_output():
         bounds = (get_spec(name).defaults or {}).get("task4", {}).get("bounds")
         if bounds is not None:
             assert VM_RANGE_MV[0] <= bounds[0] and VM_RANGE_MV[1] >= bounds[1], name
+
+
+def test_vtu_takes_site_values_and_refuses_other_shapes(geo, tmp_path):
+    """export_vtu with the 75 site values a model predicts gave meshio's "len(points) = 8033, but len(point_data) =
+    75"; they are now Shepard-interpolated as the pages do, and any other shape is one line naming the field."""
+    import meshio
+
+    from cardiacml.errors import DataFormatError
+
+    sites = geo.site_xyz[:, 0]
+    p = export_vtu({"activation_ms": sites}, tmp_path / "sites.vtu", geo)
+    np.testing.assert_allclose(meshio.read(p).point_data["activation_ms"], shepard_interpolate(sites, geo))
+    with pytest.raises(DataFormatError, match=r"field 'bad' has shape \(74,\)"):
+        export_vtu({"bad": sites[:74]}, tmp_path / "bad.vtu", geo)
+    assert not (tmp_path / "bad.vtu").exists()

@@ -92,7 +92,7 @@ class SignalContract:
         """Deprecated: version 0.1 code read contracts as dicts (``contract["classes"]``); use attributes."""
         import warnings
 
-        warnings.warn("reading a SignalContract as a dict is deprecated and goes in cardiacml 0.4; use its attributes "
+        warnings.warn("reading a SignalContract as a dict is deprecated and goes in cardiacml 0.5; use its attributes "
                       "(contract.target_names, contract.kind...)", DeprecationWarning, stacklevel=2)
         return self.to_dict()[key]
 

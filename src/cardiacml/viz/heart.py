@@ -58,14 +58,37 @@ def shepard_interpolate(site_values: np.ndarray, geometry: HeartGeometry | None 
 
 
 def export_vtu(point_values: dict, path: str | Path, geometry: HeartGeometry | None = None) -> Path:
-    """Write the mesh with point fields (name -> (8033,) array) as .vtu (or legacy .vtk), for ParaView."""
+    """Write the mesh with fields as .vtu (or legacy .vtk), for ParaView.
+
+    Parameters
+    ----------
+    point_values : dict
+        name -> (n_points,) values at the mesh's points, or (n_sites,) values at the 75 sites (activation ms, Vm mV at
+        one time), which are Shepard-interpolated to the points (:func:`shepard_interpolate`, as ParaView's filter).
+    path : str or Path
+        ``.vtu`` or ``.vtk``; written whole or not at all.
+    """
     import meshio
 
+    from ..errors import DataFormatError
+    from ..utils import atomic_path
+
     g = geometry or load_geometry()
+    fields = {}
+    for name, v in point_values.items():
+        v = np.asarray(v, np.float64)
+        if v.shape == (len(g.points),):
+            fields[str(name)] = v
+        elif v.shape == (len(g.site_xyz),):
+            fields[str(name)] = shepard_interpolate(v, g)
+        else:
+            raise DataFormatError(f"export_vtu: field {name!r} has shape {v.shape}; give one value a mesh point "
+                                  f"({len(g.points)},) or one a site ({len(g.site_xyz)},)")
+    mesh = meshio.Mesh(g.points, [("tetra", g.tetra)], point_data=fields)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mesh = meshio.Mesh(g.points, [("tetra", g.tetra)], point_data={k: np.asarray(v, np.float64) for k, v in point_values.items()})
-    mesh.write(path)
+    with atomic_path(path) as tmp:
+        mesh.write(tmp, file_format="vtu" if path.suffix.lower() == ".vtu" else "vtk")
     return path
 
 
