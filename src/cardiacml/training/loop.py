@@ -269,7 +269,7 @@ def _fit(data: TaskData, cfg: TrainConfig, out_dir, log, data_args, *, checkpoin
             gen.set_state(st["rng"]["gen"])
             best_score, best_epoch, history = st["best_score"], st["best_epoch"], st["history"]
             best_state, start_epoch, t_prev = st["best_state"], int(st["epoch"]), float(st["elapsed_s"])
-            before = st.get("processes")  # absent before 0.4.19
+            before = st.get("processes")  # absent before 0.4.18
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             why = (f"no {exc}" if isinstance(exc, KeyError) else "its weights do not fit the model" if "state_dict" in str(exc)
                    else (str(exc).strip().splitlines() or [type(exc).__name__])[0])
