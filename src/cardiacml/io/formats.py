@@ -616,10 +616,11 @@ class EdfRecord(Record):
                                   "ask for leads of one rate")
         vals, counts = np.unique(rates, return_counts=True)
         fs = float(vals[np.lexsort((vals, counts))[-1]])  # most common rate, ties -> the highest
-        if want is None:  # unless the ECG is at another rate than the rest (a sleep study's EEG): then the ECG's
-            from .records import default_lead
+        if want is None:  # unless the ECG is at another rate than the rest (a sleep study's EEG): then the ECG's,
+            from .records import default_lead  # picked among the channels fast enough for a QRS (>= 100 Hz) if any
 
-            fs = rates[default_lead([signals[i].label for i in cand])]
+            fast = [k for k, r in enumerate(rates) if r >= 100] or list(range(len(cand)))
+            fs = rates[fast[default_lead([signals[cand[k]].label for k in fast])]]
         skipped += [f"{signals[i].label.strip()} ({signals[i].sampling_frequency:g} Hz)" for i, r in zip(cand, rates) if r != fs]
         self._chan = [i for i, r in zip(cand, rates) if r == fs]
         self._signals = signals
