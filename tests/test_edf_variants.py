@@ -1,6 +1,8 @@
 """EDF files as Holter and sleep-lab software writes them, on tiny synthetic signals: channels named only by number
 at several rates, a header that counts -1 data records (a recording still being written)."""
 
+import warnings
+
 import numpy as np
 
 from cardiacml.io import open_record
@@ -35,3 +37,19 @@ def test_the_ecg_is_read_when_generic_channel_names_leave_slow_channels_the_majo
               ).write(tmp_path / "slow.edf")
     assert open_record(tmp_path / "slow.edf").fs == 32
 
+
+def test_a_header_counting_minus_one_records_is_read_and_said_not_warned(tmp_path):
+    """EDF+ allows -1 data records while recording: edfio counted them but printed its UserWarnings ("Updating
+    header", "Incomplete data record ... truncated") on stderr; an incomplete last record was dropped unsaid."""
+    import edfio
+
+    path = tmp_path / "live.edf"
+    edfio.Edf([edfio.EdfSignal(_spikes(256, 20, 1.5), 256, label="ECG", physical_dimension="mV",
+                               physical_range=(-5, 5))]).write(path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[:236] + b"-1".ljust(8) + raw[244:-100])  # 19 whole records of 1 s, then 156 of 512 bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = open_record(path)
+        assert r.n_samples == 19 * 256 and r.read().shape == (19 * 256, 1)
+    assert any("-1 data records" in n and "19" in n and "incomplete" in n for n in r.notes), r.notes

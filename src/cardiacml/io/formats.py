@@ -18,13 +18,14 @@ from __future__ import annotations
 import csv
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataFormatError, MissingDataError, MissingDependencyError, UsageError
 from .amplitude import UNIT_TO_MV, counts_per_mv
-from .records import Record, one_lead
+from .records import Record, default_lead, one_lead
 from .symbols import BEAT_SYMBOLS
 from .units import (TIME_NAMES, ScaledRecord, check_fs, finish_record, parse_leads, resolve_units, robust_amplitude,
                     sample_rows, split_unit, time_unit)
@@ -556,13 +557,20 @@ def _edf_dimension(signal) -> str:
     return "uV" if re.fullmatch("\ufffd{1,2}[vV]", dim) else dim
 
 
+def _edfio_notes(said: list, n_records: int) -> list:
+    """edfio's warnings as notes: a header counting -1 records (EDF+, while recording), an incomplete last record."""
+    live, cut = (any(k in m for m in said) for k in ("indicates -1 data records", "Incomplete data record"))
+    head = "the header counts -1 data records (a recording still being written); " * live + f"read the {n_records} " \
+        "complete data records" + "; an incomplete last data record is dropped" * cut
+    return [head] * (live or cut) + [f"edfio: {m}" for m in dict.fromkeys(said) if not re.search("-1 data|Incomplete", m)]
+
+
 class EdfRecord(Record):
     """An EDF, EDF+ or BDF file read with edfio (EDF signals lazily).
 
-    Only channels with a voltage unit (or no unit, taken as the ``units`` given / guessed)
-    are leads; channels in other units (%, degC, bpm...) or at another sampling rate
-    than the most common one are skipped and listed in ``notes``. EDF+ annotations
-    whose text is a single MIT-BIH beat symbol (``N``, ``V``, ``A``...) are returned by
+    Only channels with a voltage unit (or no unit, taken as the ``units`` given / guessed) are leads; channels in other
+    units (%, degC, bpm...) or at another rate than the default lead's (picked among those at >= 100 Hz) are skipped, said in
+    ``notes``. EDF+ annotations whose text is a single MIT-BIH beat symbol (``N``, ``V``, ``A``...) are returned by
     :meth:`annotations` as beat annotations.
     """
 
@@ -578,11 +586,13 @@ class EdfRecord(Record):
                              "out counts/N (units= / --units mV, uV or V overrides the header's unit)")
         _check_edf_size(path, bdf)
         try:
-            edf = edfio.read_bdf(path) if bdf else edfio.read_edf(path, lazy_load_data=True)
-            signals = list(edf.signals)
+            with warnings.catch_warnings(record=True) as said:  # edfio's warnings become notes, not stderr lines
+                warnings.simplefilter("always")
+                edf = edfio.read_bdf(path) if bdf else edfio.read_edf(path, lazy_load_data=True)
+                signals = list(edf.signals)
         except Exception as exc:
             raise DataFormatError(f"{path}: unreadable {'BDF' if bdf else 'EDF'} file ({exc})") from None
-        self.path, self._edf, self.notes = path, edf, []
+        self.path, self._edf, self.notes = path, edf, _edfio_notes([str(w.message) for w in said], edf.num_data_records)
         try:
             continuous = edf.is_continuous
         except Exception:
@@ -617,9 +627,7 @@ class EdfRecord(Record):
         vals, counts = np.unique(rates, return_counts=True)
         fs = float(vals[np.lexsort((vals, counts))[-1]])  # most common rate, ties -> the highest
         if want is None:  # unless the ECG is at another rate than the rest (a sleep study's EEG): then the ECG's,
-            from .records import default_lead  # picked among the channels fast enough for a QRS (>= 100 Hz) if any
-
-            fast = [k for k, r in enumerate(rates) if r >= 100] or list(range(len(cand)))
+            fast = [k for k, r in enumerate(rates) if r >= 100] or list(range(len(cand)))  # QRS needs >= 100 Hz
             fs = rates[fast[default_lead([signals[cand[k]].label for k in fast])]]
         skipped += [f"{signals[i].label.strip()} ({signals[i].sampling_frequency:g} Hz)" for i, r in zip(cand, rates) if r != fs]
         self._chan = [i for i, r in zip(cand, rates) if r == fs]
