@@ -3,7 +3,7 @@
 * :mod:`.records` - :class:`Record` (lazy ``read(start, stop, lead)`` in mV), :class:`ArrayRecord`,
   :class:`WfdbRecord`;
 * :mod:`.units` - units given, read or guessed, amplitude checks, :class:`ScaledRecord`;
-* :mod:`.formats` - CSV/TSV/TXT, NumPy, EDF/EDF+/BDF readers;
+* :mod:`.formats` - CSV/TSV/TXT and NumPy readers (:mod:`.edf`: EDF/EDF+/BDF);
 * :mod:`.open` - :func:`open_record` and its static table of formats;
 * :mod:`.symbols` - the beat-annotation vocabulary.
 
