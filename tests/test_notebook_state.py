@@ -114,3 +114,28 @@ def test_load_geometry_of_a_relative_or_edited_sites_file_reads_that_file(tmp_pa
 
     os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))  # edited a second later
     assert np.allclose(load_geometry(sites_path=p).site_xyz, a)
+
+
+def test_task_data_geometry_and_beat_sets_show_as_one_short_line(tmp_path):
+    """A TaskData, HeartGeometry or BeatSet as the last line of a notebook cell showed 1,100-12,000 characters (the
+    arrays whole, numpy's summary of each): one line now says what each holds."""
+    from cardiacml.datasets.geometry import load_geometry
+    from cardiacml.datasets.kaggle import BeatSet
+
+    def short(obj, *words):
+        text = repr(obj)
+        assert "\n" not in text and len(text) < 400 and "array(" not in text, text
+        for w in words:
+            assert w in text, (w, text)
+
+    data = _tiny_task1(tmp_path)
+    n = [len(data.y_train), len(data.y_val), len(data.y_test)]
+    short(data, "TaskData", "task1", data.protocol, f"{n[0]}/{n[1]}/{n[2]}", "(1, 187)", "2 classes", "normal",
+          str(tmp_path))
+    short(load_geometry(), "HeartGeometry", "8033 points", "26854 tetrahedra", "75 sites", "heart_mesh.vtk",
+          "points.csv")
+    rng = np.random.default_rng(0)
+    beats = BeatSet(rng.random((1000, 187), np.float32), np.repeat([0, 2], 500), ("N", "S", "V", "F", "Q"),
+                    np.repeat(["100", "101", "102", "103"], 250))
+    short(beats, "BeatSet", "1000 beats", "187 samples", "N 500", "V 500", "4 records")
+    short(beats.subset(np.arange(0)), "BeatSet", "0 beats")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -26,12 +26,22 @@ class HeartGeometry:
         Coordinates of the 75 recording sites; row i is column i of ``VmData``.
     site_names : tuple of str, length 75
         Site names, e.g. ``"AHA01"``, ``"EPI_RV12"``, ``"SEPTM_AHA02_RV05"``.
+    source : str
+        The mesh and sites files read (for display; not compared).
     """
 
     points: np.ndarray
     tetra: np.ndarray
     site_xyz: np.ndarray
     site_names: tuple
+    source: str = field(default="", compare=False)
+
+    def __repr__(self) -> str:
+        """One line (a notebook shows the value of a cell's last line), not the mesh's arrays."""
+        regions = dict(zip(*np.unique(self.site_regions, return_counts=True))) if len(self.site_names) else {}
+        per = ", ".join(f"{r} {regions[r]}" for r in REGIONS if r in regions)
+        return (f"HeartGeometry({len(self.points)} points, {len(self.tetra)} tetrahedra, {len(self.site_names)} sites"
+                + (f" ({per})" if per else "") + (f", source={self.source!r}" if self.source else "") + ")")
 
     @property
     def site_regions(self) -> np.ndarray:
@@ -82,7 +92,8 @@ def _load(mesh_path: str | None, sites_path: str | None, _stamp=None) -> HeartGe
     mesh = meshio.read(mesh_path or _geometry_dir() / "heart_mesh.vtk")
     tetra = np.concatenate([c.data for c in mesh.cells if c.type == "tetra"]).astype(np.int64)
     xyz, names = read_sites(sites_path)
-    return HeartGeometry(np.asarray(mesh.points, np.float64), tetra, xyz, names)
+    source = f"{mesh_path or 'packaged heart_mesh.vtk'}, {sites_path or 'packaged points.csv'}"
+    return HeartGeometry(np.asarray(mesh.points, np.float64), tetra, xyz, names, source)
 
 
 def load_geometry(mesh_path: str | Path | None = None, sites_path: str | Path | None = None) -> HeartGeometry:

@@ -53,6 +53,15 @@ class BeatSet:
     def __len__(self) -> int:
         return len(self.y)
 
+    def __repr__(self) -> str:
+        """One line (a notebook shows the value of a cell's last line), not the beats whole."""
+        y = np.asarray(self.y)
+        ok = y.ndim == 1 and y.dtype.kind in "iu" and (not len(y) or 0 <= y.min() <= y.max() < len(self.classes))
+        counts = ", ".join(f"{c} {n}" for c, n in self.class_counts().items()) if ok else ", ".join(self.classes)
+        groups = "" if self.groups is None else f", {len(np.unique(self.groups))} records"
+        shape = np.shape(self.X)[1:]
+        return f"BeatSet({len(y)} beats of {shape[0] if len(shape) == 1 else shape} samples: {counts}{groups})"
+
     def class_counts(self) -> dict:
         counts = np.bincount(self.y, minlength=len(self.classes))
         return {c: int(n) for c, n in zip(self.classes, counts)}

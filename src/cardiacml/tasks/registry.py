@@ -57,6 +57,19 @@ class TaskData:
     protocol: str
     extra: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """One line (a notebook shows the value of a cell's last line), not every array."""
+        c, shape = self.contract, tuple(getattr(self.X_test, "shape", ())[1:])
+        names = tuple(getattr(c, "target_names", ()) or ())
+        if getattr(c, "target_units", "") == "class":
+            target = f"{len(names)} classes ({', '.join(map(str, names))})"
+        else:
+            target = f"{getattr(c, 'target', '') or 'targets'} {tuple(getattr(self.y_test, 'shape', ())[1:])}"
+        src = self.source if len(self.source) <= 120 else self.source[:117] + "..."
+        return (f"TaskData(task={self.task!r}, protocol={self.protocol!r}, train/val/test "
+                f"{len(self.y_train)}/{len(self.y_val)}/{len(self.y_test)} examples of {shape} -> {target}, "
+                f"source={src!r})")
+
     @property
     def spec(self) -> "TaskSpec":
         return get_task(self.task)
