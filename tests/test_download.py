@@ -362,6 +362,45 @@ def test_an_archive_of_very_many_members_is_refused(tmp_path):
                 assert sorted(p.name for p in (dest / "d").iterdir()) == sorted(str(i) for i in range(n))
 
 
+def test_a_zip_whose_end_record_claims_too_many_members_is_refused_before_its_directory_is_read(tmp_path,
+                                                                                                    monkeypatch):
+    """A zip's whole central directory was read (``zipfile.ZipFile`` builds an entry for every member) before the
+    member count was checked; a tar stops at the limit. The count its end-of-central-directory record (or ZIP64 record)
+    claims is now checked first: ``zipfile.ZipFile`` is never called for a zip over the limit."""
+    import struct
+    import zipfile
+
+    from cardiacml.datasets.download import UnsafeArchiveError, extract_archive
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.txt", b"x")
+    data = buf.getvalue()
+    at = data.rfind(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack_from("<LL", data, at + 12)
+    claims = data[:at + 8] + struct.pack("<HH", 60_000, 60_000) + data[at + 12:]  # the 16-bit counts
+    z64 = (b"PK\x06\x06" + struct.pack("<QHHLLQQQQ", 44, 45, 45, 0, 0, 7, 7, cd_size, cd_offset)
+           + b"PK\x06\x07" + struct.pack("<LQL", 0, at, 1))
+    claims64 = data[:at] + z64 + data[at:at + 8] + struct.pack("<HH", 0xFFFF, 0xFFFF) + data[at + 12:]
+    arch, arch64 = tmp_path / "claims.zip", tmp_path / "claims64.zip"
+    arch.write_bytes(claims)
+    arch64.write_bytes(claims64)
+    with zipfile.ZipFile(arch64) as zf:  # zipfile reads it: the ZIP64 record's count, the one entry of its directory
+        assert zf.namelist() == ["a.txt"]
+
+    def whole_directory_read(*a, **k):
+        raise AssertionError("zipfile.ZipFile called")
+
+    monkeypatch.setattr(zipfile, "ZipFile", whole_directory_read)
+    for path, limit in ((arch, 59_999), (arch64, 6)):
+        dest = tmp_path / f"dest_{path.stem}"
+        with pytest.raises(UnsafeArchiveError, match=rf"{re.escape(str(path))}: holds more than {limit:,} members"):
+            extract_archive(path, dest, max_members=limit)
+        assert not list(dest.iterdir())
+    monkeypatch.undo()
+    assert extract_archive(arch64, tmp_path / "ok", max_members=7) == ["a.txt"]  # at the limit: read and extracted
+
+
 def test_extraction_never_replaces_a_file_of_the_users_in_dest(tmp_path):
     """A file already in --dest named like a member was replaced by it, unsaid (the user's own README.txt, or a CSV
     beside the data); now refused in one line before anything moves. A file with the member's bytes (an earlier

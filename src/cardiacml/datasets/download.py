@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import struct
 import tarfile
 import zipfile
 import time
@@ -382,6 +383,22 @@ def _check_count(archive: Path, count: int, max_members: int) -> None:
                                  "limit for archives; refused (possible decompression bomb)")
 
 
+def _zip_claimed_members(archive: Path) -> int:
+    """Members a zip's end-of-central-directory record claims (its ZIP64 record's count too, when it has one), read
+    from the file's end before ``zipfile.ZipFile`` reads the whole directory; 0 when no record is found."""
+    with open(archive, "rb") as fh:
+        start = max(0, fh.seek(0, 2) - 22 - 0xFFFF - 20 - 56)  # the record, a comment of up to 64 KiB, the ZIP64 ones
+        fh.seek(start)
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return 0
+    count = struct.unpack_from("<H", tail, at + 10)[0]
+    if at >= 76 and tail[at - 20:at - 16] == b"PK\x06\x07" and tail[at - 76:at - 72] == b"PK\x06\x06":
+        count = struct.unpack_from("<Q", tail, at - 76 + 32)[0]  # as zipfile reads it: right before its locator
+    return count
+
+
 def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_BYTES,
                     max_ratio: float = MAX_EXTRACT_RATIO, max_members: int = MAX_EXTRACT_MEMBERS,
                     reserved: tuple = ()) -> list[str]:
@@ -406,6 +423,7 @@ def extract_archive(archive: Path, dest: Path, *, max_bytes: int = MAX_EXTRACT_B
     tmp = Path(tempfile.mkdtemp(prefix=f".extract-{archive.name}.", suffix=f".tmp{os.getpid()}", dir=dest))
     try:
         if zipfile.is_zipfile(archive):
+            _check_count(archive, _zip_claimed_members(archive), max_members)  # before ZipFile reads every entry
             with zipfile.ZipFile(archive) as zf:
                 infos = zf.infolist()
                 _check_count(archive, len(infos), max_members)
