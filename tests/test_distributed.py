@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from cardiacml.errors import UsageError
 from cardiacml.training.checkpoint import load_run
 
 
@@ -303,6 +304,52 @@ def test_more_processes_than_the_batch_is_refused_by_fit(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "4")
     with pytest.raises(UsageError, match=r"4 processes with --batch-size 2"):
         fit(None, TrainConfig(task="task2", model="kachuee", batch_size=2), log=lambda *a: None)
+
+
+def test_resume_with_more_processes_than_the_batch_is_said_once_before_the_data_is_read(tmp_path):
+    """``--resume --nproc 2`` of a run with --batch-size 1 (check_processes cannot know the run's batch) loaded the data
+    in both workers, then each printed the refusal (``error:`` and ``error [rank 1]:``); rank 0 now says it once,
+    before any data is read, and the command's status is 2."""
+    partial = tmp_path / "run.partial"
+    partial.mkdir()
+    (partial / "run_args.json").write_text(json.dumps({
+        "config": {"task": "task2", "model": "kachuee", "batch_size": 1, "epochs": 1, "threads": 1},
+        "data_args": {"max_train": 64, "max_eval": 32, "mitdb": str(tmp_path / "no-such-mitdb")}}))
+    r = subprocess.run([sys.executable, "-m", "cardiacml.cli", "train", "task2", "--resume", "--out",
+                        str(tmp_path / "run"), "--nproc", "2"], capture_output=True, text=True,
+                       env={**os.environ, "CARDIACML_PROGRESS": "0"}, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 2, out
+    assert out.strip().splitlines() == ["error: 2 processes with --batch-size 1: each batch is shared among the processes "
+                                        "and each needs an example of it; use --batch-size 2 or more, or fewer "
+                                        "processes"], out
+
+
+def test_an_error_every_process_meets_is_said_by_rank_0_only(monkeypatch, capsys):
+    """The same refusal on every process was printed by each (``error [rank 1]: ...``): the others now wait, quietly,
+    for rank 0 to say it (torchrun then stops them) and leave with the same status."""
+    import time
+
+    import typer
+
+    from cardiacml.cli import _fail
+    from cardiacml.training.distributed import refuse_batch_share
+
+    with pytest.raises(UsageError) as e:
+        refuse_batch_share(2, 1, "--nproc 2")
+    assert str(e.value).startswith("--nproc 2 with --batch-size 1: each batch is shared")
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    for rank, said in (("1", ""), ("0", "error: --nproc 2 with --batch-size 1")):
+        monkeypatch.setenv("RANK", rank)
+        with pytest.raises(typer.Exit) as ex:
+            _fail(e.value)
+        assert ex.value.exit_code == 2
+        err = capsys.readouterr().err
+        assert (said in err) if said else not err, err
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(typer.Exit):
+        _fail(UsageError("this process's own problem"))
+    assert "error [rank 1]: this process's own problem" in capsys.readouterr().err
 
 
 def test_resuming_with_another_process_count_says_so_and_the_card_records_it(tmp_path, mitdb):

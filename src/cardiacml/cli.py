@@ -92,6 +92,9 @@ def _fail(exc: Exception, code: int = 2) -> None:
     rank = os.environ.get("RANK", "0") or "0"
     if rank == "0":
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    elif getattr(exc, "every_process", False):  # the same on every process (a setting): rank 0 says it
+        from .training.distributed import wait_for_rank0
+        wait_for_rank0()
     elif code != 130:  # an interrupt is the same on every process (said once); another error may be this rank's own
         typer.secho(f"error [rank {rank}]: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)

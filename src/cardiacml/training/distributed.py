@@ -43,9 +43,8 @@ def check_processes(nproc: int, device: str = "auto", batch_size: int | None = N
 
     if nproc < 1:
         raise UsageError(f"--nproc must be 1 or more, got {nproc}")
-    if batch_size is not None and nproc > batch_size:  # every batch was skipped: a run that trained nothing
-        raise UsageError(f"--nproc {nproc} with --batch-size {batch_size}: each batch is shared among the processes and each "
-                         f"needs an example of it; use --batch-size {nproc} or more, or fewer processes")
+    if batch_size is not None:
+        refuse_batch_share(nproc, batch_size, f"--nproc {nproc}")
     if nproc == 1:
         return
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -57,6 +56,32 @@ def check_processes(nproc: int, device: str = "auto", batch_size: int | None = N
         cores = utils.cpu_cores()
         raise UsageError(f"--nproc {nproc}: this process may run on {cores} CPU cores, and on CPU each training process needs "
                          f"one (more only fight each other); use --nproc {cores} or fewer")
+
+
+def refuse_batch_share(processes: int, batch_size: int, who: str) -> None:
+    """Refuse more processes than examples in a batch (each batch is shared among them: every batch was skipped, a run
+    that trained nothing); ``who`` names the processes (``--nproc 4``, ``4 processes``) in the one-line UsageError.
+
+    Every process of a run meets the same refusal: the error is marked ``every_process`` so that only rank 0 says it
+    (see :func:`wait_for_rank0`)."""
+    if processes > batch_size:
+        from ..errors import UsageError
+
+        exc = UsageError(f"{who} with --batch-size {batch_size}: each batch is shared among the processes and each "
+                         f"needs an example of it; use --batch-size {processes} or more, or fewer processes")
+        exc.every_process = True
+        raise exc
+
+
+def wait_for_rank0(seconds: float = 10.0) -> None:
+    """On a process other than rank 0 refused for the same reason as rank 0: wait quietly for rank 0 to say it and
+    torchrun to stop this one (one that left first had torchrun stop rank 0, perhaps before it had said it)."""
+    import time
+
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:  # Ctrl-C: leave as refused
+        pass
 
 
 def _gpus_needed(local_world: int) -> str:

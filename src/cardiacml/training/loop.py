@@ -26,7 +26,7 @@ from ..models import count_parameters, create_model, get_spec
 from ..tasks import TaskData
 from ..utils import atomic_path, progress, seed_everything, silent
 from .checkpoint import NormalizedModel, RunRecord, TrainConfig, TrainingError, safe_load, save_run
-from .distributed import autocast_context, global_mean, init_distributed
+from .distributed import autocast_context, global_mean, init_distributed, refuse_batch_share
 from .losses import class_weights, loss_fn, normaliser
 
 
@@ -216,12 +216,7 @@ def _fit(data: TaskData, cfg: TrainConfig, out_dir, log, data_args, *, checkpoin
     from ..utils import resolve_threads
 
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    if world > cfg.batch_size:  # torchrun, or --resume of a run with a smaller batch: every batch would be skipped
-        from ..errors import UsageError
-
-        raise UsageError(f"{world} processes with --batch-size {cfg.batch_size}: each batch is shared among the "
-                         f"processes and each needs an example of it; use --batch-size {world} or more, or fewer "
-                         "processes")
+    refuse_batch_share(world, cfg.batch_size, f"{world} processes")  # torchrun, or --resume of a run with a smaller batch
     dist_ctx = init_distributed(cfg.device)
     threads = resolve_threads(cfg.threads) if cfg.threads else max(1, resolve_threads(None) // dist_ctx.local_world)
     torch.set_num_threads(threads)

@@ -20,6 +20,7 @@ from ..errors import CardiacMLError, DataFormatError, MissingDataError, UsageErr
 from ..tasks import get_task, load_task
 from ..utils import resolved, silent
 from .checkpoint import RunRecord, TrainConfig, TrainingError, load_run, save_examples, save_run
+from .distributed import refuse_batch_share
 from .loop import evaluate_task, fit
 
 
@@ -131,6 +132,8 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
 
     from .loop import cannot_serve
 
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)  # --resume of a run with a smaller batch: said before the data
+    refuse_batch_share(world, cfg.batch_size, f"{world} processes")  # is loaded (fit says the same, later)
     why = cannot_serve(cfg.model, spec)  # before the data is loaded (fit says the same, later)
     if why:
         raise UsageError(why)
