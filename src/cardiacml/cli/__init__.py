@@ -10,11 +10,13 @@ cardiacml: its traceback is shown with a line asking for a report (exit code 1).
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from .common import _fail, _run  # noqa: F401 (_fail: tests call it from here)
+from .groups import cache_app, data_app, nb_app
 
 HELP = """cardiacml: machine learning for cardiac electrophysiology.
 
@@ -32,17 +34,9 @@ Downloaded and built data is cached in ~/.cache/cardiacml ($CARDIACML_CACHE to m
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode=None)
-data_app = typer.Typer(help="Get, build, check and cache datasets.", no_args_is_help=True, rich_markup_mode=None)
-nb_app = typer.Typer(help="The tutorials and task notebooks (notebooks/*.py): list them, run them in a Jupyter kernel "
-                     "(needs pip install -e \".[notebooks]\").", no_args_is_help=True, rich_markup_mode=None)
-cache_app = typer.Typer(help="The cache folder (~/.cache/cardiacml, or $CARDIACML_CACHE): rebuilt beats, simulated "
-                        "hearts, parsed CSVs. Everything in it is rebuilt on demand.", no_args_is_help=True,
-                        rich_markup_mode=None)
-
-
 def _version_callback(value: bool) -> None:
     if value:
-        from . import __version__
+        from .. import __version__
 
         typer.echo(f"cardiacml {__version__}")
         raise typer.Exit()
@@ -58,8 +52,8 @@ class _TrainCommand(typer.core.TyperCommand):
     """`train --help` ends with the tasks and their default models, read from the registries when help is shown."""
 
     def format_epilog(self, ctx, formatter):
-        from .catalog import model_catalog, tasks_served
-        from .tasks import get_task
+        from ..catalog import model_catalog, tasks_served
+        from ..tasks import get_task
 
         served = {}
         for e in model_catalog():
@@ -71,60 +65,14 @@ class _TrainCommand(typer.core.TyperCommand):
             formatter.write_dl(rows)
 
 
-class Dataset(str, Enum):
-    intracardiac = "intracardiac"
-    heartbeat = "heartbeat"
-
-
 THREADS_HELP = ("CPU threads for PyTorch (and onnxruntime, for an .onnx model). Default: the cores other processes leave idle (1-minute load average), "
                 "at least 1; or $CARDIACML_THREADS. More than the CPU cores this process may run on: cut to them.")
 
 
 def _task_names() -> list[str]:
-    from .tasks import list_tasks
+    from ..tasks import list_tasks
 
     return list_tasks()
-
-
-def _fail(exc: Exception, code: int = 2) -> None:
-    import os
-
-    rank = os.environ.get("RANK", "0") or "0"
-    if rank == "0":
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    elif getattr(exc, "every_process", False):  # the same on every process (a setting): rank 0 says it
-        from .training.distributed import wait_for_rank0
-        wait_for_rank0()
-    elif code != 130:  # an interrupt is the same on every process (said once); another error may be this rank's own
-        typer.secho(f"error [rank {rank}]: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def _run(fn):
-    """Run a command body: cardiacml's own errors -> one red line (exit 2); Ctrl-C / SIGTERM -> exit 130;
-    anything else is a bug: its traceback and a request to report it (exit 1)."""
-    import traceback
-
-    from .errors import CardiacMLError
-    from .utils import sigterm_as_interrupt
-
-    try:
-        with sigterm_as_interrupt():
-            return fn()
-    except KeyboardInterrupt as exc:
-        msg = str(exc) if isinstance(exc, CardiacMLError) else "interrupted; nothing half-written was left behind"
-        _fail(msg, 130)
-    except CardiacMLError as exc:
-        _fail(exc)
-    except typer.Exit:
-        raise
-    except Exception:  # a bug: show where, and ask for a report
-        traceback.print_exc()
-        from . import __version__
-
-        typer.secho(f"this is a bug in cardiacml {__version__}, not a problem with your input: please report it to the "
-                    "cardiacml issue tracker with the traceback above and the command you ran", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- newcomer commands first
@@ -137,7 +85,7 @@ def demo(
     """Start here: the whole pipeline on the embedded defaults (simulated hearts, Tasks 3-4; MIT-BIH beats, Task 2), with reports and a summary table."""
 
     def go():
-        from .demo import run_demo
+        from ..demo import run_demo
 
         run_demo(out, quick=quick, log=typer.echo, threads=threads)
 
@@ -162,15 +110,15 @@ def predict(
     """Predict on your own ECG: every beat's class and probabilities, or activation times / Vm at 75 heart sites."""
 
     def go():
-        from .inference.predict import predict_file
-        from .utils import resolve_threads
+        from ..inference.predict import predict_file
+        from ..utils import resolve_threads
 
         n_threads = resolve_threads(threads)  # refused below 1, cut to the cores; onnxruntime takes it too
         if not str(model).lower().endswith(".onnx"):  # an .onnx model runs on onnxruntime alone: never import torch for it
             import torch
 
             torch.set_num_threads(n_threads)
-        from .errors import UsageError
+        from ..errors import UsageError
 
         if beat not in ("auto", "all") and not beat.strip().isdigit():
             raise UsageError(f"--beat expects auto, all or a 0-based beat index, got {beat!r}")
@@ -182,7 +130,7 @@ def predict(
 
 
 def _parse_hparams(items: List[str]) -> dict:
-    from .errors import UsageError
+    from ..errors import UsageError
 
     out = {}
     for it in items:
@@ -230,11 +178,11 @@ def train(
     import sys
 
     if nproc != 1 and "WORLD_SIZE" not in os.environ:  # before any process starts or any data is read
-        from .training.distributed import check_processes
+        from ..training.distributed import check_processes
 
         _run(lambda: check_processes(nproc, device, None if resume else batch_size))
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
-        from .training.run import launch_distributed
+        from ..training.run import launch_distributed
 
         args = sys.argv[1:]
         for i, a in enumerate(list(args)):
@@ -246,8 +194,8 @@ def train(
         raise typer.Exit(launch_distributed(nproc, args))
 
     def go():
-        from .tasks import get_task
-        from .training.run import train_run
+        from ..tasks import get_task
+        from ..training.run import train_run
 
         spec = get_task(task)
         config = dict(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
@@ -286,8 +234,8 @@ def evaluate(
     def go():
         import torch
 
-        from .training.run import evaluate_run
-        from .utils import resolve_threads
+        from ..training.run import evaluate_run
+        from ..utils import resolve_threads
 
         torch.set_num_threads(resolve_threads(threads))
         _, dest = evaluate_run(run, data_dir=data_dir, mitdb=mitdb, protocol=protocol, out=out, log=typer.echo,
@@ -306,9 +254,9 @@ def report(
     """Write one self-contained HTML report of a run: model card, data, metrics, figures, configuration."""
 
     def go():
-        from .inference.predict import _names_folder
-        from .pretrained import is_pretrained
-        from .report import write_report
+        from ..inference.predict import _names_folder
+        from ..pretrained import is_pretrained
+        from ..report import write_report
 
         dest = out
         if dest is not None and _names_folder(dest):
@@ -327,10 +275,10 @@ def export(
     """Export a model to ONNX (dynamic batch, contract in the metadata) and check parity against PyTorch."""
 
     def go():
-        from .inference.onnx_export import export_onnx
-        from .inference.predict import _names_folder
-        from .pretrained import is_shipped
-        from .training.checkpoint import resolve_checkpoint
+        from ..inference.onnx_export import export_onnx
+        from ..inference.predict import _names_folder
+        from ..pretrained import is_shipped
+        from ..training.checkpoint import resolve_checkpoint
 
         ck = resolve_checkpoint(run)  # a shipped model (by name or path): ./NAME.onnx, never into the package
         default = Path(f"{ck.stem}.onnx") if is_shipped(ck) else ck.parent / "model.onnx"
@@ -367,17 +315,17 @@ def simulate(
     def go():
         import time
 
-        from .simulate import SimulatorConfig, simulate_dataset
+        from ..simulate import SimulatorConfig, simulate_dataset
 
         extra = {} if conduction_disease else {"conduction_shares": ()}
         cfg = SimulatorConfig(cv_range=(cv_min, cv_max), noise_mv=noise_mv, wander_mv=wander_mv, **extra)
-        from .simulate.simulator import parse_shard
+        from ..simulate.simulator import parse_shard
 
         i, k = parse_shard(shard)
         lo, hi = i * n // k, (i + 1) * n // k
         where = Path(out) / f"data_hearts_dd_0p2_sim_s{seed}"
 
-        from .simulate.simulator import complete_pairs
+        from ..simulate.simulator import complete_pairs
 
         kept = len(complete_pairs(where, seed, range(lo, hi))) if where.is_dir() else 0  # what simulate_dataset keeps
         t = time.time()
@@ -390,7 +338,7 @@ def simulate(
         again = f"; {kept} kept from an earlier run" if kept else ""
         typer.echo(f"{m} simulations{part}: {done} simulated in {dt:.1f} s ({jobs} job(s){rate}){again} -> {folder}")
         if compare_real:
-            from .simulate.compare import compare_folder
+            from ..simulate.compare import compare_folder
 
             text, _ = compare_folder(folder, folder / "compare_real", n=100)
             typer.echo(text)
@@ -403,7 +351,7 @@ def simulate(
 @app.command()
 def tasks():
     """List the tasks: input contract, protocols, default model, metric."""
-    from .tasks import get_task
+    from ..tasks import get_task
 
     for name in _task_names():
         s = get_task(name)
@@ -418,7 +366,7 @@ def models():
     import shutil
     import textwrap
 
-    from .catalog import model_catalog, tasks_served
+    from ..catalog import model_catalog, tasks_served
 
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 160))
     typer.echo(f"{'model':<14}{'kind':<16}{'input':<12}tasks (parameters)")
@@ -433,7 +381,7 @@ def models():
             if text:
                 typer.echo("\n".join(textwrap.wrap(text, width, initial_indent=" " * 14, subsequent_indent=" " * 14)))
     try:
-        from .pretrained import describe_pretrained
+        from ..pretrained import describe_pretrained
     except ImportError:
         return
     lines = describe_pretrained()
@@ -447,237 +395,12 @@ def models():
 @app.command()
 def version():
     """Print the version."""
-    from . import __version__
+    from .. import __version__
 
     typer.echo(__version__)
 
 
 # ---------------------------------------------------------------- data
-@data_app.command("build-beats")
-def build_beats_cmd(
-    mitdb: Optional[Path] = typer.Option(None, help="Raw MIT-BIH folder (RECORDS, .hea/.dat/.atr). Default: $CARDIACML_MITDB, else ../shared/data/mitdb."),
-    out: Path = typer.Option(Path("mitbih_beats.npz"), help="Output .npz with X (n, 187), y, classes and record ids."),
-    csv_dir: Optional[Path] = typer.Option(None, "--csv-dir", help="Also write Kaggle-format mitbih_train.csv / mitbih_test.csv (random stratified 80/20) here."),
-    jobs: int = typer.Option(2, help="Worker processes."),
-    seed: int = typer.Option(0, help="Seed of the random split written with --csv-dir."),
-):
-    """Rebuild the Kaggle-style beat dataset from raw MIT-BIH records (Kachuee 2018 method, AAMI classes)."""
-
-    def go():
-        import numpy as np
-
-        from .datasets.kaggle import write_heartbeat_csv
-        from .datasets.mitbih import DS1, DS2, KAGGLE_COUNTS, build_beats, list_records, save_beats, split_random
-        from .tasks.sources import find_mitdb
-        from .utils import check_output
-
-        from .errors import OutputError, UsageError
-
-        if jobs < 1:
-            raise UsageError(f"--jobs must be >= 1, got {jobs}")
-        src = find_mitdb(mitdb)
-        inputs = [src / "RECORDS", *(src / n for n in list_records(src))]  # never written over (a record's files too)
-        # every output refused before the work, not after it (the write refused a folder only once the beats were built)
-        files = [("--out", Path(out), f"build-beats writes one .npz file (e.g. --out {Path(out) / 'mitbih_beats.npz'})")]
-        files += [("--csv-dir", Path(csv_dir) / name, "choose another --csv-dir") for name in
-                  (("mitbih_train.csv", "mitbih_test.csv") if csv_dir else ())]
-        for what, f, hint in files:
-            check_output(f, inputs, what=what)
-            if f.is_dir():
-                raise OutputError(f"{what} {f} is a folder: {hint}")
-        beats = build_beats(src, n_jobs=jobs)
-        save_beats(beats, out)
-        counts = beats.class_counts()
-        typer.echo(f"{len(beats)} beats from {len(set(beats.groups))} records in {src} -> {out}")
-        typer.echo(f"{'class':<6}{'rebuilt':>10}{'Kaggle':>10}{'diff':>8}")
-        for c, k in KAGGLE_COUNTS.items():
-            typer.echo(f"{c:<6}{counts[c]:>10}{k:>10}{counts[c] - k:>+8}")
-        typer.echo(f"{'total':<6}{len(beats):>10}{sum(KAGGLE_COUNTS.values()):>10}{len(beats) - sum(KAGGLE_COUNTS.values()):>+8}")
-        g = beats.groups.astype(str)
-        typer.echo(f"inter-patient: DS1 {int(np.isin(g, DS1).sum())} beats, DS2 {int(np.isin(g, DS2).sum())} beats")
-        if csv_dir:
-            tr, te = split_random(beats, 0.2, seed)
-            write_heartbeat_csv(tr, Path(csv_dir) / "mitbih_train.csv")
-            write_heartbeat_csv(te, Path(csv_dir) / "mitbih_test.csv")
-            typer.echo(f"wrote Kaggle-format CSVs to {csv_dir}")
-
-    _run(go)
-
-
-@data_app.command("download")
-def download_cmd(
-    dataset: Dataset = typer.Argument(..., help="intracardiac (21 .tgz parts, ~5.2 GB) or heartbeat (Kaggle zip)."),
-    dest: Path = typer.Option(..., help="Destination folder; nothing is written outside it."),
-    base_url: Optional[str] = typer.Option(None, help="Mirror to fetch the same file names from (BASE_URL/NAME)."),
-    manifest: Optional[Path] = typer.Option(None, help="JSON list of {url, filename, sha256?, size?, extract?} to use instead (bare file names only)."),
-    keep_archives: bool = typer.Option(True, help="Keep archives after extraction (they are re-verified on every later run)."),
-    retries: int = typer.Option(3, help="Reconnections per file before giving up (resumes each time)."),
-):
-    """Download a dataset: resumable, size/sha256-checked, archives verified end to end and extracted. Re-run to resume."""
-
-    def go():
-        from .datasets.download import builtin_manifest, download_dataset, load_manifest, rebase_manifest
-
-        files = load_manifest(manifest) if manifest else builtin_manifest(dataset.value)
-        if base_url:
-            files = rebase_manifest(files, base_url)
-        paths = download_dataset(files, dest, keep_archives=keep_archives, retries=retries)
-        typer.echo(f"{len(paths)} file(s) ready in {dest}")
-
-    _run(go)
-
-
-@data_app.command("cache")
-def cache_cmd(
-    data_dir: Path = typer.Argument(..., help="Intracardiac dataset folder (data_hearts_dd_0p2* folders; simulator shards are merged)."),
-    out: Optional[Path] = typer.Option(None, help="Cache folder (default DATA_DIR/.cardiacml_cache)."),
-    lenient: bool = typer.Option(False, help="Skip unpaired files instead of failing."),
-):
-    """Consolidate an intracardiac dataset into memory-mapped arrays (ecg, vm, act) + an index; checks shards for missing or duplicate indices."""
-
-    def go():
-        from .datasets.intracardiac import build_cache
-        from .errors import OutputError
-        from .utils import resolved
-
-        dest = out or data_dir / ".cardiacml_cache"
-        if resolved(dest) == resolved(data_dir):
-            raise OutputError(f"--out {dest} is the dataset folder itself: the cache goes in a folder of its own "
-                              f"(default {data_dir / '.cardiacml_cache'})")
-        from .utils import check_output_folder
-
-        check_output_folder(dest, ours=("index.json",))  # before the (long) build, not after it
-        ds = build_cache(data_dir, dest, strict=not lenient)
-        typer.echo(f"{ds}; never-activated sites: {ds.info['never_activated_sites']}")
-
-    _run(go)
-
-
-@data_app.command("check")
-def check_cmd(path: Path = typer.Argument(..., help="A Kaggle heartbeat CSV, or an intracardiac dataset folder.")):
-    """Validate a dataset file or folder and print a summary (shapes, classes, problems)."""
-
-    def go():
-        if path.is_dir() and (path / "index.json").is_file():  # a cache (`data cache`), as train --data-dir takes it
-            from .datasets.intracardiac import IntracardiacData
-
-            typer.echo(f"{path}: a valid cache of {len(IntracardiacData(path))} simulations")
-        elif path.is_dir():
-            from .datasets.intracardiac import discover_simulations, load_simulation, merge_simulation_metadata
-
-            sims = discover_simulations(path)
-            merge_simulation_metadata(sims)  # what `data cache` and training refuse (missing shards, pairs) is refused here
-            for s in sims:
-                load_simulation(s)
-            typer.echo(f"{path}: {len(sims)} valid simulation pairs")
-        else:
-            from .contracts.beat import MITBIH_CLASSES, PTB_CLASSES
-            from .datasets.kaggle import load_heartbeat_csv
-
-            classes = PTB_CLASSES if "ptb" in path.name.lower() else MITBIH_CLASSES
-            b = load_heartbeat_csv(path, classes, cache=False)
-            typer.echo(f"{path}: {len(b)} beats x 187 samples, classes {b.class_counts()}")
-
-    _run(go)
-
-
-@cache_app.command("info")
-def cache_info_cmd():
-    """Where the cache is and how much each part of it takes."""
-
-    def go():
-        from .datasets.cache import cache_info
-
-        root, parts = cache_info()
-        if not parts:
-            typer.echo(f"cache: {root} (empty)")
-            return
-        typer.echo(f"cache: {root} ({_size(sum(n for _, n in parts))} in all)")
-        for name, n in parts[:20]:  # the largest; hundreds of per-record files otherwise
-            typer.echo(f"  {_size(n):>10}  {name}")
-        if len(parts) > 20:
-            rest = parts[20:]
-            typer.echo(f"  {_size(sum(n for _, n in rest)):>10}  ... and {len(rest)} smaller entries")
-
-    _run(go)
-
-
-@cache_app.command("clear")
-def cache_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")):
-    """Delete what cardiacml cached (it is rebuilt on demand); leaves files it did not write, never follows links."""
-
-    def go():
-        from .datasets.cache import OURS, cache_clear, cache_info, check_clearable, foreign_entries
-
-        root, parts = cache_info(check_clearable())
-        other = foreign_entries(root)
-        parts = [(n, b) for n, b in parts if OURS.match(n.rstrip("/"))]
-        kept = (f"; left {len(other)} entr{'y' if len(other) == 1 else 'ies'} cardiacml did not write: "
-                + ", ".join(other[:5]) + (" ..." if len(other) > 5 else "")) if other else ""
-        if not parts:
-            typer.echo(f"cache: nothing of cardiacml's in {root}{kept}")
-            return
-        if not yes:
-            try:
-                ok = typer.confirm(f"delete {_size(sum(n for _, n in parts))} in {root}?")
-            except (typer.Abort, EOFError, KeyboardInterrupt):  # no answer (no terminal, Ctrl-C, Ctrl-D)
-                typer.echo("\nnothing deleted (no answer; `cardiacml cache clear --yes` deletes without asking)")
-                return
-            if not ok:
-                typer.echo("nothing deleted")
-                return
-        typer.echo(f"freed {_size(cache_clear(root))} in {root}{kept}")
-
-    _run(go)
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-
-
-@nb_app.command("list")
-def notebooks_list_cmd(folder: Optional[Path] = typer.Option(None, "--dir", help="Notebooks folder (default: notebooks/ of the source checkout).")):
-    """The notebooks, their titles and the run time each states."""
-
-    def go():
-        from .notebooks import list_notebooks
-
-        for nb in list_notebooks(folder):
-            typer.echo(f"{nb['name']:<34}{nb['title']}")
-            typer.echo(f"{'':<34}run time: {nb['run_time']}")
-
-    _run(go)
-
-
-@nb_app.command("run")
-def notebooks_run_cmd(
-    names: Optional[List[str]] = typer.Argument(None, help="Notebooks to run (names of `cardiacml notebooks list`, a unique prefix is enough). Default: all of the folder (the six of notebooks/)."),
-    quick: bool = typer.Option(False, help="Smaller data and fewer epochs (CARDIACML_QUICK=1): under 2 minutes per notebook on 2 cores."),
-    out: Path = typer.Option(Path("notebooks_out"), help="Folder for the executed notebooks (NAME.ipynb, with outputs)."),
-    folder: Optional[Path] = typer.Option(None, "--dir", help="Notebooks folder (default: notebooks/ of the source checkout)."),
-    timeout: int = typer.Option(1200, help="Seconds one cell may run."),
-):
-    """Execute notebooks top to bottom in a fresh Jupyter kernel and save them with their outputs; prints each run time."""
-
-    def go():
-        from .notebooks import run_notebook, select
-
-        if timeout < 1:
-            from .errors import UsageError
-
-            raise UsageError(f"--timeout {timeout}: a cell needs at least 1 s (the default is 1200)")
-        chosen = select(names, folder)
-        for nb in chosen:
-            typer.echo(f"{nb['name']}: running{' (quick)' if quick else ''}...")
-            dest, seconds = run_notebook(nb["path"], out, quick=quick, timeout_s=timeout)
-            typer.echo(f"{nb['name']}: {seconds:.0f} s -> {dest}")
-
-    _run(go)
-
-
 app.add_typer(data_app, name="data")
 app.add_typer(nb_app, name="notebooks")
 app.add_typer(cache_app, name="cache")

@@ -1,0 +1,5 @@
+"""``python -m cardiacml.cli``."""
+
+from . import main
+
+main()
