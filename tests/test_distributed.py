@@ -264,7 +264,9 @@ def test_a_worker_killed_under_nproc_is_one_line_with_the_resume_hint(tmp_path, 
     out, _ = p.communicate(timeout=120)
     assert p.returncode == 128 + signal.SIGKILL, out
     assert "Traceback" not in out and "a bug in cardiacml" not in out, out
-    assert "another of the 2 training processes stopped" in out, out
+    # rank 0's collective fails ("another of the 2 ... stopped"), unless torchrun, seeing rank 1 gone, stops it first
+    # (SIGTERM: "training interrupted"): a race on a busy machine; either is one line with the resume command
+    assert "another of the 2 training processes stopped" in out or "training interrupted; the last finished" in out, out
     assert "Resume with: cardiacml train task2 --resume" in out and "--nproc 2" in out, out
     assert (tmp_path / "run.partial" / "last.pt").is_file() and not (tmp_path / "run").exists()
 
