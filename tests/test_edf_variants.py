@@ -53,3 +53,40 @@ def test_a_header_counting_minus_one_records_is_read_and_said_not_warned(tmp_pat
         r = open_record(path)
         assert r.n_samples == 19 * 256 and r.read().shape == (19 * 256, 1)
     assert any("-1 data records" in n and "19" in n and "incomplete" in n for n in r.notes), r.notes
+
+
+def test_channels_in_counts_are_read_with_the_gain_given_as_counts_per_mv(tmp_path):
+    """Holter exports whose physical dimension is "counts": the ECG was skipped (no unit to read it in), and
+    ``units="counts/N"`` (``--units counts/N``) was refused for every EDF file, as if its header had made the values mV
+    already. The channels in counts (or with no unit) are now scaled by 1/N, said in the notes; a channel with a voltage
+    unit keeps it, and a file whose leads all have one still refuses counts/N."""
+    import re
+
+    import edfio
+    import pytest
+
+    from cardiacml.errors import DataFormatError, UsageError
+
+    def counts(label, dim="counts"):
+        return edfio.EdfSignal(_spikes(256, 20, 300), 256, label=label, physical_dimension=dim,
+                               physical_range=(-32768, 32767), digital_range=(-32768, 32767))
+
+    spo2 = edfio.EdfSignal(np.full(256 * 20, 97.0), 256, label="SpO2", physical_dimension="%", physical_range=(0, 100))
+    path = tmp_path / "holter.edf"
+    edfio.Edf([counts("ECG1"), spo2]).write(path)
+    with pytest.raises(DataFormatError, match=r"no ECG channel.*ECG1 \(unit .counts.\).*--units counts/N"):
+        open_record(path)
+    edfio.Edf([counts("ECG1"), counts("ECG2", ""), spo2]).write(path)
+    r = open_record(path, units="counts/200")
+    assert r.leads == ("ECG1", "ECG2"), (r.leads, r.notes)
+    np.testing.assert_allclose(r.read(), np.column_stack([_spikes(256, 20, 1.5)] * 2), atol=1e-9)
+    assert any("200 counts per mV" in n for n in r.notes) and any("SpO2" in n for n in r.notes), r.notes
+    # beside a lead in mV: each in its own unit
+    edfio.Edf([counts("ECG"), edfio.EdfSignal(_spikes(256, 20, 1.5), 256, label="MLII", physical_dimension="mV",
+                                              physical_range=(-5, 5))]).write(tmp_path / "mixed.edf")
+    r = open_record(tmp_path / "mixed.edf", units="counts/200")
+    assert np.abs(r.read() - np.column_stack([_spikes(256, 20, 1.5)] * 2)).max() < 1e-3, r.notes
+    # the leads read all in a voltage unit: refused as before
+    with pytest.raises(UsageError, match=re.escape("units 'counts/200' do not apply to an EDF/BDF file whose leads "
+                                                   "have a voltage unit (MLII mV)")):
+        open_record(tmp_path / "mixed.edf", units="counts/200", leads=["MLII"])

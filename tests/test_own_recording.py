@@ -311,8 +311,9 @@ def test_raw_adc_counts_are_read_with_the_gain_given_as_units_counts_per_mv(tmp_
         _open(_wfdb(tmp_path), units="counts/200")
     edfio.Edf([edfio.EdfSignal(x, FS, label="MLII", physical_dimension="mV", physical_range=(-10, 10))]).write(
         tmp_path / "m.edf")
-    with pytest.raises(UsageError, match=r"m.edf: units 'counts/200' do not apply to an EDF/BDF file: its header gives "
-                                         r"the gain .*; leave out counts/N") as e:
+    with pytest.raises(UsageError, match=r"m.edf: units 'counts/200' do not apply to an EDF/BDF file whose leads have "
+                                         r"a voltage unit \(MLII mV\): its header gives the gain .*; leave out "
+                                         r"counts/N") as e:
         _open(tmp_path / "m.edf", units="counts/200")
     assert "\n" not in str(e.value)
     assert _open(tmp_path / "m.edf", units="mV").leads == ("MLII",)  # a unit still overrides the header's

@@ -18,6 +18,10 @@ from .symbols import BEAT_SYMBOLS
 from .units import parse_leads, resolve_units, robust_amplitude, sample_rows
 
 
+#: An EDF physical dimension (lower case) of raw ADC counts (or none): ``units="counts/N"`` gives their gain.
+_COUNT_DIMS = ("", "count", "counts")
+
+
 def _require_edfio():
     try:
         import edfio
@@ -80,8 +84,9 @@ class EdfRecord(Record):
 
     Only channels with a voltage unit (or no unit, taken as the ``units`` given / guessed) are leads; channels in other
     units (%, degC, bpm...) or at another rate than the default lead's (picked among those at >= 100 Hz) are skipped, said in
-    ``notes``. EDF+ annotations whose text is a single MIT-BIH beat symbol (``N``, ``V``, ``A``...) are returned by
-    :meth:`annotations` as beat annotations.
+    ``notes``. Channels whose unit is counts (raw ADC counts: some Holter exports) are leads with ``units="counts/N"``
+    (N counts per mV; channels in a voltage unit keep it). EDF+ annotations whose text is a single MIT-BIH beat symbol
+    (``N``, ``V``, ``A``...) are returned by :meth:`annotations` as beat annotations.
     """
 
     def __init__(self, path: str | os.PathLike, *, units: str | None = None, leads=None, check_units: bool = True):
@@ -90,10 +95,7 @@ class EdfRecord(Record):
         if not path.is_file():
             raise MissingDataError(f"{path}: no such file")
         bdf = path.suffix.lower() == ".bdf"
-        if counts_per_mv(units, str(path)) is not None:  # its samples are scaled by the header's gain already
-            raise UsageError(f"{path}: units {units!r} do not apply to an EDF/BDF file: its header gives the gain (each "
-                             "signal's digital and physical range), and its values are read in physical units; leave "
-                             "out counts/N (units= / --units mV, uV or V overrides the header's unit)")
+        gain = counts_per_mv(units, str(path))  # raw ADC counts: for the channels whose header unit is counts
         _check_edf_size(path, bdf)
         try:
             with warnings.catch_warnings(record=True) as said:  # edfio's warnings become notes, not stderr lines
@@ -114,7 +116,7 @@ class EdfRecord(Record):
         for i, s in enumerate(signals):
             dim = _edf_dimension(s)
             key = dim.lower().replace("μ", "µ")
-            if units is None and dim and key not in UNIT_TO_MV:
+            if dim and key not in UNIT_TO_MV and (units is None or gain is not None and key not in _COUNT_DIMS):
                 skipped.append(f"{s.label.strip()} (unit {dim!r})")
             else:
                 cand.append(i)
@@ -127,8 +129,11 @@ class EdfRecord(Record):
             cand = [one_lead(w, labels, path, "open the file without leads= and pick one by its index among the leads "
                              "read (--lead)") for w in want]
         if not cand:
+            counted = any(_edf_dimension(s).lower() in _COUNT_DIMS for s in signals)
             raise DataFormatError(f"{path}: no ECG channel: every signal has a non-voltage unit ({skipped}); "
-                                  "pass units= / --units if they are ECG leads")
+                                  "pass units= / --units if they are ECG leads"
+                                  + ("; channels in counts take --units counts/N (units='counts/N'), N the ADC counts "
+                                     "per mV" if counted else ""))
         rates = [float(signals[i].sampling_frequency) for i in cand]
         if want is not None and len(set(rates)) > 1:  # leads asked for by name are all read, or the file is refused
             raise DataFormatError(f"{path}: the leads asked for are sampled at different rates "
@@ -152,15 +157,25 @@ class EdfRecord(Record):
         samp = sample_rows(self._read_raw_all, self.n_samples, fs)
         amps = robust_amplitude(samp)
         dims = [_edf_dimension(signals[i]) or None for i in self._chan]
-        if units is not None:
+        if units is not None and gain is None:
             s, note = resolve_units(float(np.max(amps)), units, path, check=check_units)
             self._scale[:] = s
             self.notes.append(note)
         else:
+            if gain is not None:  # counts/N: the header's physical values are counts where its unit is counts (or none)
+                dims = [units if (d or "").lower() in _COUNT_DIMS else d for d in dims]
+                if units not in dims:  # a voltage unit: the header's gain has made them physical values already
+                    raise UsageError(f"{path}: units {units!r} do not apply to an EDF/BDF file whose leads have a "
+                                     f"voltage unit ({', '.join(f'{n} {d}' for n, d in zip(self.leads, dims))}): its "
+                                     "header gives the gain (each signal's digital and physical range), and its values "
+                                     "are read in physical units; counts/N is for channels whose unit is counts (or "
+                                     "none); leave out counts/N (units= / --units mV, uV or V overrides the header's "
+                                     "unit)")
             for u in sorted(set(dims), key=str):
                 idx = [k for k, v in enumerate(dims) if v == u]
-                s, note = resolve_units(float(np.max(amps[idx])), u, path, source="from the EDF header",
-                                        check=check_units)
+                s, note = resolve_units(float(np.max(amps[idx])), u, path, check=check_units,
+                                        source="given, the header's unit being counts" if u == units
+                                        else "from the EDF header")
                 self._scale[idx] = s
                 self.notes.append(note + (f" for {[self.leads[k] for k in idx]}" if len(set(dims)) > 1 else ""))
 
