@@ -117,7 +117,30 @@ def test_a_workers_error_under_nproc_is_its_one_line_and_its_exit_code(tmp_path)
     r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "CARDIACML_PROGRESS": "0"}, timeout=300)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "mitbih_train.csv not found" in r.stderr and "Traceback" not in r.stderr + r.stdout, r.stderr
+    assert "error [rank" not in r.stderr, r.stderr  # the folder named is the same on every process: said once
     assert "ChildFailedError" not in r.stderr and "OMP_NUM_THREADS" not in r.stdout + r.stderr
+
+
+def test_a_missing_data_folder_under_nproc_is_said_by_rank_0_only(tmp_path):
+    """``train --nproc 2 --mitdb DIR`` with no such DIR: each worker printed the refusal (``error:`` and ``error [rank
+    1]:``). A folder named on the command line, or an option's value, is the same on every process: rank 0 alone says
+    it (status 2); an error that may be one process's own is still said by the process that meets it."""
+    from cardiacml.training.run import train_run
+
+    none = tmp_path / "none"
+    r = subprocess.run([sys.executable, "-m", "cardiacml.cli", "train", "task2", "--nproc", "2", "--mitdb", str(none),
+                        "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                       env={**os.environ, "CARDIACML_PROGRESS": "0"}, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 2, out
+    assert out.strip().splitlines() == [f"error: --mitdb {none}: no such folder"], out
+    for kw in (dict(max_train=0), dict(class_weighting="cube"), dict(hparams={"no_such_option": 1})):
+        with pytest.raises(UsageError) as e:
+            train_run("task2", "kachuee", out=tmp_path / "run", log=lambda *a: None, **kw)
+        assert getattr(e.value, "every_process", False), (kw, e.value)
+    with pytest.raises(UsageError) as e:
+        train_run("no-such-task", out=tmp_path / "run", log=lambda *a: None)
+    assert getattr(e.value, "every_process", False), e.value
 
 
 def test_more_processes_than_gpus_is_refused_in_one_line(monkeypatch):

@@ -33,3 +33,11 @@ class MissingDependencyError(CardiacMLError, ImportError):
 
 class OutputError(CardiacMLError, OSError):
     """An output could not be written (disk full, permission denied, read-only folder...); nothing half-written is left."""
+
+
+def every_process(exc: CardiacMLError) -> CardiacMLError:
+    """Mark ``exc`` as met alike by every process of a distributed run (``train --nproc``): a setting, or a folder or
+    file named on the command line, checked before training starts. The command line has rank 0 alone say it (the
+    others wait for torchrun to stop them); an error that may be one process's own is left unmarked."""
+    exc.every_process = True
+    return exc

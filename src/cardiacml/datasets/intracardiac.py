@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError, MissingDataError
+from ..errors import DataFormatError, MissingDataError, every_process
 from ..utils import atomic_path, clean_stale_temps, file_checksum, progress
 from ..contracts.base import check_float32
 from ..contracts.ecg12 import LEADS, N_SITES, N_TIMES, leads_from_electrodes
@@ -66,7 +66,8 @@ def discover_simulations(root: str | os.PathLike, *, strict: bool = True) -> lis
     """
     root = Path(root)
     if not root.is_dir():
-        raise MissingDataError(f"{root}: dataset directory not found (download with `cardiacml data download intracardiac`)")
+        raise every_process(MissingDataError(f"{root}: dataset directory not found (download with `cardiacml data "
+                                             "download intracardiac`)"))
     folders = sorted({p for p in root.rglob(FOLDER_GLOB) if p.is_dir()} | ({root} if root.match(FOLDER_GLOB) else set()))
     sims, orphans = [], []
     for folder in folders:

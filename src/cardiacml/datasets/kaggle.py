@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError, MissingDataError
+from ..errors import DataFormatError, MissingDataError, every_process
 from ..utils import atomic_path, default_cache_dir, file_checksum
 from ..contracts.base import FLOAT32_MAX
 from ..contracts.beat import KAGGLE_BEAT, MITBIH_CLASSES, N_SAMPLES, PTB_CLASSES
@@ -226,11 +226,11 @@ def find_heartbeat_file(name: str, data_dir: str | os.PathLike) -> Path:
         return direct
     hits = sorted(data_dir.rglob(fname)) if data_dir.is_dir() else []
     if not hits:
-        raise MissingDataError(
+        raise every_process(MissingDataError(  # the folder named (--data-dir): alike on every process
             f"{fname} not found under {data_dir}. Get the Kaggle 'ECG Heartbeat Categorization Dataset' "
             "with `cardiacml data download heartbeat --dest DIR`, or rebuild MIT-BIH beats from raw records "
             "with `cardiacml data build-beats`."
-        )
+        ))
     return hits[0]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import MissingDataError
+from ..errors import MissingDataError, every_process
 from ..utils import cpu_cores, default_cache_dir
 
 
@@ -18,10 +18,11 @@ def find_mitdb(mitdb: str | os.PathLike | None = None) -> Path:
     for given, what in ((mitdb, "--mitdb"), (os.environ.get("CARDIACML_MITDB"), "$CARDIACML_MITDB")):
         if given:  # a folder the user named is used or refused, never silently replaced by another
             if not Path(given).is_dir():
-                raise MissingDataError(f"{what} {given}: no such folder" + (" (it is a file)" if Path(given).exists()
-                                                                            else ""))
+                raise every_process(MissingDataError(f"{what} {given}: no such folder"  # alike on every process
+                                                     + (" (it is a file)" if Path(given).exists() else "")))
             if not (Path(given) / "RECORDS").is_file():
-                raise MissingDataError(f"{what} {given}: not an MIT-BIH folder (no RECORDS file listing its records)")
+                raise every_process(MissingDataError(f"{what} {given}: not an MIT-BIH folder (no RECORDS file "
+                                                     "listing its records)"))
             return Path(given)
     cands = []
     here = Path.cwd()
@@ -29,10 +30,10 @@ def find_mitdb(mitdb: str | os.PathLike | None = None) -> Path:
     for c in cands:
         if c and (Path(c) / "RECORDS").is_file():
             return Path(c)
-    raise MissingDataError(
+    raise every_process(MissingDataError(
         "no MIT-BIH records found: pass --mitdb DIR (a folder with RECORDS and .hea/.dat/.atr files), "
         "set CARDIACML_MITDB, or give --data-dir with the Kaggle CSVs"
-    )
+    ))
 
 
 def rebuilt_beats(mitdb: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):

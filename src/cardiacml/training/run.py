@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CardiacMLError, DataFormatError, MissingDataError, UsageError
+from ..errors import CardiacMLError, DataFormatError, MissingDataError, UsageError, every_process
 from ..tasks import get_task, load_task
 from ..utils import resolved, silent
 from .checkpoint import RunRecord, TrainConfig, TrainingError, load_run, save_examples, save_run
@@ -72,7 +72,8 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     """
     from ..utils import check_output_folder, sigterm_as_interrupt
 
-    spec = get_task(task)
+    # the checks of the settings before the data is read meet every process alike: marked every_process, said by rank 0
+    spec = _alike(get_task, task)
     name = model or spec.default_model
     from dataclasses import fields
 
@@ -81,14 +82,16 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     known = {f.name for f in fields(TrainConfig)} - {"task", "model", "seed"}
     unknown = sorted(set(config) - known)
     if unknown:  # a misspelt option (epoch=1) was dropped silently: the run trained with the default
-        raise UsageError(f"train_run: unknown option(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))} "
-                         "(and data_dir, mitdb, protocol, seed, max_train, max_eval, n_sim, lazy, out, resume, figures)")
+        raise every_process(UsageError(
+            f"train_run: unknown option(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))} "
+            "(and data_dir, mitdb, protocol, seed, max_train, max_eval, n_sim, lazy, out, resume, figures)"))
 
     for opt, v in (("--max-train", max_train), ("--max-eval", max_eval), ("--n-sim", n_sim)):
         if v is not None and int(v) < 1:  # 0 was taken for "no limit"
-            raise UsageError(f"{opt} must be >= 1 (leave it out for no limit), got {v}")
+            raise every_process(UsageError(f"{opt} must be >= 1 (leave it out for no limit), got {v}"))
     if config.get("class_weighting", "sqrt") not in CLASS_WEIGHTINGS:  # refused before any data is loaded
-        raise UsageError(f"--class-weighting {config['class_weighting']!r} is not one of {', '.join(CLASS_WEIGHTINGS)}")
+        raise every_process(UsageError(f"--class-weighting {config['class_weighting']!r} is not one of "
+                                       f"{', '.join(CLASS_WEIGHTINGS)}"))
     out = check_output_folder(Path(out) if out else Path("runs") / f"{task}-{name}")
     ckpt_dir = partial_dir(out)
     main = int(os.environ.get("RANK", "0")) == 0
@@ -102,19 +105,21 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     if resume:
         state = ckpt_dir / "run_args.json"
         if not state.is_file():
-            raise MissingDataError(f"{out}: nothing to resume ({state} not found); start the run without --resume")
+            raise every_process(MissingDataError(f"{out}: nothing to resume ({state} not found); start the run "
+                                                 "without --resume"))
         try:  # a damaged or hand-edited file was a JSONDecodeError / KeyError traceback
             saved = json.loads(state.read_text())
             if not (isinstance(saved, dict) and isinstance(saved.get("config"), dict)
                     and isinstance(saved.get("data_args"), dict) and isinstance(saved["config"].get("model"), str)):
                 raise ValueError("no 'config' with a model and no 'data_args'")
         except (ValueError, UnicodeDecodeError) as exc:
-            raise DataFormatError(f"{state}: damaged ({exc}); the run cannot be resumed: start it again without "
-                                  "--resume") from None
+            raise every_process(DataFormatError(f"{state}: damaged ({exc}); the run cannot be resumed: start it again "
+                                                "without --resume")) from None
         if saved["config"].get("task", task) != task or (model and saved["config"]["model"] != model):
-            raise UsageError(f"{out}: the run to resume is {saved['config'].get('task')} with "
-                             f"{saved['config']['model']}, not {task}{' with ' + model if model else ''}: resume it with "
-                             f"cardiacml train {saved['config'].get('task')} --resume --out {out}")
+            raise every_process(UsageError(
+                f"{out}: the run to resume is {saved['config'].get('task')} with {saved['config']['model']}, not "
+                f"{task}{' with ' + model if model else ''}: resume it with cardiacml train "
+                f"{saved['config'].get('task')} --resume --out {out}"))
         ignored = sorted(k for k, v in config.items() if k in saved["config"] and v != saved["config"][k]
                          and k not in ("threads", "workers", "device"))
         if ignored:
@@ -124,10 +129,10 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
         machine = {k: config[k] for k in ("threads", "workers", "device") if config.get(k) is not None}
         data_args, name = stored_data_args(task, saved["data_args"]), saved["config"]["model"]
         config = {**saved["config"], **machine}
-    cfg = TrainConfig.from_dict({**config, "task": task, "model": name, "seed": seed} if not resume else config)
+    cfg = _alike(TrainConfig.from_dict, {**config, "task": task, "model": name, "seed": seed} if not resume else config)
     from ..models.registry import check_hparams
 
-    check_hparams(cfg.model, cfg.hparams)
+    _alike(check_hparams, cfg.model, cfg.hparams)
     from ..models.registry import get_spec
 
     from .loop import cannot_serve
@@ -136,11 +141,12 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     refuse_batch_share(world, cfg.batch_size, f"{world} processes")  # is loaded (fit says the same, later)
     why = cannot_serve(cfg.model, spec)  # before the data is loaded (fit says the same, later)
     if why:
-        raise UsageError(why)
+        raise every_process(UsageError(why))
     task_out = get_spec(cfg.model).defaults.get(task, {}).get("out")
     if task_out is not None and "out" in cfg.hparams and cfg.hparams["out"] != task_out:  # before the data is loaded
-        raise UsageError(f"--hparam out={cfg.hparams['out']}: {task} needs out={task_out} (a "
-                         f"{'value per site' if task_out == 'vector' else 'trace per site'}); leave the option out")
+        raise every_process(UsageError(f"--hparam out={cfg.hparams['out']}: {task} needs out={task_out} (a "
+                                       f"{'value per site' if task_out == 'vector' else 'trace per site'}); leave the "
+                                       "option out"))
     data = load_task(task, **{k: v for k, v in data_args.items()})
     log(f"data: {data.source} [{data.protocol} split]")
     note = spec.note(data)
@@ -185,6 +191,15 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
     if not main:
         record.path = out / "model.pt"
     return record
+
+
+def _alike(check, *args):
+    """``check(*args)``, a check of the settings alone: its UsageError / DataFormatError is the same on every process
+    of a distributed run (marked :func:`~cardiacml.errors.every_process`)."""
+    try:
+        return check(*args)
+    except (UsageError, DataFormatError) as exc:
+        raise every_process(exc)
 
 
 def _lost_peer(exc: RuntimeError) -> bool:
