@@ -21,7 +21,7 @@ RUN_FOLDERS = ("task3-tcn", "task4-tcn", "task2-beatnet")
 def run_demo(out: str | Path = "demo_out", quick: bool = False, log=print, threads: int | None = None) -> dict:
     """Simulate hearts, train and evaluate Tasks 3-4 (and Task 2 on raw MIT-BIH when found), write reports.
 
-    Prints a summary table at the end (task, model, data, headline metric, report path).
+    Prints a summary table at the end (task, model, split, headline metric, report path).
     Returns {task: RunRecord}.
     """
     from .errors import MissingDataError
@@ -81,5 +81,5 @@ def _headline(rec) -> str:
     if rec.kind == "classification":
         return f"accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} (n={m['n']})"
     if rec.kind == "regression":
-        return f"activation MAE {m['mae_ms']:.2f} ms (mean baseline {m['constant_baseline_mae_ms']:.2f}) (n={m['n']})"
+        return f"activation MAE {m['mae_ms']:.2f} ms (mean baseline {m['constant_baseline_mae_ms']:.2f} ms, n={m['n']})"
     return f"Vm RMSE {m['rmse_mv']:.2f} mV, r {m['pearson_r_mean']:.3f} (n={m['n']})"
