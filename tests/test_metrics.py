@@ -165,3 +165,20 @@ def test_summary_lines_and_report_name_the_classes_left_out():
     assert "F, Q" in _metric_tables("classification", m)
     full = classification_metrics(np.arange(5), np.arange(5), classes)
     assert "left out" not in classification_summary(full) and "left out" not in _metric_tables("classification", full)
+
+
+def test_report_says_which_sites_count_and_the_unfamiliar_rate():
+    """'0 of 5840' on 78 hearts x 75 sites (5850) read as a miscount: the total is of the sites the truth activates;
+    the unfamiliar-input rate that training prints (and metrics.json holds) was missing from the report."""
+    from cardiacml.report import _metric_tables
+
+    m = dict(n=2, rmse_mv=1.0, relative_error=0.1, pearson_r_mean=0.9, pearson_r_min_site=0.8, activation_threshold_mv=-40.0,
+             activation_mae_ms_from_vm=2.0, activation_missed=0, activation_sites_total=149, unfamiliar_rate=0.5)
+    page = _metric_tables("sequence", m)
+    assert "0 of 149 the true Vm activates" in page, page
+    assert "test inputs flagged unfamiliar" in page and "50.0 %" in page, page
+    reg = dict(n=2, mae_ms=1.0, rmse_ms=2.0, constant_baseline_mae_ms=3.0, target_std_ms=4.0, per_region_mae_ms={"AHA": 1.0},
+               unfamiliar_rate=0.25)
+    assert "25.0 %" in _metric_tables("regression", reg)
+    del reg["unfamiliar_rate"]
+    assert "unfamiliar" not in _metric_tables("regression", reg)  # older runs: no row rather than a made-up value

@@ -105,6 +105,13 @@ def _config_rows(meta: dict, prefix: str = "") -> list[list[str]]:
     return rows
 
 
+def _unfamiliar_rows(m: dict) -> list:
+    """The share of test inputs a heart model's unfamiliar-input warning flags (training prints it), when recorded."""
+    u = m.get("unfamiliar_rate")
+    return [["test inputs flagged unfamiliar (far from the training data)", f"{100 * u:.1f} %"]] \
+        if isinstance(u, (int, float)) and not isinstance(u, bool) else []
+
+
 def _metric_tables(kind: str, m: dict) -> str:
     if kind == "classification":
         rows = [["n", m["n"]], ["accuracy", m["accuracy"]], ["macro-F1", m["macro_f1"]]]
@@ -117,17 +124,18 @@ def _metric_tables(kind: str, m: dict) -> str:
     if kind == "regression":
         top = _table([["n", m["n"]], ["MAE (ms)", m["mae_ms"]], ["RMSE (ms)", m["rmse_ms"]],
                       ["constant-mean baseline MAE (ms)", m.get("constant_baseline_mae_ms", float("nan"))],
-                      ["std of true activation times (ms)", m["target_std_ms"]]], ["metric", "value"])
+                      ["std of true activation times (ms)", m["target_std_ms"]]] + _unfamiliar_rows(m), ["metric", "value"])
         return top + "<h3>Per region</h3>" + _table(list(m["per_region_mae_ms"].items()), ["region", "MAE (ms)"])
     rows = [["n", m["n"]], ["RMSE (mV)", m["rmse_mv"]], ["relative error", m["relative_error"]],
             ["mean per-site Pearson r", m["pearson_r_mean"]], ["worst site r", m["pearson_r_min_site"]],
             [f"activation MAE from predicted Vm (ms; upstroke crossing {m.get('activation_threshold_mv', 0):g} mV)",
              m["activation_mae_ms_from_vm"]],
-            ["sites the prediction never activates", f"{m.get('activation_missed', '?')} of {m.get('activation_sites_total', '?')}"]]
+            ["sites the prediction never activates",
+             f"{m.get('activation_missed', '?')} of {m.get('activation_sites_total', '?')} the true Vm activates"]]
     if "below_rest_fraction" in m:
         rows += [["share of predicted samples below -90 mV", m["below_rest_fraction"]],
                  ["total variation, predicted / true (median; 1 = as smooth as the truth)", m["plateau_tv_ratio"]]]
-    return _table(rows, ["metric", "value"])
+    return _table(rows + _unfamiliar_rows(m), ["metric", "value"])
 
 
 def _settings(meta: dict) -> str:
