@@ -372,3 +372,11 @@ def test_a_run_of_exactly_five_optimisation_steps_trains(tmp_path):
         _, rec = fit(data, TrainConfig(task="task1", model="kachuee", epochs=epochs, batch_size=batch_size, threads=1),
                      log=lambda *a: None)
         assert len(rec.history) == epochs and np.isfinite(rec.metrics["test"]["accuracy"])
+
+
+def test_epoch_line_gives_time_to_its_rounding():
+    """The demo's console read 'time_s=1.4700' (a time rounded to 0.01 s printed to 4 decimals)."""
+    from cardiacml.training.loop import epoch_line
+
+    line = epoch_line({"epoch": 1, "train_loss": 51.70012, "time_s": 1.47, "mae_ms": 17.32221})
+    assert line == "  epoch=1  train_loss=51.7001  time_s=1.47  mae_ms=17.3222", line

@@ -165,6 +165,13 @@ def evaluate_task(model: nn.Module, data: TaskData, X=None, y=None, device="cpu"
 
 
 # ------------------------------------------------------------------------------------------ the loop
+def epoch_line(row: dict) -> str:
+    """The console line of one epoch of the history: metrics to 4 decimals, the elapsed ``time_s`` to the 0.01 s it
+    is rounded to (not ``1.4700``)."""
+    return "  " + "  ".join(f"{k}={v:.2f}" if k == "time_s" and isinstance(v, float) else
+                            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+
+
 def _rng_state(gen: torch.Generator) -> dict:
     return {"torch": torch.get_rng_state(), "gen": gen.get_state()}
 
@@ -345,7 +352,7 @@ def _fit(data: TaskData, cfg: TrainConfig, out_dir, log, data_args, *, checkpoin
                             "rng": _rng_state(gen), "best_score": float(best_score), "best_epoch": best_epoch,
                             "best_state": best_state, "history": history, "epoch": epoch + 1,
                             "elapsed_s": time.time() - t0, "config": asdict(cfg), "processes": dist_ctx.world}, tmp)
-        log("  " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        log(epoch_line(row))
         if stopped_early:
             log(f"  early stop: no validation improvement for {cfg.patience} epochs (best epoch {best_epoch})")
     model.load_state_dict(best_state)
