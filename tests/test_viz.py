@@ -290,3 +290,22 @@ def test_vtu_takes_site_values_and_refuses_other_shapes(geo, tmp_path):
     with pytest.raises(DataFormatError, match=r"field 'bad' has shape \(74,\)"):
         export_vtu({"bad": sites[:74]}, tmp_path / "bad.vtu", geo)
     assert not (tmp_path / "bad.vtu").exists()
+
+
+def test_vm_heart_caption_says_activation_is_derived_from_vm(tmp_path, monkeypatch):
+    """Task 4's static activation map is derived from Vm (-40 mV upstroke): its caption said so only on the scatter."""
+    import json
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from cardiacml.viz import figures
+
+    monkeypatch.setattr("cardiacml.viz.heart.render_comparison", lambda a, b, path: Path(path).write_bytes(b"png"))
+    fig_dir = tmp_path / "figures"
+    fig_dir.mkdir()
+    data = SimpleNamespace(X_test=np.zeros((1, 12, 500), np.float32), contract=SimpleNamespace(units="normalised"))
+    act = np.linspace(0, 80, 75)[None]
+    figures._ecg_and_heart(fig_dir, data, act, act + 1, [], "activation = Vm crossing -40 mV upward")
+    assert not (fig_dir / "heart_render_error.txt").exists()
+    caps = json.loads((fig_dir / "captions.json").read_text())
+    assert "Vm crossing -40 mV" in caps["heart_activation_true_vs_pred.png"], caps

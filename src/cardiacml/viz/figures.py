@@ -82,8 +82,8 @@ def _ecg_and_heart(fig_dir: Path, data, act_true, act_pred, out: list, what: str
     try:
         path = fig_dir / "heart_activation_true_vs_pred.png"
         render_comparison(act_true[0], act_pred[0], path)
-        out.append(_caption(path, "Activation map of the first test heart on the real mesh (site values Shepard-interpolated): "
-                                  "true (left) and predicted (right), one colour scale."))
+        out.append(_caption(path, f"Activation map of the first test heart on the real mesh ({what}; site values "
+                                  "Shepard-interpolated): true (left) and predicted (right), one colour scale."))
     except Exception as exc:  # rendering problems must not lose the metrics
         (fig_dir / "heart_render_error.txt").write_text(str(exc))
 
