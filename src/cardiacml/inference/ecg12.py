@@ -180,9 +180,9 @@ def load_ecg12(path: str | os.PathLike, *, fs: float | None = None, units: str |
     gap_notes = {note for _, note in rec.noted_gaps().values()}  # "read as a flat line": not here (_from_record)
     info["notes"] += [n for n in read_notes if n not in gap_notes]
     X, wins, derived = _from_record(rec, 1.0, beat, pre_ms, start_s, max_seconds, str(p), info["notes"], version=version)
-    # notes the record adds as it is read (a WFDB header's units that disagree with the amplitudes) reach them too
-    gap_notes = {note for _, note in rec.noted_gaps().values()}
-    info["notes"] += [n for n in list(getattr(rec, "notes", []))[len(read_notes):] if n not in gap_notes]
+    # notes the record adds as it is read (a WFDB header's units that disagree with the amplitudes) reach them too;
+    # the read is fill_gaps=False, so it notes no gap
+    info["notes"] += list(getattr(rec, "notes", []))[len(read_notes):]
     info.update(input=f"{type(rec).__name__} {list(rec.leads)} at {rec.fs:g} Hz, {rec.duration_s:.1f} s",
                 fs_in=rec.fs, windows=wins, derived=derived)
     return X, info
