@@ -52,8 +52,7 @@ def check_processes(nproc: int, device: str = "auto", batch_size: int | None = N
     if device != "cpu" and torch.cuda.is_available():
         if nproc > torch.cuda.device_count():
             raise UsageError(_gpus_needed(nproc))
-    elif nproc > utils.cpu_cores():  # 99 processes on 2 cores loaded the data 99 times and never reached an epoch
-        cores = utils.cpu_cores()
+    elif nproc > (cores := utils.cpu_cores()):  # 99 processes on 2 cores loaded the data 99 times, no epoch reached
         raise UsageError(f"--nproc {nproc}: this process may run on {cores} CPU cores, and on CPU each training process needs "
                          f"one (more only fight each other); use --nproc {cores} or fewer")
 
@@ -65,12 +64,11 @@ def refuse_batch_share(processes: int, batch_size: int, who: str) -> None:
     Every process of a run meets the same refusal: the error is marked ``every_process`` so that only rank 0 says it
     (see :func:`wait_for_rank0`)."""
     if processes > batch_size:
-        from ..errors import UsageError
+        from ..errors import UsageError, every_process
 
-        exc = UsageError(f"{who} with --batch-size {batch_size}: each batch is shared among the processes and each "
-                         f"needs an example of it; use --batch-size {processes} or more, or fewer processes")
-        exc.every_process = True
-        raise exc
+        raise every_process(UsageError(f"{who} with --batch-size {batch_size}: each batch is shared among the processes "
+                                       f"and each needs an example of it; use --batch-size {processes} or more, or "
+                                       "fewer processes"))
 
 
 def wait_for_rank0(seconds: float = 10.0) -> None:
