@@ -87,9 +87,14 @@ def _gpus_needed(local_world: int) -> str:
             f"{torch.cuda.device_count()}: use --nproc {torch.cuda.device_count()}, or --device cpu")
 
 
+def world_size() -> int:
+    """Processes of this distributed run (``torchrun``'s WORLD_SIZE); 1 outside one."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
+
+
 def init_distributed(device: str = "auto") -> DistContext:
     """Join the process group when started by ``torchrun`` (gloo on CPU, NCCL on CUDA); a no-op otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = world_size()
     if world <= 1:
         return DistContext()
     import torch.distributed as dist

@@ -26,7 +26,7 @@ from ..models import count_parameters, create_model, get_spec
 from ..tasks import TaskData
 from ..utils import atomic_path, progress, seed_everything, silent
 from .checkpoint import NormalizedModel, RunRecord, TrainConfig, TrainingError, safe_load, save_run
-from .distributed import autocast_context, global_mean, init_distributed, refuse_batch_share
+from .distributed import autocast_context, global_mean, init_distributed, refuse_batch_share, world_size
 from .losses import class_weights, loss_fn, normaliser
 
 
@@ -218,11 +218,10 @@ def fit(data: TaskData, cfg: TrainConfig, out_dir: str | Path | None = None, log
 
 def _fit(data: TaskData, cfg: TrainConfig, out_dir, log, data_args, *, checkpoint_dir, resume):
     """:func:`fit`'s work, under the training's thread count."""
-    import os
 
     from ..utils import resolve_threads
 
-    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    world = world_size()
     refuse_batch_share(world, cfg.batch_size, f"{world} processes")  # torchrun, or --resume of a run with a smaller batch
     dist_ctx = init_distributed(cfg.device)
     threads = resolve_threads(cfg.threads) if cfg.threads else max(1, resolve_threads(None) // dist_ctx.local_world)

@@ -20,7 +20,7 @@ from ..errors import CardiacMLError, DataFormatError, MissingDataError, UsageErr
 from ..tasks import get_task, load_task
 from ..utils import resolved, silent
 from .checkpoint import RunRecord, TrainConfig, TrainingError, load_run, save_examples, save_run
-from .distributed import refuse_batch_share
+from .distributed import refuse_batch_share, world_size
 from .loop import evaluate_task, fit
 
 
@@ -137,7 +137,7 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
 
     from .loop import cannot_serve
 
-    world = int(os.environ.get("WORLD_SIZE", "1") or 1)  # --resume of a run with a smaller batch: said before the data
+    world = world_size()  # --resume of a run with a smaller batch: said before the data
     refuse_batch_share(world, cfg.batch_size, f"{world} processes")  # is loaded (fit says the same, later)
     why = cannot_serve(cfg.model, spec)  # before the data is loaded (fit says the same, later)
     if why:
@@ -164,7 +164,7 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
             # every process reads OUT.partial/last.pt when resuming; only rank 0 writes it (fit checks)
             _, record = fit(data, cfg, None, log=log, data_args=data_args, checkpoint_dir=ckpt_dir, resume=resume)
     except RuntimeError as exc:  # under --nproc, another process stopped (killed): this one's collective failed
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+        world = world_size()
         if world <= 1 or isinstance(exc, CardiacMLError) or not _lost_peer(exc):
             raise
         last = ckpt_dir / "last.pt"
@@ -174,7 +174,7 @@ def train_run(task: str, model: str | None = None, *, data_dir=None, mitdb=None,
                             f"cannot go on; nothing was written to {out}; {then}") from None
     except KeyboardInterrupt:
         last = ckpt_dir / "last.pt"
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)  # a distributed run resumes with as many processes
+        world = world_size()  # a distributed run resumes with as many processes
         again = f"cardiacml train {task} --resume --out {out}" + (f" --nproc {world}" if world > 1 else "")
         if not last.is_file():  # nothing to resume from: the hint would fail after loading the data
             raise Interrupted(f"training interrupted before the first epoch finished; nothing was written to {out} and "
